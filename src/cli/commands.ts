@@ -1,0 +1,19 @@
+/** The subcommand table. Modules load lazily: `--help` stays fast. */
+export interface CommandModule {
+  /** Runs the command with the arguments after its name; resolves to the exit code. */
+  run(argv: string[]): Promise<number>;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  load(): Promise<CommandModule>;
+}
+
+export const commands: Command[] = [
+  {
+    name: 'train',
+    summary: 'train one model on one data partition (centralized / local-only baseline)',
+    load: () => import('./commands/train.ts'),
+  },
+];

@@ -1,0 +1,53 @@
+/**
+ * The `gossip-learn` command line: one binary, a subcommand per job.
+ *
+ *   gossip-learn train --data mnist --model mlp --epochs 1
+ *   gossip-learn daemon --swarm demo
+ *
+ * Each subcommand lives in its own module under src/cli/commands and is
+ * loaded lazily, so `--help` never pays for loading TensorFlow.js or libp2p.
+ */
+import { commands } from './commands.ts';
+import { CliUsageError } from './usage-error.ts';
+
+const usage = (): string =>
+  [
+    'Usage: gossip-learn <command> [options]',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`),
+    '',
+    'Run `gossip-learn <command> --help` for the options of a command.',
+  ].join('\n');
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return 0;
+  }
+  if (name === '--version' || name === '-v') {
+    const { readFile } = await import('node:fs/promises');
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    console.log(pkg.version);
+    return 0;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (command === undefined) {
+    console.error(`gossip-learn: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  const module = await command.load();
+  return module.run(rest);
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  if (err instanceof CliUsageError) {
+    console.error(`gossip-learn: ${err.message}`);
+    process.exitCode = 2;
+  } else {
+    throw err;
+  }
+}
