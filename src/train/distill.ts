@@ -21,6 +21,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Split } from './dataset.ts';
+import { createRandom, deriveSeed, shuffleInPlace, type Random } from './random.ts';
 
 export type DistillOptimizerName = 'sgd' | 'momentum' | 'adam';
 
@@ -152,18 +153,6 @@ export interface DistillRunOptions {
   onStep?: (stepsDone: number) => void | boolean;
 }
 
-/** Small seeded generator (mulberry32): the batch order must be reproducible. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function createDistillOptimizer(name: DistillOptimizerName, learningRate: number): tf.Optimizer {
   switch (name) {
     case 'sgd':
@@ -189,7 +178,7 @@ export class Distiller {
   private readonly teacherLogits: LogitsFunction;
   private readonly studentLogits: LogitsFunction;
   private readonly optimizer: tf.Optimizer;
-  private readonly random: () => number;
+  private readonly random: Random;
   private readonly options: DistillerOptions;
   private order: Int32Array;
   private cursor: number;
@@ -216,7 +205,7 @@ export class Distiller {
     this.teacherLogits = logitsFunction(options.teacher);
     this.studentLogits = logitsFunction(options.student);
     this.optimizer = createDistillOptimizer(options.optimizer ?? 'adam', options.learningRate ?? 1e-3);
-    this.random = seededRandom(options.seed);
+    this.random = createRandom(deriveSeed(options.seed, 'distill-batches'));
     this.order = new Int32Array(options.train.count);
     this.cursor = options.train.count; // forces a shuffle on the first batch
   }
@@ -228,12 +217,7 @@ export class Distiller {
     for (let i = 0; i < size; i++) {
       if (this.cursor >= count) {
         for (let j = 0; j < count; j++) this.order[j] = j;
-        for (let j = count - 1; j > 0; j--) {
-          const k = Math.floor(this.random() * (j + 1));
-          const swap = this.order[j]!;
-          this.order[j] = this.order[k]!;
-          this.order[k] = swap;
-        }
+        shuffleInPlace(this.order, this.random);
         this.cursor = 0;
       }
       batch[i] = this.order[this.cursor++]!;
