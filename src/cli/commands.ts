@@ -12,6 +12,11 @@ export interface Command {
 
 export const commands: Command[] = [
   {
+    name: 'daemon',
+    summary: 'run a gossip learning node (libp2p exchange, local training, /metrics)',
+    load: () => import('./commands/daemon.ts'),
+  },
+  {
     name: 'train',
     summary: 'train one model on one data partition (centralized / local-only baseline)',
     load: () => import('./commands/train.ts'),

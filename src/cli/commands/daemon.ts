@@ -1,0 +1,89 @@
+/**
+ * `gossip-learn daemon`: runs one gossip learning node until SIGINT/SIGTERM.
+ *
+ *   gossip-learn daemon --swarm demo --listen /ip4/0.0.0.0/tcp/47800
+ *
+ * Prints `peer id: …`, one `listen: …` line per multiaddr and
+ * `metrics: http://…/metrics` on stdout (formats in src/node/constants.ts);
+ * logs go to stderr. The first signal stops gracefully (exchanges, checkpoint,
+ * libp2p) and exits 0; a second signal forces exit 130.
+ */
+import { ConfigError, configHelp, loadDaemonConfig } from '../../node/config.ts';
+import { LISTEN_LINE_PREFIX, METRICS_LINE_PREFIX, PARENT_CHECK_INTERVAL_MS, PEER_ID_LINE_PREFIX } from '../../node/constants.ts';
+import { CliUsageError } from '../usage-error.ts';
+
+const help = (): string => `Usage: gossip-learn daemon [options]
+
+Run a gossip learning node: train locally, exchange compressed updates with
+random peers of the same swarm, serve /metrics and /healthz over HTTP.
+Options also come from GOSSIP_LEARN_<OPTION> environment variables and
+--config (JSON or YAML); flags win over the environment, which wins over the file.
+
+Options:
+${configHelp()}
+  -h, --help                         show this help`;
+
+export async function run(argv: string[]): Promise<number> {
+  let loaded;
+  try {
+    loaded = await loadDaemonConfig(argv, process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliUsageError(`daemon: ${err.message}`);
+    throw err;
+  }
+  if (loaded.help || loaded.config === null) {
+    console.log(help());
+    return 0;
+  }
+  const config = loaded.config;
+  const { Daemon } = await import('../../node/daemon.ts');
+  const daemon = new Daemon({ config });
+
+  let signals = 0;
+  let resolveExit!: (code: number) => void;
+  const exited = new Promise<number>((resolve) => (resolveExit = resolve));
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) {
+      daemon.logger.warn({ signal }, 'second signal: forcing exit');
+      process.exit(130);
+    }
+    daemon.logger.info({ signal }, 'stopping');
+    daemon.stop().then(
+      () => resolveExit(0),
+      (err: unknown) => {
+        daemon.logger.error({ err }, 'stop failed');
+        resolveExit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let parentWatch: NodeJS.Timeout | null = null;
+  if (config.exitWithParent) {
+    const parentPid = process.ppid;
+    // When the parent dies we are re-parented (ppid changes); stop as if signalled.
+    parentWatch = setInterval(() => {
+      if (process.ppid !== parentPid) onSignal('SIGTERM');
+    }, PARENT_CHECK_INTERVAL_MS);
+    parentWatch.unref();
+  }
+
+  try {
+    const info = await daemon.start();
+    console.log(`${PEER_ID_LINE_PREFIX}${info.peerId}`);
+    for (const address of info.addresses) console.log(`${LISTEN_LINE_PREFIX}${address}`);
+    console.log(`${METRICS_LINE_PREFIX}${info.metricsUrl}`);
+  } catch (err) {
+    daemon.logger.fatal({ err }, 'start failed');
+    await daemon.stop().catch(() => undefined);
+    if (err instanceof ConfigError) throw new CliUsageError(`daemon: ${err.message}`);
+    throw err;
+  }
+  const code = await exited;
+  if (parentWatch !== null) clearInterval(parentWatch);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  return code;
+}

@@ -1,0 +1,274 @@
+/**
+ * Daemon configuration: one table of options drives the flags, the
+ * environment variables (GOSSIP_LEARN_<FLAG_IN_CAPS>), the config file keys
+ * (camelCase, JSON or YAML) and the `--help` text. Precedence:
+ * flags > environment > config file > defaults; the merged object is
+ * validated with zod and every problem is reported as one ConfigError line.
+ *
+ *   const config = await loadDaemonConfig(process.argv.slice(3), process.env);
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import {
+  DEFAULT_ANNOUNCE_INTERVAL_MS,
+  DEFAULT_CHECKPOINT_INTERVAL_MS,
+  DEFAULT_DUTY_CYCLE,
+  DEFAULT_EVAL_INTERVAL_MS,
+  DEFAULT_EXCHANGE_INTERVAL_MS,
+  DEFAULT_LISTEN_ADDRESS,
+  DEFAULT_METRICS_HOST,
+  DEFAULT_METRICS_PORT,
+  DEFAULT_STEPS_PER_INTERVAL,
+  DEFAULT_SWARM,
+} from './constants.ts';
+
+export type ConfigErrorReason = 'bad-flag' | 'bad-value' | 'bad-file' | 'bad-env';
+
+/** Bad configuration: the CLI prints the message as one line and exits 2. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  readonly reason: ConfigErrorReason;
+  constructor(reason: ConfigErrorReason, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+type OptionKind = 'string' | 'int' | 'number' | 'boolean' | 'list' | 'duration';
+
+interface OptionSpec {
+  /** Config file key (camelCase). */
+  key: keyof DaemonConfigInput;
+  /** Flag name without the leading dashes. */
+  flag: string;
+  kind: OptionKind;
+  help: string;
+  /** Shown in --help; the real default lives in the zod schema. */
+  shown?: string;
+}
+
+/** Durations accept `500ms`, `5s`, `2m` or a bare number of milliseconds. */
+export function parseDurationMs(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (match === null) throw new ConfigError('bad-value', `not a duration: '${text}' (use e.g. 500ms, 5s, 2m)`);
+  const value = Number(match[1]);
+  const unit = match[2] ?? 'ms';
+  return Math.round(unit === 'm' ? value * 60_000 : unit === 's' ? value * 1000 : value);
+}
+
+const modelNameSchema = z.enum(['mlp', 'mlp-small', 'cnn']);
+const backendSchema = z.enum(['auto', 'tensorflow', 'wasm', 'cpu']);
+const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const optimizerSchema = z.enum(['sgd', 'momentum', 'adam']);
+const positiveMs = z.number().int().positive();
+
+export const daemonConfigSchema = z
+  .object({
+    config: z.string().nullable().default(null),
+    listen: z.array(z.string().min(1)).default([DEFAULT_LISTEN_ADDRESS]),
+    bootstrap: z.array(z.string().min(1)).default([]),
+    swarm: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'swarm must be 1-64 characters of A-Z a-z 0-9 . _ -')
+      .default(DEFAULT_SWARM),
+    data: z.string().min(1).default('mnist'),
+    partition: z.string().min(1).default('iid'),
+    nodeIndex: z.number().int().nonnegative().default(0),
+    numNodes: z.number().int().positive().default(1),
+    model: modelNameSchema.default('mlp'),
+    backend: backendSchema.default('auto'),
+    stateDir: z.string().min(1).default('.gossip-learn'),
+    exchangeIntervalMs: positiveMs.default(DEFAULT_EXCHANGE_INTERVAL_MS),
+    codec: z.string().min(1).nullable().default(null),
+    metricsHost: z.string().min(1).default(DEFAULT_METRICS_HOST),
+    metricsPort: z.number().int().min(0).max(65535).default(DEFAULT_METRICS_PORT),
+    mdns: z.boolean().default(false),
+    teacher: z.string().min(1).nullable().default(null),
+    distill: z.boolean().default(true),
+    logLevel: logLevelSchema.default('info'),
+    seed: z.number().int().nonnegative().default(1),
+    stepsPerInterval: z.number().int().nonnegative().default(DEFAULT_STEPS_PER_INTERVAL),
+    dutyCycle: z.number().gt(0).max(1).default(DEFAULT_DUTY_CYCLE),
+    batchSize: z.number().int().positive().max(4096).default(32),
+    learningRate: z.number().positive().default(0.05),
+    optimizer: optimizerSchema.default('sgd'),
+    checkpointIntervalMs: positiveMs.default(DEFAULT_CHECKPOINT_INTERVAL_MS),
+    evalIntervalMs: positiveMs.default(DEFAULT_EVAL_INTERVAL_MS),
+    announceIntervalMs: positiveMs.default(DEFAULT_ANNOUNCE_INTERVAL_MS),
+    exitWithParent: z.boolean().default(false),
+  })
+  .strict()
+  .refine((c) => c.nodeIndex < c.numNodes, { message: 'node-index must be smaller than num-nodes', path: ['nodeIndex'] });
+
+export type DaemonConfig = z.output<typeof daemonConfigSchema>;
+export type DaemonConfigInput = z.input<typeof daemonConfigSchema>;
+
+export const optionSpecs: OptionSpec[] = [
+  { key: 'config', flag: 'config', kind: 'string', help: 'config file (JSON or YAML, camelCase keys as below)', shown: 'none' },
+  { key: 'listen', flag: 'listen', kind: 'list', help: 'listen multiaddr (repeatable)', shown: DEFAULT_LISTEN_ADDRESS },
+  { key: 'bootstrap', flag: 'bootstrap', kind: 'list', help: 'bootstrap peer multiaddr with /p2p/<id> (repeatable)', shown: 'none' },
+  { key: 'swarm', flag: 'swarm', kind: 'string', help: 'swarm id: only peers of the same swarm exchange', shown: DEFAULT_SWARM },
+  { key: 'data', flag: 'data', kind: 'string', help: 'data source: mnist | fashion-mnist[:<dir>] | csv:<path>', shown: 'mnist' },
+  { key: 'partition', flag: 'partition', kind: 'string', help: 'partition: iid | dirichlet:<alpha> | shards:<k>', shown: 'iid' },
+  { key: 'nodeIndex', flag: 'node-index', kind: 'int', help: 'this node\'s index in the partition', shown: '0' },
+  { key: 'numNodes', flag: 'num-nodes', kind: 'int', help: 'number of partitions', shown: '1' },
+  { key: 'model', flag: 'model', kind: 'string', help: 'model: mlp | mlp-small | cnn', shown: 'mlp' },
+  { key: 'backend', flag: 'backend', kind: 'string', help: 'tfjs backend: auto | tensorflow | wasm | cpu', shown: 'auto' },
+  { key: 'stateDir', flag: 'state-dir', kind: 'string', help: 'identity key, checkpoint, lock', shown: '.gossip-learn' },
+  { key: 'exchangeIntervalMs', flag: 'exchange-interval', kind: 'duration', help: 'mean time between exchanges we start (jittered)', shown: `${DEFAULT_EXCHANGE_INTERVAL_MS}ms` },
+  { key: 'codec', flag: 'codec', kind: 'string', help: 'codec spec, e.g. q8+deflate, topk:0.01+q4+deflate', shown: 'the session default' },
+  { key: 'metricsHost', flag: 'metrics-host', kind: 'string', help: 'HTTP bind host for /metrics and /healthz', shown: DEFAULT_METRICS_HOST },
+  { key: 'metricsPort', flag: 'metrics-port', kind: 'int', help: 'HTTP port (0 = a free port, printed at start)', shown: String(DEFAULT_METRICS_PORT) },
+  { key: 'mdns', flag: 'mdns', kind: 'boolean', help: 'discover peers on the LAN with mDNS (multicast)', shown: 'off' },
+  { key: 'teacher', flag: 'teacher', kind: 'string', help: 'join: distill from this peer id or multiaddr', shown: 'best announced peer' },
+  { key: 'distill', flag: 'no-distill', kind: 'boolean', help: 'join: skip distillation from a teacher', shown: 'distill on' },
+  { key: 'logLevel', flag: 'log-level', kind: 'string', help: 'fatal | error | warn | info | debug | trace | silent', shown: 'info' },
+  { key: 'seed', flag: 'seed', kind: 'int', help: 'seed of model init, partition and shuffling', shown: '1' },
+  { key: 'stepsPerInterval', flag: 'steps-per-interval', kind: 'int', help: 'local training steps per exchange interval (0 = no training)', shown: String(DEFAULT_STEPS_PER_INTERVAL) },
+  { key: 'dutyCycle', flag: 'duty-cycle', kind: 'number', help: 'max fraction (0..1] of wall time spent training', shown: String(DEFAULT_DUTY_CYCLE) },
+  { key: 'batchSize', flag: 'batch-size', kind: 'int', help: 'training batch size', shown: '32' },
+  { key: 'learningRate', flag: 'learning-rate', kind: 'number', help: 'learning rate', shown: '0.05' },
+  { key: 'optimizer', flag: 'optimizer', kind: 'string', help: 'sgd | momentum | adam', shown: 'sgd' },
+  { key: 'checkpointIntervalMs', flag: 'checkpoint-interval', kind: 'duration', help: 'time between checkpoints', shown: `${DEFAULT_CHECKPOINT_INTERVAL_MS}ms` },
+  { key: 'evalIntervalMs', flag: 'eval-interval', kind: 'duration', help: 'time between evaluations on the full test split', shown: `${DEFAULT_EVAL_INTERVAL_MS}ms` },
+  { key: 'announceIntervalMs', flag: 'announce-interval', kind: 'duration', help: 'time between gossipsub announcements', shown: `${DEFAULT_ANNOUNCE_INTERVAL_MS}ms` },
+  { key: 'exitWithParent', flag: 'exit-with-parent', kind: 'boolean', help: 'exit when the parent process dies (used by the cluster launcher)', shown: 'off' },
+];
+
+export const configHelp = (): string =>
+  optionSpecs
+    .map((o) => {
+      const arg = o.kind === 'boolean' ? '' : o.kind === 'list' ? ' <addr>' : o.kind === 'duration' ? ' <time>' : ' <value>';
+      return `  --${(o.flag + arg).padEnd(30)} ${o.help} (default: ${o.shown ?? '-'})`;
+    })
+    .join('\n');
+
+function convert(spec: OptionSpec, raw: string, where: string): unknown {
+  switch (spec.kind) {
+    case 'string':
+      return raw;
+    case 'list':
+      return raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError('bad-value', `${where}: not an integer: '${raw}'`);
+      return Number(raw);
+    }
+    case 'number': {
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError('bad-value', `${where}: not a number: '${raw}'`);
+      return n;
+    }
+    case 'duration':
+      try {
+        return parseDurationMs(raw);
+      } catch (err) {
+        throw new ConfigError('bad-value', `${where}: ${(err as Error).message}`);
+      }
+    case 'boolean': {
+      const v = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(v)) return spec.flag === 'no-distill' ? false : true;
+      if (['0', 'false', 'no', 'off', ''].includes(v)) return spec.flag === 'no-distill' ? true : false;
+      throw new ConfigError('bad-value', `${where}: not a boolean: '${raw}'`);
+    }
+  }
+}
+
+export interface ParsedFlags {
+  help: boolean;
+  values: Partial<Record<keyof DaemonConfigInput, unknown>>;
+}
+
+/** Parses daemon flags; unknown flags and bad values throw ConfigError('bad-flag' | 'bad-value'). */
+export function parseDaemonFlags(argv: string[]): ParsedFlags {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+  };
+  for (const o of optionSpecs) {
+    options[o.flag] = { type: o.kind === 'boolean' ? 'boolean' : 'string', ...(o.kind === 'list' ? { multiple: true } : {}) };
+  }
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+  } catch (err) {
+    throw new ConfigError('bad-flag', (err as Error).message.split('\n')[0] ?? 'bad flag');
+  }
+  const values: ParsedFlags['values'] = {};
+  for (const o of optionSpecs) {
+    const v = parsed.values[o.flag];
+    if (v === undefined) continue;
+    if (o.kind === 'boolean') values[o.key] = o.flag === 'no-distill' ? !v : v;
+    else if (o.kind === 'list') values[o.key] = (v as string[]).flatMap((s) => convert(o, s, `--${o.flag}`) as string[]);
+    else values[o.key] = convert(o, v as string, `--${o.flag}`);
+  }
+  return { help: parsed.values.help === true, values };
+}
+
+export const envName = (flag: string): string => `GOSSIP_LEARN_${(flag === 'no-distill' ? 'distill' : flag).replaceAll('-', '_').toUpperCase()}`;
+
+/** Reads GOSSIP_LEARN_* variables (lists comma separated; GOSSIP_LEARN_DISTILL=false skips distillation). */
+export function parseDaemonEnv(env: NodeJS.ProcessEnv): ParsedFlags['values'] {
+  const values: ParsedFlags['values'] = {};
+  for (const o of optionSpecs) {
+    const raw = env[envName(o.flag)];
+    if (raw === undefined || raw === '') continue;
+    const spec = o.flag === 'no-distill' ? { ...o, flag: 'distill' } : o;
+    values[o.key] = convert(spec, raw, envName(o.flag));
+  }
+  return values;
+}
+
+/** Reads a JSON or YAML config file (by extension; YAML is a superset of JSON anyway). */
+export async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError('bad-file', `cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError('bad-file', `config file ${path} does not parse: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError('bad-file', `config file ${path} must hold an object`);
+  const obj = { ...(value as Record<string, unknown>) };
+  // Durations in a file may be written as strings ("5s") like on the command line.
+  for (const o of optionSpecs) {
+    if (o.kind === 'duration' && typeof obj[o.key] === 'string') obj[o.key] = parseDurationMs(obj[o.key] as string);
+  }
+  return obj;
+}
+
+const flagOfKey = (key: string): string => optionSpecs.find((o) => o.key === key)?.flag ?? key;
+
+/** Validates a merged raw object; the first problem becomes a one-line ConfigError. */
+export function validateDaemonConfig(raw: Record<string, unknown>): DaemonConfig {
+  const result = daemonConfigSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  if (issue === undefined) throw new ConfigError('bad-value', 'invalid configuration');
+  const key = String(issue.path[0] ?? '');
+  if (issue.code === 'unrecognized_keys') {
+    throw new ConfigError('bad-file', `unknown config key${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.join(', ')}`);
+  }
+  throw new ConfigError('bad-value', `--${flagOfKey(key)}: ${issue.message}`);
+}
+
+/** flags > environment > config file > defaults. */
+export async function loadDaemonConfig(argv: string[], env: NodeJS.ProcessEnv): Promise<{ help: boolean; config: DaemonConfig | null }> {
+  const flags = parseDaemonFlags(argv);
+  if (flags.help) return { help: true, config: null };
+  const fromEnv = parseDaemonEnv(env);
+  const configPath = (flags.values.config ?? fromEnv.config) as string | undefined;
+  const fromFile = configPath === undefined ? {} : await readConfigFile(configPath);
+  delete fromFile.config;
+  const merged = { ...fromFile, ...fromEnv, ...flags.values };
+  return { help: false, config: validateDaemonConfig(merged) };
+}

@@ -1,0 +1,92 @@
+/**
+ * Constants of the daemon (src/node): protocol ids, topics, default ports,
+ * limits and timeouts. One place, units in the names, so other services
+ * (distill, hardening, cluster launcher) import rather than repeat them.
+ *
+ *   import { EXCHANGE_PROTOCOL_ID, announceTopic } from './constants.ts';
+ *   announceTopic('demo') // 'gossip-learn/demo/announce/1'
+ */
+
+/** Contract (DESIGN.md): the push-pull exchange protocol. */
+export const EXCHANGE_PROTOCOL_ID = '/gossip-learn/exchange/1.0.0';
+/** Contract (DESIGN.md): the knowledge-transfer join protocol (distill engineer). */
+export const DISTILL_PROTOCOL_ID = '/gossip-learn/distill/1.0.0';
+
+/** Contract (DESIGN.md): gossipsub topic of the per-swarm announcements. */
+export const announceTopic = (swarm: string): string => `gossip-learn/${swarm}/announce/1`;
+/** Per-swarm pubsub peer discovery topic, so swarms do not discover each other. */
+export const discoveryTopic = (swarm: string): string => `gossip-learn/${swarm}/discovery/1`;
+
+/** A fixed default port users can put in bootstrap lists. */
+export const DEFAULT_LISTEN_PORT = 47800;
+export const DEFAULT_LISTEN_ADDRESS = `/ip4/0.0.0.0/tcp/${DEFAULT_LISTEN_PORT}`;
+export const DEFAULT_METRICS_HOST = '127.0.0.1';
+/** Default metrics port; 0 asks the OS for a free port (printed at start). */
+export const DEFAULT_METRICS_PORT = 47900;
+export const DEFAULT_SWARM = 'default';
+
+/**
+ * The line the daemon prints on stdout once its HTTP server listens, e.g.
+ * `metrics: http://127.0.0.1:47900/metrics`. The cluster launcher parses it
+ * with METRICS_LINE_PATTERN (first capture group = the URL).
+ */
+export const METRICS_LINE_PREFIX = 'metrics: ';
+export const METRICS_LINE_PATTERN = /^metrics: (http:\/\/\S+\/metrics)$/m;
+/** Printed on stdout at start: `peer id: <id>` and one `listen: <multiaddr>` per address. */
+export const PEER_ID_LINE_PREFIX = 'peer id: ';
+export const LISTEN_LINE_PREFIX = 'listen: ';
+
+/**
+ * Flag that makes the daemon exit when its parent process dies (the cluster
+ * launcher passes it, so daemons never outlive a SIGKILLed launcher).
+ */
+export const EXIT_WITH_PARENT_FLAG = '--exit-with-parent';
+/** How often the daemon checks that its parent is still alive. */
+export const PARENT_CHECK_INTERVAL_MS = 1_000;
+
+/** File names inside the state dir. */
+export const IDENTITY_FILE = 'identity.key';
+export const CHECKPOINT_FILE = 'checkpoint.bin';
+
+// Limits and timeouts of the exchange stream.
+/** Every read on an exchange stream gives up after this (DESIGN.md: at most 30 s). */
+export const READ_TIMEOUT_MS = 20_000;
+/** Whole outbound exchange (dial + push + reply) deadline. */
+export const EXCHANGE_TIMEOUT_MS = 30_000;
+/** Largest whole frame (header + payload) we accept or send: 64 MiB (a cnn/mlp in f32 is < 1 MiB). */
+export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+/**
+ * Frames are cut into length-prefixed chunks of at most this many bytes, well
+ * below libp2p's 4 MB stream read buffer (PLATFORM.md: a stream whose read
+ * buffer overflows is aborted).
+ */
+export const CHUNK_BYTES = 256 * 1024;
+/** lpStream maxDataLength: one chunk plus its 1-byte continuation flag. */
+export const MAX_CHUNK_DATA_BYTES = CHUNK_BYTES + 1;
+/** Concurrent exchange streams per direction (registrar limits). */
+export const MAX_INBOUND_EXCHANGE_STREAMS = 8;
+export const MAX_OUTBOUND_EXCHANGE_STREAMS = 4;
+
+/** Bounded table of announced peers. */
+export const MAX_ANNOUNCED_PEERS = 1024;
+/** An announcement older than this is dropped from the table. */
+export const ANNOUNCEMENT_TTL_MS = 120_000;
+/** Largest announcement we publish or accept (gossipsub must carry small messages only). */
+export const MAX_ANNOUNCEMENT_BYTES = 4 * 1024;
+/** Max addresses kept per announced peer. */
+export const MAX_ANNOUNCED_ADDRESSES = 8;
+
+// Defaults of the daemon loop.
+export const DEFAULT_EXCHANGE_INTERVAL_MS = 5_000;
+/** Interval jitter as a fraction (0..1) of the interval: +/- this much. */
+export const EXCHANGE_JITTER_FRACTION = 0.2;
+export const DEFAULT_ANNOUNCE_INTERVAL_MS = 5_000;
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 60_000;
+export const DEFAULT_EVAL_INTERVAL_MS = 10_000;
+export const DEFAULT_STEPS_PER_INTERVAL = 50;
+/** Fraction (0..1] of wall time the trainer may run. */
+export const DEFAULT_DUTY_CYCLE = 0.5;
+/** SIGINT/SIGTERM: in-flight exchanges get this long before they are aborted. */
+export const SHUTDOWN_DEADLINE_MS = 5_000;
+/** How long a discovered peer dial may take. */
+export const DIAL_TIMEOUT_MS = 10_000;

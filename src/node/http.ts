@@ -1,0 +1,89 @@
+/**
+ * The daemon's HTTP server (127.0.0.1 by default) with a small route table:
+ * `/metrics` (JSON) and `/healthz` come built in; other services add routes
+ * (`/metrics/prometheus` by the hardening engineer) with `addRoute` before or
+ * after `start()`.
+ *
+ *   const http = new HttpServer({ host: '127.0.0.1', port: 0 });
+ *   http.addRoute('GET', '/metrics', () => ({ status: 200, type: 'application/json', body: '{}' }));
+ *   const { url } = await http.start();
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface HttpResponse {
+  status: number;
+  /** Content-Type header. */
+  type: string;
+  body: string;
+}
+
+export type RouteHandler = (req: IncomingMessage) => HttpResponse | Promise<HttpResponse>;
+
+export class HttpServer {
+  private readonly routes = new Map<string, RouteHandler>();
+  private server: Server | null = null;
+  private readonly host: string;
+  private readonly port: number;
+
+  constructor(opts: { host: string; port: number }) {
+    this.host = opts.host;
+    this.port = opts.port;
+  }
+
+  /** Registers (or replaces) the handler of `METHOD path` (exact path, query string ignored). */
+  addRoute(method: 'GET' | 'POST', path: string, handler: RouteHandler): void {
+    this.routes.set(`${method} ${path}`, handler);
+  }
+
+  routeKeys(): string[] {
+    return [...this.routes.keys()];
+  }
+
+  async start(): Promise<{ host: string; port: number; baseUrl: string }> {
+    const server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      const handler = this.routes.get(`${req.method ?? 'GET'} ${path}`);
+      const reply = (r: HttpResponse): void => {
+        res.writeHead(r.status, { 'content-type': r.type, 'cache-control': 'no-store' });
+        res.end(r.body);
+      };
+      if (handler === undefined) {
+        reply({ status: 404, type: 'text/plain; charset=utf-8', body: 'not found\n' });
+        return;
+      }
+      Promise.resolve()
+        .then(() => handler(req))
+        .then(reply, (err: unknown) => reply({ status: 500, type: 'text/plain; charset=utf-8', body: `${(err as Error).name}\n` }));
+    });
+    // Scrapers hold connections open; never let one keep shutdown waiting.
+    server.keepAliveTimeout = 5_000;
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 10_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, this.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    const address = server.address() as AddressInfo;
+    const hostInUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return { host: address.address, port: address.port, baseUrl: `http://${hostInUrl}:${address.port}` };
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (server === null) return;
+    this.server = null;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+export const jsonResponse = (value: unknown, status = 200): HttpResponse => ({
+  status,
+  type: 'application/json; charset=utf-8',
+  body: `${JSON.stringify(value)}\n`,
+});

@@ -1,0 +1,58 @@
+/**
+ * The daemon's libp2p identity: an Ed25519 private key persisted in its own
+ * file in the state dir (protobuf encoding, mode 0600), so the peer id
+ * survives restarts and a checkpoint can be deleted without losing it.
+ *
+ *   const privateKey = await loadOrCreateIdentity(join(stateDir, IDENTITY_FILE));
+ */
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
+import type { PrivateKey } from '@libp2p/interface';
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+export type IdentityErrorReason = 'unreadable' | 'corrupt';
+
+export class IdentityError extends Error {
+  override name = 'IdentityError';
+  readonly reason: IdentityErrorReason;
+  constructor(reason: IdentityErrorReason, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+/** Loads the key at `path`, or creates and stores a new one when the file does not exist. */
+export async function loadOrCreateIdentity(path: string): Promise<{ privateKey: PrivateKey; created: boolean }> {
+  let bytes: Uint8Array | null = null;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new IdentityError('unreadable', `cannot read identity ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  if (bytes !== null) {
+    try {
+      return { privateKey: privateKeyFromProtobuf(bytes), created: false };
+    } catch {
+      // Never replace a corrupt identity silently: the peer id is what others bootstrap to.
+      throw new IdentityError('corrupt', `identity file ${path} is corrupt; move it away to start with a new peer id`);
+    }
+  }
+  const privateKey = await generateKeyPair('Ed25519');
+  await writeFileAtomic(path, privateKeyToProtobuf(privateKey));
+  return { privateKey, created: true };
+}
+
+async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  const file = await open(tmp, 'w', 0o600);
+  try {
+    await file.writeFile(bytes);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(tmp, path);
+}

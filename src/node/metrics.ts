@@ -1,0 +1,161 @@
+/**
+ * The daemon's in-memory metrics state and its `/metrics` JSON view.
+ *
+ * Every field DESIGN.md lists is always present (null until known). Services
+ * update the plain mutable objects below (`metrics.exchange.accepted++`); the
+ * HTTP routes (JSON here, Prometheus text by the hardening engineer) read
+ * them through `toJson()` or directly.
+ *
+ *   const metrics = new DaemonMetrics({ now: Date.now });
+ *   metrics.exchange.initiated++;
+ *   JSON.stringify(metrics.toJson());
+ */
+
+export interface ModelMetrics {
+  name: string | null;
+  hash: string | null;
+  params: number | null;
+  age: number | null;
+  samplesSeen: number | null;
+}
+
+export interface EvalMetrics {
+  accuracy: number | null;
+  loss: number | null;
+  /** ISO time of the evaluation. */
+  at: string | null;
+}
+
+export interface ExchangeMetrics {
+  /** Outbound exchanges we started. */
+  initiated: number;
+  /** Inbound exchanges that got a valid frame and were answered. */
+  accepted: number;
+  /** Outbound exchanges that did not complete (dial, timeout, bad reply, peer error). */
+  failed: number;
+  /** Inbound streams that ended without a valid frame, whatever the reason. */
+  rejected: number;
+  /** Merges applied to the local model (both directions). */
+  merged: number;
+  /** Bytes of frames on the wire (header + payload), both directions. */
+  bytesSent: number;
+  bytesReceived: number;
+  /** Of bytesSent + bytesReceived: codec payload bytes ... */
+  payloadBytes: number;
+  /** ... and frame header (metadata) bytes. */
+  metaBytes: number;
+  /** f32 size of the parameters carried / payload bytes (null before the first frame). */
+  compressionRatio: number | null;
+  /** Exchanges answered NEED_BASE (replica resync), both directions. */
+  needBase: number;
+  /** Exchanges refused because the peer was busy. */
+  busy: number;
+  /** ISO time of the last completed exchange (either direction). */
+  lastAt: string | null;
+}
+
+export interface PeerMetrics {
+  /** Open libp2p connections. */
+  connected: number | null;
+  /** Compatible peers in the announcement table (same swarm and model hash). */
+  known: number | null;
+}
+
+export interface DistillMetrics {
+  teacher: string | null;
+  accuracyBefore: number | null;
+  accuracyAfter: number | null;
+  seconds: number | null;
+  bytes: number | null;
+  rejected: number | null;
+}
+
+export interface TrainingMetrics {
+  steps: number;
+  loss: number | null;
+  samplesPerSecond: number | null;
+}
+
+export interface MetricsJson {
+  peerId: string | null;
+  addresses: string[] | null;
+  swarm: string | null;
+  backend: string | null;
+  codec: string | null;
+  uptimeSeconds: number;
+  model: ModelMetrics;
+  eval: EvalMetrics;
+  exchange: ExchangeMetrics;
+  peers: PeerMetrics;
+  distill: DistillMetrics;
+  training: TrainingMetrics;
+}
+
+export class DaemonMetrics {
+  peerId: string | null = null;
+  addresses: string[] | null = null;
+  swarm: string | null = null;
+  backend: string | null = null;
+  codec: string | null = null;
+  readonly model: ModelMetrics = { name: null, hash: null, params: null, age: null, samplesSeen: null };
+  readonly eval: EvalMetrics = { accuracy: null, loss: null, at: null };
+  readonly exchange: ExchangeMetrics = {
+    initiated: 0,
+    accepted: 0,
+    failed: 0,
+    rejected: 0,
+    merged: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    payloadBytes: 0,
+    metaBytes: 0,
+    compressionRatio: null,
+    needBase: 0,
+    busy: 0,
+    lastAt: null,
+  };
+  readonly peers: PeerMetrics = { connected: null, known: null };
+  readonly distill: DistillMetrics = { teacher: null, accuracyBefore: null, accuracyAfter: null, seconds: null, bytes: null, rejected: null };
+  readonly training: TrainingMetrics = { steps: 0, loss: null, samplesPerSecond: null };
+
+  /** f32 bytes the carried payloads stood for, and their codec bytes: compressionRatio = f32 / payload. */
+  private rawF32Bytes = 0;
+  private codedPayloadBytes = 0;
+  private readonly startedAtMs: number;
+  private readonly now: () => number;
+
+  constructor(opts: { now?: () => number } = {}) {
+    this.now = opts.now ?? Date.now;
+    this.startedAtMs = this.now();
+  }
+
+  /** Counts one frame on the wire; `paramCount` values were carried by `payloadBytes` bytes. */
+  countFrame(direction: 'sent' | 'received', frameBytes: number, payloadBytes: number, paramCount: number): void {
+    if (direction === 'sent') this.exchange.bytesSent += frameBytes;
+    else this.exchange.bytesReceived += frameBytes;
+    this.exchange.payloadBytes += payloadBytes;
+    this.exchange.metaBytes += frameBytes - payloadBytes;
+    if (payloadBytes > 0 && paramCount > 0) {
+      this.rawF32Bytes += paramCount * 4;
+      this.codedPayloadBytes += payloadBytes;
+      this.exchange.compressionRatio = this.rawF32Bytes / this.codedPayloadBytes;
+    }
+  }
+
+  toJson(): MetricsJson {
+    return {
+      peerId: this.peerId,
+      addresses: this.addresses === null ? null : [...this.addresses],
+      swarm: this.swarm,
+      backend: this.backend,
+      codec: this.codec,
+      uptimeSeconds: Math.round((this.now() - this.startedAtMs) / 100) / 10,
+      model: { ...this.model },
+      eval: { ...this.eval },
+      exchange: { ...this.exchange },
+      peers: { ...this.peers },
+      distill: { ...this.distill },
+      training: { ...this.training },
+    };
+  }
+}
