@@ -31,12 +31,16 @@ export function createRandom(seed: number): Random {
  * by accident the way `seed + 1` would.
  */
 export function deriveSeed(seed: number, ...labels: Array<number | string>): number {
-  let h = (seed >>> 0) ^ 0x9e3779b9;
+  let h = 0x9e3779b9;
+  // Each word goes through the full murmur3 finalizer before the next one,
+  // so (1, 'b') and (2, 'a') do not cancel out the way a plain XOR would.
   const mix = (value: number): void => {
     h = Math.imul(h ^ (value >>> 0), 0x85ebca6b);
-    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
     h ^= h >>> 16;
   };
+  mix(seed);
   for (const label of labels) {
     if (typeof label === 'number') {
       // Split doubles so large or fractional numbers still mix fully.
