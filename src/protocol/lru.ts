@@ -1,0 +1,61 @@
+/**
+ * A size-bounded map that evicts the least recently used entry. Used for
+ * per-peer session records, so a node that meets thousands of peers keeps
+ * memory bounded (each record holds two model replicas).
+ *
+ *   const records = new LruMap<string, Rec>(16, (r) => !r.busy);
+ *   records.set(id, rec); records.get(id); // get marks it recently used
+ */
+export class LruMap<K, V> {
+  readonly capacity: number;
+  private readonly entries = new Map<K, V>();
+  private readonly evictable: (value: V) => boolean;
+
+  /** `evictable` may protect entries in use; when none is evictable the map grows past capacity until one is. */
+  constructor(capacity: number, evictable: (value: V) => boolean = () => true) {
+    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`LRU capacity must be a positive integer, got ${capacity}`);
+    this.capacity = capacity;
+    this.evictable = evictable;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: K): V | undefined {
+    const value = this.entries.get(key);
+    if (value !== undefined) {
+      // Map keeps insertion order: re-inserting moves the key to the most recent end.
+      this.entries.delete(key);
+      this.entries.set(key, value);
+    }
+    return value;
+  }
+
+  has(key: K): boolean {
+    return this.entries.has(key);
+  }
+
+  set(key: K, value: V): void {
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    this.evictOverflow();
+  }
+
+  delete(key: K): boolean {
+    return this.entries.delete(key);
+  }
+
+  /** Keys, least recently used first. */
+  keys(): IterableIterator<K> {
+    return this.entries.keys();
+  }
+
+  private evictOverflow(): void {
+    if (this.entries.size <= this.capacity) return;
+    for (const [key, value] of this.entries) {
+      if (this.entries.size <= this.capacity) return;
+      if (this.evictable(value)) this.entries.delete(key);
+    }
+  }
+}

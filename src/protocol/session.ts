@@ -1,0 +1,547 @@
+/**
+ * The per-peer exchange state machine (pure: bytes in, bytes out).
+ *
+ * Delta state (DESIGN.md "Delta state", CHOCO-gossip style): for every peer
+ * we keep two replicas, one per direction of the pair.
+ *   - `selfReplica`: what the peer holds as its estimate of OUR model. We
+ *     send Q(x - selfReplica) and add the decoded Q to selfReplica, so what
+ *     the codec dropped stays in x - selfReplica and goes out later (error
+ *     feedback for free).
+ *   - `peerReplica`: our estimate of the PEER's model; each received delta is
+ *     added to it. This is what gets merged into the local model.
+ * Every delta frame names its base (baseIdOf the sender's replica before the
+ * delta). A receiver whose copy hashes differently (lost frame, restart,
+ * eviction) answers NEED_BASE and the sender resets that direction with a
+ * full quantized SNAPSHOT. Each start has a fresh `incarnation`; a peer with
+ * a new incarnation lost its replicas, so both directions resync.
+ *
+ * One exchange = one stream. Initiator and responder each drive an
+ * `Exchange`; every frame read from the stream goes into `handle`, every
+ * frame it returns is written back, until `done`:
+ *
+ *   const sessions = new SessionTable({ swarmId, modelHash, paramCount,
+ *     incarnation: randomHex(), codec: 'topk:0.01+q4+deflate', random: Math.random });
+ *
+ *   // initiator (dialer)
+ *   const { exchange, frames } = sessions.initiate(peerId, local());
+ *   write(frames);
+ *   while (!exchange.done) {
+ *     const step = exchange.handle(await readFrame(), local()); // throws ProtocolError
+ *     write(step.frames);
+ *     if (step.merge) applyMerge(step.merge);                  // e.g. mergePeer(...) from src/train/merge.ts
+ *   }
+ *
+ *   // responder (protocol handler): the same loop, starting with
+ *   const exchange = sessions.accept(peerId);
+ *
+ *   // on timeout, reset or any thrown error:
+ *   exchange.close();
+ *
+ * Frames on one stream (request -> reply), at most six:
+ *   PUSH | SNAPSHOT                      initiator's model (delta or full)
+ *   [NEED_BASE -> SNAPSHOT]              responder lost the base: resync
+ *   REPLY | SNAPSHOT | BUSY              responder's model (after it merged)
+ *   [NEED_BASE -> SNAPSHOT]              initiator lost the base: resync
+ * Merges happen on the responder when the request is applied and on the
+ * initiator when the reply is applied; both use each other's model as it
+ * was before the exchange (push-pull).
+ *
+ * `local` is read, never written: applying the merge to the live model is the
+ * caller's job (between training steps). The arrays in `step.merge` belong
+ * to the session: use them before the next call for that peer, or copy them.
+ */
+
+import { createCodec } from './codec/index.ts';
+import type { Codec } from './codec/index.ts';
+import { ProtocolError } from './errors.ts';
+import { DEFAULT_FRAME_LIMITS, MessageType, decodeFrame, encodeFrame } from './frame.ts';
+import type { FrameHeader, FrameLimits } from './frame.ts';
+import { baseIdOf } from './base-id.ts';
+import { LruMap } from './lru.ts';
+
+/** Codec for full snapshots (first contact, resync): dense 8-bit keeps a fresh replica within ~0.4% of each weight's range. */
+export const DEFAULT_SNAPSHOT_CODEC_SPEC = 'q8+deflate';
+/** Peer records kept (each holds two replicas of paramCount floats). */
+export const DEFAULT_MAX_PEER_RECORDS = 16;
+/** An exchange silent for longer than this no longer blocks new ones with the same peer. */
+export const DEFAULT_EXCHANGE_STALE_MS = 60_000;
+
+export interface LocalModel {
+  /** Current flat parameters (read only). */
+  params: Float32Array;
+  age: number;
+  samplesSeen: number;
+}
+
+export interface SessionConfig {
+  swarmId: string;
+  modelHash: string;
+  paramCount: number;
+  /** New on every start (random hex), so peers know our replicas are gone. */
+  incarnation: string;
+  /** Codec for deltas (Q in Q(x - replica)). */
+  codec: string;
+  /** Codec for snapshots. */
+  snapshotCodec?: string;
+  maxPeerRecords?: number;
+  /** Uniform [0,1) source for stochastic rounding; omit for round-to-nearest. */
+  random?: () => number;
+  /** Clock in ms (only used to expire abandoned exchanges). */
+  now?: () => number;
+  exchangeStaleMs?: number;
+  frameLimits?: FrameLimits;
+}
+
+/** What to merge: our estimate of the peer's model and the counters it announced. */
+export interface PeerEstimate {
+  peerId: string;
+  incarnation: string;
+  /** Decoded replica of the peer's model (owned by the session: use now or copy). */
+  params: Float32Array;
+  /** Our own replica as the peer holds it, for CHOCO-style steps (x += g * (peer - selfReplica)). */
+  selfReplica: Float32Array | null;
+  age: number;
+  samplesSeen: number;
+  /** Whether this estimate came from a full snapshot (fresh pair) or a delta. */
+  fromSnapshot: boolean;
+}
+
+export interface FrameBytes {
+  frames: number;
+  /** Codec payload bytes. */
+  payloadBytes: number;
+  /** Frame header and checksum bytes. */
+  metaBytes: number;
+}
+
+export type ExchangeOutcome = 'merged' | 'busy' | 'error-from-peer' | null;
+
+export interface ExchangeStep {
+  /** Frames to write to the stream, in order. */
+  frames: Uint8Array[];
+  /** Set when a peer model was applied to our replica and should be merged now. */
+  merge: PeerEstimate | null;
+  /** No more frames will be sent or expected on this stream. */
+  done: boolean;
+  /** Bytes of `frames`. */
+  sent: FrameBytes;
+}
+
+export interface SessionStats {
+  sent: FrameBytes;
+  received: FrameBytes;
+  snapshotsSent: number;
+  needBaseSent: number;
+  exchangesCompleted: number;
+  merges: number;
+  busy: number;
+}
+
+/** Caller misuse (not a peer's fault). */
+export class SessionError extends Error {
+  override readonly name = 'SessionError';
+  readonly reason: 'busy' | 'closed' | 'bad-local';
+  constructor(reason: 'busy' | 'closed' | 'bad-local', message: string) {
+    super(`${reason}: ${message}`);
+    this.reason = reason;
+  }
+}
+
+interface PeerRecord {
+  peerId: string;
+  /** Peer incarnation the replicas belong to (null until the peer spoke). */
+  incarnation: string | null;
+  selfReplica: Float32Array | null;
+  selfBaseId: string | null;
+  peerReplica: Float32Array | null;
+  peerBaseId: string | null;
+  activeSince: number | null;
+}
+
+type ExchangeState = 'awaiting-request' | 'awaiting-reply' | 'awaiting-snapshot' | 'replied' | 'done';
+
+const MAX_CODEC_CACHE = 8;
+
+function emptyBytes(): FrameBytes {
+  return { frames: 0, payloadBytes: 0, metaBytes: 0 };
+}
+
+export class SessionTable {
+  readonly config: Readonly<Required<Omit<SessionConfig, 'random'>>> & { random: (() => number) | undefined };
+  readonly stats: SessionStats = { sent: emptyBytes(), received: emptyBytes(), snapshotsSent: 0, needBaseSent: 0, exchangesCompleted: 0, merges: 0, busy: 0 };
+  private readonly records: LruMap<string, PeerRecord>;
+  private readonly codecs = new Map<string, Codec>();
+  private sequence = 0;
+
+  constructor(config: SessionConfig) {
+    if (!Number.isSafeInteger(config.paramCount) || config.paramCount <= 0) throw new SessionError('bad-local', `paramCount must be a positive integer, got ${config.paramCount}`);
+    this.config = {
+      swarmId: config.swarmId,
+      modelHash: config.modelHash,
+      paramCount: config.paramCount,
+      incarnation: config.incarnation,
+      codec: config.codec,
+      snapshotCodec: config.snapshotCodec ?? DEFAULT_SNAPSHOT_CODEC_SPEC,
+      maxPeerRecords: config.maxPeerRecords ?? DEFAULT_MAX_PEER_RECORDS,
+      random: config.random,
+      now: config.now ?? Date.now,
+      exchangeStaleMs: config.exchangeStaleMs ?? DEFAULT_EXCHANGE_STALE_MS,
+      frameLimits: config.frameLimits ?? DEFAULT_FRAME_LIMITS,
+    };
+    // Fail fast on a bad spec at start-up rather than on the first exchange.
+    this.codecFor(this.config.codec);
+    this.codecFor(this.config.snapshotCodec);
+    this.records = new LruMap(this.config.maxPeerRecords, (record) => record.activeSince === null || this.isStale(record));
+  }
+
+  /** Start an exchange with `peerId`; write `frames`, then feed replies to `exchange.handle`. Throws SessionError('busy') while another exchange with that peer is active. */
+  initiate(peerId: string, local: LocalModel): { exchange: Exchange; frames: Uint8Array[]; sent: FrameBytes } {
+    const record = this.lock(peerId, true);
+    const exchange = new Exchange(this, record, 'initiator');
+    try {
+      const frame = this.modelFrame(record, local, MessageType.PUSH);
+      return { exchange, frames: [frame], sent: this.account([frame]) };
+    } catch (error) {
+      exchange.close();
+      throw error;
+    }
+  }
+
+  /** Serve an inbound exchange stream from `peerId`. A concurrent exchange with the same peer gets BUSY. */
+  accept(peerId: string): Exchange {
+    const record = this.records.get(peerId);
+    if (record && record.activeSince !== null && !this.isStale(record)) return new Exchange(this, null, 'responder');
+    return new Exchange(this, this.lock(peerId, false), 'responder');
+  }
+
+  /** True while an exchange with `peerId` is in progress. */
+  isBusy(peerId: string): boolean {
+    const record = this.records.get(peerId);
+    return record !== undefined && record.activeSince !== null && !this.isStale(record);
+  }
+
+  /** Drop everything we know about a peer (both directions resync next time). */
+  forget(peerId: string): void {
+    this.records.delete(peerId);
+  }
+
+  get peerRecordCount(): number {
+    return this.records.size;
+  }
+
+  /** Peer ids with a record, least recently used first (for tests and metrics). */
+  peerIds(): string[] {
+    return [...this.records.keys()];
+  }
+
+  // ---- internals used by Exchange ----
+
+  /** @internal */
+  lock(peerId: string, failIfBusy: boolean): PeerRecord {
+    let record = this.records.get(peerId);
+    if (record && record.activeSince !== null && !this.isStale(record) && failIfBusy) throw new SessionError('busy', `an exchange with ${peerId} is already in progress`);
+    if (!record) {
+      record = { peerId, incarnation: null, selfReplica: null, selfBaseId: null, peerReplica: null, peerBaseId: null, activeSince: null };
+      this.records.set(peerId, record);
+    }
+    record.activeSince = this.config.now();
+    return record;
+  }
+
+  /** @internal */
+  release(record: PeerRecord): void {
+    record.activeSince = null;
+  }
+
+  private isStale(record: PeerRecord): boolean {
+    return record.activeSince !== null && this.config.now() - record.activeSince > this.config.exchangeStaleMs;
+  }
+
+  /** @internal */
+  codecFor(spec: string): Codec {
+    let codec = this.codecs.get(spec);
+    if (!codec) {
+      codec = createCodec(spec);
+      if (this.codecs.size >= MAX_CODEC_CACHE) this.codecs.clear();
+      this.codecs.set(spec, codec);
+    }
+    return codec;
+  }
+
+  /** @internal Decode and check a frame's envelope (swarm, model, size) before anything is touched. */
+  decode(bytes: Uint8Array): { header: FrameHeader; payload: Uint8Array } {
+    const frame = decodeFrame(bytes, this.config.frameLimits);
+    const { header } = frame;
+    if (header.swarmId !== this.config.swarmId) throw new ProtocolError('wrong-swarm', `frame for swarm ${JSON.stringify(header.swarmId)}, we are in ${JSON.stringify(this.config.swarmId)}`);
+    if (header.modelHash !== this.config.modelHash) throw new ProtocolError('wrong-model', `frame for model ${header.modelHash}, ours is ${this.config.modelHash}`);
+    if (header.paramCount !== this.config.paramCount) throw new ProtocolError('wrong-param-count', `frame has ${header.paramCount} parameters, our model has ${this.config.paramCount}`);
+    this.stats.received.frames += 1;
+    this.stats.received.payloadBytes += frame.payload.length;
+    this.stats.received.metaBytes += bytes.length - frame.payload.length;
+    return frame;
+  }
+
+  /** @internal */
+  account(frames: Uint8Array[], payloadBytes = 0): FrameBytes {
+    const total = frames.reduce((n, f) => n + f.length, 0);
+    const bytes = { frames: frames.length, payloadBytes, metaBytes: total - payloadBytes };
+    this.stats.sent.frames += bytes.frames;
+    this.stats.sent.payloadBytes += bytes.payloadBytes;
+    this.stats.sent.metaBytes += bytes.metaBytes;
+    return bytes;
+  }
+
+  /** @internal A frame without a payload (NEED_BASE, BUSY). */
+  controlFrame(type: FrameHeader['type'], local: Pick<LocalModel, 'age' | 'samplesSeen'> | null): Uint8Array {
+    return encodeFrame(this.header(type, '', local?.age ?? 0, local?.samplesSeen ?? 0, this.config.codec), new Uint8Array(0));
+  }
+
+  /**
+   * @internal Our model for this peer: a delta against selfReplica when the
+   * pair has one, else a full snapshot (and the pair's self direction restarts).
+   * The replica is advanced at send time; a lost frame shows up as a base
+   * mismatch on the next exchange.
+   */
+  modelFrame(record: PeerRecord, local: LocalModel, deltaType: FrameHeader['type']): Uint8Array {
+    if (local.params.length !== this.config.paramCount) throw new SessionError('bad-local', `local model has ${local.params.length} parameters, expected ${this.config.paramCount}`);
+    const options = this.config.random ? { random: this.config.random } : {};
+    if (record.selfReplica === null || record.selfBaseId === null) {
+      const codec = this.codecFor(this.config.snapshotCodec);
+      const payload = codec.encode(local.params, options);
+      record.selfReplica = codec.decode(payload, this.config.paramCount);
+      record.selfBaseId = baseIdOf(record.selfReplica);
+      this.stats.snapshotsSent += 1;
+      // A snapshot names the replica it creates, so the receiver can verify it decoded the same thing.
+      return this.withPayload(this.header(MessageType.SNAPSHOT, record.selfBaseId, local.age, local.samplesSeen, codec.spec), payload);
+    }
+    const codec = this.codecFor(this.config.codec);
+    const replica = record.selfReplica;
+    const delta = new Float32Array(replica.length);
+    for (let i = 0; i < delta.length; i++) delta[i] = local.params[i]! - replica[i]!;
+    const payload = codec.encode(delta, options);
+    const decoded = codec.decode(payload, this.config.paramCount);
+    const base = record.selfBaseId;
+    for (let i = 0; i < replica.length; i++) replica[i] = replica[i]! + decoded[i]!;
+    record.selfBaseId = baseIdOf(replica);
+    return this.withPayload(this.header(deltaType, base, local.age, local.samplesSeen, codec.spec), payload);
+  }
+
+  private lastPayloadBytes = 0;
+
+  /** @internal payload size of the last frame built by modelFrame. */
+  takePayloadBytes(): number {
+    const n = this.lastPayloadBytes;
+    this.lastPayloadBytes = 0;
+    return n;
+  }
+
+  private withPayload(header: FrameHeader, payload: Uint8Array): Uint8Array {
+    this.lastPayloadBytes += payload.length;
+    return encodeFrame(header, payload);
+  }
+
+  private header(type: FrameHeader['type'], baseId: string, age: number, samplesSeen: number, codec: string): FrameHeader {
+    this.sequence += 1;
+    return {
+      type,
+      swarmId: this.config.swarmId,
+      modelHash: this.config.modelHash,
+      incarnation: this.config.incarnation,
+      sequence: this.sequence,
+      baseId,
+      age: Math.max(0, Math.floor(age)),
+      samplesSeen: Math.max(0, Math.floor(samplesSeen)),
+      codec,
+      paramCount: this.config.paramCount,
+    };
+  }
+
+  /** @internal Apply a received model frame to the peer direction; returns null when the base does not match. */
+  applyModel(record: PeerRecord, header: FrameHeader, payload: Uint8Array): PeerEstimate | null {
+    const codec = this.codecFor(header.codec);
+    if (header.type === MessageType.SNAPSHOT) {
+      const replica = codec.decode(payload, this.config.paramCount);
+      const id = baseIdOf(replica);
+      if (id !== header.baseId) throw new ProtocolError('bad-payload', `snapshot decodes to base ${id}, sender announced ${header.baseId}`);
+      record.peerReplica = replica;
+      record.peerBaseId = id;
+      record.incarnation = header.incarnation;
+      return this.estimate(record, header, true);
+    }
+    if (record.incarnation !== header.incarnation || record.peerReplica === null || record.peerBaseId !== header.baseId) return null;
+    // Decode fully before touching the replica: a bad payload leaves the pair intact.
+    const decoded = codec.decode(payload, this.config.paramCount);
+    const replica = record.peerReplica;
+    for (let i = 0; i < replica.length; i++) replica[i] = replica[i]! + decoded[i]!;
+    record.peerBaseId = baseIdOf(replica);
+    return this.estimate(record, header, false);
+  }
+
+  private estimate(record: PeerRecord, header: FrameHeader, fromSnapshot: boolean): PeerEstimate {
+    this.stats.merges += 1;
+    return {
+      peerId: record.peerId,
+      incarnation: header.incarnation,
+      params: record.peerReplica!,
+      selfReplica: record.selfReplica,
+      age: header.age,
+      samplesSeen: header.samplesSeen,
+      fromSnapshot,
+    };
+  }
+
+  /** @internal The peer lost our base: the next model frame to it is a snapshot. */
+  resetSelfDirection(record: PeerRecord): void {
+    record.selfReplica = null;
+    record.selfBaseId = null;
+  }
+
+  /** @internal The peer restarted (or we never met it): every replica of the pair is void. */
+  resetPair(record: PeerRecord, incarnation: string): void {
+    record.incarnation = incarnation;
+    record.selfReplica = null;
+    record.selfBaseId = null;
+    record.peerReplica = null;
+    record.peerBaseId = null;
+  }
+}
+
+/** One exchange over one stream, from one side. Feed every received frame to `handle` until `done` (or EOF). */
+export class Exchange {
+  readonly role: 'initiator' | 'responder';
+  private state: ExchangeState;
+  private readonly table: SessionTable;
+  /** null: we answer BUSY (another exchange with this peer holds the record). */
+  private readonly record: PeerRecord | null;
+  private answeredNeedBase = false;
+  private closed = false;
+  private outcomeValue: ExchangeOutcome = null;
+
+  /** @internal use SessionTable.initiate / accept */
+  constructor(table: SessionTable, record: PeerRecord | null, role: 'initiator' | 'responder') {
+    this.table = table;
+    this.record = record;
+    this.role = role;
+    this.state = role === 'initiator' ? 'awaiting-reply' : 'awaiting-request';
+  }
+
+  /** Nothing more will be sent or accepted: close the stream. */
+  get done(): boolean {
+    return this.state === 'done';
+  }
+
+  /** 'merged' once a peer model was merged (a responder may still serve a NEED_BASE after that), 'busy', 'error-from-peer'; null otherwise. */
+  get outcome(): ExchangeOutcome {
+    return this.outcomeValue;
+  }
+
+  /**
+   * Handle one received frame. Throws ProtocolError for a frame that must be
+   * rejected (bad bytes, wrong swarm/model, unexpected type); the exchange is
+   * then closed and nothing from that frame was merged.
+   */
+  handle(bytes: Uint8Array, local: LocalModel): ExchangeStep {
+    if (this.closed) throw new SessionError('closed', 'exchange already finished');
+    try {
+      const { header, payload } = this.table.decode(bytes);
+      return this.step(header, payload, local);
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+  }
+
+  /** Release the peer record (idempotent). Call at EOF, on timeout, reset or error. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.state = 'done';
+    if (this.record) this.table.release(this.record);
+  }
+
+  private emit(frames: Uint8Array[], merge: PeerEstimate | null, next: ExchangeState, outcome?: ExchangeOutcome): ExchangeStep {
+    const sent = this.table.account(frames, this.table.takePayloadBytes());
+    if (outcome !== undefined) {
+      this.outcomeValue = outcome;
+      if (outcome === 'merged') this.table.stats.exchangesCompleted += 1;
+      if (outcome === 'busy') this.table.stats.busy += 1;
+    }
+    if (next === 'done') this.close();
+    else this.state = next;
+    return { frames, merge, done: this.state === 'done', sent };
+  }
+
+  private needBase(local: LocalModel): ExchangeStep {
+    this.table.stats.needBaseSent += 1;
+    return this.emit([this.table.controlFrame(MessageType.NEED_BASE, local)], null, 'awaiting-snapshot');
+  }
+
+  private unexpected(header: FrameHeader): never {
+    throw new ProtocolError('unexpected-message', `message type ${header.type} not expected by the ${this.role} while ${this.state}`);
+  }
+
+  private step(header: FrameHeader, payload: Uint8Array, local: LocalModel): ExchangeStep {
+    const T = MessageType;
+    if (this.record === null) {
+      // Another exchange with this peer is running: refuse without touching its state.
+      if (header.type !== T.PUSH && header.type !== T.SNAPSHOT) this.unexpected(header);
+      return this.emit([this.table.controlFrame(T.BUSY, local)], null, 'done', 'busy');
+    }
+    const record = this.record;
+    switch (this.state) {
+      case 'awaiting-request': {
+        if (header.type !== T.PUSH && header.type !== T.SNAPSHOT) this.unexpected(header);
+        // A new incarnation lost its replicas of us too: resync both directions.
+        if (record.incarnation !== header.incarnation) this.table.resetPair(record, header.incarnation);
+        const merge = this.table.applyModel(record, header, payload);
+        if (merge === null) return this.needBase(local);
+        return this.reply(record, local, merge);
+      }
+      case 'awaiting-snapshot': {
+        if (header.type !== T.SNAPSHOT) this.unexpected(header);
+        const merge = this.table.applyModel(record, header, payload)!;
+        if (this.role === 'responder') return this.reply(record, local, merge);
+        return this.emit([], merge, 'done', 'merged');
+      }
+      case 'replied': {
+        // The initiator could not apply our reply (it lost our base): resync our direction once.
+        if (header.type !== T.NEED_BASE || this.answeredNeedBase) this.unexpected(header);
+        this.answeredNeedBase = true;
+        this.table.resetSelfDirection(record);
+        return this.emit([this.table.modelFrame(record, local, T.REPLY)], null, 'done');
+      }
+      case 'awaiting-reply': {
+        switch (header.type) {
+          case T.REPLY:
+          case T.SNAPSHOT: {
+            const merge = this.table.applyModel(record, header, payload);
+            if (merge === null) return this.needBase(local);
+            return this.emit([], merge, 'done', 'merged');
+          }
+          case T.NEED_BASE: {
+            if (this.answeredNeedBase) this.unexpected(header);
+            this.answeredNeedBase = true;
+            // The responder restarted: our replica of it is void as well.
+            if (record.incarnation !== header.incarnation) this.table.resetPair(record, header.incarnation);
+            else this.table.resetSelfDirection(record);
+            return this.emit([this.table.modelFrame(record, local, T.PUSH)], null, 'awaiting-reply');
+          }
+          case T.BUSY:
+            return this.emit([], null, 'done', 'busy');
+          case T.ERROR:
+            return this.emit([], null, 'done', 'error-from-peer');
+          default:
+            return this.unexpected(header);
+        }
+      }
+      case 'done':
+        throw new SessionError('closed', 'exchange already finished');
+    }
+  }
+
+  /** Responder: answer with our model; stay open for one NEED_BASE unless the initiator closes. */
+  private reply(record: PeerRecord, local: LocalModel, merge: PeerEstimate): ExchangeStep {
+    const frame = this.table.modelFrame(record, local, MessageType.REPLY);
+    return this.emit([frame], merge, 'replied', 'merged');
+  }
+}
