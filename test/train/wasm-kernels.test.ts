@@ -1,0 +1,254 @@
+/**
+ * The wasm training kernels against the cpu backend's kernels, on seeded
+ * random shapes, strides, paddings (same, valid, numeric, explicit) and
+ * dilations. Tolerance: max |wasm - cpu| <= 1e-4 * max(1, max |cpu|)
+ * (float32 sums in a different order; observed errors are ~1e-6 relative).
+ *
+ * The cpu kernels of DepthwiseConv2dNativeBackprop{Filter,Input} ignore
+ * dilations, so dilated cases are checked against the cpu kernel applied to
+ * the equivalent undilated filter (zeros between the taps).
+ */
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { createRandom, type Random } from '../../src/train/random.ts';
+import { registerWasmTrainingKernels, wasmTrainingKernelConfigs } from '../../src/train/wasm-kernels/index.ts';
+
+const RELATIVE_TOLERANCE = 1e-4;
+
+type Inputs = Record<string, { shape: number[]; values: Float32Array | Int32Array; dtype: 'float32' | 'int32' }>;
+
+function randomFloats(random: Random, shape: number[]): { shape: number[]; values: Float32Array; dtype: 'float32' } {
+  const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < values.length; i++) values[i] = random() * 2 - 1;
+  return { shape, values, dtype: 'float32' };
+}
+
+function randomInt(random: Random, lo: number, hi: number): number {
+  return lo + Math.floor(random() * (hi - lo + 1));
+}
+
+async function runOn(backend: 'cpu' | 'wasm', kernelName: string, inputs: Inputs, attrs: Record<string, unknown>): Promise<{ shape: number[]; values: Float32Array | Int32Array }> {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    const tensors: Record<string, tf.Tensor> = {};
+    for (const [name, input] of Object.entries(inputs)) tensors[name] = tf.tensor(input.values, input.shape, input.dtype);
+    const out = tf.engine().runKernel(kernelName, tensors as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as tf.Tensor;
+    return { shape: out.shape, values: out.dataSync() as Float32Array | Int32Array };
+  });
+}
+
+function assertClose(actual: { shape: number[]; values: ArrayLike<number> }, expected: { shape: number[]; values: ArrayLike<number> }, label: string): void {
+  assert.deepEqual(actual.shape, expected.shape, `${label}: shape`);
+  let scale = 1;
+  for (let i = 0; i < expected.values.length; i++) scale = Math.max(scale, Math.abs(expected.values[i]));
+  let worst = 0;
+  for (let i = 0; i < expected.values.length; i++) {
+    const diff = Math.abs(actual.values[i] - expected.values[i]);
+    if (!(diff <= worst)) worst = diff; // NaN-safe: a NaN makes worst NaN
+  }
+  assert.ok(worst <= RELATIVE_TOLERANCE * scale, `${label}: max abs diff ${worst} > ${RELATIVE_TOLERANCE} * ${scale}`);
+}
+
+type Pad = 'same' | 'valid' | number | number[][];
+
+function randomPad(random: Random, filterHeight: number, filterWidth: number, dataFormat: 'NHWC' | 'NCHW' = 'NHWC'): Pad {
+  const kind = randomInt(random, 0, 3);
+  if (kind === 0) return 'same';
+  if (kind === 1) return 'valid';
+  if (kind === 2) return randomInt(random, 0, 2);
+  const hw = [[randomInt(random, 0, filterHeight - 1), randomInt(random, 0, filterHeight - 1)], [randomInt(random, 0, filterWidth - 1), randomInt(random, 0, filterWidth - 1)]];
+  return dataFormat === 'NHWC' ? [[0, 0], hw[0], hw[1], [0, 0]] : [[0, 0], [0, 0], hw[0], hw[1]];
+}
+
+/** Output height and width as tfjs computes them (null when the output would be empty). */
+function outHeightWidth(xShape: number[], filterShape: number[], strides: [number, number], dilations: [number, number], pad: Pad,
+  dimRoundingMode: 'floor' | 'round' | 'ceil' | undefined, depthwise: boolean, dataFormat: 'NHWC' | 'NCHW' = 'NHWC'): [number, number] | null {
+  const info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape as [number, number, number, number],
+    strides, dilations, pad as 'same', dimRoundingMode, depthwise, dataFormat === 'NHWC' ? 'channelsLast' : 'channelsFirst');
+  return info.outHeight >= 1 && info.outWidth >= 1 ? [info.outHeight, info.outWidth] : null;
+}
+
+/** Inserts dilation-1 zero taps between filter taps: [fh, fw, c, m] -> [(fh-1)d+1, (fw-1)d+1, c, m]. */
+function dilateFilter(values: Float32Array, shape: number[], dh: number, dw: number): { shape: number[]; values: Float32Array; dtype: 'float32' } {
+  const [fh, fw, c, m] = shape;
+  const eh = (fh - 1) * dh + 1;
+  const ew = (fw - 1) * dw + 1;
+  const out = new Float32Array(eh * ew * c * m);
+  for (let y = 0; y < fh; y++) {
+    for (let x = 0; x < fw; x++) {
+      const src = (y * fw + x) * c * m;
+      out.set(values.subarray(src, src + c * m), ((y * dh) * ew + x * dw) * c * m);
+    }
+  }
+  return { shape: [eh, ew, c, m], values: out, dtype: 'float32' };
+}
+
+describe('wasm training kernels', function () {
+  before(async () => {
+    await tf.setBackend('wasm');
+    await tf.ready();
+    registerWasmTrainingKernels();
+  });
+  after(async () => {
+    await tf.setBackend('wasm');
+  });
+
+  it('registers each missing kernel for wasm, idempotently', () => {
+    for (const config of wasmTrainingKernelConfigs) {
+      assert.equal(tf.getKernel(config.kernelName, 'wasm')?.kernelFunc, config.kernelFunc, config.kernelName);
+    }
+    assert.deepEqual(registerWasmTrainingKernels(), []);
+    assert.deepEqual(wasmTrainingKernelConfigs.map((c) => c.kernelName).sort(), [
+      'Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'UnsortedSegmentSum',
+    ]);
+  });
+
+  describe('Conv2DBackpropFilter', () => {
+    it('matches cpu on 24 random NHWC/NCHW cases (strides 1-3, same/valid/numeric/explicit padding)', async () => {
+      const random = createRandom(401);
+      let checked = 0;
+      for (let i = 0; i < 24; i++) {
+        const dataFormat = i % 4 === 3 ? 'NCHW' : 'NHWC';
+        const [b, h, w, ci, co] = [randomInt(random, 1, 3), randomInt(random, 4, 11), randomInt(random, 4, 11), randomInt(random, 1, 5), randomInt(random, 1, 6)];
+        const [fh, fw] = [randomInt(random, 1, 4), randomInt(random, 1, 4)];
+        const strides: [number, number] = [randomInt(random, 1, 3), randomInt(random, 1, 3)];
+        const pad = randomPad(random, fh, fw, dataFormat);
+        const xShape = dataFormat === 'NHWC' ? [b, h, w, ci] : [b, ci, h, w];
+        const dimRoundingMode = typeof pad === 'number' ? 'floor' : undefined;
+        const outHW = outHeightWidth(xShape, [fh, fw, ci, co], strides, [1, 1], pad, dimRoundingMode, false, dataFormat);
+        if (outHW === null) continue;
+        checked++;
+        const [oh, ow] = outHW;
+        const dyShape = dataFormat === 'NHWC' ? [b, oh, ow, co] : [b, co, oh, ow];
+        const inputs = { x: randomFloats(random, xShape), dy: randomFloats(random, dyShape) };
+        const attrs = { strides, pad, dataFormat, dimRoundingMode, filterShape: [fh, fw, ci, co] };
+        const label = `case ${i} ${JSON.stringify({ xShape, dyShape, attrs })}`;
+        assertClose(await runOn('wasm', 'Conv2DBackpropFilter', inputs, attrs), await runOn('cpu', 'Conv2DBackpropFilter', inputs, attrs), label);
+      }
+      assert.ok(checked >= 18, `only ${checked} of 24 random cases had a non-empty output`);
+    });
+
+    it('matches cpu when the patch matrix is split into several image chunks', async () => {
+      const random = createRandom(402);
+      // 64x64x8 with a 3x3 filter: 295k patch floats per image, 14 images per 4M-float chunk.
+      const inputs = { x: randomFloats(random, [16, 64, 64, 8]), dy: randomFloats(random, [16, 64, 64, 2]) };
+      const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 8, 2] };
+      assertClose(await runOn('wasm', 'Conv2DBackpropFilter', inputs, attrs), await runOn('cpu', 'Conv2DBackpropFilter', inputs, attrs), 'chunked');
+    });
+  });
+
+  describe('DepthwiseConv2dNativeBackpropFilter and ...Input', () => {
+    it('match cpu on 24 random cases (strides 1-3, dilations 1-3, multipliers 1-3, all paddings)', async () => {
+      const random = createRandom(403);
+      let checked = 0;
+      for (let i = 0; i < 24; i++) {
+        const [b, h, w, ci, mult] = [randomInt(random, 1, 3), randomInt(random, 5, 12), randomInt(random, 5, 12), randomInt(random, 1, 4), randomInt(random, 1, 3)];
+        const [fh, fw] = [randomInt(random, 1, 3), randomInt(random, 1, 3)];
+        const strides: [number, number] = [randomInt(random, 1, 3), randomInt(random, 1, 3)];
+        const dilations: [number, number] = i % 2 === 0 ? [1, 1] : [randomInt(random, 1, 3), randomInt(random, 1, 3)];
+        const pad = randomPad(random, fh, fw);
+        const dimRoundingMode = typeof pad === 'number' ? 'round' : undefined;
+        const outHW = outHeightWidth([b, h, w, ci], [fh, fw, ci, mult], strides, dilations, pad, dimRoundingMode, true);
+        if (outHW === null) continue;
+        checked++;
+        const [oh, ow] = outHW;
+        const x = randomFloats(random, [b, h, w, ci]);
+        const dy = randomFloats(random, [b, oh, ow, ci * mult]);
+        const filter = randomFloats(random, [fh, fw, ci, mult]);
+        const label = `case ${i} ${JSON.stringify({ x: x.shape, dy: dy.shape, filter: filter.shape, strides, dilations, pad })}`;
+
+        const filterAttrs = { strides, dilations, pad, dimRoundingMode, filterShape: filter.shape };
+        const wasmFilterGrad = await runOn('wasm', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, filterAttrs);
+        const dilatedShape = dilateFilter(filter.values, filter.shape, dilations[0], dilations[1]).shape;
+        const cpuDilated = await runOn('cpu', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...filterAttrs, dilations: [1, 1], filterShape: dilatedShape });
+        // Keep the taps that exist in the real filter.
+        const cpuFilterGrad = new Float32Array(filter.values.length);
+        for (let y = 0; y < fh; y++) {
+          for (let xx = 0; xx < fw; xx++) {
+            const src = ((y * dilations[0]) * dilatedShape[1] + xx * dilations[1]) * ci * mult;
+            cpuFilterGrad.set(cpuDilated.values.subarray(src, src + ci * mult) as Float32Array, (y * fw + xx) * ci * mult);
+          }
+        }
+        assertClose(wasmFilterGrad, { shape: filter.shape, values: cpuFilterGrad }, `filter grad ${label}`);
+
+        const inputAttrs = { strides, dilations, pad, dimRoundingMode, inputShape: x.shape };
+        const wasmInputGrad = await runOn('wasm', 'DepthwiseConv2dNativeBackpropInput', { dy, filter }, inputAttrs);
+        const cpuInputGrad = await runOn('cpu', 'DepthwiseConv2dNativeBackpropInput',
+          { dy, filter: dilateFilter(filter.values, filter.shape, dilations[0], dilations[1]) }, { ...inputAttrs, dilations: [1, 1] });
+        assertClose(wasmInputGrad, cpuInputGrad, `input grad ${label}`);
+      }
+      assert.ok(checked >= 18, `only ${checked} of 24 random cases had a non-empty output`);
+    });
+
+    it('match cpu when split into several image chunks', async () => {
+      const random = createRandom(404);
+      // 96x96x4 with a 3x3 filter: 332k patch floats per image, 12 images per 4M-float chunk.
+      const x = randomFloats(random, [16, 96, 96, 4]);
+      const dy = randomFloats(random, [16, 96, 96, 4]);
+      const filter = randomFloats(random, [3, 3, 4, 1]);
+      const filterAttrs = { strides: [1, 1], dilations: [1, 1], pad: 'same', filterShape: [3, 3, 4, 1] };
+      assertClose(await runOn('wasm', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, filterAttrs),
+        await runOn('cpu', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, filterAttrs), 'filter grad chunked');
+      const inputAttrs = { strides: [1, 1], dilations: [1, 1], pad: 'same', inputShape: x.shape };
+      assertClose(await runOn('wasm', 'DepthwiseConv2dNativeBackpropInput', { dy, filter }, inputAttrs),
+        await runOn('cpu', 'DepthwiseConv2dNativeBackpropInput', { dy, filter }, inputAttrs), 'input grad chunked');
+    });
+  });
+
+  describe('UnsortedSegmentSum', () => {
+    it('matches cpu for float32 and int32, 1-D and 2-D segment ids, with and without out-of-range ids', async () => {
+      const random = createRandom(405);
+      for (let i = 0; i < 16; i++) {
+        const numSegments = randomInt(random, 1, 8);
+        const idShape = i % 3 === 2 ? [randomInt(random, 1, 4), randomInt(random, 1, 4)] : [randomInt(random, 1, 12)];
+        const innerShape = i % 4 === 0 ? [] : [randomInt(random, 1, 4), randomInt(random, 1, 3)];
+        const rows = idShape.reduce((a, b) => a * b, 1);
+        const invalidAllowed = i % 2 === 1;
+        const ids = new Int32Array(rows);
+        for (let r = 0; r < rows; r++) ids[r] = invalidAllowed ? randomInt(random, -2, numSegments + 1) : randomInt(random, 0, numSegments - 1);
+        const xFloat = randomFloats(random, [...idShape, ...innerShape]);
+        const x = i % 5 === 4
+          ? { shape: xFloat.shape, values: Int32Array.from(xFloat.values, (v) => Math.round(v * 50)), dtype: 'int32' as const }
+          : xFloat;
+        const inputs = { x, segmentIds: { shape: idShape, values: ids, dtype: 'int32' as const } };
+        const attrs = { numSegments };
+        const label = `case ${i} ${JSON.stringify({ idShape, innerShape, numSegments, dtype: x.dtype })}`;
+        const wasmResult = await runOn('wasm', 'UnsortedSegmentSum', inputs, attrs);
+        // The cpu kernel fails on multi-dimensional ids: compare with flattened ids there.
+        const flatInputs = { x: { ...x, shape: [rows, ...innerShape] }, segmentIds: { ...inputs.segmentIds, shape: [rows] } };
+        assertClose(wasmResult, await runOn('cpu', 'UnsortedSegmentSum', flatInputs, attrs), label);
+        assert.equal(wasmResult.values instanceof Int32Array, x.dtype === 'int32', `${label}: dtype`);
+      }
+    });
+
+    it('gives embedding layers a gradient on wasm equal to cpu', async () => {
+      const grads: Float32Array[] = [];
+      for (const backend of ['wasm', 'cpu'] as const) {
+        await tf.setBackend(backend);
+        grads.push(tf.tidy(() => {
+          const table = tf.tensor2d(Array.from({ length: 40 }, (_, k) => Math.sin(k)), [10, 4]);
+          const ids = tf.tensor1d([1, 3, 3, 9, 0, 1], 'int32');
+          const grad = tf.grad((t: tf.Tensor) => tf.gather(t, ids).square().sum())(table);
+          return grad.dataSync() as Float32Array;
+        }));
+      }
+      assertClose({ shape: [40], values: grads[0] }, { shape: [40], values: grads[1] }, 'embedding grad');
+    });
+  });
+
+  it('leaks no tensors', async () => {
+    await tf.setBackend('wasm');
+    const random = createRandom(406);
+    const before = tf.memory().numTensors;
+    const inputs = { x: randomFloats(random, [20, 6, 6, 3]), dy: randomFloats(random, [20, 6, 6, 2]) };
+    await runOn('wasm', 'Conv2DBackpropFilter', inputs, { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 3, 2] });
+    assert.equal(tf.memory().numTensors, before);
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const ids = backend.numDataIds();
+    await runOn('wasm', 'DepthwiseConv2dNativeBackpropInput', { dy: randomFloats(random, [2, 6, 6, 6]), filter: randomFloats(random, [3, 3, 3, 2]) },
+      { strides: [1, 1], dilations: [1, 1], pad: 'same', inputShape: [2, 6, 6, 3] });
+    await runOn('wasm', 'UnsortedSegmentSum', { x: randomFloats(random, [4, 2]), segmentIds: { shape: [4], values: Int32Array.from([0, -1, 2, 1]), dtype: 'int32' } }, { numSegments: 3 });
+    assert.equal(backend.numDataIds(), ids);
+  });
+});
