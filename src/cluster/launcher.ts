@@ -1,0 +1,404 @@
+/**
+ * The cluster launcher: starts N `gossip-learn daemon` processes on
+ * 127.0.0.1, bootstraps them to one another, watches each one's /metrics,
+ * adds late joiners and churn, stops them all, and returns the results.
+ * It is never in the learning path: daemons find, call and merge with each
+ * other on their own; the launcher only starts, watches and stops.
+ *
+ *   const launcher = new ClusterLauncher(config, { cliPath, progress });
+ *   const results = await launcher.run(abortSignal);
+ *
+ * No daemon outlives the launcher: each gets --exit-with-parent (it polls
+ * its parent pid), runs in its own process group (so a terminal Ctrl-C
+ * reaches only the launcher, which then sends exactly one SIGTERM: a
+ * second signal would make a daemon skip its checkpoint), and is stopped
+ * with SIGTERM, then SIGKILL after --stop-timeout.
+ */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { SupervisedChild } from './child-process.ts';
+import { ClusterError } from './errors.ts';
+import { fetchMetrics, pickDialAddress } from './metrics-client.ts';
+import type { ClusterConfig } from './options.ts';
+import type { NodeRow, NodeStatus, ProgressView } from './progress.ts';
+import { buildResults, NodeTracker, type ClusterEvent, type ClusterResults, type NodeRole } from './results.ts';
+import { createRandom, deriveSeed } from '../train/random.ts';
+
+/** The daemon prints `metrics: http://127.0.0.1:<port>/metrics` once it serves (src/node/constants.ts). */
+export const METRICS_LINE = /^metrics: (http:\/\/\S+\/metrics)$/;
+const PEER_ID_LINE = /^peer id: (\S+)$/;
+const LISTEN_LINE = /^listen: (\S+)$/;
+
+export const RESULTS_FILE = 'results.json';
+export const PIDS_FILE = 'pids.json';
+/** Checkpoints more often than the daemon default, so a churned node loses little. */
+const CLUSTER_CHECKPOINT_INTERVAL = '10s';
+const CLUSTER_EVAL_INTERVAL = '5s';
+/** At most this many bootstrap addresses per daemon: enough to survive churn of a few. */
+const MAX_BOOTSTRAP_ADDRESSES = 3;
+
+interface ManagedNode {
+  tracker: NodeTracker;
+  stateDir: string;
+  logPath: string;
+  status: NodeStatus;
+  child: SupervisedChild | null;
+  metricsUrl: string | null;
+  dialAddress: string | null;
+  /** Set while the launcher itself is killing or stopping it, so the exit is not a crash. */
+  expectedExit: 'churn' | 'stop' | null;
+}
+
+export interface LauncherOptions {
+  /** Path of bin/gossip-learn.js. */
+  cliPath: string;
+  progress: ProgressView;
+  /** Executable that runs the CLI (Node 24). */
+  nodeExecutable?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export class ClusterLauncher {
+  private readonly config: ClusterConfig;
+  private readonly options: LauncherOptions;
+  private readonly outDir: string;
+  private readonly nodes: ManagedNode[] = [];
+  private readonly events: ClusterEvent[] = [];
+  private readonly churnRandom;
+  private readonly startedAtMs = Date.now();
+  private stopReason = 'duration';
+  /** Set once the run is over: nothing new may start. */
+  private stopping = false;
+
+  constructor(config: ClusterConfig, options: LauncherOptions) {
+    this.config = config;
+    this.options = options;
+    this.outDir = resolve(config.outDir);
+    this.churnRandom = createRandom(deriveSeed(config.seed, 'cluster-churn'));
+    const firstLate = config.nodes - config.lateJoin;
+    for (let i = 0; i < config.nodes; i++) {
+      const name = `node-${i}`;
+      const role: NodeRole = i >= firstLate ? 'late' : 'initial';
+      const dir = join(this.outDir, 'nodes', name);
+      this.nodes.push({
+        tracker: new NodeTracker(name, i, role),
+        stateDir: join(dir, 'state'),
+        logPath: join(dir, 'daemon.log'),
+        status: 'waiting',
+        child: null,
+        metricsUrl: null,
+        dialAddress: null,
+        expectedExit: null,
+      });
+    }
+  }
+
+  private elapsedSeconds(): number {
+    return (Date.now() - this.startedAtMs) / 1000;
+  }
+
+  private record(kind: ClusterEvent['kind'], node: ManagedNode, detail?: string): void {
+    const event: ClusterEvent = { t: Math.round(this.elapsedSeconds() * 10) / 10, kind, node: node.tracker.name, ...(detail ? { detail } : {}) };
+    this.events.push(event);
+    if (kind !== 'ready' || node.tracker.role === 'late' || node.tracker.restarts > 0) {
+      this.options.progress.event(`[${event.t.toFixed(1).padStart(6)} s] ${node.tracker.name} ${kind}${detail ? `: ${detail}` : ''}`);
+    }
+  }
+
+  private daemonArgs(node: ManagedNode): string[] {
+    const c = this.config;
+    const args = [
+      this.options.cliPath,
+      'daemon',
+      '--swarm', c.swarm,
+      '--data', c.data,
+      '--partition', c.partition,
+      '--node-index', String(node.tracker.index),
+      '--num-nodes', String(c.nodes),
+      '--model', c.model,
+      '--seed', String(c.seed),
+      '--state-dir', node.stateDir,
+      '--listen', '/ip4/127.0.0.1/tcp/0',
+      '--metrics-host', '127.0.0.1',
+      '--metrics-port', '0',
+      '--duty-cycle', String(c.dutyCycle),
+      '--checkpoint-interval', CLUSTER_CHECKPOINT_INTERVAL,
+      '--eval-interval', CLUSTER_EVAL_INTERVAL,
+      '--exit-with-parent',
+    ];
+    if (c.codec !== null) args.push('--codec', c.codec);
+    if (c.exchangeIntervalMs !== null) args.push('--exchange-interval', `${c.exchangeIntervalMs}ms`);
+    if (c.backend !== null) args.push('--backend', c.backend);
+    // Nodes that start together have no trained teacher; late joiners use the
+    // knowledge-transfer join (the daemon picks the best announced peer).
+    if (node.tracker.role === 'initial') args.push('--no-distill');
+    const others = this.nodes.filter((n) => n !== node && n.status === 'up' && n.dialAddress !== null);
+    // Prefer the longest-running nodes (lowest index) but spread the load when many are up.
+    for (const peer of others.slice(0, MAX_BOOTSTRAP_ADDRESSES)) args.push('--bootstrap', peer.dialAddress as string);
+    args.push(...c.daemonArgs);
+    return args;
+  }
+
+  private async writePids(): Promise<void> {
+    const body = {
+      launcherPid: process.pid,
+      nodes: Object.fromEntries(this.nodes.map((n) => [n.tracker.name, n.tracker.pids])),
+    };
+    const path = join(this.outDir, PIDS_FILE);
+    await writeFile(`${path}.tmp`, JSON.stringify(body, null, 2));
+    await rename(`${path}.tmp`, path);
+  }
+
+  /** Spawns one daemon and waits until it serves /metrics and has a dialable address. */
+  private async startNode(node: ManagedNode, restart: boolean): Promise<void> {
+    if (this.stopping) return;
+    node.status = 'starting';
+    node.metricsUrl = null;
+    node.dialAddress = null;
+    node.expectedExit = null;
+    if (restart) {
+      node.tracker.restarts += 1;
+      node.tracker.newIncarnation();
+    }
+    await mkdir(node.stateDir, { recursive: true });
+    const child = await SupervisedChild.spawn({
+      command: this.options.nodeExecutable ?? process.execPath,
+      args: this.daemonArgs(node),
+      logPath: node.logPath,
+      env: this.options.env,
+      detached: true,
+    });
+    node.child = child;
+    node.tracker.pids.push(child.pid);
+    await this.writePids();
+    if (this.stopping) {
+      // The run ended while this one was being spawned.
+      node.expectedExit = 'stop';
+      await child.stop(this.config.stopTimeoutSeconds * 1000);
+      throw new Aborted();
+    }
+    this.record(restart ? 'restart' : 'start', node, `pid ${child.pid}`);
+
+    let peerId: string | null = null;
+    const listen: string[] = [];
+    const off = child.onLine((line, stream) => {
+      if (stream !== 'stdout') return;
+      const id = line.match(PEER_ID_LINE);
+      if (id) peerId = id[1] as string;
+      const addr = line.match(LISTEN_LINE);
+      if (addr) listen.push(addr[1] as string);
+    });
+    void child.exited.then((exit) => this.onExit(node, child, exit.code, exit.signal));
+
+    let match: RegExpMatchArray;
+    try {
+      match = await child.waitForLine(METRICS_LINE, this.config.startTimeoutSeconds * 1000);
+    } catch (err) {
+      off();
+      node.expectedExit = 'stop';
+      if (child.running) await child.stop(this.config.stopTimeoutSeconds * 1000);
+      if (this.stopping) throw new Aborted();
+      const reason = child.exitStatus !== null && (err as Error).name === 'ChildExitedError' ? 'exited-early' : 'start-timeout';
+      throw new ClusterError(reason, `${node.tracker.name}: ${(err as Error).message} (see ${node.logPath})`);
+    }
+    off();
+    node.metricsUrl = match[1] as string;
+    const withId = (a: string): string => (a.includes('/p2p/') || peerId === null ? a : `${a}/p2p/${peerId}`);
+    node.dialAddress = pickDialAddress(listen.map(withId));
+    if (node.dialAddress === null) {
+      // Older daemons may not print listen lines: read /metrics addresses.
+      const snapshot = await fetchMetrics(node.metricsUrl);
+      node.dialAddress = pickDialAddress(snapshot.addresses);
+      if (node.dialAddress === null) {
+        throw new ClusterError('no-address', `${node.tracker.name}: no /ip4/127.0.0.1/tcp/…/p2p/… address in ${JSON.stringify(snapshot.addresses)}`);
+      }
+    }
+    if (peerId !== null) node.tracker.peerId = peerId;
+    if (node.tracker.readyAt === null) node.tracker.readyAt = Math.round(this.elapsedSeconds() * 10) / 10;
+    node.status = 'up';
+    this.record('ready', node, node.dialAddress);
+  }
+
+  private onExit(node: ManagedNode, child: SupervisedChild, code: number | null, signal: NodeJS.Signals | null): void {
+    if (node.child !== child) return;
+    const cause = node.expectedExit ?? 'crash';
+    node.tracker.exits.push({ t: Math.round(this.elapsedSeconds() * 10) / 10, code, signal, cause });
+    node.status = cause === 'churn' ? 'down' : 'exited';
+    if (cause === 'crash') this.record('exit', node, `unexpected exit (code ${code}, signal ${signal}); see ${node.logPath}`);
+  }
+
+  private async pollAll(): Promise<void> {
+    const t = this.elapsedSeconds();
+    await Promise.all(
+      this.nodes.map(async (node) => {
+        if (node.status !== 'up' || node.metricsUrl === null) return;
+        try {
+          const snapshot = await fetchMetrics(node.metricsUrl);
+          if (node.status === 'up') node.tracker.observe(t, snapshot);
+        } catch {
+          // A busy or dying daemon misses one poll; the next one catches up.
+        }
+      }),
+    );
+  }
+
+  private rows(): NodeRow[] {
+    return this.nodes.map((n) => ({ name: n.tracker.name, status: n.status, sample: n.tracker.latest }));
+  }
+
+  private async churnOnce(): Promise<void> {
+    const candidates = this.nodes.filter((n) => n.status === 'up');
+    if (candidates.length < 2) return; // never take the last node down
+    const node = candidates[Math.floor(this.churnRandom() * candidates.length)] as ManagedNode;
+    const child = node.child;
+    if (child === null) return;
+    node.expectedExit = 'churn';
+    await this.pollAll();
+    this.record('kill', node, `kill -9 pid ${child.pid}`);
+    await child.killHard();
+  }
+
+  private async stopAll(): Promise<boolean> {
+    const deadlineMs = this.config.stopTimeoutSeconds * 1000;
+    const results = await Promise.all(
+      this.nodes.map(async (node) => {
+        const child = node.child;
+        if (child === null || !child.running) return true;
+        node.expectedExit = 'stop';
+        node.status = 'stopping';
+        const exit = await child.stop(deadlineMs);
+        this.record('stop', node, exit.forced ? 'did not stop in time: SIGKILL' : `exit code ${exit.code}`);
+        return !child.running;
+      }),
+    );
+    return results.every(Boolean);
+  }
+
+  /** Second Ctrl-C: SIGKILL every daemon at once, synchronously (the launcher exits right after). */
+  killAllNow(): void {
+    this.stopping = true;
+    for (const node of this.nodes) {
+      if (node.child?.running) {
+        node.expectedExit = 'stop';
+        void node.child.killHard();
+      }
+    }
+  }
+
+  private async writeResults(results: ClusterResults): Promise<void> {
+    const path = join(this.outDir, RESULTS_FILE);
+    await writeFile(`${path}.tmp`, `${JSON.stringify(results, null, 2)}\n`);
+    await rename(`${path}.tmp`, path);
+  }
+
+  /** Runs the whole cluster; resolves once every daemon has exited and results.json is written. */
+  async run(signal?: AbortSignal): Promise<ClusterResults> {
+    const c = this.config;
+    await mkdir(this.outDir, { recursive: true });
+    for (const n of this.nodes) await mkdir(join(this.outDir, 'nodes', n.tracker.name), { recursive: true });
+    const startedAt = new Date(this.startedAtMs);
+    const aborted = new Promise<'abort'>((resolve) => {
+      if (signal?.aborted) resolve('abort');
+      signal?.addEventListener('abort', () => resolve('abort'), { once: true });
+    });
+    const timers: NodeJS.Timeout[] = [];
+    let failure: unknown = null;
+    const pending = new Set<Promise<unknown>>();
+    const track = (p: Promise<unknown>): void => {
+      const wrapped = p.catch((err: unknown) => {
+        if (!(err instanceof Aborted)) this.options.progress.event(`error: ${(err as Error).message}`);
+      });
+      pending.add(wrapped);
+      void wrapped.finally(() => pending.delete(wrapped));
+    };
+
+    try {
+      const initial = this.nodes.filter((n) => n.tracker.role === 'initial');
+      const late = this.nodes.filter((n) => n.tracker.role === 'late');
+      // The first node alone, so the others have somebody to bootstrap to.
+      const first = initial[0] as ManagedNode;
+      const firstUp = this.startNode(first, false);
+      if ((await Promise.race([firstUp, aborted])) === 'abort') throw new Aborted();
+      const restUp = Promise.all(initial.slice(1).map((n) => this.startNode(n, false)));
+      if ((await Promise.race([restUp, aborted])) === 'abort') throw new Aborted();
+
+      const runStartMs = Date.now();
+      const endAtMs = runStartMs + c.durationSeconds * 1000;
+      this.options.progress.event(
+        `[${this.elapsedSeconds().toFixed(1).padStart(6)} s] ${initial.length} nodes up; running ${c.durationSeconds} s` +
+          (late.length > 0 ? `, ${late.length} late joiner(s) at +${c.lateJoinDelaySeconds} s` : '') +
+          (c.churnSeconds > 0 ? `, churn every ${c.churnSeconds} s` : ''),
+      );
+
+      if (late.length > 0) {
+        timers.push(setTimeout(() => late.forEach((n) => track(this.startNode(n, false))), c.lateJoinDelaySeconds * 1000));
+      }
+      if (c.churnSeconds > 0) {
+        const churn = (): void => {
+          track(
+            this.churnOnce().then(() => {
+              const down = this.nodes.filter((n) => n.status === 'down');
+              timers.push(
+                setTimeout(() => down.forEach((n) => n.status === 'down' && track(this.startNode(n, true))), c.churnDowntimeSeconds * 1000),
+              );
+            }),
+          );
+          timers.push(setTimeout(churn, c.churnSeconds * 1000));
+        };
+        timers.push(setTimeout(churn, c.churnSeconds * 1000));
+      }
+
+      while (Date.now() < endAtMs) {
+        await this.pollAll();
+        this.options.progress.update(this.elapsedSeconds(), this.rows());
+        if (this.nodes.every((n) => n.status === 'exited')) {
+          this.stopReason = 'every daemon exited';
+          break;
+        }
+        const wait = Math.min(c.pollIntervalMs, Math.max(0, endAtMs - Date.now()));
+        let timer: NodeJS.Timeout | undefined;
+        const tick = new Promise<'tick'>((resolve) => (timer = setTimeout(() => resolve('tick'), wait)));
+        const woke = await Promise.race([tick, aborted]);
+        clearTimeout(timer);
+        if (woke === 'abort') throw new Aborted();
+      }
+    } catch (err) {
+      if (err instanceof Aborted) this.stopReason = 'signal';
+      else {
+        this.stopReason = `error: ${(err as Error).message}`;
+        failure = err;
+      }
+    } finally {
+      for (const timer of timers) clearTimeout(timer);
+    }
+
+    // Last figures before stopping, then a graceful stop of everything still
+    // running or starting; a start still in flight sees `stopping` and gives up.
+    await this.pollAll().catch(() => undefined);
+    this.options.progress.update(this.elapsedSeconds(), this.rows());
+    this.stopping = true;
+    for (const timer of timers) clearTimeout(timer); // timers armed by late callbacks
+    let allExited = await this.stopAll();
+    await Promise.all([...pending]);
+    allExited = (await this.stopAll()) && allExited;
+    this.options.progress.update(this.elapsedSeconds(), this.rows());
+    this.options.progress.close();
+
+    const results = buildResults({
+      config: c,
+      startedAt,
+      endedAt: new Date(),
+      stopReason: this.stopReason,
+      allExited,
+      nodes: this.nodes.map((n) => n.tracker),
+      events: this.events,
+    });
+    await this.writeResults(results);
+    if (failure !== null) throw failure;
+    return results;
+  }
+}
+
+class Aborted extends Error {
+  override name = 'Aborted';
+}

@@ -1,0 +1,205 @@
+/**
+ * Command-line options of `npm run cluster`, parsed and validated into a
+ * ClusterConfig. The flag names --nodes, --duration, --data, --partition,
+ * --model, --codec, --seed, --late-join, --churn and --out are a contract
+ * (issue 9); the rest may change.
+ */
+import { parseArgs } from 'node:util';
+import { ClusterError } from './errors.ts';
+
+export type ProgressMode = 'auto' | 'tty' | 'plain' | 'none';
+
+export interface ClusterConfig {
+  /** Total daemons, late joiners included. */
+  nodes: number;
+  durationSeconds: number;
+  data: string;
+  partition: string;
+  model: string;
+  /** Codec spec passed to every daemon; null leaves the daemon's default. */
+  codec: string | null;
+  seed: number;
+  /** How many of the `nodes` start late (the last ones by index). */
+  lateJoin: number;
+  lateJoinDelaySeconds: number;
+  /** Seconds between two kill -9 of a random node; 0 = no churn. */
+  churnSeconds: number;
+  /** How long a killed node stays down before it restarts from its state dir. */
+  churnDowntimeSeconds: number;
+  outDir: string;
+  swarm: string;
+  /** Passed as --exchange-interval (ms) when set. */
+  exchangeIntervalMs: number | null;
+  /** Passed as --duty-cycle (0..1) when set: the share of time a daemon may train. */
+  dutyCycle: number | null;
+  backend: string | null;
+  pollIntervalMs: number;
+  progress: ProgressMode;
+  /** Seconds between two plain progress blocks (non-TTY). */
+  progressEverySeconds: number;
+  startTimeoutSeconds: number;
+  stopTimeoutSeconds: number;
+  /** Extra daemon flags, passed verbatim to every daemon (e.g. --daemon-arg=--log-level=debug). */
+  daemonArgs: string[];
+  /** Write report.html and SVGs (results.json is always written). */
+  report: boolean;
+}
+
+// Measured on the 2-core reference machine: 5 wasm daemons at a 0.5 duty
+// cycle leave room for the launcher and the OS; 8 saturate it.
+export const DEFAULT_NODES = 5;
+export const DEFAULT_DURATION_SECONDS = 120;
+export const DEFAULT_DUTY_CYCLE = 0.5;
+export const MAX_NODES = 64;
+
+export const clusterHelp = `Usage: npm run cluster -- [options]
+
+Start a swarm of gossip-learn daemons on 127.0.0.1 (real processes, real TCP),
+show how they learn, stop them, and write results.json + report.html.
+
+Options:
+  --nodes N               daemons in all, late joiners included (default ${DEFAULT_NODES})
+  --duration S            seconds to run after the first node is up (default ${DEFAULT_DURATION_SECONDS})
+  --data SPEC             mnist | fashion-mnist[:dir] | csv:<path> (default mnist)
+  --partition SPEC        iid | dirichlet:<alpha> | shards:<k> (default dirichlet:0.3)
+  --model NAME            mlp | mlp-small | cnn (default mlp)
+  --codec SPEC            update codec, e.g. topk:0.01+q4+deflate (default: the daemon's)
+  --seed N                seed for partitions, models and churn (default 1)
+  --late-join N           the last N nodes start late and join a trained swarm (default 1)
+  --late-join-delay S     seconds before late joiners start (default 40% of --duration)
+  --churn S               kill -9 a random node every S seconds and restart it (default 0 = off)
+  --churn-downtime S      seconds a killed node stays down (default 3)
+  --out DIR               output directory (default runs/cluster-<time>)
+  --swarm NAME            swarm id (default cluster-<seed>)
+  --exchange-interval MS  daemon exchange interval in ms (default: the daemon's)
+  --duty-cycle F          share of time each daemon may train, 0..1 (default ${DEFAULT_DUTY_CYCLE})
+  --backend NAME          tensorflow | wasm | cpu (default: the daemon's choice)
+  --poll-interval MS      how often the launcher reads each /metrics (default 2000)
+  --progress MODE         auto | tty | plain | none (default auto)
+  --progress-every S      seconds between plain progress blocks (default 10)
+  --start-timeout S       seconds a daemon may take to become ready (default 120)
+  --stop-timeout S        seconds a daemon may take to stop before SIGKILL (default 20)
+  --daemon-arg ARG        extra flag for every daemon, repeatable (e.g. --daemon-arg=--log-level=debug)
+  --no-report             write results.json only
+  -h, --help              this text
+`;
+
+function parseNumber(flag: string, raw: string | undefined, fallback: number, check: (n: number) => boolean, expect: string): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || !check(value)) {
+    throw new ClusterError('bad-option', `--${flag} must be ${expect} (got '${raw}')`);
+  }
+  return value;
+}
+
+const isInt = (min: number, max = Number.MAX_SAFE_INTEGER) => (n: number) => Number.isInteger(n) && n >= min && n <= max;
+const isNonNegative = (n: number) => n >= 0;
+const isPositive = (n: number) => n > 0;
+
+function nonEmpty(flag: string, raw: string | undefined, fallback: string): string {
+  if (raw === undefined) return fallback;
+  if (raw.trim() === '') throw new ClusterError('bad-option', `--${flag} must not be empty`);
+  return raw;
+}
+
+function timestampForPath(now: Date): string {
+  return now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+}
+
+/** Parses argv (the arguments after `cluster`); returns null when --help was asked. */
+export function parseClusterArgs(argv: string[], now: Date = new Date()): ClusterConfig | null {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        nodes: { type: 'string' },
+        duration: { type: 'string' },
+        data: { type: 'string' },
+        partition: { type: 'string' },
+        model: { type: 'string' },
+        codec: { type: 'string' },
+        seed: { type: 'string' },
+        'late-join': { type: 'string' },
+        'late-join-delay': { type: 'string' },
+        churn: { type: 'string' },
+        'churn-downtime': { type: 'string' },
+        out: { type: 'string' },
+        swarm: { type: 'string' },
+        'exchange-interval': { type: 'string' },
+        'duty-cycle': { type: 'string' },
+        backend: { type: 'string' },
+        'poll-interval': { type: 'string' },
+        progress: { type: 'string' },
+        'progress-every': { type: 'string' },
+        'start-timeout': { type: 'string' },
+        'stop-timeout': { type: 'string' },
+        'daemon-arg': { type: 'string', multiple: true },
+        'no-report': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new ClusterError('bad-option', (err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return null;
+
+  const nodes = parseNumber('nodes', v.nodes, DEFAULT_NODES, isInt(1, MAX_NODES), `an integer from 1 to ${MAX_NODES}`);
+  const durationSeconds = parseNumber('duration', v.duration, DEFAULT_DURATION_SECONDS, isPositive, 'a positive number of seconds');
+  const seed = parseNumber('seed', v.seed, 1, isInt(0, 2 ** 31 - 1), 'an integer from 0 to 2^31-1');
+  const lateJoin = parseNumber('late-join', v['late-join'], Math.min(1, nodes - 1), isInt(0), 'a non-negative integer');
+  if (lateJoin >= nodes) {
+    throw new ClusterError('bad-option', `--late-join must be smaller than --nodes (${lateJoin} >= ${nodes}): at least one node starts first`);
+  }
+  const lateJoinDelaySeconds = parseNumber(
+    'late-join-delay',
+    v['late-join-delay'],
+    Math.round(durationSeconds * 0.4 * 10) / 10,
+    isNonNegative,
+    'a non-negative number of seconds',
+  );
+  const churnSeconds = parseNumber('churn', v.churn, 0, isNonNegative, 'a non-negative number of seconds');
+  const churnDowntimeSeconds = parseNumber('churn-downtime', v['churn-downtime'], 3, isNonNegative, 'a non-negative number of seconds');
+  const exchangeIntervalMs =
+    v['exchange-interval'] === undefined ? null : parseNumber('exchange-interval', v['exchange-interval'], 0, isInt(1), 'a positive integer (ms)');
+  const dutyCycle = parseNumber('duty-cycle', v['duty-cycle'], DEFAULT_DUTY_CYCLE, (n) => n > 0 && n <= 1, 'a number in (0, 1]');
+  const pollIntervalMs = parseNumber('poll-interval', v['poll-interval'], 2000, isInt(100), 'an integer >= 100 (ms)');
+  const progressEverySeconds = parseNumber('progress-every', v['progress-every'], 10, isPositive, 'a positive number of seconds');
+  const startTimeoutSeconds = parseNumber('start-timeout', v['start-timeout'], 120, isPositive, 'a positive number of seconds');
+  const stopTimeoutSeconds = parseNumber('stop-timeout', v['stop-timeout'], 20, isPositive, 'a positive number of seconds');
+
+  const progress = (v.progress ?? 'auto') as ProgressMode;
+  if (!['auto', 'tty', 'plain', 'none'].includes(progress)) {
+    throw new ClusterError('bad-option', `--progress must be auto, tty, plain or none (got '${v.progress}')`);
+  }
+
+  return {
+    nodes,
+    durationSeconds,
+    data: nonEmpty('data', v.data, 'mnist'),
+    partition: nonEmpty('partition', v.partition, 'dirichlet:0.3'),
+    model: nonEmpty('model', v.model, 'mlp'),
+    codec: v.codec === undefined ? null : nonEmpty('codec', v.codec, ''),
+    seed,
+    lateJoin,
+    lateJoinDelaySeconds,
+    churnSeconds,
+    churnDowntimeSeconds,
+    outDir: nonEmpty('out', v.out, `runs/cluster-${timestampForPath(now)}`),
+    swarm: nonEmpty('swarm', v.swarm, `cluster-${seed}`),
+    exchangeIntervalMs,
+    dutyCycle,
+    backend: v.backend === undefined ? null : nonEmpty('backend', v.backend, ''),
+    pollIntervalMs,
+    progress,
+    progressEverySeconds,
+    startTimeoutSeconds,
+    stopTimeoutSeconds,
+    daemonArgs: v['daemon-arg'] ?? [],
+    report: !v['no-report'],
+  };
+}

@@ -1,0 +1,255 @@
+/**
+ * What a cluster run leaves behind in results.json: the configuration, one
+ * time series per node (accuracy, bytes, exchanges; counters cumulative
+ * across restarts) and final figures. NodeTracker turns successive /metrics
+ * snapshots of one node, over all its incarnations, into that series.
+ */
+import type { ClusterConfig } from './options.ts';
+import type { MetricsSnapshot } from './metrics-client.ts';
+
+export const RESULTS_FORMAT_VERSION = 1;
+
+export interface NodeSample {
+  /** Seconds since the cluster started. */
+  t: number;
+  accuracy: number | null;
+  loss: number | null;
+  age: number | null;
+  samplesSeen: number | null;
+  peers: number | null;
+  /** initiated + accepted exchanges, cumulative over restarts. */
+  exchanges: number;
+  merged: number;
+  bytesSent: number;
+  bytesReceived: number;
+}
+
+export type NodeRole = 'initial' | 'late';
+
+export interface NodeExit {
+  t: number;
+  code: number | null;
+  signal: string | null;
+  cause: 'stop' | 'churn' | 'crash';
+}
+
+export interface NodeFinal {
+  accuracy: number | null;
+  age: number | null;
+  samplesSeen: number | null;
+  exchanges: number;
+  merged: number;
+  bytesSent: number;
+  bytesReceived: number;
+}
+
+export interface NodeResult {
+  name: string;
+  index: number;
+  role: NodeRole;
+  peerId: string | null;
+  /** Seconds since cluster start when it first became ready (null: never). */
+  readyAt: number | null;
+  pids: number[];
+  restarts: number;
+  exits: NodeExit[];
+  distill: unknown;
+  series: NodeSample[];
+  final: NodeFinal;
+}
+
+export interface ClusterEvent {
+  t: number;
+  kind: 'start' | 'ready' | 'kill' | 'restart' | 'exit' | 'stop';
+  node: string;
+  detail?: string;
+}
+
+export interface SummaryFigures {
+  nodes: number;
+  /** Nodes that reported an accuracy at least once. */
+  evaluatedNodes: number;
+  meanAccuracy: number | null;
+  worstAccuracy: number | null;
+  bestAccuracy: number | null;
+  totalBytesSent: number;
+  meanBytesSentPerNode: number;
+  totalExchanges: number;
+}
+
+export interface ClusterResults {
+  format: 'gossip-learn-cluster-results';
+  version: number;
+  config: ClusterConfig;
+  startedAt: string;
+  endedAt: string;
+  wallSeconds: number;
+  stopReason: string;
+  /** Every daemon exited (none had to be left running). */
+  allExited: boolean;
+  nodes: NodeResult[];
+  events: ClusterEvent[];
+  final: SummaryFigures;
+}
+
+// 120 s at a 2 s poll is 60 points; a day-long run would be 43k. Halve the
+// resolution instead of growing without bound.
+export const MAX_SAMPLES_PER_NODE = 4000;
+
+type Counter = 'exchanges' | 'merged' | 'bytesSent' | 'bytesReceived';
+
+/** Keeps one node's series; counters that drop (a restarted process) continue from where they were. */
+export class NodeTracker {
+  readonly name: string;
+  readonly index: number;
+  readonly role: NodeRole;
+  peerId: string | null = null;
+  readyAt: number | null = null;
+  readonly pids: number[] = [];
+  restarts = 0;
+  readonly exits: NodeExit[] = [];
+  distill: unknown = null;
+  private readonly samples: NodeSample[] = [];
+  private readonly offset: Record<Counter, number> = { exchanges: 0, merged: 0, bytesSent: 0, bytesReceived: 0 };
+  private readonly lastRaw: Record<Counter, number> = { exchanges: 0, merged: 0, bytesSent: 0, bytesReceived: 0 };
+  private stride = 1;
+  private skipped = 0;
+
+  constructor(name: string, index: number, role: NodeRole) {
+    this.name = name;
+    this.index = index;
+    this.role = role;
+  }
+
+  get series(): readonly NodeSample[] {
+    return this.samples;
+  }
+
+  get latest(): NodeSample | null {
+    return this.samples.at(-1) ?? null;
+  }
+
+  private cumulative(counter: Counter, raw: number | null): number {
+    const value = raw ?? 0;
+    if (value < this.lastRaw[counter]) this.offset[counter] += this.lastRaw[counter];
+    this.lastRaw[counter] = value;
+    return this.offset[counter] + value;
+  }
+
+  observe(t: number, snapshot: MetricsSnapshot): NodeSample {
+    if (snapshot.peerId !== null) this.peerId = snapshot.peerId;
+    if (snapshot.distill !== null) this.distill = snapshot.distill;
+    const exchangesRaw =
+      snapshot.exchangesInitiated === null && snapshot.exchangesAccepted === null
+        ? null
+        : (snapshot.exchangesInitiated ?? 0) + (snapshot.exchangesAccepted ?? 0);
+    const sample: NodeSample = {
+      t: Math.round(t * 1000) / 1000,
+      accuracy: snapshot.accuracy,
+      loss: snapshot.loss,
+      age: snapshot.age,
+      samplesSeen: snapshot.samplesSeen,
+      peers: snapshot.peersConnected,
+      exchanges: this.cumulative('exchanges', exchangesRaw),
+      merged: this.cumulative('merged', snapshot.merged),
+      bytesSent: this.cumulative('bytesSent', snapshot.bytesSent),
+      bytesReceived: this.cumulative('bytesReceived', snapshot.bytesReceived),
+    };
+    this.push(sample);
+    return sample;
+  }
+
+  /** A new process for this node: its counters start again from zero. */
+  newIncarnation(): void {
+    for (const counter of Object.keys(this.lastRaw) as Counter[]) {
+      this.offset[counter] += this.lastRaw[counter];
+      this.lastRaw[counter] = 0;
+    }
+  }
+
+  private push(sample: NodeSample): void {
+    this.skipped += 1;
+    if (this.skipped < this.stride) {
+      // Keep the newest point visible even between strides.
+      this.samples[this.samples.length - 1] = sample;
+      return;
+    }
+    this.skipped = 0;
+    this.samples.push(sample);
+    if (this.samples.length > MAX_SAMPLES_PER_NODE) {
+      const kept = this.samples.filter((_, i) => i % 2 === 0 || i === this.samples.length - 1);
+      this.samples.length = 0;
+      this.samples.push(...kept);
+      this.stride *= 2;
+    }
+  }
+
+  toResult(): NodeResult {
+    const lastAccuracy = [...this.samples].reverse().find((s) => s.accuracy !== null) ?? null;
+    const last = this.latest;
+    return {
+      name: this.name,
+      index: this.index,
+      role: this.role,
+      peerId: this.peerId,
+      readyAt: this.readyAt,
+      pids: [...this.pids],
+      restarts: this.restarts,
+      exits: [...this.exits],
+      distill: this.distill,
+      series: [...this.samples],
+      final: {
+        accuracy: lastAccuracy?.accuracy ?? null,
+        age: last?.age ?? null,
+        samplesSeen: last?.samplesSeen ?? null,
+        exchanges: last?.exchanges ?? 0,
+        merged: last?.merged ?? 0,
+        bytesSent: last?.bytesSent ?? 0,
+        bytesReceived: last?.bytesReceived ?? 0,
+      },
+    };
+  }
+}
+
+export function summarize(nodes: NodeResult[]): SummaryFigures {
+  const accuracies = nodes.map((n) => n.final.accuracy).filter((a): a is number => a !== null);
+  const totalBytesSent = nodes.reduce((sum, n) => sum + n.final.bytesSent, 0);
+  const round = (x: number) => Math.round(x * 10000) / 10000;
+  return {
+    nodes: nodes.length,
+    evaluatedNodes: accuracies.length,
+    meanAccuracy: accuracies.length === 0 ? null : round(accuracies.reduce((a, b) => a + b, 0) / accuracies.length),
+    worstAccuracy: accuracies.length === 0 ? null : Math.min(...accuracies),
+    bestAccuracy: accuracies.length === 0 ? null : Math.max(...accuracies),
+    totalBytesSent,
+    meanBytesSentPerNode: nodes.length === 0 ? 0 : Math.round(totalBytesSent / nodes.length),
+    totalExchanges: nodes.reduce((sum, n) => sum + n.final.exchanges, 0),
+  };
+}
+
+export interface BuildResultsInput {
+  config: ClusterConfig;
+  startedAt: Date;
+  endedAt: Date;
+  stopReason: string;
+  allExited: boolean;
+  nodes: NodeTracker[];
+  events: ClusterEvent[];
+}
+
+export function buildResults(input: BuildResultsInput): ClusterResults {
+  const nodes = input.nodes.map((n) => n.toResult());
+  return {
+    format: 'gossip-learn-cluster-results',
+    version: RESULTS_FORMAT_VERSION,
+    config: input.config,
+    startedAt: input.startedAt.toISOString(),
+    endedAt: input.endedAt.toISOString(),
+    wallSeconds: Math.round((input.endedAt.getTime() - input.startedAt.getTime()) / 100) / 10,
+    stopReason: input.stopReason,
+    allExited: input.allExited,
+    nodes,
+    events: [...input.events],
+    final: summarize(nodes),
+  };
+}
