@@ -1,0 +1,86 @@
+/**
+ * `deflate` / `brotli`: entropy coding of the bytes the stages before it
+ * wrote (the last stage of a spec, e.g. `topk:0.01+q4+deflate`).
+ *
+ * Uses node:zlib, the one Node module src/protocol imports: zlib's *Sync
+ * calls are pure in-memory transforms (no I/O, no threads, deterministic),
+ * and a well-kept, fuzzed C implementation beats writing our own. It stays
+ * behind this module; nothing else in src/protocol touches node:*.
+ * Decompression is bounded by `maxOutputLength` (the largest payload the
+ * inner stages can legitimately produce for the frame's parameter count), so
+ * a small hostile frame cannot inflate into gigabytes: zlib stops and we
+ * throw 'too-large'.
+ */
+import { brotliCompressSync, brotliDecompressSync, constants, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { ProtocolError } from '../errors.ts';
+import type { ByteStage } from './stage.ts';
+
+/** zlib's default level: the usual balance of speed and size. */
+const DEFLATE_LEVEL = 6;
+/** Brotli quality 5 rather than its default 11, which is an offline setting (far slower per MB). */
+const BROTLI_QUALITY = 5;
+
+function asPlainBytes(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
+function decompressError(stage: string, error: unknown): ProtocolError {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ERR_BUFFER_TOO_LARGE') {
+    return new ProtocolError('too-large', `${stage}: decompressed output exceeds the bound for this parameter count`);
+  }
+  return new ProtocolError('bad-compression', `${stage}: ${error instanceof Error ? error.message : String(error)}`);
+}
+
+abstract class ZlibStage implements ByteStage {
+  abstract readonly spec: string;
+  abstract compress(bytes: Uint8Array): Uint8Array;
+  protected abstract inflate(bytes: Uint8Array, maxOutputLength: number): Buffer;
+
+  decompress(bytes: Uint8Array, maxOutputBytes: number): Uint8Array {
+    let out: Buffer;
+    try {
+      // zlib requires maxOutputLength >= 1; the inner stage rejects a non-empty result for an empty vector.
+      out = this.inflate(bytes, Math.max(1, maxOutputBytes));
+    } catch (error) {
+      throw decompressError(this.spec, error);
+    }
+    return asPlainBytes(out);
+  }
+
+  maxCompressedBytes(inputBytes: number): number {
+    // Stored (incompressible) blocks cost a few bytes per 16-64 KiB; this bound is generous for both formats.
+    return inputBytes + (inputBytes >>> 8) + 64;
+  }
+}
+
+export class DeflateStage extends ZlibStage {
+  readonly spec = 'deflate';
+
+  compress(bytes: Uint8Array): Uint8Array {
+    return asPlainBytes(deflateRawSync(bytes, { level: DEFLATE_LEVEL }));
+  }
+
+  protected inflate(bytes: Uint8Array, maxOutputLength: number): Buffer {
+    return inflateRawSync(bytes, { maxOutputLength });
+  }
+}
+
+export class BrotliStage extends ZlibStage {
+  readonly spec = 'brotli';
+
+  compress(bytes: Uint8Array): Uint8Array {
+    return asPlainBytes(
+      brotliCompressSync(bytes, {
+        params: {
+          [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY,
+          [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+        },
+      }),
+    );
+  }
+
+  protected inflate(bytes: Uint8Array, maxOutputLength: number): Buffer {
+    return brotliDecompressSync(bytes, { maxOutputLength });
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * `f16`: IEEE 754 binary16, 2 bytes per value, little-endian.
+ * Encode rounds to nearest (ties to even). Relative error <= 2^-11 for
+ * |v| in the normal range [2^-14, 65504]; absolute error <= 2^-25 below it
+ * (subnormals, flush to zero under 2^-25). Values beyond the largest finite
+ * half (65504) SATURATE to +-65504 rather than become Infinity, because a
+ * receiver must reject Infinity. Decode rejects the Inf/NaN bit patterns.
+ */
+import { ProtocolError } from '../errors.ts';
+import { assertFinite, expectLength } from './bytes.ts';
+import type { EncodeOptions, VectorStage } from './stage.ts';
+
+const MAX_FINITE_HALF_BITS = 0x7bff;
+const EXPONENT_MASK_HALF = 0x7c00;
+
+const scratchF32 = new Float32Array(1);
+const scratchU32 = new Uint32Array(scratchF32.buffer);
+
+/** float32 -> binary16 bits, round to nearest even, saturating. `value` must be finite. */
+export function float32ToHalfBits(value: number): number {
+  scratchF32[0] = value;
+  const x = scratchU32[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exponent = ((x >>> 23) & 0xff) - 127 + 15;
+  const mantissa = x & 0x7fffff;
+  if (exponent >= 31) return sign | MAX_FINITE_HALF_BITS;
+  if (exponent <= 0) {
+    if (exponent < -10) return sign; // below half the smallest subnormal: rounds to zero
+    const full = mantissa | 0x800000;
+    const shift = 14 - exponent;
+    let half = full >>> shift;
+    const rest = full & ((1 << shift) - 1);
+    const midpoint = 1 << (shift - 1);
+    if (rest > midpoint || (rest === midpoint && (half & 1) === 1)) half++;
+    return sign | half;
+  }
+  let half = (exponent << 10) | (mantissa >>> 13);
+  const rest = mantissa & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && (half & 1) === 1)) half++; // a carry into the exponent is correct rounding
+  if (half >= EXPONENT_MASK_HALF) return sign | MAX_FINITE_HALF_BITS;
+  return sign | half;
+}
+
+/** binary16 bits -> number (Inf/NaN patterns included; callers reject them first). */
+export function halfBitsToFloat(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >>> 10) & 0x1f;
+  const mantissa = bits & 0x3ff;
+  if (exponent === 0) return sign * mantissa * 2 ** -24;
+  if (exponent === 31) return mantissa === 0 ? sign * Infinity : NaN;
+  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+}
+
+let decodeTable: Float32Array | null = null;
+
+/** 65536-entry lookup table (256 KiB), built on first decode. */
+function halfTable(): Float32Array {
+  if (decodeTable === null) {
+    decodeTable = new Float32Array(65536);
+    for (let bits = 0; bits < 65536; bits++) decodeTable[bits] = halfBitsToFloat(bits);
+  }
+  return decodeTable;
+}
+
+export class Float16Stage implements VectorStage {
+  readonly spec = 'f16';
+
+  encode(values: Float32Array, _options: EncodeOptions): Uint8Array {
+    assertFinite(values, 'f16');
+    const out = new Uint8Array(values.length * 2);
+    for (let i = 0, o = 0; i < values.length; i++, o += 2) {
+      const bits = float32ToHalfBits(values[i]!);
+      out[o] = bits & 0xff;
+      out[o + 1] = bits >>> 8;
+    }
+    return out;
+  }
+
+  decode(bytes: Uint8Array, count: number): Float32Array {
+    expectLength(bytes, count * 2, 'f16 payload');
+    const table = halfTable();
+    const out = new Float32Array(count);
+    let nonFinite = 0;
+    for (let i = 0, o = 0; i < count; i++, o += 2) {
+      const bits = bytes[o]! | (bytes[o + 1]! << 8);
+      nonFinite |= (bits & EXPONENT_MASK_HALF) === EXPONENT_MASK_HALF ? 1 : 0;
+      out[i] = table[bits]!;
+    }
+    if (nonFinite !== 0) throw new ProtocolError('non-finite', 'f16 payload contains NaN or Infinity');
+    return out;
+  }
+
+  maxEncodedBytes(count: number): number {
+    return count * 2;
+  }
+}

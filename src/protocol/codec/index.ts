@@ -1,0 +1,84 @@
+/**
+ * The parameter codec: Float32Array <-> bytes, built from a spec string of
+ * stages joined by `+` (DESIGN.md contract): `f32`, `f16`, `q8`/`q4`/`q2`/`q1`
+ * (optionally `q4:<block>`), `topk:<fraction|count>`, `deflate`/`brotli`.
+ *
+ *   const codec = createCodec('topk:0.01+q4+deflate');
+ *   const bytes = codec.encode(delta);                       // deterministic rounding
+ *   const bytes2 = codec.encode(delta, { random: rng });     // stochastic (unbiased) rounding
+ *   const decoded = codec.decode(bytes, delta.length);       // strict: throws ProtocolError
+ *
+ * One small module per stage (f32.ts, f16.ts, quantize.ts, topk.ts with
+ * index-coding.ts and select.ts, entropy.ts), one interface (stage.ts), a
+ * registry from spec to implementation (registry.ts). Error bounds are
+ * documented in each stage module (quantize.ts for the q stages).
+ * Decode never returns NaN/Inf and checks every size before allocating.
+ */
+import { ProtocolError } from '../errors.ts';
+import { buildStages } from './registry.ts';
+import type { EncodeOptions, VectorStage } from './stage.ts';
+
+export type { EncodeOptions } from './stage.ts';
+export { MAX_CODEC_SPEC_CHARS } from './registry.ts';
+
+/**
+ * The codec a daemon uses unless told otherwise (`--codec`). Kept in this one
+ * place; see the note below for why it was chosen.
+ */
+export const DEFAULT_CODEC_SPEC = 'topk:0.01+q4';
+
+/** Hard ceiling on the parameter count a codec will decode (the frame limits are normally far lower). */
+export const MAX_CODEC_PARAM_COUNT = 1 << 28;
+
+export interface Codec {
+  readonly spec: string;
+  encode(values: Float32Array, options?: { random?: () => number }): Uint8Array;
+  decode(bytes: Uint8Array, paramCount: number): Float32Array;
+}
+
+class StagedCodec implements Codec {
+  readonly spec: string;
+  private readonly stage: VectorStage;
+
+  constructor(stage: VectorStage) {
+    this.stage = stage;
+    this.spec = stage.spec;
+  }
+
+  encode(values: Float32Array, options: EncodeOptions = {}): Uint8Array {
+    if (values.length > MAX_CODEC_PARAM_COUNT) {
+      throw new ProtocolError('too-large', `${values.length} values > ${MAX_CODEC_PARAM_COUNT}`);
+    }
+    return this.stage.encode(values, options);
+  }
+
+  decode(bytes: Uint8Array, paramCount: number): Float32Array {
+    if (!Number.isSafeInteger(paramCount) || paramCount < 0) {
+      throw new ProtocolError('wrong-param-count', `parameter count ${paramCount} is not a non-negative integer`);
+    }
+    if (paramCount > MAX_CODEC_PARAM_COUNT) {
+      throw new ProtocolError('too-large', `parameter count ${paramCount} > ${MAX_CODEC_PARAM_COUNT}`);
+    }
+    return this.stage.decode(bytes, paramCount);
+  }
+
+  /** Largest payload this codec can produce for `paramCount` values. */
+  maxEncodedBytes(paramCount: number): number {
+    return this.stage.maxEncodedBytes(paramCount);
+  }
+}
+
+/** Builds the codec for `spec`; throws ProtocolError('unknown-codec') for anything malformed. */
+export function createCodec(spec: string): Codec & { maxEncodedBytes(paramCount: number): number } {
+  return new StagedCodec(buildStages(spec));
+}
+
+/** True when `spec` is a valid codec spec. */
+export function isCodecSpec(spec: string): boolean {
+  try {
+    buildStages(spec);
+    return true;
+  } catch {
+    return false;
+  }
+}
