@@ -1,0 +1,79 @@
+/**
+ * Teacher choice for the knowledge-transfer join: rank the peers the
+ * announcer has heard from (best announced accuracy first, then the most
+ * trained, i.e. highest age), and turn `--teacher <peer id or multiaddr>`
+ * into the one forced candidate.
+ *
+ *   const candidates = forced === null ? rankTeachers(announcer.peers(), { selfPeerId }) : [forced];
+ */
+import { peerIdFromString } from '@libp2p/peer-id';
+import { multiaddr } from '@multiformats/multiaddr';
+import type { TeacherCandidate } from './distill-service.ts';
+
+/** What teacher choice reads from an announcement (the announcer's table rows carry at least this). */
+export interface AnnouncedTeacher {
+  peerId: string;
+  modelName: string;
+  modelHash: string;
+  age: number;
+  accuracy: number | null;
+  addresses: readonly string[];
+}
+
+export class TeacherChoiceError extends Error {
+  override name = 'TeacherChoiceError';
+  readonly reason = 'bad-teacher' as const;
+}
+
+/**
+ * Candidates in the order to try them: accuracy descending (unknown last),
+ * then age descending, then peer id (so ties are deterministic). Untrained
+ * peers (age 0) and ourselves are left out; at most `limit` are returned.
+ */
+export function rankTeachers(
+  announced: Iterable<AnnouncedTeacher>,
+  options: { selfPeerId: string; limit?: number },
+): TeacherCandidate[] {
+  const rows = [...announced].filter((row) => row.peerId !== options.selfPeerId && row.age > 0);
+  rows.sort((a, b) => {
+    const accuracyA = a.accuracy ?? -1;
+    const accuracyB = b.accuracy ?? -1;
+    if (accuracyA !== accuracyB) return accuracyB - accuracyA;
+    if (a.age !== b.age) return b.age - a.age;
+    return a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0;
+  });
+  return rows.slice(0, options.limit ?? 8).map((row) => toCandidate(row));
+}
+
+function toCandidate(row: AnnouncedTeacher): TeacherCandidate {
+  const addresses = row.addresses.flatMap((text) => {
+    try {
+      const address = multiaddr(text);
+      return [address.getComponents().some((c) => c.name === 'p2p') ? address : address.encapsulate(`/p2p/${row.peerId}`)];
+    } catch {
+      return [];
+    }
+  });
+  return { id: row.peerId, target: addresses.length > 0 ? addresses : peerIdFromString(row.peerId) };
+}
+
+/**
+ * `--teacher` value to a candidate: a multiaddr (starts with '/') or a peer
+ * id; a peer id we have an announcement for is dialled at its announced
+ * addresses.
+ */
+export function forcedTeacher(value: string, announced: Iterable<AnnouncedTeacher>): TeacherCandidate {
+  if (value.startsWith('/')) {
+    try {
+      return { id: value, target: multiaddr(value) };
+    } catch (err) {
+      throw new TeacherChoiceError(`--teacher ${value} is not a valid multiaddr: ${(err as Error).message}`);
+    }
+  }
+  for (const row of announced) if (row.peerId === value) return toCandidate(row);
+  try {
+    return { id: value, target: peerIdFromString(value) };
+  } catch (err) {
+    throw new TeacherChoiceError(`--teacher ${value} is neither a multiaddr nor a peer id: ${(err as Error).message}`);
+  }
+}
