@@ -20,6 +20,12 @@ const DEFLATE_LEVEL = 6;
 /** Brotli quality 5 rather than its default 11, which is an offline setting (far slower per MB). */
 const BROTLI_QUALITY = 5;
 
+/** What zlib's *Sync functions return with `info: true`: the output and the engine (input bytes consumed). */
+interface InflateResult {
+  buffer: Buffer;
+  engine: { bytesWritten: number };
+}
+
 function asPlainBytes(buffer: Buffer): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
@@ -35,17 +41,21 @@ function decompressError(stage: string, error: unknown): ProtocolError {
 abstract class ZlibStage implements ByteStage {
   abstract readonly spec: string;
   abstract compress(bytes: Uint8Array): Uint8Array;
-  protected abstract inflate(bytes: Uint8Array, maxOutputLength: number): Buffer;
+  protected abstract inflate(bytes: Uint8Array, maxOutputLength: number): InflateResult;
 
   decompress(bytes: Uint8Array, maxOutputBytes: number): Uint8Array {
-    let out: Buffer;
+    let result: InflateResult;
     try {
       // zlib requires maxOutputLength >= 1; the inner stage rejects a non-empty result for an empty vector.
-      out = this.inflate(bytes, Math.max(1, maxOutputBytes));
+      result = this.inflate(bytes, Math.max(1, maxOutputBytes));
     } catch (error) {
       throw decompressError(this.spec, error);
     }
-    return asPlainBytes(out);
+    // zlib silently ignores bytes after the end of the stream; strict means one encoding per message.
+    if (result.engine.bytesWritten !== bytes.length) {
+      throw new ProtocolError('trailing-bytes', `${this.spec}: ${bytes.length - result.engine.bytesWritten} bytes after the compressed stream`);
+    }
+    return asPlainBytes(result.buffer);
   }
 
   maxCompressedBytes(inputBytes: number): number {
@@ -61,8 +71,8 @@ export class DeflateStage extends ZlibStage {
     return asPlainBytes(deflateRawSync(bytes, { level: DEFLATE_LEVEL }));
   }
 
-  protected inflate(bytes: Uint8Array, maxOutputLength: number): Buffer {
-    return inflateRawSync(bytes, { maxOutputLength });
+  protected inflate(bytes: Uint8Array, maxOutputLength: number): InflateResult {
+    return inflateRawSync(bytes, { maxOutputLength, info: true }) as unknown as InflateResult;
   }
 }
 
@@ -80,7 +90,7 @@ export class BrotliStage extends ZlibStage {
     );
   }
 
-  protected inflate(bytes: Uint8Array, maxOutputLength: number): Buffer {
-    return brotliDecompressSync(bytes, { maxOutputLength });
+  protected inflate(bytes: Uint8Array, maxOutputLength: number): InflateResult {
+    return brotliDecompressSync(bytes, { maxOutputLength, info: true }) as unknown as InflateResult;
   }
 }

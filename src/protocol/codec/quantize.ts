@@ -14,10 +14,19 @@
  * Rounding is selected by the caller: deterministic (round to nearest) when
  * encode gets no `random`, stochastic when it does.
  *   deterministic: |v - decoded| <= s/2 = m/(L-1) per element
- *                  (q8: m/255, q4: m/15, q2: m/3, q1: m)
+ *                  (q8: m/255, q4: m/15, q2: m/3)
  *   stochastic:    q = floor((v + m)/s + u), u ~ U[0,1): E[decoded] = v
  *                  (unbiased), and |v - decoded| < s = 2m/(L-1)
  * plus the float32 rounding of the decoded value (relative 2^-24).
+ *
+ * q1 deterministic is the one exception: levels +-m would make the error as
+ * large as the signal (relative L2 error above 1 on Gaussian-like deltas),
+ * so it sends sign(v) with the block's mean magnitude a = mean |v_i| as its
+ * scale (the L2-optimal scale for a sign code, as in 1-bit SGD). Then
+ * decoded = +-a and |v - decoded| = | |v| - a | <= max(a, m - a) <= m, and
+ * the block's squared error is sum v^2 - n a^2 <= sum v^2 (never worse than
+ * sending nothing). q1 stochastic keeps levels +-m (unbiased, error < 2m).
+ * The decoder is the same for both: it just reads the stored scale.
  *
  * Wire layout: ceil(n/B) float32 scales (little-endian), then the n codes
  * packed LSB-first, b bits each (8 % b == 0, so no code straddles a byte).
@@ -79,8 +88,18 @@ export class QuantizeStage implements VectorStage {
         if (a > m) m = a;
       }
       if (nonFinite !== 0) throw new ProtocolError('non-finite', `${this.spec}: input contains NaN or Infinity`);
+      if (m === 0) continue; // scale 0 (buffer is zeroed): every level is 0
+      if (bits === 1 && random === undefined) {
+        let sumAbs = 0;
+        for (let i = start; i < end; i++) {
+          const x = values[i]!;
+          if (x >= 0) codes[i >>> 3]! |= 1 << (i & 7);
+          sumAbs += x < 0 ? -x : x;
+        }
+        scaleView.setFloat32(block * 4, sumAbs / (end - start), true);
+        continue;
+      }
       scaleView.setFloat32(block * 4, m, true);
-      if (m === 0) continue; // every level is 0; codes stay 0
       const inverseStep = topCode / (2 * m);
       // The four variants are separate loops so the hot q8 path has no packing and no branch on the mode.
       if (bits === 8) {
