@@ -11,7 +11,7 @@ export class LruMap<K, V> {
   private readonly entries = new Map<K, V>();
   private readonly evictable: (value: V) => boolean;
 
-  /** `evictable` may protect entries in use; when none is evictable the map grows past capacity until one is. */
+  /** `evictable` may protect entries in use; when none is evictable the map grows past capacity until one is (the entry just set is never evicted). */
   constructor(capacity: number, evictable: (value: V) => boolean = () => true) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`LRU capacity must be a positive integer, got ${capacity}`);
     this.capacity = capacity;
@@ -39,7 +39,7 @@ export class LruMap<K, V> {
   set(key: K, value: V): void {
     this.entries.delete(key);
     this.entries.set(key, value);
-    this.evictOverflow();
+    this.evictOverflow(key);
   }
 
   delete(key: K): boolean {
@@ -51,11 +51,12 @@ export class LruMap<K, V> {
     return this.entries.keys();
   }
 
-  private evictOverflow(): void {
+  /** Evicts least recently used evictable entries, never the one just set. */
+  private evictOverflow(justSet: K): void {
     if (this.entries.size <= this.capacity) return;
     for (const [key, value] of this.entries) {
       if (this.entries.size <= this.capacity) return;
-      if (this.evictable(value)) this.entries.delete(key);
+      if (key !== justSet && this.evictable(value)) this.entries.delete(key);
     }
   }
 }

@@ -293,7 +293,7 @@ export class SessionTable {
 
   /** @internal A frame without a payload (NEED_BASE, BUSY). */
   controlFrame(type: FrameHeader['type'], local: Pick<LocalModel, 'age' | 'samplesSeen'> | null): Uint8Array {
-    return encodeFrame(this.header(type, '', local?.age ?? 0, local?.samplesSeen ?? 0, this.config.codec), new Uint8Array(0));
+    return encodeFrame(this.header(type, '', local?.age ?? 0, local?.samplesSeen ?? 0, ''), new Uint8Array(0));
   }
 
   /**
@@ -358,6 +358,7 @@ export class SessionTable {
 
   /** @internal Apply a received model frame to the peer direction; returns null when the base does not match. */
   applyModel(record: PeerRecord, header: FrameHeader, payload: Uint8Array): PeerEstimate | null {
+    if (header.codec === '') throw new ProtocolError('unknown-codec', 'a model frame must name its codec');
     const codec = this.codecFor(header.codec);
     if (header.type === MessageType.SNAPSHOT) {
       const replica = codec.decode(payload, this.config.paramCount);

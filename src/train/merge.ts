@@ -25,6 +25,15 @@ export interface MergeOptions {
   weightBy: WeightBy;
   /** A peer's weight is at most capFactor times our own (no unbounded claims). */
   capFactor: number;
+  /**
+   * 'average': move toward the peer's model, x += g*w*(peer - x). Needs an
+   * accurate estimate of the peer (dense codec, or replicas that keep up).
+   * 'choco': move by the difference of the two replicas of the pair,
+   * x += g*w*(peerReplica - selfReplica) (CHOCO-gossip, Koloskova et al. 2019):
+   * both replicas lag the same way under heavy compression, so the lag cancels
+   * instead of pulling the model back toward a stale estimate.
+   */
+  consensus: 'average' | 'choco';
   /** Reject a peer model whose L2 norm exceeds maxNormRatio * max(our norm, minReferenceNorm). */
   maxNormRatio: number;
   /** Floor for our own norm in the ratio test, so a near-zero local model does not reject everything. */
@@ -34,6 +43,7 @@ export interface MergeOptions {
 /** Defaults for the daemon; gamma and pacing are measured by scripts/bench-convergence.ts (see PACING in src/protocol/defaults.ts). */
 export const DEFAULT_MERGE_OPTIONS: Readonly<MergeOptions> = Object.freeze({
   gamma: 1,
+  consensus: 'average',
   weightBy: 'age',
   capFactor: 4,
   maxNormRatio: 10,
@@ -60,6 +70,8 @@ export interface TrainingCounters {
 export interface PeerModel extends TrainingCounters {
   /** The peer's parameters as we know them (decoded replica). Not modified. */
   params: Float32Array;
+  /** Our own model as the peer knows it (needed by consensus 'choco'; falls back to 'average' when null). */
+  selfReplica?: Float32Array | null;
 }
 
 export type UpdateCheck = { ok: true; peerNorm: number; localNorm: number } | { ok: false; reason: MergeRejectReason };
@@ -128,7 +140,8 @@ function validateOptions(options: MergeOptions): void {
 
 /**
  * Move `local` (modified in place) toward the peer's model:
- *   local += gamma * w_peer * (peer - local)
+ *   local += gamma * w_peer * (peer - local)            (consensus 'average')
+ *   local += gamma * w_peer * (peer - selfReplica)      (consensus 'choco')
  * where w_peer is the peer's capped, normalized weight. With gamma = 1 this is
  * the weighted average of the two models. Returns 'rejected' (local untouched)
  * for a bad update.
@@ -140,7 +153,12 @@ export function mergePeer(local: Float32Array, peer: PeerModel, self: TrainingCo
   const [, peerWeight] = mixingWeights(self, [peer], options.weightBy, options.capFactor) as [number, number];
   const step = options.gamma * peerWeight;
   const target = peer.params;
-  for (let i = 0; i < local.length; i++) local[i] = local[i]! + step * (target[i]! - local[i]!);
+  const base = options.consensus === 'choco' ? (peer.selfReplica ?? null) : null;
+  if (base !== null && base.length === local.length) {
+    for (let i = 0; i < local.length; i++) local[i] = local[i]! + step * (target[i]! - base[i]!);
+  } else {
+    for (let i = 0; i < local.length; i++) local[i] = local[i]! + step * (target[i]! - local[i]!);
+  }
   return { status: 'merged', peerWeight, step, counters: mergedCounters(self, peer, options.capFactor) };
 }
 

@@ -48,6 +48,13 @@ describe('merge rules', () => {
       assert.deepEqual([...local], [1, -1]);
     });
 
+    it("with consensus 'choco' moves by the difference of the two replicas", () => {
+      const local = new Float32Array([10, 10]);
+      const r = mergePeer(local, { params: new Float32Array([2, 0]), selfReplica: new Float32Array([0, 2]), age: 0, samplesSeen: 0 }, { age: 0, samplesSeen: 0 }, options({ consensus: 'choco' }));
+      assert.equal(r.status, 'merged');
+      assert.deepEqual([...local], [11, 9]);
+    });
+
     it('rejects NaN and Inf without touching the model', () => {
       for (const bad of [NaN, Infinity, -Infinity]) {
         const local = new Float32Array([1, 1, 1]);
