@@ -34,6 +34,8 @@ const MAX_PARTIAL_LINE_CHARS = 64 * 1024;
 export class SupervisedChild {
   readonly pid: number;
   readonly exited: Promise<ChildExit>;
+  /** Settles once both pipes ended and the log file is closed. */
+  readonly logClosed: Promise<void>;
   private readonly child: ChildProcess;
   private readonly log: WriteStream;
   private readonly lineListeners = new Set<LineListener>();
@@ -52,9 +54,11 @@ export class SupervisedChild {
     });
     // Close the log only after both pipes drained, so the last lines are kept.
     let open = 2;
+    let resolveLogClosed!: () => void;
+    this.logClosed = new Promise((resolve) => (resolveLogClosed = resolve));
     const closeLog = () => {
       open -= 1;
-      if (open === 0) log.end();
+      if (open === 0) log.end(resolveLogClosed);
     };
     this.scan(child.stdout, 'stdout', closeLog);
     this.scan(child.stderr, 'stderr', closeLog);

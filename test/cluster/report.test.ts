@@ -1,0 +1,62 @@
+import { strict as assert } from 'node:assert';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { formatBytes, renderCharts, renderHtml, REPORT_FILES, writeReport } from '../../src/cluster/report.ts';
+import { syntheticResults } from './synthetic.ts';
+
+const count = (text: string, pattern: RegExp): number => text.match(pattern)?.length ?? 0;
+
+/** The <line> elements inside the chart's own rule marks (not axis grid or ticks). */
+function eventRules(svg: string): number {
+  const group = svg.match(/<g class="mark-rule role-mark[^>]*>(.*?)<\/g>/);
+  return group ? count(group[1] as string, /<line /g) : 0;
+}
+
+describe('cluster report', () => {
+  it('draws one accuracy line per node, a legend entry each, and a rule per late join, kill and restart', async () => {
+    const charts = await renderCharts(syntheticResults());
+    assert.match(charts.accuracy, /^<svg /);
+    assert.equal(count(charts.accuracy, /<g class="mark-line role-mark/g), 3);
+    for (const name of ['node-0', 'node-1', 'node-2']) assert.equal(count(charts.accuracy, new RegExp(`>${name}<`, 'g')), 1);
+    assert.equal(eventRules(charts.accuracy), 3);
+    assert.match(charts.accuracy, /Accuracy over time, per node/);
+  });
+
+  it('draws cumulative bytes and accuracy against bytes per node', async () => {
+    const charts = await renderCharts(syntheticResults());
+    assert.equal(count(charts.bytes, /<g class="mark-line role-mark/g), 3);
+    assert.match(charts.bytes, /MB sent \(cumulative\)/);
+    assert.equal(count(charts.accuracyVsBytes, /<g class="mark-line role-mark/g), 3);
+  });
+
+  it('writes report.html and the SVG files at the top of the output dir', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gl-report-'));
+    try {
+      const written = await writeReport(syntheticResults(), dir);
+      assert.deepEqual(
+        (await readdir(dir)).sort(),
+        [REPORT_FILES.accuracyVsBytes, REPORT_FILES.accuracy, REPORT_FILES.bytes, REPORT_FILES.html].sort(),
+      );
+      assert.equal(written.length, 4);
+      const html = await readFile(join(dir, REPORT_FILES.html), 'utf8');
+      assert.match(html, /^<!doctype html>/);
+      assert.equal(count(html, /<svg /g), 3, 'charts are inlined: the page works when copied alone');
+      assert.equal(count(html, /<tr><td>node-\d<\/td>/g), 3);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('escapes text from the configuration', async () => {
+    const results = syntheticResults();
+    results.config.data = 'csv:<script>alert(1)</script>';
+    const html = renderHtml(results, await renderCharts(results));
+    assert.ok(!html.includes('<script>'));
+    assert.match(html, /csv:&lt;script&gt;/);
+  });
+
+  it('formats byte counts in binary units', () => {
+    assert.deepEqual([0, 1023, 1024, 1536, 5 * 1024 ** 2, 3 * 1024 ** 3].map(formatBytes), ['0 B', '1023 B', '1.0 KiB', '1.5 KiB', '5.0 MiB', '3.00 GiB']);
+  });
+});
