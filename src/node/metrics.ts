@@ -46,8 +46,10 @@ export interface ExchangeMetrics {
   metaBytes: number;
   /** f32 size of the parameters carried / payload bytes (null before the first frame). */
   compressionRatio: number | null;
-  /** Exchanges answered NEED_BASE (replica resync), both directions. */
+  /** NEED_BASE frames we sent (replica resyncs we asked for). */
   needBase: number;
+  /** Peer updates the merge refused (NaN/Inf, norm far beyond ours); the pair resyncs. */
+  mergeRejected: number;
   /** Exchanges refused because the peer was busy. */
   busy: number;
   /** ISO time of the last completed exchange (either direction). */
@@ -111,6 +113,7 @@ export class DaemonMetrics {
     metaBytes: 0,
     compressionRatio: null,
     needBase: 0,
+    mergeRejected: 0,
     busy: 0,
     lastAt: null,
   };
@@ -121,6 +124,7 @@ export class DaemonMetrics {
   /** f32 bytes the carried payloads stood for, and their codec bytes: compressionRatio = f32 / payload. */
   private rawF32Bytes = 0;
   private codedPayloadBytes = 0;
+  private readonly refreshers: Array<() => void> = [];
   private readonly startedAtMs: number;
   private readonly now: () => number;
 
@@ -142,7 +146,13 @@ export class DaemonMetrics {
     }
   }
 
+  /** Registers a function that updates live fields (model age, peer counts) right before each read. */
+  addRefresher(refresh: () => void): void {
+    this.refreshers.push(refresh);
+  }
+
   toJson(): MetricsJson {
+    for (const refresh of this.refreshers) refresh();
     return {
       peerId: this.peerId,
       addresses: this.addresses === null ? null : [...this.addresses],

@@ -1,0 +1,107 @@
+/**
+ * Whom to call next: a random compatible peer, weighted down for recent
+ * failures and slowness, never the previous partner when another peer is
+ * available. With a single candidate it is called every interval.
+ *
+ *   const selector = new PeerSelector({ random });
+ *   const peer = selector.choose(candidates);     // string | null
+ *   selector.report(peer, { ok: true, durationMs: 120 });
+ */
+
+export interface PeerOutcome {
+  ok: boolean;
+  durationMs: number;
+}
+
+interface PeerRecord {
+  /** Consecutive failures (reset by a success). */
+  failures: number;
+  /** Exponential moving average of successful exchange durations. */
+  meanDurationMs: number | null;
+}
+
+export interface PeerSelectorOptions {
+  random: () => number;
+  /** Weight of a peer = 1 / (1 + failures)^2 / slowness; a peer this many failures deep is skipped. */
+  maxFailures?: number;
+  maxPeers?: number;
+}
+
+const DURATION_EMA_ALPHA = 0.3;
+/** Failed peers stay down-weighted but are retried, so a restarted peer comes back. */
+const DEFAULT_MAX_FAILURES = 8;
+const DEFAULT_MAX_PEER_RECORDS = 1024;
+
+export class PeerSelector {
+  private readonly records = new Map<string, PeerRecord>();
+  private readonly random: () => number;
+  private readonly maxFailures: number;
+  private readonly maxPeers: number;
+  private last: string | null = null;
+
+  constructor(options: PeerSelectorOptions) {
+    this.random = options.random;
+    this.maxFailures = options.maxFailures ?? DEFAULT_MAX_FAILURES;
+    this.maxPeers = options.maxPeers ?? DEFAULT_MAX_PEER_RECORDS;
+  }
+
+  /** Selection weight of a candidate (>0), given the durations of the others. */
+  weight(peerId: string, medianDurationMs: number | null): number {
+    const record = this.records.get(peerId);
+    if (record === undefined) return 1;
+    let w = 1 / (1 + record.failures) ** 2;
+    // A peer much slower than the typical one is called less often.
+    if (record.meanDurationMs !== null && medianDurationMs !== null && medianDurationMs > 0) {
+      const slowness = record.meanDurationMs / medianDurationMs;
+      if (slowness > 2) w /= slowness / 2;
+    }
+    return w;
+  }
+
+  choose(candidates: readonly string[]): string | null {
+    const unique = [...new Set(candidates)];
+    let pool = unique.filter((p) => (this.records.get(p)?.failures ?? 0) < this.maxFailures);
+    // Everyone failing: keep trying the least-failed ones rather than going silent.
+    if (pool.length === 0) pool = unique;
+    if (pool.length > 1 && this.last !== null) pool = pool.filter((p) => p !== this.last);
+    if (pool.length === 0) return null;
+    const durations = pool
+      .map((p) => this.records.get(p)?.meanDurationMs)
+      .filter((d): d is number => d !== null && d !== undefined)
+      .sort((a, b) => a - b);
+    const median = durations.length === 0 ? null : durations[Math.floor(durations.length / 2)]!;
+    const weights = pool.map((p) => this.weight(p, median));
+    const total = weights.reduce((a, b) => a + b, 0);
+    let r = this.random() * total;
+    let chosen = pool[pool.length - 1]!;
+    for (let i = 0; i < pool.length; i++) {
+      r -= weights[i]!;
+      if (r < 0) {
+        chosen = pool[i]!;
+        break;
+      }
+    }
+    this.last = chosen;
+    return chosen;
+  }
+
+  report(peerId: string, outcome: PeerOutcome): void {
+    let record = this.records.get(peerId);
+    if (record === undefined) {
+      if (this.records.size >= this.maxPeers) this.records.delete(this.records.keys().next().value as string);
+      record = { failures: 0, meanDurationMs: null };
+      this.records.set(peerId, record);
+    }
+    if (outcome.ok) {
+      record.failures = 0;
+      record.meanDurationMs =
+        record.meanDurationMs === null ? outcome.durationMs : record.meanDurationMs + DURATION_EMA_ALPHA * (outcome.durationMs - record.meanDurationMs);
+    } else {
+      record.failures++;
+    }
+  }
+
+  failures(peerId: string): number {
+    return this.records.get(peerId)?.failures ?? 0;
+  }
+}

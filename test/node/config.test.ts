@@ -1,0 +1,100 @@
+import { strict as assert } from 'node:assert';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, envName, loadDaemonConfig, optionSpecs, parseDurationMs } from '../../src/node/config.ts';
+import { DEFAULT_LISTEN_ADDRESS, DEFAULT_METRICS_PORT } from '../../src/node/constants.ts';
+
+const rejectsWith = async (p: Promise<unknown>, reason: ConfigError['reason'], message: RegExp): Promise<void> => {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    assert.equal(err.reason, reason);
+    assert.match(err.message, message);
+    return true;
+  });
+};
+
+describe('daemon config', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gl-config-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('has the defaults DESIGN.md implies when nothing is given', async () => {
+    const { config } = await loadDaemonConfig([], {});
+    assert.ok(config);
+    assert.deepEqual(config.listen, [DEFAULT_LISTEN_ADDRESS]);
+    assert.deepEqual(config.bootstrap, []);
+    assert.equal(config.metricsHost, '127.0.0.1');
+    assert.equal(config.metricsPort, DEFAULT_METRICS_PORT);
+    assert.equal(config.mdns, false);
+    assert.equal(config.distill, true);
+    assert.equal(config.data, 'mnist');
+  });
+
+  it('offers every flag DESIGN.md lists', () => {
+    const flags = new Set(optionSpecs.map((o) => o.flag));
+    for (const flag of ['config', 'listen', 'bootstrap', 'swarm', 'data', 'partition', 'node-index', 'num-nodes', 'model', 'backend', 'state-dir',
+      'exchange-interval', 'codec', 'metrics-host', 'metrics-port', 'mdns', 'teacher', 'no-distill', 'log-level', 'seed']) {
+      assert.ok(flags.has(flag), `missing --${flag}`);
+    }
+  });
+
+  it('takes flags over environment over file', async () => {
+    const file = join(dir, 'c.yaml');
+    await writeFile(file, 'swarm: from-file\nseed: 7\nmodel: mlp-small\nexchangeIntervalMs: 2s\nbootstrap: [/ip4/127.0.0.1/tcp/1/p2p/x]\n');
+    const { config } = await loadDaemonConfig(['--config', file, '--swarm', 'from-flag', '--bootstrap', '/a', '--bootstrap', '/b'], {
+      GOSSIP_LEARN_SWARM: 'from-env',
+      GOSSIP_LEARN_SEED: '9',
+      GOSSIP_LEARN_DISTILL: 'false',
+    });
+    assert.ok(config);
+    assert.equal(config.swarm, 'from-flag');
+    assert.equal(config.seed, 9);
+    assert.equal(config.model, 'mlp-small');
+    assert.equal(config.exchangeIntervalMs, 2000);
+    assert.deepEqual(config.bootstrap, ['/a', '/b']);
+    assert.equal(config.distill, false);
+  });
+
+  it('reads JSON config files', async () => {
+    const file = join(dir, 'c.json');
+    await writeFile(file, JSON.stringify({ metricsPort: 0, listen: ['/ip4/127.0.0.1/tcp/0'] }));
+    const { config } = await loadDaemonConfig(['--config', file, '--no-distill', '--mdns'], {});
+    assert.equal(config?.metricsPort, 0);
+    assert.deepEqual(config?.listen, ['/ip4/127.0.0.1/tcp/0']);
+    assert.equal(config?.distill, false);
+    assert.equal(config?.mdns, true);
+  });
+
+  it('parses durations', () => {
+    assert.equal(parseDurationMs('250ms'), 250);
+    assert.equal(parseDurationMs('1.5s'), 1500);
+    assert.equal(parseDurationMs('2m'), 120_000);
+    assert.equal(parseDurationMs('40'), 40);
+    assert.throws(() => parseDurationMs('soon'), (e: unknown) => e instanceof ConfigError && e.reason === 'bad-value');
+  });
+
+  it('names the environment variables after the flags', () => {
+    assert.equal(envName('metrics-port'), 'GOSSIP_LEARN_METRICS_PORT');
+    assert.equal(envName('no-distill'), 'GOSSIP_LEARN_DISTILL');
+  });
+
+  it('rejects bad input with one clear line', async () => {
+    await rejectsWith(loadDaemonConfig(['--frobnicate'], {}), 'bad-flag', /Unknown option '--frobnicate'/);
+    await rejectsWith(loadDaemonConfig(['--seed', 'x'], {}), 'bad-value', /^--seed: not an integer: 'x'$/);
+    await rejectsWith(loadDaemonConfig(['--model', 'resnet'], {}), 'bad-value', /^--model: /);
+    await rejectsWith(loadDaemonConfig(['--metrics-port', '70000'], {}), 'bad-value', /^--metrics-port: /);
+    await rejectsWith(loadDaemonConfig(['--node-index', '2', '--num-nodes', '2'], {}), 'bad-value', /node-index must be smaller than num-nodes/);
+    await rejectsWith(loadDaemonConfig(['--exchange-interval', 'soon'], {}), 'bad-value', /--exchange-interval: not a duration/);
+    await rejectsWith(loadDaemonConfig(['--swarm', 'a b'], {}), 'bad-value', /^--swarm: swarm must be/);
+    await rejectsWith(loadDaemonConfig([], { GOSSIP_LEARN_METRICS_PORT: 'abc' }), 'bad-value', /^GOSSIP_LEARN_METRICS_PORT: not an integer/);
+    await rejectsWith(loadDaemonConfig(['--config', join(dir, 'missing.yaml')], {}), 'bad-file', /cannot read config file .*ENOENT/);
+    const bad = join(dir, 'bad.json');
+    await writeFile(bad, JSON.stringify({ swarm: 'x', colour: 'red' }));
+    await rejectsWith(loadDaemonConfig(['--config', bad], {}), 'bad-file', /unknown config key: colour/);
+  });
+});
