@@ -1,0 +1,153 @@
+/**
+ * Limits that keep one hostile or broken peer from eating the daemon:
+ * concurrent inbound streams per peer, inbound exchanges per peer per
+ * minute (token bucket), and total connections (a connection gater in
+ * front of libp2p's own `maxConnections`). Every refusal is counted by limit
+ * name, so `/metrics` shows when a limit bites.
+ *
+ *   const limiter = new PeerStreamLimiter({ maxConcurrentPerPeer: 4, maxPerPeerPerMinute: 120 }, hits);
+ *   const permit = limiter.tryAcquire(peerId);
+ *   if (permit === null) { stream.abort(...); return; }   // counted in hits
+ *   try { ... } finally { permit.release(); }
+ */
+import type { ConnectionGater } from '@libp2p/interface';
+
+export const LIMIT_NAMES = ['streams-per-peer', 'exchanges-per-peer-per-minute', 'connections'] as const;
+export type LimitName = (typeof LIMIT_NAMES)[number];
+
+/** Per-limit refusal counters (shared by the limiters and read by metrics). */
+export type LimitHits = Record<LimitName, number>;
+
+export const newLimitHits = (): LimitHits => ({ 'streams-per-peer': 0, 'exchanges-per-peer-per-minute': 0, connections: 0 });
+
+/** Defaults: generous for honest peers (one exchange at a time, one every few seconds), tight for floods. */
+export const DEFAULT_MAX_STREAMS_PER_PEER = 4;
+export const DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE = 240;
+export const DEFAULT_MAX_CONNECTIONS = 64;
+/** Peers whose buckets we remember; beyond it, idle full buckets are forgotten first (memory stays bounded). */
+export const MAX_TRACKED_PEERS = 4096;
+
+const MS_PER_MINUTE = 60_000;
+
+export interface PeerStreamLimits {
+  maxConcurrentPerPeer: number;
+  /** Token bucket: this many per minute sustained, and at most this many in a burst. 0 = no rate limit. */
+  maxPerPeerPerMinute: number;
+  maxTrackedPeers?: number;
+  now?: () => number;
+}
+
+export interface StreamPermit {
+  /** Idempotent. */
+  release(): void;
+}
+
+interface PeerState {
+  active: number;
+  tokens: number;
+  refilledAtMs: number;
+}
+
+export class PeerStreamLimiter {
+  private readonly limits: Required<PeerStreamLimits>;
+  private readonly hits: LimitHits;
+  /** Insertion order = least recently touched first (re-inserted on every touch). */
+  private readonly peers = new Map<string, PeerState>();
+
+  constructor(limits: PeerStreamLimits, hits: LimitHits = newLimitHits()) {
+    if (!Number.isSafeInteger(limits.maxConcurrentPerPeer) || limits.maxConcurrentPerPeer < 1) {
+      throw new RangeError(`maxConcurrentPerPeer must be a positive integer, got ${limits.maxConcurrentPerPeer}`);
+    }
+    if (!Number.isFinite(limits.maxPerPeerPerMinute) || limits.maxPerPeerPerMinute < 0) {
+      throw new RangeError(`maxPerPeerPerMinute must be >= 0, got ${limits.maxPerPeerPerMinute}`);
+    }
+    this.limits = { maxTrackedPeers: MAX_TRACKED_PEERS, now: Date.now, ...limits };
+    this.hits = hits;
+  }
+
+  get trackedPeers(): number {
+    return this.peers.size;
+  }
+
+  activeStreams(peerId: string): number {
+    return this.peers.get(peerId)?.active ?? 0;
+  }
+
+  /** A permit for one inbound stream, or null (counted) when a limit refuses it. */
+  tryAcquire(peerId: string): StreamPermit | null {
+    const now = this.limits.now();
+    const state = this.touch(peerId, now);
+    if (state.active >= this.limits.maxConcurrentPerPeer) {
+      this.hits['streams-per-peer']++;
+      return null;
+    }
+    if (this.limits.maxPerPeerPerMinute > 0) {
+      if (state.tokens < 1) {
+        this.hits['exchanges-per-peer-per-minute']++;
+        return null;
+      }
+      state.tokens -= 1;
+    }
+    state.active++;
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        state.active--;
+      },
+    };
+  }
+
+  private touch(peerId: string, now: number): PeerState {
+    const capacity = this.limits.maxPerPeerPerMinute;
+    let state = this.peers.get(peerId);
+    if (state === undefined) {
+      state = { active: 0, tokens: capacity, refilledAtMs: now };
+      this.evictIfFull();
+    } else {
+      const elapsedMs = Math.max(0, now - state.refilledAtMs);
+      state.tokens = Math.min(capacity, state.tokens + (elapsedMs * capacity) / MS_PER_MINUTE);
+      state.refilledAtMs = now;
+      this.peers.delete(peerId);
+    }
+    this.peers.set(peerId, state);
+    return state;
+  }
+
+  /**
+   * Forget the least recently touched peer without active streams. Forgetting
+   * refills its bucket, so a flood of fresh peer ids could launder a rate limit:
+   * the connection limit and the per-peer cost of a Noise handshake bound that.
+   */
+  private evictIfFull(): void {
+    if (this.peers.size < this.limits.maxTrackedPeers) return;
+    for (const [id, state] of this.peers) {
+      if (state.active === 0) {
+        this.peers.delete(id);
+        return;
+      }
+    }
+  }
+}
+
+export interface ConnectionLimitOptions {
+  maxConnections: number;
+  /** Open connections right now (bound after the libp2p node exists). */
+  openConnections: () => number;
+}
+
+/**
+ * A connection gater that refuses inbound connections once `maxConnections`
+ * are open, counting each refusal. libp2p's own `maxConnections` stays as the
+ * backstop (it prunes silently); this one makes the limit visible.
+ */
+export function connectionLimitGater(options: ConnectionLimitOptions, hits: LimitHits): ConnectionGater {
+  return {
+    denyInboundConnection: () => {
+      if (options.openConnections() < options.maxConnections) return false;
+      hits.connections++;
+      return true;
+    },
+  };
+}
