@@ -240,14 +240,16 @@ export function nextFuzzInput(random: Random, corpus: readonly Uint8Array[]): { 
       return { kind, bytes };
     }
     case 'resealed-maxed-payload-field': {
-      // topk's k (payload bytes 1..4), a quantizer's first scale (bytes 0..3), or the paramCount, maxed.
+      // The payload's leading count varint, a topk k (after a 3-byte count varint: bytes 4..7), or the frame's paramCount.
       const bytes = seed.slice();
       const layout = layoutOf(bytes);
       if (layout !== null) {
         const view = new DataView(bytes.buffer);
         const choice = randomInt(random, 3);
-        if (choice === 0 && bytes.length >= layout.payloadStart + 5) view.setUint32(layout.payloadStart + 1, 0xffffffff, true);
-        else if (choice === 1 && bytes.length >= layout.payloadStart + 4) view.setUint32(layout.payloadStart, 0xffffffff, true);
+        if (choice === 0 && bytes.length >= layout.payloadStart + 8) view.setUint32(layout.payloadStart + 4, 0xffffffff, true);
+        else if (choice === 1 && bytes.length >= layout.payloadStart + 5) {
+          bytes.set([0xff, 0xff, 0xff, 0xff, 0x0f], layout.payloadStart);
+        }
         else view.setUint32(layout.paramCountAt, randomInt(random, 2) ? FUZZ_FRAME_LIMITS.maxParamCount : view.getUint32(layout.paramCountAt, true) + 1, true);
         resealFrame(bytes);
       }

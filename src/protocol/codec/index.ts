@@ -13,8 +13,15 @@
  * registry from spec to implementation (registry.ts). Error bounds are
  * documented in each stage module (quantize.ts for the q stages).
  * Decode never returns NaN/Inf and checks every size before allocating.
+ *
+ * Payload layout: the value count as an unsigned LEB128 varint (1-4 bytes),
+ * then the stages' bytes. The count is redundant with the frame's parameter
+ * count on purpose: bit-packed and sparse payloads could otherwise decode
+ * "successfully" against a slightly different count. It sits outside the
+ * entropy stage so a mismatch is caught before decompressing.
  */
 import { ProtocolError } from '../errors.ts';
+import { readCountPrefix, writeCountPrefix, countPrefixBytes } from './count-prefix.ts';
 import { buildStages } from './registry.ts';
 import type { EncodeOptions, VectorStage } from './stage.ts';
 
@@ -49,7 +56,10 @@ class StagedCodec implements Codec {
     if (values.length > MAX_CODEC_PARAM_COUNT) {
       throw new ProtocolError('too-large', `${values.length} values > ${MAX_CODEC_PARAM_COUNT}`);
     }
-    return this.stage.encode(values, options);
+    const body = this.stage.encode(values, options);
+    const out = new Uint8Array(countPrefixBytes(values.length) + body.length);
+    out.set(body, writeCountPrefix(out, values.length));
+    return out;
   }
 
   decode(bytes: Uint8Array, paramCount: number): Float32Array {
@@ -59,12 +69,16 @@ class StagedCodec implements Codec {
     if (paramCount > MAX_CODEC_PARAM_COUNT) {
       throw new ProtocolError('too-large', `parameter count ${paramCount} > ${MAX_CODEC_PARAM_COUNT}`);
     }
-    return this.stage.decode(bytes, paramCount);
+    const { count, end } = readCountPrefix(bytes);
+    if (count !== paramCount) {
+      throw new ProtocolError('wrong-param-count', `payload holds ${count} values, expected ${paramCount}`);
+    }
+    return this.stage.decode(bytes.subarray(end), paramCount);
   }
 
   /** Largest payload this codec can produce for `paramCount` values. */
   maxEncodedBytes(paramCount: number): number {
-    return this.stage.maxEncodedBytes(paramCount);
+    return countPrefixBytes(paramCount) + this.stage.maxEncodedBytes(paramCount);
   }
 }
 
