@@ -1,0 +1,136 @@
+/**
+ * The model registry (contract names `mlp`, `mlp-small`, `cnn`). Peers only
+ * ever name a registry model, never send a layer graph, so every process
+ * builds byte-identical architectures from (name, data shape).
+ *
+ *   const model = createModel('mlp', { featureCount: 784, imageShape: [28, 28, 1], numClasses: 10, seed: 1 });
+ *   modelHash(model)  // same on every peer that built the same architecture
+ *
+ * Every model takes a flat input of featureCount floats (image models reshape
+ * it themselves) and outputs LOGITS (no softmax): the trainer and evaluation
+ * apply softmax cross-entropy, and distillation wants logits anyway.
+ */
+import { createHash } from 'node:crypto';
+import * as tf from '@tensorflow/tfjs';
+import { deriveSeed } from './random.ts';
+
+export const modelNames = ['mlp', 'mlp-small', 'cnn'] as const;
+export type ModelName = (typeof modelNames)[number];
+
+export interface ModelOptions {
+  featureCount: number;
+  /** [height, width, channels] for image data, null for tabular data. */
+  imageShape: [number, number, number] | null;
+  numClasses: number;
+  /** Seeds every initializer: same seed, same initial weights. */
+  seed: number;
+}
+
+export type ModelBuilder = (opts: ModelOptions) => tf.LayersModel;
+
+export type ModelErrorReason = 'unknown-model' | 'unavailable' | 'bad-options';
+
+export class ModelError extends Error {
+  override name = 'ModelError';
+  readonly reason: ModelErrorReason;
+  constructor(reason: ModelErrorReason, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+export function isModelName(s: string): s is ModelName {
+  return (modelNames as readonly string[]).includes(s);
+}
+
+/** Seeded Glorot-uniform, one distinct stream per layer. */
+export function seededKernelInitializer(seed: number, layerName: string): tf.initializers.Initializer {
+  return tf.initializers.glorotUniform({ seed: deriveSeed(seed, 'init', layerName) });
+}
+
+/**
+ * Dense ReLU layers then a linear output. Layer names are fixed so that
+ * weight names and the model hash do not depend on how many models the
+ * process built before (tfjs numbers unnamed layers globally).
+ */
+export function buildMlp(name: string, hiddenUnits: number[], opts: ModelOptions): tf.LayersModel {
+  const model = tf.sequential({ name });
+  hiddenUnits.forEach((units, i) => {
+    const layerName = `${name}_dense${i}`;
+    model.add(
+      tf.layers.dense({
+        name: layerName,
+        ...(i === 0 ? { inputShape: [opts.featureCount] } : {}),
+        units,
+        activation: 'relu',
+        kernelInitializer: seededKernelInitializer(opts.seed, layerName),
+        biasInitializer: 'zeros',
+      }),
+    );
+  });
+  const outName = `${name}_logits`;
+  model.add(
+    tf.layers.dense({
+      name: outName,
+      ...(hiddenUnits.length === 0 ? { inputShape: [opts.featureCount] } : {}),
+      units: opts.numClasses,
+      activation: 'linear',
+      kernelInitializer: seededKernelInitializer(opts.seed, outName),
+      biasInitializer: 'zeros',
+    }),
+  );
+  return model;
+}
+
+/**
+ * Builders by name. `mlp` is 784-128-10 (101,770 parameters for MNIST
+ * shapes): PLATFORM.md measured ~6-7k samples/s on wasm at batch 32, and it
+ * keeps gossip payloads small. `mlp-small` (784-32-10, 25,450 parameters) is
+ * the student for distillation. `cnn` is added by the wasm-kernel work
+ * (issue 4): set `modelBuilders.cnn` in its own module and import it below.
+ */
+export const modelBuilders: Partial<Record<ModelName, ModelBuilder>> = {
+  mlp: (opts) => buildMlp('mlp', [128], opts),
+  'mlp-small': (opts) => buildMlp('mlp-small', [32], opts),
+};
+
+export function createModel(name: ModelName, opts: ModelOptions): tf.LayersModel {
+  if (!isModelName(name)) throw new ModelError('unknown-model', `unknown model '${String(name)}' (expected ${modelNames.join(' | ')})`);
+  const builder = modelBuilders[name];
+  if (builder === undefined) throw new ModelError('unavailable', `model '${name}' is not in this build's registry yet`);
+  if (!Number.isInteger(opts.featureCount) || opts.featureCount < 1) throw new ModelError('bad-options', `featureCount must be a positive integer, got ${opts.featureCount}`);
+  if (!Number.isInteger(opts.numClasses) || opts.numClasses < 2) throw new ModelError('bad-options', `numClasses must be an integer >= 2, got ${opts.numClasses}`);
+  if (opts.imageShape !== null && opts.imageShape.reduce((a, b) => a * b, 1) !== opts.featureCount) {
+    throw new ModelError('bad-options', `imageShape [${opts.imageShape.join(', ')}] does not hold featureCount ${opts.featureCount} values`);
+  }
+  return builder(opts);
+}
+
+/** Config keys that vary between identical architectures (names, seeds, initial values). */
+const VOLATILE_CONFIG_KEY = /^name$|initializer|regularizer|constraint/i;
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) {
+      if (!VOLATILE_CONFIG_KEY.test(key)) out[key] = canonical((value as Record<string, unknown>)[key]);
+    }
+    return out;
+  }
+  return value;
+}
+
+/**
+ * Hex SHA-256 of the architecture (layer classes and their shape-relevant
+ * config, in order) and every weight's shape and dtype; independent of
+ * weight values, layer names and initializer seeds.
+ */
+export function modelHash(model: tf.LayersModel): string {
+  const description = {
+    inputs: model.inputs.map((t) => t.shape),
+    layers: model.layers.map((layer) => ({ class: layer.getClassName(), config: canonical(layer.getConfig()) })),
+    weights: model.weights.map((w) => ({ shape: w.shape, dtype: w.dtype, trainable: w.trainable })),
+  };
+  return createHash('sha256').update(JSON.stringify(description)).digest('hex');
+}

@@ -1,0 +1,252 @@
+/**
+ * Local training on one node's split, in small steps the event loop can
+ * interleave with networking:
+ *
+ *   const trainer = new Trainer({ model, train, featureCount, numClasses, learningRate: 1e-3, optimizer: 'adam', seed: 1 });
+ *   const { loss, samplesPerSecond } = await trainer.trainSteps(50, { signal, maxSliceMs: 200 });
+ *   const { accuracy } = trainer.evaluate(data.test);
+ *
+ * Each batch is one SYNCHRONOUS tf step (tidy + optimizer.minimize); between
+ * batches trainSteps yields with setImmediate. Code that reads or replaces
+ * the weights between batches (a gossip merge) can therefore never see or
+ * cause a half-applied step. Rows are visited in a seeded order that is
+ * reshuffled every epoch.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Split } from './dataset.ts';
+import { createRandom, deriveSeed, shuffleInPlace } from './random.ts';
+
+export const optimizerNames = ['sgd', 'momentum', 'adam'] as const;
+export type OptimizerName = (typeof optimizerNames)[number];
+export const DEFAULT_BATCH_SIZE = 32;
+const MOMENTUM = 0.9;
+/** Evaluation batch: large enough to amortize per-call overhead, small enough to bound memory. */
+const EVAL_BATCH_SIZE = 1000;
+
+export type TrainerErrorReason = 'bad-options';
+
+export class TrainerError extends Error {
+  override name = 'TrainerError';
+  readonly reason: TrainerErrorReason;
+  constructor(reason: TrainerErrorReason, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+export interface TrainerOptions {
+  model: tf.LayersModel;
+  train: Split;
+  featureCount: number;
+  numClasses: number;
+  batchSize?: number;
+  learningRate: number;
+  optimizer: OptimizerName;
+  seed: number;
+}
+
+export interface TrainStepsResult {
+  /** Steps actually run (fewer than asked when aborted or out of time). */
+  steps: number;
+  samples: number;
+  /** Mean training loss over those steps; NaN when none ran. */
+  loss: number;
+  /** Samples per second of compute (time inside the steps, not the yields between them). */
+  samplesPerSecond: number;
+}
+
+export interface Evaluation {
+  accuracy: number;
+  loss: number;
+}
+
+function createOptimizer(name: OptimizerName, learningRate: number): tf.Optimizer {
+  switch (name) {
+    case 'sgd':
+      return tf.train.sgd(learningRate);
+    case 'momentum':
+      return tf.train.momentum(learningRate, MOMENTUM);
+    case 'adam':
+      return tf.train.adam(learningRate);
+  }
+}
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Forward pass on rows [start, end) of a split with a fixed loss and
+ * accuracy read-back; every tensor is freed before returning.
+ */
+function evaluateRows(model: tf.LayersModel, split: Split, featureCount: number, numClasses: number, start: number, end: number): { lossSum: number; correct: number } {
+  return tf.tidy(() => {
+    const rows = end - start;
+    const x = tf.tensor2d(split.x.subarray(start * featureCount, end * featureCount), [rows, featureCount]);
+    const labels = tf.tensor1d(split.y.subarray(start, end), 'int32');
+    const logits = model.predict(x) as tf.Tensor2D;
+    const lossSum = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, numClasses), logits, undefined, undefined, tf.Reduction.SUM);
+    const correct = tf.equal(tf.argMax(logits, 1), labels).sum();
+    return { lossSum: lossSum.dataSync()[0]!, correct: correct.dataSync()[0]! };
+  });
+}
+
+export class Trainer {
+  readonly model: tf.LayersModel;
+  readonly batchSize: number;
+  readonly featureCount: number;
+  readonly numClasses: number;
+  private readonly train: Split;
+  private readonly optimizer: tf.Optimizer;
+  private readonly variables: tf.Variable[];
+  private readonly seed: number;
+  private readonly order: Int32Array;
+  private readonly batchX: Float32Array;
+  private readonly batchY: Int32Array;
+  private cursor = 0;
+  private epochIndex = 0;
+  private stepsApplied = 0;
+  private samplesTrained = 0;
+  private disposed = false;
+
+  constructor(opts: TrainerOptions) {
+    const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new TrainerError('bad-options', `batchSize must be a positive integer, got ${batchSize}`);
+    if (!(opts.learningRate > 0) || !Number.isFinite(opts.learningRate)) throw new TrainerError('bad-options', `learningRate must be a positive number, got ${opts.learningRate}`);
+    if (!(optimizerNames as readonly string[]).includes(opts.optimizer)) throw new TrainerError('bad-options', `unknown optimizer '${opts.optimizer}' (expected ${optimizerNames.join(' | ')})`);
+    if (opts.train.count < 1) throw new TrainerError('bad-options', 'the training split is empty');
+    if (opts.train.x.length !== opts.train.count * opts.featureCount || opts.train.y.length !== opts.train.count) {
+      throw new TrainerError('bad-options', `training split sizes do not match: ${opts.train.x.length} values, ${opts.train.y.length} labels for ${opts.train.count} rows of ${opts.featureCount}`);
+    }
+    this.model = opts.model;
+    this.train = opts.train;
+    this.featureCount = opts.featureCount;
+    this.numClasses = opts.numClasses;
+    this.batchSize = batchSize;
+    this.seed = opts.seed;
+    this.optimizer = createOptimizer(opts.optimizer, opts.learningRate);
+    // An explicit list: by default minimize() differentiates every variable in the process (other models too).
+    this.variables = opts.model.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.order = Int32Array.from(opts.train.y.keys());
+    this.shuffle();
+    this.batchX = new Float32Array(batchSize * opts.featureCount);
+    this.batchY = new Int32Array(batchSize);
+  }
+
+  /** Optimizer steps applied so far (the model's age). */
+  get age(): number {
+    return this.stepsApplied;
+  }
+
+  get samplesSeen(): number {
+    return this.samplesTrained;
+  }
+
+  /** Full passes over the local split completed. */
+  get epoch(): number {
+    return this.epochIndex;
+  }
+
+  /** Batches in one pass over the local split (the last one may be smaller). */
+  get stepsPerEpoch(): number {
+    return Math.ceil(this.train.count / this.batchSize);
+  }
+
+  /** Sets the counters, e.g. from a checkpoint or after adopting a peer's model. */
+  restoreCounters(counters: { age: number; samplesSeen: number }): void {
+    if (!(counters.age >= 0) || !(counters.samplesSeen >= 0)) throw new TrainerError('bad-options', `counters must be non-negative, got age ${counters.age}, samplesSeen ${counters.samplesSeen}`);
+    this.stepsApplied = counters.age;
+    this.samplesTrained = counters.samplesSeen;
+  }
+
+  private shuffle(): void {
+    shuffleInPlace(this.order, createRandom(deriveSeed(this.seed, 'trainer-epoch', this.epochIndex)));
+  }
+
+  /** One synchronous optimizer step on the next batch; returns its loss and size. */
+  private step(): { loss: number; samples: number } {
+    const rows = Math.min(this.batchSize, this.train.count - this.cursor);
+    const F = this.featureCount;
+    for (let i = 0; i < rows; i++) {
+      const row = this.order[this.cursor + i]!;
+      this.batchX.set(this.train.x.subarray(row * F, (row + 1) * F), i * F);
+      this.batchY[i] = this.train.y[row]!;
+    }
+    const loss = tf.tidy(() => {
+      const x = tf.tensor2d(this.batchX.subarray(0, rows * F), [rows, F]);
+      const y = tf.oneHot(tf.tensor1d(this.batchY.subarray(0, rows), 'int32'), this.numClasses);
+      const value = this.optimizer.minimize(
+        () => tf.losses.softmaxCrossEntropy(y, this.model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+        true,
+        this.variables,
+      );
+      return value!.dataSync()[0]!;
+    });
+    this.cursor += rows;
+    if (this.cursor >= this.train.count) {
+      this.cursor = 0;
+      this.epochIndex++;
+      this.shuffle();
+    }
+    this.stepsApplied++;
+    this.samplesTrained += rows;
+    return { loss, samples: rows };
+  }
+
+  /**
+   * Runs up to `steps` batches, yielding to the event loop between them.
+   * Stops early (without throwing) when `signal` aborts or when
+   * `maxSliceMs` of wall time has passed since the call began.
+   */
+  async trainSteps(steps: number, opts: { signal?: AbortSignal; maxSliceMs?: number } = {}): Promise<TrainStepsResult> {
+    if (this.disposed) throw new TrainerError('bad-options', 'trainer is disposed');
+    const started = performance.now();
+    let done = 0;
+    let samples = 0;
+    let lossSum = 0;
+    let computeMs = 0;
+    while (done < steps) {
+      if (opts.signal?.aborted) break;
+      if (opts.maxSliceMs !== undefined && performance.now() - started >= opts.maxSliceMs) break;
+      const t0 = performance.now();
+      const result = this.step();
+      computeMs += performance.now() - t0;
+      done++;
+      samples += result.samples;
+      lossSum += result.loss;
+      if (done < steps) await yieldToEventLoop();
+    }
+    return {
+      steps: done,
+      samples,
+      loss: done > 0 ? lossSum / done : Number.NaN,
+      samplesPerSecond: computeMs > 0 ? (samples * 1000) / computeMs : 0,
+    };
+  }
+
+  /** Accuracy and mean loss on a whole split (use the full test split). */
+  evaluate(split: Split, batchSize = EVAL_BATCH_SIZE): Evaluation {
+    return evaluateModel(this.model, split, this.featureCount, this.numClasses, batchSize);
+  }
+
+  /** Frees the optimizer's state (the model belongs to the caller). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.optimizer.dispose();
+    // tfjs 4.22: MomentumOptimizer.dispose() forgets the learning-rate scalar its SGD base keeps.
+    const learningRateScalar = (this.optimizer as unknown as { c?: tf.Tensor }).c;
+    if (this.optimizer instanceof tf.MomentumOptimizer && learningRateScalar !== undefined && !learningRateScalar.isDisposed) learningRateScalar.dispose();
+  }
+}
+
+/** Accuracy and mean softmax cross-entropy of `model` (logits output) on a split. */
+export function evaluateModel(model: tf.LayersModel, split: Split, featureCount: number, numClasses: number, batchSize = EVAL_BATCH_SIZE): Evaluation {
+  if (split.count === 0) return { accuracy: Number.NaN, loss: Number.NaN };
+  let lossSum = 0;
+  let correct = 0;
+  for (let start = 0; start < split.count; start += batchSize) {
+    const part = evaluateRows(model, split, featureCount, numClasses, start, Math.min(split.count, start + batchSize));
+    lossSum += part.lossSum;
+    correct += part.correct;
+  }
+  return { accuracy: correct / split.count, loss: lossSum / split.count };
+}
