@@ -15,7 +15,7 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { MergeResult } from '../train/merge.ts';
 import { DEFAULT_FRAME_LIMITS } from '../protocol/frame.ts';
-import { SessionError, type Exchange, type ExchangeStep, type LocalModel, type PeerEstimate, type SessionTable } from '../protocol/session.ts';
+import { SessionError, type Exchange, type ExchangeOutcome, type ExchangeStep, type LocalModel, type PeerEstimate, type SessionTable } from '../protocol/session.ts';
 import {
   EXCHANGE_PROTOCOL_ID,
   EXCHANGE_TIMEOUT_MS,
@@ -188,25 +188,41 @@ export class ExchangeService implements DaemonService {
       try {
         const wire = lpStream(stream, { maxDataLength: MAX_CHUNK_DATA_BYTES });
         while (!exchange.done) {
-          const bytes = await this.readFrame(wire, signal);
+          let bytes: Uint8Array;
+          try {
+            bytes = await this.readFrame(wire, signal);
+          } catch (err) {
+            // After our reply the initiator either closes (the normal end) or asks once for NEED_BASE.
+            if (exchange.outcome !== null && isEndOfStream(err)) break;
+            throw err;
+          }
           const step = this.handleFrame(exchange, bytes);
           this.applyMerge(id, step, 'inbound');
           await this.writeFrames(wire, step.frames, step.sent.payloadBytes, signal);
         }
+        exchange.close();
         await stream.close({ signal });
-        if (exchange.outcome === 'merged') {
-          metrics.exchange.accepted++;
-          metrics.exchange.lastAt = new Date().toISOString();
-        } else {
-          metrics.exchange.busy++;
-        }
+        this.countInbound(exchange.outcome);
       } catch (err) {
         exchange.close();
         stream.abort(err as Error);
-        metrics.exchange.rejected++;
-        context.logger.debug({ err, peer: id }, 'inbound exchange rejected');
+        // A stream that already delivered a merged model is not a rejection, whatever happens after.
+        if (exchange.outcome === 'merged') this.countInbound('merged');
+        else metrics.exchange.rejected++;
+        context.logger.debug({ err, peer: id }, exchange.outcome === 'merged' ? 'inbound exchange ended badly after merging' : 'inbound exchange rejected');
       }
     }, this.exchangeTimeoutMs);
+  }
+
+  private countInbound(outcome: ExchangeOutcome): void {
+    const metrics = this.context?.metrics;
+    if (metrics === undefined) return;
+    if (outcome === 'merged') {
+      metrics.exchange.accepted++;
+      metrics.exchange.lastAt = new Date().toISOString();
+    } else if (outcome === 'busy') {
+      metrics.exchange.busy++;
+    }
   }
 
   private readFrame(wire: LengthPrefixedChannel, signal: AbortSignal): Promise<Uint8Array> {
@@ -253,4 +269,9 @@ export class ExchangeService implements DaemonService {
       metrics?.countFrame('sent', frame.length, payload, payload > 0 ? this.sessions.config.paramCount : 0);
     }
   }
+}
+
+/** lpStream's error for a stream that closed before (or inside) the next message. */
+function isEndOfStream(err: unknown): boolean {
+  return (err as { name?: string } | null)?.name === 'UnexpectedEOFError';
 }

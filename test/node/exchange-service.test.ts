@@ -1,0 +1,207 @@
+import { strict as assert } from 'node:assert';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import type { Stream } from '@libp2p/interface';
+import { lpStream } from '@libp2p/utils';
+import { pino } from 'pino';
+import { createCodec } from '../../src/protocol/codec/index.ts';
+import { SessionTable, type LocalModel, type PeerEstimate } from '../../src/protocol/session.ts';
+import { createRandom } from '../../src/train/random.ts';
+import { mergePeer, type MergeResult } from '../../src/train/merge.ts';
+import { EXCHANGE_PROTOCOL_ID, MAX_CHUNK_DATA_BYTES } from '../../src/node/constants.ts';
+import type { DaemonContext } from '../../src/node/daemon.ts';
+import { ExchangeService, type ExchangeModel } from '../../src/node/exchange-service.ts';
+import { writeChunkedFrame } from '../../src/node/frame-stream.ts';
+import { createLibp2pNode, type DaemonLibp2p } from '../../src/node/libp2p.ts';
+import { DaemonMetrics } from '../../src/node/metrics.ts';
+import { encodeFrame, MessageType } from '../../src/protocol/frame.ts';
+
+/** A model that is just a vector: exchanges and merges without tfjs. */
+class VectorModel implements ExchangeModel {
+  params: Float32Array;
+  age: number;
+  merges = 0;
+  constructor(params: Float32Array, age: number) {
+    this.params = params;
+    this.age = age;
+  }
+  local(): LocalModel {
+    return { params: this.params.slice(), age: this.age, samplesSeen: this.age * 32 };
+  }
+  merge(estimate: PeerEstimate): MergeResult {
+    const result = mergePeer(this.params, estimate, { age: this.age, samplesSeen: this.age * 32 });
+    if (result.status === 'merged') this.merges++;
+    return result;
+  }
+}
+
+const PARAMS = 5000;
+const SWARM = 'test-swarm';
+
+function randomVector(seed: number, n = PARAMS): Float32Array {
+  const random = createRandom(seed);
+  return Float32Array.from({ length: n }, () => random() * 2 - 1);
+}
+
+function distance(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += (a[i]! - b[i]!) ** 2;
+  return Math.sqrt(sum);
+}
+
+interface Peer {
+  node: DaemonLibp2p;
+  model: VectorModel;
+  metrics: DaemonMetrics;
+  service: ExchangeService;
+  sessions: SessionTable;
+}
+
+async function makePeer(seed: number, opts: { codec: string; snapshotCodec?: string; chunkBytes?: number; readTimeoutMs?: number }): Promise<Peer> {
+  const node = await createLibp2pNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], swarm: SWARM, mdns: false });
+  await node.start();
+  const model = new VectorModel(randomVector(seed), 10);
+  const sessions = new SessionTable({
+    swarmId: SWARM,
+    modelHash: 'hash-1',
+    paramCount: PARAMS,
+    incarnation: `inc-${seed}`,
+    codec: opts.codec,
+    ...(opts.snapshotCodec === undefined ? {} : { snapshotCodec: opts.snapshotCodec }),
+    random: createRandom(seed + 100),
+  });
+  const metrics = new DaemonMetrics();
+  const service = new ExchangeService({
+    sessions,
+    model,
+    ...(opts.chunkBytes === undefined ? {} : { chunkBytes: opts.chunkBytes }),
+    ...(opts.readTimeoutMs === undefined ? {} : { readTimeoutMs: opts.readTimeoutMs }),
+  });
+  const context = { node, metrics, logger: pino({ level: 'silent' }) } as unknown as DaemonContext;
+  await service.start(context);
+  return { node, model, metrics, service, sessions };
+}
+
+async function stopPeer(p: Peer): Promise<void> {
+  await p.service.stop(AbortSignal.timeout(2000));
+  await p.node.stop();
+}
+
+/** Waits (polling, with a deadline) until `check` holds. */
+async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('ExchangeService over libp2p streams', function () {
+  this.timeout(30_000);
+  let a: Peer;
+  let b: Peer;
+
+  afterEach(async () => {
+    await Promise.all([a, b].filter(Boolean).map(stopPeer));
+  });
+
+  it('push-pull moves both models together and counts matching bytes on both sides', async () => {
+    a = await makePeer(1, { codec: 'q8+deflate', chunkBytes: 1024 });
+    b = await makePeer(2, { codec: 'q8+deflate', chunkBytes: 1024 });
+    await a.node.dial(b.node.getMultiaddrs()[0]!);
+    const before = distance(a.model.params, b.model.params);
+    assert.equal(await a.service.exchangeWith(b.node.peerId), 'merged');
+    await until(() => b.metrics.exchange.accepted === 1, 'B to finish');
+    const after1 = distance(a.model.params, b.model.params);
+    assert.ok(after1 < before * 0.05, `distance ${after1} not far below ${before}`);
+    // Further exchanges are deltas against the replicas and keep the pair together.
+    for (let i = 0; i < 3; i++) {
+      a.model.params[i] = a.model.params[i]! + 0.5; // local training moves A a little
+      assert.equal(await b.service.exchangeWith(a.node.peerId), 'merged');
+    }
+    await until(() => a.metrics.exchange.accepted === 3, 'A to answer 3 exchanges');
+    assert.equal(a.metrics.exchange.initiated, 1);
+    assert.equal(b.metrics.exchange.initiated, 3);
+    assert.equal(a.metrics.exchange.merged + b.metrics.exchange.merged, 8);
+    assert.equal(a.metrics.exchange.rejected + b.metrics.exchange.rejected + a.metrics.exchange.failed + b.metrics.exchange.failed, 0);
+    // Every frame one side sent, the other received: byte counts match across the pair.
+    assert.equal(a.metrics.exchange.bytesSent, b.metrics.exchange.bytesReceived);
+    assert.equal(b.metrics.exchange.bytesSent, a.metrics.exchange.bytesReceived);
+    for (const p of [a, b]) {
+      const e = p.metrics.exchange;
+      assert.equal(e.payloadBytes + e.metaBytes, e.bytesSent + e.bytesReceived);
+      // ... and they are the session's own frame accounting.
+      assert.equal(e.bytesSent, p.sessions.stats.sent.payloadBytes + p.sessions.stats.sent.metaBytes);
+      assert.equal(e.bytesReceived, p.sessions.stats.received.payloadBytes + p.sessions.stats.received.metaBytes);
+    }
+  });
+
+  it('reports the compression ratio of the codec', async () => {
+    a = await makePeer(3, { codec: 'q8', snapshotCodec: 'q8' });
+    b = await makePeer(4, { codec: 'q8', snapshotCodec: 'q8' });
+    await a.node.dial(b.node.getMultiaddrs()[0]!);
+    assert.equal(await a.service.exchangeWith(b.node.peerId), 'merged');
+    assert.equal(await a.service.exchangeWith(b.node.peerId), 'merged');
+    const expected = (PARAMS * 4) / createCodec('q8').encode(randomVector(9)).length;
+    assert.ok(Math.abs(a.metrics.exchange.compressionRatio! - expected) < 1e-9, `${a.metrics.exchange.compressionRatio} vs ${expected}`);
+  });
+
+  it('counts every inbound stream without a valid frame as rejected and never merges it', async () => {
+    a = await makePeer(5, { codec: 'q8', readTimeoutMs: 300 });
+    b = await makePeer(6, { codec: 'q8', readTimeoutMs: 300 });
+    await a.node.dial(b.node.getMultiaddrs()[0]!);
+    const original = b.model.params.slice();
+    const open = async (): Promise<Stream> => a.node.dialProtocol(b.node.peerId, EXCHANGE_PROTOCOL_ID);
+    const header = {
+      type: MessageType.SNAPSHOT,
+      swarmId: 'other-swarm',
+      modelHash: 'hash-1',
+      incarnation: 'x',
+      sequence: 1,
+      baseId: '',
+      age: 1,
+      samplesSeen: 1,
+      codec: 'q8',
+      paramCount: PARAMS,
+    };
+    // 1. garbage bytes in a well-formed chunk
+    let s = await open();
+    await writeChunkedFrame(lpStream(s, { maxDataLength: MAX_CHUNK_DATA_BYTES }), new Uint8Array([1, 2, 3, 4]));
+    await until(() => b.metrics.exchange.rejected === 1, 'garbage rejected');
+    // 2. a valid frame for another swarm
+    s = await open();
+    await writeChunkedFrame(lpStream(s, { maxDataLength: MAX_CHUNK_DATA_BYTES }), encodeFrame(header, createCodec('q8').encode(randomVector(7))));
+    await until(() => b.metrics.exchange.rejected === 2, 'wrong swarm rejected');
+    // 3. closed without sending anything
+    s = await open();
+    await s.close();
+    await until(() => b.metrics.exchange.rejected === 3, 'empty stream rejected');
+    // 4. a stall: the stream stays open and silent until the read timeout resets it
+    s = await open();
+    await until(() => b.metrics.exchange.rejected === 4, 'stalled stream rejected');
+    await until(() => s.status !== 'open', 'stalled stream reset');
+    // 5. a chunk above maxDataLength
+    s = await open();
+    await lpStream(s).write(new Uint8Array(MAX_CHUNK_DATA_BYTES + 1));
+    await until(() => b.metrics.exchange.rejected === 5, 'oversized chunk rejected');
+    assert.equal(b.model.merges, 0);
+    assert.deepEqual(b.model.params, original);
+    assert.equal(b.metrics.exchange.accepted, 0);
+    // The pair still works afterwards.
+    assert.equal(await a.service.exchangeWith(b.node.peerId), 'merged');
+  });
+
+  it('aborts in-flight exchanges at the shutdown deadline', async () => {
+    a = await makePeer(7, { codec: 'q8' });
+    b = await makePeer(8, { codec: 'q8' });
+    await a.node.dial(b.node.getMultiaddrs()[0]!);
+    // A stream that never sends: B's handler waits on it until stop() aborts it.
+    const s = await a.node.dialProtocol(b.node.peerId, EXCHANGE_PROTOCOL_ID);
+    await until(() => b.service.inFlightCount === 1, 'inbound exchange in flight');
+    const started = Date.now();
+    await b.service.stop(AbortSignal.timeout(200));
+    assert.equal(b.service.inFlightCount, 0);
+    assert.ok(Date.now() - started < 5_000);
+    await until(() => s.status !== 'open', 'stream reset by the stopping peer');
+    await assert.rejects(b.service.exchangeWith(a.node.peerId), { name: 'ExchangeFailedError', reason: 'stopped' });
+  });
+});
