@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { createRandom, type Random } from '../../src/train/random.ts';
 import { registerWasmTrainingKernels, wasmTrainingKernelConfigs } from '../../src/train/wasm-kernels/index.ts';
+import { patchMemory } from '../../src/train/wasm-kernels/im2col.ts';
 
 const RELATIVE_TOLERANCE = 1e-4;
 
@@ -90,6 +91,14 @@ describe('wasm training kernels', function () {
     await tf.ready();
     registerWasmTrainingKernels();
   });
+  const defaultMaxPatchFloats = patchMemory.maxFloats;
+  /** Forces small patch matrices, so that a small batch is split into several chunks. */
+  const chunkLimit = (maxFloats: number) => {
+    patchMemory.maxFloats = maxFloats;
+  };
+  afterEach(() => {
+    patchMemory.maxFloats = defaultMaxPatchFloats;
+  });
   after(async () => {
     await tf.setBackend('wasm');
   });
@@ -100,12 +109,12 @@ describe('wasm training kernels', function () {
     }
     assert.deepEqual(registerWasmTrainingKernels(), []);
     assert.deepEqual(wasmTrainingKernelConfigs.map((c) => c.kernelName).sort(), [
-      'Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'UnsortedSegmentSum',
+      'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'UnsortedSegmentSum',
     ]);
   });
 
-  describe('Conv2DBackpropFilter', () => {
-    it('matches cpu on 24 random NHWC/NCHW cases (strides 1-3, same/valid/numeric/explicit padding)', async () => {
+  describe('Conv2DBackpropFilter and Conv2DBackpropInput', () => {
+    it('match cpu on 24 random NHWC/NCHW cases (strides 1-3, same/valid/numeric/explicit padding)', async () => {
       const random = createRandom(401);
       let checked = 0;
       for (let i = 0; i < 24; i++) {
@@ -124,17 +133,26 @@ describe('wasm training kernels', function () {
         const inputs = { x: randomFloats(random, xShape), dy: randomFloats(random, dyShape) };
         const attrs = { strides, pad, dataFormat, dimRoundingMode, filterShape: [fh, fw, ci, co] };
         const label = `case ${i} ${JSON.stringify({ xShape, dyShape, attrs })}`;
-        assertClose(await runOn('wasm', 'Conv2DBackpropFilter', inputs, attrs), await runOn('cpu', 'Conv2DBackpropFilter', inputs, attrs), label);
+        assertClose(await runOn('wasm', 'Conv2DBackpropFilter', inputs, attrs), await runOn('cpu', 'Conv2DBackpropFilter', inputs, attrs), `filter grad ${label}`);
+        const inputGradInputs = { dy: inputs.dy, filter: randomFloats(random, [fh, fw, ci, co]) };
+        const inputGradAttrs = { strides, pad, dataFormat, dimRoundingMode, inputShape: xShape };
+        assertClose(await runOn('wasm', 'Conv2DBackpropInput', inputGradInputs, inputGradAttrs),
+          await runOn('cpu', 'Conv2DBackpropInput', inputGradInputs, inputGradAttrs), `input grad ${label}`);
       }
       assert.ok(checked >= 18, `only ${checked} of 24 random cases had a non-empty output`);
     });
 
-    it('matches cpu when the patch matrix is split into several image chunks', async () => {
+    it('match cpu when the patch matrix is split into several image chunks', async () => {
+      chunkLimit(6000);
       const random = createRandom(402);
-      // 64x64x8 with a 3x3 filter: 295k patch floats per image, 14 images per 4M-float chunk.
-      const inputs = { x: randomFloats(random, [16, 64, 64, 8]), dy: randomFloats(random, [16, 64, 64, 2]) };
-      const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 8, 2] };
-      assertClose(await runOn('wasm', 'Conv2DBackpropFilter', inputs, attrs), await runOn('cpu', 'Conv2DBackpropFilter', inputs, attrs), 'chunked');
+      // 8x8x3 with a 3x3 filter: 1728 patch floats per image, 3 images per chunk, 5 chunks.
+      const inputs = { x: randomFloats(random, [13, 8, 8, 3]), dy: randomFloats(random, [13, 8, 8, 2]) };
+      const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 3, 2] };
+      assertClose(await runOn('wasm', 'Conv2DBackpropFilter', inputs, attrs), await runOn('cpu', 'Conv2DBackpropFilter', inputs, attrs), 'filter grad chunked');
+      const inputGradInputs = { dy: inputs.dy, filter: randomFloats(random, [3, 3, 3, 2]) };
+      const inputGradAttrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', inputShape: [13, 8, 8, 3] };
+      assertClose(await runOn('wasm', 'Conv2DBackpropInput', inputGradInputs, inputGradAttrs),
+        await runOn('cpu', 'Conv2DBackpropInput', inputGradInputs, inputGradAttrs), 'input grad chunked');
     });
   });
 
@@ -182,10 +200,11 @@ describe('wasm training kernels', function () {
     });
 
     it('match cpu when split into several image chunks', async () => {
+      chunkLimit(6000);
       const random = createRandom(404);
-      // 96x96x4 with a 3x3 filter: 332k patch floats per image, 12 images per 4M-float chunk.
-      const x = randomFloats(random, [16, 96, 96, 4]);
-      const dy = randomFloats(random, [16, 96, 96, 4]);
+      // 8x8x4 with a 3x3 filter: 2304 patch floats per image, 2 images per chunk, 6 chunks.
+      const x = randomFloats(random, [11, 8, 8, 4]);
+      const dy = randomFloats(random, [11, 8, 8, 4]);
       const filter = randomFloats(random, [3, 3, 4, 1]);
       const filterAttrs = { strides: [1, 1], dilations: [1, 1], pad: 'same', filterShape: [3, 3, 4, 1] };
       assertClose(await runOn('wasm', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, filterAttrs),

@@ -1,22 +1,18 @@
 /**
  * Conv2DBackpropFilter for the wasm backend: the filter gradient of conv2d.
  *
- *   dW[fy, fx, ci, co] = sum over (b, oy, ox) of patch[(b,oy,ox), (fy,fx,ci)] * dy[b, oy, ox, co]
+ *   dW[(fy,fx,ci), co] = sum over pixels p=(b,oy,ox) of patchT[(fy,fx,ci), p] * dy[p, co]
  *
- * i.e. dW^T = dy^T (outChannels x pixels) times the im2col patch matrix
- * (pixels x patchLength), one wasm BatchMatMul per chunk of images. dy^T is
- * built by the wasm Transpose kernel, so that BatchMatMul runs without its
- * transpose flags (which are ~15x slower on this backend).
+ * i.e. one wasm BatchMatMul per chunk of images: the transposed im2col patch
+ * matrix (patchLength x pixels) times dy seen as (pixels x outChannels). The
+ * product is already in filter layout; no transposes needed for NHWC.
  */
 import * as tf from '@tensorflow/tfjs';
-import { im2col, imagesPerChunk, patchLength } from './im2col.ts';
+import { im2colTransposed, imagesPerChunk, patchLength } from './im2col.ts';
 import {
   type BackendWasm, type TensorInfo, WASM_BACKEND_NAME,
   add, assertFloat32, batchMatMul, heapF32, release, reshape, slice, transpose,
 } from './wasm-backend.ts';
-
-/** Patch matrix bound per BatchMatMul (floats): 4M floats = 16 MiB of wasm heap. */
-export const MAX_PATCH_FLOATS = 4 * 1024 * 1024;
 
 function conv2DBackpropFilter(args: { inputs: tf.Conv2DBackpropFilterInputs; backend: BackendWasm; attrs: tf.Conv2DBackpropFilterAttrs }): TensorInfo {
   const { backend, attrs } = args;
@@ -38,26 +34,22 @@ function conv2DBackpropFilter(args: { inputs: tf.Conv2DBackpropFilterInputs; bac
   const outChannels = info.outChannels;
   const patch = patchLength(info);
 
-  const dy3 = reshape(backend, dyNhwc, [batchSize, pixels, outChannels]);
-  const dyT = transpose(backend, dy3, [2, 0, 1]); // [outChannels, batch, pixels]
-  release(backend, dy3);
-
   let sum: TensorInfo | null = null;
-  const chunk = imagesPerChunk(info, batchSize, MAX_PATCH_FLOATS);
+  const chunk = imagesPerChunk(info, batchSize);
   for (let start = 0; start < batchSize; start += chunk) {
     const count = Math.min(chunk, batchSize - start);
-    const cols = backend.makeOutput([count * pixels, patch], 'float32');
-    im2col(heapF32(backend, xNhwc), heapF32(backend, cols), info, start, count);
+    const colsT = backend.makeOutput([patch, count * pixels], 'float32');
+    im2colTransposed(heapF32(backend, xNhwc), heapF32(backend, colsT), info, start, count);
     let dyPart: TensorInfo;
     if (count === batchSize) {
-      dyPart = reshape(backend, dyT, [outChannels, count * pixels]);
+      dyPart = reshape(backend, dyNhwc, [count * pixels, outChannels]);
     } else {
-      const sliced = slice(backend, dyT, [0, start, 0], [outChannels, count, pixels]);
-      dyPart = reshape(backend, sliced, [outChannels, count * pixels]);
+      const sliced = slice(backend, dyNhwc, [start, 0, 0, 0], [count, info.outHeight, info.outWidth, outChannels]);
+      dyPart = reshape(backend, sliced, [count * pixels, outChannels]);
       release(backend, sliced);
     }
-    const part = batchMatMul(backend, dyPart, cols); // [outChannels, patch]
-    release(backend, cols, dyPart);
+    const part = batchMatMul(backend, colsT, dyPart); // [patch, outChannels]
+    release(backend, colsT, dyPart);
     if (sum === null) {
       sum = part;
     } else {
@@ -66,7 +58,6 @@ function conv2DBackpropFilter(args: { inputs: tf.Conv2DBackpropFilterInputs; bac
       sum = next;
     }
   }
-  release(backend, dyT);
   if (channelsFirst) release(backend, xNhwc, dyNhwc);
 
   if (sum === null) {
@@ -75,10 +66,8 @@ function conv2DBackpropFilter(args: { inputs: tf.Conv2DBackpropFilterInputs; bac
     heapF32(backend, zeros).fill(0);
     return zeros;
   }
-  const sumT = transpose(backend, sum, [1, 0]); // [patch, outChannels]
+  const dW = reshape(backend, sum, attrs.filterShape);
   release(backend, sum);
-  const dW = reshape(backend, sumT, attrs.filterShape);
-  release(backend, sumT);
   return dW;
 }
 

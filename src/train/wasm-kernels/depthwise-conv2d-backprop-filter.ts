@@ -9,7 +9,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { im2colByChannel, imagesPerChunk } from './im2col.ts';
-import { MAX_PATCH_FLOATS } from './conv2d-backprop-filter.ts';
 import {
   type BackendWasm, type TensorInfo, WASM_BACKEND_NAME,
   add, assertFloat32, batchMatMul, heapF32, release, reshape, slice, transpose,
@@ -37,7 +36,7 @@ function depthwiseConv2dNativeBackpropFilter(args: {
   release(backend, dy4);
 
   let sum: TensorInfo | null = null;
-  const chunk = imagesPerChunk(info, batchSize, MAX_PATCH_FLOATS);
+  const chunk = imagesPerChunk(info, batchSize);
   for (let start = 0; start < batchSize; start += chunk) {
     const count = Math.min(chunk, batchSize - start);
     const cols = backend.makeOutput([channels, count * pixels, taps], 'float32');

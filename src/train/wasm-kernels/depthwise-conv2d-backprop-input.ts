@@ -8,7 +8,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { col2imAddByChannel, imagesPerChunk } from './im2col.ts';
-import { MAX_PATCH_FLOATS } from './conv2d-backprop-filter.ts';
 import {
   type BackendWasm, type TensorInfo, WASM_BACKEND_NAME,
   assertFloat32, batchMatMul, heapF32, release, reshape, slice, transpose,
@@ -40,7 +39,7 @@ function depthwiseConv2dNativeBackpropInput(args: {
 
   const dx = backend.makeOutput(attrs.inputShape, 'float32');
   heapF32(backend, dx).fill(0);
-  const chunk = imagesPerChunk(info, batchSize, MAX_PATCH_FLOATS);
+  const chunk = imagesPerChunk(info, batchSize);
   for (let start = 0; start < batchSize; start += chunk) {
     const count = Math.min(chunk, batchSize - start);
     let dyPart: TensorInfo;
