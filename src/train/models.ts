@@ -44,7 +44,7 @@ export function isModelName(s: string): s is ModelName {
 }
 
 /** Seeded Glorot-uniform, one distinct stream per layer. */
-export function seededKernelInitializer(seed: number, layerName: string): tf.initializers.Initializer {
+export function seededKernelInitializer(seed: number, layerName: string): ReturnType<typeof tf.initializers.glorotUniform> {
   return tf.initializers.glorotUniform({ seed: deriveSeed(seed, 'init', layerName) });
 }
 

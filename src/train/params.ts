@@ -15,7 +15,7 @@ export class ParamsError extends Error {
 
 export function paramCount(model: tf.LayersModel): number {
   let total = 0;
-  for (const w of model.weights) total += w.shape.reduce((a, b) => a * b, 1);
+  for (const w of model.getWeights()) total += w.size;
   return total;
 }
 
@@ -36,7 +36,7 @@ export function getFlatParams(model: tf.LayersModel): Float32Array {
 export function setFlatParams(model: tf.LayersModel, flat: Float32Array): void {
   const expected = paramCount(model);
   if (flat.length !== expected) throw new ParamsError(`flat parameter vector has ${flat.length} values, model needs ${expected}`);
-  const shapes = model.weights.map((w) => w.shape);
+  const shapes = model.getWeights().map((w) => w.shape);
   tf.tidy(() => {
     let offset = 0;
     const tensors = shapes.map((shape) => {
