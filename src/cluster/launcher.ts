@@ -139,14 +139,20 @@ export class ClusterLauncher {
     return args;
   }
 
-  private async writePids(): Promise<void> {
+  private pidsWritten: Promise<void> = Promise.resolve();
+
+  /** pids.json: every daemon pid so far, so a watchdog or a test can check none is left. Writes are serialized. */
+  private writePids(): Promise<void> {
     const body = {
       launcherPid: process.pid,
-      nodes: Object.fromEntries(this.nodes.map((n) => [n.tracker.name, n.tracker.pids])),
+      nodes: Object.fromEntries(this.nodes.map((n) => [n.tracker.name, [...n.tracker.pids]])),
     };
     const path = join(this.outDir, PIDS_FILE);
-    await writeFile(`${path}.tmp`, JSON.stringify(body, null, 2));
-    await rename(`${path}.tmp`, path);
+    this.pidsWritten = this.pidsWritten.catch(() => undefined).then(async () => {
+      await writeFile(`${path}.tmp`, JSON.stringify(body, null, 2));
+      await rename(`${path}.tmp`, path);
+    });
+    return this.pidsWritten;
   }
 
   /** Spawns one daemon and waits until it serves /metrics and has a dialable address. */

@@ -47,7 +47,7 @@ export async function runCluster(argv: string[]): Promise<number> {
   const progress = chooseProgress(config);
   const abort = new AbortController();
   let signals = 0;
-  const launcher = new ClusterLauncher(config, { cliPath: DEFAULT_CLI_PATH, progress });
+  const launcher = new ClusterLauncher(config, { cliPath: config.cli ?? DEFAULT_CLI_PATH, progress });
   const onSignal = (signal: NodeJS.Signals): void => {
     signals += 1;
     if (signals === 1) {

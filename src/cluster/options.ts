@@ -43,6 +43,8 @@ export interface ClusterConfig {
   daemonArgs: string[];
   /** Write report.html and SVGs (results.json is always written). */
   report: boolean;
+  /** The CLI file spawned as `node <cli> daemon …`; null = this repository's bin/gossip-learn.js. */
+  cli: string | null;
 }
 
 // Measured on the 2-core reference machine: 5 wasm daemons at a 0.5 duty
@@ -81,6 +83,7 @@ Options:
   --stop-timeout S        seconds a daemon may take to stop before SIGKILL (default 20)
   --daemon-arg ARG        extra flag for every daemon, repeatable (e.g. --daemon-arg=--log-level=debug)
   --no-report             write results.json only
+  --cli PATH              gossip-learn CLI file to run daemons from (default: this checkout's bin/gossip-learn.js)
   -h, --help              this text
 `;
 
@@ -139,6 +142,7 @@ export function parseClusterArgs(argv: string[], now: Date = new Date()): Cluste
         'stop-timeout': { type: 'string' },
         'daemon-arg': { type: 'string', multiple: true },
         'no-report': { type: 'boolean' },
+        cli: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -201,5 +205,6 @@ export function parseClusterArgs(argv: string[], now: Date = new Date()): Cluste
     stopTimeoutSeconds,
     daemonArgs: v['daemon-arg'] ?? [],
     report: !v['no-report'],
+    cli: v.cli === undefined ? null : nonEmpty('cli', v.cli, ''),
   };
 }

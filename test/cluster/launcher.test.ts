@@ -1,0 +1,191 @@
+/**
+ * Launcher logic against a test double of the daemon (fixtures/fake-daemon.ts):
+ * start order, bootstrap lists, late joiners, churn, stop, failures, and no
+ * process left behind. The real-daemon runs are in cluster.test.ts.
+ */
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ClusterError } from '../../src/cluster/errors.ts';
+import { ClusterLauncher, PIDS_FILE, RESULTS_FILE } from '../../src/cluster/launcher.ts';
+import { parseClusterArgs, type ClusterConfig } from '../../src/cluster/options.ts';
+import type { ProgressView } from '../../src/cluster/progress.ts';
+import type { ClusterResults } from '../../src/cluster/results.ts';
+
+const fakeDaemon = fileURLToPath(new URL('./fixtures/fake-daemon.ts', import.meta.url));
+const clusterScript = fileURLToPath(new URL('../../scripts/cluster.ts', import.meta.url));
+
+export const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Polls `condition` every 50 ms until it holds or `timeoutMs` passes. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+class RecordingProgress implements ProgressView {
+  readonly events: string[] = [];
+  updates = 0;
+  update(): void {
+    this.updates += 1;
+  }
+  event(message: string): void {
+    this.events.push(message);
+  }
+  close(): void {}
+}
+
+function config(dir: string, flags: string[]): ClusterConfig {
+  const c = parseClusterArgs(['--out', dir, '--poll-interval', '100', '--stop-timeout', '5', '--start-timeout', '20', ...flags]);
+  assert.ok(c);
+  return c;
+}
+
+async function argsOf(dir: string, node: string): Promise<string[][]> {
+  const stateDir = join(dir, 'nodes', node, 'state');
+  const files = (await readdir(stateDir)).filter((f) => f.startsWith('args-')).sort();
+  return Promise.all(files.map(async (f) => JSON.parse(await readFile(join(stateDir, f), 'utf8')) as string[]));
+}
+
+const bootstrapsOf = (args: string[]): string[] => args.flatMap((a, i) => (a === '--bootstrap' ? [args[i + 1] as string] : []));
+const allPids = (r: ClusterResults): number[] => r.nodes.flatMap((n) => n.pids);
+
+describe('ClusterLauncher (with a fake daemon)', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gl-launcher-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('starts the first node alone, bootstraps the others to running ones, adds the late joiner, stops all', async () => {
+    const progress = new RecordingProgress();
+    const launcher = new ClusterLauncher(config(dir, ['--nodes', '3', '--late-join', '1', '--late-join-delay', '0.3', '--duration', '1.5']), {
+      cliPath: fakeDaemon,
+      progress,
+    });
+    const results = await launcher.run();
+    assert.equal(results.stopReason, 'duration');
+    assert.equal(results.allExited, true);
+    for (const pid of allPids(results)) assert.equal(isAlive(pid), false, `pid ${pid} gone`);
+    assert.deepEqual(JSON.parse(await readFile(join(dir, RESULTS_FILE), 'utf8')), results);
+
+    const [a0] = await argsOf(dir, 'node-0');
+    const [a1] = await argsOf(dir, 'node-1');
+    const [a2] = await argsOf(dir, 'node-2');
+    assert.ok(a0 && a1 && a2);
+    assert.deepEqual(bootstrapsOf(a0), []);
+    assert.deepEqual(bootstrapsOf(a1), ['/ip4/127.0.0.1/tcp/' + bootstrapsOf(a1)[0]?.split('/')[4] + '/p2p/12D3KooWfake0']);
+    assert.deepEqual(bootstrapsOf(a2).map((a) => a.split('/p2p/')[1]), ['12D3KooWfake0', '12D3KooWfake1']);
+    for (const args of [a0, a1, a2]) {
+      assert.equal(args[0], 'daemon');
+      for (const flag of ['--exit-with-parent', '--metrics-port', '--listen', '--state-dir', '--num-nodes']) assert.ok(args.includes(flag), flag);
+      assert.equal(args[args.indexOf('--listen') + 1], '/ip4/127.0.0.1/tcp/0');
+      assert.equal(args[args.indexOf('--num-nodes') + 1], '3');
+    }
+    assert.ok(a0.includes('--no-distill') && a1.includes('--no-distill'), 'initial nodes have no teacher to learn from');
+    assert.ok(!a2.includes('--no-distill'), 'the late joiner uses the knowledge-transfer join');
+
+    const late = results.nodes[2];
+    assert.ok(late);
+    assert.equal(late.role, 'late');
+    assert.ok((late.readyAt as number) > (results.nodes[1]?.readyAt as number));
+    for (const node of results.nodes) {
+      assert.ok(node.series.length > 0, `${node.name} has a series`);
+      assert.ok((node.final.accuracy as number) > 0.1);
+      assert.equal(node.peerId, `12D3KooWfake${node.index}`);
+      assert.deepEqual(node.exits.map((e) => e.cause), ['stop']);
+    }
+    assert.ok(progress.events.some((e) => /node-2 start/.test(e)));
+    assert.ok(progress.updates > 0);
+  });
+
+  it('kills a random node every churn period and restarts it from its state dir, keeping counters cumulative', async () => {
+    const progress = new RecordingProgress();
+    const launcher = new ClusterLauncher(
+      config(dir, ['--nodes', '3', '--late-join', '0', '--churn', '0.4', '--churn-downtime', '0.1', '--duration', '2.5']),
+      { cliPath: fakeDaemon, progress },
+    );
+    const results = await launcher.run();
+    assert.equal(results.allExited, true);
+    const kills = results.events.filter((e) => e.kind === 'kill');
+    const restarts = results.events.filter((e) => e.kind === 'restart');
+    assert.ok(kills.length >= 2, `${kills.length} kills`);
+    assert.ok(restarts.length >= 1);
+    const churned = results.nodes.filter((n) => n.restarts > 0);
+    assert.ok(churned.length > 0);
+    for (const node of churned) {
+      assert.equal(node.pids.length, node.restarts + 1);
+      assert.ok(node.exits.some((e) => e.cause === 'churn' && e.signal === 'SIGKILL'));
+      const stateDirs = new Set((await argsOf(dir, node.name)).map((a) => a[a.indexOf('--state-dir') + 1]));
+      assert.equal(stateDirs.size, 1, 'every incarnation uses the same state dir');
+    }
+    for (const node of results.nodes) {
+      const sent = node.series.map((s) => s.bytesSent);
+      assert.deepEqual(sent, [...sent].sort((x, y) => x - y), `${node.name}: bytes never go down`);
+    }
+    for (const pid of allPids(results)) assert.equal(isAlive(pid), false);
+  });
+
+  it('stops early and cleanly on abort', async () => {
+    const abort = new AbortController();
+    const progress = new RecordingProgress();
+    progress.event = (message: string) => {
+      if (/nodes up/.test(message)) abort.abort();
+    };
+    const launcher = new ClusterLauncher(config(dir, ['--nodes', '2', '--late-join', '0', '--duration', '600']), { cliPath: fakeDaemon, progress });
+    const results = await launcher.run(abort.signal);
+    assert.equal(results.stopReason, 'signal');
+    assert.equal(results.allExited, true);
+    for (const pid of allPids(results)) assert.equal(isAlive(pid), false);
+  });
+
+  it('reports a daemon that exits at start as exited-early, and leaves nothing running', async () => {
+    const launcher = new ClusterLauncher(config(dir, ['--nodes', '3', '--late-join', '0', '--duration', '60']), {
+      cliPath: fakeDaemon,
+      progress: new RecordingProgress(),
+      env: { ...process.env, FAKE_DAEMON_FAIL: '1' },
+    });
+    await assert.rejects(launcher.run(), (err: unknown) => err instanceof ClusterError && err.reason === 'exited-early' && /node-1/.test(err.message));
+    const results = JSON.parse(await readFile(join(dir, RESULTS_FILE), 'utf8')) as ClusterResults;
+    assert.match(results.stopReason, /^error: node-1/);
+    for (const pid of allPids(results)) assert.equal(isAlive(pid), false);
+    assert.match(await readFile(join(dir, 'nodes', 'node-1', 'daemon.log'), 'utf8'), /failing on purpose/);
+  });
+
+  it('leaves no daemon behind when the launcher process itself is killed with SIGKILL', async () => {
+    const launcher = spawn(
+      process.execPath,
+      [clusterScript, '--cli', fakeDaemon, '--nodes', '3', '--late-join', '0', '--duration', '600', '--progress', 'plain', '--out', dir],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    launcher.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const launcherExit = new Promise((resolve) => launcher.once('exit', resolve));
+    try {
+      await waitFor(() => /3 nodes up/.test(stdout), 30_000, 'the cluster to be up');
+      const pids = Object.values((JSON.parse(await readFile(join(dir, PIDS_FILE), 'utf8')) as { nodes: Record<string, number[]> }).nodes).flat();
+      assert.equal(pids.length, 3);
+      assert.ok(pids.every(isAlive));
+      launcher.kill('SIGKILL');
+      await launcherExit;
+      await waitFor(() => pids.every((pid) => !isAlive(pid)), 15_000, `daemons ${pids.join(', ')} to exit`);
+    } finally {
+      launcher.kill('SIGKILL');
+    }
+  });
+});
