@@ -60,13 +60,13 @@ export function valueBounds(parsed: ParsedSpec, kept: Float32Array, stochastic: 
     }
     return bounds;
   }
-  const levels = 2 ** v.bits;
   for (let start = 0; start < kept.length; start += v.block) {
     const end = Math.min(start + v.block, kept.length);
     let m = 0;
     for (let i = start; i < end; i++) m = Math.max(m, Math.abs(kept[i]!));
-    const step = (2 * m) / (levels - 1);
-    // deterministic q1 sends +-mean|v| and its bound is m; otherwise s/2 (deterministic) or s (stochastic).
+    // q1: deterministic +-mean|v| (bound m), stochastic +-m (bound 2m).
+    // b >= 2: step s = m / (2^(b-1) - 1); bound s/2 deterministic, s stochastic.
+    const step = v.bits === 1 ? 2 * m : m / (2 ** (v.bits - 1) - 1);
     const bound = stochastic ? step : v.bits === 1 ? m : step / 2;
     for (let i = start; i < end; i++) bounds[i] = bound * (1 + 1e-6) + m * 2 ** -23;
   }
