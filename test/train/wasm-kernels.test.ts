@@ -109,7 +109,8 @@ describe('wasm training kernels', function () {
     }
     assert.deepEqual(registerWasmTrainingKernels(), []);
     assert.deepEqual(wasmTrainingKernelConfigs.map((c) => c.kernelName).sort(), [
-      'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'UnsortedSegmentSum',
+      'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'MaxPoolGrad',
+      'UnsortedSegmentSum',
     ]);
   });
 
@@ -212,6 +213,37 @@ describe('wasm training kernels', function () {
       const inputAttrs = { strides: [1, 1], dilations: [1, 1], pad: 'same', inputShape: x.shape };
       assertClose(await runOn('wasm', 'DepthwiseConv2dNativeBackpropInput', { dy, filter }, inputAttrs),
         await runOn('cpu', 'DepthwiseConv2dNativeBackpropInput', { dy, filter }, inputAttrs), 'input grad chunked');
+    });
+  });
+
+  describe('MaxPoolGrad', () => {
+    it('matches cpu on 24 random cases (windows 1-4, strides 1-3, same/valid/numeric padding, ties as after relu)', async () => {
+      const random = createRandom(407);
+      let checked = 0;
+      for (let i = 0; i < 24; i++) {
+        const [b, h, w, c] = [randomInt(random, 1, 3), randomInt(random, 3, 10), randomInt(random, 3, 10), randomInt(random, 1, 5)];
+        const filterSize: [number, number] = [randomInt(random, 1, 4), randomInt(random, 1, 4)];
+        const strides: [number, number] = [randomInt(random, 1, 3), randomInt(random, 1, 3)];
+        const padKind = randomInt(random, 0, 2);
+        const pad = padKind === 0 ? 'same' : padKind === 1 ? 'valid' : randomInt(random, 0, 1);
+        const dimRoundingMode = typeof pad === 'number' ? 'ceil' : undefined;
+        const info = tf.backend_util.computePool2DInfo([b, h, w, c], filterSize, strides, 1, pad, dimRoundingMode);
+        if (info.outHeight < 1 || info.outWidth < 1) continue;
+        checked++;
+        const x = randomFloats(random, [b, h, w, c]);
+        // Half the cases rounded to a few levels and clipped at 0, so that windows hold equal maxima.
+        if (i % 2 === 0) x.values.forEach((v, k) => { x.values[k] = Math.max(0, Math.round(v * 2) / 2); });
+        const output = await runOn('cpu', 'MaxPool', { x }, { filterSize, strides, pad, dimRoundingMode });
+        const inputs = {
+          dy: randomFloats(random, output.shape),
+          input: x,
+          output: { shape: output.shape, values: output.values as Float32Array, dtype: 'float32' as const },
+        };
+        const attrs = { filterSize, strides, pad, dimRoundingMode };
+        const label = `case ${i} ${JSON.stringify({ x: x.shape, attrs })}`;
+        assertClose(await runOn('wasm', 'MaxPoolGrad', inputs, attrs), await runOn('cpu', 'MaxPoolGrad', inputs, attrs), label);
+      }
+      assert.ok(checked >= 18, `only ${checked} of 24 random cases had a non-empty output`);
     });
   });
 

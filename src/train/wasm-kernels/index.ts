@@ -4,8 +4,8 @@
  * wasm fast:
  *   missing in wasm:  Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter,
  *                     DepthwiseConv2dNativeBackpropInput, UnsortedSegmentSum
- *   replaced (slow):  Conv2DBackpropInput (wasm's own is direct loops, ~8x slower)
- * (MaxPoolGrad and AvgPoolGrad exist in wasm and are fast enough.)
+ *   replaced (slow):  Conv2DBackpropInput (wasm's own is direct loops, ~8x slower),
+ *                     MaxPoolGrad (wasm's own ~70x slower than the forward pool)
  *
  * Usage, after `await tf.setBackend('wasm')` (src/train/backend.ts does this):
  *   registerWasmTrainingKernels();
@@ -15,6 +15,7 @@ import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.ts';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.ts';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-backprop-filter.ts';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-backprop-input.ts';
+import { maxPoolGradConfig } from './max-pool-grad.ts';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.ts';
 
 export const wasmTrainingKernelConfigs: readonly tf.KernelConfig[] = [
@@ -23,10 +24,11 @@ export const wasmTrainingKernelConfigs: readonly tf.KernelConfig[] = [
   depthwiseConv2dNativeBackpropFilterConfig,
   depthwiseConv2dNativeBackpropInputConfig,
   unsortedSegmentSumConfig,
+  maxPoolGradConfig,
 ];
 
 /** Kernels wasm 4.22 has, that we replace because ours are much faster. */
-const REPLACED_KERNEL_NAMES: ReadonlySet<string> = new Set([tf.Conv2DBackpropInput]);
+const REPLACED_KERNEL_NAMES: ReadonlySet<string> = new Set([tf.Conv2DBackpropInput, tf.MaxPoolGrad]);
 
 /**
  * Registers the kernels above. Idempotent. A kernel that a later tfjs ships
