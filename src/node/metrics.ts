@@ -17,6 +17,8 @@ export interface ModelMetrics {
   params: number | null;
   age: number | null;
   samplesSeen: number | null;
+  /** Fingerprint (64-bit FNV, hex) of the exact parameter bits; null until first read. Hardening: shows a model did not change. */
+  paramsDigest: string | null;
 }
 
 export interface EvalMetrics {
@@ -54,6 +56,8 @@ export interface ExchangeMetrics {
   busy: number;
   /** ISO time of the last completed exchange (either direction). */
   lastAt: string | null;
+  /** Of `rejected`: count per reason code (src/node/rejection-reason.ts), e.g. 'bad-magic', 'timeout', 'limit'. */
+  rejectedByReason: Record<string, number>;
 }
 
 export interface PeerMetrics {
@@ -78,6 +82,18 @@ export interface TrainingMetrics {
   samplesPerSecond: number | null;
 }
 
+export interface MemoryMetrics {
+  /** Resident set size of the daemon process. */
+  rssBytes: number | null;
+  /** Live TensorFlow.js tensors (tf.memory().numTensors): flat over time unless something leaks. */
+  numTensors: number | null;
+}
+
+export interface LimitMetrics {
+  /** Times each hardening limit refused work (src/node/limits.ts LIMIT_NAMES). */
+  hits: Record<string, number>;
+}
+
 export interface MetricsJson {
   peerId: string | null;
   addresses: string[] | null;
@@ -91,6 +107,8 @@ export interface MetricsJson {
   peers: PeerMetrics;
   distill: DistillMetrics;
   training: TrainingMetrics;
+  memory: MemoryMetrics;
+  limits: LimitMetrics;
 }
 
 export class DaemonMetrics {
@@ -99,7 +117,7 @@ export class DaemonMetrics {
   swarm: string | null = null;
   backend: string | null = null;
   codec: string | null = null;
-  readonly model: ModelMetrics = { name: null, hash: null, params: null, age: null, samplesSeen: null };
+  readonly model: ModelMetrics = { name: null, hash: null, params: null, age: null, samplesSeen: null, paramsDigest: null };
   readonly eval: EvalMetrics = { accuracy: null, loss: null, at: null };
   readonly exchange: ExchangeMetrics = {
     initiated: 0,
@@ -116,10 +134,13 @@ export class DaemonMetrics {
     mergeRejected: 0,
     busy: 0,
     lastAt: null,
+    rejectedByReason: {},
   };
   readonly peers: PeerMetrics = { connected: null, known: null };
   readonly distill: DistillMetrics = { teacher: null, accuracyBefore: null, accuracyAfter: null, seconds: null, bytes: null, rejected: null };
   readonly training: TrainingMetrics = { steps: 0, loss: null, samplesPerSecond: null };
+  readonly memory: MemoryMetrics = { rssBytes: null, numTensors: null };
+  readonly limits: LimitMetrics = { hits: {} };
 
   /** f32 bytes the carried payloads stood for, and their codec bytes: compressionRatio = f32 / payload. */
   private rawF32Bytes = 0;
@@ -162,10 +183,12 @@ export class DaemonMetrics {
       uptimeSeconds: Math.round((this.now() - this.startedAtMs) / 100) / 10,
       model: { ...this.model },
       eval: { ...this.eval },
-      exchange: { ...this.exchange },
+      exchange: { ...this.exchange, rejectedByReason: { ...this.exchange.rejectedByReason } },
       peers: { ...this.peers },
       distill: { ...this.distill },
       training: { ...this.training },
+      memory: { ...this.memory },
+      limits: { hits: { ...this.limits.hits } },
     };
   }
 }

@@ -70,14 +70,8 @@ function register(registry: Registry, family: ComputedFamily): void {
 // ---------------------------------------------------------------------------
 // The daemon's own figures.
 
-/** What the exporter reads: the JSON `/metrics` object, plus optional fields other modules add. */
-export type DaemonSnapshot = MetricsJson & {
-  memory?: { rssBytes: number | null; numTensors: number | null } | null;
-  /** Inbound rejections by reason code (sums to exchange.rejected). */
-  rejectedByReason?: Record<string, number> | null;
-  /** How often each hardening limit was hit (limit name -> count). */
-  limitHits?: Record<string, number> | null;
-};
+/** What the exporter reads: the JSON `/metrics` object. */
+export type DaemonSnapshot = MetricsJson;
 
 type Read = (m: DaemonSnapshot) => number | null | undefined;
 
@@ -174,7 +168,7 @@ const DAEMON_FAMILIES: DaemonFamilySpec[] = [
     name: 'gossip_learn_exchanges_rejected_by_reason_total',
     help: 'Inbound exchange streams rejected, by reason code; the reasons sum to gossip_learn_exchanges_rejected_total.',
     type: 'counter',
-    samples: perKey('reason', (m) => m.rejectedByReason),
+    samples: perKey('reason', (m) => m.exchange.rejectedByReason),
   },
   { name: 'gossip_learn_merges_total', help: 'Peer models merged into the local model (both directions).', type: 'counter', samples: one((m) => m.exchange.merged) },
   { name: 'gossip_learn_exchange_sent_bytes_total', help: 'Exchange frame bytes sent (header and payload).', type: 'counter', samples: one((m) => m.exchange.bytesSent) },
@@ -254,13 +248,13 @@ const DAEMON_FAMILIES: DaemonFamilySpec[] = [
     name: 'gossip_learn_tfjs_tensors',
     help: 'Live TensorFlow.js tensors (tf.memory().numTensors); flat over time unless tensors leak.',
     type: 'gauge',
-    samples: one((m) => m.memory?.numTensors),
+    samples: one((m) => m.memory.numTensors),
   },
   {
     name: 'gossip_learn_limit_hits_total',
     help: 'Times a hardening limit refused work, by limit (streams per peer, exchanges per peer per minute, connections).',
     type: 'counter',
-    samples: perKey('limit', (m) => m.limitHits),
+    samples: perKey('limit', (m) => m.limits.hits),
   },
 ];
 

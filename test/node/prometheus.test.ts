@@ -49,7 +49,10 @@ function filledSnapshot(): DaemonSnapshot {
   metrics.exchange.rejected = 7;
   metrics.countFrame('sent', 1000, 900, 900);
   nowMs += 12_300;
-  return { ...metrics.toJson(), memory: { rssBytes: 123, numTensors: 17 }, rejectedByReason: { 'bad-magic': 3, timeout: 4 }, limitHits: { 'streams-per-peer': 2 } };
+  metrics.exchange.rejectedByReason = { 'bad-magic': 3, timeout: 4 };
+  Object.assign(metrics.memory, { rssBytes: 123, numTensors: 17 });
+  metrics.limits.hits = { 'streams-per-peer': 2 };
+  return metrics.toJson();
 }
 
 describe('PrometheusExporter', () => {
