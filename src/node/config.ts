@@ -22,7 +22,9 @@ import {
   DEFAULT_METRICS_PORT,
   DEFAULT_STEPS_PER_INTERVAL,
   DEFAULT_SWARM,
+  READ_TIMEOUT_MS,
 } from './constants.ts';
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE, DEFAULT_MAX_STREAMS_PER_PEER } from './limits.ts';
 
 export type ConfigErrorReason = 'bad-flag' | 'bad-value' | 'bad-file' | 'bad-env';
 
@@ -98,6 +100,11 @@ export const daemonConfigSchema = z
     evalIntervalMs: positiveMs.default(DEFAULT_EVAL_INTERVAL_MS),
     announceIntervalMs: positiveMs.default(DEFAULT_ANNOUNCE_INTERVAL_MS),
     exitWithParent: z.boolean().default(false),
+    // Hardening (issue 7): every exchange read gives up after this (DESIGN.md: at most 30 s; a stalled stream is reset).
+    readTimeoutMs: positiveMs.max(30_000).default(READ_TIMEOUT_MS),
+    maxStreamsPerPeer: z.number().int().positive().default(DEFAULT_MAX_STREAMS_PER_PEER),
+    maxExchangesPerPeerPerMinute: z.number().int().nonnegative().default(DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE),
+    maxConnections: z.number().int().positive().default(DEFAULT_MAX_CONNECTIONS),
   })
   .strict()
   .refine((c) => c.nodeIndex < c.numNodes, { message: 'node-index must be smaller than num-nodes', path: ['nodeIndex'] });
@@ -134,6 +141,10 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'checkpointIntervalMs', flag: 'checkpoint-interval', kind: 'duration', help: 'time between checkpoints', shown: `${DEFAULT_CHECKPOINT_INTERVAL_MS}ms` },
   { key: 'evalIntervalMs', flag: 'eval-interval', kind: 'duration', help: 'time between evaluations on the full test split', shown: `${DEFAULT_EVAL_INTERVAL_MS}ms` },
   { key: 'announceIntervalMs', flag: 'announce-interval', kind: 'duration', help: 'time between gossipsub announcements', shown: `${DEFAULT_ANNOUNCE_INTERVAL_MS}ms` },
+  { key: 'readTimeoutMs', flag: 'read-timeout', kind: 'duration', help: 'exchange read timeout: a stalled stream is reset after this (max 30s)', shown: `${READ_TIMEOUT_MS}ms` },
+  { key: 'maxStreamsPerPeer', flag: 'max-streams-per-peer', kind: 'int', help: 'concurrent inbound exchange streams per peer', shown: String(DEFAULT_MAX_STREAMS_PER_PEER) },
+  { key: 'maxExchangesPerPeerPerMinute', flag: 'max-exchanges-per-peer-per-minute', kind: 'int', help: 'inbound exchanges per peer per minute (0 = unlimited)', shown: String(DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE) },
+  { key: 'maxConnections', flag: 'max-connections', kind: 'int', help: 'inbound connections are refused beyond this many open ones', shown: String(DEFAULT_MAX_CONNECTIONS) },
   { key: 'exitWithParent', flag: 'exit-with-parent', kind: 'boolean', help: 'exit when the parent process dies (used by the cluster launcher)', shown: 'off' },
 ];
 

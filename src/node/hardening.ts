@@ -39,7 +39,7 @@ const MAX_REJECTION_REASONS = 64;
 
 /** What the exchange (and distill) services call for every inbound stream. */
 export interface InboundGuard {
-  /** A permit for one inbound stream from `peerId`, or null: refuse the stream (the hit is counted). */
+  /** A permit for one inbound stream from `peerId`, or null: refuse the stream (the hit and the rejection reason are counted). */
   admit(peerId: string): StreamPermit | null;
   /** Records why an inbound stream was rejected; returns the reason code. */
   countRejection(err: unknown): string;
@@ -78,13 +78,19 @@ export class Hardening implements InboundGuard {
     this.openConnections = () => node.getConnections().length;
   }
 
+  /** Refusals are counted twice here: as a limit hit, and as rejection reason 'limit' (the caller counts exchange.rejected). */
   admit(peerId: string): StreamPermit | null {
-    return this.limiter.tryAcquire(peerId);
+    const permit = this.limiter.tryAcquire(peerId);
+    if (permit === null) this.countReason('limit');
+    return permit;
   }
 
   countRejection(err: unknown): string {
-    let reason = rejectionReason(err);
-    if (!(reason in this.rejectedByReason) && Object.keys(this.rejectedByReason).length >= MAX_REJECTION_REASONS) reason = 'other';
+    return this.countReason(rejectionReason(err));
+  }
+
+  private countReason(code: string): string {
+    const reason = code in this.rejectedByReason || Object.keys(this.rejectedByReason).length < MAX_REJECTION_REASONS ? code : 'other';
     this.rejectedByReason[reason] = (this.rejectedByReason[reason] ?? 0) + 1;
     return reason;
   }
