@@ -70,7 +70,9 @@ async function tryBackend(name: BackendName): Promise<string | null> {
     return null;
   } catch (err) {
     const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    return name === 'tensorflow' ? `${TFJS_NODE_PACKAGE} is not installed or not loadable (${message})` : message;
+    if (name !== 'tensorflow') return message;
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return `${TFJS_NODE_PACKAGE} is not installed`;
+    return `${TFJS_NODE_PACKAGE} is installed but does not load (${message})`;
   }
 }
 
