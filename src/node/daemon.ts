@@ -3,24 +3,62 @@
  * exchange protocol, the paced training loop, checkpoints and the HTTP
  * metrics server, and owns their lifecycle.
  *
- *   const daemon = new Daemon({ config });
- *   const info = await daemon.start();   // { peerId, addresses, metricsUrl }
+ *   const daemon = new Daemon({ config, onReady: (info) => console.log(info.metricsUrl) });
+ *   await daemon.start();   // { peerId, addresses, metricsUrl }
  *   ...
- *   await daemon.stop();                 // graceful: exchanges, checkpoint, libp2p
+ *   await daemon.stop();    // graceful: stop accepting, finish/abort exchanges, checkpoint, libp2p
  *
- * Other services plug in with `addService()` before `start()`; they get the
- * daemon context (libp2p node, metrics, logger, model access) and are
- * stopped in reverse order.
+ * Start order: state-dir lock, backend, data, model (+ checkpoint restore),
+ * identity, libp2p, HTTP (onReady), then the services in order:
+ * checkpoints, exchange protocol, announcer, `joinServices` (the distill
+ * join), training loop, exchange loop. Services stop in reverse order, so
+ * the final checkpoint is written after training and exchanges stopped.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SessionTable } from '../protocol/session.ts';
+import { initBackend } from '../train/backend.ts';
+import { loadDataset, type Dataset, type Split } from '../train/dataset.ts';
+import { createModel, modelHash as computeModelHash } from '../train/models.ts';
+import { partitionIndices, subsetSplit } from '../train/partition.ts';
+import { createRandom, deriveSeed } from '../train/random.ts';
+import { Trainer } from '../train/trainer.ts';
+import { Announcer, AnnouncementTable } from './announcer.ts';
+import { CheckpointService, restoreCheckpoint, type RestoreOutcome } from './checkpoints.ts';
 import type { DaemonConfig } from './config.ts';
-import { IDENTITY_FILE, SHUTDOWN_DEADLINE_MS } from './constants.ts';
+import { CHECKPOINT_FILE, IDENTITY_FILE, SHUTDOWN_DEADLINE_MS } from './constants.ts';
+import { ExchangeLoop } from './exchange-loop.ts';
+import { ExchangeService } from './exchange-service.ts';
+import { Hardening, type HardeningLimits } from './hardening.ts';
 import { HttpServer, jsonResponse } from './http.ts';
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE, DEFAULT_MAX_STREAMS_PER_PEER } from './limits.ts';
 import { loadOrCreateIdentity } from './identity.ts';
-import { createLibp2pNode, type DaemonLibp2p } from './libp2p.ts';
+import { createLibp2pNode, type DaemonLibp2p, type Libp2pNodeOptions } from './libp2p.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { DaemonMetrics } from './metrics.ts';
+import { ModelHost } from './model-host.ts';
+import { PeerSelector } from './peer-selection.ts';
+import { acquireStateLock, type StateLock } from './state-lock.ts';
+import { TrainingLoop } from './training-loop.ts';
+
+/** Delta codec when neither --codec nor the session engineer's default applies. */
+export const FALLBACK_DELTA_CODEC = 'q8+deflate';
+
+export const DEFAULT_HARDENING_LIMITS: Readonly<HardeningLimits> = Object.freeze({
+  maxStreamsPerPeer: DEFAULT_MAX_STREAMS_PER_PEER,
+  maxExchangesPerPeerPerMinute: DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE,
+  maxConnections: DEFAULT_MAX_CONNECTIONS,
+});
+
+/** Data the node trains and evaluates on. */
+export interface NodeData {
+  dataset: Dataset;
+  /** This node's partition of the training split. */
+  train: Split;
+  /** The FULL test split (DESIGN.md: a node is good only if good on everything). */
+  test: Split;
+}
 
 /** What a plugged-in service gets at start. */
 export interface DaemonContext {
@@ -29,6 +67,11 @@ export interface DaemonContext {
   metrics: DaemonMetrics;
   http: HttpServer;
   logger: Logger;
+  host: ModelHost;
+  data: NodeData;
+  announcements: AnnouncementTable;
+  /** Whether the model came from a checkpoint (a join/distill only makes sense on a cold start). */
+  restored: RestoreOutcome;
   /** Aborted when the daemon starts shutting down. */
   signal: AbortSignal;
 }
@@ -49,6 +92,16 @@ export interface DaemonStartInfo {
 export interface DaemonOptions {
   config: DaemonConfig;
   logger?: Logger;
+  /** Called once libp2p and HTTP listen, before the services (and a possibly long join) start. */
+  onReady?: (info: DaemonStartInfo) => void;
+  /** Services started after the announcer and before training (the distill join). */
+  joinServices?: DaemonService[];
+  /** Extra libp2p options (hardening: gater, protector, limits). */
+  libp2p?: Partial<Pick<Libp2pNodeOptions, 'connectionGater' | 'connectionProtector' | 'maxConnections' | 'discoveryIntervalMs'>>;
+  /** Per-peer stream/rate and connection limits (defaults from src/node/limits.ts). */
+  limits?: HardeningLimits;
+  /** Overrides for tests: exchange read timeout, chunk size. */
+  exchange?: { readTimeoutMs?: number; chunkBytes?: number; snapshotCodec?: string };
 }
 
 export type DaemonState = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -58,14 +111,22 @@ export class Daemon {
   readonly metrics = new DaemonMetrics();
   readonly http: HttpServer;
   readonly logger: Logger;
+  readonly announcements = new AnnouncementTable();
+  private readonly options: DaemonOptions;
   private node: DaemonLibp2p | null = null;
-  private readonly services: DaemonService[] = [];
+  private hostValue: ModelHost | null = null;
+  private exchangesValue: ExchangeService | null = null;
+  private checkpointsValue: CheckpointService | null = null;
+  private lock: StateLock | null = null;
   private readonly startedServices: DaemonService[] = [];
   private readonly shutdown = new AbortController();
   private stateValue: DaemonState = 'new';
   private stopping: Promise<void> | null = null;
+  private modelLive = true;
+  private finalParams: Float32Array = new Float32Array(0);
 
   constructor(options: DaemonOptions) {
+    this.options = options;
     this.config = options.config;
     this.logger = options.logger ?? createLogger(options.config.logLevel);
     this.http = new HttpServer({ host: options.config.metricsHost, port: options.config.metricsPort });
@@ -84,45 +145,181 @@ export class Daemon {
     return this.node;
   }
 
-  addService(service: DaemonService): void {
-    if (this.stateValue !== 'new') throw new Error(`addService(${service.name}) after start`);
-    this.services.push(service);
+  get host(): ModelHost | null {
+    return this.hostValue;
+  }
+
+  get exchanges(): ExchangeService | null {
+    return this.exchangesValue;
+  }
+
+  get checkpoints(): CheckpointService | null {
+    return this.checkpointsValue;
   }
 
   async start(): Promise<DaemonStartInfo> {
     if (this.stateValue !== 'new') throw new Error(`Daemon.start() in state ${this.stateValue}`);
     this.stateValue = 'starting';
-    const { config } = this;
+    try {
+      return await this.startNow();
+    } catch (err) {
+      await this.stopNow(0).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async startNow(): Promise<DaemonStartInfo> {
+    const { config, metrics, logger } = this;
     await mkdir(config.stateDir, { recursive: true });
+    this.lock = await acquireStateLock(config.stateDir);
+
+    metrics.swarm = config.swarm;
+    metrics.backend = await initBackend(config.backend, { log: (line) => logger.info(line) });
+
+    const data = await loadNodeData(config);
+    const model = createModel(config.model, {
+      featureCount: data.dataset.featureCount,
+      imageShape: data.dataset.imageShape,
+      numClasses: data.dataset.numClasses,
+      // Same seed everywhere: every node of a swarm starts from the same weights.
+      seed: config.seed,
+    });
+    const trainer = new Trainer({
+      model,
+      train: data.train,
+      featureCount: data.dataset.featureCount,
+      numClasses: data.dataset.numClasses,
+      batchSize: config.batchSize,
+      learningRate: config.learningRate,
+      optimizer: config.optimizer,
+      seed: deriveSeed(config.seed, 'trainer', config.nodeIndex),
+    });
+    const host = new ModelHost({ model, trainer, modelName: config.model, modelHash: computeModelHash(model) });
+    this.hostValue = host;
+    const checkpointPath = join(config.stateDir, CHECKPOINT_FILE);
+    const restored = await restoreCheckpoint(checkpointPath, host, logger);
+    Object.assign(metrics.model, { name: host.modelName, hash: host.modelHash, params: host.paramCount });
+    metrics.addRefresher(() => {
+      metrics.model.age = host.age;
+      metrics.model.samplesSeen = host.samplesSeen;
+      const node = this.node;
+      if (node !== null) {
+        metrics.peers.connected = node.getPeers().length;
+        metrics.addresses = node.getMultiaddrs().map((a) => a.toString());
+      }
+      metrics.peers.known = this.announcements.compatible(host.modelHash).length;
+    });
+
     const { privateKey, created } = await loadOrCreateIdentity(join(config.stateDir, IDENTITY_FILE));
+    const hardening = new Hardening(this.options.limits ?? DEFAULT_HARDENING_LIMITS);
     const node = await createLibp2pNode({
       privateKey,
       listen: config.listen,
       bootstrap: config.bootstrap,
       swarm: config.swarm,
       mdns: config.mdns,
+      ...hardening.libp2pOptions(),
+      ...this.options.libp2p,
     });
     this.node = node;
-    this.metrics.peerId = node.peerId.toString();
-    this.metrics.swarm = config.swarm;
-    this.logger.info({ peerId: this.metrics.peerId, newIdentity: created }, 'identity loaded');
+    hardening.bindNode(node);
+    // After stop the model is disposed: the digest then describes the final parameters.
+    hardening.attach({ metrics, http: this.http, params: () => (this.modelLive ? host.local().params : this.finalParams) });
+    metrics.peerId = node.peerId.toString();
+    logger.info({ peerId: metrics.peerId, newIdentity: created, restored: restored.status }, 'identity loaded');
     await node.start();
-    this.metrics.addresses = node.getMultiaddrs().map((a) => a.toString());
+    metrics.addresses = node.getMultiaddrs().map((a) => a.toString());
+    const { baseUrl } = await this.http.start();
+    const info: DaemonStartInfo = { peerId: metrics.peerId, addresses: metrics.addresses, metricsUrl: `${baseUrl}/metrics` };
+    this.options.onReady?.(info);
+
+    const random = createRandom(deriveSeed(config.seed, 'daemon', metrics.peerId));
+    const codec = config.codec ?? FALLBACK_DELTA_CODEC;
+    metrics.codec = codec;
+    const sessions = new SessionTable({
+      swarmId: config.swarm,
+      modelHash: host.modelHash,
+      paramCount: host.paramCount,
+      // New on every start: peers learn that our replicas of them are gone.
+      incarnation: randomBytes(8).toString('hex'),
+      codec,
+      ...(this.options.exchange?.snapshotCodec === undefined ? {} : { snapshotCodec: this.options.exchange.snapshotCodec }),
+      random,
+    });
+    const exchanges = new ExchangeService({
+      sessions,
+      model: host,
+      inbound: hardening,
+      ...(this.options.exchange?.readTimeoutMs === undefined ? {} : { readTimeoutMs: this.options.exchange.readTimeoutMs }),
+      ...(this.options.exchange?.chunkBytes === undefined ? {} : { chunkBytes: this.options.exchange.chunkBytes }),
+    });
+    this.exchangesValue = exchanges;
+    const checkpoints = new CheckpointService({
+      path: checkpointPath,
+      host,
+      intervalMs: config.checkpointIntervalMs,
+      meta: () => ({ peerId: metrics.peerId, swarm: config.swarm }),
+    });
+    this.checkpointsValue = checkpoints;
+    const announcer = new Announcer({
+      swarm: config.swarm,
+      intervalMs: config.announceIntervalMs,
+      table: this.announcements,
+      self: () => ({
+        modelName: host.modelName,
+        modelHash: host.modelHash,
+        age: host.age,
+        samplesSeen: host.samplesSeen,
+        accuracy: metrics.eval.accuracy,
+      }),
+    });
+    const selector = new PeerSelector({ random });
+    const services: DaemonService[] = [
+      checkpoints,
+      exchanges,
+      announcer,
+      ...(this.options.joinServices ?? []),
+      new TrainingLoop({
+        host,
+        test: data.test,
+        intervalMs: config.exchangeIntervalMs,
+        stepsPerInterval: config.stepsPerInterval,
+        dutyCycle: config.dutyCycle,
+        evalIntervalMs: config.evalIntervalMs,
+      }),
+      new ExchangeLoop({
+        exchanges,
+        selector,
+        candidates: () => {
+          const connected = new Set(node.getPeers().map((p) => p.toString()));
+          // Prefer peers we can reach now; fall back to all announced ones (dial by peer store addresses).
+          const compatible = this.announcements.compatible(host.modelHash).map((p) => p.peerId);
+          const reachable = compatible.filter((p) => connected.has(p));
+          return reachable.length > 0 ? reachable : compatible;
+        },
+        intervalMs: config.exchangeIntervalMs,
+        random,
+      }),
+    ];
     const context: DaemonContext = {
       config,
       node,
-      metrics: this.metrics,
+      metrics,
       http: this.http,
-      logger: this.logger,
+      logger,
+      host,
+      data,
+      announcements: this.announcements,
+      restored,
       signal: this.shutdown.signal,
     };
-    for (const service of this.services) {
+    for (const service of services) {
+      if (this.shutdown.signal.aborted) break;
       await service.start(context);
       this.startedServices.push(service);
     }
-    const { baseUrl } = await this.http.start();
-    this.stateValue = 'running';
-    return { peerId: this.metrics.peerId, addresses: this.metrics.addresses, metricsUrl: `${baseUrl}/metrics` };
+    if (this.stateValue === 'starting') this.stateValue = 'running';
+    return info;
   }
 
   /** Graceful stop; safe to call more than once (later calls wait for the first). */
@@ -134,7 +331,7 @@ export class Daemon {
   private async stopNow(deadlineMs: number): Promise<void> {
     this.stateValue = 'stopping';
     this.shutdown.abort();
-    const deadline = AbortSignal.timeout(deadlineMs);
+    const deadline = AbortSignal.timeout(Math.max(1, deadlineMs));
     for (const service of [...this.startedServices].reverse()) {
       try {
         await service.stop(deadline);
@@ -142,9 +339,29 @@ export class Daemon {
         this.logger.error({ err, service: service.name }, 'service stop failed');
       }
     }
+    this.startedServices.length = 0;
     await this.http.stop();
     await this.node?.stop();
     this.node = null;
+    if (this.hostValue !== null) {
+      this.finalParams = this.hostValue.local().params;
+      this.modelLive = false;
+      this.hostValue.trainer.dispose();
+      this.hostValue.model.dispose();
+    }
+    await this.lock?.release();
+    this.lock = null;
     this.stateValue = 'stopped';
   }
+}
+
+/** Loads the data source and cuts this node's training partition. */
+export async function loadNodeData(config: Pick<DaemonConfig, 'data' | 'partition' | 'seed' | 'nodeIndex' | 'numNodes'>): Promise<NodeData> {
+  const dataset = await loadDataset(config.data);
+  const indices = partitionIndices(config.partition, dataset.train.y, dataset.numClasses, {
+    seed: config.seed,
+    nodeIndex: config.nodeIndex,
+    numNodes: config.numNodes,
+  });
+  return { dataset, train: subsetSplit(dataset.train, dataset.featureCount, indices), test: dataset.test };
 }

@@ -14,7 +14,7 @@
 import type { Connection, PeerId, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { MergeResult } from '../train/merge.ts';
-import { DEFAULT_FRAME_LIMITS } from '../protocol/frame.ts';
+import { DEFAULT_FRAME_LIMITS, decodeFrame } from '../protocol/frame.ts';
 import { SessionError, type Exchange, type ExchangeOutcome, type ExchangeStep, type LocalModel, type PeerEstimate, type SessionTable } from '../protocol/session.ts';
 import {
   EXCHANGE_PROTOCOL_ID,
@@ -25,6 +25,7 @@ import {
   READ_TIMEOUT_MS,
 } from './constants.ts';
 import type { DaemonContext, DaemonService } from './daemon.ts';
+import type { InboundGuard } from './hardening.ts';
 import { lpStream } from '@libp2p/utils';
 import { readChunkedFrame, writeChunkedFrame, type LengthPrefixedChannel } from './frame-stream.ts';
 
@@ -46,6 +47,8 @@ export interface ExchangeServiceOptions {
   maxFrameBytes?: number;
   /** Chunk size on the wire (tests use small chunks to exercise reassembly). */
   chunkBytes?: number;
+  /** Per-peer admission and rejection reasons (src/node/hardening.ts). */
+  inbound?: InboundGuard;
 }
 
 export class ExchangeFailedError extends Error {
@@ -65,6 +68,7 @@ export class ExchangeService implements DaemonService {
   private readonly exchangeTimeoutMs: number;
   private readonly maxFrameBytes: number;
   private readonly chunkBytes: number | undefined;
+  private readonly inbound: InboundGuard | null;
   private context: DaemonContext | null = null;
   /** Every running exchange (both directions), aborted at the shutdown deadline. */
   private readonly inFlight = new Map<Promise<unknown>, AbortController>();
@@ -77,6 +81,7 @@ export class ExchangeService implements DaemonService {
     this.exchangeTimeoutMs = options.exchangeTimeoutMs ?? EXCHANGE_TIMEOUT_MS;
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_FRAME_LIMITS.maxFrameBytes;
     this.chunkBytes = options.chunkBytes;
+    this.inbound = options.inbound ?? null;
   }
 
   get inFlightCount(): number {
@@ -150,12 +155,12 @@ export class ExchangeService implements DaemonService {
           throw err;
         }
         exchange = start.exchange;
-        await this.writeFrames(wire, start.frames, start.sent.payloadBytes, signal);
+        await this.writeFrames(wire, start.frames, signal);
         while (!exchange.done) {
           const bytes = await this.readFrame(wire, signal);
           const step = this.handleFrame(exchange, bytes);
           this.applyMerge(id, step, 'outbound');
-          await this.writeFrames(wire, step.frames, step.sent.payloadBytes, signal);
+          await this.writeFrames(wire, step.frames, signal);
         }
         await stream.close({ signal });
         const outcome = exchange.outcome;
@@ -183,6 +188,13 @@ export class ExchangeService implements DaemonService {
     }
     const id = connection.remotePeer.toString();
     const { metrics } = context;
+    const permit = this.inbound === null ? null : this.inbound.admit(id);
+    if (this.inbound !== null && permit === null) {
+      // Over a per-peer limit: refused before reading anything (the guard counts the hit).
+      stream.abort(new ExchangeFailedError('stopped', 'per-peer limit reached'));
+      metrics.exchange.rejected++;
+      return;
+    }
     void this.track(async (signal) => {
       const exchange = this.sessions.accept(id);
       try {
@@ -198,7 +210,7 @@ export class ExchangeService implements DaemonService {
           }
           const step = this.handleFrame(exchange, bytes);
           this.applyMerge(id, step, 'inbound');
-          await this.writeFrames(wire, step.frames, step.sent.payloadBytes, signal);
+          await this.writeFrames(wire, step.frames, signal);
         }
         exchange.close();
         await stream.close({ signal });
@@ -208,8 +220,13 @@ export class ExchangeService implements DaemonService {
         stream.abort(err as Error);
         // A stream that already delivered a merged model is not a rejection, whatever happens after.
         if (exchange.outcome === 'merged') this.countInbound('merged');
-        else metrics.exchange.rejected++;
+        else {
+          metrics.exchange.rejected++;
+          this.inbound?.countRejection(err);
+        }
         context.logger.debug({ err, peer: id }, exchange.outcome === 'merged' ? 'inbound exchange ended badly after merging' : 'inbound exchange rejected');
+      } finally {
+        permit?.release();
       }
     }, this.exchangeTimeoutMs);
   }
@@ -258,15 +275,13 @@ export class ExchangeService implements DaemonService {
     throw new ExchangeFailedError('merge-rejected', `${direction} update from ${peerId} rejected: ${result.reason}`);
   }
 
-  private async writeFrames(wire: LengthPrefixedChannel, frames: Uint8Array[], payloadBytes: number, signal: AbortSignal): Promise<void> {
+  private async writeFrames(wire: LengthPrefixedChannel, frames: Uint8Array[], signal: AbortSignal): Promise<void> {
     const metrics = this.context?.metrics;
-    let payloadLeft = payloadBytes;
     for (const frame of frames) {
       await writeChunkedFrame(wire, frame, { signal, ...(this.chunkBytes === undefined ? {} : { chunkBytes: this.chunkBytes }) });
-      // A step carries at most one model frame; control frames have no payload.
-      const payload = Math.min(payloadLeft, frame.length);
-      payloadLeft -= payload;
-      metrics?.countFrame('sent', frame.length, payload, payload > 0 ? this.sessions.config.paramCount : 0);
+      // Our own frame, decoded for its payload size: the byte split is measured, not inferred.
+      const { header, payload } = decodeFrame(frame, DEFAULT_FRAME_LIMITS);
+      metrics?.countFrame('sent', frame.length, payload.length, payload.length > 0 ? header.paramCount : 0);
     }
   }
 }

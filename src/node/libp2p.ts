@@ -33,6 +33,8 @@ export interface Libp2pNodeOptions {
   connectionGater?: ConnectionGater;
   connectionProtector?: NonNullable<Libp2pOptions['connectionProtector']>;
   maxConnections?: number;
+  /** libp2p metrics factory (the Prometheus exporter's). */
+  metrics?: NonNullable<Libp2pOptions['metrics']>;
 }
 
 export interface DaemonServices {
@@ -61,6 +63,7 @@ export async function createLibp2pNode(options: Libp2pNodeOptions): Promise<Daem
     connectionManager: { dialTimeout: DIAL_TIMEOUT_MS, ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }) },
     ...(options.connectionGater === undefined ? {} : { connectionGater: options.connectionGater }),
     ...(options.connectionProtector === undefined ? {} : { connectionProtector: options.connectionProtector }),
+    ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     services: {
       identify: identify(),
       pubsub: gossipsub({

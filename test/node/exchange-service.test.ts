@@ -129,6 +129,8 @@ describe('ExchangeService over libp2p streams', function () {
     for (const p of [a, b]) {
       const e = p.metrics.exchange;
       assert.equal(e.payloadBytes + e.metaBytes, e.bytesSent + e.bytesReceived);
+      // Headers are ~100 bytes a frame; the model payload dominates.
+      assert.ok(e.metaBytes < e.payloadBytes / 10, `meta ${e.metaBytes} vs payload ${e.payloadBytes}`);
       // ... and they are the session's own frame accounting.
       assert.equal(e.bytesSent, p.sessions.stats.sent.payloadBytes + p.sessions.stats.sent.metaBytes);
       assert.equal(e.bytesReceived, p.sessions.stats.received.payloadBytes + p.sessions.stats.received.metaBytes);

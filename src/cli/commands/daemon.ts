@@ -23,6 +23,9 @@ Options:
 ${configHelp()}
   -h, --help                         show this help`;
 
+/** Typed errors whose message is enough for the operator. */
+const START_ERROR_NAMES = new Set(['StateLockError', 'DataError', 'PartitionError', 'BackendError', 'ModelError', 'IdentityError', 'CheckpointError']);
+
 export async function run(argv: string[]): Promise<number> {
   let loaded;
   try {
@@ -37,7 +40,15 @@ export async function run(argv: string[]): Promise<number> {
   }
   const config = loaded.config;
   const { Daemon } = await import('../../node/daemon.ts');
-  const daemon = new Daemon({ config });
+  const daemon = new Daemon({
+    config,
+    // Printed as soon as libp2p and HTTP listen (before a possibly long join), for people and the cluster launcher.
+    onReady: (info) => {
+      console.log(`${PEER_ID_LINE_PREFIX}${info.peerId}`);
+      for (const address of info.addresses) console.log(`${LISTEN_LINE_PREFIX}${address}`);
+      console.log(`${METRICS_LINE_PREFIX}${info.metricsUrl}`);
+    },
+  });
 
   let signals = 0;
   let resolveExit!: (code: number) => void;
@@ -71,15 +82,20 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   try {
-    const info = await daemon.start();
-    console.log(`${PEER_ID_LINE_PREFIX}${info.peerId}`);
-    for (const address of info.addresses) console.log(`${LISTEN_LINE_PREFIX}${address}`);
-    console.log(`${METRICS_LINE_PREFIX}${info.metricsUrl}`);
+    await daemon.start();
+    daemon.logger.info('running');
   } catch (err) {
+    if (parentWatch !== null) clearInterval(parentWatch);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    // Operator errors (lock held, bad data or partition spec, port in use) get one line, not a stack.
+    const name = (err as Error).name;
+    if (err instanceof Error && START_ERROR_NAMES.has(name)) {
+      console.error(`gossip-learn daemon: ${err.message}`);
+      return 1;
+    }
     daemon.logger.fatal({ err }, 'start failed');
-    await daemon.stop().catch(() => undefined);
-    if (err instanceof ConfigError) throw new CliUsageError(`daemon: ${err.message}`);
-    throw err;
+    return 1;
   }
   const code = await exited;
   if (parentWatch !== null) clearInterval(parentWatch);
