@@ -109,3 +109,25 @@ describe('index coding', () => {
     rejects(() => codec.decode(bytes, 100), 'bad-count');
   });
 });
+
+describe('top-k selection on large vectors (sampled threshold path)', () => {
+  function reference(values: Float32Array, k: number): number[] {
+    return Array.from(values.keys())
+      .sort((a, b) => Math.abs(values[b]!) - Math.abs(values[a]!) || a - b)
+      .slice(0, k)
+      .sort((a, b) => a - b);
+  }
+
+  it('matches a full sort on delta-like, tied and mostly-zero vectors', () => {
+    const random = createRandom(31);
+    const n = 1 << 17;
+    const smooth = deltaLike(random, n);
+    const tied = Float32Array.from(smooth, (x) => Math.round(x * 300) / 300);
+    const mostlyZero = new Float32Array(n);
+    for (let i = 0; i < n; i += 97) mostlyZero[i] = smooth[i]!;
+    const constant = new Float32Array(n).fill(0.5);
+    for (const values of [smooth, tied, mostlyZero, constant]) {
+      for (const k of [1, 13, 1311, 16000]) assert.deepEqual(Array.from(topkIndices(values, k)), reference(values, k));
+    }
+  });
+});

@@ -1,0 +1,239 @@
+/**
+ * `npm run bench:codec`: how small, how accurate and how fast is each codec
+ * spec? Side by side in one run (the machine is noisy), on
+ *   (a) mlp-delta: a real parameter delta, the `mlp` after minus before
+ *       --steps training steps on the embedded mnist data, and
+ *   (b) synthetic: exactly 1,000,000 and 10,000,000 delta-like values
+ *       (Gaussian, 2% of entries 10x larger: parameter deltas are heavy-tailed).
+ * Per spec: payload bytes, ratio vs f32 (4 bytes/param), bits/param, relative
+ * L2 error ||decoded - x|| / ||x||, encode and decode throughput in M
+ * params/s (median of timed runs after a warm-up), and a memcpy row (copying
+ * the same Float32Array) as the physical reference. Deterministic rounding
+ * unless the row says stochastic.
+ *
+ *   npm run bench:codec -- [--steps 300] [--sizes 1000000,10000000] [--min-ms 300] [--json FILE]
+ *
+ * --json writes {"defaultCodec": ..., "results": [{codec, input, params,
+ * bytes, ratio, relL2, encodeMps, decodeMps, bitsPerParam, rounding}, ...]}.
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createCodec, DEFAULT_CODEC_SPEC } from '../src/protocol/codec/index.ts';
+import { initBackend } from '../src/train/backend.ts';
+import { loadDataset } from '../src/train/dataset.ts';
+import { createModel } from '../src/train/models.ts';
+import { getFlatParams } from '../src/train/params.ts';
+import { createRandom, normal } from '../src/train/random.ts';
+import { Trainer } from '../src/train/trainer.ts';
+import type { OptimizerName } from '../src/train/trainer.ts';
+
+const SPECS = [
+  'f32',
+  'f16',
+  'q8',
+  'q4',
+  'q2',
+  'q1',
+  'q8+deflate',
+  'q4+deflate',
+  'topk:0.1+q8',
+  'topk:0.01+f16',
+  'topk:0.01+q8',
+  'topk:0.01+q4',
+  'topk:0.01+q2',
+  'topk:0.01+q4+deflate',
+  'topk:0.01+q4+brotli',
+  'topk:0.01+q2+deflate',
+  'topk:0.003+q4',
+  'topk:0.001+q4',
+];
+/** Rows also timed with stochastic rounding (a seeded random source passed to encode). */
+const STOCHASTIC_SPECS = ['q8', 'q4', DEFAULT_CODEC_SPEC];
+
+const { values: args } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '300' },
+    optimizer: { type: 'string', default: 'sgd' },
+    'learning-rate': { type: 'string', default: '0.05' },
+    sizes: { type: 'string', default: '1000000,10000000' },
+    'min-ms': { type: 'string', default: '300' },
+    'max-runs': { type: 'string', default: '20' },
+    seed: { type: 'string', default: '1' },
+    json: { type: 'string' },
+  },
+});
+const steps = Number(args.steps);
+const sizes = args.sizes.split(',').filter((s) => s !== '').map(Number);
+const minMs = Number(args['min-ms']);
+const maxRuns = Number(args['max-runs']);
+const seed = Number(args.seed);
+if (![steps, minMs, maxRuns, seed, ...sizes].every((x) => Number.isSafeInteger(x) && x >= 0)) {
+  console.error('usage: bench-codec [--steps N] [--sizes N,N] [--min-ms MS] [--max-runs N] [--seed S] [--json FILE]');
+  process.exit(2);
+}
+
+interface Row {
+  codec: string;
+  input: 'mlp-delta' | 'synthetic';
+  params: number;
+  bytes: number;
+  ratio: number;
+  bitsPerParam: number;
+  relL2: number;
+  encodeMps: number;
+  decodeMps: number;
+  rounding: 'deterministic' | 'stochastic' | 'none';
+}
+
+/** Median milliseconds of fn over >= 2 runs and >= minMs in total (after the caller's warm-up). */
+function timeMs(fn: () => void): number {
+  const times: number[] = [];
+  let total = 0;
+  while (times.length < 2 || (total < minMs && times.length < maxRuns)) {
+    const start = performance.now();
+    fn();
+    const ms = performance.now() - start;
+    times.push(ms);
+    total += ms;
+  }
+  times.sort((a, b) => a - b);
+  return times[times.length >> 1]!;
+}
+
+function relativeL2(x: Float32Array, y: Float32Array): number {
+  let error = 0;
+  let norm = 0;
+  for (let i = 0; i < x.length; i++) {
+    const d = y[i]! - x[i]!;
+    error += d * d;
+    norm += x[i]! * x[i]!;
+  }
+  return norm === 0 ? 0 : Math.sqrt(error / norm);
+}
+
+function measure(values: Float32Array, input: Row['input'], spec: string, stochastic: boolean): Row {
+  const codec = createCodec(spec);
+  const n = values.length;
+  const options = stochastic ? { random: createRandom(seed) } : {};
+  const bytes = codec.encode(values, options); // warm-up run, also the measured payload
+  const decoded = codec.decode(bytes, n);
+  const relL2 = relativeL2(values, decoded);
+  const encodeMs = timeMs(() => codec.encode(values, options));
+  const decodeMs = timeMs(() => codec.decode(bytes, n));
+  return {
+    codec: spec,
+    input,
+    params: n,
+    bytes: bytes.length,
+    ratio: (4 * n) / bytes.length,
+    bitsPerParam: (8 * bytes.length) / n,
+    relL2,
+    encodeMps: n / encodeMs / 1000,
+    decodeMps: n / decodeMs / 1000,
+    rounding: stochastic ? 'stochastic' : 'deterministic',
+  };
+}
+
+function memcpyRow(values: Float32Array, input: Row['input']): Row {
+  const copy = new Float32Array(values.length);
+  copy.set(values);
+  const ms = timeMs(() => copy.set(values));
+  const mps = values.length / ms / 1000;
+  return { codec: 'memcpy', input, params: values.length, bytes: values.length * 4, ratio: 1, bitsPerParam: 32, relL2: 0, encodeMps: mps, decodeMps: mps, rounding: 'none' };
+}
+
+async function mlpDelta(): Promise<Float32Array> {
+  const backend = await initBackend('auto');
+  const data = await loadDataset('mnist');
+  const model = createModel('mlp', { featureCount: data.featureCount, imageShape: data.imageShape, numClasses: data.numClasses, seed });
+  const trainer = new Trainer({
+    model,
+    train: data.train,
+    featureCount: data.featureCount,
+    numClasses: data.numClasses,
+    learningRate: Number(args['learning-rate']),
+    optimizer: args.optimizer as OptimizerName,
+    seed,
+  });
+  try {
+    const before = getFlatParams(model);
+    const result = await trainer.trainSteps(steps);
+    const after = getFlatParams(model);
+    const delta = new Float32Array(after.length);
+    for (let i = 0; i < delta.length; i++) delta[i] = after[i]! - before[i]!;
+    let zeros = 0;
+    for (let i = 0; i < delta.length; i++) if (delta[i] === 0) zeros++;
+    console.log(
+      `mlp delta: ${delta.length} params after ${result.steps} ${args.optimizer} steps (lr ${args['learning-rate']}, batch 32, backend ${backend}, loss ${result.loss.toFixed(3)}), ${((100 * zeros) / delta.length).toFixed(1)}% exactly zero`,
+    );
+    return delta;
+  } finally {
+    trainer.dispose();
+    model.dispose();
+  }
+}
+
+function synthetic(n: number): Float32Array {
+  const random = createRandom(seed + n);
+  const values = new Float32Array(n);
+  for (let i = 0; i < n; i++) values[i] = normal(random) * 0.001 * (random() < 0.02 ? 10 : 1);
+  return values;
+}
+
+function printTable(rows: Row[]): void {
+  const header = ['input', 'params', 'codec', 'rounding', 'bytes', 'ratio', 'bits/param', 'relL2', 'enc M/s', 'dec M/s'];
+  const cells = rows.map((r) => [
+    r.input,
+    String(r.params),
+    r.codec,
+    r.rounding === 'stochastic' ? 'stoch' : r.rounding === 'none' ? '-' : 'det',
+    String(r.bytes),
+    r.ratio.toFixed(1),
+    r.bitsPerParam.toFixed(3),
+    r.relL2.toFixed(4),
+    r.encodeMps.toFixed(1),
+    r.decodeMps.toFixed(1),
+  ]);
+  const widths = header.map((h, c) => Math.max(h.length, ...cells.map((row) => row[c]!.length)));
+  const line = (row: string[]): string => row.map((cell, c) => (c <= 3 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of cells) console.log(line(row));
+}
+
+const inputs: Array<{ input: Row['input']; values: Float32Array }> = [];
+if (steps > 0) inputs.push({ input: 'mlp-delta', values: await mlpDelta() });
+for (const n of sizes) inputs.push({ input: 'synthetic', values: synthetic(n) });
+
+const rows: Row[] = [];
+for (const { input, values } of inputs) {
+  const block: Row[] = [memcpyRow(values, input)];
+  for (const spec of new Set([...SPECS, DEFAULT_CODEC_SPEC])) block.push(measure(values, input, spec, false));
+  for (const spec of STOCHASTIC_SPECS) block.push(measure(values, input, spec, true));
+  rows.push(...block);
+  printTable(block);
+  console.log('');
+}
+
+const defaultOnDelta = rows.find((r) => r.input === 'mlp-delta' && r.codec === DEFAULT_CODEC_SPEC && r.rounding === 'deterministic');
+const q8At1M = rows.find((r) => r.input === 'synthetic' && r.params === 1_000_000 && r.codec === 'q8' && r.rounding === 'deterministic');
+console.log(`default codec ${DEFAULT_CODEC_SPEC}: ${defaultOnDelta ? `${defaultOnDelta.ratio.toFixed(1)}x smaller than f32 on the mlp delta (target >= 100x)` : 'no mlp-delta row'}`);
+if (q8At1M) console.log(`q8 at 1,000,000 params: encode ${q8At1M.encodeMps.toFixed(1)} M/s (target >= 50), decode ${q8At1M.decodeMps.toFixed(1)} M/s (target >= 100)`);
+
+if (args.json !== undefined) {
+  const round = (x: number, digits: number): number => Number(x.toFixed(digits));
+  const results = rows.map((r) => ({
+    codec: r.codec,
+    input: r.input,
+    params: r.params,
+    bytes: r.bytes,
+    ratio: round(r.ratio, 3),
+    relL2: round(r.relL2, 6),
+    encodeMps: round(r.encodeMps, 2),
+    decodeMps: round(r.decodeMps, 2),
+    bitsPerParam: round(r.bitsPerParam, 4),
+    rounding: r.rounding,
+  }));
+  writeFileSync(args.json, JSON.stringify({ defaultCodec: DEFAULT_CODEC_SPEC, results }, null, 2) + '\n');
+  console.log(`wrote ${args.json}`);
+}
