@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { saveCheckpoint } from '../../src/train/checkpoint.ts';
 import { restoreCheckpoint } from '../../src/node/checkpoints.ts';
 import { CHECKPOINT_FILE, IDENTITY_FILE } from '../../src/node/constants.ts';
+import type { Logger } from '../../src/node/logger.ts';
 import type { ModelHost } from '../../src/node/model-host.ts';
 
 const MODEL = { modelName: 'mlp-small', modelHash: 'a'.repeat(64) };
@@ -25,9 +26,9 @@ function fakeHost(): ModelHost & { restored: Array<{ params: Float32Array; age: 
 }
 
 /** A pino logger that keeps its lines in memory. */
-function memoryLogger(): { logger: ReturnType<typeof pino>; lines: Array<Record<string, unknown>> } {
+function memoryLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const logger: Logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) }) as Logger;
   return { logger, lines };
 }
 
