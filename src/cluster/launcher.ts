@@ -81,7 +81,7 @@ export class ClusterLauncher {
       const role: NodeRole = i >= firstLate ? 'late' : 'initial';
       const dir = join(this.outDir, 'nodes', name);
       this.nodes.push({
-        tracker: new NodeTracker(name, i, role),
+        tracker: new NodeTracker(name, i, role, this.startedAtMs),
         stateDir: join(dir, 'state'),
         logPath: join(dir, 'daemon.log'),
         status: 'waiting',

@@ -10,7 +10,7 @@
  * then writes results.json and the report and prints where they are.
  */
 import { fileURLToPath } from 'node:url';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { ClusterError } from './errors.ts';
 import { ClusterLauncher, RESULTS_FILE } from './launcher.ts';
 import { clusterHelp, parseClusterArgs, type ClusterConfig } from './options.ts';
@@ -61,7 +61,10 @@ export async function runCluster(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const display = (p: string): string => relative(process.cwd(), p) || '.';
+  const display = (p: string): string => {
+    const rel = relative(process.cwd(), resolve(p));
+    return rel === '' ? '.' : rel.startsWith('..') ? resolve(p) : rel;
+  };
   let exitCode = 0;
   try {
     console.log(

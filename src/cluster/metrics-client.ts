@@ -11,6 +11,8 @@ export interface MetricsSnapshot {
   addresses: string[];
   accuracy: number | null;
   loss: number | null;
+  /** When the daemon computed that accuracy (ISO time), if it says. */
+  evalAt: string | null;
   age: number | null;
   samplesSeen: number | null;
   peersConnected: number | null;
@@ -48,11 +50,13 @@ export function parseMetrics(body: unknown): MetricsSnapshot {
   }
   const peerId = field(body, ['peerId']);
   const addresses = field(body, ['addresses']);
+  const evalAt = field(body, ['eval', 'at']);
   return {
     peerId: typeof peerId === 'string' ? peerId : null,
     addresses: Array.isArray(addresses) ? addresses.filter((a): a is string => typeof a === 'string') : [],
     accuracy: num(body, 'eval', 'accuracy'),
     loss: num(body, 'eval', 'loss'),
+    evalAt: typeof evalAt === 'string' ? evalAt : null,
     age: num(body, 'model', 'age'),
     samplesSeen: num(body, 'model', 'samplesSeen'),
     peersConnected: num(body, 'peers', 'connected'),

@@ -19,8 +19,8 @@ export const REPORT_FILES = {
   accuracyVsBytes: 'accuracy-vs-bytes.svg',
 } as const;
 
-const CHART_WIDTH = 560;
-const CHART_HEIGHT = 300;
+const CHART_WIDTH = 460;
+const CHART_HEIGHT = 280;
 const BYTES_PER_MB = 1e6;
 
 interface Point {
@@ -30,10 +30,23 @@ interface Point {
   megabytesSent: number;
 }
 
-function points(results: ClusterResults): Point[] {
-  return results.nodes.flatMap((n) =>
-    n.series.map((s) => ({ node: n.name, t: s.t, accuracy: s.accuracy, megabytesSent: s.bytesSent / BYTES_PER_MB })),
-  );
+/** Bytes at every poll; accuracy once per evaluation, placed at the time the daemon evaluated. */
+export function chartPoints(results: ClusterResults): { bytes: Point[]; accuracy: Point[] } {
+  const bytes: Point[] = [];
+  const accuracy: Point[] = [];
+  for (const n of results.nodes) {
+    const seen = new Set<number>();
+    for (const s of n.series) {
+      const megabytesSent = s.bytesSent / BYTES_PER_MB;
+      bytes.push({ node: n.name, t: s.t, accuracy: s.accuracy, megabytesSent });
+      if (s.accuracy === null) continue;
+      const t = s.evalT ?? s.t;
+      if (seen.has(t)) continue;
+      seen.add(t);
+      accuracy.push({ node: n.name, t, accuracy: s.accuracy, megabytesSent });
+    }
+  }
+  return { bytes, accuracy };
 }
 
 /** Launcher events worth a mark on the time axis: late starts, kills, restarts. */
@@ -68,7 +81,12 @@ function timeChart(results: ClusterResults, y: { field: string; title: string; d
         encoding: { x: xEncoding },
       },
       {
-        data: { values: points(results).filter((p) => (p as unknown as Record<string, unknown>)[y.field] !== null) },
+        data: { values: eventMarks(results) },
+        mark: { type: 'text', angle: 270, align: 'right', baseline: 'bottom', dx: -4, dy: -2, color: '#777', fontSize: 9 },
+        encoding: { x: xEncoding, y: { value: 0 }, text: { field: 'label' } },
+      },
+      {
+        data: { values: y.field === 'accuracy' ? chartPoints(results).accuracy : chartPoints(results).bytes },
         mark: { type: 'line', point: { size: 12 }, interpolate: 'linear' },
         encoding: {
           x: xEncoding,
@@ -87,7 +105,7 @@ function accuracyVsBytesChart(results: ClusterResults): vl.TopLevelSpec {
     width: CHART_WIDTH,
     height: CHART_HEIGHT,
     background: 'white',
-    data: { values: points(results).filter((p) => p.accuracy !== null) },
+    data: { values: chartPoints(results).accuracy },
     mark: { type: 'line', point: { size: 12 } },
     encoding: {
       x: { field: 'megabytesSent', type: 'quantitative', title: 'MB sent by the node (cumulative)' },

@@ -14,6 +14,8 @@ export interface NodeSample {
   t: number;
   accuracy: number | null;
   loss: number | null;
+  /** Seconds since the cluster started when `accuracy` was computed (null: unknown). */
+  evalT: number | null;
   age: number | null;
   samplesSeen: number | null;
   peers: number | null;
@@ -115,10 +117,14 @@ export class NodeTracker {
   private stride = 1;
   private skipped = 0;
 
-  constructor(name: string, index: number, role: NodeRole) {
+  /** Wall time (ms) of the cluster start, to place each evaluation on the run's time axis. */
+  private readonly clusterStartMs: number | null;
+
+  constructor(name: string, index: number, role: NodeRole, clusterStartMs: number | null = null) {
     this.name = name;
     this.index = index;
     this.role = role;
+    this.clusterStartMs = clusterStartMs;
   }
 
   get series(): readonly NodeSample[] {
@@ -143,10 +149,16 @@ export class NodeTracker {
       snapshot.exchangesInitiated === null && snapshot.exchangesAccepted === null
         ? null
         : (snapshot.exchangesInitiated ?? 0) + (snapshot.exchangesAccepted ?? 0);
+    const evalMs = snapshot.evalAt === null ? Number.NaN : Date.parse(snapshot.evalAt);
+    const evalT =
+      this.clusterStartMs === null || snapshot.accuracy === null || !Number.isFinite(evalMs)
+        ? null
+        : Math.round(Math.max(0, evalMs - this.clusterStartMs)) / 1000;
     const sample: NodeSample = {
       t: Math.round(t * 1000) / 1000,
       accuracy: snapshot.accuracy,
       loss: snapshot.loss,
+      evalT,
       age: snapshot.age,
       samplesSeen: snapshot.samplesSeen,
       peers: snapshot.peersConnected,

@@ -3,7 +3,7 @@ import { formatHeader, formatRow, PlainProgress, TtyProgress, type NodeRow } fro
 import type { NodeSample } from '../../src/cluster/results.ts';
 
 const sample: NodeSample = {
-  t: 10, accuracy: 0.8123, loss: 0.6, age: 420, samplesSeen: 13440, peers: 3,
+  t: 10, accuracy: 0.8123, loss: 0.6, evalT: 9, age: 420, samplesSeen: 13440, peers: 3,
   exchanges: 17, merged: 9, bytesSent: 2048, bytesReceived: 3 * 1024 * 1024,
 };
 const rows: NodeRow[] = [

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatBytes, renderCharts, renderHtml, REPORT_FILES, writeReport } from '../../src/cluster/report.ts';
+import { chartPoints, formatBytes, renderCharts, renderHtml, REPORT_FILES, writeReport } from '../../src/cluster/report.ts';
 import { syntheticResults } from './synthetic.ts';
 
 const count = (text: string, pattern: RegExp): number => text.match(pattern)?.length ?? 0;
@@ -21,6 +21,16 @@ describe('cluster report', () => {
     for (const name of ['node-0', 'node-1', 'node-2']) assert.equal(count(charts.accuracy, new RegExp(`>${name}<`, 'g')), 1);
     assert.equal(eventRules(charts.accuracy), 3);
     assert.match(charts.accuracy, /Accuracy over time, per node/);
+  });
+
+  it('plots each evaluation once, at the time the daemon evaluated, and bytes at every poll', () => {
+    const results = syntheticResults();
+    const { accuracy, bytes } = chartPoints(results);
+    const node0 = accuracy.filter((p) => p.node === 'node-0');
+    // Polls every 2 s from 2 to 60 s, evaluations every 4 s from 6 s on (evaluated 0.5 s before a multiple of 4).
+    assert.deepEqual(node0.map((p) => p.t).slice(0, 3), [3.5, 7.5, 11.5]);
+    assert.equal(new Set(node0.map((p) => p.t)).size, node0.length);
+    assert.equal(bytes.filter((p) => p.node === 'node-0').length, 30);
   });
 
   it('draws cumulative bytes and accuracy against bytes per node', async () => {

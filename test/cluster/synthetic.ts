@@ -9,6 +9,7 @@ export function snapshot(overrides: Partial<MetricsSnapshot> = {}): MetricsSnaps
     addresses: [],
     accuracy: null,
     loss: null,
+    evalAt: null,
     age: null,
     samplesSeen: null,
     peersConnected: null,
@@ -28,7 +29,12 @@ export function snapshot(overrides: Partial<MetricsSnapshot> = {}): MetricsSnaps
 export function syntheticResults(): ClusterResults {
   const config = parseClusterArgs(['--nodes', '3', '--duration', '60', '--late-join', '1', '--out', '/tmp/unused', '--churn', '30'], new Date(0));
   if (config === null) throw new Error('unreachable');
-  const trackers = [new NodeTracker('node-0', 0, 'initial'), new NodeTracker('node-1', 1, 'initial'), new NodeTracker('node-2', 2, 'late')];
+  const startMs = Date.parse('2026-01-01T00:00:00Z');
+  const trackers = [
+    new NodeTracker('node-0', 0, 'initial', startMs),
+    new NodeTracker('node-1', 1, 'initial', startMs),
+    new NodeTracker('node-2', 2, 'late', startMs),
+  ];
   const events: ClusterEvent[] = [
     { t: 0, kind: 'start', node: 'node-0' },
     { t: 1, kind: 'start', node: 'node-1' },
@@ -52,7 +58,9 @@ export function syntheticResults(): ClusterResults {
       }
       const local = i === 1 && t >= 34 ? t - 34 : t; // node-1's counters restart from 0
       tr.observe(t, snapshot({
-        accuracy: t < 6 ? null : Math.min(0.95, 0.1 + t * 0.012 + i * 0.01),
+        // Evaluations every 4 s, polled every 2 s: each one is seen twice.
+        accuracy: t < 6 ? null : Math.min(0.95, 0.1 + Math.floor(t / 4) * 0.048 + i * 0.01),
+        evalAt: t < 6 ? null : new Date(startMs + Math.floor(t / 4) * 4000 - 500).toISOString(),
         age: local * 10,
         peersConnected: 2,
         exchangesInitiated: local,

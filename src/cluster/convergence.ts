@@ -1,0 +1,243 @@
+/**
+ * The convergence benchmark (issue 9): how much accuracy gossip learning
+ * buys per sample and per byte. Runs, on the same data, partition, model,
+ * seed and sample budget, side by side in one process:
+ *   centralized  one model on all the data (numNodes x the per-node budget)
+ *   local        nodes train alone, never exchange
+ *   f32          gossip of full float32 models (what DISCO sends)
+ *   compressed   gossip through the default codec, plus every --codec given
+ * using the real session, codec and merge code (src/cluster/simulate.ts).
+ *
+ *   npm run bench:convergence -- --json convergence.json
+ *
+ * Prints a table; `--json FILE` writes the issue's format (plus extra fields).
+ */
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_CODEC_SPEC, isCodecSpec } from '../protocol/codec/index.ts';
+import { DEFAULT_SNAPSHOT_CODEC_SPEC } from '../protocol/session.ts';
+import { initBackend } from '../train/backend.ts';
+import { FASHION_MNIST_DEFAULT_DIR, loadDataset } from '../train/dataset.ts';
+import { DEFAULT_LOCAL_STEPS_PER_EXCHANGE, DEFAULT_MERGE_OPTIONS } from '../train/merge.ts';
+import { isModelName } from '../train/models.ts';
+import type { ModelName } from '../train/models.ts';
+import { parsePartitionSpec } from '../train/partition.ts';
+import { simulate } from './simulate.ts';
+import type { CurvePoint, Pacing, SimulationResult, TrainingSetup } from './simulate.ts';
+
+/** Per-node sample budget: ~3 passes over a node's share of Fashion-MNIST, sized so the whole default run fits in 30 minutes on the 2-core reference machine. */
+export const DEFAULT_SAMPLES_PER_NODE = 24_000;
+export const DEFAULT_EVAL_POINTS = 12;
+/** Adam at 1e-3 is the usual MLP setting; the same for every mode. */
+export const DEFAULT_TRAINING: TrainingSetup = { optimizer: 'adam', learningRate: 1e-3, batchSize: 32 };
+/**
+ * Gossip partners per node in the simulation: each pair of partners keeps
+ * replicas that must be bootstrapped with a snapshot, so few sticky partners
+ * cost far fewer bytes than calling everyone (measured, see the note).
+ */
+export const DEFAULT_SIM_PARTNERS = 0;
+
+const help = `Usage: npm run bench:convergence -- [options]
+
+Accuracy (full test split) against samples processed and bytes sent, for
+centralized, local, f32 gossip and compressed gossip, in one process.
+
+  --nodes N               nodes (default 8)
+  --data SPEC             fashion-mnist when installed, else mnist
+  --partition SPEC        default dirichlet:0.3
+  --model NAME            default mlp
+  --seed N                default 1
+  --samples-per-node N    sample budget per node (default ${DEFAULT_SAMPLES_PER_NODE})
+  --codec SPEC            extra compressed run (repeatable); the default codec
+                          (${DEFAULT_CODEC_SPEC}) always runs
+  --modes LIST            comma list of centralized,local,f32,compressed (default all)
+  --local-steps N         local steps per exchange (default ${DEFAULT_LOCAL_STEPS_PER_EXCHANGE})
+  --gamma X               consensus step for compressed runs (default ${DEFAULT_MERGE_OPTIONS.gamma})
+  --partners K            fixed gossip partners per node, 0 = anyone (default ${DEFAULT_SIM_PARTNERS})
+  --snapshot-codec SPEC   codec of the snapshots that start a pair (default ${DEFAULT_SNAPSHOT_CODEC_SPEC})
+  --eval-points N         curve points (default ${DEFAULT_EVAL_POINTS})
+  --eval-rows N           test rows for intermediate points, 0 = full split (default 0)
+  --json FILE             write the figures as JSON
+`;
+
+export interface BenchRun {
+  mode: 'centralized' | 'local' | 'f32' | 'compressed';
+  codec: string;
+  meanAccuracy: number;
+  worstAccuracy: number;
+  bytesPerNode: number;
+  payloadBytesPerNode: number;
+  metaBytesPerNode: number;
+  exchanges: number;
+  snapshots: number;
+  rejectedMerges: number;
+  seconds: number;
+  curve: Array<Omit<CurvePoint, 'testRows'> & { testRows: number }>;
+}
+
+/** Bytes per node when the curve first reaches `accuracy` (mean), or null if it never does. */
+export function bytesToReach(curve: readonly CurvePoint[], accuracy: number): number | null {
+  for (const p of curve) if (p.meanAccuracy >= accuracy) return p.bytesPerNode;
+  return null;
+}
+
+function fmtBytes(n: number | null): string {
+  if (n === null) return 'never';
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} MB`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} kB`;
+  return `${Math.round(n)} B`;
+}
+
+function pct(x: number): string {
+  return `${(100 * x).toFixed(2)}%`;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => r.map((cell, c) => (c === 0 || c === 1 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
+}
+
+export async function runConvergenceBench(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      nodes: { type: 'string', default: '8' },
+      data: { type: 'string' },
+      partition: { type: 'string', default: 'dirichlet:0.3' },
+      model: { type: 'string', default: 'mlp' },
+      seed: { type: 'string', default: '1' },
+      'samples-per-node': { type: 'string', default: String(DEFAULT_SAMPLES_PER_NODE) },
+      codec: { type: 'string', multiple: true, default: [] },
+      modes: { type: 'string', default: 'centralized,local,f32,compressed' },
+      'local-steps': { type: 'string', default: String(DEFAULT_LOCAL_STEPS_PER_EXCHANGE) },
+      gamma: { type: 'string', default: String(DEFAULT_MERGE_OPTIONS.gamma) },
+      partners: { type: 'string', default: String(DEFAULT_SIM_PARTNERS) },
+      'snapshot-codec': { type: 'string', default: DEFAULT_SNAPSHOT_CODEC_SPEC },
+      'eval-points': { type: 'string', default: String(DEFAULT_EVAL_POINTS) },
+      'eval-rows': { type: 'string', default: '0' },
+      json: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  const int = (name: string, value: string, min: number): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got ${value}`);
+    return n;
+  };
+  const nodes = int('nodes', values.nodes, 2);
+  const seed = int('seed', values.seed, 0);
+  const samplesPerNode = int('samples-per-node', values['samples-per-node'], 32);
+  const localSteps = int('local-steps', values['local-steps'], 1);
+  const partners = int('partners', values.partners, 0);
+  const evalPoints = int('eval-points', values['eval-points'], 1);
+  const evalRows = int('eval-rows', values['eval-rows'], 0);
+  const gamma = Number(values.gamma);
+  if (!(gamma > 0 && gamma <= 1)) throw new Error(`--gamma must be in (0, 1], got ${values.gamma}`);
+  if (!isModelName(values.model)) throw new Error(`--model must be mlp | mlp-small | cnn, got ${values.model}`);
+  const model: ModelName = values.model;
+  parsePartitionSpec(values.partition);
+  const modes = values.modes.split(',').map((m) => m.trim());
+  for (const m of modes) if (!['centralized', 'local', 'f32', 'compressed'].includes(m)) throw new Error(`unknown mode '${m}' in --modes`);
+  const codecs = [DEFAULT_CODEC_SPEC, ...values.codec.filter((c) => c !== DEFAULT_CODEC_SPEC)];
+  for (const c of [...codecs, values['snapshot-codec']]) if (!isCodecSpec(c)) throw new Error(`not a codec spec: ${c}`);
+
+  const fashionInstalled = existsSync(join(FASHION_MNIST_DEFAULT_DIR, 'train-images-idx3-ubyte.gz'));
+  const dataSpec = values.data ?? (fashionInstalled ? 'fashion-mnist' : 'mnist');
+  const backend = await initBackend('auto');
+  const data = await loadDataset(dataSpec);
+  const dataNote = values.data ? '' : fashionInstalled ? ' (installed Debian package)' : ' (Fashion-MNIST not installed: embedded MNIST instead)';
+  console.log(`convergence: data ${data.name}${dataNote}, ${data.train.count} train / ${data.test.count} test rows; ${nodes} nodes, ${values.partition}, model ${model}, seed ${seed}, backend ${backend}`);
+  console.log(`budget ${samplesPerNode} samples per node (${samplesPerNode * nodes} in total per run), ${DEFAULT_TRAINING.optimizer} lr ${DEFAULT_TRAINING.learningRate} batch ${DEFAULT_TRAINING.batchSize}; gossip: ${localSteps} local steps per exchange, partners ${partners || 'any'}, snapshots ${values['snapshot-codec']}`);
+  console.log(evalRows > 0 ? `intermediate curve points on the first ${evalRows} test rows; final points on the full test split` : 'every curve point on the full test split');
+
+  const basePacing: Pacing = { localStepsPerExchange: localSteps, partners, merge: { ...DEFAULT_MERGE_OPTIONS } };
+  const plan: Array<{ mode: BenchRun['mode']; codec: string; run: () => Promise<SimulationResult> }> = [];
+  const common = { data, partition: values.partition, numNodes: nodes, model, seed, samplesPerNode, training: DEFAULT_TRAINING, evalPoints, evalRows };
+  const progress = (label: string) => (p: CurvePoint) => console.log(`  ${label}: ${p.samples} samples, mean ${pct(p.meanAccuracy)}, worst ${pct(p.worstAccuracy)}, ${fmtBytes(p.bytesPerNode)}/node`);
+  if (modes.includes('centralized')) plan.push({ mode: 'centralized', codec: '', run: () => simulate({ ...common, mode: 'centralized', onPoint: progress('centralized') }) });
+  if (modes.includes('local')) plan.push({ mode: 'local', codec: '', run: () => simulate({ ...common, mode: 'local', onPoint: progress('local') }) });
+  // f32 gossip: full float32 models both ways and plain averaging (gamma 1), snapshots in f32 too.
+  if (modes.includes('f32')) plan.push({ mode: 'f32', codec: 'f32', run: () => simulate({ ...common, mode: 'gossip', codec: 'f32', snapshotCodec: 'f32', pacing: { ...basePacing, merge: { ...basePacing.merge, gamma: 1 } }, onPoint: progress('f32') }) });
+  if (modes.includes('compressed')) {
+    for (const codec of codecs) plan.push({ mode: 'compressed', codec, run: () => simulate({ ...common, mode: 'gossip', codec, snapshotCodec: values['snapshot-codec'], pacing: { ...basePacing, merge: { ...basePacing.merge, gamma } }, onPoint: progress(codec) }) });
+  }
+
+  const runs: BenchRun[] = [];
+  for (const item of plan) {
+    console.log(`run ${item.mode}${item.codec ? ` ${item.codec}` : ''}`);
+    const r = await item.run();
+    const last = r.curve.at(-1)!;
+    runs.push({
+      mode: item.mode,
+      codec: item.codec,
+      meanAccuracy: last.meanAccuracy,
+      worstAccuracy: last.worstAccuracy,
+      bytesPerNode: r.bytesPerNode,
+      payloadBytesPerNode: r.payloadBytesPerNode,
+      metaBytesPerNode: r.metaBytesPerNode,
+      exchanges: r.exchanges,
+      snapshots: r.snapshots,
+      rejectedMerges: r.rejectedMerges,
+      seconds: r.seconds,
+      curve: r.curve,
+    });
+  }
+
+  const f32 = runs.find((r) => r.mode === 'f32');
+  const central = runs.find((r) => r.mode === 'centralized');
+  const target = f32 ? f32.meanAccuracy - 0.01 : null;
+  const f32Bytes = f32 && target !== null ? bytesToReach(f32.curve, target) : null;
+  const rows = [['mode', 'codec', 'mean acc', 'worst acc', 'bytes/node', 'payload', 'meta', `bytes to ${target === null ? '-' : pct(target)}`, 'x fewer than f32', 'seconds']];
+  for (const r of runs) {
+    const reach = target !== null && r.mode !== 'centralized' && r.mode !== 'local' ? bytesToReach(r.curve, target) : null;
+    const ratio = reach !== null && f32Bytes !== null && reach > 0 ? (f32Bytes / reach).toFixed(1) : '-';
+    rows.push([r.mode, r.codec || '-', pct(r.meanAccuracy), pct(r.worstAccuracy), fmtBytes(r.bytesPerNode), fmtBytes(r.payloadBytesPerNode), fmtBytes(r.metaBytesPerNode), r.mode === 'f32' || r.mode === 'compressed' ? fmtBytes(reach) : '-', ratio, r.seconds.toFixed(0)]);
+  }
+  console.log('');
+  console.log(table(rows));
+  console.log('');
+  const checks: Array<{ name: string; pass: boolean | null; detail: string }> = [];
+  const compressedDefault = runs.find((r) => r.mode === 'compressed' && r.codec === DEFAULT_CODEC_SPEC);
+  if (f32 && compressedDefault && target !== null) {
+    const gap = f32.meanAccuracy - compressedDefault.meanAccuracy;
+    checks.push({ name: 'must: compressed within 2 points of f32', pass: gap <= 0.02, detail: `gap ${(100 * gap).toFixed(2)} points` });
+    const reach = bytesToReach(compressedDefault.curve, target);
+    const ratio = reach !== null && f32Bytes !== null ? f32Bytes / reach : null;
+    checks.push({ name: 'must: >= 10x fewer bytes to reach f32 final - 1 point', pass: ratio === null ? false : ratio >= 10, detail: ratio === null ? 'never reached' : `${ratio.toFixed(1)}x` });
+    checks.push({ name: 'aim: >= 100x fewer bytes', pass: ratio === null ? false : ratio >= 100, detail: ratio === null ? 'never reached' : `${ratio.toFixed(1)}x` });
+  }
+  if (central && compressedDefault) {
+    checks.push({ name: 'aim: compressed within 2 points of centralized, worst within 3', pass: central.meanAccuracy - compressedDefault.meanAccuracy <= 0.02 && central.meanAccuracy - compressedDefault.worstAccuracy <= 0.03, detail: `mean gap ${(100 * (central.meanAccuracy - compressedDefault.meanAccuracy)).toFixed(2)}, worst gap ${(100 * (central.meanAccuracy - compressedDefault.worstAccuracy)).toFixed(2)} points` });
+  }
+  const local = runs.find((r) => r.mode === 'local');
+  if (local && compressedDefault) checks.push({ name: 'local-only shows a clear gap', pass: compressedDefault.meanAccuracy - local.meanAccuracy >= 0.05, detail: `${(100 * (compressedDefault.meanAccuracy - local.meanAccuracy)).toFixed(2)} points below compressed` });
+  for (const c of checks) console.log(`${c.pass ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`);
+
+  if (values.json) {
+    const out = {
+      data: data.name,
+      nodes,
+      partition: values.partition,
+      model,
+      seed,
+      samplesPerNode,
+      backend,
+      training: DEFAULT_TRAINING,
+      pacing: { localStepsPerExchange: localSteps, partners, gamma, snapshotCodec: values['snapshot-codec'] },
+      evalRows,
+      targetAccuracy: target,
+      checks,
+      runs,
+    };
+    await writeFile(values.json, `${JSON.stringify(out, null, 2)}\n`);
+    console.log(`wrote ${values.json}`);
+  }
+  return 0;
+}
