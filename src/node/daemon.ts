@@ -10,7 +10,7 @@
  *
  * Start order: state-dir lock, backend, data, model (+ checkpoint restore),
  * identity, libp2p, HTTP (onReady), then the services in order:
- * checkpoints, exchange protocol, announcer, `joinServices` (the distill
+ * connectivity (dials discovered and bootstrap peers), checkpoints, exchange protocol, announcer, `joinServices` (the distill
  * join), training loop, exchange loop. Services stop in reverse order, so
  * the final checkpoint is written after training and exchanges stopped.
  */
@@ -25,12 +25,13 @@ import { partitionIndices, subsetSplit } from '../train/partition.ts';
 import { createRandom, deriveSeed } from '../train/random.ts';
 import { Trainer } from '../train/trainer.ts';
 import { Announcer, AnnouncementTable } from './announcer.ts';
+import { Connectivity } from './connectivity.ts';
 import { CheckpointService, restoreCheckpoint, type RestoreOutcome } from './checkpoints.ts';
 import type { DaemonConfig } from './config.ts';
 import { CHECKPOINT_FILE, IDENTITY_FILE, SHUTDOWN_DEADLINE_MS } from './constants.ts';
 import { ExchangeLoop } from './exchange-loop.ts';
 import { ExchangeService } from './exchange-service.ts';
-import { Hardening, type HardeningLimits } from './hardening.ts';
+import { Hardening, maxExchangeFrameBytes, type HardeningLimits } from './hardening.ts';
 import { HttpServer, jsonResponse } from './http.ts';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE, DEFAULT_MAX_STREAMS_PER_PEER } from './limits.ts';
 import { loadOrCreateIdentity } from './identity.ts';
@@ -211,11 +212,18 @@ export class Daemon {
     });
 
     const { privateKey, created } = await loadOrCreateIdentity(join(config.stateDir, IDENTITY_FILE));
-    const hardening = new Hardening(this.options.limits ?? DEFAULT_HARDENING_LIMITS);
+    const hardening = new Hardening(
+      this.options.limits ?? {
+        maxStreamsPerPeer: config.maxStreamsPerPeer,
+        maxExchangesPerPeerPerMinute: config.maxExchangesPerPeerPerMinute,
+        maxConnections: config.maxConnections,
+      },
+    );
     const node = await createLibp2pNode({
       privateKey,
       listen: config.listen,
-      bootstrap: config.bootstrap,
+      // @libp2p/bootstrap needs /p2p/<id>; Connectivity dials every entry, with or without it.
+      bootstrap: config.bootstrap.filter((a) => a.includes('/p2p/')),
       swarm: config.swarm,
       mdns: config.mdns,
       ...hardening.libp2pOptions(),
@@ -250,7 +258,8 @@ export class Daemon {
       sessions,
       model: host,
       inbound: hardening,
-      ...(this.options.exchange?.readTimeoutMs === undefined ? {} : { readTimeoutMs: this.options.exchange.readTimeoutMs }),
+      readTimeoutMs: this.options.exchange?.readTimeoutMs ?? config.readTimeoutMs,
+      maxFrameBytes: maxExchangeFrameBytes(host.paramCount),
       ...(this.options.exchange?.chunkBytes === undefined ? {} : { chunkBytes: this.options.exchange.chunkBytes }),
     });
     this.exchangesValue = exchanges;
@@ -275,6 +284,7 @@ export class Daemon {
     });
     const selector = new PeerSelector({ random });
     const services: DaemonService[] = [
+      new Connectivity({ bootstrap: config.bootstrap }),
       checkpoints,
       exchanges,
       announcer,

@@ -3,7 +3,7 @@
  * needs it), gossipsub for announcements, discovery by bootstrap list and
  * per-swarm pubsub peer discovery, mDNS only when asked (never in tests: it
  * multicasts on every interface). Discovery only emits `peer:discovery`;
- * the daemon dials (see `dialDiscoveredPeers`).
+ * the daemon dials (src/node/connectivity.ts).
  *
  *   const node = await createLibp2pNode({ privateKey, listen: ['/ip4/127.0.0.1/tcp/0'],
  *     bootstrap: [], swarm: 'demo', mdns: false });
