@@ -17,7 +17,8 @@ async function initInChild(requested: string, env: Record<string, string> = {}):
     } catch (err) {
       console.log('error:', err.name, err.reason, err.message);
       process.exitCode = 3;
-    }`;
+    }
+    console.log('util.isNullOrUndefined:', typeof (await import('node:util')).default.isNullOrUndefined);`;
   try {
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, GOSSIP_LEARN_BACKEND: '', ...env } });
     return { code: 0, stdout };
@@ -58,6 +59,8 @@ describe('initBackend', () => {
     const forced = await initInChild('tensorflow');
     assert.equal(forced.code, 3);
     assert.match(forced.stdout, /error: BackendError unavailable backend tensorflow is not available: @tensorflow\/tfjs-node is not installed\n/);
+    // The Node >= 23 workaround for tfjs-node 4.22 is in place before it is loaded.
+    assert.match(forced.stdout, /util\.isNullOrUndefined: function/);
     const unknown = await initInChild('auto', { GOSSIP_LEARN_BACKEND: 'gpu' });
     assert.match(unknown.stdout, /error: BackendError unknown-backend GOSSIP_LEARN_BACKEND='gpu' is not a backend \(expected auto \| tensorflow \| wasm \| cpu\)/);
   });
