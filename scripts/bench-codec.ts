@@ -47,6 +47,7 @@ const SPECS = [
   'topk:0.01+q4+deflate',
   'topk:0.01+q4+brotli',
   'topk:0.01+q2+deflate',
+  'topk:0.03+q4+deflate',
   'topk:0.003+q4',
   'topk:0.001+q4',
 ];

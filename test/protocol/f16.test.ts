@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { float32ToHalfBits, halfBitsToFloat } from '../../src/protocol/codec/f16.ts';
+import { encodeHalfBitsScalar, float32ToHalfBits, halfBitsToFloat } from '../../src/protocol/codec/f16.ts';
 import { createCodec } from '../../src/protocol/codec/index.ts';
 import { ProtocolError } from '../../src/protocol/errors.ts';
 import { createRandom } from './helpers.ts';
@@ -28,6 +28,18 @@ describe('f16 conversion', () => {
       if (Math.abs(x) > 65504) continue;
       assert.equal(halfBitsToFloat(float32ToHalfBits(x)), f16round!(x), `value ${x}`);
     }
+  });
+
+  it('the codec (native Float16Array when present) writes the same bits as the scalar conversion', () => {
+    const random = createRandom(17);
+    const values = Float32Array.from({ length: 50000 }, () => (random() - 0.5) * 2 ** (Math.floor(random() * 48) - 30));
+    values[0] = 65519.99;
+    values[1] = 65520;
+    values[2] = -1e30;
+    values[3] = 2 ** -25;
+    values[4] = -(2 ** -24) * 1.5;
+    const bytes = createCodec('f16').encode(values);
+    assert.deepEqual(bytes.subarray(3), encodeHalfBitsScalar(values)); // after the 3-byte count prefix
   });
 
   it('saturates beyond the largest finite half instead of producing Infinity', () => {
