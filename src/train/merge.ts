@@ -40,7 +40,14 @@ export interface MergeOptions {
   minReferenceNorm: number;
 }
 
-/** Defaults for the daemon; gamma and pacing are measured by scripts/bench-convergence.ts (see PACING in src/protocol/defaults.ts). */
+/**
+ * Local optimizer steps a node runs between two exchanges it initiates
+ * (the daemon's pacing default). Measured with the in-process simulation
+ * (npm run bench:convergence), see the note in DEFAULT_MERGE_OPTIONS.
+ */
+export const DEFAULT_LOCAL_STEPS_PER_EXCHANGE = 10;
+
+/** Defaults for the daemon and the simulation (gamma measured by npm run bench:convergence). */
 export const DEFAULT_MERGE_OPTIONS: Readonly<MergeOptions> = Object.freeze({
   gamma: 1,
   consensus: 'average',
