@@ -11,7 +11,12 @@ import { topkIndices } from '../../src/protocol/codec/select.ts';
 import { ProtocolError } from '../../src/protocol/errors.ts';
 import { createRandom, deltaLike, expectedTopk, parseSpecForTest, valueBounds } from './helpers.ts';
 
-export const CONTRACT_SPECS = [
+/** Every combination of the stage kinds: [sparse] x value x [entropy]. */
+const ALL_COMBINATIONS = ['', 'topk:0.05+'].flatMap((sparse) =>
+  ['f32', 'f16', 'q8', 'q4', 'q2', 'q1'].flatMap((value) => ['', '+deflate', '+brotli'].map((entropy) => `${sparse}${value}${entropy}`)),
+);
+
+const CONTRACT_SPECS = [
   'f32',
   'f16',
   'q8',
@@ -35,6 +40,8 @@ export const CONTRACT_SPECS = [
   'topk:0.01+q2+brotli',
   DEFAULT_CODEC_SPEC,
 ];
+
+for (const spec of ALL_COMBINATIONS) if (!CONTRACT_SPECS.includes(spec)) CONTRACT_SPECS.push(spec);
 
 /** Checks the stated bound for `spec` on one vector. */
 function checkBounds(spec: string, values: Float32Array, decoded: Float32Array, stochastic: boolean): void {
