@@ -17,9 +17,16 @@ function split(count: number): Split {
   return { x, y, count };
 }
 
+function paramsOf(seed: number): Float32Array {
+  const model = createModel('mlp', { ...modelOptions, seed });
+  const params = getFlatParams(model);
+  model.dispose();
+  return params;
+}
+
 describe('distillFromTeacher', () => {
   it('same architecture: starts from the teacher weights, then distills', async () => {
-    const teacherParams = getFlatParams(tf.tidy(() => createModel('mlp', { ...modelOptions, seed: 5 })));
+    const teacherParams = paramsOf(5);
     const student = createModel('mlp', { ...modelOptions, seed: 9 });
     const before = tf.memory().numTensors;
     const result = await distillFromTeacher({ teacherModelName: 'mlp', teacherParams, student, modelOptions, train: split(30), budget: { steps: 2 }, seed: 1, learningRate: 1e-6, optimizer: 'sgd' });
@@ -35,7 +42,7 @@ describe('distillFromTeacher', () => {
   });
 
   it('other architecture (mlp-small student of an mlp teacher): distills only', async () => {
-    const teacherParams = getFlatParams(tf.tidy(() => createModel('mlp', { ...modelOptions, seed: 5 })));
+    const teacherParams = paramsOf(5);
     const student = createModel('mlp-small', { ...modelOptions, seed: 9 });
     const initial = getFlatParams(student);
     const result = await distillFromTeacher({ teacherModelName: 'mlp', teacherParams, student, modelOptions, train: split(30), budget: { steps: 3 }, seed: 1 });
