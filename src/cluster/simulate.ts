@@ -235,22 +235,22 @@ export async function simulate(config: SimulationConfig): Promise<SimulationResu
   const order = createRandom(deriveSeed(config.seed, 'sim-order'));
   const tally = { rejected: 0 };
   let exchanges = 0;
-  let samplesDone = 0; // per node (all nodes train in lockstep)
+  // Samples each node has trained on; a node stops at its budget (the last batch of an epoch may be short).
+  const trained = nodes.map(() => 0);
   const stepsPerRound = config.mode === 'gossip' ? pacing!.localStepsPerExchange : Math.max(1, Math.round(budgetPerNode / config.training.batchSize / 200));
-  const totalSamples = (): number => samplesDone * nodeCount;
-  const pointEvery = budgetPerNode / config.evalPoints;
+  const totalSamples = (): number => trained.reduce((a, b) => a + b, 0);
+  const pointEvery = (budgetPerNode * nodeCount) / config.evalPoints;
   let nextPoint = pointEvery;
   record(0, false);
   try {
-    while (samplesDone < budgetPerNode) {
-      const steps = Math.max(1, Math.min(stepsPerRound, Math.ceil((budgetPerNode - samplesDone) / config.training.batchSize)));
-      let roundSamples = 0;
+    while (trained.some((t) => t < budgetPerNode)) {
       for (const node of nodes) {
-        const result = await node.trainer.trainSteps(steps);
+        const remaining = budgetPerNode - trained[node.index]!;
+        if (remaining <= 0) continue;
+        const result = await node.trainer.trainSteps(Math.min(stepsPerRound, Math.ceil(remaining / config.training.batchSize)));
+        trained[node.index]! += result.samples;
         node.counters = { age: node.counters.age + result.steps, samplesSeen: node.counters.samplesSeen + result.samples };
-        roundSamples = Math.max(roundSamples, result.samples);
       }
-      samplesDone += roundSamples;
       if (config.mode === 'gossip') {
         const initiators = nodes.map((n) => n.index);
         for (let i = initiators.length - 1; i > 0; i--) {
@@ -264,10 +264,10 @@ export async function simulate(config: SimulationConfig): Promise<SimulationResu
           exchanges += 1;
         }
       }
-      const finished = samplesDone >= budgetPerNode;
-      if (samplesDone >= nextPoint - 1e-9 || finished) {
+      const finished = trained.every((t) => t >= budgetPerNode);
+      if (totalSamples() >= nextPoint - 1e-9 || finished) {
         record(totalSamples(), finished);
-        while (nextPoint <= samplesDone) nextPoint += pointEvery;
+        while (nextPoint <= totalSamples()) nextPoint += pointEvery;
       }
     }
     const sum = (f: (s: SessionTable) => number): number => (config.mode === 'gossip' ? nodes.reduce((s, n) => s + f(n.sessions!), 0) / nodes.length : 0);

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { partnerGraph, simulate } from '../../src/cluster/simulate.ts';
+import type { SimulationConfig } from '../../src/cluster/simulate.ts';
+import { bytesToReach } from '../../src/cluster/convergence.ts';
+import { initBackend } from '../../src/train/backend.ts';
+import type { Dataset, Split } from '../../src/train/dataset.ts';
+import { DEFAULT_MERGE_OPTIONS } from '../../src/train/merge.ts';
+import { createRandom } from '../../src/train/random.ts';
+
+/** Four well separated Gaussian blobs in 8 dimensions: learnable in a few hundred samples. */
+function blobs(count: number, seed: number): Split {
+  const random = createRandom(seed);
+  const x = new Float32Array(count * 8);
+  const y = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const label = i % 4;
+    y[i] = label;
+    for (let f = 0; f < 8; f++) x[i * 8 + f] = (f % 4 === label ? 1 : 0) + (random() - 0.5) * 0.6;
+  }
+  return { x, y, count };
+}
+
+const data: Dataset = { name: 'blobs', featureCount: 8, imageShape: null, numClasses: 4, train: blobs(800, 1), test: blobs(400, 2) };
+
+function config(over: Partial<SimulationConfig>): SimulationConfig {
+  return {
+    data,
+    partition: 'shards:1', // 4 nodes, one label each: no node can learn alone
+    numNodes: 4,
+    model: 'mlp-small',
+    seed: 3,
+    mode: 'gossip',
+    samplesPerNode: 640,
+    training: { optimizer: 'adam', learningRate: 0.01, batchSize: 16 },
+    codec: 'topk:0.25+q8',
+    pacing: { localStepsPerExchange: 4, partners: 0, merge: { ...DEFAULT_MERGE_OPTIONS, gamma: 1 } },
+    evalPoints: 4,
+    evalRows: 0,
+    ...over,
+  };
+}
+
+describe('gossip simulation', function () {
+  this.timeout(60_000);
+  before(async () => {
+    await initBackend();
+  });
+
+  it('learns every label by gossip where local training cannot, and counts the bytes it sent', async () => {
+    const gossip = await simulate(config({}));
+    const local = await simulate(config({ mode: 'local' }));
+    assert.ok(gossip.curve.at(-1)!.samples >= 4 * 640 && gossip.curve.at(-1)!.samples < 4 * (640 + 16));
+    assert.equal(local.bytesPerNode, 0);
+    assert.ok(gossip.bytesPerNode > 0 && gossip.bytesPerNode === gossip.payloadBytesPerNode + gossip.metaBytesPerNode);
+    // One label per node: alone each node is right on about a quarter of the test set.
+    assert.ok(local.curve.at(-1)!.worstAccuracy < 0.5, `local worst ${local.curve.at(-1)!.worstAccuracy}`);
+    assert.ok(gossip.curve.at(-1)!.worstAccuracy > 0.9, `gossip worst ${gossip.curve.at(-1)!.worstAccuracy}`);
+    assert.equal(gossip.rejectedMerges, 0);
+    // Curve points only ever add bytes.
+    for (let i = 1; i < gossip.curve.length; i++) assert.ok(gossip.curve[i]!.bytesPerNode >= gossip.curve[i - 1]!.bytesPerNode);
+  });
+
+  it('is deterministic for a seed', async () => {
+    const a = await simulate(config({ samplesPerNode: 160, evalPoints: 1 }));
+    const b = await simulate(config({ samplesPerNode: 160, evalPoints: 1 }));
+    assert.deepEqual(a.curve, b.curve);
+    assert.deepEqual(a.finalAccuracies, b.finalAccuracies);
+  });
+
+  it('draws a symmetric, connected partner graph with about k partners', () => {
+    const graph = partnerGraph(8, 3, createRandom(1));
+    graph.forEach((partners, i) => {
+      assert.ok(partners.length >= 3 && partners.length <= 4, `node ${i}: ${partners}`);
+      for (const j of partners) assert.ok(graph[j]!.includes(i));
+    });
+    const seen = new Set([0]);
+    const queue = [0];
+    while (queue.length > 0) for (const j of graph[queue.pop()!]!) if (!seen.has(j)) (seen.add(j), queue.push(j));
+    assert.equal(seen.size, 8);
+    assert.deepEqual(partnerGraph(3, 0, createRandom(1)), [[1, 2], [0, 2], [0, 1]]);
+  });
+
+  it('bytesToReach reads the first curve point at or above an accuracy', () => {
+    const curve = [0.1, 0.5, 0.7, 0.65].map((meanAccuracy, i) => ({ samples: i, meanAccuracy, worstAccuracy: 0, bytesPerNode: i * 100, testRows: 1 }));
+    assert.equal(bytesToReach(curve, 0.6), 200);
+    assert.equal(bytesToReach(curve, 0.8), null);
+  });
+});
