@@ -39,7 +39,10 @@ export { MAX_CODEC_SPEC_CHARS } from './registry.ts';
  *     sent later (the session's per-peer replica / ErrorFeedback);
  *   - deflate pays on real deltas (~20% smaller than without: the varint
  *     gaps and 4-bit codes are far from uniform) for ~ms of CPU at 10^5
- *     parameters; brotli was ~3% smaller again, not worth a second default.
+ *     parameters; brotli (quality 11 at this size) is ~8% smaller again
+ *     (1,190 vs 1,287 bytes) but costs ~10x the encode CPU (~5 ms vs
+ *     ~0.5 ms per 10^5 parameters), which adds up in the in-process
+ *     simulations of hundreds of nodes.
  * The gossip convergence benchmark may revisit this by accuracy (e.g.
  * `topk:0.03+q4+deflate`, still >100x): change it here only.
  */
