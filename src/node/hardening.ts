@@ -25,17 +25,8 @@ import type { DaemonMetrics } from './metrics.ts';
 import { createLibp2pMetrics, PROMETHEUS_PATH, PrometheusExporter } from './prometheus.ts';
 import { rejectionReason } from './rejection-reason.ts';
 
-/**
- * Largest exchange frame worth reading for a model of `paramCount` values.
- * A peer picks the codec of each frame, so the bound covers the widest one
- * (f32, 4 bytes per value; sparse codecs stay under 8 with their indices)
- * plus the header. For `mlp` (~10^5 parameters) that is under 1 MB instead of
- * the frame format's generic 64 MiB, which a hostile peer could otherwise make
- * us buffer on every stream.
- */
-export function maxExchangeFrameBytes(paramCount: number): number {
-  return paramCount * 8 + 64 * 1024;
-}
+// Re-exported: the daemon imports its stream size bounds from here with the rest of the hardening.
+export { maxExchangeFrameBytes, maxExchangeReadBufferBytes } from './limits.ts';
 
 export interface HardeningLimits {
   maxStreamsPerPeer: number;

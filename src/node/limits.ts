@@ -11,6 +11,7 @@
  *   try { ... } finally { permit.release(); }
  */
 import type { ConnectionGater } from '@libp2p/interface';
+import { CHUNK_BYTES } from './constants.ts';
 
 export const LIMIT_NAMES = ['streams-per-peer', 'exchanges-per-peer-per-minute', 'connections'] as const;
 export type LimitName = (typeof LIMIT_NAMES)[number];
@@ -150,4 +151,27 @@ export function connectionLimitGater(options: ConnectionLimitOptions, hits: Limi
       return true;
     },
   };
+}
+
+/**
+ * Largest exchange frame worth reading for a model of `paramCount` values.
+ * A peer picks the codec of each frame, so the bound covers the widest one
+ * (f32, 4 bytes per value; sparse codecs stay under 8 with their indices)
+ * plus the header. For `mlp` (~10^5 parameters) that is under 1 MB instead of
+ * the frame format's generic 64 MiB, which a hostile peer could otherwise make
+ * us buffer on every stream.
+ */
+export function maxExchangeFrameBytes(paramCount: number): number {
+  return paramCount * 8 + 64 * 1024;
+}
+
+/**
+ * What one exchange stream may hold unread (lpStream's maxBufferSize): one
+ * whole frame plus a chunk, within [1 MiB, 4 MiB] (4 MiB is libp2p's default;
+ * a peer pushing faster than we read is reset beyond it). Measured with
+ * fuzz:peer: with the 4 MiB default an endless stream got 4.4 MB in before its
+ * reset, whatever the frame limit.
+ */
+export function maxExchangeReadBufferBytes(maxFrameBytes: number): number {
+  return Math.min(4 * 1024 * 1024, Math.max(1024 * 1024, maxFrameBytes + CHUNK_BYTES));
 }

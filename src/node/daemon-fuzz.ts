@@ -1,0 +1,247 @@
+/**
+ * Fuzzes a real daemon process with a hostile peer and checks it held up:
+ * alive, every hostile stream ended by the daemon itself (stalled ones
+ * within its read timeout), every one counted as rejected (or BUSY), none
+ * accepted or merged, the model bit-for-bit unchanged (training paused:
+ * `--steps-per-interval 0`), RSS bounded, tensors flat, limits counted.
+ *
+ *   const report = await fuzzDaemon({ streams: 500, seed: 1 });
+ *   if (report.failures.length > 0) process.exitCode = 1;
+ *
+ * Used by `npm run fuzz:peer` (scripts/fuzz-peer.ts) and, short, by the tests.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { daemonHealthStatus, getDaemonMetrics, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from './daemon-process.ts';
+import { HOSTILE_KINDS, HostilePeer, hostileKinds, type HostileKind, type HostileRunReport } from './hostile-peer.ts';
+import type { MetricsJson } from './metrics.ts';
+
+export interface FuzzDaemonOptions {
+  streams: number;
+  seed: number;
+  /** The daemon's read timeout (short, so stalled streams do not dominate the run). */
+  readTimeoutMs?: number;
+  model?: string;
+  kinds?: HostileKind[];
+  /** Concurrent hostile streams of the main phase (1 = exact per-kind accounting). */
+  concurrency?: number;
+  /** Extra streams opened at once in the limit phase, beyond the daemon's per-peer stream limit. */
+  limitBurstExtra?: number;
+  /** RSS the daemon must stay under, after the run. */
+  maxRssBytes?: number;
+  /** Give up on the daemon starting after this long. */
+  startTimeoutMs?: number;
+  /** Extra daemon flags, after the harness's own (a later flag wins). */
+  daemonArgs?: string[];
+  /** Called with progress lines (stderr of the script). */
+  log?: (line: string) => void;
+}
+
+export interface FuzzDaemonReport {
+  streams: number;
+  hostile: HostileRunReport['byKind'];
+  /** Reason code -> rejections counted by the daemon during the run. */
+  rejectedByReason: Record<string, number>;
+  counters: { rejected: number; busy: number; accepted: number; merged: number; limitHits: Record<string, number> };
+  limitPhase: { opened: number; refusedByLimit: number };
+  /** Per kind: the longest a stream lived and the most bytes it got to send before the daemon ended it. */
+  worstCase: Record<string, { maxDurationMs: number; maxBytesSent: number }>;
+  model: { digestBefore: string | null; digestAfter: string | null; ageBefore: number | null; ageAfter: number | null };
+  memory: { rssBefore: number | null; rssAfter: number | null; tensorsBefore: number | null; tensorsAfter: number | null };
+  daemonExitCode: number | null;
+  seconds: number;
+  failures: string[];
+}
+
+const MAX_STREAMS_PER_PEER_FOR_FUZZ = 4;
+const DEFAULT_MAX_RSS_BYTES = 400 * 1024 * 1024;
+
+function fuzzDaemonArgs(stateDir: string, options: FuzzDaemonOptions, readTimeoutMs: number): string[] {
+  return [
+    '--swarm', 'fuzz',
+    '--listen', '/ip4/127.0.0.1/tcp/0',
+    '--metrics-host', '127.0.0.1',
+    '--metrics-port', '0',
+    '--state-dir', stateDir,
+    '--model', options.model ?? 'mlp-small',
+    '--data', 'mnist',
+    // Training paused: the model may only change through a merge, and no hostile frame may cause one.
+    '--steps-per-interval', '0',
+    '--no-distill',
+    '--log-level', 'warn',
+    '--exchange-interval', '60m',
+    '--checkpoint-interval', '60m',
+    '--read-timeout', `${readTimeoutMs}ms`,
+    '--max-streams-per-peer', String(MAX_STREAMS_PER_PEER_FOR_FUZZ),
+    // The rate limit is tested by the limit phase and unit tests; here every stream must reach the parser.
+    '--max-exchanges-per-peer-per-minute', '0',
+    ...(options.daemonArgs ?? []),
+  ];
+}
+
+const diff = (after: Record<string, number>, before: Record<string, number>): Record<string, number> => {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(after)) {
+    const delta = value - (before[key] ?? 0);
+    if (delta !== 0) out[key] = delta;
+  }
+  return out;
+};
+
+export async function fuzzDaemon(options: FuzzDaemonOptions): Promise<FuzzDaemonReport> {
+  const startedMs = performance.now();
+  const log = options.log ?? (() => undefined);
+  const readTimeoutMs = options.readTimeoutMs ?? 1_000;
+  const failures: string[] = [];
+  const stateDir = await mkdtemp(join(tmpdir(), 'gossip-learn-fuzz-'));
+  let daemon: DaemonProcess | null = null;
+  let peer: HostilePeer | null = null;
+  try {
+    log('starting daemon');
+    daemon = await startDaemonProcess(fuzzDaemonArgs(stateDir, options, readTimeoutMs), {
+      startTimeoutMs: options.startTimeoutMs ?? 180_000,
+      pipeStderr: process.env.GOSSIP_LEARN_FUZZ_DAEMON_STDERR === '1',
+    });
+    const before = await getDaemonMetrics(daemon.metricsUrl);
+    if (before.model.params === null || before.model.hash === null || before.swarm === null) throw new Error('daemon metrics lack model params/hash/swarm');
+    log(`daemon ${before.peerId} ready; model ${before.model.name} (${before.model.params} params); ${options.streams} hostile streams`);
+
+    peer = await HostilePeer.create();
+    const identity = { swarm: before.swarm, modelHash: before.model.hash, paramCount: before.model.params };
+    // Our deadline per stream: the daemon's read timeout plus a margin for a loaded 2-core machine.
+    const deadlineMs = readTimeoutMs + 5_000;
+    const run = await peer.run({
+      target: daemon.listen,
+      daemon: identity,
+      streams: options.streams,
+      seed: options.seed,
+      concurrency: options.concurrency ?? 1,
+      deadlineMs,
+      ...(options.kinds === undefined ? {} : { kinds: options.kinds }),
+      // One frame limit's worth is enough to prove the limit holds; the daemon's limit derives from its model.
+      endlessCapBytes: 80 * 1024 * 1024,
+    });
+
+    // Limit phase: more concurrent stalled streams than the per-peer limit allows, all at once.
+    const extra = options.limitBurstExtra ?? 3;
+    const burst = await peer.run({
+      target: daemon.listen,
+      daemon: identity,
+      streams: MAX_STREAMS_PER_PEER_FOR_FUZZ + extra,
+      seed: options.seed + 1,
+      concurrency: MAX_STREAMS_PER_PEER_FOR_FUZZ + extra,
+      kinds: ['stall'],
+      deadlineMs,
+    });
+
+    const totalStreams = options.streams + burst.records.length;
+    // Counters move when the daemon's handlers finish: poll until every stream is accounted for.
+    let after = await getDaemonMetrics(daemon.metricsUrl);
+    const settle = AbortSignal.timeout(deadlineMs * 2);
+    const accounted = (m: MetricsJson): number => m.exchange.rejected - before.exchange.rejected + (m.exchange.busy - before.exchange.busy);
+    while (accounted(after) < totalStreams && !settle.aborted) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      after = await getDaemonMetrics(daemon.metricsUrl);
+    }
+
+    const report: FuzzDaemonReport = {
+      streams: totalStreams,
+      hostile: { ...run.byKind },
+      rejectedByReason: diff(after.exchange.rejectedByReason, before.exchange.rejectedByReason),
+      counters: {
+        rejected: after.exchange.rejected - before.exchange.rejected,
+        busy: after.exchange.busy - before.exchange.busy,
+        accepted: after.exchange.accepted - before.exchange.accepted,
+        merged: after.exchange.merged - before.exchange.merged,
+        limitHits: diff(after.limits.hits, before.limits.hits),
+      },
+      limitPhase: { opened: burst.records.length, refusedByLimit: (after.limits.hits['streams-per-peer'] ?? 0) - (before.limits.hits['streams-per-peer'] ?? 0) },
+      model: { digestBefore: before.model.paramsDigest, digestAfter: after.model.paramsDigest, ageBefore: before.model.age, ageAfter: after.model.age },
+      memory: { rssBefore: before.memory.rssBytes, rssAfter: after.memory.rssBytes, tensorsBefore: before.memory.numTensors, tensorsAfter: after.memory.numTensors },
+      worstCase: {},
+      daemonExitCode: null,
+      seconds: 0,
+      failures,
+    };
+    for (const record of [...run.records, ...burst.records]) {
+      const worst = (report.worstCase[record.kind] ??= { maxDurationMs: 0, maxBytesSent: 0 });
+      worst.maxDurationMs = Math.max(worst.maxDurationMs, Math.round(record.durationMs));
+      worst.maxBytesSent = Math.max(worst.maxBytesSent, record.bytesSent);
+    }
+    for (const [kind, endings] of Object.entries(burst.byKind)) {
+      const counts = (report.hostile[`limit-burst:${kind}`] ??= {});
+      for (const [ending, count] of Object.entries(endings)) counts[ending] = (counts[ending] ?? 0) + count;
+    }
+
+    // --- checks ---
+    const health = await daemonHealthStatus(daemon.metricsUrl);
+    if (health !== 200) failures.push(`daemon not healthy after the run (/healthz ${health})`);
+    for (const record of [...run.records, ...burst.records]) {
+      if (record.ending === 'still-open') failures.push(`stream ${record.index} (${record.kind}) still open after ${Math.round(record.durationMs)} ms: the daemon did not reset it`);
+      if (record.ending === 'open-failed') failures.push(`stream ${record.index} (${record.kind}) could not be opened`);
+    }
+    if (report.counters.accepted !== 0) failures.push(`${report.counters.accepted} hostile exchanges were accepted`);
+    if (report.counters.merged !== 0) failures.push(`${report.counters.merged} hostile frames were merged`);
+    if (report.counters.rejected + report.counters.busy !== totalStreams) {
+      failures.push(`daemon counted ${report.counters.rejected} rejected + ${report.counters.busy} busy, expected ${totalStreams} streams`);
+    }
+    const reasonTotal = Object.values(report.rejectedByReason).reduce((a, b) => a + b, 0);
+    if (reasonTotal !== report.counters.rejected) failures.push(`rejectedByReason sums to ${reasonTotal}, rejected is ${report.counters.rejected}`);
+    if ((options.concurrency ?? 1) === 1) {
+      // With one stream at a time every kind has an exact expected reason (BUSY cannot happen).
+      const expected: Record<string, number> = {};
+      for (const record of run.records) {
+        const reason = HOSTILE_KINDS[record.kind];
+        if (reason !== 'any') expected[reason] = (expected[reason] ?? 0) + 1;
+      }
+      for (const [reason, count] of Object.entries(expected)) {
+        if ((report.rejectedByReason[reason] ?? 0) < count) failures.push(`expected at least ${count} rejections for '${reason}', got ${report.rejectedByReason[reason] ?? 0}`);
+      }
+    }
+    if (report.limitPhase.refusedByLimit < extra) failures.push(`limit phase: ${report.limitPhase.refusedByLimit} streams refused by the per-peer limit, expected >= ${extra}`);
+    if (report.model.digestBefore === null || report.model.digestBefore !== report.model.digestAfter) {
+      failures.push(`model changed: params digest ${report.model.digestBefore} -> ${report.model.digestAfter}`);
+    }
+    if (report.model.ageBefore !== report.model.ageAfter) failures.push(`model age changed: ${report.model.ageBefore} -> ${report.model.ageAfter}`);
+    const maxRss = options.maxRssBytes ?? DEFAULT_MAX_RSS_BYTES;
+    if (report.memory.rssAfter === null || report.memory.rssAfter > maxRss) failures.push(`RSS ${report.memory.rssAfter} bytes > ${maxRss}`);
+    if (report.memory.tensorsBefore !== report.memory.tensorsAfter) failures.push(`tensor count ${report.memory.tensorsBefore} -> ${report.memory.tensorsAfter}`);
+
+    log('stopping daemon');
+    report.daemonExitCode = await stopDaemonProcess(daemon, 30_000);
+    daemon = null;
+    if (report.daemonExitCode !== 0) failures.push(`daemon exited with ${report.daemonExitCode} on SIGTERM`);
+    report.seconds = (performance.now() - startedMs) / 1000;
+    return report;
+  } finally {
+    await peer?.stop().catch(() => undefined);
+    if (daemon !== null) await stopDaemonProcess(daemon, 10_000);
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}
+
+/** The run as a table a person can read. */
+export function formatFuzzReport(report: FuzzDaemonReport): string {
+  const endings = ['reset-by-daemon', 'closed-by-daemon', 'answered', 'still-open', 'open-failed'];
+  const lines = [`${'kind'.padEnd(26)}${endings.map((e) => e.padStart(17)).join('')}${'max ms'.padStart(9)}${'max sent'.padStart(11)}`];
+  const kinds = Object.keys(report.hostile).sort((a, b) => hostileKinds.indexOf(a as HostileKind) - hostileKinds.indexOf(b as HostileKind));
+  for (const kind of kinds) {
+    const counts = report.hostile[kind]!;
+    const worst = report.worstCase[kind.replace(/^limit-burst:/, '')];
+    lines.push(
+      `${kind.padEnd(26)}${endings.map((e) => String(counts[e] ?? 0).padStart(17)).join('')}` +
+        `${String(worst?.maxDurationMs ?? '').padStart(9)}${String(worst?.maxBytesSent ?? '').padStart(11)}`,
+    );
+  }
+  lines.push('');
+  lines.push(`daemon counted: rejected ${report.counters.rejected}, busy ${report.counters.busy}, accepted ${report.counters.accepted}, merged ${report.counters.merged}`);
+  lines.push(`rejected by reason: ${Object.entries(report.rejectedByReason).map(([r, n]) => `${r} ${n}`).join(', ')}`);
+  lines.push(`limit hits: ${Object.entries(report.counters.limitHits).map(([r, n]) => `${r} ${n}`).join(', ') || 'none'}`);
+  const mb = (b: number | null): string => (b === null ? 'n/a' : `${(b / 1024 / 1024).toFixed(1)} MB`);
+  lines.push(`model digest ${report.model.digestBefore} -> ${report.model.digestAfter}; age ${report.model.ageBefore} -> ${report.model.ageAfter}`);
+  lines.push(`RSS ${mb(report.memory.rssBefore)} -> ${mb(report.memory.rssAfter)}; tensors ${report.memory.tensorsBefore} -> ${report.memory.tensorsAfter}`);
+  lines.push(`daemon exit code ${report.daemonExitCode}; ${report.seconds.toFixed(1)} s`);
+  lines.push(report.failures.length === 0 ? 'PASS' : `FAIL\n  ${report.failures.join('\n  ')}`);
+  return lines.join('\n');
+}
