@@ -122,12 +122,13 @@ export class ClusterLauncher {
       '--metrics-host', '127.0.0.1',
       '--metrics-port', '0',
       '--duty-cycle', String(c.dutyCycle),
+      '--steps-per-interval', String(c.stepsPerInterval),
+      '--exchange-interval', `${c.exchangeIntervalMs}ms`,
       '--checkpoint-interval', CLUSTER_CHECKPOINT_INTERVAL,
       '--eval-interval', CLUSTER_EVAL_INTERVAL,
       '--exit-with-parent',
     ];
     if (c.codec !== null) args.push('--codec', c.codec);
-    if (c.exchangeIntervalMs !== null) args.push('--exchange-interval', `${c.exchangeIntervalMs}ms`);
     if (c.backend !== null) args.push('--backend', c.backend);
     // Nodes that start together have no trained teacher; late joiners use the
     // knowledge-transfer join (the daemon picks the best announced peer).

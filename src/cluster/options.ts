@@ -28,10 +28,12 @@ export interface ClusterConfig {
   churnDowntimeSeconds: number;
   outDir: string;
   swarm: string;
-  /** Passed as --exchange-interval (ms) when set. */
-  exchangeIntervalMs: number | null;
-  /** Passed as --duty-cycle (0..1) when set: the share of time a daemon may train. */
-  dutyCycle: number | null;
+  /** Passed as --exchange-interval (ms). */
+  exchangeIntervalMs: number;
+  /** Passed as --duty-cycle (0..1]: the share of wall time a daemon may train. */
+  dutyCycle: number;
+  /** Passed as --steps-per-interval: local steps per exchange interval. */
+  stepsPerInterval: number;
   backend: string | null;
   pollIntervalMs: number;
   progress: ProgressMode;
@@ -47,11 +49,16 @@ export interface ClusterConfig {
   cli: string | null;
 }
 
-// Measured on the 2-core reference machine: 5 wasm daemons at a 0.5 duty
-// cycle leave room for the launcher and the OS; 8 saturate it.
+// Pacing for a 2-core machine: 5 wasm daemons, each training at most half
+// of the time, 100 local steps (3 200 samples) per 3 s exchange interval:
+// about one core of training in all, leaving room for the launcher, the OS
+// and whatever else runs. The daemon's own defaults (50 steps per 5 s) suit
+// a device in the background; a demo should visibly learn within 2 minutes.
 export const DEFAULT_NODES = 5;
 export const DEFAULT_DURATION_SECONDS = 120;
 export const DEFAULT_DUTY_CYCLE = 0.5;
+export const DEFAULT_STEPS_PER_INTERVAL = 100;
+export const DEFAULT_EXCHANGE_INTERVAL_MS = 3000;
 export const MAX_NODES = 64;
 
 export const clusterHelp = `Usage: npm run cluster -- [options]
@@ -73,7 +80,8 @@ Options:
   --churn-downtime S      seconds a killed node stays down (default 3)
   --out DIR               output directory (default runs/cluster-<time>)
   --swarm NAME            swarm id (default cluster-<seed>)
-  --exchange-interval MS  daemon exchange interval in ms (default: the daemon's)
+  --exchange-interval MS  mean time between exchanges a daemon starts, ms (default ${DEFAULT_EXCHANGE_INTERVAL_MS})
+  --steps-per-interval N  local training steps per exchange interval (default ${DEFAULT_STEPS_PER_INTERVAL})
   --duty-cycle F          share of time each daemon may train, 0..1 (default ${DEFAULT_DUTY_CYCLE})
   --backend NAME          tensorflow | wasm | cpu (default: the daemon's choice)
   --poll-interval MS      how often the launcher reads each /metrics (default 2000)
@@ -134,6 +142,7 @@ export function parseClusterArgs(argv: string[], now: Date = new Date()): Cluste
         swarm: { type: 'string' },
         'exchange-interval': { type: 'string' },
         'duty-cycle': { type: 'string' },
+        'steps-per-interval': { type: 'string' },
         backend: { type: 'string' },
         'poll-interval': { type: 'string' },
         progress: { type: 'string' },
@@ -168,8 +177,8 @@ export function parseClusterArgs(argv: string[], now: Date = new Date()): Cluste
   );
   const churnSeconds = parseNumber('churn', v.churn, 0, isNonNegative, 'a non-negative number of seconds');
   const churnDowntimeSeconds = parseNumber('churn-downtime', v['churn-downtime'], 3, isNonNegative, 'a non-negative number of seconds');
-  const exchangeIntervalMs =
-    v['exchange-interval'] === undefined ? null : parseNumber('exchange-interval', v['exchange-interval'], 0, isInt(1), 'a positive integer (ms)');
+  const exchangeIntervalMs = parseNumber('exchange-interval', v['exchange-interval'], DEFAULT_EXCHANGE_INTERVAL_MS, isInt(1), 'a positive integer (ms)');
+  const stepsPerInterval = parseNumber('steps-per-interval', v['steps-per-interval'], DEFAULT_STEPS_PER_INTERVAL, isInt(0), 'a non-negative integer');
   const dutyCycle = parseNumber('duty-cycle', v['duty-cycle'], DEFAULT_DUTY_CYCLE, (n) => n > 0 && n <= 1, 'a number in (0, 1]');
   const pollIntervalMs = parseNumber('poll-interval', v['poll-interval'], 2000, isInt(100), 'an integer >= 100 (ms)');
   const progressEverySeconds = parseNumber('progress-every', v['progress-every'], 10, isPositive, 'a positive number of seconds');
@@ -197,6 +206,7 @@ export function parseClusterArgs(argv: string[], now: Date = new Date()): Cluste
     swarm: nonEmpty('swarm', v.swarm, `cluster-${seed}`),
     exchangeIntervalMs,
     dutyCycle,
+    stepsPerInterval,
     backend: v.backend === undefined ? null : nonEmpty('backend', v.backend, ''),
     pollIntervalMs,
     progress,

@@ -79,7 +79,8 @@ export class TtyProgress implements ProgressView {
   }
 
   private redraw(): void {
-    const columns = this.out.columns ?? 120;
+    // A pty may report 0 columns (e.g. under `script`): treat that as unknown.
+    const columns = this.out.columns || 120;
     this.erase();
     // Cut lines to the terminal width: a wrapped line would break the cursor arithmetic.
     this.out.write(this.lastBlock.map((l) => l.slice(0, Math.max(20, columns - 1))).join('\n') + (this.lastBlock.length ? '\n' : ''));

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isAlive } from './helpers.ts';
 import { ChildExitedError, LineTimeoutError, SupervisedChild } from '../../src/cluster/child-process.ts';
 
 /** Runs a small Node program as the child (no daemon needed). */
@@ -9,14 +10,6 @@ function script(dir: string, source: string): Promise<SupervisedChild> {
   return SupervisedChild.spawn({ command: process.execPath, args: ['-e', source], logPath: join(dir, 'child.log') });
 }
 
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('SupervisedChild', () => {
   let dir: string;

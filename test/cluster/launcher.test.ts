@@ -14,27 +14,10 @@ import { ClusterLauncher, PIDS_FILE, RESULTS_FILE } from '../../src/cluster/laun
 import { parseClusterArgs, type ClusterConfig } from '../../src/cluster/options.ts';
 import type { ProgressView } from '../../src/cluster/progress.ts';
 import type { ClusterResults } from '../../src/cluster/results.ts';
+import { isAlive, waitFor } from './helpers.ts';
 
 const fakeDaemon = fileURLToPath(new URL('./fixtures/fake-daemon.ts', import.meta.url));
 const clusterScript = fileURLToPath(new URL('../../scripts/cluster.ts', import.meta.url));
-
-export const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** Polls `condition` every 50 ms until it holds or `timeoutMs` passes. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 class RecordingProgress implements ProgressView {
   readonly events: string[] = [];
