@@ -24,6 +24,8 @@ export interface FuzzDaemonOptions {
   readTimeoutMs?: number;
   model?: string;
   kinds?: HostileKind[];
+  /** Take the kinds in turn rather than at random (short runs that must cover every kind). */
+  cycleKinds?: boolean;
   /** Concurrent hostile streams of the main phase (1 = exact per-kind accounting). */
   concurrency?: number;
   /** Extra streams opened at once in the limit phase, beyond the daemon's per-peer stream limit. */
@@ -119,6 +121,7 @@ export async function fuzzDaemon(options: FuzzDaemonOptions): Promise<FuzzDaemon
       concurrency: options.concurrency ?? 1,
       deadlineMs,
       ...(options.kinds === undefined ? {} : { kinds: options.kinds }),
+      ...(options.cycleKinds === undefined ? {} : { cycleKinds: options.cycleKinds }),
       // One frame limit's worth is enough to prove the limit holds; the daemon's limit derives from its model.
       endlessCapBytes: 80 * 1024 * 1024,
     });

@@ -103,6 +103,8 @@ export interface HostileRunOptions {
   concurrency?: number;
   /** Kinds to draw from (default: all). */
   kinds?: HostileKind[];
+  /** Take the kinds in turn instead of drawing them (every kind covered in a short run). */
+  cycleKinds?: boolean;
   /** How long to wait for the daemon to end one stream (its read timeout plus a margin). */
   deadlineMs: number;
   /** Largest single write (endless-chunks writes this much per chunk). */
@@ -335,7 +337,7 @@ export class HostilePeer {
         const index = next++;
         if (index >= options.streams) return;
         const random = createRandom(deriveSeed(options.seed, 'hostile-stream', index));
-        const kind = kinds[Math.floor(random() * kinds.length)]!;
+        const kind = options.cycleKinds === true ? kinds[index % kinds.length]! : kinds[Math.floor(random() * kinds.length)]!;
         records.push(await this.runOne(index, kind, random, options));
       }
     };

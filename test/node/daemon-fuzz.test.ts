@@ -1,0 +1,23 @@
+import { strict as assert } from 'node:assert';
+import { formatFuzzReport, fuzzDaemon } from '../../src/node/daemon-fuzz.ts';
+import { hostileKinds } from '../../src/node/hostile-peer.ts';
+
+// The short version of `npm run fuzz:peer`: one real daemon process, every kind of hostile stream twice.
+describe('daemon under a hostile peer (fuzz:peer, short)', function () {
+  this.timeout(240_000);
+
+  it('rejects every hostile stream, resets stalled ones within the read timeout, keeps its model, memory and liveness', async () => {
+    const report = await fuzzDaemon({ streams: hostileKinds.length * 2, seed: 7, readTimeoutMs: 1_000, model: 'mlp-small', cycleKinds: true });
+    assert.deepEqual(report.failures, [], formatFuzzReport(report));
+    // Every kind was sent and ended by the daemon.
+    for (const kind of hostileKinds) assert.equal(report.hostile[kind]?.['reset-by-daemon'], 2, `${kind}: ${JSON.stringify(report.hostile[kind])}`);
+    assert.equal(report.counters.accepted, 0);
+    assert.equal(report.counters.merged, 0);
+    assert.equal(report.rejectedByReason.timeout! >= 4, true, 'stalled streams are counted as timeouts');
+    assert.equal(report.rejectedByReason['merge-rejected'], 2, 'the huge-norm snapshots are refused by the merge');
+    assert.equal(report.rejectedByReason['non-finite'], 2);
+    assert.ok(report.limitPhase.refusedByLimit >= 3);
+    assert.ok(report.model.digestBefore !== null && report.model.digestBefore === report.model.digestAfter);
+    assert.equal(report.daemonExitCode, 0);
+  });
+});
