@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { deriveSeed } from './random.ts';
+import { buildCnn } from './models/cnn.ts';
 
 export const modelNames = ['mlp', 'mlp-small', 'cnn'] as const;
 export type ModelName = (typeof modelNames)[number];
@@ -86,12 +87,13 @@ export function buildMlp(name: string, hiddenUnits: number[], opts: ModelOptions
  * Builders by name. `mlp` is 784-128-10 (101,770 parameters for MNIST
  * shapes): PLATFORM.md measured ~6-7k samples/s on wasm at batch 32, and it
  * keeps gossip payloads small. `mlp-small` (784-32-10, 25,450 parameters) is
- * the student for distillation. `cnn` is added by the wasm-kernel work
- * (issue 4): set `modelBuilders.cnn` in its own module and import it below.
+ * the student for distillation. `cnn` (models/cnn.ts, 20,490 parameters)
+ * is conv 3x3x16, conv 3x3x32 with max pools, for image data.
  */
 export const modelBuilders: Partial<Record<ModelName, ModelBuilder>> = {
   mlp: (opts) => buildMlp('mlp', [128], opts),
   'mlp-small': (opts) => buildMlp('mlp-small', [32], opts),
+  cnn: buildCnn,
 };
 
 export function createModel(name: ModelName, opts: ModelOptions): tf.LayersModel {

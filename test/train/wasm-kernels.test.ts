@@ -14,6 +14,11 @@ import '@tensorflow/tfjs-backend-wasm';
 import { createRandom, type Random } from '../../src/train/random.ts';
 import { registerWasmTrainingKernels, wasmTrainingKernelConfigs } from '../../src/train/wasm-kernels/index.ts';
 import { patchMemory } from '../../src/train/wasm-kernels/im2col.ts';
+import { createModel } from '../../src/train/models.ts';
+import { loadDataset } from '../../src/train/dataset.ts';
+import { subsetSplit } from '../../src/train/partition.ts';
+import { Trainer } from '../../src/train/trainer.ts';
+import { getFlatParams, setFlatParams } from '../../src/train/params.ts';
 
 const RELATIVE_TOLERANCE = 1e-4;
 
@@ -301,5 +306,51 @@ describe('wasm training kernels', function () {
       { strides: [1, 1], dilations: [1, 1], pad: 'same', inputShape: [2, 6, 6, 3] });
     await runOn('wasm', 'UnsortedSegmentSum', { x: randomFloats(random, [4, 2]), segmentIds: { shape: [4], values: Int32Array.from([0, -1, 2, 1]), dtype: 'int32' } }, { numSegments: 3 });
     assert.equal(backend.numDataIds(), ids);
+  });
+
+  describe('the cnn registry model on wasm', () => {
+    const modelOptions = { featureCount: 784, imageShape: [28, 28, 1] as [number, number, number], numClasses: 10, seed: 7 };
+
+    it('gets the same gradients for every weight as on cpu (one batch, after relu and max pools)', async () => {
+      const data = await loadDataset('mnist');
+      const batch = subsetSplit(data.train, data.featureCount, Int32Array.from([0, 1, 2]));
+      let initial: Float32Array | null = null;
+      const grads: Float32Array[][] = [];
+      for (const backend of ['wasm', 'cpu'] as const) {
+        await tf.setBackend(backend);
+        const model = createModel('cnn', modelOptions);
+        if (initial === null) initial = getFlatParams(model);
+        else setFlatParams(model, initial);
+        grads.push(tf.tidy(() => {
+          const x = tf.tensor2d(batch.x, [batch.count, 784]);
+          const y = tf.oneHot(tf.tensor1d(batch.y, 'int32'), 10);
+          const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+          const { grads: byName } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x) as tf.Tensor) as tf.Scalar, variables);
+          return variables.map((v) => byName[v.name]!.dataSync() as Float32Array);
+        }));
+        model.dispose();
+      }
+      grads[0]!.forEach((wasmGrad, i) => {
+        assertClose({ shape: [wasmGrad.length], values: wasmGrad }, { shape: [wasmGrad.length], values: grads[1]![i]! }, `weight ${i}`);
+      });
+    });
+
+    it('trains: loss on the training rows falls from ~2.3 to under half in 40 adam steps', async () => {
+      await tf.setBackend('wasm');
+      const data = await loadDataset('mnist');
+      const train = subsetSplit(data.train, data.featureCount, Int32Array.from({ length: 320 }, (_, i) => i));
+      const model = createModel('cnn', modelOptions);
+      const trainer = new Trainer({ model, train, featureCount: 784, numClasses: 10, batchSize: 32, learningRate: 3e-3, optimizer: 'adam', seed: 7 });
+      const before = trainer.evaluate(train).loss;
+      await trainer.trainSteps(1); // creates adam's moment variables
+      const tensorsBefore = tf.memory().numTensors;
+      await trainer.trainSteps(39);
+      const after = trainer.evaluate(train).loss;
+      assert.equal(tf.memory().numTensors, tensorsBefore, 'training steps leak no tensors');
+      trainer.dispose();
+      model.dispose();
+      assert.ok(before > 2 && before < 2.6, `initial loss ${before}`);
+      assert.ok(after < before / 2, `loss ${before} -> ${after}`);
+    });
   });
 });
