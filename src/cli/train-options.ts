@@ -9,8 +9,12 @@ import { DATA_SPEC_HELP } from '../train/dataset.ts';
 import { PARTITION_SPEC_HELP, PartitionError, parsePartitionSpec } from '../train/partition.ts';
 import { CliUsageError } from './usage-error.ts';
 
-/** Learning rates that work for the registry MLPs at batch 32 (measured on mnist / Fashion-MNIST). */
-export const DEFAULT_LEARNING_RATE = { sgd: 0.05, momentum: 0.01, adam: 0.001 } as const;
+/**
+ * Per-optimizer defaults for the registry MLPs at batch 32. Measured with
+ * `train --model mlp --epochs 1` on the embedded mnist: adam 0.001 -> 0.892
+ * test accuracy, sgd 0.1 -> 0.890 (0.05 -> 0.876), momentum 0.01 -> 0.880.
+ */
+export const DEFAULT_LEARNING_RATE = { sgd: 0.1, momentum: 0.01, adam: 0.001 } as const;
 
 interface FlagSpec {
   flag: string;

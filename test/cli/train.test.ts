@@ -41,7 +41,7 @@ describe('gossip-learn train', () => {
     );
     const p = parseTrainOptions(['--optimizer', 'sgd', '--partition', 'shards:2', '--node-index', '3', '--num-nodes', '4', '--learning-rate', '0.2']);
     assert.deepEqual([p.optimizer, p.learningRate, p.partition, p.nodeIndex, p.numNodes], ['sgd', 0.2, 'shards:2', 3, 4]);
-    assert.equal(parseTrainOptions(['--optimizer', 'sgd']).learningRate, 0.05);
+    assert.equal(parseTrainOptions(['--optimizer', 'sgd']).learningRate, 0.1);
   });
 
   const bad: Array<[string[], RegExp]> = [
