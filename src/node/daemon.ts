@@ -17,6 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
 import { SessionTable } from '../protocol/session.ts';
 import { initBackend } from '../train/backend.ts';
 import { loadDataset, type Dataset, type Split } from '../train/dataset.ts';
@@ -42,9 +43,7 @@ import { ModelHost } from './model-host.ts';
 import { PeerSelector } from './peer-selection.ts';
 import { acquireStateLock, type StateLock } from './state-lock.ts';
 import { TrainingLoop } from './training-loop.ts';
-
-/** Delta codec when neither --codec nor the session engineer's default applies. */
-export const FALLBACK_DELTA_CODEC = 'q8+deflate';
+import { DistillJoinService } from './join-service.ts';
 
 export const DEFAULT_HARDENING_LIMITS: Readonly<HardeningLimits> = Object.freeze({
   maxStreamsPerPeer: DEFAULT_MAX_STREAMS_PER_PEER,
@@ -95,7 +94,7 @@ export interface DaemonOptions {
   logger?: Logger;
   /** Called once libp2p and HTTP listen, before the services (and a possibly long join) start. */
   onReady?: (info: DaemonStartInfo) => void;
-  /** Services started after the announcer and before training (the distill join). */
+  /** Services started after the announcer and before training (default: the distill join, DistillJoinService). */
   joinServices?: DaemonService[];
   /** Extra libp2p options (hardening: gater, protector, limits). */
   libp2p?: Partial<Pick<Libp2pNodeOptions, 'connectionGater' | 'connectionProtector' | 'maxConnections' | 'discoveryIntervalMs'>>;
@@ -242,7 +241,7 @@ export class Daemon {
     this.options.onReady?.(info);
 
     const random = createRandom(deriveSeed(config.seed, 'daemon', metrics.peerId));
-    const codec = config.codec ?? FALLBACK_DELTA_CODEC;
+    const codec = config.codec ?? DEFAULT_CODEC_SPEC;
     metrics.codec = codec;
     const sessions = new SessionTable({
       swarmId: config.swarm,
@@ -288,7 +287,8 @@ export class Daemon {
       checkpoints,
       exchanges,
       announcer,
-      ...(this.options.joinServices ?? []),
+      // Default: the knowledge-transfer join (teacher side always; joiner side on a first start).
+      ...(this.options.joinServices ?? [new DistillJoinService()]),
       new TrainingLoop({
         host,
         test: data.test,

@@ -1,0 +1,274 @@
+/**
+ * The knowledge-transfer join as a daemon service (plugged in through the
+ * daemon's `joinServices`, started after the announcer and before training):
+ *
+ * - Teacher side, always: serve our model on `/gossip-learn/distill/1.0.0`
+ *   (bounded number of joiners at a time, BUSY otherwise; BUSY too while
+ *   our model is untrained).
+ * - Joiner side, on a first start (no checkpoint, distillation not disabled):
+ *   wait up to a deadline for announced teachers (or use `--teacher`), ask
+ *   them in order (best accuracy first, same architecture first), distill the
+ *   first valid answer into our model, record `distill{}` metrics; if no
+ *   teacher answers in time, a cold start, logged.
+ * - A node whose model differs from every announced peer's (a small device
+ *   in a swarm of bigger models) cannot merge; it re-distills from the best
+ *   teacher periodically instead.
+ *
+ *   new Daemon({ config, joinServices: [new DistillJoinService()] });
+ */
+import { randomBytes } from 'node:crypto';
+import type * as tf from '@tensorflow/tfjs';
+import { DEFAULT_FRAME_LIMITS, type FrameLimits } from '../protocol/frame.ts';
+import type { DistillBudget } from '../train/distill.ts';
+import { distillFromTeacher } from '../train/distill-join.ts';
+import { createModel, isModelName, modelHash, modelNames } from '../train/models.ts';
+import { getFlatParams, paramCount } from '../train/params.ts';
+import { evaluateModel } from '../train/trainer.ts';
+import { sleep } from './abortable-sleep.ts';
+import type { DaemonContext, DaemonService } from './daemon.ts';
+import {
+  DISTILL_DEFAULT_CODEC,
+  DISTILL_DEFAULT_SECONDS,
+  DISTILL_DEFAULT_STEPS,
+  DISTILL_JOIN_DEADLINE_MS,
+  DISTILL_MAX_ANSWER_BYTES,
+  DISTILL_REFRESH_INTERVAL_MS,
+} from './distill-constants.ts';
+import { DistillService, fetchFromTeachers, type FetchFromTeachersResult, type TeacherCandidate } from './distill-service.ts';
+import { forcedTeacher, rankTeachers, TeacherChoiceError } from './teacher-choice.ts';
+
+/** How often the joiner looks at the announcement table again while it waits for a teacher. */
+const TEACHER_POLL_INTERVAL_MS = 250;
+/** Budget of each periodic re-distillation of a heterogeneous node (smaller than a join). */
+const REFRESH_BUDGET: DistillBudget = { steps: 100, seconds: 20 };
+
+export interface DistillJoinOptions {
+  /** How long a first start waits for a teacher before a cold start. */
+  deadlineMs?: number;
+  budget?: DistillBudget;
+  temperature?: number;
+  alpha?: number;
+  /** Periodic re-distillation of a node whose model differs from the swarm's; null disables it. */
+  refreshIntervalMs?: number | null;
+  codecSpec?: string;
+  maxConcurrentJoiners?: number;
+  readTimeoutMs?: number;
+}
+
+export type JoinOutcome =
+  | { status: 'distilled'; teacher: string; startedFromTeacher: boolean; steps: number }
+  | { status: 'cold'; reason: 'restored' | 'disabled' | 'no-teacher' | 'bad-teacher' | 'aborted' };
+
+export class DistillJoinService implements DaemonService {
+  readonly name = 'distill';
+  private readonly options: DistillJoinOptions;
+  private readonly incarnation = randomBytes(8).toString('hex');
+  private teacherSide: DistillService | null = null;
+  private refreshLoop: Promise<void> | null = null;
+  private readonly stopController = new AbortController();
+  private readonly registryShapes = new Map<string, { modelHash: string; paramCount: number }>();
+  /** The first-start decision, for tests and logs. */
+  outcome: JoinOutcome | null = null;
+
+  constructor(options: DistillJoinOptions = {}) {
+    this.options = options;
+  }
+
+  async start(context: DaemonContext): Promise<void> {
+    const { config, host, node } = context;
+    this.teacherSide = new DistillService({
+      node,
+      swarmId: config.swarm,
+      incarnation: this.incarnation,
+      frameLimits: DEFAULT_FRAME_LIMITS,
+      codecSpec: this.options.codecSpec ?? DISTILL_DEFAULT_CODEC,
+      // An untrained model teaches nothing: answer BUSY so the joiner asks someone else.
+      snapshot: () => (host.age > 0 ? { modelName: host.modelName, modelHash: host.modelHash, ...host.local() } : null),
+      ...(this.options.maxConcurrentJoiners === undefined ? {} : { maxConcurrentJoiners: this.options.maxConcurrentJoiners }),
+      ...(this.options.readTimeoutMs === undefined ? {} : { readTimeoutMs: this.options.readTimeoutMs }),
+      onServed: (bytes) => context.logger.debug({ bytes }, 'distill: served our model to a joiner'),
+    });
+    await this.teacherSide.start();
+    this.outcome = await this.firstStart(context);
+    const refreshIntervalMs = this.options.refreshIntervalMs === undefined ? DISTILL_REFRESH_INTERVAL_MS : this.options.refreshIntervalMs;
+    if (refreshIntervalMs !== null && config.distill) this.refreshLoop = this.refresh(context, refreshIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopController.abort();
+    await this.refreshLoop;
+    await this.teacherSide?.stop();
+  }
+
+  private signal(context: DaemonContext): AbortSignal {
+    return AbortSignal.any([context.signal, this.stopController.signal]);
+  }
+
+  private async firstStart(context: DaemonContext): Promise<JoinOutcome> {
+    const { config, logger } = context;
+    if (context.restored.status === 'restored') {
+      logger.info('distill: model restored from checkpoint, no join');
+      return { status: 'cold', reason: 'restored' };
+    }
+    if (!config.distill) {
+      logger.info('distill: disabled (--no-distill), cold start');
+      return { status: 'cold', reason: 'disabled' };
+    }
+    let forced: TeacherCandidate | null = null;
+    if (config.teacher !== null) {
+      try {
+        forced = forcedTeacher(config.teacher, context.announcements.all());
+      } catch (err) {
+        if (!(err instanceof TeacherChoiceError)) throw err;
+        logger.warn({ teacher: config.teacher, err: err.message }, 'distill: bad --teacher, cold start');
+        return { status: 'cold', reason: 'bad-teacher' };
+      }
+    }
+    const deadlineMs = this.options.deadlineMs ?? DISTILL_JOIN_DEADLINE_MS;
+    const fetched = await this.findTeacher(context, forced, deadlineMs);
+    context.metrics.distill.rejected = fetched.rejected;
+    context.metrics.distill.bytes = fetched.bytes;
+    if (fetched.result === null || fetched.result.model === null) {
+      const signal = this.signal(context);
+      logger.warn({ deadlineMs, attempts: fetched.attempts }, signal.aborted ? 'distill: stopped before a teacher answered' : 'distill: no teacher answered within the deadline, cold start');
+      return { status: 'cold', reason: signal.aborted ? 'aborted' : 'no-teacher' };
+    }
+    const joined = await this.distillInto(context, fetched.result, this.options.budget ?? { steps: DISTILL_DEFAULT_STEPS, seconds: DISTILL_DEFAULT_SECONDS }, true);
+    return { status: 'distilled', teacher: fetched.result.teacher!, ...joined };
+  }
+
+  /** Polls the announcement table until a teacher answers with a model or the deadline passes. */
+  private async findTeacher(
+    context: DaemonContext,
+    forced: TeacherCandidate | null,
+    deadlineMs: number,
+  ): Promise<{ result: FetchFromTeachersResult | null; bytes: number; rejected: number; attempts: string[] }> {
+    const { config, host, node } = context;
+    const signal = this.signal(context);
+    const deadlineAt = Date.now() + deadlineMs;
+    const refused = new Set<string>(); // answered with something invalid: never again this join
+    let bytes = 0;
+    let rejected = 0;
+    const attempts: string[] = [];
+    while (!signal.aborted && Date.now() < deadlineAt) {
+      const candidates = forced !== null ? [forced] : this.rankedTeachers(context).filter((c) => !refused.has(c.id));
+      if (candidates.length > 0) {
+        const result = await fetchFromTeachers(node, candidates, {
+          swarmId: config.swarm,
+          incarnation: this.incarnation,
+          wantedModel: host.modelName,
+          frameLimits: this.joinerFrameLimits(),
+          registryModelNames: modelNames,
+          resolveModel: (name) => this.resolveModel(name, context),
+          maxAnswerBytes: DISTILL_MAX_ANSWER_BYTES,
+          deadlineMs: Math.max(1, deadlineAt - Date.now()),
+          signal,
+          ...(this.options.readTimeoutMs === undefined ? {} : { readTimeoutMs: this.options.readTimeoutMs }),
+        });
+        bytes += result.bytes;
+        for (const attempt of result.attempts) {
+          if (attempt.outcome === 'skipped') continue;
+          attempts.push(`${attempt.teacher}: ${attempt.outcome}${attempt.reason === null ? '' : ` (${attempt.reason})`}`);
+          if (attempt.outcome === 'rejected') {
+            rejected++;
+            refused.add(attempt.teacher);
+            context.logger.warn({ teacher: attempt.teacher, reason: attempt.reason }, 'distill: rejected a teacher answer');
+          }
+        }
+        if (result.model !== null) return { result, bytes, rejected, attempts };
+      }
+      await sleep(Math.min(TEACHER_POLL_INTERVAL_MS, deadlineAt - Date.now()), signal);
+    }
+    return { result: null, bytes, rejected, attempts };
+  }
+
+  /** Trained peers, same architecture first (their weights are a head start), then by accuracy/age. */
+  private rankedTeachers(context: DaemonContext): TeacherCandidate[] {
+    const rows = context.announcements.all();
+    const selfPeerId = context.node.peerId.toString();
+    const same = rankTeachers(rows.filter((r) => r.modelHash === context.host.modelHash), { selfPeerId });
+    const other = rankTeachers(rows.filter((r) => r.modelHash !== context.host.modelHash && isModelName(r.modelName)), { selfPeerId });
+    return [...same, ...other];
+  }
+
+  private joinerFrameLimits(): FrameLimits {
+    return { ...DEFAULT_FRAME_LIMITS, maxFrameBytes: DISTILL_MAX_ANSWER_BYTES, maxPayloadBytes: DISTILL_MAX_ANSWER_BYTES };
+  }
+
+  /** Hash and parameter count of a registry model for our data shape, built locally (cached). */
+  private resolveModel(name: string, context: DaemonContext): { modelHash: string; paramCount: number } {
+    let shape = this.registryShapes.get(name);
+    if (shape === undefined) {
+      if (!isModelName(name)) throw new Error(`not a registry model: ${name}`); // decodeDistillAnswer checks names first
+      const { dataset } = context.data;
+      const probe: tf.LayersModel = createModel(name, { featureCount: dataset.featureCount, imageShape: dataset.imageShape, numClasses: dataset.numClasses, seed: 0 });
+      shape = { modelHash: modelHash(probe), paramCount: paramCount(probe) };
+      probe.dispose();
+      this.registryShapes.set(name, shape);
+    }
+    return shape;
+  }
+
+  private async distillInto(
+    context: DaemonContext,
+    fetched: FetchFromTeachersResult,
+    budget: DistillBudget,
+    adoptCounters: boolean,
+  ): Promise<{ startedFromTeacher: boolean; steps: number }> {
+    const { host, data, config, metrics, logger } = context;
+    const model = fetched.model!;
+    const { featureCount, numClasses, imageShape } = data.dataset;
+    const accuracyBefore = evaluateModel(host.model, data.test, featureCount, numClasses).accuracy;
+    const result = await distillFromTeacher({
+      teacherModelName: model.modelName as (typeof modelNames)[number],
+      teacherParams: model.params,
+      student: host.model,
+      modelOptions: { featureCount, numClasses, imageShape },
+      train: data.train,
+      budget,
+      seed: config.seed,
+      learningRate: config.learningRate,
+      optimizer: config.optimizer,
+      batchSize: config.batchSize,
+      ...(this.options.temperature === undefined ? {} : { temperature: this.options.temperature }),
+      ...(this.options.alpha === undefined ? {} : { alpha: this.options.alpha }),
+      run: { signal: this.signal(context) },
+    });
+    // Same architecture: we now hold the teacher's model (plus distillation), so we take its training counters too.
+    const counters =
+      adoptCounters && result.startedFromTeacher
+        ? { age: model.age + result.steps, samplesSeen: model.samplesSeen + result.samples }
+        : { age: host.age + result.steps, samplesSeen: host.samplesSeen + result.samples };
+    host.restore(getFlatParams(host.model), counters);
+    const accuracyAfter = evaluateModel(host.model, data.test, featureCount, numClasses).accuracy;
+    Object.assign(metrics.distill, { teacher: fetched.teacher, accuracyBefore, accuracyAfter, seconds: result.seconds });
+    logger.info(
+      { teacher: fetched.teacher, teacherModel: model.modelName, startedFromTeacher: result.startedFromTeacher, steps: result.steps, seconds: result.seconds, accuracyBefore, accuracyAfter, bytes: fetched.bytes },
+      'distill: distilled from teacher',
+    );
+    return { startedFromTeacher: result.startedFromTeacher, steps: result.steps };
+  }
+
+  /**
+   * A model no announced peer shares cannot merge; such a node re-distills
+   * from the best teacher (of another architecture) every interval instead.
+   */
+  private async refresh(context: DaemonContext, intervalMs: number): Promise<void> {
+    const signal = this.signal(context);
+    while (!signal.aborted) {
+      await sleep(intervalMs, signal);
+      if (signal.aborted) break;
+      const rows = context.announcements.all().filter((r) => r.peerId !== context.node.peerId.toString() && r.age > 0);
+      const sameModel = rows.some((r) => r.modelHash === context.host.modelHash);
+      if (sameModel || rows.length === 0) continue;
+      try {
+        const fetched = await this.findTeacher(context, null, this.options.deadlineMs ?? DISTILL_JOIN_DEADLINE_MS);
+        context.metrics.distill.bytes = (context.metrics.distill.bytes ?? 0) + fetched.bytes;
+        context.metrics.distill.rejected = (context.metrics.distill.rejected ?? 0) + fetched.rejected;
+        if (fetched.result?.model != null) await this.distillInto(context, fetched.result, REFRESH_BUDGET, false);
+      } catch (err) {
+        context.logger.warn({ err }, 'distill: periodic re-distillation failed');
+      }
+    }
+  }
+}

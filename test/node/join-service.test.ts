@@ -1,0 +1,109 @@
+import { strict as assert } from 'node:assert';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { validateDaemonConfig, type DaemonConfig } from '../../src/node/config.ts';
+import { Daemon } from '../../src/node/daemon.ts';
+import { DistillJoinService, type DistillJoinOptions } from '../../src/node/join-service.ts';
+
+/** Polls `check` (no fixed sleeps) until it holds or the deadline passes. */
+async function until(check: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function nodeConfig(stateDir: string, nodeIndex: number, overrides: Partial<Record<string, unknown>>): DaemonConfig {
+  return validateDaemonConfig({
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    bootstrap: [],
+    swarm: 'join-test',
+    data: 'mnist',
+    partition: 'shards:3',
+    nodeIndex,
+    numNodes: 4,
+    model: 'mlp-small',
+    backend: 'auto',
+    stateDir,
+    seed: 5,
+    exchangeIntervalMs: 200,
+    announceIntervalMs: 200,
+    evalIntervalMs: 300,
+    stepsPerInterval: 10,
+    dutyCycle: 1,
+    learningRate: 0.1,
+    metricsPort: 0,
+    distill: true,
+    logLevel: 'silent',
+    ...overrides,
+  });
+}
+
+describe('DistillJoinService in the daemon', function () {
+  this.timeout(120_000);
+  let root: string;
+  const daemons: Daemon[] = [];
+
+  function daemon(config: DaemonConfig, options: DistillJoinOptions = {}): { daemon: Daemon; join: DistillJoinService } {
+    const join = new DistillJoinService({ refreshIntervalMs: null, budget: { steps: 20 }, readTimeoutMs: 5_000, ...options });
+    const d = new Daemon({ config, logger: pino({ level: 'silent' }), libp2p: { discoveryIntervalMs: 300 }, joinServices: [join] });
+    daemons.push(d);
+    return { daemon: d, join };
+  }
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'gl-join-'));
+  });
+
+  afterEach(async () => {
+    await Promise.all(daemons.splice(0).map((d) => d.stop(1000)));
+  });
+
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('a first start distills from the announced teacher: same architecture starts from its weights; another architecture distills only', async () => {
+    const teacher = daemon(nodeConfig(join(root, 't'), 0, { distill: false }));
+    const info = await teacher.daemon.start();
+    assert.deepEqual(teacher.join.outcome, { status: 'cold', reason: 'disabled' });
+    await until(() => (teacher.daemon.host?.age ?? 0) > 0 && teacher.daemon.metrics.eval.accuracy !== null, 'the teacher to train and evaluate');
+
+    const same = daemon(nodeConfig(join(root, 'j1'), 1, { bootstrap: info.addresses }), { deadlineMs: 30_000 });
+    await same.daemon.start();
+    assert.equal(same.join.outcome?.status, 'distilled');
+    assert.ok(same.join.outcome?.status === 'distilled' && same.join.outcome.startedFromTeacher && same.join.outcome.steps === 20);
+    const distill = same.daemon.metrics.distill;
+    assert.equal(distill.teacher, info.peerId);
+    assert.ok(distill.accuracyBefore !== null && distill.accuracyAfter !== null && distill.seconds !== null);
+    assert.ok(distill.bytes !== null && distill.bytes > 1000);
+    assert.equal(distill.rejected, 0);
+    // It holds the teacher's model now, so it carries (at least) the teacher's age.
+    assert.ok(same.daemon.host!.age > 20);
+
+    const bigger = daemon(nodeConfig(join(root, 'j2'), 2, { bootstrap: info.addresses, model: 'mlp' }), { deadlineMs: 30_000 });
+    await bigger.daemon.start();
+    assert.ok(bigger.join.outcome?.status === 'distilled' && !bigger.join.outcome.startedFromTeacher);
+    // Either trained peer may teach it (ranked by announced accuracy, then age).
+    assert.ok([info.peerId, same.daemon.metrics.peerId].includes(bigger.daemon.metrics.distill.teacher));
+    // Distilled only: its age counts its own steps (20 + what training did since), not the teacher's.
+    assert.ok(bigger.daemon.host!.age >= 20 && bigger.daemon.host!.age < teacher.daemon.host!.age - 20);
+  });
+
+  it('with no teacher reachable starts cold once the deadline passes', async () => {
+    const alone = daemon(nodeConfig(join(root, 'alone'), 0, {}), { deadlineMs: 400 });
+    await alone.daemon.start();
+    assert.deepEqual(alone.join.outcome, { status: 'cold', reason: 'no-teacher' });
+    assert.equal(alone.daemon.metrics.distill.teacher, null);
+    assert.equal(alone.daemon.metrics.distill.rejected, 0);
+  });
+
+  it('a forced --teacher that does not answer leads to a cold start within the deadline', async () => {
+    const forced = daemon(nodeConfig(join(root, 'forced'), 0, { teacher: '/ip4/127.0.0.1/tcp/1/p2p/12D3KooWGRUVh8HqjjTaKuDPmwvrMnKJ7rPuHBnmfEDHYdvGjVSn' }), { deadlineMs: 600 });
+    await forced.daemon.start();
+    assert.deepEqual(forced.join.outcome, { status: 'cold', reason: 'no-teacher' });
+  });
+});
