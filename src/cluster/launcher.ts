@@ -336,6 +336,11 @@ export class ClusterLauncher {
           (late.length > 0 ? `, ${late.length} late joiner(s) at +${c.lateJoinDelaySeconds} s` : '') +
           (c.churnSeconds > 0 ? `, churn every ${c.churnSeconds} s` : ''),
       );
+      // A person can add a daemon of their own from a second terminal.
+      this.options.progress.event(
+        `         join from another terminal: npx gossip-learn daemon --swarm ${c.swarm} --data ${c.data} --model ${c.model}` +
+          ` --listen /ip4/127.0.0.1/tcp/0 --metrics-port 0 --state-dir .state/me --bootstrap ${first.dialAddress}`,
+      );
 
       if (late.length > 0) {
         timers.push(setTimeout(() => late.forEach((n) => track(this.startNode(n, false))), c.lateJoinDelaySeconds * 1000));
