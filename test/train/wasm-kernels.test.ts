@@ -114,7 +114,7 @@ describe('wasm training kernels', function () {
     }
     assert.deepEqual(registerWasmTrainingKernels(), []);
     assert.deepEqual(wasmTrainingKernelConfigs.map((c) => c.kernelName).sort(), [
-      'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'MaxPoolGrad',
+      'BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'MaxPoolGrad',
       'UnsortedSegmentSum',
     ]);
   });
@@ -249,6 +249,24 @@ describe('wasm training kernels', function () {
         assertClose(await runOn('wasm', 'MaxPoolGrad', inputs, attrs), await runOn('cpu', 'MaxPoolGrad', inputs, attrs), label);
       }
       assert.ok(checked >= 18, `only ${checked} of 24 random cases had a non-empty output`);
+    });
+  });
+
+  describe('BatchMatMul (transpose flags made explicit)', () => {
+    it('matches cpu for every transposeA/transposeB combination, ranks 2-4, broadcast batch dims', async () => {
+      const random = createRandom(408);
+      for (let i = 0; i < 32; i++) {
+        const transposeA = (i & 1) === 1;
+        const transposeB = (i & 2) === 2;
+        const [m, k, n] = [randomInt(random, 1, 9), randomInt(random, 1, 9), randomInt(random, 1, 9)];
+        const outer = i < 8 ? [] : i < 16 ? [randomInt(random, 1, 3)] : [randomInt(random, 1, 3), randomInt(random, 1, 3)];
+        const outerB = i >= 24 ? outer.map((d, j) => (j === 0 ? 1 : d)) : outer; // broadcast over the first batch dim
+        const a = randomFloats(random, [...outer, ...(transposeA ? [k, m] : [m, k])]);
+        const b = randomFloats(random, [...outerB, ...(transposeB ? [n, k] : [k, n])]);
+        const attrs = { transposeA, transposeB };
+        const label = `case ${i} ${JSON.stringify({ a: a.shape, b: b.shape, attrs })}`;
+        assertClose(await runOn('wasm', 'BatchMatMul', { a, b }, attrs), await runOn('cpu', 'BatchMatMul', { a, b }, attrs), label);
+      }
     });
   });
 
