@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
 import {
   DEFAULT_ANNOUNCE_INTERVAL_MS,
   DEFAULT_CHECKPOINT_INTERVAL_MS,
@@ -115,7 +116,7 @@ export type DaemonConfigInput = z.input<typeof daemonConfigSchema>;
 export const optionSpecs: OptionSpec[] = [
   { key: 'config', flag: 'config', kind: 'string', help: 'config file (JSON or YAML, camelCase keys as below)', shown: 'none' },
   { key: 'listen', flag: 'listen', kind: 'list', help: 'listen multiaddr (repeatable)', shown: DEFAULT_LISTEN_ADDRESS },
-  { key: 'bootstrap', flag: 'bootstrap', kind: 'list', help: 'bootstrap peer multiaddr with /p2p/<id> (repeatable)', shown: 'none' },
+  { key: 'bootstrap', flag: 'bootstrap', kind: 'list', help: 'peer to join, e.g. /ip4/127.0.0.1/tcp/47800[/p2p/<id>] (repeatable)', shown: 'none' },
   { key: 'swarm', flag: 'swarm', kind: 'string', help: 'swarm id: only peers of the same swarm exchange', shown: DEFAULT_SWARM },
   { key: 'data', flag: 'data', kind: 'string', help: 'data source: mnist | fashion-mnist[:<dir>] | csv:<path>', shown: 'mnist' },
   { key: 'partition', flag: 'partition', kind: 'string', help: 'partition: iid | dirichlet:<alpha> | shards:<k>', shown: 'iid' },
@@ -125,7 +126,7 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'backend', flag: 'backend', kind: 'string', help: 'tfjs backend: auto | tensorflow | wasm | cpu', shown: 'auto' },
   { key: 'stateDir', flag: 'state-dir', kind: 'string', help: 'identity key, checkpoint, lock', shown: '.gossip-learn' },
   { key: 'exchangeIntervalMs', flag: 'exchange-interval', kind: 'duration', help: 'mean time between exchanges we start (jittered)', shown: `${DEFAULT_EXCHANGE_INTERVAL_MS}ms` },
-  { key: 'codec', flag: 'codec', kind: 'string', help: 'codec spec, e.g. q8+deflate, topk:0.01+q4+deflate', shown: 'the session default' },
+  { key: 'codec', flag: 'codec', kind: 'string', help: 'delta codec spec, e.g. q8+deflate, topk:0.01+q4+deflate', shown: DEFAULT_CODEC_SPEC },
   { key: 'metricsHost', flag: 'metrics-host', kind: 'string', help: 'HTTP bind host for /metrics and /healthz', shown: DEFAULT_METRICS_HOST },
   { key: 'metricsPort', flag: 'metrics-port', kind: 'int', help: 'HTTP port (0 = a free port, printed at start)', shown: String(DEFAULT_METRICS_PORT) },
   { key: 'mdns', flag: 'mdns', kind: 'boolean', help: 'discover peers on the LAN with mDNS (multicast)', shown: 'off' },

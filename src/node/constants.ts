@@ -7,6 +7,8 @@
  *   announceTopic('demo') // 'gossip-learn/demo/announce/1'
  */
 
+import { DEFAULT_LOCAL_STEPS_PER_EXCHANGE } from '../train/merge.ts';
+
 /** Contract (DESIGN.md): the push-pull exchange protocol. */
 export const EXCHANGE_PROTOCOL_ID = '/gossip-learn/exchange/1.0.0';
 /** Contract (DESIGN.md): the knowledge-transfer join protocol (distill engineer). */
@@ -77,13 +79,18 @@ export const MAX_ANNOUNCEMENT_BYTES = 4 * 1024;
 export const MAX_ANNOUNCED_ADDRESSES = 8;
 
 // Defaults of the daemon loop.
-export const DEFAULT_EXCHANGE_INTERVAL_MS = 5_000;
+/**
+ * One exchange we start per second and DEFAULT_LOCAL_STEPS_PER_EXCHANGE (the
+ * session engineer's measured ratio) local steps in between: ~320 samples/s
+ * of training, a few KB/s of gossip with the default codec.
+ */
+export const DEFAULT_EXCHANGE_INTERVAL_MS = 1_000;
 /** Interval jitter as a fraction (0..1) of the interval: +/- this much. */
 export const EXCHANGE_JITTER_FRACTION = 0.2;
 export const DEFAULT_ANNOUNCE_INTERVAL_MS = 5_000;
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 60_000;
 export const DEFAULT_EVAL_INTERVAL_MS = 10_000;
-export const DEFAULT_STEPS_PER_INTERVAL = 50;
+export const DEFAULT_STEPS_PER_INTERVAL = DEFAULT_LOCAL_STEPS_PER_EXCHANGE;
 /** Fraction (0..1] of wall time the trainer may run. */
 export const DEFAULT_DUTY_CYCLE = 0.5;
 /** SIGINT/SIGTERM: in-flight exchanges get this long before they are aborted. */

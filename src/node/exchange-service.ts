@@ -26,6 +26,7 @@ import {
 } from './constants.ts';
 import type { DaemonContext, DaemonService } from './daemon.ts';
 import type { InboundGuard } from './hardening.ts';
+import { maxExchangeReadBufferBytes } from './limits.ts';
 import { lpStream } from '@libp2p/utils';
 import { readChunkedFrame, writeChunkedFrame, type LengthPrefixedChannel } from './frame-stream.ts';
 
@@ -133,28 +134,23 @@ export class ExchangeService implements DaemonService {
     if (context === null || !this.accepting) return Promise.reject(new ExchangeFailedError('stopped', 'exchange service not running'));
     const peerId = typeof peer === 'string' ? peerIdFromString(peer) : peer;
     const id = peerId.toString();
-    if (this.sessions.isBusy(id)) return Promise.resolve('skipped');
+    // Lock the peer's record before dialling: an inbound exchange from that peer meanwhile gets BUSY
+    // instead of racing us (and we never open a stream we then leave empty, which it would count as rejected).
+    let start: ReturnType<SessionTable['initiate']>;
+    try {
+      start = this.sessions.initiate(id, this.model.local());
+    } catch (err) {
+      if (err instanceof SessionError && err.reason === 'busy') return Promise.resolve('skipped');
+      return Promise.reject(err);
+    }
     const { metrics } = context;
     metrics.exchange.initiated++;
     return this.track(async (signal) => {
       let stream: Stream | null = null;
-      let exchange: Exchange | null = null;
+      const exchange = start.exchange;
       try {
         stream = await context.node.dialProtocol(peerId, EXCHANGE_PROTOCOL_ID, { signal });
-        const wire = lpStream(stream, { maxDataLength: MAX_CHUNK_DATA_BYTES });
-        let start;
-        try {
-          start = this.sessions.initiate(id, this.model.local());
-        } catch (err) {
-          // An inbound exchange with this peer started while we dialled.
-          if (err instanceof SessionError && err.reason === 'busy') {
-            metrics.exchange.initiated--;
-            stream.abort(err);
-            return 'skipped';
-          }
-          throw err;
-        }
-        exchange = start.exchange;
+        const wire = lpStream(stream, { maxDataLength: MAX_CHUNK_DATA_BYTES, maxBufferSize: maxExchangeReadBufferBytes(this.maxFrameBytes) });
         await this.writeFrames(wire, start.frames, signal);
         while (!exchange.done) {
           const bytes = await this.readFrame(wire, signal);
@@ -172,7 +168,7 @@ export class ExchangeService implements DaemonService {
         metrics.exchange.lastAt = new Date().toISOString();
         return 'merged';
       } catch (err) {
-        exchange?.close();
+        exchange.close();
         stream?.abort(err as Error);
         metrics.exchange.failed++;
         throw err;
@@ -198,7 +194,7 @@ export class ExchangeService implements DaemonService {
     void this.track(async (signal) => {
       const exchange = this.sessions.accept(id);
       try {
-        const wire = lpStream(stream, { maxDataLength: MAX_CHUNK_DATA_BYTES });
+        const wire = lpStream(stream, { maxDataLength: MAX_CHUNK_DATA_BYTES, maxBufferSize: maxExchangeReadBufferBytes(this.maxFrameBytes) });
         while (!exchange.done) {
           let bytes: Uint8Array;
           try {
@@ -218,8 +214,10 @@ export class ExchangeService implements DaemonService {
       } catch (err) {
         exchange.close();
         stream.abort(err as Error);
-        // A stream that already delivered a merged model is not a rejection, whatever happens after.
-        if (exchange.outcome === 'merged') this.countInbound('merged');
+        // A stream that already delivered a merged model is not a rejection, whatever happens after;
+        // one whose update the model refused (outcome 'merged' at session level only) is.
+        const modelRefused = err instanceof ExchangeFailedError && err.reason === 'merge-rejected';
+        if (exchange.outcome === 'merged' && !modelRefused) this.countInbound('merged');
         else {
           metrics.exchange.rejected++;
           this.inbound?.countRejection(err);

@@ -61,6 +61,32 @@ async function until<T>(check: () => Promise<T | false>, what: string, timeoutMs
   }
 }
 
+describe('gossip-learn daemon CLI', () => {
+  const run = (args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+    new Promise((resolve) => {
+      const child = spawn(process.execPath, [cli, 'daemon', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+
+  it('prints every option with its default on --help', async () => {
+    const { code, stdout } = await run(['--help']);
+    assert.equal(code, 0);
+    for (const flag of ['--listen', '--bootstrap', '--swarm', '--metrics-port', '--no-distill', '--steps-per-interval', '--duty-cycle', '--exit-with-parent']) {
+      assert.match(stdout, new RegExp(`${flag}\\b.*\\(default: `));
+    }
+  });
+
+  it('rejects bad options with one line and exit code 2', async () => {
+    const { code, stderr } = await run(['--metrics-port', 'x']);
+    assert.equal(code, 2);
+    assert.equal(stderr, "gossip-learn: daemon: --metrics-port: not an integer: 'x'\n");
+  });
+});
+
 describe('gossip-learn daemon (real process)', function () {
   this.timeout(120_000);
   let root: string;

@@ -90,7 +90,8 @@ export async function run(argv: string[]): Promise<number> {
     process.off('SIGTERM', onSignal);
     // Operator errors (lock held, bad data or partition spec, port in use) get one line, not a stack.
     const name = (err as Error).name;
-    if (err instanceof Error && START_ERROR_NAMES.has(name)) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (err instanceof Error && (START_ERROR_NAMES.has(name) || code === 'EADDRINUSE' || code === 'EACCES')) {
       console.error(`gossip-learn daemon: ${err.message}`);
       return 1;
     }

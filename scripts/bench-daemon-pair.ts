@@ -1,0 +1,120 @@
+/**
+ * `npm run bench:daemon-pair`: the README's two-terminal demo, measured.
+ * Starts two real daemon processes (node bin/gossip-learn.js daemon, the
+ * README's flags, loopback and free ports), polls both /metrics every
+ * --every seconds for --seconds, stops them with SIGTERM, and prints accuracy
+ * over time, exchange rates and bytes per exchange (payload, metadata, and
+ * against sending float32 models).
+ *
+ *   npm run bench:daemon-pair -- --seconds 120 --json pair.json [-- extra daemon flags]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { LISTEN_LINE_PREFIX, METRICS_LINE_PATTERN } from '../src/node/constants.ts';
+import type { MetricsJson } from '../src/node/metrics.ts';
+
+const cli = fileURLToPath(new URL('../bin/gossip-learn.js', import.meta.url));
+
+const { values, positionals } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '120' },
+    every: { type: 'string', default: '10' },
+    json: { type: 'string' },
+    help: { type: 'boolean' },
+  },
+  allowPositionals: true,
+});
+if (values.help) {
+  console.log('Usage: npm run bench:daemon-pair -- [--seconds 120] [--every 10] [--json FILE] [-- daemon flags for both nodes]');
+  process.exit(0);
+}
+const seconds = Number(values.seconds);
+const everySeconds = Number(values.every);
+const extra = positionals;
+
+interface Node {
+  name: string;
+  child: ChildProcess;
+  metricsUrl: string;
+  listen: string;
+}
+
+async function startNode(name: string, stateDir: string, args: string[]): Promise<Node> {
+  const child = spawn(process.execPath, [cli, 'daemon', '--state-dir', stateDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--metrics-port', '0', '--log-level', 'warn', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const metrics = METRICS_LINE_PATTERN.exec(out);
+      const listen = out.split('\n').find((l) => l.startsWith(LISTEN_LINE_PREFIX));
+      if (metrics !== null && listen !== undefined) resolve({ name, child, metricsUrl: metrics[1]!, listen: listen.slice(LISTEN_LINE_PREFIX.length) });
+    });
+  });
+}
+
+const metricsOf = async (node: Node): Promise<MetricsJson> => (await (await fetch(node.metricsUrl)).json()) as MetricsJson;
+
+const root = await mkdtemp(join(tmpdir(), 'gl-pair-'));
+const nodes: Node[] = [];
+const rows: Array<{ t: number; node: string; accuracy: number | null; age: number | null; initiated: number; accepted: number; merged: number; bytesSent: number }> = [];
+try {
+  const common = ['--partition', 'shards:2', '--num-nodes', '2', ...extra];
+  const a = await startNode('a', join(root, 'a'), [...common, '--node-index', '0']);
+  nodes.push(a);
+  const b = await startNode('b', join(root, 'b'), [...common, '--node-index', '1', '--bootstrap', a.listen]);
+  nodes.push(b);
+  const started = Date.now();
+  console.log('   t(s)  node  accuracy   age  initiated  accepted  merged  bytesSent');
+  for (;;) {
+    await new Promise((r) => setTimeout(r, everySeconds * 1000));
+    const t = Math.round((Date.now() - started) / 1000);
+    for (const node of nodes) {
+      const m = await metricsOf(node);
+      const row = { t, node: node.name, accuracy: m.eval.accuracy, age: m.model.age, initiated: m.exchange.initiated, accepted: m.exchange.accepted, merged: m.exchange.merged, bytesSent: m.exchange.bytesSent };
+      rows.push(row);
+      console.log(`${String(t).padStart(7)}  ${node.name.padEnd(4)}  ${(m.eval.accuracy ?? NaN).toFixed(4).padStart(8)}  ${String(m.model.age).padStart(4)}  ${String(row.initiated).padStart(9)}  ${String(row.accepted).padStart(8)}  ${String(row.merged).padStart(6)}  ${String(row.bytesSent).padStart(9)}`);
+    }
+    if (Date.now() - started >= seconds * 1000) break;
+  }
+  const finals = await Promise.all(nodes.map(metricsOf));
+  const elapsed = (Date.now() - started) / 1000;
+  console.log('\nnode  exchanges/s  bytes/exchange (sent+recv)  payload  meta  f32 equivalent  vs f32  compressionRatio');
+  const summary = finals.map((m, i) => {
+    const e = m.exchange;
+    // Every exchange a node took part in (started or answered) moved these bytes both ways.
+    const exchanges = e.initiated - e.failed + e.accepted;
+    const perExchange = (e.bytesSent + e.bytesReceived) / Math.max(1, exchanges);
+    const f32PerExchange = 2 * (m.model.params ?? 0) * 4;
+    const s = {
+      node: nodes[i]!.name,
+      exchangesPerSecond: exchanges / elapsed,
+      bytesPerExchange: perExchange,
+      payloadBytesPerExchange: e.payloadBytes / Math.max(1, exchanges),
+      metaBytesPerExchange: e.metaBytes / Math.max(1, exchanges),
+      f32BytesPerExchange: f32PerExchange,
+      fractionOfF32: perExchange / f32PerExchange,
+      compressionRatio: e.compressionRatio,
+      finalAccuracy: m.eval.accuracy,
+      failed: e.failed,
+      rejected: e.rejected,
+    };
+    console.log(
+      `${s.node.padEnd(4)}  ${s.exchangesPerSecond.toFixed(2).padStart(11)}  ${s.bytesPerExchange.toFixed(0).padStart(26)}  ${s.payloadBytesPerExchange.toFixed(0).padStart(7)}  ${s.metaBytesPerExchange.toFixed(0).padStart(4)}  ${String(f32PerExchange).padStart(14)}  ${(100 * s.fractionOfF32).toFixed(2).padStart(5)}%  ${(s.compressionRatio ?? NaN).toFixed(1)}`,
+    );
+    return s;
+  });
+  if (values.json !== undefined) {
+    await writeFile(values.json, JSON.stringify({ seconds: elapsed, daemonArgs: ['--partition', 'shards:2', '--num-nodes', '2', ...extra], codec: finals[0]!.codec, model: finals[0]!.model, series: rows, summary }, null, 2));
+  }
+} finally {
+  for (const node of nodes) node.child.kill('SIGTERM');
+  await Promise.all(nodes.map((n) => new Promise((r) => (n.child.exitCode !== null ? r(null) : n.child.once('exit', r)))));
+  await rm(root, { recursive: true, force: true });
+}
