@@ -91,7 +91,10 @@ function dilateFilter(values: Float32Array, shape: number[], dh: number, dw: num
 }
 
 describe('wasm training kernels', function () {
+  // Other test files share this process: give back the backend they were using.
+  let backendBefore: string | undefined;
   before(async () => {
+    backendBefore = tf.getBackend();
     await tf.setBackend('wasm');
     await tf.ready();
     registerWasmTrainingKernels();
@@ -105,7 +108,7 @@ describe('wasm training kernels', function () {
     patchMemory.maxFloats = defaultMaxPatchFloats;
   });
   after(async () => {
-    await tf.setBackend('wasm');
+    await tf.setBackend(backendBefore ?? 'wasm');
   });
 
   it('registers each missing kernel for wasm, idempotently', () => {
