@@ -21,7 +21,7 @@ import { ClusterError } from './errors.ts';
 import { fetchMetrics, pickDialAddress } from './metrics-client.ts';
 import type { ClusterConfig } from './options.ts';
 import type { NodeRow, NodeStatus, ProgressView } from './progress.ts';
-import { buildResults, NodeTracker, type ClusterEvent, type ClusterResults, type NodeRole } from './results.ts';
+import { buildResults, describeJoin, NodeTracker, type ClusterEvent, type ClusterResults, type NodeRole } from './results.ts';
 import { createRandom, deriveSeed } from '../train/random.ts';
 
 /** The daemon prints `metrics: http://127.0.0.1:<port>/metrics` once it serves (src/node/constants.ts). */
@@ -47,6 +47,8 @@ interface ManagedNode {
   dialAddress: string | null;
   /** Set while the launcher itself is killing or stopping it, so the exit is not a crash. */
   expectedExit: 'churn' | 'stop' | null;
+  /** The knowledge-transfer join already reported as an event. */
+  joinReported: string | null;
 }
 
 export interface LauncherOptions {
@@ -89,6 +91,7 @@ export class ClusterLauncher {
         metricsUrl: null,
         dialAddress: null,
         expectedExit: null,
+        joinReported: null,
       });
     }
   }
@@ -103,6 +106,8 @@ export class ClusterLauncher {
     if (kind !== 'ready' || node.tracker.role === 'late' || node.tracker.restarts > 0) {
       this.options.progress.event(`[${event.t.toFixed(1).padStart(6)} s] ${node.tracker.name} ${kind}${detail ? `: ${detail}` : ''}`);
     }
+    // Keep the status column in step with what just happened.
+    this.options.progress.update(this.elapsedSeconds(), this.rows());
   }
 
   private daemonArgs(node: ManagedNode): string[] {
@@ -241,7 +246,13 @@ export class ClusterLauncher {
         if (node.status !== 'up' || node.metricsUrl === null) return;
         try {
           const snapshot = await fetchMetrics(node.metricsUrl);
-          if (node.status === 'up') node.tracker.observe(t, snapshot);
+          if (node.status !== 'up') return;
+          node.tracker.observe(t, snapshot);
+          const join = describeJoin(snapshot.distill);
+          if (join !== null && join !== node.joinReported) {
+            node.joinReported = join;
+            this.record('join', node, join);
+          }
         } catch {
           // A busy or dying daemon misses one poll; the next one catches up.
         }

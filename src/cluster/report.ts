@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
-import type { ClusterResults } from './results.ts';
+import { describeJoin, type ClusterResults } from './results.ts';
 
 export const REPORT_FILES = {
   html: 'report.html',
@@ -171,7 +171,8 @@ export function renderHtml(results: ClusterResults, charts: RenderedCharts): str
       (n) =>
         `<tr><td>${escapeHtml(n.name)}</td><td>${n.role}</td><td>${percent(n.final.accuracy)}</td><td>${n.final.age ?? '–'}</td>` +
         `<td>${n.final.exchanges}</td><td>${n.final.merged}</td><td>${formatBytes(n.final.bytesSent)}</td>` +
-        `<td>${formatBytes(n.final.bytesReceived)}</td><td>${n.restarts}</td><td><code>${escapeHtml(n.peerId ?? '–')}</code></td></tr>`,
+        `<td>${formatBytes(n.final.bytesReceived)}</td><td>${n.restarts}</td><td>${escapeHtml(describeJoin(n.distill) ?? '–')}</td>` +
+        `<td><code>${escapeHtml(n.peerId ?? '–')}</code></td></tr>`,
     )
     .join('\n');
   return `<!doctype html>
@@ -201,7 +202,7 @@ ${charts.accuracyVsBytes}
 </div>
 <h2>Nodes</h2>
 <table>
-<tr><th>node</th><th>role</th><th>accuracy</th><th>age</th><th>exchanges</th><th>merged</th><th>sent</th><th>received</th><th>restarts</th><th>peer id</th></tr>
+<tr><th>node</th><th>role</th><th>accuracy</th><th>age</th><th>exchanges</th><th>merged</th><th>sent</th><th>received</th><th>restarts</th><th>join</th><th>peer id</th></tr>
 ${nodeRows}
 </table>
 <h2>Configuration</h2>

@@ -62,7 +62,7 @@ export interface NodeResult {
 
 export interface ClusterEvent {
   t: number;
-  kind: 'start' | 'ready' | 'kill' | 'restart' | 'exit' | 'stop';
+  kind: 'start' | 'ready' | 'join' | 'kill' | 'restart' | 'exit' | 'stop';
   node: string;
   detail?: string;
 }
@@ -221,6 +221,21 @@ export class NodeTracker {
       },
     };
   }
+}
+
+/**
+ * One line about a knowledge-transfer join from the daemon's `distill` metrics
+ * block, e.g. "distilled from 12D3KooWCpWh… 9.7% → 81.9% in 6.4 s (101 KiB)";
+ * null when the node did not join from a teacher.
+ */
+export function describeJoin(distill: unknown): string | null {
+  if (distill === null || typeof distill !== 'object') return null;
+  const d = distill as Record<string, unknown>;
+  if (typeof d.teacher !== 'string') return null;
+  const pct = (x: unknown): string => (typeof x === 'number' ? `${(x * 100).toFixed(1)}%` : '?');
+  const seconds = typeof d.seconds === 'number' ? ` in ${d.seconds.toFixed(1)} s` : '';
+  const kib = typeof d.bytes === 'number' ? ` (${(d.bytes / 1024).toFixed(0)} KiB)` : '';
+  return `distilled from ${d.teacher.slice(0, 16)}… ${pct(d.accuracyBefore)} → ${pct(d.accuracyAfter)}${seconds}${kib}`;
 }
 
 export function summarize(nodes: NodeResult[]): SummaryFigures {

@@ -53,6 +53,7 @@ describe('cluster report', () => {
       assert.match(html, /^<!doctype html>/);
       assert.equal(count(html, /<svg /g), 3, 'charts are inlined: the page works when copied alone');
       assert.equal(count(html, /<tr><td>node-\d<\/td>/g), 3);
+      assert.match(html, /<td>late<\/td>.*distilled from 12D3KooWpeer0… 10\.0% → 70\.0% in 2\.0 s \(4 KiB\)/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

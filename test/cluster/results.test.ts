@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { MAX_SAMPLES_PER_NODE, NodeTracker, summarize } from '../../src/cluster/results.ts';
+import { describeJoin, MAX_SAMPLES_PER_NODE, NodeTracker, summarize } from '../../src/cluster/results.ts';
 import { snapshot, syntheticResults } from './synthetic.ts';
 
 describe('NodeTracker', () => {
@@ -79,5 +79,17 @@ describe('cluster results', () => {
   it('survives a JSON round trip unchanged', () => {
     const results = syntheticResults();
     assert.deepEqual(JSON.parse(JSON.stringify(results)), results);
+  });
+});
+
+describe('describeJoin', () => {
+  it('says whom a late joiner distilled from and what it gained', () => {
+    const distill = { teacher: '12D3KooWCpWhaNQTNeYBN9sesjXuMkpswDxr1Bi7GfoKpA3XMC2m', accuracyBefore: 0.0965, accuracyAfter: 0.819, seconds: 6.42, bytes: 103255, rejected: 0 };
+    assert.equal(describeJoin(distill), 'distilled from 12D3KooWCpWhaNQT… 9.7% → 81.9% in 6.4 s (101 KiB)');
+  });
+
+  it('is null for a node that did not join from a teacher', () => {
+    assert.equal(describeJoin(null), null);
+    assert.equal(describeJoin({ teacher: null, accuracyBefore: null }), null);
   });
 });

@@ -71,6 +71,7 @@ export function syntheticResults(): ClusterResults {
       }));
     });
   }
+  if (trackers[2]) trackers[2].distill = { teacher: '12D3KooWpeer0', accuracyBefore: 0.1, accuracyAfter: 0.7, seconds: 2, bytes: 4096, rejected: 0 };
   trackers[1]?.exits.push({ t: 30, code: null, signal: 'SIGKILL', cause: 'churn' });
   return buildResults({
     config,
