@@ -342,6 +342,8 @@ export class Daemon {
     this.stateValue = 'stopping';
     this.shutdown.abort();
     const deadline = AbortSignal.timeout(Math.max(1, deadlineMs));
+    // Stop accepting first; in-flight exchanges may finish until the deadline.
+    await this.exchangesValue?.stopAccepting();
     for (const service of [...this.startedServices].reverse()) {
       try {
         await service.stop(deadline);

@@ -41,9 +41,11 @@ export class ExchangeLoop implements DaemonService {
     this.running = this.loop(context);
   }
 
-  async stop(): Promise<void> {
+  /** Waits for the current exchange until `deadline`; the exchange service aborts it after that. */
+  async stop(deadline: AbortSignal): Promise<void> {
     this.stopController.abort();
-    await this.running;
+    if (deadline.aborted) return;
+    await Promise.race([this.running, new Promise<void>((resolve) => deadline.addEventListener('abort', () => resolve(), { once: true }))]);
   }
 
   private async loop(context: DaemonContext): Promise<void> {

@@ -98,12 +98,18 @@ export class ExchangeService implements DaemonService {
     });
   }
 
+  /** First step of a shutdown: refuse new inbound streams and new outbound exchanges; running ones go on. */
+  async stopAccepting(): Promise<void> {
+    if (!this.accepting) return;
+    this.accepting = false;
+    await this.context?.node.unhandle(EXCHANGE_PROTOCOL_ID).catch(() => undefined);
+  }
+
   /** Stops accepting, lets running exchanges finish until `deadline`, then aborts the rest. */
   async stop(deadline: AbortSignal): Promise<void> {
-    this.accepting = false;
+    await this.stopAccepting();
     const context = this.context;
     if (context === null) return;
-    await context.node.unhandle(EXCHANGE_PROTOCOL_ID).catch(() => undefined);
     if (this.inFlight.size > 0) {
       const abortAll = (): void => {
         for (const controller of this.inFlight.values()) controller.abort(new ExchangeFailedError('stopped', 'daemon shutting down'));
