@@ -30,8 +30,14 @@ import type { CurvePoint, Pacing, SimulationResult, TrainingSetup } from './simu
 /** Per-node sample budget: ~3 passes over a node's share of Fashion-MNIST, sized so the whole default run fits in 30 minutes on the 2-core reference machine. */
 export const DEFAULT_SAMPLES_PER_NODE = 24_000;
 export const DEFAULT_EVAL_POINTS = 12;
-/** Adam at 1e-3 is the usual MLP setting; the same for every mode. */
-export const DEFAULT_TRAINING: TrainingSetup = { optimizer: 'adam', learningRate: 1e-3, batchSize: 32 };
+/**
+ * The same for every mode. Momentum SGD, not Adam: Adam moves every weight by
+ * about the learning rate each step (a dense, flat update), which top-k
+ * deltas cannot follow; measured at 8000 samples/node, Fashion-MNIST,
+ * dirichlet:0.3, topk:0.01+q4 gossip reached 0.51 mean accuracy with Adam
+ * (below local-only training) and 0.70 with momentum (f32 gossip: 0.72 both).
+ */
+export const DEFAULT_TRAINING: TrainingSetup = { optimizer: 'momentum', learningRate: 0.05, batchSize: 32 };
 /**
  * Gossip partners per node in the simulation: each pair of partners keeps
  * replicas that must be bootstrapped with a snapshot, so few sticky partners

@@ -200,7 +200,7 @@ export class SessionTable {
     const exchange = new Exchange(this, record, 'initiator');
     try {
       const frame = this.modelFrame(record, local, MessageType.PUSH);
-      return { exchange, frames: [frame], sent: this.account([frame]) };
+      return { exchange, frames: [frame], sent: this.account([frame], this.takePayloadBytes()) };
     } catch (error) {
       exchange.close();
       throw error;

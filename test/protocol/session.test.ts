@@ -27,6 +27,13 @@ function typeOf(frame: Uint8Array): string {
   return name ?? String(type);
 }
 
+/** Every step reports exactly the payload and metadata bytes of the frames it returns. */
+function checkSent(frames: Uint8Array[], sent: { frames: number; payloadBytes: number; metaBytes: number }): void {
+  const payload = frames.reduce((n, f) => n + decodeFrame(f, DEFAULT_FRAME_LIMITS).payload.length, 0);
+  const total = frames.reduce((n, f) => n + f.length, 0);
+  assert.deepEqual(sent, { frames: frames.length, payloadBytes: payload, metaBytes: total - payload });
+}
+
 interface Transcript {
   /** Message type names in the order they crossed the (virtual) stream. */
   types: string[];
@@ -46,6 +53,7 @@ function exchange(a: SessionTable, aId: string, aModel: LocalModel, b: SessionTa
   let initiatorMerge: PeerEstimate | null = null;
   let responderMerge: PeerEstimate | null = null;
   const start = a.initiate(bId, aModel);
+  checkSent(start.frames, start.sent);
   const initiator = start.exchange;
   const responder = b.accept(aId);
   let toResponder = start.frames;
@@ -61,6 +69,7 @@ function exchange(a: SessionTable, aId: string, aModel: LocalModel, b: SessionTa
       if (opts.dropFrom !== undefined && types.length >= opts.dropFrom) break;
       types.push(typeOf(f));
       const step = responder.handle(f, bModel);
+      checkSent(step.frames, step.sent);
       if (step.merge) {
         responderMerge = step.merge;
         apply(bModel, step.merge);
@@ -72,6 +81,7 @@ function exchange(a: SessionTable, aId: string, aModel: LocalModel, b: SessionTa
       if (opts.dropFrom !== undefined && types.length >= opts.dropFrom) break;
       types.push(typeOf(f));
       const step = initiator.handle(f, aModel);
+      checkSent(step.frames, step.sent);
       if (step.merge) {
         initiatorMerge = step.merge;
         apply(aModel, step.merge);
