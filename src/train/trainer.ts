@@ -193,8 +193,10 @@ export class Trainer {
 
   /**
    * Runs up to `steps` batches, yielding to the event loop between them.
-   * Stops early (without throwing) when `signal` aborts or when
-   * `maxSliceMs` of wall time has passed since the call began.
+   * Stops early (without throwing) when `signal` aborts, or when
+   * `maxSliceMs` of wall time has passed since the call began; a time
+   * budget still runs at least one step, so a paced caller always makes
+   * progress (pass steps = 0 for none).
    */
   async trainSteps(steps: number, opts: { signal?: AbortSignal; maxSliceMs?: number } = {}): Promise<TrainStepsResult> {
     if (this.disposed) throw new TrainerError('bad-options', 'trainer is disposed');
@@ -205,7 +207,7 @@ export class Trainer {
     let computeMs = 0;
     while (done < steps) {
       if (opts.signal?.aborted) break;
-      if (opts.maxSliceMs !== undefined && performance.now() - started >= opts.maxSliceMs) break;
+      if (opts.maxSliceMs !== undefined && done > 0 && performance.now() - started >= opts.maxSliceMs) break;
       const t0 = performance.now();
       const result = this.step();
       computeMs += performance.now() - t0;

@@ -97,7 +97,7 @@ describe('Trainer', () => {
     model.dispose();
   });
 
-  it('stops early when the signal aborts and when the slice time is spent', async () => {
+  it('stops early when the signal aborts and when the slice time is spent (after at least one step)', async () => {
     const model = createModel('mlp-small', { ...data, seed: 1 });
     const trainer = makeTrainer(model);
     const controller = new AbortController();
@@ -109,9 +109,14 @@ describe('Trainer', () => {
     setImmediate(tick);
     const aborted = await trainer.trainSteps(1000, { signal: controller.signal });
     assert.ok(aborted.steps >= 1 && aborted.steps <= 4, `ran ${aborted.steps} steps after abort`);
+    // A spent time budget still runs one step (progress), then stops.
     const noTime = await trainer.trainSteps(1000, { maxSliceMs: 0 });
-    assert.deepEqual({ steps: noTime.steps, samples: noTime.samples, samplesPerSecond: noTime.samplesPerSecond }, { steps: 0, samples: 0, samplesPerSecond: 0 });
-    assert.ok(Number.isNaN(noTime.loss));
+    assert.deepEqual({ steps: noTime.steps, samples: noTime.samples }, { steps: 1, samples: 32 });
+    const none = await trainer.trainSteps(0);
+    assert.deepEqual({ steps: none.steps, samples: none.samples, samplesPerSecond: none.samplesPerSecond }, { steps: 0, samples: 0, samplesPerSecond: 0 });
+    assert.ok(Number.isNaN(none.loss));
+    const alreadyAborted = await trainer.trainSteps(5, { signal: AbortSignal.abort() });
+    assert.equal(alreadyAborted.steps, 0);
     trainer.dispose();
     model.dispose();
   });
