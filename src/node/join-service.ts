@@ -50,6 +50,7 @@ export interface DistillJoinOptions {
   alpha?: number;
   /** Periodic re-distillation of a node whose model differs from the swarm's; null disables it. */
   refreshIntervalMs?: number | null;
+  refreshBudget?: DistillBudget;
   codecSpec?: string;
   maxConcurrentJoiners?: number;
   readTimeoutMs?: number;
@@ -69,6 +70,8 @@ export class DistillJoinService implements DaemonService {
   private readonly registryShapes = new Map<string, { modelHash: string; paramCount: number }>();
   /** The first-start decision, for tests and logs. */
   outcome: JoinOutcome | null = null;
+  /** Periodic re-distillations done (a model no announced peer shares). */
+  refreshes = 0;
 
   constructor(options: DistillJoinOptions = {}) {
     this.options = options;
@@ -265,7 +268,10 @@ export class DistillJoinService implements DaemonService {
         const fetched = await this.findTeacher(context, null, this.options.deadlineMs ?? DISTILL_JOIN_DEADLINE_MS);
         context.metrics.distill.bytes = (context.metrics.distill.bytes ?? 0) + fetched.bytes;
         context.metrics.distill.rejected = (context.metrics.distill.rejected ?? 0) + fetched.rejected;
-        if (fetched.result?.model != null) await this.distillInto(context, fetched.result, REFRESH_BUDGET, false);
+        if (fetched.result?.model != null) {
+          await this.distillInto(context, fetched.result, this.options.refreshBudget ?? REFRESH_BUDGET, false);
+          this.refreshes++;
+        }
       } catch (err) {
         context.logger.warn({ err }, 'distill: periodic re-distillation failed');
       }

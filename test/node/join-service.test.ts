@@ -84,13 +84,16 @@ describe('DistillJoinService in the daemon', function () {
     // It holds the teacher's model now, so it carries (at least) the teacher's age.
     assert.ok(same.daemon.host!.age > 20);
 
-    const bigger = daemon(nodeConfig(join(root, 'j2'), 2, { bootstrap: info.addresses, model: 'mlp' }), { deadlineMs: 30_000 });
+    const bigger = daemon(nodeConfig(join(root, 'j2'), 2, { bootstrap: info.addresses, model: 'mlp' }), { deadlineMs: 30_000, refreshIntervalMs: 200, refreshBudget: { steps: 5 } });
     await bigger.daemon.start();
     assert.ok(bigger.join.outcome?.status === 'distilled' && !bigger.join.outcome.startedFromTeacher);
     // Either trained peer may teach it (ranked by announced accuracy, then age).
     assert.ok([info.peerId, same.daemon.metrics.peerId].includes(bigger.daemon.metrics.distill.teacher));
     // Distilled only: its age counts its own steps (20 + what training did since), not the teacher's.
     assert.ok(bigger.daemon.host!.age >= 20 && bigger.daemon.host!.age < teacher.daemon.host!.age - 20);
+    // No announced peer runs its model, so it cannot merge: it keeps distilling from teachers instead.
+    await until(() => bigger.join.refreshes >= 1, 'a periodic re-distillation');
+    assert.equal(bigger.daemon.metrics.exchange.merged, 0);
   });
 
   it('with no teacher reachable starts cold once the deadline passes', async () => {
