@@ -15,6 +15,16 @@ import { LISTEN_LINE_PREFIX, METRICS_LINE_PATTERN, PEER_ID_LINE_PREFIX } from '.
 import type { MetricsJson } from './metrics.ts';
 
 export const CLI_PATH = fileURLToPath(new URL('../../bin/gossip-learn.js', import.meta.url));
+
+/**
+ * Node flags for a daemon process. V8 sizes the young generation from the
+ * machine's memory: on this 24 GiB machine new space grows to 128 MB, most of
+ * it garbage from training steps, and it is never given back. Capping the
+ * semi-space at 8 MB measured 254 MB RSS instead of 324 MB for an `mlp`
+ * daemon, with the same training throughput (2900 vs 2980 steps in 60 s).
+ * Launchers pass these before the CLI path (also allowed in NODE_OPTIONS).
+ */
+export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
 const STDERR_TAIL_CHARS = 8192;
 const HEALTH_POLL_MS = 100;
 const METRICS_TIMEOUT_MS = 10_000;
@@ -39,7 +49,7 @@ export interface StartDaemonOptions {
 
 /** Starts `gossip-learn daemon <args>`; resolves once it serves /healthz with 200. */
 export async function startDaemonProcess(args: string[], options: StartDaemonOptions): Promise<DaemonProcess> {
-  const child = spawn(process.execPath, [CLI_PATH, 'daemon', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, CLI_PATH, 'daemon', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8');
