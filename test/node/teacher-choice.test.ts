@@ -1,0 +1,52 @@
+import { strict as assert } from 'node:assert';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import type { Multiaddr } from '@multiformats/multiaddr';
+import { forcedTeacher, rankTeachers, TeacherChoiceError, type AnnouncedTeacher } from '../../src/node/teacher-choice.ts';
+
+async function peerIds(count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) ids.push(peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString());
+  return ids.sort();
+}
+
+function row(peerId: string, accuracy: number | null, age: number, addresses: string[] = ['/ip4/127.0.0.1/tcp/4001']): AnnouncedTeacher {
+  return { peerId, modelName: 'mlp', modelHash: 'h', age, accuracy, addresses };
+}
+
+describe('teacher choice', () => {
+  it('ranks by accuracy, then age, then peer id; leaves out ourselves and untrained peers', async () => {
+    const [self, a, b, c, d, e] = await peerIds(6);
+    const ranked = rankTeachers(
+      [row(self!, 0.99, 900), row(a!, 0.8, 100), row(b!, 0.9, 50), row(c!, null, 1000), row(d!, 0.9, 70), row(e!, 0.95, 0)],
+      { selfPeerId: self! },
+    );
+    assert.deepEqual(ranked.map((r) => r.id), [d, b, a, c]);
+  });
+
+  it('dials announced addresses with the peer id appended', async () => {
+    const [a] = await peerIds(1);
+    const [candidate] = rankTeachers([row(a!, 0.5, 1, ['/ip4/127.0.0.1/tcp/4001', 'not a multiaddr'])], { selfPeerId: 'x' });
+    const targets = candidate!.target as Multiaddr[];
+    assert.deepEqual(targets.map((t) => t.toString()), [`/ip4/127.0.0.1/tcp/4001/p2p/${a}`]);
+  });
+
+  it('caps the candidate list', async () => {
+    const ids = await peerIds(5);
+    assert.equal(rankTeachers(ids.map((id) => row(id, 0.5, 1)), { selfPeerId: 'x', limit: 3 }).length, 3);
+  });
+
+  it('--teacher takes a multiaddr, or a peer id (at its announced addresses when known)', async () => {
+    const [a, b] = await peerIds(2);
+    assert.equal(forcedTeacher(`/ip4/127.0.0.1/tcp/9/p2p/${a}`, []).id, `/ip4/127.0.0.1/tcp/9/p2p/${a}`);
+    const known = forcedTeacher(a!, [row(a!, 0.5, 1)]);
+    assert.ok(Array.isArray(known.target));
+    const unknown = forcedTeacher(b!, []);
+    assert.equal(unknown.target.toString(), b);
+  });
+
+  it('--teacher rejects garbage with TeacherChoiceError', () => {
+    assert.throws(() => forcedTeacher('/not/a/multiaddr', []), (e: unknown) => e instanceof TeacherChoiceError && e.reason === 'bad-teacher');
+    assert.throws(() => forcedTeacher('hello', []), (e: unknown) => e instanceof TeacherChoiceError && e.reason === 'bad-teacher');
+  });
+});
