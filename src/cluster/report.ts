@@ -172,7 +172,7 @@ export function renderHtml(results: ClusterResults, charts: RenderedCharts): str
         `<tr><td>${escapeHtml(n.name)}</td><td>${n.role}</td><td>${percent(n.final.accuracy)}</td><td>${n.final.age ?? '–'}</td>` +
         `<td>${n.final.exchanges}</td><td>${n.final.merged}</td><td>${formatBytes(n.final.bytesSent)}</td>` +
         `<td>${formatBytes(n.final.bytesReceived)}</td><td>${n.restarts}</td><td>${escapeHtml(describeJoin(n.distill) ?? '–')}</td>` +
-        `<td><code>${escapeHtml(n.peerId ?? '–')}</code></td></tr>`,
+        `<td><code title="${escapeHtml(n.peerId ?? '')}">${escapeHtml(n.peerId === null ? '–' : `${n.peerId.slice(0, 16)}…`)}</code></td></tr>`,
     )
     .join('\n');
   return `<!doctype html>
@@ -183,7 +183,7 @@ export function renderHtml(results: ClusterResults, charts: RenderedCharts): str
 <style>
   body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; max-width: 1300px; }
   table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
-  td, th { border-bottom: 1px solid #ddd; padding: 0.25rem 0.75rem; text-align: left; }
+  td, th { border-bottom: 1px solid #ddd; padding: 0.25rem 0.75rem; text-align: left; white-space: nowrap; }
   .charts { display: flex; flex-wrap: wrap; gap: 1rem; }
   .headline { font-size: 1.2rem; }
   code { font-size: 0.8rem; }
