@@ -9,6 +9,8 @@
  *   daemon.addService(announcer);
  *   announcer.table.compatible(modelHash)   // AnnouncedPeer[]
  */
+import { peerIdFromString } from '@libp2p/peer-id';
+import { multiaddr } from '@multiformats/multiaddr';
 import { z } from 'zod';
 import { ANNOUNCEMENT_TTL_MS, MAX_ANNOUNCED_ADDRESSES, MAX_ANNOUNCED_PEERS, MAX_ANNOUNCEMENT_BYTES, announceTopic } from './constants.ts';
 import type { DaemonContext, DaemonService } from './daemon.ts';
@@ -193,5 +195,19 @@ export class Announcer implements DaemonService {
     }
     if (a.peerId === this.context?.node.peerId.toString()) return;
     this.table.upsert(a);
+    this.rememberAddresses(a);
+  }
+
+  /** Announcements may arrive relayed through other peers: keep the author's addresses so we can dial it. */
+  private rememberAddresses(a: Announcement): void {
+    const node = this.context?.node;
+    if (node === undefined || a.addresses.length === 0) return;
+    try {
+      const peerId = peerIdFromString(a.peerId);
+      const multiaddrs = a.addresses.map((text) => multiaddr(text));
+      node.peerStore.merge(peerId, { multiaddrs }).catch(() => undefined);
+    } catch {
+      // An unparsable peer id or address only costs us the shortcut; the table entry stays.
+    }
   }
 }

@@ -26,12 +26,15 @@ export interface TrainingLoopOptions {
   dutyCycle: number;
   evalIntervalMs: number;
   now?: () => number;
+  /** Abortable wait (tests pass a fake clock's). */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 export class TrainingLoop implements DaemonService {
   readonly name = 'training';
   private readonly options: TrainingLoopOptions;
   private readonly now: () => number;
+  private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private readonly stopController = new AbortController();
   private running: Promise<void> | null = null;
   private lastEvalMs = -Infinity;
@@ -40,6 +43,7 @@ export class TrainingLoop implements DaemonService {
   constructor(options: TrainingLoopOptions) {
     this.options = options;
     this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? sleep;
   }
 
   async start(context: DaemonContext): Promise<void> {
@@ -88,11 +92,11 @@ export class TrainingLoop implements DaemonService {
         if (this.now() - this.lastEvalMs >= evalIntervalMs) this.evaluate();
         // Duty cycle: rest in proportion to the time just spent training.
         const busyMs = this.now() - sliceStart;
-        await sleep((busyMs * (1 - dutyCycle)) / dutyCycle, signal);
+        await this.sleep((busyMs * (1 - dutyCycle)) / dutyCycle, signal);
         if (result.steps === 0) break;
       }
       if (this.now() - this.lastEvalMs >= evalIntervalMs) this.evaluate();
-      await sleep(windowStart + intervalMs - this.now(), signal);
+      await this.sleep(windowStart + intervalMs - this.now(), signal);
     }
   }
 }
