@@ -192,6 +192,22 @@ describe('ExchangeService over libp2p streams', function () {
     assert.equal(await a.service.exchangeWith(b.node.peerId), 'merged');
   });
 
+  it('rejects an update whose norm is far beyond ours without touching the model, and resyncs the pair', async () => {
+    a = await makePeer(9, { codec: 'q8' });
+    b = await makePeer(10, { codec: 'q8' });
+    await a.node.dial(b.node.getMultiaddrs()[0]!);
+    a.model.params = a.model.params.map((v) => v * 1000);
+    const original = b.model.params.slice();
+    await assert.rejects(a.service.exchangeWith(b.node.peerId));
+    await until(() => b.metrics.exchange.rejected === 1, 'B to reject the update');
+    assert.equal(b.metrics.exchange.mergeRejected, 1);
+    assert.deepEqual(b.model.params, original);
+    assert.equal(a.metrics.exchange.failed, 1);
+    // A sane model afterwards is accepted again (the pair was dropped and starts over with snapshots).
+    a.model.params = randomVector(11);
+    assert.equal(await a.service.exchangeWith(b.node.peerId), 'merged');
+  });
+
   it('aborts in-flight exchanges at the shutdown deadline', async () => {
     a = await makePeer(7, { codec: 'q8' });
     b = await makePeer(8, { codec: 'q8' });
