@@ -116,59 +116,6 @@ export function col2imAdd(cols: Float32Array, dx: Float32Array, g: PatchGeometry
 }
 
 /**
- * Channel-major patches for depthwise convolution: `cols` is
- * [inChannels, batchCount * outHeight * outWidth, filterHeight * filterWidth],
- * so that each channel is one matrix of a batched BatchMatMul (no transpose
- * of the patch matrix needed, which costs more than writing it this way).
- */
-export function im2colByChannel(x: Float32Array, cols: Float32Array, g: PatchGeometry, batchStart: number, batchCount: number): void {
-  forEachTap(g, batchStart, batchCount, (src, dst) => {
-    cols[dst] = src < 0 ? 0 : x[src];
-  });
-}
-
-/** The adjoint of im2colByChannel: adds channel-major patches back into `dx` (NHWC, zeroed). */
-export function col2imAddByChannel(cols: Float32Array, dx: Float32Array, g: PatchGeometry, batchStart: number, batchCount: number): void {
-  forEachTap(g, batchStart, batchCount, (src, dst) => {
-    if (src >= 0) dx[src] += cols[dst];
-  });
-}
-
-/**
- * Visits every (channel, output pixel, filter tap): `src` is the NHWC index
- * read in x (-1 in the padding), `dst` the channel-major patch index.
- */
-function forEachTap(g: PatchGeometry, batchStart: number, batchCount: number, visit: (src: number, dst: number) => void): void {
-  const channels = g.inChannels;
-  const rowStride = g.inWidth * channels;
-  const imageStride = g.inHeight * rowStride;
-  const taps = g.filterHeight * g.filterWidth;
-  const channelStride = batchCount * g.outHeight * g.outWidth * taps;
-  let pixel = 0;
-  for (let b = batchStart; b < batchStart + batchCount; b++) {
-    const imageBase = b * imageStride;
-    for (let oy = 0; oy < g.outHeight; oy++) {
-      const yOrigin = oy * g.strideHeight - g.padInfo.top;
-      for (let ox = 0; ox < g.outWidth; ox++, pixel++) {
-        const xOrigin = ox * g.strideWidth - g.padInfo.left;
-        let tap = pixel * taps;
-        for (let fy = 0; fy < g.filterHeight; fy++) {
-          const iy = yOrigin + fy * g.dilationHeight;
-          const rowOk = iy >= 0 && iy < g.inHeight;
-          for (let fx = 0; fx < g.filterWidth; fx++, tap++) {
-            const ix = xOrigin + fx * g.dilationWidth;
-            const base = rowOk && ix >= 0 && ix < g.inWidth ? imageBase + iy * rowStride + ix * channels : -1;
-            for (let c = 0; c < channels; c++) {
-              visit(base < 0 ? -1 : base + c, c * channelStride + tap);
-            }
-          }
-        }
-      }
-    }
-  }
-}
-
-/**
  * Bound on one patch matrix (floats): 4M floats = 16 MiB of wasm heap, so a
  * large batch is processed in chunks of images. Mutable for tests only.
  */
