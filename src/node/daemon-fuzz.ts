@@ -13,6 +13,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CHECKPOINT_FILE, DISTILL_PROTOCOL_ID } from './constants.ts';
 import { daemonHealthStatus, getDaemonMetrics, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from './daemon-process.ts';
 import { HOSTILE_KINDS, HostilePeer, hostileKinds, type HostileKind, type HostileRunReport } from './hostile-peer.ts';
 import type { MetricsJson } from './metrics.ts';
@@ -34,6 +35,8 @@ export interface FuzzDaemonOptions {
   maxRssBytes?: number;
   /** Give up on the daemon starting after this long. */
   startTimeoutMs?: number;
+  /** Hostile streams on the distill protocol after the exchange phase (default: one per kind). */
+  distillStreams?: number;
   /** Extra daemon flags, after the harness's own (a later flag wins). */
   daemonArgs?: string[];
   /** Called with progress lines (stderr of the script). */
@@ -57,6 +60,28 @@ export interface FuzzDaemonReport {
 }
 
 const MAX_STREAMS_PER_PEER_FOR_FUZZ = 4;
+
+/**
+ * A checkpoint with age > 0, so the daemon starts "trained" and its distill
+ * teacher side parses requests (an untrained teacher answers BUSY without
+ * reading, which would leave the distill parser unfuzzed). Shapes are those
+ * of the embedded mnist the daemon loads.
+ */
+async function plantTrainedCheckpoint(stateDir: string, modelName: string): Promise<void> {
+  const { createModel, isModelName, modelHash } = await import('../train/models.ts');
+  const { getFlatParams } = await import('../train/params.ts');
+  const { saveCheckpoint } = await import('../train/checkpoint.ts');
+  const { initBackend } = await import('../train/backend.ts');
+  // The backend the daemon uses too (and no tfjs "use tfjs-node" banner from the cpu fallback).
+  await initBackend('auto');
+  if (!isModelName(modelName)) throw new Error(`unknown model ${modelName}`);
+  const model = createModel(modelName, { featureCount: 784, imageShape: [28, 28, 1], numClasses: 10, seed: 1 });
+  try {
+    await saveCheckpoint(join(stateDir, CHECKPOINT_FILE), { modelName, modelHash: modelHash(model), params: getFlatParams(model), age: 100, samplesSeen: 3200 });
+  } finally {
+    model.dispose();
+  }
+}
 const DEFAULT_MAX_RSS_BYTES = 400 * 1024 * 1024;
 
 function fuzzDaemonArgs(stateDir: string, options: FuzzDaemonOptions, readTimeoutMs: number): string[] {
@@ -100,6 +125,7 @@ export async function fuzzDaemon(options: FuzzDaemonOptions): Promise<FuzzDaemon
   let daemon: DaemonProcess | null = null;
   let peer: HostilePeer | null = null;
   try {
+    await plantTrainedCheckpoint(stateDir, options.model ?? 'mlp-small');
     log('starting daemon');
     daemon = await startDaemonProcess(fuzzDaemonArgs(stateDir, options, readTimeoutMs), {
       startTimeoutMs: options.startTimeoutMs ?? 180_000,
@@ -126,6 +152,20 @@ export async function fuzzDaemon(options: FuzzDaemonOptions): Promise<FuzzDaemon
       endlessCapBytes: 80 * 1024 * 1024,
     });
 
+    // Distill phase: the same hostile bytes on the distill protocol (the teacher side must refuse them all).
+    const distillStreams = options.distillStreams ?? hostileKinds.length;
+    const distill = await peer.run({
+      target: daemon.listen,
+      daemon: identity,
+      streams: distillStreams,
+      seed: options.seed + 2,
+      concurrency: 1,
+      cycleKinds: true,
+      protocol: DISTILL_PROTOCOL_ID,
+      deadlineMs,
+      endlessCapBytes: 80 * 1024 * 1024,
+    });
+
     // Limit phase: more concurrent stalled streams than the per-peer limit allows, all at once.
     const extra = options.limitBurstExtra ?? 3;
     const burst = await peer.run({
@@ -138,7 +178,7 @@ export async function fuzzDaemon(options: FuzzDaemonOptions): Promise<FuzzDaemon
       deadlineMs,
     });
 
-    const totalStreams = options.streams + burst.records.length;
+    const totalStreams = options.streams + burst.records.length + distillStreams;
     // Counters move when the daemon's handlers finish: poll until every stream is accounted for.
     let after = await getDaemonMetrics(daemon.metricsUrl);
     const settle = AbortSignal.timeout(deadlineMs * 2);
@@ -167,20 +207,22 @@ export async function fuzzDaemon(options: FuzzDaemonOptions): Promise<FuzzDaemon
       seconds: 0,
       failures,
     };
-    for (const record of [...run.records, ...burst.records]) {
+    for (const record of [...run.records, ...burst.records, ...distill.records]) {
       const worst = (report.worstCase[record.kind] ??= { maxDurationMs: 0, maxBytesSent: 0 });
       worst.maxDurationMs = Math.max(worst.maxDurationMs, Math.round(record.durationMs));
       worst.maxBytesSent = Math.max(worst.maxBytesSent, record.bytesSent);
     }
-    for (const [kind, endings] of Object.entries(burst.byKind)) {
-      const counts = (report.hostile[`limit-burst:${kind}`] ??= {});
-      for (const [ending, count] of Object.entries(endings)) counts[ending] = (counts[ending] ?? 0) + count;
+    for (const [prefix, phase] of [['limit-burst', burst], ['distill', distill]] as const) {
+      for (const [kind, endings] of Object.entries(phase.byKind)) {
+        const counts = (report.hostile[`${prefix}:${kind}`] ??= {});
+        for (const [ending, count] of Object.entries(endings)) counts[ending] = (counts[ending] ?? 0) + count;
+      }
     }
 
     // --- checks ---
     const health = await daemonHealthStatus(daemon.metricsUrl);
     if (health !== 200) failures.push(`daemon not healthy after the run (/healthz ${health})`);
-    for (const record of [...run.records, ...burst.records]) {
+    for (const record of [...run.records, ...burst.records, ...distill.records]) {
       if (record.ending === 'still-open') failures.push(`stream ${record.index} (${record.kind}) still open after ${Math.round(record.durationMs)} ms: the daemon did not reset it`);
       if (record.ending === 'open-failed') failures.push(`stream ${record.index} (${record.kind}) could not be opened`);
     }
@@ -202,6 +244,10 @@ export async function fuzzDaemon(options: FuzzDaemonOptions): Promise<FuzzDaemon
         if ((report.rejectedByReason[reason] ?? 0) < count) failures.push(`expected at least ${count} rejections for '${reason}', got ${report.rejectedByReason[reason] ?? 0}`);
       }
     }
+    const distillRejected = Object.entries(report.rejectedByReason)
+      .filter(([reason]) => reason.startsWith('distill-'))
+      .reduce((n, [, count]) => n + count, 0);
+    if (distillRejected !== distillStreams) failures.push(`${distillRejected} of ${distillStreams} hostile distill streams counted as rejected`);
     if (report.limitPhase.refusedByLimit < extra) failures.push(`limit phase: ${report.limitPhase.refusedByLimit} streams refused by the per-peer limit, expected >= ${extra}`);
     if (report.model.digestBefore === null || report.model.digestBefore !== report.model.digestAfter) {
       failures.push(`model changed: params digest ${report.model.digestBefore} -> ${report.model.digestAfter}`);
@@ -228,10 +274,15 @@ export async function fuzzDaemon(options: FuzzDaemonOptions): Promise<FuzzDaemon
 export function formatFuzzReport(report: FuzzDaemonReport): string {
   const endings = ['reset-by-daemon', 'closed-by-daemon', 'answered', 'still-open', 'open-failed'];
   const lines = [`${'kind'.padEnd(26)}${endings.map((e) => e.padStart(17)).join('')}${'max ms'.padStart(9)}${'max sent'.padStart(11)}`];
-  const kinds = Object.keys(report.hostile).sort((a, b) => hostileKinds.indexOf(a as HostileKind) - hostileKinds.indexOf(b as HostileKind));
+  // Exchange kinds first, then the distill phase, then the limit burst; kinds in their declared order.
+  const rank = (key: string): number => {
+    const [phase, kind] = key.includes(':') ? (key.split(':') as [string, string]) : ['', key];
+    return ['', 'distill', 'limit-burst'].indexOf(phase) * 100 + hostileKinds.indexOf(kind as HostileKind);
+  };
+  const kinds = Object.keys(report.hostile).sort((a, b) => rank(a) - rank(b));
   for (const kind of kinds) {
     const counts = report.hostile[kind]!;
-    const worst = report.worstCase[kind.replace(/^limit-burst:/, '')];
+    const worst = report.worstCase[kind.replace(/^(limit-burst|distill):/, '')];
     lines.push(
       `${kind.padEnd(26)}${endings.map((e) => String(counts[e] ?? 0).padStart(17)).join('')}` +
         `${String(worst?.maxDurationMs ?? '').padStart(9)}${String(worst?.maxBytesSent ?? '').padStart(11)}`,

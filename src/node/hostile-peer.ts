@@ -105,6 +105,8 @@ export interface HostileRunOptions {
   kinds?: HostileKind[];
   /** Take the kinds in turn instead of drawing them (every kind covered in a short run). */
   cycleKinds?: boolean;
+  /** Protocol to open streams on (default the exchange protocol; the distill protocol gets the same bytes). */
+  protocol?: string;
   /** How long to wait for the daemon to end one stream (its read timeout plus a margin). */
   deadlineMs: number;
   /** Largest single write (endless-chunks writes this much per chunk). */
@@ -357,7 +359,7 @@ export class HostilePeer {
     const deadline = AbortSignal.timeout(options.deadlineMs);
     let stream: Stream;
     try {
-      stream = await this.node.dialProtocol(multiaddr(options.target), EXCHANGE_PROTOCOL_ID, { signal: deadline });
+      stream = await this.node.dialProtocol(multiaddr(options.target), options.protocol ?? EXCHANGE_PROTOCOL_ID, { signal: deadline });
     } catch {
       record.durationMs = performance.now() - startedMs;
       return record;

@@ -36,6 +36,7 @@ import {
 } from './distill-constants.ts';
 import { DistillService, fetchFromTeachers, type FetchFromTeachersResult, type TeacherCandidate } from './distill-service.ts';
 import { forcedTeacher, rankTeachers, TeacherChoiceError } from './teacher-choice.ts';
+import { distillRejectionCode } from './rejection-reason.ts';
 
 /** How often the joiner looks at the announcement table again while it waits for a teacher. */
 const TEACHER_POLL_INTERVAL_MS = 250;
@@ -88,8 +89,15 @@ export class DistillJoinService implements DaemonService {
       // An untrained model teaches nothing: answer BUSY so the joiner asks someone else.
       snapshot: () => (host.age > 0 ? { modelName: host.modelName, modelHash: host.modelHash, ...host.local() } : null),
       ...(this.options.maxConcurrentJoiners === undefined ? {} : { maxConcurrentJoiners: this.options.maxConcurrentJoiners }),
-      ...(this.options.readTimeoutMs === undefined ? {} : { readTimeoutMs: this.options.readTimeoutMs }),
+      readTimeoutMs: this.options.readTimeoutMs ?? config.readTimeoutMs,
       onServed: (bytes) => context.logger.debug({ bytes }, 'distill: served our model to a joiner'),
+      // Hardening (issue 7): a hostile inbound stream of either protocol counts in exchange.rejected, by reason.
+      onInboundRejected: (reason) => {
+        const code = distillRejectionCode(reason);
+        context.metrics.exchange.rejected++;
+        context.metrics.exchange.rejectedByReason[code] = (context.metrics.exchange.rejectedByReason[code] ?? 0) + 1;
+        context.logger.debug({ reason }, 'distill: inbound stream rejected');
+      },
     });
     await this.teacherSide.start();
     this.outcome = await this.firstStart(context);

@@ -48,3 +48,13 @@ export function rejectionReason(err: unknown): string {
       return 'other';
   }
 }
+
+/**
+ * Code for an inbound distill stream the teacher side refused: the distill
+ * service reports a ProtocolError reason or an error class name; both become
+ * one of the codes above, prefixed so the two protocols stay apart.
+ */
+export function distillRejectionCode(reasonOrErrorName: string): string {
+  const code = /^[a-z0-9-]{1,40}$/.test(reasonOrErrorName) ? reasonOrErrorName : rejectionReason({ name: reasonOrErrorName });
+  return `distill-${code}`;
+}

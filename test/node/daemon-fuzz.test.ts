@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { formatFuzzReport, fuzzDaemon } from '../../src/node/daemon-fuzz.ts';
 import { hostileKinds } from '../../src/node/hostile-peer.ts';
 
-// The short version of `npm run fuzz:peer`: one real daemon process, every kind of hostile stream twice.
+// The short version of `npm run fuzz:peer`: one real daemon process, every kind of hostile stream twice
+// on the exchange protocol and once on the distill protocol.
 describe('daemon under a hostile peer (fuzz:peer, short)', function () {
   this.timeout(240_000);
 
@@ -11,6 +12,8 @@ describe('daemon under a hostile peer (fuzz:peer, short)', function () {
     assert.deepEqual(report.failures, [], formatFuzzReport(report));
     // Every kind was sent and ended by the daemon.
     for (const kind of hostileKinds) assert.equal(report.hostile[kind]?.['reset-by-daemon'], 2, `${kind}: ${JSON.stringify(report.hostile[kind])}`);
+    // The same bytes on the distill protocol: refused by the teacher side, counted with a 'distill-' reason.
+    for (const kind of hostileKinds) assert.equal(report.hostile[`distill:${kind}`]?.['reset-by-daemon'], 1, `distill ${kind}: ${JSON.stringify(report.hostile[`distill:${kind}`])}`);
     assert.equal(report.counters.accepted, 0);
     assert.equal(report.counters.merged, 0);
     assert.equal(report.rejectedByReason.timeout! >= 4, true, 'stalled streams are counted as timeouts');
