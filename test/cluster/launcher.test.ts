@@ -150,6 +150,53 @@ describe('ClusterLauncher (with a fake daemon)', () => {
     assert.match(await readFile(join(dir, 'nodes', 'node-1', 'daemon.log'), 'utf8'), /failing on purpose/);
   });
 
+  it('stops every daemon gracefully on SIGTERM to the launcher, then writes results and the report', async () => {
+    const launcher = spawn(
+      process.execPath,
+      [clusterScript, '--cli', fakeDaemon, '--nodes', '2', '--late-join', '0', '--duration', '600', '--progress', 'plain', '--out', dir],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    launcher.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const launcherExit = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor(() => /2 nodes up/.test(stdout), 30_000, 'the cluster to be up');
+      launcher.kill('SIGTERM');
+      assert.equal(await launcherExit, 0, stdout);
+      const results = JSON.parse(await readFile(join(dir, RESULTS_FILE), 'utf8')) as ClusterResults;
+      assert.equal(results.stopReason, 'signal');
+      assert.equal(results.allExited, true);
+      for (const node of results.nodes) assert.deepEqual(node.exits.map((e) => [e.cause, e.code]), [['stop', 0]]);
+      for (const pid of allPids(results)) assert.equal(isAlive(pid), false);
+      assert.ok((await readdir(dir)).includes('report.html'));
+    } finally {
+      launcher.kill('SIGKILL');
+    }
+  });
+
+  it('SIGKILLs daemons stuck in their shutdown at once on a second signal', async () => {
+    const launcher = spawn(
+      process.execPath,
+      [clusterScript, '--cli', fakeDaemon, '--nodes', '2', '--late-join', '0', '--duration', '600', '--stop-timeout', '600', '--progress', 'plain', '--out', dir],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FAKE_DAEMON_IGNORE_TERM: '1' } },
+    );
+    let stdout = '';
+    launcher.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const launcherExit = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor(() => /2 nodes up/.test(stdout), 30_000, 'the cluster to be up');
+      const pids = Object.values((JSON.parse(await readFile(join(dir, PIDS_FILE), 'utf8')) as { nodes: Record<string, number[]> }).nodes).flat();
+      launcher.kill('SIGTERM');
+      await waitFor(() => /stopping every daemon/.test(stdout), 10_000, 'the graceful stop to begin');
+      assert.ok(pids.every(isAlive), 'the daemons ignore SIGTERM');
+      launcher.kill('SIGTERM');
+      assert.equal(await launcherExit, 130);
+      await waitFor(() => pids.every((pid) => !isAlive(pid)), 10_000, 'the stuck daemons to be killed');
+    } finally {
+      launcher.kill('SIGKILL');
+    }
+  });
+
   it('leaves no daemon behind when the launcher process itself is killed with SIGKILL', async () => {
     const launcher = spawn(
       process.execPath,
