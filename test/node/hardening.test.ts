@@ -1,0 +1,83 @@
+import { strict as assert } from 'node:assert';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { identify } from '@libp2p/identify';
+import { tcp } from '@libp2p/tcp';
+import { createLibp2p, type Libp2p } from 'libp2p';
+import { Hardening } from '../../src/node/hardening.ts';
+import { HttpServer } from '../../src/node/http.ts';
+import { createLibp2pNode, type DaemonLibp2p } from '../../src/node/libp2p.ts';
+import { DaemonMetrics } from '../../src/node/metrics.ts';
+import { PROMETHEUS_PATH } from '../../src/node/prometheus.ts';
+
+function plainNode(): Promise<Libp2p> {
+  return createLibp2p({
+    addresses: { listen: [] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify() },
+  });
+}
+
+describe('Hardening', () => {
+  it('counts refused streams as limit hits and as rejection reason "limit"', () => {
+    const hardening = new Hardening({ maxStreamsPerPeer: 1, maxExchangesPerPeerPerMinute: 0, maxConnections: 8 });
+    const permit = hardening.admit('peer-a');
+    assert.ok(permit);
+    assert.equal(hardening.admit('peer-a'), null);
+    assert.equal(hardening.hits['streams-per-peer'], 1);
+    assert.deepEqual(hardening.rejectedByReason, { limit: 1 });
+    assert.equal(hardening.countRejection(Object.assign(new Error('x'), { name: 'ProtocolError', reason: 'bad-magic' })), 'bad-magic');
+    assert.deepEqual(hardening.rejectedByReason, { limit: 1, 'bad-magic': 1 });
+  });
+
+  describe('on a live libp2p node', () => {
+    let daemonNode: DaemonLibp2p;
+    const peers: Libp2p[] = [];
+    let http: HttpServer;
+
+    after(async () => {
+      await http?.stop();
+      await Promise.all(peers.map((p) => p.stop()));
+      await daemonNode?.stop();
+    });
+
+    it('refuses inbound connections beyond maxConnections, counts them, and shows them in both metrics views', async () => {
+      const hardening = new Hardening({ maxStreamsPerPeer: 4, maxExchangesPerPeerPerMinute: 0, maxConnections: 1 });
+      daemonNode = await createLibp2pNode({
+        privateKey: await generateKeyPair('Ed25519'),
+        listen: ['/ip4/127.0.0.1/tcp/0'],
+        bootstrap: [],
+        swarm: 'hardening-test',
+        mdns: false,
+        ...hardening.libp2pOptions(),
+      });
+      hardening.bindNode(daemonNode);
+      await daemonNode.start();
+      const metrics = new DaemonMetrics();
+      http = new HttpServer({ host: '127.0.0.1', port: 0 });
+      hardening.attach({ metrics, http });
+      const { baseUrl } = await http.start();
+      const target = daemonNode.getMultiaddrs()[0]!;
+
+      const first = await plainNode();
+      peers.push(first);
+      await first.dial(target);
+      const second = await plainNode();
+      peers.push(second);
+      await assert.rejects(second.dial(target));
+
+      assert.equal(hardening.hits.connections, 1);
+      assert.equal(daemonNode.getConnections().length, 1);
+      const json = metrics.toJson();
+      assert.equal(json.limits.hits.connections, 1);
+      assert.ok(json.memory.rssBytes! > 0);
+      assert.equal(typeof json.memory.numTensors, 'number');
+      const text = await (await fetch(`${baseUrl}${PROMETHEUS_PATH}`)).text();
+      assert.match(text, /^gossip_learn_limit_hits_total\{limit="connections"\} 1$/m);
+      assert.match(text, /^libp2p_connection_manager_connections\{direction="inbound"\} 1$/m);
+    });
+  });
+});
