@@ -22,12 +22,15 @@ import { fetchMetrics, pickDialAddress } from './metrics-client.ts';
 import type { ClusterConfig } from './options.ts';
 import type { NodeRow, NodeStatus, ProgressView } from './progress.ts';
 import { buildResults, describeJoin, NodeTracker, type ClusterEvent, type ClusterResults, type NodeRole } from './results.ts';
+import { EXIT_WITH_PARENT_FLAG, LISTEN_LINE_PREFIX, METRICS_LINE_PATTERN, PEER_ID_LINE_PREFIX } from '../node/constants.ts';
+import { DAEMON_NODE_FLAGS } from '../node/daemon-process.ts';
 import { createRandom, deriveSeed } from '../train/random.ts';
 
-/** The daemon prints `metrics: http://127.0.0.1:<port>/metrics` once it serves (src/node/constants.ts). */
-export const METRICS_LINE = /^metrics: (http:\/\/\S+\/metrics)$/;
-const PEER_ID_LINE = /^peer id: (\S+)$/;
-const LISTEN_LINE = /^listen: (\S+)$/;
+// The daemon's stdout lines and process flags are its CLI contract; they are
+// defined next to the daemon and only read here (no daemon code runs in the launcher).
+const METRICS_LINE = METRICS_LINE_PATTERN;
+const PEER_ID_LINE = new RegExp(`^${PEER_ID_LINE_PREFIX}(\\S+)$`);
+const LISTEN_LINE = new RegExp(`^${LISTEN_LINE_PREFIX}(\\S+)$`);
 
 export const RESULTS_FILE = 'results.json';
 export const PIDS_FILE = 'pids.json';
@@ -113,6 +116,7 @@ export class ClusterLauncher {
   private daemonArgs(node: ManagedNode): string[] {
     const c = this.config;
     const args = [
+      ...DAEMON_NODE_FLAGS,
       this.options.cliPath,
       'daemon',
       '--swarm', c.swarm,
@@ -131,7 +135,7 @@ export class ClusterLauncher {
       '--exchange-interval', `${c.exchangeIntervalMs}ms`,
       '--checkpoint-interval', CLUSTER_CHECKPOINT_INTERVAL,
       '--eval-interval', CLUSTER_EVAL_INTERVAL,
-      '--exit-with-parent',
+      EXIT_WITH_PARENT_FLAG,
     ];
     if (c.codec !== null) args.push('--codec', c.codec);
     if (c.backend !== null) args.push('--backend', c.backend);

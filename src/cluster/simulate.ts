@@ -265,7 +265,8 @@ export async function simulate(config: SimulationConfig): Promise<SimulationResu
         }
       }
       const finished = trained.every((t) => t >= budgetPerNode);
-      if (totalSamples() >= nextPoint - 1e-9 || finished) {
+      // Points land on the budget grid; the last one waits until every node has finished.
+      if (finished || (totalSamples() >= nextPoint - 1e-9 && totalSamples() < budgetPerNode * nodeCount)) {
         record(totalSamples(), finished);
         while (nextPoint <= totalSamples()) nextPoint += pointEvery;
       }
