@@ -1,0 +1,75 @@
+import { strict as assert } from 'node:assert';
+import { once } from 'node:events';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CHECKPOINT_FILE, IDENTITY_FILE } from '../../src/node/constants.ts';
+import { CLI_PATH, DAEMON_NODE_FLAGS, getDaemonMetrics, startDaemonProcess, stopDaemonProcess } from '../../src/node/daemon-process.ts';
+import { STATE_LOCK_FILE_NAME } from '../../src/node/state-lock.ts';
+
+/** A quiet daemon that trains nothing (fast to start, nothing to wait for). */
+const daemonArgs = (stateDir: string): string[] => [
+  '--swarm', 'state-dir-test',
+  '--listen', '/ip4/127.0.0.1/tcp/0',
+  '--metrics-port', '0',
+  '--state-dir', stateDir,
+  '--model', 'mlp-small',
+  '--steps-per-interval', '0',
+  '--no-distill',
+  '--log-level', 'warn',
+];
+
+// Real daemon processes: the state-dir lock and the corrupt-checkpoint recovery as an operator meets them.
+describe('state dir safety (real daemon processes)', function () {
+  this.timeout(180_000);
+  let stateDir: string;
+  /** Peer id of the first daemon on this state dir. */
+  let originalPeerId: string;
+
+  before(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'gl-state-dir-'));
+  });
+  after(async () => {
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it('a second daemon on the same state dir refuses with an error naming the first pid; the first keeps running', async () => {
+    const first = await startDaemonProcess(daemonArgs(stateDir), { startTimeoutMs: 120_000 });
+    originalPeerId = first.peerId;
+    try {
+      const second = spawn(process.execPath, [...DAEMON_NODE_FLAGS, CLI_PATH, 'daemon', ...daemonArgs(stateDir)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      second.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+      const [code] = (await once(second, 'exit')) as [number | null];
+      assert.notEqual(code, 0);
+      assert.match(stderr, new RegExp(`in use by another gossip-learn daemon \\(pid ${first.pid}\\)`));
+      assert.equal((await getDaemonMetrics(first.metricsUrl)).peerId, first.peerId);
+    } finally {
+      assert.equal(await stopDaemonProcess(first, 30_000), 0);
+    }
+    // Released on a clean exit; the checkpoint and the identity are there.
+    const files = await readdir(stateDir);
+    assert.ok(!files.includes(STATE_LOCK_FILE_NAME), files.join(', '));
+    assert.ok(files.includes(CHECKPOINT_FILE) && files.includes(IDENTITY_FILE), files.join(', '));
+  });
+
+  it('a corrupt checkpoint is moved aside and the daemon starts cold with the same peer id', async () => {
+    const identityBefore = await readFile(join(stateDir, IDENTITY_FILE));
+    const checkpoint = await readFile(join(stateDir, CHECKPOINT_FILE));
+    checkpoint[checkpoint.length - 100] = checkpoint[checkpoint.length - 100]! ^ 0xff;
+    await writeFile(join(stateDir, CHECKPOINT_FILE), checkpoint);
+
+    const daemon = await startDaemonProcess(daemonArgs(stateDir), { startTimeoutMs: 120_000 });
+    try {
+      assert.match(daemon.stderrTail(), /unusable checkpoint moved aside/);
+      // The identity key file decides the peer id: unchanged across the recovery.
+      assert.equal(daemon.peerId, originalPeerId);
+    } finally {
+      assert.equal(await stopDaemonProcess(daemon, 30_000), 0);
+    }
+    const files = await readdir(stateDir);
+    assert.equal(files.filter((f) => f.startsWith(`${CHECKPOINT_FILE}.corrupt-`)).length, 1, files.join(', '));
+    assert.deepEqual(await readFile(join(stateDir, IDENTITY_FILE)), identityBefore);
+  });
+});
