@@ -14,7 +14,7 @@
  * second signal would make a daemon skip its checkpoint), and is stopped
  * with SIGTERM, then SIGKILL after --stop-timeout.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SupervisedChild } from './child-process.ts';
 import { ClusterError } from './errors.ts';
@@ -317,7 +317,16 @@ export class ClusterLauncher {
   async run(signal?: AbortSignal): Promise<ClusterResults> {
     const c = this.config;
     await mkdir(this.outDir, { recursive: true });
-    for (const n of this.nodes) await mkdir(join(this.outDir, 'nodes', n.tracker.name), { recursive: true });
+    const reused = [];
+    for (const n of this.nodes) {
+      const existing = await readdir(n.stateDir).catch(() => []);
+      if (existing.length > 0) reused.push(n.tracker.name);
+      await mkdir(join(this.outDir, 'nodes', n.tracker.name), { recursive: true });
+    }
+    if (reused.length > 0) {
+      // A reused output dir keeps each node's identity and checkpoint: the swarm resumes, nobody joins cold.
+      this.options.progress.event(`note: ${reused.join(', ')} resume from their state dirs in ${this.outDir} (use a new --out for a fresh swarm)`);
+    }
     const startedAt = new Date(this.startedAtMs);
     const aborted = new Promise<'abort'>((resolve) => {
       if (signal?.aborted) resolve('abort');

@@ -124,6 +124,16 @@ describe('ClusterLauncher (with a fake daemon)', () => {
     for (const pid of allPids(results)) assert.equal(isAlive(pid), false);
   });
 
+  it('says so when a reused output dir makes the nodes resume from their state dirs', async () => {
+    const run = async () => {
+      const progress = new RecordingProgress();
+      await new ClusterLauncher(config(dir, ['--nodes', '2', '--late-join', '0', '--duration', '0.2']), { cliPath: fakeDaemon, progress }).run();
+      return progress.events;
+    };
+    assert.ok(!(await run()).some((e) => /resume/.test(e)));
+    assert.ok((await run()).some((e) => /^note: node-0, node-1 resume from their state dirs/.test(e)));
+  });
+
   it('stops early and cleanly on abort', async () => {
     const abort = new AbortController();
     const progress = new RecordingProgress();
