@@ -11,6 +11,6 @@ export type { Logger };
 export function createLogger(level: string, opts: { pretty?: boolean; name?: string } = {}): Logger {
   const usePretty = opts.pretty ?? process.stderr.isTTY === true;
   const base = { level, ...(opts.name === undefined ? {} : { name: opts.name }) };
-  if (usePretty) return pino(base, pretty({ destination: 2, colorize: true, sync: true }));
+  if (usePretty) return pino(base, pretty({ destination: 2, colorize: true, sync: true, singleLine: true, ignore: 'pid,hostname' }));
   return pino(base, pino.destination({ fd: 2, sync: true }));
 }

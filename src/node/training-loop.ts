@@ -69,7 +69,12 @@ export class TrainingLoop implements DaemonService {
       metrics.eval.loss = result.loss;
       metrics.eval.at = new Date(this.lastEvalMs).toISOString();
     }
-    this.context?.logger.debug({ accuracy: result.accuracy, loss: result.loss, age: this.options.host.age }, 'evaluated');
+    // One info line per evaluation: what a person watching the terminal wants to see.
+    const exchange = metrics?.exchange;
+    this.context?.logger.info(
+      { accuracy: Number(result.accuracy.toFixed(4)), loss: Number(result.loss.toFixed(4)), age: this.options.host.age, merged: exchange?.merged, bytesSent: exchange?.bytesSent },
+      'evaluated',
+    );
     return result;
   }
 
