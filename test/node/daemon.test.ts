@@ -53,6 +53,7 @@ function nodeConfig(stateDir: string, nodeIndex: number, bootstrap: string[]): D
     exchangeIntervalMs: 150,
     announceIntervalMs: 200,
     evalIntervalMs: 300,
+    checkpointIntervalMs: 500,
     stepsPerInterval: 5,
     dutyCycle: 1,
     learningRate: 0.1,
@@ -130,6 +131,10 @@ describe('Daemon: three nodes on 127.0.0.1', function () {
       lastSeen = all.map((m) => m.eval.accuracy);
       return all.every((m) => m.eval.accuracy! > Math.max(0.5, initialAccuracy + 0.25));
     }, () => `accuracy to rise on every node (last: ${JSON.stringify(lastSeen)})`, 150_000);
+
+    // Checkpoints are written on a timer too, not only at shutdown.
+    await until(() => a.checkpoints!.saves >= 1, 'a timed checkpoint');
+    assert.ok((await loadCheckpoint(join(root, 'a', CHECKPOINT_FILE))).age > 0);
 
     // Restart C from its state dir: same peer id, age resumed, and it syncs again (new incarnation -> snapshots).
     const before = await getMetrics(infoC.metricsUrl);
