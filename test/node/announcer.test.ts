@@ -1,6 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { AnnouncementTable, decodeAnnouncement, encodeAnnouncement, type Announcement } from '../../src/node/announcer.ts';
-import { MAX_ANNOUNCEMENT_BYTES } from '../../src/node/constants.ts';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { peerIdFromPublicKey } from '@libp2p/peer-id';
+import { pino } from 'pino';
+import { Announcer, AnnouncementTable, decodeAnnouncement, encodeAnnouncement, type Announcement } from '../../src/node/announcer.ts';
+import { announceTopic, MAX_ANNOUNCEMENT_BYTES } from '../../src/node/constants.ts';
+import type { DaemonContext } from '../../src/node/daemon.ts';
+import { createLibp2pNode } from '../../src/node/libp2p.ts';
 
 const announcement = (peerId: string, modelHash = 'h1'): Announcement => ({
   v: 1,
@@ -44,5 +49,49 @@ describe('announcements', () => {
     table.upsert(announcement('c'));
     now = 1200;
     assert.deepEqual(table.all().map((p) => p.peerId), ['c']);
+  });
+});
+
+describe('Announcer over gossipsub', function () {
+  this.timeout(30_000);
+
+  it('fills the table from real announcements and drops ones that speak for another peer', async () => {
+    const make = async () => {
+      const node = await createLibp2pNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], swarm: 's', mdns: false });
+      await node.start();
+      return node;
+    };
+    const a = await make();
+    const b = await make();
+    try {
+      const self = (age: number) => () => ({ modelName: 'mlp', modelHash: 'h1', age, samplesSeen: age * 32, accuracy: 0.5 });
+      const announcerA = new Announcer({ swarm: 's', intervalMs: 100, self: self(10) });
+      const announcerB = new Announcer({ swarm: 's', intervalMs: 100, self: self(20) });
+      const context = (node: typeof a) => ({ node, logger: pino({ level: 'silent' }) }) as unknown as DaemonContext;
+      await announcerA.start(context(a));
+      await announcerB.start(context(b));
+      await a.dial(b.getMultiaddrs()[0]!);
+      const deadline = Date.now() + 20_000;
+      while (announcerA.table.get(b.peerId.toString()) === undefined || announcerB.table.get(a.peerId.toString()) === undefined) {
+        if (Date.now() > deadline) throw new Error('announcements did not arrive');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const seen = announcerA.table.get(b.peerId.toString())!;
+      assert.equal(seen.age, 20);
+      assert.ok(seen.addresses.length > 0 && seen.addresses.every((x) => x.includes(b.peerId.toString())));
+      // B claims to be a third peer: A must not believe it.
+      const fakeId = peerIdFromPublicKey((await generateKeyPair('Ed25519')).publicKey).toString();
+      const droppedBefore = announcerA.dropped;
+      await b.services.pubsub.publish(announceTopic('s'), encodeAnnouncement({ ...announcement(fakeId), swarm: 's' }));
+      while (announcerA.dropped === droppedBefore) {
+        if (Date.now() > deadline) throw new Error('forged announcement not seen');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(announcerA.table.get(fakeId), undefined);
+      await announcerA.stop();
+      await announcerB.stop();
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
   });
 });
