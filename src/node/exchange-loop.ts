@@ -20,6 +20,8 @@ export interface ExchangeLoopOptions {
   random: () => number;
   jitterFraction?: number;
   now?: () => number;
+  /** Abortable wait (tests pass a fake clock's). */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 /** interval * (1 +/- jitter): peers that started together drift apart instead of calling each other in lockstep. */
@@ -52,9 +54,10 @@ export class ExchangeLoop implements DaemonService {
     const signal = this.stopController.signal;
     const { exchanges, selector, candidates, intervalMs, random } = this.options;
     const now = this.options.now ?? Date.now;
+    const wait = this.options.sleep ?? sleep;
     const jitter = this.options.jitterFraction ?? EXCHANGE_JITTER_FRACTION;
     while (!signal.aborted) {
-      await sleep(jitteredDelayMs(intervalMs, jitter, random), signal);
+      await wait(jitteredDelayMs(intervalMs, jitter, random), signal);
       if (signal.aborted) break;
       const peer = selector.choose(candidates());
       if (peer === null) continue;

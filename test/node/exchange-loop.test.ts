@@ -1,0 +1,71 @@
+import { strict as assert } from 'node:assert';
+import { pino } from 'pino';
+import type { DaemonContext } from '../../src/node/daemon.ts';
+import { ExchangeLoop } from '../../src/node/exchange-loop.ts';
+import type { ExchangeService } from '../../src/node/exchange-service.ts';
+import { PeerSelector } from '../../src/node/peer-selection.ts';
+import { createRandom } from '../../src/train/random.ts';
+
+function harness(candidates: string[], outcome: (peer: string) => Promise<'merged' | 'busy' | 'skipped'>) {
+  let clock = 0;
+  const calls: string[] = [];
+  const waits: number[] = [];
+  const exchanges = {
+    exchangeWith: (peer: string) => {
+      calls.push(peer);
+      return outcome(peer);
+    },
+  } as unknown as ExchangeService;
+  const selector = new PeerSelector({ random: createRandom(1) });
+  const loop = new ExchangeLoop({
+    exchanges,
+    selector,
+    candidates: () => candidates,
+    intervalMs: 1000,
+    random: createRandom(2),
+    now: () => clock,
+    sleep: (ms) => {
+      waits.push(ms);
+      clock += ms;
+      return new Promise((resolve) => setImmediate(resolve));
+    },
+  });
+  const context = { logger: pino({ level: 'silent' }) } as unknown as DaemonContext;
+  return { loop, context, calls, waits, selector };
+}
+
+async function runFor(h: ReturnType<typeof harness>, exchanges: number): Promise<void> {
+  await h.loop.start(h.context);
+  while (h.calls.length < exchanges) await new Promise((resolve) => setImmediate(resolve));
+  await h.loop.stop(AbortSignal.timeout(1000));
+}
+
+describe('ExchangeLoop', () => {
+  it('calls a single peer once every jittered interval', async () => {
+    const h = harness(['only'], async () => 'merged');
+    await runFor(h, 20);
+    assert.ok(h.calls.every((p) => p === 'only'));
+    assert.ok(h.waits.every((ms) => ms >= 800 && ms <= 1200), JSON.stringify(h.waits));
+    assert.ok(new Set(h.waits).size > 5, 'intervals are jittered');
+  });
+
+  it('spreads calls over the peers and reports failures to the selector', async () => {
+    const h = harness(['a', 'b', 'down'], async (peer) => {
+      if (peer === 'down') throw new Error('dial failed');
+      return 'merged';
+    });
+    await runFor(h, 60);
+    assert.ok(h.selector.failures('down') >= 1);
+    for (let i = 1; i < h.calls.length; i++) assert.notEqual(h.calls[i], h.calls[i - 1]);
+    const down = h.calls.filter((p) => p === 'down').length;
+    assert.ok(down < h.calls.length / 4, `down called ${down} of ${h.calls.length} times`);
+  });
+
+  it('does nothing without candidates', async () => {
+    const h = harness([], async () => 'merged');
+    await h.loop.start(h.context);
+    while (h.waits.length < 10) await new Promise((resolve) => setImmediate(resolve));
+    await h.loop.stop(AbortSignal.timeout(1000));
+    assert.deepEqual(h.calls, []);
+  });
+});
