@@ -50,7 +50,11 @@ export interface FuzzDaemonReport {
   rejectedByReason: Record<string, number>;
   counters: { rejected: number; busy: number; accepted: number; merged: number; limitHits: Record<string, number> };
   limitPhase: { opened: number; refusedByLimit: number };
-  /** Per kind: the longest a stream lived and the most bytes it got to send before the daemon ended it. */
+  /**
+   * Per kind: the longest a stream lived, and the most bytes the hostile peer
+   * handed to its side of the stream before it saw the end (an upper bound of
+   * what reached the daemon: much of it is dropped after the reset).
+   */
   worstCase: Record<string, { maxDurationMs: number; maxBytesSent: number }>;
   model: { digestBefore: string | null; digestAfter: string | null; ageBefore: number | null; ageAfter: number | null };
   memory: { rssBefore: number | null; rssAfter: number | null; tensorsBefore: number | null; tensorsAfter: number | null };

@@ -24,7 +24,7 @@ import { baseIdOf } from '../protocol/base-id.ts';
 import { createCodec } from '../protocol/codec/index.ts';
 import { encodeFrame, MessageType, type FrameHeader } from '../protocol/frame.ts';
 import { createRandom, deriveSeed, type Random } from '../train/random.ts';
-import { EXCHANGE_PROTOCOL_ID } from './constants.ts';
+import { CHUNK_BYTES, EXCHANGE_PROTOCOL_ID } from './constants.ts';
 
 /** Every kind of hostile stream, with the reason code the daemon is expected to count it under. */
 export const HOSTILE_KINDS = {
@@ -38,8 +38,11 @@ export const HOSTILE_KINDS = {
   'eof-mid-frame': 'any',
   /** A length prefix announcing more bytes than follow, then end of stream. */
   'truncated-chunk': 'any',
-  /** A length prefix far above the daemon's chunk limit. */
-  'oversized-prefix': 'too-large',
+  /**
+   * A length prefix far above the daemon's chunk limit: refused on the prefix alone, as 'too-large' or,
+   * when lpStream first notices the prefix is longer than any allowed length needs, 'bad-length-prefix'.
+   */
+  'oversized-prefix': 'any',
   /** A length prefix that never ends (varint continuation bytes). */
   'endless-prefix': 'any',
   /**
@@ -168,6 +171,18 @@ function chunk(flag: 0 | 1, bytes: Uint8Array): Uint8Array {
   return lengthPrefixed(body);
 }
 
+/** A whole frame as honest peers send it: chunks of at most CHUNK_BYTES, all but the last flagged "more". */
+function chunkedFrame(frame: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let offset = 0;
+  do {
+    const end = Math.min(frame.length, offset + CHUNK_BYTES);
+    out.push(chunk(end < frame.length ? 1 : 0, frame.subarray(offset, end)));
+    offset = end;
+  } while (offset < frame.length);
+  return out;
+}
+
 /** A snapshot frame of `values` (f32 payload) with the header fields given. */
 function snapshotFrame(identity: DaemonIdentity, random: Random, values: Float32Array, overrides: Partial<FrameHeader> = {}): Uint8Array {
   const codec = createCodec('f32');
@@ -211,7 +226,7 @@ export function planHostileStream(kind: HostileKind, identity: DaemonIdentity, r
     }
     case 'truncated-frame': {
       const frame = snapshotFrame(identity, random, smallValues(random, paramCount));
-      return { writes: [chunk(0, frame.subarray(0, 1 + Math.floor(random() * (frame.length - 1))))], then: 'close-write' };
+      return { writes: chunkedFrame(frame.subarray(0, 1 + Math.floor(random() * (frame.length - 1)))), then: 'close-write' };
     }
     case 'eof-mid-frame': {
       const frame = snapshotFrame(identity, random, smallValues(random, paramCount));
@@ -232,21 +247,21 @@ export function planHostileStream(kind: HostileKind, identity: DaemonIdentity, r
     case 'zero-length':
       return { writes: [Uint8Array.of(0)], then: 'close-write' };
     case 'wrong-swarm':
-      return { writes: [chunk(0, snapshotFrame(identity, random, smallValues(random, paramCount), { swarmId: `${identity.swarm}-other` }))], then: 'close-write' };
+      return { writes: chunkedFrame(snapshotFrame(identity, random, smallValues(random, paramCount), { swarmId: `${identity.swarm}-other` })), then: 'close-write' };
     case 'wrong-model':
-      return { writes: [chunk(0, snapshotFrame(identity, random, smallValues(random, paramCount), { modelHash: 'f'.repeat(identity.modelHash.length || 16) }))], then: 'close-write' };
+      return { writes: chunkedFrame(snapshotFrame(identity, random, smallValues(random, paramCount), { modelHash: 'f'.repeat(identity.modelHash.length || 16) })), then: 'close-write' };
     case 'wrong-param-count': {
       const values = smallValues(random, Math.max(1, paramCount - 1 - Math.floor(random() * 10)));
-      return { writes: [chunk(0, snapshotFrame(identity, random, values))], then: 'close-write' };
+      return { writes: chunkedFrame(snapshotFrame(identity, random, values)), then: 'close-write' };
     }
     case 'bad-checksum': {
       const frame = snapshotFrame(identity, random, smallValues(random, paramCount));
       const position = frame.length - 1 - Math.floor(random() * Math.min(frame.length - 1, paramCount * 4));
       frame[position] = frame[position]! ^ (1 + Math.floor(random() * 255));
-      return { writes: [chunk(0, frame)], then: 'close-write' };
+      return { writes: chunkedFrame(frame), then: 'close-write' };
     }
     case 'unexpected-type':
-      return { writes: [chunk(0, snapshotFrame(identity, random, smallValues(random, paramCount), { type: MessageType.REPLY }))], then: 'close-write' };
+      return { writes: chunkedFrame(snapshotFrame(identity, random, smallValues(random, paramCount), { type: MessageType.REPLY })), then: 'close-write' };
     case 'nan-values': {
       // Built by hand: the encoder refuses NaN, a hostile peer does not use our encoder.
       const values = smallValues(random, paramCount);
@@ -270,22 +285,19 @@ export function planHostileStream(kind: HostileKind, identity: DaemonIdentity, r
         const at = prefixBytes + 4 * Math.floor(random() * paramCount);
         view.setFloat32(at, i % 2 === 0 ? Number.NaN : Number.POSITIVE_INFINITY, true);
       }
-      return { writes: [chunk(0, encodeFrame(header, payload))], then: 'close-write' };
+      return { writes: chunkedFrame(encodeFrame(header, payload)), then: 'close-write' };
     }
     case 'huge-norm': {
       const values = smallValues(random, paramCount);
       for (let i = 0; i < values.length; i++) values[i] = values[i]! * 1e9;
-      return { writes: [chunk(0, snapshotFrame(identity, random, values))], then: 'close-write' };
+      return { writes: chunkedFrame(snapshotFrame(identity, random, values)), then: 'close-write' };
     }
     case 'stall':
       return { writes: [], then: 'stall' };
     case 'stall-mid-frame': {
-      const frame = snapshotFrame(identity, random, smallValues(random, paramCount));
-      const body = new Uint8Array(1 + frame.length);
-      body[0] = 0;
-      body.set(frame, 1);
-      const full = lengthPrefixed(body);
-      return { writes: [full.subarray(0, Math.max(1, Math.floor(full.length / 2)))], then: 'stall' };
+      // Half of the first chunk (length prefix announces more), then silence.
+      const [first] = chunkedFrame(snapshotFrame(identity, random, smallValues(random, paramCount)));
+      return { writes: [first!.subarray(0, Math.max(1, Math.floor(first!.length / 2)))], then: 'stall' };
     }
   }
 }
