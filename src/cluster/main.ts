@@ -80,9 +80,10 @@ export async function runCluster(argv: string[]): Promise<number> {
       return 1;
     }
     const f = results.final;
+    const codecs = [...new Set(results.nodes.map((n) => n.codec).filter((c) => c !== null))].join(', ') || 'unknown';
     console.log(
       `cluster: done (${results.stopReason}). Mean accuracy ${percent(f.meanAccuracy)}, worst ${percent(f.worstAccuracy)}, ` +
-        `${formatBytes(f.meanBytesSentPerNode)} sent per node, ${f.totalExchanges} exchanges.`,
+        `${formatBytes(f.meanBytesSentPerNode)} sent per node (codec ${codecs}), ${f.totalExchanges} exchanges.`,
     );
     if (!results.allExited) {
       console.error('cluster: some daemons did not exit');

@@ -8,6 +8,8 @@ import { ClusterError } from './errors.ts';
 
 export interface MetricsSnapshot {
   peerId: string | null;
+  /** The codec spec the daemon sends with (its default unless --codec). */
+  codec: string | null;
   addresses: string[];
   accuracy: number | null;
   loss: number | null;
@@ -51,8 +53,10 @@ export function parseMetrics(body: unknown): MetricsSnapshot {
   const peerId = field(body, ['peerId']);
   const addresses = field(body, ['addresses']);
   const evalAt = field(body, ['eval', 'at']);
+  const codec = field(body, ['codec']);
   return {
     peerId: typeof peerId === 'string' ? peerId : null,
+    codec: typeof codec === 'string' ? codec : null,
     addresses: Array.isArray(addresses) ? addresses.filter((a): a is string => typeof a === 'string') : [],
     accuracy: num(body, 'eval', 'accuracy'),
     loss: num(body, 'eval', 'loss'),

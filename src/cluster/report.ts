@@ -162,7 +162,7 @@ export function renderHtml(results: ClusterResults, charts: RenderedCharts): str
     ['duration', `${c.durationSeconds} s (wall ${results.wallSeconds} s, stopped by ${results.stopReason})`],
     ['data / partition', `${c.data} / ${c.partition}`],
     ['model', c.model],
-    ['codec', c.codec ?? 'daemon default'],
+    ['codec', c.codec ?? `daemon default (${[...new Set(results.nodes.map((n) => n.codec).filter((x) => x !== null))].join(', ') || 'unknown'})`],
     ['churn', c.churnSeconds > 0 ? `kill -9 every ${c.churnSeconds} s, down ${c.churnDowntimeSeconds} s` : 'off'],
     ['seed', String(c.seed)],
   ];

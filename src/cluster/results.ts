@@ -50,6 +50,8 @@ export interface NodeResult {
   index: number;
   role: NodeRole;
   peerId: string | null;
+  /** Codec spec the daemon reported in /metrics. */
+  codec: string | null;
   /** Seconds since cluster start when it first became ready (null: never). */
   readyAt: number | null;
   pids: number[];
@@ -106,6 +108,7 @@ export class NodeTracker {
   readonly index: number;
   readonly role: NodeRole;
   peerId: string | null = null;
+  codec: string | null = null;
   readyAt: number | null = null;
   readonly pids: number[] = [];
   restarts = 0;
@@ -144,6 +147,7 @@ export class NodeTracker {
 
   observe(t: number, snapshot: MetricsSnapshot): NodeSample {
     if (snapshot.peerId !== null) this.peerId = snapshot.peerId;
+    if (snapshot.codec !== null) this.codec = snapshot.codec;
     if (snapshot.distill !== null) this.distill = snapshot.distill;
     const exchangesRaw =
       snapshot.exchangesInitiated === null && snapshot.exchangesAccepted === null
@@ -204,6 +208,7 @@ export class NodeTracker {
       index: this.index,
       role: this.role,
       peerId: this.peerId,
+      codec: this.codec,
       readyAt: this.readyAt,
       pids: [...this.pids],
       restarts: this.restarts,

@@ -8,6 +8,7 @@ const daemonJson = {
   peerId: '12D3KooWabc',
   addresses: ['/ip4/127.0.0.1/tcp/40001/p2p/12D3KooWabc'],
   backend: 'wasm',
+  codec: 'topk:0.01+q4+deflate',
   uptimeSeconds: 12,
   model: { name: 'mlp', hash: 'ff', params: 101770, age: 300, samplesSeen: 9600 },
   eval: { accuracy: 0.82, loss: 0.55, at: '2026-01-01T00:00:00Z' },
@@ -20,8 +21,8 @@ describe('cluster metrics client', () => {
   it('keeps the figures the launcher tracks', () => {
     const s = parseMetrics(daemonJson);
     assert.deepEqual(
-      [s.peerId, s.accuracy, s.loss, s.age, s.samplesSeen, s.peersConnected, s.exchangesInitiated, s.exchangesAccepted, s.merged, s.bytesSent, s.bytesReceived],
-      ['12D3KooWabc', 0.82, 0.55, 300, 9600, 3, 4, 5, 8, 12345, 23456],
+      [s.peerId, s.codec, s.accuracy, s.loss, s.age, s.samplesSeen, s.peersConnected, s.exchangesInitiated, s.exchangesAccepted, s.merged, s.bytesSent, s.bytesReceived],
+      ['12D3KooWabc', 'topk:0.01+q4+deflate', 0.82, 0.55, 300, 9600, 3, 4, 5, 8, 12345, 23456],
     );
   });
 

@@ -59,6 +59,12 @@ describe('cluster report', () => {
     }
   });
 
+  it('names the codec the daemons reported when none was given', async () => {
+    const results = syntheticResults();
+    assert.equal(results.config.codec, null);
+    assert.match(renderHtml(results, await renderCharts(results)), /<th>codec<\/th><td>daemon default \(q8\+deflate\)<\/td>/);
+  });
+
   it('escapes text from the configuration', async () => {
     const results = syntheticResults();
     results.config.data = 'csv:<script>alert(1)</script>';

@@ -6,6 +6,7 @@ import { buildResults, NodeTracker, type ClusterEvent, type ClusterResults } fro
 export function snapshot(overrides: Partial<MetricsSnapshot> = {}): MetricsSnapshot {
   return {
     peerId: null,
+    codec: null,
     addresses: [],
     accuracy: null,
     loss: null,
@@ -58,6 +59,7 @@ export function syntheticResults(): ClusterResults {
       }
       const local = i === 1 && t >= 34 ? t - 34 : t; // node-1's counters restart from 0
       tr.observe(t, snapshot({
+        codec: 'q8+deflate',
         // Evaluations every 4 s, polled every 2 s: each one is seen twice.
         accuracy: t < 6 ? null : Math.min(0.95, 0.1 + Math.floor(t / 4) * 0.048 + i * 0.01),
         evalAt: t < 6 ? null : new Date(startMs + Math.floor(t / 4) * 4000 - 500).toISOString(),
