@@ -142,9 +142,9 @@ export class ClusterLauncher {
     // Nodes that start together have no trained teacher; late joiners use the
     // knowledge-transfer join (the daemon picks the best announced peer).
     if (node.tracker.role === 'initial') args.push('--no-distill');
-    const others = this.nodes.filter((n) => n !== node && n.status === 'up' && n.dialAddress !== null);
-    // Prefer the longest-running nodes (lowest index) but spread the load when many are up.
-    for (const peer of others.slice(0, MAX_BOOTSTRAP_ADDRESSES)) args.push('--bootstrap', peer.dialAddress as string);
+    for (const address of bootstrapAddresses(node.tracker.index, this.nodes.filter((n) => n !== node && n.status === 'up'))) {
+      args.push('--bootstrap', address);
+    }
     args.push(...c.daemonArgs);
     return args;
   }
@@ -433,6 +433,21 @@ export class ClusterLauncher {
     if (failure !== null) throw failure;
     return results;
   }
+}
+
+/**
+ * Whom a starting node bootstraps to: the longest-running node (lowest index)
+ * plus a few others picked by its own index, so that in a large swarm not
+ * every node dials the same three. Peer discovery does the rest.
+ */
+export function bootstrapAddresses(index: number, up: { dialAddress: string | null }[]): string[] {
+  const candidates = up.map((n) => n.dialAddress).filter((a): a is string => a !== null);
+  if (candidates.length === 0) return [];
+  const picked = new Set<string>([candidates[0] as string]);
+  for (let k = 0; picked.size < Math.min(MAX_BOOTSTRAP_ADDRESSES, candidates.length); k++) {
+    picked.add(candidates[(index + k) % candidates.length] as string);
+  }
+  return [...picked];
 }
 
 class Aborted extends Error {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClusterError } from '../../src/cluster/errors.ts';
-import { ClusterLauncher, PIDS_FILE, RESULTS_FILE } from '../../src/cluster/launcher.ts';
+import { bootstrapAddresses, ClusterLauncher, PIDS_FILE, RESULTS_FILE } from '../../src/cluster/launcher.ts';
 import { parseClusterArgs, type ClusterConfig } from '../../src/cluster/options.ts';
 import type { ProgressView } from '../../src/cluster/progress.ts';
 import type { ClusterResults } from '../../src/cluster/results.ts';
@@ -227,5 +227,20 @@ describe('ClusterLauncher (with a fake daemon)', () => {
     } finally {
       launcher.kill('SIGKILL');
     }
+  });
+});
+
+describe('bootstrapAddresses', () => {
+  const up = (n: number) => Array.from({ length: n }, (_, i) => ({ dialAddress: `/a${i}` }));
+
+  it('gives every running node when there are few', () => {
+    assert.deepEqual(bootstrapAddresses(5, []), []);
+    assert.deepEqual(bootstrapAddresses(5, up(2)).sort(), ['/a0', '/a1']);
+  });
+
+  it('always includes the longest-running node and spreads the rest by index', () => {
+    assert.deepEqual(bootstrapAddresses(10, up(20)), ['/a0', '/a10', '/a11']);
+    assert.deepEqual(bootstrapAddresses(20, up(20)), ['/a0', '/a1', '/a2']);
+    for (let i = 0; i < 30; i++) assert.equal(bootstrapAddresses(i, up(20)).length, 3);
   });
 });
