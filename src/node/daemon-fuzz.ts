@@ -211,10 +211,12 @@ export async function fuzzDaemon(options: FuzzDaemonOptions): Promise<FuzzDaemon
       seconds: 0,
       failures,
     };
-    for (const record of [...run.records, ...burst.records, ...distill.records]) {
-      const worst = (report.worstCase[record.kind] ??= { maxDurationMs: 0, maxBytesSent: 0 });
-      worst.maxDurationMs = Math.max(worst.maxDurationMs, Math.round(record.durationMs));
-      worst.maxBytesSent = Math.max(worst.maxBytesSent, record.bytesSent);
+    for (const [prefix, records] of [['', run.records], ['distill:', distill.records], ['limit-burst:', burst.records]] as const) {
+      for (const record of records) {
+        const worst = (report.worstCase[`${prefix}${record.kind}`] ??= { maxDurationMs: 0, maxBytesSent: 0 });
+        worst.maxDurationMs = Math.max(worst.maxDurationMs, Math.round(record.durationMs));
+        worst.maxBytesSent = Math.max(worst.maxBytesSent, record.bytesSent);
+      }
     }
     for (const [prefix, phase] of [['limit-burst', burst], ['distill', distill]] as const) {
       for (const [kind, endings] of Object.entries(phase.byKind)) {
@@ -286,7 +288,7 @@ export function formatFuzzReport(report: FuzzDaemonReport): string {
   const kinds = Object.keys(report.hostile).sort((a, b) => rank(a) - rank(b));
   for (const kind of kinds) {
     const counts = report.hostile[kind]!;
-    const worst = report.worstCase[kind.replace(/^(limit-burst|distill):/, '')];
+    const worst = report.worstCase[kind];
     lines.push(
       `${kind.padEnd(26)}${endings.map((e) => String(counts[e] ?? 0).padStart(17)).join('')}` +
         `${String(worst?.maxDurationMs ?? '').padStart(9)}${String(worst?.maxBytesSent ?? '').padStart(11)}`,
