@@ -297,6 +297,15 @@ describe('wasm training kernels', function () {
       }
     });
 
+    it('gives zeros for empty input and for ids that are all out of range', async () => {
+      await tf.setBackend('wasm');
+      for (let i = 0; i < 4; i++) tf.fill([4, 3], 7).dispose(); // leave non-zero bytes on the heap
+      const empty = tf.tidy(() => tf.unsortedSegmentSum(tf.zeros([0, 3]), tf.tensor1d([], 'int32'), 2).arraySync());
+      assert.deepEqual(empty, [[0, 0, 0], [0, 0, 0]]);
+      const outOfRange = tf.tidy(() => tf.unsortedSegmentSum(tf.ones([2, 3]), tf.tensor1d([-1, 5], 'int32'), 2).arraySync());
+      assert.deepEqual(outOfRange, [[0, 0, 0], [0, 0, 0]]);
+    });
+
     it('gives embedding layers a gradient on wasm equal to cpu', async () => {
       const grads: Float32Array[] = [];
       for (const backend of ['wasm', 'cpu'] as const) {
