@@ -126,6 +126,10 @@ export class Announcer implements DaemonService {
     // A peer joined the topic: tell it about us now rather than at the next tick.
     this.publish();
   };
+  private readonly onPeerDisconnect = (evt: CustomEvent<{ toString(): string }>): void => {
+    // A peer that went away (stopped, crashed) is not worth calling until it announces itself again.
+    this.table.remove(evt.detail.toString());
+  };
   /** Announcements received and dropped (malformed, wrong swarm, forged sender). */
   dropped = 0;
 
@@ -144,6 +148,7 @@ export class Announcer implements DaemonService {
     pubsub.subscribe(this.topic);
     pubsub.addEventListener('message', this.onMessage as never);
     pubsub.addEventListener('subscription-change', this.onSubscriptionChange);
+    context.node.addEventListener('peer:disconnect', this.onPeerDisconnect);
     this.timer = setInterval(() => this.publish(), this.options.intervalMs);
     this.timer.unref();
     this.publish();
@@ -152,6 +157,7 @@ export class Announcer implements DaemonService {
   async stop(): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    this.context?.node.removeEventListener('peer:disconnect', this.onPeerDisconnect);
     const pubsub = this.context?.node.services.pubsub;
     if (pubsub !== undefined) {
       pubsub.removeEventListener('message', this.onMessage as never);

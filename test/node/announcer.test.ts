@@ -55,7 +55,7 @@ describe('announcements', () => {
 describe('Announcer over gossipsub', function () {
   this.timeout(30_000);
 
-  it('fills the table from real announcements and drops ones that speak for another peer', async () => {
+  it('fills the table from real announcements, drops ones that speak for another peer, forgets peers that leave', async () => {
     const make = async () => {
       const node = await createLibp2pNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], swarm: 's', mdns: false });
       await node.start();
@@ -88,8 +88,14 @@ describe('Announcer over gossipsub', function () {
         await new Promise((r) => setTimeout(r, 20));
       }
       assert.equal(announcerA.table.get(fakeId), undefined);
-      await announcerA.stop();
+      // A peer that disconnects leaves the table (until it announces itself again).
       await announcerB.stop();
+      await b.stop();
+      while (announcerA.table.get(b.peerId.toString()) !== undefined) {
+        if (Date.now() > deadline) throw new Error('disconnected peer still in the table');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await announcerA.stop();
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }
