@@ -110,7 +110,7 @@ export class ClusterLauncher {
       this.options.progress.event(`[${event.t.toFixed(1).padStart(6)} s] ${node.tracker.name} ${kind}${detail ? `: ${detail}` : ''}`);
     }
     // Keep the status column in step with what just happened.
-    this.options.progress.update(this.elapsedSeconds(), this.rows());
+    this.showProgress();
   }
 
   private daemonArgs(node: ManagedNode): string[] {
@@ -264,6 +264,21 @@ export class ClusterLauncher {
     );
   }
 
+  /** When the run's duration ends (ms since epoch); null until every initial node is up. */
+  private endAtMs: number | null = null;
+  private finished = false;
+
+  private phase(): string {
+    if (this.finished) return 'done';
+    if (this.stopping) return 'stopping';
+    if (this.endAtMs === null) return 'starting';
+    return `${Math.max(0, Math.ceil((this.endAtMs - Date.now()) / 1000))} s left`;
+  }
+
+  private showProgress(): void {
+    this.options.progress.update(this.elapsedSeconds(), this.rows(), this.phase());
+  }
+
   private rows(): NodeRow[] {
     return this.nodes.map((n) => ({ name: n.tracker.name, status: n.status, sample: n.tracker.latest }));
   }
@@ -353,8 +368,8 @@ export class ClusterLauncher {
       const restUp = Promise.all(initial.slice(1).map((n) => this.startNode(n, false)));
       if ((await Promise.race([restUp, aborted])) === 'abort') throw new Aborted();
 
-      const runStartMs = Date.now();
-      const endAtMs = runStartMs + c.durationSeconds * 1000;
+      const endAtMs = Date.now() + c.durationSeconds * 1000;
+      this.endAtMs = endAtMs;
       this.options.progress.event(
         `[${this.elapsedSeconds().toFixed(1).padStart(6)} s] ${initial.length} nodes up; running ${c.durationSeconds} s` +
           (late.length > 0 ? `, ${late.length} late joiner(s) at +${c.lateJoinDelaySeconds} s` : '') +
@@ -386,7 +401,7 @@ export class ClusterLauncher {
 
       while (Date.now() < endAtMs) {
         await this.pollAll();
-        this.options.progress.update(this.elapsedSeconds(), this.rows());
+        this.showProgress();
         if (this.nodes.every((n) => n.status === 'exited')) {
           this.stopReason = 'every daemon exited';
           break;
@@ -411,13 +426,14 @@ export class ClusterLauncher {
     // Last figures before stopping, then a graceful stop of everything still
     // running or starting; a start still in flight sees `stopping` and gives up.
     await this.pollAll().catch(() => undefined);
-    this.options.progress.update(this.elapsedSeconds(), this.rows());
     this.stopping = true;
+    this.showProgress();
     for (const timer of timers) clearTimeout(timer); // timers armed by late callbacks
     let allExited = await this.stopAll();
     await Promise.all([...pending]);
     allExited = (await this.stopAll()) && allExited;
-    this.options.progress.update(this.elapsedSeconds(), this.rows());
+    this.finished = true;
+    this.showProgress();
     this.options.progress.close();
 
     const results = buildResults({

@@ -21,8 +21,8 @@ export const DEFAULT_CLI_PATH = fileURLToPath(new URL('../../bin/gossip-learn.js
 
 function chooseProgress(config: ClusterConfig): ProgressView {
   const mode = config.progress === 'auto' ? (process.stdout.isTTY ? 'tty' : 'plain') : config.progress;
-  if (mode === 'tty') return new TtyProgress(process.stdout, config.durationSeconds);
-  if (mode === 'plain') return new PlainProgress((line) => console.log(line), config.progressEverySeconds, config.durationSeconds);
+  if (mode === 'tty') return new TtyProgress(process.stdout);
+  if (mode === 'plain') return new PlainProgress((line) => console.log(line), config.progressEverySeconds);
   return new SilentProgress();
 }
 

@@ -16,7 +16,8 @@ export interface NodeRow {
 }
 
 export interface ProgressView {
-  update(elapsedSeconds: number, rows: NodeRow[]): void;
+  /** `phase` says where the run is: 'starting', '58 s left', 'stopping', 'done'. */
+  update(elapsedSeconds: number, rows: NodeRow[], phase: string): void;
   event(message: string): void;
   close(): void;
 }
@@ -24,11 +25,11 @@ export interface ProgressView {
 const pad = (s: string, n: number): string => s.padEnd(n);
 const padLeft = (s: string, n: number): string => s.padStart(n);
 
-export function formatHeader(elapsedSeconds: number, durationSeconds: number, rows: NodeRow[]): string {
+export function formatHeader(elapsedSeconds: number, phase: string, rows: NodeRow[]): string {
   const up = rows.filter((r) => r.status === 'up').length;
   const accuracies = rows.map((r) => r.sample?.accuracy).filter((a): a is number => typeof a === 'number');
   const mean = accuracies.length === 0 ? '–' : `${((accuracies.reduce((a, b) => a + b, 0) / accuracies.length) * 100).toFixed(1)}%`;
-  return `gossip-learn cluster  ${Math.floor(elapsedSeconds)}/${durationSeconds} s  ${up}/${rows.length} up  mean accuracy ${mean}`;
+  return `gossip-learn cluster  ${Math.floor(elapsedSeconds)} s (${phase})  ${up}/${rows.length} up  mean accuracy ${mean}`;
 }
 
 export function formatRow(row: NodeRow): string {
@@ -51,15 +52,13 @@ export class TtyProgress implements ProgressView {
   private drawnLines = 0;
   private lastBlock: string[] = [];
   private readonly out: NodeJS.WriteStream;
-  private readonly durationSeconds: number;
 
-  constructor(out: NodeJS.WriteStream, durationSeconds: number) {
+  constructor(out: NodeJS.WriteStream) {
     this.out = out;
-    this.durationSeconds = durationSeconds;
   }
 
-  update(elapsedSeconds: number, rows: NodeRow[]): void {
-    this.lastBlock = [formatHeader(elapsedSeconds, this.durationSeconds, rows), ...rows.map(formatRow)];
+  update(elapsedSeconds: number, rows: NodeRow[], phase: string): void {
+    this.lastBlock = [formatHeader(elapsedSeconds, phase, rows), ...rows.map(formatRow)];
     this.redraw();
   }
 
@@ -93,18 +92,17 @@ export class PlainProgress implements ProgressView {
   private lastPrintedAt = Number.NEGATIVE_INFINITY;
   private readonly write: (line: string) => void;
   private readonly everySeconds: number;
-  private readonly durationSeconds: number;
 
-  constructor(write: (line: string) => void, everySeconds: number, durationSeconds: number) {
+  constructor(write: (line: string) => void, everySeconds: number) {
     this.write = write;
     this.everySeconds = everySeconds;
-    this.durationSeconds = durationSeconds;
   }
 
-  update(elapsedSeconds: number, rows: NodeRow[]): void {
-    if (elapsedSeconds - this.lastPrintedAt < this.everySeconds) return;
+  update(elapsedSeconds: number, rows: NodeRow[], phase: string): void {
+    // Always show the final state; otherwise one block per `everySeconds`.
+    if (phase !== 'done' && elapsedSeconds - this.lastPrintedAt < this.everySeconds) return;
     this.lastPrintedAt = elapsedSeconds;
-    this.write(formatHeader(elapsedSeconds, this.durationSeconds, rows));
+    this.write(formatHeader(elapsedSeconds, phase, rows));
     for (const row of rows) this.write(`  ${formatRow(row)}`);
   }
 

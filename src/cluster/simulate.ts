@@ -65,6 +65,8 @@ export interface SimulationConfig {
   /** Gossip only. */
   codec?: string;
   snapshotCodec?: string;
+  /** Quantizer rounding: 'stochastic' (unbiased, seeded) or 'nearest' (deterministic; the replica's error feedback removes the bias). */
+  rounding?: 'stochastic' | 'nearest';
   pacing?: Pacing;
   /** Curve points (besides the start); the last one is always on the full test split. */
   evalPoints: number;
@@ -215,7 +217,7 @@ export async function simulate(config: SimulationConfig): Promise<SimulationResu
             codec: config.codec!,
             ...(config.snapshotCodec ? { snapshotCodec: config.snapshotCodec } : {}),
             maxPeerRecords: Math.max(1, graph[i]!.length),
-            random: createRandom(deriveSeed(config.seed, 'sim-rounding', i)),
+            ...(config.rounding === 'nearest' ? {} : { random: createRandom(deriveSeed(config.seed, 'sim-rounding', i)) }),
           })
         : null;
     nodes.push({ index: i, id: `node-${i}`, model, trainer, sessions, counters: { age: 0, samplesSeen: 0 }, partners: graph[i]! });

@@ -26,15 +26,15 @@ describe('cluster progress', () => {
   });
 
   it('heads the block with time, nodes up and the mean accuracy', () => {
-    assert.equal(formatHeader(12.7, 120, rows), 'gossip-learn cluster  12/120 s  1/2 up  mean accuracy 81.2%');
+    assert.equal(formatHeader(12.7, '108 s left', rows), 'gossip-learn cluster  12 s (108 s left)  1/2 up  mean accuracy 81.2%');
   });
 
   it('redraws in place on a terminal: cursor up over the previous block', () => {
     const term = fakeTerminal();
-    const progress = new TtyProgress(term.stream, 120);
-    progress.update(1, rows);
+    const progress = new TtyProgress(term.stream);
+    progress.update(1, rows, 'starting');
     assert.ok(!term.text().includes('\x1b['), 'nothing to erase the first time');
-    progress.update(2, rows);
+    progress.update(2, rows, '60 s left');
     assert.ok(term.text().includes('\x1b[3A\x1b[0J'), 'moves up over header + 2 rows and clears');
     progress.event('node-1 kill');
     assert.match(term.text(), /\x1b\[3A\x1b\[0Jnode-1 kill\ngossip-learn cluster/);
@@ -42,19 +42,21 @@ describe('cluster progress', () => {
 
   it('cuts lines to the terminal width so the cursor arithmetic holds', () => {
     const term = fakeTerminal(30);
-    new TtyProgress(term.stream, 120).update(1, rows);
+    new TtyProgress(term.stream).update(1, rows, 'starting');
     for (const line of term.text().split('\n')) assert.ok(line.length <= 29, line);
   });
 
-  it('prints plain blocks no more often than asked, and events at once', () => {
+  it('prints plain blocks no more often than asked, events at once, and always the final block', () => {
     const lines: string[] = [];
-    const progress = new PlainProgress((l) => lines.push(l), 10, 120);
-    progress.update(0, rows);
-    progress.update(5, rows);
+    const progress = new PlainProgress((l) => lines.push(l), 10);
+    progress.update(0, rows, 'starting');
+    progress.update(5, rows, '60 s left');
     progress.event('node-1 start');
-    progress.update(10, rows);
-    assert.equal(lines.length, 3 + 1 + 3);
+    progress.update(10, rows, '55 s left');
+    progress.update(11, rows, 'done');
+    assert.equal(lines.length, 3 + 1 + 3 + 3);
     assert.equal(lines[3], 'node-1 start');
+    assert.match(lines[7] as string, /^gossip-learn cluster {2}11 s \(done\)/);
     assert.ok(lines.every((l) => !l.includes('\x1b')));
   });
 });
