@@ -10,6 +10,7 @@
  *
  * Used by `npm run fuzz:peer` (scripts/fuzz-peer.ts) and, short, by the tests.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +58,8 @@ export interface FuzzDaemonReport {
    */
   worstCase: Record<string, { maxDurationMs: number; maxBytesSent: number }>;
   model: { digestBefore: string | null; digestAfter: string | null; ageBefore: number | null; ageAfter: number | null };
+  /** `GET /metrics/prometheus` after the run: families, and `promtool check metrics` (null: promtool not installed). */
+  prometheus: { families: number; promtool: { status: number | null; output: string } | null };
   memory: { rssBefore: number | null; rssAfter: number | null; tensorsBefore: number | null; tensorsAfter: number | null };
   daemonExitCode: number | null;
   seconds: number;
@@ -207,6 +210,7 @@ export async function fuzzDaemon(options: FuzzDaemonOptions): Promise<FuzzDaemon
       model: { digestBefore: before.model.paramsDigest, digestAfter: after.model.paramsDigest, ageBefore: before.model.age, ageAfter: after.model.age },
       memory: { rssBefore: before.memory.rssBytes, rssAfter: after.memory.rssBytes, tensorsBefore: before.memory.numTensors, tensorsAfter: after.memory.numTensors },
       worstCase: {},
+      prometheus: await checkPrometheus(daemon.metricsUrl, after.exchange.rejected, failures),
       daemonExitCode: null,
       seconds: 0,
       failures,
@@ -276,6 +280,20 @@ export async function fuzzDaemon(options: FuzzDaemonOptions): Promise<FuzzDaemon
   }
 }
 
+/** Fetches the Prometheus view, checks it agrees with the JSON and, when promtool is installed, lints it. */
+async function checkPrometheus(metricsUrl: string, rejected: number, failures: string[]): Promise<FuzzDaemonReport['prometheus']> {
+  const text = await (await fetch(`${metricsUrl}/prometheus`, { signal: AbortSignal.timeout(10_000) })).text();
+  const families = (text.match(/^# TYPE /gm) ?? []).length;
+  const counted = /^gossip_learn_exchanges_rejected_total (\d+)$/m.exec(text)?.[1];
+  if (counted === undefined || Number(counted) < rejected) failures.push(`Prometheus view: rejected ${counted ?? 'missing'}, JSON ${rejected}`);
+  const version = spawnSync('promtool', ['--version'], { stdio: 'ignore' });
+  if (version.status !== 0) return { families, promtool: null };
+  const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  const result = { status: check.status, output: `${check.stdout}${check.stderr}`.trim() };
+  if (result.status !== 0 || result.output !== '') failures.push(`promtool check metrics: exit ${result.status} ${result.output}`);
+  return { families, promtool: result };
+}
+
 /** The run as a table a person can read. */
 export function formatFuzzReport(report: FuzzDaemonReport): string {
   const endings = ['reset-by-daemon', 'closed-by-daemon', 'answered', 'still-open', 'open-failed'];
@@ -300,6 +318,11 @@ export function formatFuzzReport(report: FuzzDaemonReport): string {
   lines.push(`limit hits: ${Object.entries(report.counters.limitHits).map(([r, n]) => `${r} ${n}`).join(', ') || 'none'}`);
   const mb = (b: number | null): string => (b === null ? 'n/a' : `${(b / 1024 / 1024).toFixed(1)} MB`);
   lines.push(`model digest ${report.model.digestBefore} -> ${report.model.digestAfter}; age ${report.model.ageBefore} -> ${report.model.ageAfter}`);
+  const promtool = report.prometheus.promtool;
+  lines.push(
+    `/metrics/prometheus: ${report.prometheus.families} families; promtool check metrics: ` +
+      (promtool === null ? 'not installed' : `exit ${promtool.status}${promtool.output === '' ? ', no lint output' : `: ${promtool.output}`}`),
+  );
   lines.push(`RSS ${mb(report.memory.rssBefore)} -> ${mb(report.memory.rssAfter)}; tensors ${report.memory.tensorsBefore} -> ${report.memory.tensorsAfter}`);
   lines.push(`daemon exit code ${report.daemonExitCode}; ${report.seconds.toFixed(1)} s`);
   lines.push(report.failures.length === 0 ? 'PASS' : `FAIL\n  ${report.failures.join('\n  ')}`);
