@@ -59,8 +59,13 @@ import type { FrameHeader, FrameLimits } from './frame.ts';
 import { baseIdOf } from './base-id.ts';
 import { LruMap } from './lru.ts';
 
-/** Codec for full snapshots (first contact, resync): dense 8-bit keeps a fresh replica within ~0.4% of each weight's range. */
-export const DEFAULT_SNAPSHOT_CODEC_SPEC = 'q8+deflate';
+/**
+ * Codec for full snapshots (first contact, resync). Dense 4-bit: the replica
+ * it starts is refined by every later delta (error feedback), so the first
+ * copy need not be precise; q8+deflate cost ~2.5x the bytes and snapshots
+ * were most of what compressed gossip sent (npm run bench:convergence).
+ */
+export const DEFAULT_SNAPSHOT_CODEC_SPEC = 'q4+deflate';
 /** Peer records kept (each holds two replicas of paramCount floats). */
 export const DEFAULT_MAX_PEER_RECORDS = 16;
 /** An exchange silent for longer than this no longer blocks new ones with the same peer. */
