@@ -22,9 +22,9 @@ describe('SupervisedChild', () => {
 
   it('finds a stdout line, logs both streams, and stops on SIGTERM', async () => {
     const child = await script(dir, `
+      process.on('SIGTERM', () => { console.log('bye'); process.exit(0); });
       console.error('starting');
       console.log('metrics: http://127.0.0.1:1234/metrics');
-      process.on('SIGTERM', () => { console.log('bye'); process.exit(0); });
       setInterval(() => {}, 1000);`);
     const match = await child.waitForLine(/^metrics: (\S+)$/, 20_000);
     assert.equal(match[1], 'http://127.0.0.1:1234/metrics');
