@@ -15,6 +15,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHECKPOINT_FILE, DISTILL_PROTOCOL_ID } from './constants.ts';
+import { DISTILL_MAX_REQUESTS_PER_PEER_PER_MINUTE, DISTILL_MAX_STREAMS_PER_PEER } from './limits.ts';
 import { daemonHealthStatus, getDaemonMetrics, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from './daemon-process.ts';
 import { HOSTILE_KINDS, HostilePeer, hostileKinds, type HostileKind, type HostileRunReport } from './hostile-peer.ts';
 import type { MetricsJson } from './metrics.ts';
@@ -50,7 +51,7 @@ export interface FuzzDaemonReport {
   /** Reason code -> rejections counted by the daemon during the run. */
   rejectedByReason: Record<string, number>;
   counters: { rejected: number; busy: number; accepted: number; merged: number; limitHits: Record<string, number> };
-  limitPhase: { opened: number; refusedByLimit: number };
+  limitPhase: { opened: number; refusedByLimit: number; distillRefusedByLimit: number };
   /**
    * Per kind: the longest a stream lived, and the most bytes the hostile peer
    * handed to its side of the stream before it saw the end (an upper bound of
@@ -67,6 +68,17 @@ export interface FuzzDaemonReport {
 }
 
 const MAX_STREAMS_PER_PEER_FOR_FUZZ = 4;
+/** Distill streams per hostile peer id: under the teacher's per-peer burst, so none is refused by the rate limit. */
+const DISTILL_STREAMS_PER_FUZZ_PEER = DISTILL_MAX_REQUESTS_PER_PEER_PER_MINUTE - 2;
+
+function countByKind(records: HostileRunReport['records']): HostileRunReport['byKind'] {
+  const byKind: HostileRunReport['byKind'] = {};
+  for (const record of records) {
+    const counts = (byKind[record.kind] ??= {});
+    counts[record.ending] = (counts[record.ending] ?? 0) + 1;
+  }
+  return byKind;
+}
 
 /**
  * A checkpoint with age > 0, so the daemon starts "trained" and its distill
@@ -160,20 +172,34 @@ export async function fuzzDaemon(options: FuzzDaemonOptions): Promise<FuzzDaemon
     });
 
     // Distill phase: the same hostile bytes on the distill protocol (the teacher side must refuse them all).
+    // The teacher admits a few requests per peer per minute, so the phase comes from several fresh peer ids
+    // (as a Sybil attacker would), each staying under that rate: every stream reaches the request parser.
     const distillStreams = options.distillStreams ?? hostileKinds.length;
-    const distill = await peer.run({
-      target: daemon.listen,
-      daemon: identity,
-      streams: distillStreams,
-      seed: options.seed + 2,
-      concurrency: 1,
-      cycleKinds: true,
-      protocol: DISTILL_PROTOCOL_ID,
-      deadlineMs,
-      endlessCapBytes: 80 * 1024 * 1024,
-    });
+    const distillRecords: HostileRunReport['records'] = [];
+    for (let first = 0; first < distillStreams; first += DISTILL_STREAMS_PER_FUZZ_PEER) {
+      const count = Math.min(DISTILL_STREAMS_PER_FUZZ_PEER, distillStreams - first);
+      const sybil = await HostilePeer.create();
+      try {
+        const batch = await sybil.run({
+          target: daemon.listen,
+          daemon: identity,
+          streams: count,
+          seed: options.seed + 2 + first,
+          concurrency: 1,
+          cycleKinds: true,
+          kinds: Array.from({ length: count }, (_, i) => hostileKinds[(first + i) % hostileKinds.length]!),
+          protocol: DISTILL_PROTOCOL_ID,
+          deadlineMs,
+          endlessCapBytes: 80 * 1024 * 1024,
+        });
+        distillRecords.push(...batch.records);
+      } finally {
+        await sybil.stop();
+      }
+    }
+    const distill = { records: distillRecords, byKind: countByKind(distillRecords) };
 
-    // Limit phase: more concurrent stalled streams than the per-peer limit allows, all at once.
+    // Limit phase: more concurrent stalled streams than the per-peer limit allows, all at once, on each protocol.
     const extra = options.limitBurstExtra ?? 3;
     const burst = await peer.run({
       target: daemon.listen,
@@ -184,8 +210,19 @@ export async function fuzzDaemon(options: FuzzDaemonOptions): Promise<FuzzDaemon
       kinds: ['stall'],
       deadlineMs,
     });
+    const distillBurst = await peer.run({
+      target: daemon.listen,
+      daemon: identity,
+      streams: DISTILL_MAX_STREAMS_PER_PEER + extra,
+      seed: options.seed + 3,
+      concurrency: DISTILL_MAX_STREAMS_PER_PEER + extra,
+      kinds: ['stall'],
+      protocol: DISTILL_PROTOCOL_ID,
+      deadlineMs,
+    });
 
-    const totalStreams = options.streams + burst.records.length + distillStreams;
+    const distillTotal = distillStreams + distillBurst.records.length;
+    const totalStreams = options.streams + burst.records.length + distillTotal;
     // Counters move when the daemon's handlers finish: poll until every stream is accounted for.
     let after = await getDaemonMetrics(daemon.metricsUrl);
     const settle = AbortSignal.timeout(deadlineMs * 2);
@@ -206,7 +243,11 @@ export async function fuzzDaemon(options: FuzzDaemonOptions): Promise<FuzzDaemon
         merged: after.exchange.merged - before.exchange.merged,
         limitHits: diff(after.limits.hits, before.limits.hits),
       },
-      limitPhase: { opened: burst.records.length, refusedByLimit: (after.limits.hits['streams-per-peer'] ?? 0) - (before.limits.hits['streams-per-peer'] ?? 0) },
+      limitPhase: {
+        opened: burst.records.length + distillBurst.records.length,
+        refusedByLimit: (after.limits.hits['streams-per-peer'] ?? 0) - (before.limits.hits['streams-per-peer'] ?? 0),
+        distillRefusedByLimit: (after.limits.hits['distill-streams-per-peer'] ?? 0) - (before.limits.hits['distill-streams-per-peer'] ?? 0),
+      },
       model: { digestBefore: before.model.paramsDigest, digestAfter: after.model.paramsDigest, ageBefore: before.model.age, ageAfter: after.model.age },
       memory: { rssBefore: before.memory.rssBytes, rssAfter: after.memory.rssBytes, tensorsBefore: before.memory.numTensors, tensorsAfter: after.memory.numTensors },
       worstCase: {},
@@ -215,14 +256,19 @@ export async function fuzzDaemon(options: FuzzDaemonOptions): Promise<FuzzDaemon
       seconds: 0,
       failures,
     };
-    for (const [prefix, records] of [['', run.records], ['distill:', distill.records], ['limit-burst:', burst.records]] as const) {
+    for (const [prefix, records] of [
+      ['', run.records],
+      ['distill:', distill.records],
+      ['limit-burst:', burst.records],
+      ['distill-limit-burst:', distillBurst.records],
+    ] as const) {
       for (const record of records) {
         const worst = (report.worstCase[`${prefix}${record.kind}`] ??= { maxDurationMs: 0, maxBytesSent: 0 });
         worst.maxDurationMs = Math.max(worst.maxDurationMs, Math.round(record.durationMs));
         worst.maxBytesSent = Math.max(worst.maxBytesSent, record.bytesSent);
       }
     }
-    for (const [prefix, phase] of [['limit-burst', burst], ['distill', distill]] as const) {
+    for (const [prefix, phase] of [['limit-burst', burst], ['distill', distill], ['distill-limit-burst', distillBurst]] as const) {
       for (const [kind, endings] of Object.entries(phase.byKind)) {
         const counts = (report.hostile[`${prefix}:${kind}`] ??= {});
         for (const [ending, count] of Object.entries(endings)) counts[ending] = (counts[ending] ?? 0) + count;
@@ -232,7 +278,7 @@ export async function fuzzDaemon(options: FuzzDaemonOptions): Promise<FuzzDaemon
     // --- checks ---
     const health = await daemonHealthStatus(daemon.metricsUrl);
     if (health !== 200) failures.push(`daemon not healthy after the run (/healthz ${health})`);
-    for (const record of [...run.records, ...burst.records, ...distill.records]) {
+    for (const record of [...run.records, ...burst.records, ...distill.records, ...distillBurst.records]) {
       if (record.ending === 'still-open') failures.push(`stream ${record.index} (${record.kind}) still open after ${Math.round(record.durationMs)} ms: the daemon did not reset it`);
       if (record.ending === 'open-failed') failures.push(`stream ${record.index} (${record.kind}) could not be opened`);
     }
@@ -257,7 +303,11 @@ export async function fuzzDaemon(options: FuzzDaemonOptions): Promise<FuzzDaemon
     const distillRejected = Object.entries(report.rejectedByReason)
       .filter(([reason]) => reason.startsWith('distill-'))
       .reduce((n, [, count]) => n + count, 0);
-    if (distillRejected !== distillStreams) failures.push(`${distillRejected} of ${distillStreams} hostile distill streams counted as rejected`);
+    if (distillRejected !== distillTotal) failures.push(`${distillRejected} of ${distillTotal} hostile distill streams counted as rejected`);
+    if ((report.rejectedByReason['distill-limit'] ?? 0) !== report.limitPhase.distillRefusedByLimit) {
+      failures.push(`distill limit: ${report.limitPhase.distillRefusedByLimit} hits but ${report.rejectedByReason['distill-limit'] ?? 0} 'distill-limit' rejections`);
+    }
+    if (report.limitPhase.distillRefusedByLimit < extra) failures.push(`distill limit phase: ${report.limitPhase.distillRefusedByLimit} refused, expected >= ${extra}`);
     if (report.limitPhase.refusedByLimit < extra) failures.push(`limit phase: ${report.limitPhase.refusedByLimit} streams refused by the per-peer limit, expected >= ${extra}`);
     if (report.model.digestBefore === null || report.model.digestBefore !== report.model.digestAfter) {
       failures.push(`model changed: params digest ${report.model.digestBefore} -> ${report.model.digestAfter}`);
@@ -301,7 +351,7 @@ export function formatFuzzReport(report: FuzzDaemonReport): string {
   // Exchange kinds first, then the distill phase, then the limit burst; kinds in their declared order.
   const rank = (key: string): number => {
     const [phase, kind] = key.includes(':') ? (key.split(':') as [string, string]) : ['', key];
-    return ['', 'distill', 'limit-burst'].indexOf(phase) * 100 + hostileKinds.indexOf(kind as HostileKind);
+    return ['', 'distill', 'limit-burst', 'distill-limit-burst'].indexOf(phase) * 100 + hostileKinds.indexOf(kind as HostileKind);
   };
   const kinds = Object.keys(report.hostile).sort((a, b) => rank(a) - rank(b));
   for (const kind of kinds) {

@@ -52,11 +52,19 @@ export interface DistillServiceOptions {
   snapshot: () => TeacherSnapshot | null;
   maxConcurrentJoiners?: number;
   readTimeoutMs?: number;
+  /**
+   * Per-peer admission of inbound requests (src/node/limits.ts): null refuses
+   * the stream before anything is read (reported to onInboundRejected as 'limit').
+   */
+  admit?: (peerId: string) => { release(): void } | null;
   /** Called with every inbound distill stream we refuse or that fails. */
   onInboundRejected?: (reason: string) => void;
   /** Called with the bytes of every model we serve. */
   onServed?: (bytes: number) => void;
 }
+
+/** What an inbound request stream may hold unread: a request is tiny; one chunk of slack. */
+const TEACHER_READ_BUFFER_BYTES = MAX_CHUNK_DATA_BYTES + 1024;
 
 /** Teacher side of the protocol. */
 export class DistillService {
@@ -83,7 +91,7 @@ export class DistillService {
   async start(): Promise<void> {
     if (this.started) return;
     // Streams beyond our own bound still open, so that they get a BUSY answer instead of a reset.
-    await this.options.node.handle(DISTILL_PROTOCOL_ID, (stream) => this.handle(stream), {
+    await this.options.node.handle(DISTILL_PROTOCOL_ID, (stream, connection) => this.admitted(stream, connection.remotePeer.toString()), {
       maxInboundStreams: this.maxConcurrent + 8,
       maxOutboundStreams: 4,
     });
@@ -96,8 +104,23 @@ export class DistillService {
     await this.options.node.unhandle(DISTILL_PROTOCOL_ID);
   }
 
+  private async admitted(stream: Stream, peerId: string): Promise<void> {
+    const permit = this.options.admit === undefined ? null : this.options.admit(peerId);
+    if (this.options.admit !== undefined && permit === null) {
+      this.options.onInboundRejected?.('limit');
+      stream.abort(new Error('per-peer distill limit reached'));
+      return;
+    }
+    try {
+      await this.handle(stream);
+    } finally {
+      permit?.release();
+    }
+  }
+
   private async handle(stream: Stream): Promise<void> {
-    const lp = lpStream(stream, { maxDataLength: MAX_CHUNK_DATA_BYTES });
+    // A request is at most DISTILL_MAX_REQUEST_BYTES: never let a peer park libp2p's default 4 MB in our read buffer.
+    const lp = lpStream(stream, { maxDataLength: MAX_CHUNK_DATA_BYTES, maxBufferSize: TEACHER_READ_BUFFER_BYTES });
     const { swarmId, incarnation } = this.options;
     const snapshot = this.active < this.maxConcurrent ? this.options.snapshot() : null;
     if (snapshot === null) {

@@ -36,6 +36,7 @@ import {
 } from './distill-constants.ts';
 import { DistillService, fetchFromTeachers, type FetchFromTeachersResult, type TeacherCandidate } from './distill-service.ts';
 import { forcedTeacher, rankTeachers, TeacherChoiceError } from './teacher-choice.ts';
+import { DISTILL_MAX_REQUESTS_PER_PEER_PER_MINUTE, DISTILL_MAX_STREAMS_PER_PEER, PeerStreamLimiter, type LimitHits } from './limits.ts';
 import { distillRejectionCode } from './rejection-reason.ts';
 
 /** How often the joiner looks at the announcement table again while it waits for a teacher. */
@@ -80,6 +81,12 @@ export class DistillJoinService implements DaemonService {
 
   async start(context: DaemonContext): Promise<void> {
     const { config, host, node } = context;
+    // Hits land in the daemon's limits.hits (the Hardening's counters, shared through the metrics object).
+    const teacherLimiter = new PeerStreamLimiter(
+      { maxConcurrentPerPeer: DISTILL_MAX_STREAMS_PER_PEER, maxPerPeerPerMinute: DISTILL_MAX_REQUESTS_PER_PEER_PER_MINUTE },
+      context.metrics.limits.hits as LimitHits,
+      { concurrent: 'distill-streams-per-peer', rate: 'distill-requests-per-peer-per-minute' },
+    );
     this.teacherSide = new DistillService({
       node,
       swarmId: config.swarm,
@@ -90,6 +97,7 @@ export class DistillJoinService implements DaemonService {
       snapshot: () => (host.age > 0 ? { modelName: host.modelName, modelHash: host.modelHash, ...host.local() } : null),
       ...(this.options.maxConcurrentJoiners === undefined ? {} : { maxConcurrentJoiners: this.options.maxConcurrentJoiners }),
       readTimeoutMs: this.options.readTimeoutMs ?? config.readTimeoutMs,
+      admit: (peerId) => teacherLimiter.tryAcquire(peerId),
       onServed: (bytes) => context.logger.debug({ bytes }, 'distill: served our model to a joiner'),
       // Hardening (issue 7): a hostile inbound stream of either protocol counts in exchange.rejected, by reason.
       onInboundRejected: (reason) => {

@@ -13,18 +13,37 @@
 import type { ConnectionGater } from '@libp2p/interface';
 import { CHUNK_BYTES } from './constants.ts';
 
-export const LIMIT_NAMES = ['streams-per-peer', 'exchanges-per-peer-per-minute', 'connections'] as const;
+export const LIMIT_NAMES = [
+  'streams-per-peer',
+  'exchanges-per-peer-per-minute',
+  'connections',
+  'distill-streams-per-peer',
+  'distill-requests-per-peer-per-minute',
+] as const;
 export type LimitName = (typeof LIMIT_NAMES)[number];
 
 /** Per-limit refusal counters (shared by the limiters and read by metrics). */
 export type LimitHits = Record<LimitName, number>;
 
-export const newLimitHits = (): LimitHits => ({ 'streams-per-peer': 0, 'exchanges-per-peer-per-minute': 0, connections: 0 });
+export const newLimitHits = (): LimitHits => ({
+  'streams-per-peer': 0,
+  'exchanges-per-peer-per-minute': 0,
+  connections: 0,
+  'distill-streams-per-peer': 0,
+  'distill-requests-per-peer-per-minute': 0,
+});
 
 /** Defaults: generous for honest peers (one exchange at a time, one every few seconds), tight for floods. */
 export const DEFAULT_MAX_STREAMS_PER_PEER = 4;
 export const DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE = 240;
 export const DEFAULT_MAX_CONNECTIONS = 64;
+/**
+ * Distill teacher side: a joiner needs one model per join (and a refresh every
+ * few minutes); each answer is a whole model, so a peer asking in a loop would
+ * hold the few teacher slots and cost a model's bytes per tiny request.
+ */
+export const DISTILL_MAX_STREAMS_PER_PEER = 1;
+export const DISTILL_MAX_REQUESTS_PER_PEER_PER_MINUTE = 12;
 /** Peers whose buckets we remember; beyond it, idle full buckets are forgotten first (memory stays bounded). */
 export const MAX_TRACKED_PEERS = 4096;
 
@@ -49,13 +68,24 @@ interface PeerState {
   refilledAtMs: number;
 }
 
+/** Which counters a limiter's refusals go to (the exchange's by default). */
+export interface LimitHitNames {
+  concurrent: LimitName;
+  rate: LimitName;
+}
+
 export class PeerStreamLimiter {
   private readonly limits: Required<PeerStreamLimits>;
   private readonly hits: LimitHits;
+  private readonly hitNames: LimitHitNames;
   /** Insertion order = least recently touched first (re-inserted on every touch). */
   private readonly peers = new Map<string, PeerState>();
 
-  constructor(limits: PeerStreamLimits, hits: LimitHits = newLimitHits()) {
+  constructor(
+    limits: PeerStreamLimits,
+    hits: LimitHits = newLimitHits(),
+    hitNames: LimitHitNames = { concurrent: 'streams-per-peer', rate: 'exchanges-per-peer-per-minute' },
+  ) {
     if (!Number.isSafeInteger(limits.maxConcurrentPerPeer) || limits.maxConcurrentPerPeer < 1) {
       throw new RangeError(`maxConcurrentPerPeer must be a positive integer, got ${limits.maxConcurrentPerPeer}`);
     }
@@ -64,6 +94,7 @@ export class PeerStreamLimiter {
     }
     this.limits = { maxTrackedPeers: MAX_TRACKED_PEERS, now: Date.now, ...limits };
     this.hits = hits;
+    this.hitNames = hitNames;
   }
 
   get trackedPeers(): number {
@@ -79,12 +110,12 @@ export class PeerStreamLimiter {
     const now = this.limits.now();
     const state = this.touch(peerId, now);
     if (state.active >= this.limits.maxConcurrentPerPeer) {
-      this.hits['streams-per-peer']++;
+      this.hits[this.hitNames.concurrent] = (this.hits[this.hitNames.concurrent] ?? 0) + 1;
       return null;
     }
     if (this.limits.maxPerPeerPerMinute > 0) {
       if (state.tokens < 1) {
-        this.hits['exchanges-per-peer-per-minute']++;
+        this.hits[this.hitNames.rate] = (this.hits[this.hitNames.rate] ?? 0) + 1;
         return null;
       }
       state.tokens -= 1;

@@ -20,6 +20,7 @@ describe('daemon under a hostile peer (fuzz:peer, short)', function () {
     assert.equal(report.rejectedByReason['merge-rejected'], 2, 'the huge-norm snapshots are refused by the merge');
     assert.equal(report.rejectedByReason['non-finite'], 2);
     assert.ok(report.limitPhase.refusedByLimit >= 3);
+    assert.ok(report.limitPhase.distillRefusedByLimit >= 3);
     assert.ok(report.model.digestBefore !== null && report.model.digestBefore === report.model.digestAfter);
     assert.equal(report.daemonExitCode, 0);
     // The Prometheus view of a daemon that just took all this still lints clean (checked in failures when promtool exists).

@@ -47,6 +47,25 @@ describe('PeerStreamLimiter', () => {
     assert.equal(limiter.tryAcquire('busy'), null, 'the busy peer is still limited');
   });
 
+  it('counts its refusals under the limit names it was given (the distill teacher uses its own)', () => {
+    const hits = newLimitHits();
+    const limiter = new PeerStreamLimiter({ maxConcurrentPerPeer: 1, maxPerPeerPerMinute: 1 }, hits, {
+      concurrent: 'distill-streams-per-peer',
+      rate: 'distill-requests-per-peer-per-minute',
+    });
+    const permit = limiter.tryAcquire('a');
+    assert.equal(limiter.tryAcquire('a'), null);
+    permit!.release();
+    assert.equal(limiter.tryAcquire('a'), null);
+    assert.deepEqual(hits, {
+      'streams-per-peer': 0,
+      'exchanges-per-peer-per-minute': 0,
+      connections: 0,
+      'distill-streams-per-peer': 1,
+      'distill-requests-per-peer-per-minute': 1,
+    });
+  });
+
   it('rejects nonsensical limits', () => {
     assert.throws(() => new PeerStreamLimiter({ maxConcurrentPerPeer: 0, maxPerPeerPerMinute: 1 }), RangeError);
     assert.throws(() => new PeerStreamLimiter({ maxConcurrentPerPeer: 1, maxPerPeerPerMinute: -1 }), RangeError);
