@@ -252,7 +252,7 @@ const DAEMON_FAMILIES: DaemonFamilySpec[] = [
   },
   {
     name: 'gossip_learn_limit_hits_total',
-    help: 'Times a hardening limit refused work, by limit (streams per peer, exchanges per peer per minute, connections).',
+    help: 'Times a hardening limit refused work, by limit (exchange and distill streams per peer, requests per peer per minute, connections).',
     type: 'counter',
     samples: perKey('limit', (m) => m.limits.hits),
   },
