@@ -7,7 +7,7 @@
 set -euo pipefail
 dir=${1:?usage: report-png.sh <cluster output dir> [out.png] [width,height]}
 out=${2:-$dir/report.png}
-size=${3:-1280,510}
+size=${3:-1280,525}
 browser=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
 if [ -z "$browser" ]; then
   echo "report-png: no chromium found (apt-get install chromium)" >&2

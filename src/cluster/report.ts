@@ -19,7 +19,7 @@ export const REPORT_FILES = {
   accuracyVsBytes: 'accuracy-vs-bytes.svg',
 } as const;
 
-const CHART_WIDTH = 460;
+const CHART_WIDTH = 420;
 const CHART_HEIGHT = 280;
 const BYTES_PER_MB = 1e6;
 
