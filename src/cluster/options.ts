@@ -52,8 +52,11 @@ export interface ClusterConfig {
 // Pacing for a 2-core machine: 5 wasm daemons, each training at most half
 // of the time, 100 local steps (3 200 samples) per 3 s exchange interval:
 // about one core of training in all, leaving room for the launcher, the OS
-// and whatever else runs. The daemon's own defaults (50 steps per 5 s) suit
-// a device in the background; a demo should visibly learn within 2 minutes.
+// and whatever else runs. The daemon's own defaults (fewer steps, more
+// frequent exchanges) suit a device in the background; a demo should visibly
+// learn within 2 minutes. Measured here, 5 nodes, 60 s, dirichlet:0.3:
+// 100 steps / 3 s gave 74.7% mean, 67.5% worst, 458 KiB per node; 17 steps /
+// 0.5 s gave 70.6%, 64.3%, 619 KiB (one run each on a shared machine).
 export const DEFAULT_NODES = 5;
 export const DEFAULT_DURATION_SECONDS = 120;
 export const DEFAULT_DUTY_CYCLE = 0.5;
