@@ -70,6 +70,13 @@ export async function run(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A bug must not kill the daemon silently: the reason goes to the (JSON) log first.
+  const onFatal = (err: unknown): void => {
+    daemon.logger.fatal({ err }, 'uncaught error, exiting');
+    process.exit(70);
+  };
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onFatal);
 
   let parentWatch: NodeJS.Timeout | null = null;
   if (config.exitWithParent) {
