@@ -105,8 +105,8 @@ describe('ExchangeService over libp2p streams', function () {
   });
 
   it('push-pull moves both models together and counts matching bytes on both sides', async () => {
-    a = await makePeer(1, { codec: 'q8+deflate', chunkBytes: 1024 });
-    b = await makePeer(2, { codec: 'q8+deflate', chunkBytes: 1024 });
+    a = await makePeer(1, { codec: 'q8+deflate', snapshotCodec: 'q8+deflate', chunkBytes: 1024 });
+    b = await makePeer(2, { codec: 'q8+deflate', snapshotCodec: 'q8+deflate', chunkBytes: 1024 });
     await a.node.dial(b.node.getMultiaddrs()[0]!);
     const before = distance(a.model.params, b.model.params);
     assert.equal(await a.service.exchangeWith(b.node.peerId), 'merged');
