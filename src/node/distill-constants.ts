@@ -14,6 +14,12 @@ export const DISTILL_MAX_REQUEST_BYTES = 4 * 1024;
 export const DISTILL_MAX_CONCURRENT_JOINERS = 2;
 /** How long a first start waits for announcements and a teacher answer before a cold start. */
 export const DISTILL_JOIN_DEADLINE_MS = 30_000;
+/**
+ * When every announced peer is untrained, a first start cold-starts after one
+ * announce interval plus this margin (a gossipsub heartbeat is 1 s), not the
+ * whole deadline: 6 s with the default 5 s announce interval.
+ */
+export const DISTILL_UNTRAINED_GRACE_EXTRA_MS = 1_000;
 /** Default distillation budget of a join. */
 export const DISTILL_DEFAULT_STEPS = 300;
 export const DISTILL_DEFAULT_SECONDS = 60;

@@ -9,7 +9,10 @@
  *   wait up to a deadline for announced teachers (or use `--teacher`), ask
  *   them in order (best accuracy first, same architecture first), distill the
  *   first valid answer into our model, record `distill{}` metrics; if no
- *   teacher answers in time, a cold start, logged.
+ *   teacher answers in time, a cold start, logged. Without any way to find a
+ *   peer (no `--teacher`, `--bootstrap` or `--mdns`) the cold start is
+ *   immediate, and when only untrained peers have announced it comes after a
+ *   short grace period (teacher-wait.ts has the rules).
  * - A node whose model differs from every announced peer's (a small device
  *   in a swarm of bigger models) cannot merge; it re-distills from the best
  *   teacher periodically instead.
@@ -36,6 +39,7 @@ import {
 } from './distill-constants.ts';
 import { DistillService, fetchFromTeachers, type FetchFromTeachersResult, type TeacherCandidate } from './distill-service.ts';
 import { forcedTeacher, rankTeachers, TeacherChoiceError } from './teacher-choice.ts';
+import { TeacherWait, teacherDiscoveryPossible, untrainedGraceMs } from './teacher-wait.ts';
 import { DISTILL_MAX_REQUESTS_PER_PEER_PER_MINUTE, DISTILL_MAX_STREAMS_PER_PEER, PeerStreamLimiter, type LimitHits } from './limits.ts';
 import { distillRejectionCode } from './rejection-reason.ts';
 
@@ -47,6 +51,8 @@ const REFRESH_BUDGET: DistillBudget = { steps: 100, seconds: 20 };
 export interface DistillJoinOptions {
   /** How long a first start waits for a teacher before a cold start. */
   deadlineMs?: number;
+  /** How long only untrained peers may be announced before a cold start (default: one announce interval + 1 s). */
+  untrainedGraceMs?: number;
   budget?: DistillBudget;
   temperature?: number;
   alpha?: number;
@@ -60,7 +66,7 @@ export interface DistillJoinOptions {
 
 export type JoinOutcome =
   | { status: 'distilled'; teacher: string; startedFromTeacher: boolean; steps: number }
-  | { status: 'cold'; reason: 'restored' | 'disabled' | 'no-teacher' | 'bad-teacher' | 'aborted' };
+  | { status: 'cold'; reason: 'restored' | 'disabled' | 'no-discovery' | 'untrained-peers' | 'no-teacher' | 'bad-teacher' | 'aborted' };
 
 export class DistillJoinService implements DaemonService {
   readonly name = 'distill';
@@ -133,6 +139,11 @@ export class DistillJoinService implements DaemonService {
       logger.info('distill: disabled (--no-distill), cold start');
       return { status: 'cold', reason: 'disabled' };
     }
+    if (!teacherDiscoveryPossible(config)) {
+      // Nothing dials us in time and we dial nobody: waiting would only delay training.
+      logger.info('distill: no --teacher, --bootstrap or --mdns, so no teacher can be found: cold start');
+      return { status: 'cold', reason: 'no-discovery' };
+    }
     let forced: TeacherCandidate | null = null;
     if (config.teacher !== null) {
       try {
@@ -144,34 +155,56 @@ export class DistillJoinService implements DaemonService {
       }
     }
     const deadlineMs = this.options.deadlineMs ?? DISTILL_JOIN_DEADLINE_MS;
-    const fetched = await this.findTeacher(context, forced, deadlineMs);
+    // A forced teacher is waited for until the deadline, whatever else announces.
+    const graceMs = forced !== null ? null : (this.options.untrainedGraceMs ?? untrainedGraceMs(config.announceIntervalMs));
+    const fetched = await this.findTeacher(context, forced, deadlineMs, graceMs);
     context.metrics.distill.rejected = fetched.rejected;
     context.metrics.distill.bytes = fetched.bytes;
     if (fetched.result === null || fetched.result.model === null) {
-      const signal = this.signal(context);
-      logger.warn({ deadlineMs, attempts: fetched.attempts }, signal.aborted ? 'distill: stopped before a teacher answered' : 'distill: no teacher answered within the deadline, cold start');
-      return { status: 'cold', reason: signal.aborted ? 'aborted' : 'no-teacher' };
+      if (this.signal(context).aborted) {
+        logger.warn({ attempts: fetched.attempts }, 'distill: stopped before a teacher answered');
+        return { status: 'cold', reason: 'aborted' };
+      }
+      if (fetched.coldReason === 'untrained-peers') {
+        logger.info({ graceMs, announcedPeers: context.announcements.all().length, attempts: fetched.attempts }, 'distill: only untrained peers announced, cold start');
+      } else {
+        logger.warn({ deadlineMs, attempts: fetched.attempts }, 'distill: no teacher answered within the deadline, cold start');
+      }
+      return { status: 'cold', reason: fetched.coldReason };
     }
     const joined = await this.distillInto(context, fetched.result, this.options.budget ?? { steps: DISTILL_DEFAULT_STEPS, seconds: DISTILL_DEFAULT_SECONDS }, true);
     return { status: 'distilled', teacher: fetched.result.teacher!, ...joined };
   }
 
-  /** Polls the announcement table until a teacher answers with a model or the deadline passes. */
+  /**
+   * Polls the announcement table until a teacher answers with a model, the
+   * deadline passes, or (graceMs not null) only untrained peers have been
+   * announced for graceMs.
+   */
   private async findTeacher(
     context: DaemonContext,
     forced: TeacherCandidate | null,
     deadlineMs: number,
-  ): Promise<{ result: FetchFromTeachersResult | null; bytes: number; rejected: number; attempts: string[] }> {
+    graceMs: number | null,
+  ): Promise<{ result: FetchFromTeachersResult | null; bytes: number; rejected: number; attempts: string[]; coldReason: 'no-teacher' | 'untrained-peers' }> {
     const { config, host, node } = context;
     const signal = this.signal(context);
-    const deadlineAt = Date.now() + deadlineMs;
+    const wait = new TeacherWait({ deadlineMs, untrainedGraceMs: graceMs, now: Date.now });
+    const selfPeerId = node.peerId.toString();
     const refused = new Set<string>(); // answered with something invalid: never again this join
     let bytes = 0;
     let rejected = 0;
     const attempts: string[] = [];
-    while (!signal.aborted && Date.now() < deadlineAt) {
+    let coldReason: 'no-teacher' | 'untrained-peers' = 'no-teacher';
+    while (!signal.aborted) {
       const candidates = forced !== null ? [forced] : this.rankedTeachers(context).filter((c) => !refused.has(c.id));
-      if (candidates.length > 0) {
+      const announcedPeers = context.announcements.all().filter((row) => row.peerId !== selfPeerId).length;
+      const step = wait.next({ announcedPeers, usableTeachers: candidates.length });
+      if (step.action === 'cold') {
+        coldReason = step.reason;
+        break;
+      }
+      if (step.action === 'ask') {
         const result = await fetchFromTeachers(node, candidates, {
           swarmId: config.swarm,
           incarnation: this.incarnation,
@@ -180,7 +213,7 @@ export class DistillJoinService implements DaemonService {
           registryModelNames: modelNames,
           resolveModel: (name) => this.resolveModel(name, context),
           maxAnswerBytes: DISTILL_MAX_ANSWER_BYTES,
-          deadlineMs: Math.max(1, deadlineAt - Date.now()),
+          deadlineMs: Math.max(1, wait.remainingMs),
           signal,
           ...(this.options.readTimeoutMs === undefined ? {} : { readTimeoutMs: this.options.readTimeoutMs }),
         });
@@ -194,11 +227,11 @@ export class DistillJoinService implements DaemonService {
             context.logger.warn({ teacher: attempt.teacher, reason: attempt.reason }, 'distill: rejected a teacher answer');
           }
         }
-        if (result.model !== null) return { result, bytes, rejected, attempts };
+        if (result.model !== null) return { result, bytes, rejected, attempts, coldReason };
       }
-      await sleep(Math.min(TEACHER_POLL_INTERVAL_MS, deadlineAt - Date.now()), signal);
+      await sleep(Math.min(TEACHER_POLL_INTERVAL_MS, wait.remainingMs), signal);
     }
-    return { result: null, bytes, rejected, attempts };
+    return { result: null, bytes, rejected, attempts, coldReason };
   }
 
   /** Trained peers, same architecture first (their weights are a head start), then by accuracy/age. */
@@ -281,7 +314,8 @@ export class DistillJoinService implements DaemonService {
       const sameModel = rows.some((r) => r.modelHash === context.host.modelHash);
       if (sameModel || rows.length === 0) continue;
       try {
-        const fetched = await this.findTeacher(context, null, this.options.deadlineMs ?? DISTILL_JOIN_DEADLINE_MS);
+        // Only called while trained peers of another model are announced: no untrained grace here.
+        const fetched = await this.findTeacher(context, null, this.options.deadlineMs ?? DISTILL_JOIN_DEADLINE_MS, null);
         context.metrics.distill.bytes = (context.metrics.distill.bytes ?? 0) + fetched.bytes;
         context.metrics.distill.rejected = (context.metrics.distill.rejected ?? 0) + fetched.rejected;
         if (fetched.result?.model != null) {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { validateDaemonConfig, type DaemonConfig } from '../../src/node/config.ts';
-import { Daemon } from '../../src/node/daemon.ts';
+import { Daemon, type DaemonStartInfo } from '../../src/node/daemon.ts';
 import { DistillJoinService, type DistillJoinOptions } from '../../src/node/join-service.ts';
 
 /** Polls `check` (no fixed sleeps) until it holds or the deadline passes. */
@@ -47,9 +47,19 @@ describe('DistillJoinService in the daemon', function () {
   let root: string;
   const daemons: Daemon[] = [];
 
-  function daemon(config: DaemonConfig, options: DistillJoinOptions = {}): { daemon: Daemon; join: DistillJoinService } {
+  function daemon(
+    config: DaemonConfig,
+    options: DistillJoinOptions = {},
+    onReady?: (info: DaemonStartInfo) => void,
+  ): { daemon: Daemon; join: DistillJoinService } {
     const join = new DistillJoinService({ refreshIntervalMs: null, budget: { steps: 20 }, readTimeoutMs: 5_000, ...options });
-    const d = new Daemon({ config, logger: pino({ level: 'silent' }), libp2p: { discoveryIntervalMs: 300 }, joinServices: [join] });
+    const d = new Daemon({
+      config,
+      logger: pino({ level: 'silent' }),
+      libp2p: { discoveryIntervalMs: 300 },
+      joinServices: [join],
+      ...(onReady === undefined ? {} : { onReady }),
+    });
     daemons.push(d);
     return { daemon: d, join };
   }
@@ -96,8 +106,40 @@ describe('DistillJoinService in the daemon', function () {
     assert.equal(bigger.daemon.metrics.exchange.merged, 0);
   });
 
-  it('with no teacher reachable starts cold once the deadline passes', async () => {
-    const alone = daemon(nodeConfig(join(root, 'alone'), 0, {}), { deadlineMs: 400 });
+  it('with no --teacher, --bootstrap or --mdns starts cold at once, without waiting for the deadline', async () => {
+    // Default deadline (30 s): only the 'no-discovery' path can end this join before the test's timeout.
+    const first = daemon(nodeConfig(join(root, 'first'), 0, {}));
+    await first.daemon.start();
+    assert.deepEqual(first.join.outcome, { status: 'cold', reason: 'no-discovery' });
+    assert.equal(first.daemon.metrics.distill.teacher, null);
+    await until(() => (first.daemon.host?.age ?? 0) > 0, 'the cold-started node to train');
+  }).timeout(20_000);
+
+  it('with only untrained peers announced starts cold after the grace period, long before the deadline', async () => {
+    // An untrained peer that stays so: it is itself joining, waiting (30 s) for a forced teacher that never answers.
+    const ready: { info: DaemonStartInfo | null } = { info: null };
+    const joining = daemon(
+      nodeConfig(join(root, 'joining'), 0, { teacher: '/ip4/127.0.0.1/tcp/1/p2p/12D3KooWGRUVh8HqjjTaKuDPmwvrMnKJ7rPuHBnmfEDHYdvGjVSn' }),
+      {},
+      (info) => (ready.info = info),
+    );
+    const joiningStarted = joining.daemon.start();
+    await until(() => ready.info !== null, 'the joining peer to listen');
+    const joiningInfo = ready.info!;
+    // Default deadline (30 s) and grace (announce interval 200 ms + 1 s).
+    const joiner = daemon(nodeConfig(join(root, 'joiner'), 1, { bootstrap: joiningInfo.addresses }));
+    await joiner.daemon.start();
+    assert.deepEqual(joiner.join.outcome, { status: 'cold', reason: 'untrained-peers' });
+    assert.equal(joiner.daemon.announcements.get(joiningInfo.peerId)?.age, 0);
+    assert.equal(joining.join.outcome, null, 'the forced-teacher peer is still waiting');
+    assert.equal(joiner.daemon.metrics.distill.teacher, null);
+    await Promise.all(daemons.splice(0).map((d) => d.stop(1000)));
+    await joiningStarted;
+    assert.deepEqual(joining.join.outcome, { status: 'cold', reason: 'aborted' });
+  }).timeout(20_000);
+
+  it('with a bootstrap peer that never comes up starts cold once the deadline passes', async () => {
+    const alone = daemon(nodeConfig(join(root, 'alone'), 0, { bootstrap: ['/ip4/127.0.0.1/tcp/1'] }), { deadlineMs: 400 });
     await alone.daemon.start();
     assert.deepEqual(alone.join.outcome, { status: 'cold', reason: 'no-teacher' });
     assert.equal(alone.daemon.metrics.distill.teacher, null);
