@@ -53,7 +53,7 @@ print the test accuracy: the centralized (one node, all data) or local-only
 
 Options:
 ${lines.join('\n')}
-  -h, --help                     show this help
+  -h, --help                   show this help
 
 Example:
   gossip-learn train --data fashion-mnist --model mlp --epochs 3`;

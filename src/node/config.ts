@@ -11,7 +11,10 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
+import { multiaddr } from '@multiformats/multiaddr';
+import { createCodec, DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
+import { checkDataSpec } from '../train/dataset.ts';
+import { parsePartitionSpec } from '../train/partition.ts';
 import {
   DEFAULT_ANNOUNCE_INTERVAL_MS,
   DEFAULT_CHECKPOINT_INTERVAL_MS,
@@ -26,6 +29,7 @@ import {
   READ_TIMEOUT_MS,
 } from './constants.ts';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE, DEFAULT_MAX_STREAMS_PER_PEER } from './limits.ts';
+import { forcedTeacher } from './teacher-choice.ts';
 
 export type ConfigErrorReason = 'bad-flag' | 'bad-value' | 'bad-file' | 'bad-env';
 
@@ -113,6 +117,9 @@ export const daemonConfigSchema = z
 export type DaemonConfig = z.output<typeof daemonConfigSchema>;
 export type DaemonConfigInput = z.input<typeof daemonConfigSchema>;
 
+/** A default duration as people write it: 60s rather than 60000ms. */
+const shownMs = (ms: number): string => (ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
+
 export const optionSpecs: OptionSpec[] = [
   { key: 'config', flag: 'config', kind: 'string', help: 'config file (JSON or YAML, camelCase keys as below)', shown: 'none' },
   { key: 'listen', flag: 'listen', kind: 'list', help: 'listen multiaddr (repeatable)', shown: DEFAULT_LISTEN_ADDRESS },
@@ -125,7 +132,7 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'model', flag: 'model', kind: 'string', help: 'model: mlp | mlp-small | cnn', shown: 'mlp' },
   { key: 'backend', flag: 'backend', kind: 'string', help: 'tfjs backend: auto | tensorflow | wasm | cpu', shown: 'auto' },
   { key: 'stateDir', flag: 'state-dir', kind: 'string', help: 'identity key, checkpoint, lock', shown: '.gossip-learn' },
-  { key: 'exchangeIntervalMs', flag: 'exchange-interval', kind: 'duration', help: 'mean time between exchanges we start (jittered)', shown: `${DEFAULT_EXCHANGE_INTERVAL_MS}ms` },
+  { key: 'exchangeIntervalMs', flag: 'exchange-interval', kind: 'duration', help: 'mean time between exchanges we start (jittered)', shown: shownMs(DEFAULT_EXCHANGE_INTERVAL_MS) },
   { key: 'codec', flag: 'codec', kind: 'string', help: 'delta codec spec, e.g. q8+deflate, topk:0.01+q4+deflate', shown: DEFAULT_CODEC_SPEC },
   { key: 'metricsHost', flag: 'metrics-host', kind: 'string', help: 'HTTP bind host for /metrics and /healthz', shown: DEFAULT_METRICS_HOST },
   { key: 'metricsPort', flag: 'metrics-port', kind: 'int', help: 'HTTP port (0 = a free port, printed at start)', shown: String(DEFAULT_METRICS_PORT) },
@@ -139,23 +146,23 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'batchSize', flag: 'batch-size', kind: 'int', help: 'training batch size', shown: '32' },
   { key: 'learningRate', flag: 'learning-rate', kind: 'number', help: 'learning rate', shown: '0.05' },
   { key: 'optimizer', flag: 'optimizer', kind: 'string', help: 'sgd | momentum | adam', shown: 'sgd' },
-  { key: 'checkpointIntervalMs', flag: 'checkpoint-interval', kind: 'duration', help: 'time between checkpoints', shown: `${DEFAULT_CHECKPOINT_INTERVAL_MS}ms` },
-  { key: 'evalIntervalMs', flag: 'eval-interval', kind: 'duration', help: 'time between evaluations on the full test split', shown: `${DEFAULT_EVAL_INTERVAL_MS}ms` },
-  { key: 'announceIntervalMs', flag: 'announce-interval', kind: 'duration', help: 'time between gossipsub announcements', shown: `${DEFAULT_ANNOUNCE_INTERVAL_MS}ms` },
-  { key: 'readTimeoutMs', flag: 'read-timeout', kind: 'duration', help: 'exchange read timeout: a stalled stream is reset after this (max 30s)', shown: `${READ_TIMEOUT_MS}ms` },
+  { key: 'checkpointIntervalMs', flag: 'checkpoint-interval', kind: 'duration', help: 'time between checkpoints', shown: shownMs(DEFAULT_CHECKPOINT_INTERVAL_MS) },
+  { key: 'evalIntervalMs', flag: 'eval-interval', kind: 'duration', help: 'time between evaluations on the full test split', shown: shownMs(DEFAULT_EVAL_INTERVAL_MS) },
+  { key: 'announceIntervalMs', flag: 'announce-interval', kind: 'duration', help: 'time between gossipsub announcements', shown: shownMs(DEFAULT_ANNOUNCE_INTERVAL_MS) },
+  { key: 'readTimeoutMs', flag: 'read-timeout', kind: 'duration', help: 'exchange read timeout: a stalled stream is reset after this (max 30s)', shown: shownMs(READ_TIMEOUT_MS) },
   { key: 'maxStreamsPerPeer', flag: 'max-streams-per-peer', kind: 'int', help: 'concurrent inbound exchange streams per peer', shown: String(DEFAULT_MAX_STREAMS_PER_PEER) },
   { key: 'maxExchangesPerPeerPerMinute', flag: 'max-exchanges-per-peer-per-minute', kind: 'int', help: 'inbound exchanges per peer per minute (0 = unlimited)', shown: String(DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE) },
   { key: 'maxConnections', flag: 'max-connections', kind: 'int', help: 'inbound connections are refused beyond this many open ones', shown: String(DEFAULT_MAX_CONNECTIONS) },
   { key: 'exitWithParent', flag: 'exit-with-parent', kind: 'boolean', help: 'exit when the parent process dies (used by the cluster launcher)', shown: 'off' },
 ];
 
+const helpArg = (o: OptionSpec): string => (o.kind === 'boolean' ? '' : o.kind === 'list' ? ' <addr>' : o.kind === 'duration' ? ' <time>' : ' <value>');
+
+/** Width of the flag column in --help (the longest flag plus its argument). */
+export const HELP_FLAG_COLUMN_CHARS = Math.max(...optionSpecs.map((o) => `--${o.flag}${helpArg(o)}`.length));
+
 export const configHelp = (): string =>
-  optionSpecs
-    .map((o) => {
-      const arg = o.kind === 'boolean' ? '' : o.kind === 'list' ? ' <addr>' : o.kind === 'duration' ? ' <time>' : ' <value>';
-      return `  --${(o.flag + arg).padEnd(30)} ${o.help} (default: ${o.shown ?? '-'})`;
-    })
-    .join('\n');
+  optionSpecs.map((o) => `  ${`--${o.flag}${helpArg(o)}`.padEnd(HELP_FLAG_COLUMN_CHARS)}  ${o.help} (default: ${o.shown ?? '-'})`).join('\n');
 
 function convert(spec: OptionSpec, raw: string, where: string): unknown {
   switch (spec.kind) {
@@ -283,4 +290,26 @@ export async function loadDaemonConfig(argv: string[], env: NodeJS.ProcessEnv): 
   delete fromFile.config;
   const merged = { ...fromFile, ...fromEnv, ...flags.values };
   return { help: false, config: validateDaemonConfig(merged) };
+}
+
+/**
+ * Checks the spec strings zod sees only as strings (codec, data, partition,
+ * multiaddrs, teacher) with the parsers that will use them, so a typo is one
+ * ConfigError line (exit 2) before the daemon binds ports, not a stack later.
+ */
+export function checkDaemonSpecs(config: DaemonConfig): void {
+  const check = (flag: string, parse: () => unknown): void => {
+    try {
+      parse();
+    } catch (err) {
+      const message = (err as Error).message;
+      throw new ConfigError('bad-value', message.startsWith(`--${flag}`) ? message : `--${flag}: ${message}`);
+    }
+  };
+  if (config.codec !== null) check('codec', () => createCodec(config.codec as string));
+  check('data', () => checkDataSpec(config.data));
+  check('partition', () => parsePartitionSpec(config.partition));
+  for (const address of config.listen) check('listen', () => multiaddr(address));
+  for (const address of config.bootstrap) check('bootstrap', () => multiaddr(address));
+  if (config.teacher !== null) check('teacher', () => forcedTeacher(config.teacher as string, []));
 }

@@ -44,6 +44,11 @@ function resolveSpec(spec: string): { key: string | null; load: () => Promise<Da
   throw new DataError('unknown-spec', `unknown data spec '${spec}' (expected ${DATA_SPEC_HELP})`);
 }
 
+/** Throws DataError('unknown-spec') for a malformed spec without loading anything (config checks). */
+export function checkDataSpec(spec: string): void {
+  resolveSpec(spec);
+}
+
 export async function loadDataset(spec: string): Promise<Dataset> {
   const { key, load } = resolveSpec(spec);
   if (key === null) return load();

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, envName, loadDaemonConfig, optionSpecs, parseDurationMs } from '../../src/node/config.ts';
+import { checkDaemonSpecs, ConfigError, envName, loadDaemonConfig, optionSpecs, parseDurationMs } from '../../src/node/config.ts';
 import { DEFAULT_LISTEN_ADDRESS, DEFAULT_METRICS_PORT } from '../../src/node/constants.ts';
 
 const rejectsWith = async (p: Promise<unknown>, reason: ConfigError['reason'], message: RegExp): Promise<void> => {
@@ -96,5 +96,21 @@ describe('daemon config', () => {
     const bad = join(dir, 'bad.json');
     await writeFile(bad, JSON.stringify({ swarm: 'x', colour: 'red' }));
     await rejectsWith(loadDaemonConfig(['--config', bad], {}), 'bad-file', /unknown config key: colour/);
+  });
+
+  it('rejects malformed spec strings before start-up (codec, data, partition, multiaddrs, teacher)', async () => {
+    const checked = async (argv: string[]): Promise<void> => {
+      const { config } = await loadDaemonConfig(argv, {});
+      assert.ok(config);
+      checkDaemonSpecs(config);
+    };
+    await checked(['--codec', 'topk:0.01+q4+deflate', '--data', 'csv:x.csv', '--partition', 'shards:2', '--num-nodes', '2',
+      '--listen', '/ip4/127.0.0.1/tcp/0', '--bootstrap', '/ip4/127.0.0.1/tcp/47800', '--teacher', '/ip4/127.0.0.1/tcp/47800']);
+    await rejectsWith(checked(['--codec', 'nope']), 'bad-value', /^--codec: unknown-codec: codec spec "nope": unknown stage "nope"$/);
+    await rejectsWith(checked(['--data', 'imagenet']), 'bad-value', /^--data: unknown data spec 'imagenet'/);
+    await rejectsWith(checked(['--partition', 'dirichlet']), 'bad-value', /^--partition: /);
+    await rejectsWith(checked(['--listen', 'tcp/1']), 'bad-value', /^--listen: /);
+    await rejectsWith(checked(['--bootstrap', '/ip4/1.2.3']), 'bad-value', /^--bootstrap: /);
+    await rejectsWith(checked(['--teacher', 'x']), 'bad-value', /^--teacher x is neither a multiaddr nor a peer id/);
   });
 });

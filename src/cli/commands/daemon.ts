@@ -8,7 +8,7 @@
  * logs go to stderr. The first signal stops gracefully (exchanges, checkpoint,
  * libp2p) and exits 0; a second signal forces exit 130.
  */
-import { ConfigError, configHelp, loadDaemonConfig } from '../../node/config.ts';
+import { checkDaemonSpecs, ConfigError, configHelp, HELP_FLAG_COLUMN_CHARS, loadDaemonConfig } from '../../node/config.ts';
 import { LISTEN_LINE_PREFIX, METRICS_LINE_PREFIX, PARENT_CHECK_INTERVAL_MS, PEER_ID_LINE_PREFIX } from '../../node/constants.ts';
 import { CliUsageError } from '../usage-error.ts';
 
@@ -21,7 +21,7 @@ Options also come from GOSSIP_LEARN_<OPTION> environment variables and
 
 Options:
 ${configHelp()}
-  -h, --help                         show this help`;
+  ${'-h, --help'.padEnd(HELP_FLAG_COLUMN_CHARS)}  show this help`;
 
 /** Typed errors whose message is enough for the operator. */
 const START_ERROR_NAMES = new Set(['StateLockError', 'DataError', 'PartitionError', 'BackendError', 'ModelError', 'IdentityError', 'CheckpointError']);
@@ -30,6 +30,7 @@ export async function run(argv: string[]): Promise<number> {
   let loaded;
   try {
     loaded = await loadDaemonConfig(argv, process.env);
+    if (loaded.config !== null) checkDaemonSpecs(loaded.config);
   } catch (err) {
     if (err instanceof ConfigError) throw new CliUsageError(`daemon: ${err.message}`);
     throw err;
