@@ -54,7 +54,7 @@ describe('gossip simulation', function () {
     assert.ok(gossip.bytesPerNode > 0 && gossip.bytesPerNode === gossip.payloadBytesPerNode + gossip.metaBytesPerNode);
     // One label per node: alone each node is right on about a quarter of the test set.
     assert.ok(local.curve.at(-1)!.worstAccuracy < 0.5, `local worst ${local.curve.at(-1)!.worstAccuracy}`);
-    assert.ok(gossip.curve.at(-1)!.worstAccuracy > 0.9, `gossip worst ${gossip.curve.at(-1)!.worstAccuracy}`);
+    assert.ok(gossip.curve.at(-1)!.worstAccuracy > 0.8, `gossip worst ${gossip.curve.at(-1)!.worstAccuracy}`);
     assert.equal(gossip.rejectedMerges, 0);
     // Curve points only ever add bytes.
     for (let i = 1; i < gossip.curve.length; i++) assert.ok(gossip.curve[i]!.bytesPerNode >= gossip.curve[i - 1]!.bytesPerNode);
