@@ -17,7 +17,7 @@
  * samplesPerSecond, target, perEpoch: [{epoch, testAccuracy, testLoss, seconds}]}]}.
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { exitScriptUsage, parseScriptArgs, scriptNumber } from '../src/cli/script-args.ts';
 import { initBackend, isBackendName } from '../src/train/backend.ts';
 import { DataError, loadDataset, type Dataset } from '../src/train/dataset.ts';
 import { createModel, isModelName, type ModelName } from '../src/train/models.ts';
@@ -52,27 +52,34 @@ interface ResultRow {
   perEpoch: EpochRow[];
 }
 
-const { values: args } = parseArgs({
+const NAME = 'bench:accuracy';
+const { values: args } = parseScriptArgs({
+  name: NAME,
+  usage: 'npm run bench:accuracy -- [options]',
+  summary: `Centralized training of each model on the full training set for a fixed
+number of epochs, then accuracy on the full test split: the baseline gossip
+runs are compared to. Falls back to the embedded mnist when Fashion-MNIST is
+not installed (apt-get install dataset-fashion-mnist).`,
   options: {
-    models: { type: 'string', default: 'mlp,cnn' },
-    data: { type: 'string', default: 'fashion-mnist' },
-    'epochs-mlp': { type: 'string', default: '6' },
-    'epochs-cnn': { type: 'string', default: '5' },
-    'epochs-mlp-small': { type: 'string', default: '6' },
-    'batch-size': { type: 'string', default: '32' },
-    'learning-rate': { type: 'string', default: '0.001' },
-    backend: { type: 'string', default: 'auto' },
-    'max-minutes': { type: 'string', default: '19' },
-    json: { type: 'string' },
+    models: { type: 'string', default: 'mlp,cnn', arg: 'LIST', help: 'registry models: mlp | mlp-small | cnn' },
+    data: { type: 'string', default: 'fashion-mnist', arg: 'SPEC', help: 'data source' },
+    'epochs-mlp': { type: 'string', default: '6', arg: 'N', help: 'epochs of mlp' },
+    'epochs-cnn': { type: 'string', default: '5', arg: 'N', help: 'epochs of cnn' },
+    'epochs-mlp-small': { type: 'string', default: '6', arg: 'N', help: 'epochs of mlp-small' },
+    'batch-size': { type: 'string', default: '32', arg: 'N', help: 'rows per adam step' },
+    'learning-rate': { type: 'string', default: '0.001', arg: 'X', help: 'adam step size' },
+    backend: { type: 'string', default: 'auto', arg: 'NAME', help: 'auto | tensorflow | wasm | cpu' },
+    'max-minutes': { type: 'string', default: '19', arg: 'M', help: 'bound on the whole run; a model training at the deadline stops there' },
+    json: { type: 'string', arg: 'FILE', help: 'write the figures as JSON here' },
   },
 });
 
 const models = args.models.split(',');
-for (const name of models) if (!isModelName(name)) throw new Error(`unknown model '${name}'`);
-const batchSize = Number(args['batch-size']);
-const learningRate = Number(args['learning-rate']);
-const deadline = performance.now() + Number(args['max-minutes']) * 60_000;
-if (args.backend !== 'auto' && !isBackendName(args.backend)) throw new Error(`unknown backend '${args.backend}'`);
+for (const name of models) if (!isModelName(name)) exitScriptUsage(`${NAME}: --models: unknown model '${name}'`);
+const batchSize = scriptNumber(args['batch-size'], '--batch-size', NAME, { integer: true, min: 1 });
+const learningRate = scriptNumber(args['learning-rate'], '--learning-rate', NAME, { positive: true });
+const deadline = performance.now() + scriptNumber(args['max-minutes'], '--max-minutes', NAME, { min: 0 }) * 60_000;
+if (args.backend !== 'auto' && !isBackendName(args.backend)) exitScriptUsage(`${NAME}: --backend: unknown backend '${args.backend}'`);
 
 const backend = await initBackend(args.backend as 'auto', { log: (line) => console.log(line) });
 

@@ -20,7 +20,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
+import { parseScriptArgs, scriptNumber } from '../src/cli/script-args.ts';
 import { createCodec, DEFAULT_CODEC_SPEC } from '../src/protocol/codec/index.ts';
 import { initBackend } from '../src/train/backend.ts';
 import { loadDataset } from '../src/train/dataset.ts';
@@ -54,27 +54,29 @@ const SPECS = [
 /** Rows also timed with stochastic rounding (a seeded random source passed to encode). */
 const STOCHASTIC_SPECS = ['q8', 'q4', DEFAULT_CODEC_SPEC];
 
-const { values: args } = parseArgs({
+const NAME = 'bench:codec';
+const { values: args } = parseScriptArgs({
+  name: NAME,
+  usage: 'npm run bench:codec -- [options]',
+  summary: `Bytes, ratio vs f32, relative L2 error and encode/decode speed of every codec
+spec, side by side, on a real mlp delta (embedded mnist) and on synthetic
+heavy-tailed vectors of each --sizes length; a memcpy row as the reference.`,
   options: {
-    steps: { type: 'string', default: '300' },
-    optimizer: { type: 'string', default: 'sgd' },
-    'learning-rate': { type: 'string', default: '0.05' },
-    sizes: { type: 'string', default: '1000000,10000000' },
-    'min-ms': { type: 'string', default: '300' },
-    'max-runs': { type: 'string', default: '20' },
-    seed: { type: 'string', default: '1' },
-    json: { type: 'string' },
+    steps: { type: 'string', default: '300', arg: 'N', help: 'training steps between the two mlp snapshots of the real delta' },
+    optimizer: { type: 'string', default: 'sgd', arg: 'NAME', help: 'optimizer of those steps: sgd | momentum | adam' },
+    'learning-rate': { type: 'string', default: '0.05', arg: 'X', help: 'learning rate of those steps' },
+    sizes: { type: 'string', default: '1000000,10000000', arg: 'N,N', help: 'lengths of the synthetic vectors' },
+    'min-ms': { type: 'string', default: '300', arg: 'MS', help: 'time each spec until its timed runs add up to this (at least 2 runs)' },
+    'max-runs': { type: 'string', default: '20', arg: 'N', help: 'timed runs per spec at most' },
+    seed: { type: 'string', default: '1', arg: 'S', help: 'seed of the data and stochastic rounding' },
+    json: { type: 'string', arg: 'FILE', help: 'write the figures as JSON here' },
   },
 });
-const steps = Number(args.steps);
-const sizes = args.sizes.split(',').filter((s) => s !== '').map(Number);
-const minMs = Number(args['min-ms']);
-const maxRuns = Number(args['max-runs']);
-const seed = Number(args.seed);
-if (![steps, minMs, maxRuns, seed, ...sizes].every((x) => Number.isSafeInteger(x) && x >= 0)) {
-  console.error('usage: bench-codec [--steps N] [--sizes N,N] [--min-ms MS] [--max-runs N] [--seed S] [--json FILE]');
-  process.exit(2);
-}
+const steps = scriptNumber(args.steps, '--steps', NAME, { integer: true, min: 0 });
+const sizes = args.sizes.split(',').filter((s) => s !== '').map((s) => scriptNumber(s, '--sizes', NAME, { integer: true, min: 0 }));
+const minMs = scriptNumber(args['min-ms'], '--min-ms', NAME, { integer: true, min: 0 });
+const maxRuns = scriptNumber(args['max-runs'], '--max-runs', NAME, { integer: true, min: 0 });
+const seed = scriptNumber(args.seed, '--seed', NAME, { integer: true, min: 0 });
 
 interface Row {
   codec: string;

@@ -13,27 +13,28 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseScriptArgs, scriptNumber } from '../src/cli/script-args.ts';
 import { LISTEN_LINE_PREFIX, METRICS_LINE_PATTERN } from '../src/node/constants.ts';
 import type { MetricsJson } from '../src/node/metrics.ts';
 
 const cli = fileURLToPath(new URL('../bin/gossip-learn.js', import.meta.url));
 
-const { values, positionals } = parseArgs({
+const NAME = 'bench:daemon-pair';
+const { values, positionals } = parseScriptArgs({
+  name: NAME,
+  usage: 'npm run bench:daemon-pair -- [options] [-- daemon flags for both nodes]',
+  summary: `The README's two-terminal demo, measured: two real daemons on 127.0.0.1
+(shards:2 of 2 nodes), polled every --every seconds; accuracy over time,
+exchange rates and bytes per exchange (payload, metadata, vs float32 models).`,
   options: {
-    seconds: { type: 'string', default: '120' },
-    every: { type: 'string', default: '10' },
-    json: { type: 'string' },
-    help: { type: 'boolean' },
+    seconds: { type: 'string', default: '120', arg: 'S', help: 'run time' },
+    every: { type: 'string', default: '10', arg: 'S', help: 'seconds between /metrics polls' },
+    json: { type: 'string', arg: 'FILE', help: 'write the figures as JSON here' },
   },
   allowPositionals: true,
 });
-if (values.help) {
-  console.log('Usage: npm run bench:daemon-pair -- [--seconds 120] [--every 10] [--json FILE] [-- daemon flags for both nodes]');
-  process.exit(0);
-}
-const seconds = Number(values.seconds);
-const everySeconds = Number(values.every);
+const seconds = scriptNumber(values.seconds, '--seconds', NAME, { positive: true });
+const everySeconds = scriptNumber(values.every, '--every', NAME, { positive: true });
 const extra = positionals;
 
 interface Node {

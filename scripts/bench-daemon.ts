@@ -9,28 +9,30 @@
  * The logic lives in src/node/daemon-bench.ts.
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseScriptArgs, scriptNumber } from '../src/cli/script-args.ts';
 import { benchDaemons, formatBenchTable } from '../src/node/daemon-bench.ts';
 
 const RSS_TARGET_BYTES = 300 * 1024 * 1024;
 
-const { values: args } = parseArgs({
+const NAME = 'bench:daemon';
+const { values: args } = parseScriptArgs({
+  name: NAME,
+  usage: 'npm run bench:daemon -- [options]',
+  summary: `Real daemons (embedded mnist, iid) on 127.0.0.1: per node RSS, live tensors
+after warm-up, exchanges per minute and bytes per exchange against the f32
+size. Targets: RSS <= 300 MB per mlp daemon, tensor count flat.`,
   options: {
-    nodes: { type: 'string', default: '4' },
-    seconds: { type: 'string', default: '150' },
-    model: { type: 'string', default: 'mlp' },
-    'sample-every': { type: 'string', default: '5' },
-    'daemon-arg': { type: 'string', multiple: true, default: [] },
-    json: { type: 'string' },
+    nodes: { type: 'string', default: '4', arg: 'N', help: 'daemons (at least 2)' },
+    seconds: { type: 'string', default: '150', arg: 'S', help: 'run time' },
+    model: { type: 'string', default: 'mlp', arg: 'NAME', help: 'registry model: mlp | mlp-small | cnn' },
+    'sample-every': { type: 'string', default: '5', arg: 'S', help: 'seconds between /metrics samples' },
+    'daemon-arg': { type: 'string', multiple: true, default: [], arg: 'FLAG', help: 'extra flag for every daemon, e.g. --daemon-arg=--codec=q8+deflate' },
+    json: { type: 'string', arg: 'FILE', help: 'write the figures as JSON here' },
   },
 });
-const nodes = Number(args.nodes);
-const durationSeconds = Number(args.seconds);
-const sampleEverySeconds = Number(args['sample-every']);
-if (!Number.isSafeInteger(nodes) || nodes < 2 || !(durationSeconds > 0) || !(sampleEverySeconds > 0)) {
-  console.error('usage: bench-daemon [--nodes N>=2] [--seconds S] [--model NAME] [--sample-every S] [--json FILE] [--daemon-arg=FLAG ...]');
-  process.exit(2);
-}
+const nodes = scriptNumber(args.nodes, '--nodes', NAME, { integer: true, min: 2 });
+const durationSeconds = scriptNumber(args.seconds, '--seconds', NAME, { min: 1 });
+const sampleEverySeconds = scriptNumber(args['sample-every'], '--sample-every', NAME, { min: 0.1 });
 
 const result = await benchDaemons({
   nodes,

@@ -24,7 +24,7 @@
  * machine is shared and noisy, so modes run in one process, one after the other.
  */
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { exitScriptUsage, parseScriptArgs, scriptNumber } from '../src/cli/script-args.ts';
 import * as tf from '@tensorflow/tfjs';
 import { createCodec } from '../src/protocol/codec/index.ts';
 import { decodeDistillAnswer, encodeDistillModel, encodeDistillRequest } from '../src/protocol/distill-messages.ts';
@@ -43,63 +43,61 @@ import { evaluateModel, Trainer } from '../src/train/trainer.ts';
 const modes = ['cold', 'copy', 'kd', 'cold-small', 'kd-small'] as const;
 type Mode = (typeof modes)[number];
 
-const { values: args } = parseArgs({
+const NAME = 'bench:join';
+const { values: args } = parseScriptArgs({
+  name: NAME,
+  usage: 'npm run bench:join -- [options]',
+  summary: `How much sooner does a node that joins a trained swarm get good when it
+distills from a teacher instead of starting cold? Trains a small swarm
+in-process on non-IID data, encodes the best node's model as the distill
+protocol's answer, then joins one new node five ways side by side (cold,
+copy, kd, cold-small, kd-small): steps and seconds until it is within
+--target-gap of the swarm's mean accuracy on the full test split, accuracy
+after --budget steps, bytes transferred.`,
   options: {
-    data: { type: 'string', default: 'mnist' },
-    partition: { type: 'string', default: 'dirichlet:0.5' },
-    nodes: { type: 'string', default: '4' },
-    'swarm-rounds': { type: 'string', default: '40' },
-    'swarm-steps': { type: 'string', default: '40' },
-    budget: { type: 'string', default: '3000' },
-    temperature: { type: 'string', default: '2' },
-    alpha: { type: 'string', default: '0.5' },
-    codec: { type: 'string', default: 'q8+deflate' },
-    optimizer: { type: 'string', default: 'sgd' },
-    'learning-rate': { type: 'string', default: '0.05' },
-    'batch-size': { type: 'string', default: '32' },
-    'target-gap': { type: 'string', default: '0.02' },
-    backend: { type: 'string', default: 'auto' },
-    modes: { type: 'string', default: modes.join(',') },
-    seed: { type: 'string', default: '1' },
-    json: { type: 'string' },
-    help: { type: 'boolean', default: false },
+    data: { type: 'string', default: 'mnist', arg: 'SPEC', help: 'data source' },
+    partition: { type: 'string', default: 'dirichlet:0.5', arg: 'SPEC', help: 'partition of the swarm and the joiner' },
+    nodes: { type: 'string', default: '4', arg: 'N', help: 'swarm nodes (the joiner is one more)' },
+    'swarm-rounds': { type: 'string', default: '40', arg: 'N', help: 'swarm rounds of local steps then push-pull averaging' },
+    'swarm-steps': { type: 'string', default: '40', arg: 'N', help: 'local steps per swarm round' },
+    budget: { type: 'string', default: '3000', arg: 'N', help: "joiner's local step budget per mode" },
+    temperature: { type: 'string', default: '2', arg: 'T', help: 'distillation temperature' },
+    alpha: { type: 'string', default: '0.5', arg: 'X', help: 'weight of the hard-label loss in distillation' },
+    codec: { type: 'string', default: 'q8+deflate', arg: 'SPEC', help: "codec of the teacher's snapshot" },
+    optimizer: { type: 'string', default: 'sgd', arg: 'NAME', help: 'sgd | momentum | adam' },
+    'learning-rate': { type: 'string', default: '0.05', arg: 'X', help: 'step size' },
+    'batch-size': { type: 'string', default: '32', arg: 'N', help: 'rows per step' },
+    'target-gap': { type: 'string', default: '0.02', arg: 'X', help: "accuracy gap to the swarm's mean that counts as good" },
+    backend: { type: 'string', default: 'auto', arg: 'NAME', help: 'auto | tensorflow | wasm | cpu' },
+    modes: { type: 'string', default: modes.join(','), arg: 'LIST', help: 'join modes to run' },
+    seed: { type: 'string', default: '1', arg: 'S', help: 'seed of partitions, models and shuffling' },
+    json: { type: 'string', arg: 'FILE', help: 'write the figures as JSON here' },
   },
-  strict: true,
 });
 
-if (args.help) {
-  const doc = (await import('node:fs')).readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0]!;
-  console.log(doc.replace(/^\/\*\*\n/, '').replace(/^ \* ?/gm, ''));
-  process.exit(0);
-}
-
-function positiveInt(name: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got ${text}`);
-  return value;
-}
-function positiveNumber(name: string, text: string, allowZero = false): number {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) throw new Error(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${text}`);
-  return value;
-}
-
-const numSwarmNodes = positiveInt('nodes', args.nodes);
-const swarmRounds = positiveInt('swarm-rounds', args['swarm-rounds']);
-const swarmSteps = positiveInt('swarm-steps', args['swarm-steps']);
-const budgetSteps = positiveInt('budget', args.budget);
-const temperature = positiveNumber('temperature', args.temperature);
-const alpha = positiveNumber('alpha', args.alpha, true);
-const learningRate = positiveNumber('learning-rate', args['learning-rate']);
-const batchSize = positiveInt('batch-size', args['batch-size']);
-const targetGap = positiveNumber('target-gap', args['target-gap'], true);
-const seed = Number(args.seed);
+const int = (flag: string, raw: string): number => scriptNumber(raw, `--${flag}`, NAME, { integer: true, min: 1 });
+const num = (flag: string, raw: string, check: { min?: number; positive?: boolean }): number => scriptNumber(raw, `--${flag}`, NAME, check);
+const numSwarmNodes = int('nodes', args.nodes);
+const swarmRounds = int('swarm-rounds', args['swarm-rounds']);
+const swarmSteps = int('swarm-steps', args['swarm-steps']);
+const budgetSteps = int('budget', args.budget);
+const temperature = num('temperature', args.temperature, { positive: true });
+const alpha = num('alpha', args.alpha, { min: 0 });
+const learningRate = num('learning-rate', args['learning-rate'], { positive: true });
+const batchSize = int('batch-size', args['batch-size']);
+const targetGap = num('target-gap', args['target-gap'], { min: 0 });
+const seed = scriptNumber(args.seed, '--seed', NAME, { integer: true, min: 0 });
 const optimizer = args.optimizer as DistillOptimizerName;
-if (!['sgd', 'momentum', 'adam'].includes(optimizer)) throw new Error(`--optimizer must be sgd | momentum | adam, got ${optimizer}`);
+if (!['sgd', 'momentum', 'adam'].includes(optimizer)) exitScriptUsage(`${NAME}: --optimizer must be sgd | momentum | adam (got '${optimizer}')`);
 const selectedModes = args.modes.split(',').map((m) => m.trim());
-for (const m of selectedModes) if (!(modes as readonly string[]).includes(m)) throw new Error(`--modes: unknown mode ${m} (expected ${modes.join(', ')})`);
-const codec = createCodec(args.codec);
-if (args.backend !== 'auto' && !isBackendName(args.backend)) throw new Error(`--backend must be auto | tensorflow | wasm | cpu`);
+for (const m of selectedModes) if (!(modes as readonly string[]).includes(m)) exitScriptUsage(`${NAME}: --modes: unknown mode '${m}' (expected ${modes.join(', ')})`);
+let codec: ReturnType<typeof createCodec>;
+try {
+  codec = createCodec(args.codec);
+} catch (err) {
+  exitScriptUsage(`${NAME}: --codec: ${(err as Error).message}`);
+}
+if (args.backend !== 'auto' && !isBackendName(args.backend)) exitScriptUsage(`${NAME}: --backend must be auto | tensorflow | wasm | cpu (got '${args.backend}')`);
 
 const benchStarted = performance.now();
 const backend = await initBackend(args.backend as 'auto');

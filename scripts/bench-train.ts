@@ -23,7 +23,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseScriptArgs, scriptNumber } from '../src/cli/script-args.ts';
 
 interface Row {
   backend: string;
@@ -94,19 +94,26 @@ function printTable(header: string[], rows: string[][]): void {
   for (const row of rows) console.log(line(row));
 }
 
-const { values } = parseArgs({
+const NAME = 'bench:train';
+const { values } = parseScriptArgs({
+  name: NAME,
+  usage: 'npm run bench:train -- [options]',
+  summary: `Local training throughput (samples/s) per backend, model and batch size, side
+by side, each row in its own child process on the embedded mnist data; the
+wasm/cpu speed-up against its targets. Backends that cannot start are skipped.`,
   options: {
-    backends: { type: 'string', default: 'tensorflow,wasm,cpu' },
-    models: { type: 'string', default: 'mlp,cnn' },
-    'batch-sizes': { type: 'string', default: '32,256' },
-    seconds: { type: 'string', default: '8' },
-    'warmup-seconds': { type: 'string', default: '2' },
-    json: { type: 'string' },
-    worker: { type: 'string' },
+    backends: { type: 'string', default: 'tensorflow,wasm,cpu', arg: 'LIST', help: 'backends to time' },
+    models: { type: 'string', default: 'mlp,cnn', arg: 'LIST', help: 'registry models to time' },
+    'batch-sizes': { type: 'string', default: '32,256', arg: 'LIST', help: 'batch sizes to time' },
+    seconds: { type: 'string', default: '8', arg: 'S', help: 'timed training per row' },
+    'warmup-seconds': { type: 'string', default: '2', arg: 'S', help: 'warm-up per row (at most 30 steps)' },
+    json: { type: 'string', arg: 'FILE', help: 'write the figures as JSON here' },
+    worker: { type: 'string', arg: 'B:M:N', help: 'internal: time one backend:model:batch row and print it as JSON' },
   },
 });
-const seconds = Number(values.seconds);
-const warmupSeconds = Number(values['warmup-seconds']);
+const seconds = scriptNumber(values.seconds, '--seconds', NAME, { min: 0 });
+const warmupSeconds = scriptNumber(values['warmup-seconds'], '--warmup-seconds', NAME, { min: 0 });
+for (const batch of values['batch-sizes'].split(',')) scriptNumber(batch, '--batch-sizes', NAME, { integer: true, min: 1 });
 
 if (values.worker !== undefined) {
   const [backend, model, batch] = values.worker.split(':') as [string, string, string];

@@ -10,7 +10,7 @@
  * the test-sized run in npm test).
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseScriptArgs, scriptNumber } from '../src/cli/script-args.ts';
 import { buildFuzzCorpus, nextFuzzInput, runFuzzTarget } from '../src/protocol/fuzz.ts';
 import { createRandom } from '../src/train/random.ts';
 
@@ -18,19 +18,20 @@ const DEFAULT_INPUTS = 1_000_000;
 const PROGRESS_EVERY_INPUTS = 100_000;
 const MAX_BUG_EXAMPLES = 20;
 
-const { values: args } = parseArgs({
+const { values: args } = parseScriptArgs({
+  name: 'fuzz:codec',
+  usage: 'npm run fuzz:codec -- [options]',
+  summary: `Feeds seeded hostile inputs (mutated valid frames, truncations, random bytes)
+through the frame decoder and codec; prints the count of every outcome.
+Exits 1 if any input gave anything but a valid decode or a ProtocolError.`,
   options: {
-    inputs: { type: 'string', default: String(DEFAULT_INPUTS) },
-    seed: { type: 'string', default: '20261125' },
-    json: { type: 'string' },
+    inputs: { type: 'string', default: String(DEFAULT_INPUTS), arg: 'N', help: 'fuzz inputs to try' },
+    seed: { type: 'string', default: '20261125', arg: 'S', help: 'seed of the inputs' },
+    json: { type: 'string', arg: 'FILE', help: 'write the counts as JSON here' },
   },
 });
-const inputs = Number(args.inputs);
-const seed = Number(args.seed);
-if (!Number.isSafeInteger(inputs) || inputs <= 0 || !Number.isSafeInteger(seed)) {
-  console.error('usage: fuzz-codec [--inputs N] [--seed S] [--json FILE]');
-  process.exit(2);
-}
+const inputs = scriptNumber(args.inputs, '--inputs', 'fuzz:codec', { integer: true, min: 1 });
+const seed = scriptNumber(args.seed, '--seed', 'fuzz:codec', { integer: true });
 
 const random = createRandom(seed);
 const corpus = buildFuzzCorpus(random);

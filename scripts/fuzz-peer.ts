@@ -13,25 +13,28 @@
  * src/node/daemon-fuzz.ts (shared with the short run in npm test).
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseScriptArgs, scriptNumber } from '../src/cli/script-args.ts';
 import { formatFuzzReport, fuzzDaemon } from '../src/node/daemon-fuzz.ts';
 
-const { values: args } = parseArgs({
+const NAME = 'fuzz:peer';
+const { values: args } = parseScriptArgs({
+  name: NAME,
+  usage: 'npm run fuzz:peer -- [options]',
+  summary: `Starts a real daemon (training paused) on 127.0.0.1 and sends it seeded hostile
+exchange and distill streams (garbage, truncated or oversized frames, wrong
+swarm/model, NaN, huge norms, stalls); checks it stays up, resets and counts
+every stream, keeps its model bit-for-bit and its RSS bounded. Exits 1 on any failure.`,
   options: {
-    streams: { type: 'string', default: '600' },
-    seed: { type: 'string', default: '20261125' },
-    'read-timeout-ms': { type: 'string', default: '1000' },
-    model: { type: 'string', default: 'mlp' },
-    json: { type: 'string' },
+    streams: { type: 'string', default: '600', arg: 'N', help: 'hostile streams to send' },
+    seed: { type: 'string', default: '20261125', arg: 'S', help: 'seed of the hostile peer' },
+    'read-timeout-ms': { type: 'string', default: '1000', arg: 'MS', help: "the daemon's --read-timeout (stalls last this long)" },
+    model: { type: 'string', default: 'mlp', arg: 'NAME', help: 'registry model of the daemon' },
+    json: { type: 'string', arg: 'FILE', help: 'write the report as JSON here' },
   },
 });
-const streams = Number(args.streams);
-const seed = Number(args.seed);
-const readTimeoutMs = Number(args['read-timeout-ms']);
-if (!Number.isSafeInteger(streams) || streams <= 0 || !Number.isSafeInteger(seed) || !Number.isSafeInteger(readTimeoutMs) || readTimeoutMs <= 0) {
-  console.error('usage: fuzz-peer [--streams N] [--seed S] [--read-timeout-ms MS] [--model NAME] [--json FILE]');
-  process.exit(2);
-}
+const streams = scriptNumber(args.streams, '--streams', NAME, { integer: true, min: 1 });
+const seed = scriptNumber(args.seed, '--seed', NAME, { integer: true });
+const readTimeoutMs = scriptNumber(args['read-timeout-ms'], '--read-timeout-ms', NAME, { integer: true, min: 1 });
 
 const report = await fuzzDaemon({
   streams,
