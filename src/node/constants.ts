@@ -53,8 +53,6 @@ export const CHECKPOINT_FILE = 'checkpoint.bin';
 export const READ_TIMEOUT_MS = 20_000;
 /** Whole outbound exchange (dial + push + reply) deadline. */
 export const EXCHANGE_TIMEOUT_MS = 30_000;
-/** Largest whole frame (header + payload) we accept or send: 64 MiB (a cnn/mlp in f32 is < 1 MiB). */
-export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 /**
  * Frames are cut into length-prefixed chunks of at most this many bytes, well
  * below libp2p's 4 MB stream read buffer (PLATFORM.md: a stream whose read

@@ -34,7 +34,6 @@ import { ExchangeLoop } from './exchange-loop.ts';
 import { ExchangeService } from './exchange-service.ts';
 import { Hardening, maxExchangeFrameBytes, type HardeningLimits } from './hardening.ts';
 import { HttpServer, jsonResponse } from './http.ts';
-import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE, DEFAULT_MAX_STREAMS_PER_PEER } from './limits.ts';
 import { loadOrCreateIdentity } from './identity.ts';
 import { createLibp2pNode, type DaemonLibp2p, type Libp2pNodeOptions } from './libp2p.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -44,12 +43,6 @@ import { PeerSelector } from './peer-selection.ts';
 import { acquireStateLock, type StateLock } from './state-lock.ts';
 import { TrainingLoop } from './training-loop.ts';
 import { DistillJoinService } from './join-service.ts';
-
-export const DEFAULT_HARDENING_LIMITS: Readonly<HardeningLimits> = Object.freeze({
-  maxStreamsPerPeer: DEFAULT_MAX_STREAMS_PER_PEER,
-  maxExchangesPerPeerPerMinute: DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE,
-  maxConnections: DEFAULT_MAX_CONNECTIONS,
-});
 
 /** Data the node trains and evaluates on. */
 export interface NodeData {

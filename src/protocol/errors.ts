@@ -68,8 +68,3 @@ export class ProtocolError extends Error {
     this.reason = reason;
   }
 }
-
-/** True when `e` is a ProtocolError (optionally with the given reason). */
-export function isProtocolError(e: unknown, reason?: ProtocolErrorReason): e is ProtocolError {
-  return e instanceof ProtocolError && (reason === undefined || e.reason === reason);
-}
