@@ -1,6 +1,6 @@
 /**
  * `npm run bench:daemon-pair`: the README's two-terminal demo, measured.
- * Starts two real daemon processes (node bin/gossip-learn.js daemon, the
+ * Starts two real daemon processes (src/node/daemon-process.ts, the
  * README's flags, loopback and free ports), polls both /metrics every
  * --every seconds for --seconds, stops them with SIGTERM, and prints accuracy
  * over time, exchange rates and bytes per exchange (payload, metadata, and
@@ -8,16 +8,12 @@
  *
  *   npm run bench:daemon-pair -- --seconds 120 --json pair.json [-- extra daemon flags]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseScriptArgs, scriptNumber } from '../src/cli/script-args.ts';
-import { LISTEN_LINE_PREFIX, METRICS_LINE_PATTERN } from '../src/node/constants.ts';
+import { getDaemonMetrics, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../src/node/daemon-process.ts';
 import type { MetricsJson } from '../src/node/metrics.ts';
-
-const cli = fileURLToPath(new URL('../bin/gossip-learn.js', import.meta.url));
 
 const NAME = 'bench:daemon-pair';
 const { values, positionals } = parseScriptArgs({
@@ -37,30 +33,23 @@ const seconds = scriptNumber(values.seconds, '--seconds', NAME, { positive: true
 const everySeconds = scriptNumber(values.every, '--every', NAME, { positive: true });
 const extra = positionals;
 
-interface Node {
+/** Start-up can be slow on a shared 2-core machine (tfjs + libp2p load). */
+const START_TIMEOUT_MS = 120_000;
+const STOP_TIMEOUT_MS = 30_000;
+
+interface Node extends DaemonProcess {
   name: string;
-  child: ChildProcess;
-  metricsUrl: string;
-  listen: string;
 }
 
 async function startNode(name: string, stateDir: string, args: string[]): Promise<Node> {
-  const child = spawn(process.execPath, [cli, 'daemon', '--state-dir', stateDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--metrics-port', '0', '--log-level', 'warn', ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const daemon = await startDaemonProcess(['--state-dir', stateDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--metrics-port', '0', '--log-level', 'warn', ...args], {
+    startTimeoutMs: START_TIMEOUT_MS,
+    pipeStderr: true,
   });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const metrics = METRICS_LINE_PATTERN.exec(out);
-      const listen = out.split('\n').find((l) => l.startsWith(LISTEN_LINE_PREFIX));
-      if (metrics !== null && listen !== undefined) resolve({ name, child, metricsUrl: metrics[1]!, listen: listen.slice(LISTEN_LINE_PREFIX.length) });
-    });
-  });
+  return { ...daemon, name };
 }
 
-const metricsOf = async (node: Node): Promise<MetricsJson> => (await (await fetch(node.metricsUrl)).json()) as MetricsJson;
+const metricsOf = (node: Node): Promise<MetricsJson> => getDaemonMetrics(node.metricsUrl);
 
 const root = await mkdtemp(join(tmpdir(), 'gl-pair-'));
 const nodes: Node[] = [];
@@ -115,7 +104,6 @@ try {
     await writeFile(values.json, JSON.stringify({ seconds: elapsed, daemonArgs: ['--partition', 'shards:2', '--num-nodes', '2', ...extra], codec: finals[0]!.codec, model: finals[0]!.model, series: rows, summary }, null, 2));
   }
 } finally {
-  for (const node of nodes) node.child.kill('SIGTERM');
-  await Promise.all(nodes.map((n) => new Promise((r) => (n.child.exitCode !== null ? r(null) : n.child.once('exit', r)))));
+  await Promise.all(nodes.map((node) => stopDaemonProcess(node, STOP_TIMEOUT_MS)));
   await rm(root, { recursive: true, force: true });
 }
