@@ -1,6 +1,6 @@
 /**
  * A `gossip-learn daemon` as a child process, for tools that test or measure
- * real daemons (fuzz:peer, bench:daemon). Spawns `node bin/gossip-learn.js
+ * real daemons (fuzz:peer, bench:daemon, bench:daemon-pair). Spawns `node bin/gossip-learn.js
  * daemon` directly (never through npm, which does not forward signals),
  * waits until it serves (/healthz 200), reads its /metrics, and stops it with
  * SIGTERM (SIGKILL after a deadline).
