@@ -5,6 +5,9 @@
  * (issue 9); the rest may change.
  */
 import { parseArgs } from 'node:util';
+import { isCodecSpec } from '../protocol/codec/index.ts';
+import { checkDataSpec } from '../train/dataset.ts';
+import { parsePartitionSpec } from '../train/partition.ts';
 import { ClusterError } from './errors.ts';
 
 export type ProgressMode = 'auto' | 'tty' | 'plain' | 'none';
@@ -117,6 +120,17 @@ function nonEmpty(flag: string, raw: string | undefined, fallback: string): stri
   return raw;
 }
 
+/** A spec string checked by the parser the daemons will use, so a typo fails here (exit 2), not in every daemon's log. */
+function spec(flag: string, raw: string | undefined, fallback: string, check: (value: string) => void): string {
+  const value = nonEmpty(flag, raw, fallback);
+  try {
+    check(value);
+  } catch (err) {
+    throw new ClusterError('bad-option', `--${flag}: ${(err as Error).message}`);
+  }
+  return value;
+}
+
 function timestampForPath(now: Date): string {
   return now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
 }
@@ -196,10 +210,15 @@ export function parseClusterArgs(argv: string[], now: Date = new Date()): Cluste
   return {
     nodes,
     durationSeconds,
-    data: nonEmpty('data', v.data, 'mnist'),
-    partition: nonEmpty('partition', v.partition, 'dirichlet:0.3'),
+    data: spec('data', v.data, 'mnist', checkDataSpec),
+    partition: spec('partition', v.partition, 'dirichlet:0.3', parsePartitionSpec),
     model: nonEmpty('model', v.model, 'mlp'),
-    codec: v.codec === undefined ? null : nonEmpty('codec', v.codec, ''),
+    codec:
+      v.codec === undefined
+        ? null
+        : spec('codec', v.codec, '', (codec) => {
+            if (!isCodecSpec(codec)) throw new Error(`not a codec spec: '${codec}' (e.g. topk:0.01+q4+deflate)`);
+          }),
     seed,
     lateJoin,
     lateJoinDelaySeconds,

@@ -65,6 +65,9 @@ describe('parseClusterArgs', () => {
     rejects(['--duty-cycle', '1.5'], /^--duty-cycle must be a number in \(0, 1\]/);
     rejects(['--progress', 'fancy'], /^--progress must be auto, tty, plain or none/);
     rejects(['--data', ''], /^--data must not be empty$/);
+    rejects(['--data', 'imagenet'], /^--data: unknown data spec 'imagenet'/);
+    rejects(['--partition', 'shards'], /^--partition: /);
+    rejects(['--codec', 'q9'], /^--codec: not a codec spec: 'q9'/);
   });
 
   it('rejects as many late joiners as nodes', () => {
