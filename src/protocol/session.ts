@@ -161,6 +161,8 @@ interface PeerRecord {
   peerReplica: Float32Array | null;
   peerBaseId: string | null;
   activeSince: number | null;
+  /** Which exchange holds the record (an abandoned one that a newer exchange took over must not touch it). */
+  lockId: number;
 }
 
 type ExchangeState = 'awaiting-request' | 'awaiting-reply' | 'awaiting-snapshot' | 'replied' | 'done';
@@ -177,6 +179,7 @@ export class SessionTable {
   private readonly records: LruMap<string, PeerRecord>;
   private readonly codecs = new Map<string, Codec>();
   private sequence = 0;
+  private lockCounter = 0;
 
   constructor(config: SessionConfig) {
     if (!Number.isSafeInteger(config.paramCount) || config.paramCount <= 0) throw new SessionError('bad-local', `paramCount must be a positive integer, got ${config.paramCount}`);
@@ -246,16 +249,19 @@ export class SessionTable {
     let record = this.records.get(peerId);
     if (record && record.activeSince !== null && !this.isStale(record) && failIfBusy) throw new SessionError('busy', `an exchange with ${peerId} is already in progress`);
     if (!record) {
-      record = { peerId, incarnation: null, selfReplica: null, selfBaseId: null, peerReplica: null, peerBaseId: null, activeSince: null };
+      record = { peerId, incarnation: null, selfReplica: null, selfBaseId: null, peerReplica: null, peerBaseId: null, activeSince: null, lockId: 0 };
       this.records.set(peerId, record);
     }
     record.activeSince = this.config.now();
+    record.lockId = ++this.lockCounter;
     return record;
   }
 
-  /** @internal */
-  release(record: PeerRecord): void {
+  /** @internal Release the record if `lockId` still holds it. */
+  release(record: PeerRecord, lockId: number): void {
+    if (record.lockId !== lockId) return;
     record.activeSince = null;
+    record.lockId = 0;
   }
 
   private isStale(record: PeerRecord): boolean {
@@ -422,11 +428,13 @@ export class Exchange {
   private answeredNeedBase = false;
   private closed = false;
   private outcomeValue: ExchangeOutcome = null;
+  private readonly lockId: number;
 
   /** @internal use SessionTable.initiate / accept */
   constructor(table: SessionTable, record: PeerRecord | null, role: 'initiator' | 'responder') {
     this.table = table;
     this.record = record;
+    this.lockId = record?.lockId ?? 0;
     this.role = role;
     this.state = role === 'initiator' ? 'awaiting-reply' : 'awaiting-request';
   }
@@ -448,6 +456,11 @@ export class Exchange {
    */
   handle(bytes: Uint8Array, local: LocalModel): ExchangeStep {
     if (this.closed) throw new SessionError('closed', 'exchange already finished');
+    if (this.record && this.record.lockId !== this.lockId) {
+      // Abandoned past exchangeStaleMs and taken over by a newer exchange: its frames must not touch the pair.
+      this.close();
+      throw new SessionError('closed', 'exchange was superseded after going stale');
+    }
     try {
       const { header, payload } = this.table.decode(bytes);
       return this.step(header, payload, local);
@@ -462,7 +475,7 @@ export class Exchange {
     if (this.closed) return;
     this.closed = true;
     this.state = 'done';
-    if (this.record) this.table.release(this.record);
+    if (this.record) this.table.release(this.record, this.lockId);
   }
 
   private emit(frames: Uint8Array[], merge: PeerEstimate | null, next: ExchangeState, outcome?: ExchangeOutcome): ExchangeStep {

@@ -236,6 +236,23 @@ describe('Session', () => {
     assert.equal(b.isBusy('A'), false);
   });
 
+  it('lets a new exchange take over one abandoned past exchangeStaleMs; the old one can no longer touch the pair', () => {
+    let nowMs = 0;
+    const a = table('inc-a', { now: () => nowMs, exchangeStaleMs: 1000 });
+    const b = table('inc-b');
+    exchange(a, 'A', model(1), b, 'B', model(2));
+    const abandoned = a.initiate('B', model(1)).exchange;
+    assert.throws(() => a.initiate('B', model(1)), (e: unknown) => e instanceof SessionError && e.reason === 'busy');
+    nowMs = 1001;
+    const fresh = a.initiate('B', model(1));
+    const reply = b.accept('A').handle(fresh.frames[0]!, model(2));
+    assert.throws(() => abandoned.handle(reply.frames[0]!, model(1)), (e: unknown) => e instanceof SessionError && e.reason === 'closed');
+    assert.equal(a.isBusy('B'), true); // closing the old one did not release the new one's lock
+    // The abandoned push advanced A's replica without reaching B: the fresh exchange resyncs it.
+    assert.equal(typeOf(reply.frames[0]!), 'NEED_BASE');
+    assert.equal(typeOf(fresh.exchange.handle(reply.frames[0]!, model(1)).frames[0]!), 'SNAPSHOT');
+  });
+
   it('keeps at most maxPeerRecords records, evicting the least recently used', () => {
     const hub = table('inc-hub', { maxPeerRecords: 2 });
     const peers = ['P1', 'P2', 'P3'].map((id) => ({ id, t: table(`inc-${id}`) }));
