@@ -5,7 +5,7 @@
  * (issue 9); the rest may change.
  */
 import { parseArgs } from 'node:util';
-import { isCodecSpec } from '../protocol/codec/index.ts';
+import { DEFAULT_CODEC_SPEC, isCodecSpec } from '../protocol/codec/index.ts';
 import { checkDataSpec } from '../train/dataset.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
 import { ClusterError } from './errors.ts';
@@ -73,32 +73,32 @@ Start a swarm of gossip-learn daemons on 127.0.0.1 (real processes, real TCP),
 show how they learn, stop them, and write results.json + report.html.
 
 Options:
-  --nodes N               daemons in all, late joiners included (default ${DEFAULT_NODES})
-  --duration S            seconds to run after the first node is up (default ${DEFAULT_DURATION_SECONDS})
-  --data SPEC             mnist | fashion-mnist[:dir] | csv:<path> (default mnist)
-  --partition SPEC        iid | dirichlet:<alpha> | shards:<k> (default dirichlet:0.3)
-  --model NAME            mlp | mlp-small | cnn (default mlp)
-  --codec SPEC            update codec, e.g. topk:0.01+q4+deflate (default: the daemon's)
-  --seed N                seed for partitions, models and churn (default 1)
-  --late-join N           the last N nodes start late and join a trained swarm (default 1)
-  --late-join-delay S     seconds before late joiners start (default 40% of --duration)
-  --churn S               kill -9 a random node every S seconds and restart it (default 0 = off)
-  --churn-downtime S      seconds a killed node stays down (default 3)
-  --out DIR               output directory (default runs/cluster-<time>)
-  --swarm NAME            swarm id (default cluster-<seed>)
-  --exchange-interval MS  mean time between exchanges a daemon starts, ms (default ${DEFAULT_EXCHANGE_INTERVAL_MS})
-  --steps-per-interval N  local training steps per exchange interval (default ${DEFAULT_STEPS_PER_INTERVAL})
-  --duty-cycle F          share of time each daemon may train, 0..1 (default ${DEFAULT_DUTY_CYCLE})
+  --nodes N               daemons in all, late joiners included (default: ${DEFAULT_NODES})
+  --duration S            seconds to run after the first node is up (default: ${DEFAULT_DURATION_SECONDS})
+  --data SPEC             mnist | fashion-mnist[:dir] | csv:<path> (default: mnist)
+  --partition SPEC        iid | dirichlet:<alpha> | shards:<k> (default: dirichlet:0.3)
+  --model NAME            mlp | mlp-small | cnn (default: mlp)
+  --codec SPEC            update codec, e.g. topk:0.01+q4+deflate (default: the daemon's, ${DEFAULT_CODEC_SPEC})
+  --seed N                seed for partitions, models and churn (default: 1)
+  --late-join N           the last N nodes start late and join a trained swarm (default: 1)
+  --late-join-delay S     seconds before late joiners start (default: 40% of --duration)
+  --churn S               kill -9 a random node every S seconds and restart it (default: 0 = off)
+  --churn-downtime S      seconds a killed node stays down (default: 3)
+  --out DIR               output directory (default: runs/cluster-<time>)
+  --swarm NAME            swarm id (default: cluster-<seed>)
+  --exchange-interval MS  mean time between exchanges a daemon starts, ms (default: ${DEFAULT_EXCHANGE_INTERVAL_MS})
+  --steps-per-interval N  local training steps per exchange interval (default: ${DEFAULT_STEPS_PER_INTERVAL})
+  --duty-cycle F          share of time each daemon may train, 0..1 (default: ${DEFAULT_DUTY_CYCLE})
   --backend NAME          tensorflow | wasm | cpu (default: the daemon's choice)
-  --poll-interval MS      how often the launcher reads each /metrics (default 2000)
-  --progress MODE         auto | tty | plain | none (default auto)
-  --progress-every S      seconds between plain progress blocks (default 10)
-  --start-timeout S       seconds a daemon may take to become ready (default 120)
-  --stop-timeout S        seconds a daemon may take to stop before SIGKILL (default 20)
+  --poll-interval MS      how often the launcher reads each /metrics (default: 2000)
+  --progress MODE         auto | tty | plain | none (default: auto)
+  --progress-every S      seconds between plain progress blocks (default: 10)
+  --start-timeout S       seconds a daemon may take to become ready (default: 120)
+  --stop-timeout S        seconds a daemon may take to stop before SIGKILL (default: 20)
   --daemon-arg ARG        extra flag for every daemon, repeatable (e.g. --daemon-arg=--log-level=debug)
   --no-report             write results.json only
   --cli PATH              gossip-learn CLI file to run daemons from (default: this checkout's bin/gossip-learn.js)
-  -h, --help              this text
+  -h, --help              show this help
 `;
 
 function parseNumber(flag: string, raw: string | undefined, fallback: number, check: (n: number) => boolean, expect: string): number {
