@@ -18,6 +18,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { exitScriptUsage, parseScriptArgs, scriptNumber } from '../src/cli/script-args.ts';
+import { formatTable } from '../src/cli/table.ts';
 import { initBackend, isBackendName } from '../src/train/backend.ts';
 import { DataError, loadDataset, type Dataset } from '../src/train/dataset.ts';
 import { createModel, isModelName, type ModelName } from '../src/train/models.ts';
@@ -154,9 +155,6 @@ const table = results.map((r) => [
   r.target === null ? '-' : `>= ${r.target}`,
   r.target === null ? '-' : r.testAccuracy >= r.target ? 'yes' : 'NO',
 ]);
-const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
 console.log(`\ncentralized training on ${dataSpec}, backend ${backend}, batch ${batchSize}, adam lr ${learningRate}`);
-console.log(line(header));
-for (const row of table) console.log(line(row));
+console.log(formatTable(header, table));
 if (args.json !== undefined) writeFileSync(args.json, `${JSON.stringify({ data: dataSpec, backend, results }, null, 2)}\n`);

@@ -21,6 +21,7 @@
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseScriptArgs, scriptNumber } from '../src/cli/script-args.ts';
+import { formatTable } from '../src/cli/table.ts';
 import { createCodec, DEFAULT_CODEC_SPEC } from '../src/protocol/codec/index.ts';
 import { initBackend } from '../src/train/backend.ts';
 import { loadDataset } from '../src/train/dataset.ts';
@@ -221,11 +222,7 @@ function printTable(rows: Row[]): void {
     r.encodeCpuMps.toFixed(1),
     r.decodeCpuMps.toFixed(1),
   ]);
-  const widths = header.map((h, c) => Math.max(h.length, ...cells.map((row) => row[c]!.length)));
-  const line = (row: string[]): string => row.map((cell, c) => (c <= 3 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const row of cells) console.log(line(row));
+  console.log(formatTable(header, cells, { leftColumns: 4, rule: true }));
 }
 
 console.log(`load average at the start: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (${availableParallelism()} cores)`);

@@ -25,6 +25,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { exitScriptUsage, parseScriptArgs, scriptNumber } from '../src/cli/script-args.ts';
+import { formatTable } from '../src/cli/table.ts';
 import * as tf from '@tensorflow/tfjs';
 import { createCodec } from '../src/protocol/codec/index.ts';
 import { decodeDistillAnswer, encodeDistillModel, encodeDistillRequest } from '../src/protocol/distill-messages.ts';
@@ -271,12 +272,8 @@ const rows = runs.map((r) => [
   pct(r.accuracyAfterBudget),
   String(r.bytes),
 ]);
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
 console.log(`\ntarget: within ${(100 * targetGap).toFixed(0)} points of the swarm mean ${pct(swarmMean)} = ${pct(target)} on the full test split (${data.test.count} samples)`);
-console.log(line(header));
-console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-for (const row of rows) console.log(line(row));
+console.log(formatTable(header, rows, { leftColumns: header.length, rule: true }));
 for (const [slow, fast] of [['cold', 'kd'], ['cold-small', 'kd-small'], ['cold', 'copy']] as Array<[Mode, Mode]>) {
   const { ratio, lowerBound } = speedup(slow, fast);
   if (byMode.has(slow) && byMode.has(fast)) {

@@ -24,6 +24,7 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseScriptArgs, scriptNumber } from '../src/cli/script-args.ts';
+import { formatTable } from '../src/cli/table.ts';
 
 interface Row {
   backend: string;
@@ -88,10 +89,7 @@ async function measure(backendName: string, modelName: string, batchSize: number
 }
 
 function printTable(header: string[], rows: string[][]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
-  console.log(line(header));
-  for (const row of rows) console.log(line(row));
+  console.log(formatTable(header, rows));
 }
 
 const NAME = 'bench:train';
