@@ -156,7 +156,16 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'exitWithParent', flag: 'exit-with-parent', kind: 'boolean', help: 'exit when the parent process dies (used by the cluster launcher)', shown: 'off' },
 ];
 
-const helpArg = (o: OptionSpec): string => (o.kind === 'boolean' ? '' : o.kind === 'list' ? ' <addr>' : o.kind === 'duration' ? ' <time>' : ' <value>');
+/** Placeholders in --help, in the style of `gossip-learn train --help`; by kind unless named here. */
+const HELP_ARG_BY_FLAG: Record<string, string> = {
+  config: 'FILE', swarm: 'ID', data: 'SPEC', partition: 'SPEC', codec: 'SPEC', model: 'NAME', backend: 'NAME', optimizer: 'NAME',
+  'log-level': 'LEVEL', 'state-dir': 'DIR', 'metrics-host': 'HOST', 'metrics-port': 'PORT', teacher: 'PEER', 'node-index': 'I',
+};
+const HELP_ARG_BY_KIND: Record<OptionKind, string> = { boolean: '', list: 'ADDR', duration: 'TIME', int: 'N', number: 'X', string: 'VALUE' };
+const helpArg = (o: OptionSpec): string => {
+  const arg = o.kind === 'boolean' ? '' : (HELP_ARG_BY_FLAG[o.flag] ?? HELP_ARG_BY_KIND[o.kind]);
+  return arg === '' ? '' : ` ${arg}`;
+};
 
 /** Width of the flag column in --help (the longest flag plus its argument). */
 export const HELP_FLAG_COLUMN_CHARS = Math.max(...optionSpecs.map((o) => `--${o.flag}${helpArg(o)}`.length));

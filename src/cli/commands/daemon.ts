@@ -21,7 +21,9 @@ Options also come from GOSSIP_LEARN_<OPTION> environment variables and
 
 Options:
 ${configHelp()}
-  ${'-h, --help'.padEnd(HELP_FLAG_COLUMN_CHARS)}  show this help`;
+  ${'-h, --help'.padEnd(HELP_FLAG_COLUMN_CHARS)}  show this help
+
+TIME is 500ms, 5s, 2m or a number of milliseconds; ADDR is a multiaddr.`;
 
 /** Typed errors whose message is enough for the operator. */
 const START_ERROR_NAMES = new Set(['StateLockError', 'DataError', 'PartitionError', 'BackendError', 'ModelError', 'IdentityError', 'CheckpointError']);
