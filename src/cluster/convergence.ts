@@ -15,7 +15,7 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { exitScriptUsage, parseScriptArgs, scriptNumber } from '../cli/script-args.ts';
 import { DEFAULT_CODEC_SPEC, isCodecSpec } from '../protocol/codec/index.ts';
 import { DEFAULT_SNAPSHOT_CODEC_SPEC } from '../protocol/session.ts';
 import { initBackend } from '../train/backend.ts';
@@ -44,30 +44,6 @@ export const DEFAULT_TRAINING: TrainingSetup = { optimizer: 'momentum', learning
  * cost far fewer bytes than calling everyone (measured, see the note).
  */
 export const DEFAULT_SIM_PARTNERS = 3;
-
-const help = `Usage: npm run bench:convergence -- [options]
-
-Accuracy (full test split) against samples processed and bytes sent, for
-centralized, local, f32 gossip and compressed gossip, in one process.
-
-  --nodes N               nodes (default 8)
-  --data SPEC             fashion-mnist when installed, else mnist
-  --partition SPEC        default dirichlet:0.3
-  --model NAME            default mlp
-  --seed N                default 1
-  --samples-per-node N    sample budget per node (default ${DEFAULT_SAMPLES_PER_NODE})
-  --codec SPEC            extra compressed run (repeatable); the default codec
-                          (${DEFAULT_CODEC_SPEC}) always runs
-  --modes LIST            comma list of centralized,local,f32,compressed (default all)
-  --local-steps N         local steps per exchange (default ${DEFAULT_LOCAL_STEPS_PER_EXCHANGE})
-  --gamma X               consensus step for compressed runs (default ${DEFAULT_MERGE_OPTIONS.gamma})
-  --partners K            fixed gossip partners per node, 0 = anyone (default ${DEFAULT_SIM_PARTNERS})
-  --snapshot-codec SPEC   codec of the snapshots that start a pair (default ${DEFAULT_SNAPSHOT_CODEC_SPEC})
-  --eval-points N         curve points (default ${DEFAULT_EVAL_POINTS})
-  --eval-rows N           test rows for intermediate points, 0 = full split (default 0)
-  --learning-rate X       momentum SGD step for every mode (default ${DEFAULT_TRAINING.learningRate})
-  --json FILE             write the figures as JSON
-`;
 
 export interface BenchRun {
   mode: 'centralized' | 'local' | 'f32' | 'compressed';
@@ -106,39 +82,38 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, c) => (c === 0 || c === 1 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
 }
 
+const NAME = 'bench:convergence';
+
 export async function runConvergenceBench(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      nodes: { type: 'string', default: '8' },
-      data: { type: 'string' },
-      partition: { type: 'string', default: 'dirichlet:0.3' },
-      model: { type: 'string', default: 'mlp' },
-      seed: { type: 'string', default: '1' },
-      'samples-per-node': { type: 'string', default: String(DEFAULT_SAMPLES_PER_NODE) },
-      codec: { type: 'string', multiple: true, default: [] },
-      modes: { type: 'string', default: 'centralized,local,f32,compressed' },
-      'local-steps': { type: 'string', default: String(DEFAULT_LOCAL_STEPS_PER_EXCHANGE) },
-      gamma: { type: 'string', default: String(DEFAULT_MERGE_OPTIONS.gamma) },
-      partners: { type: 'string', default: String(DEFAULT_SIM_PARTNERS) },
-      'snapshot-codec': { type: 'string', default: DEFAULT_SNAPSHOT_CODEC_SPEC },
-      'eval-points': { type: 'string', default: String(DEFAULT_EVAL_POINTS) },
-      'eval-rows': { type: 'string', default: '0' },
-      'learning-rate': { type: 'string', default: String(DEFAULT_TRAINING.learningRate) },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
+  const fashionInstalled = existsSync(join(FASHION_MNIST_DEFAULT_DIR, 'train-images-idx3-ubyte.gz'));
+  const { values } = parseScriptArgs(
+    {
+      name: NAME,
+      usage: 'npm run bench:convergence -- [options]',
+      summary: `Accuracy (full test split) against samples processed and bytes sent, for
+centralized, local, f32 gossip and compressed gossip, in one process.`,
+      options: {
+        nodes: { type: 'string', default: '8', arg: 'N', help: 'nodes' },
+        data: { type: 'string', default: fashionInstalled ? 'fashion-mnist' : 'mnist', arg: 'SPEC', help: 'data source; fashion-mnist when installed, else mnist' },
+        partition: { type: 'string', default: 'dirichlet:0.3', arg: 'SPEC', help: 'partition of the data over the nodes' },
+        model: { type: 'string', default: 'mlp', arg: 'NAME', help: 'mlp | mlp-small | cnn' },
+        seed: { type: 'string', default: '1', arg: 'N', help: 'seed of partitions, models and shuffling' },
+        'samples-per-node': { type: 'string', default: String(DEFAULT_SAMPLES_PER_NODE), arg: 'N', help: 'sample budget per node' },
+        codec: { type: 'string', multiple: true, default: [], arg: 'SPEC', help: `extra compressed run; the default codec (${DEFAULT_CODEC_SPEC}) always runs` },
+        modes: { type: 'string', default: 'centralized,local,f32,compressed', arg: 'LIST', help: 'comma list of centralized,local,f32,compressed' },
+        'local-steps': { type: 'string', default: String(DEFAULT_LOCAL_STEPS_PER_EXCHANGE), arg: 'N', help: 'local steps per exchange' },
+        gamma: { type: 'string', default: String(DEFAULT_MERGE_OPTIONS.gamma), arg: 'X', help: 'consensus step for compressed runs, in (0, 1]' },
+        partners: { type: 'string', default: String(DEFAULT_SIM_PARTNERS), arg: 'K', help: 'fixed gossip partners per node, 0 = anyone' },
+        'snapshot-codec': { type: 'string', default: DEFAULT_SNAPSHOT_CODEC_SPEC, arg: 'SPEC', help: 'codec of the snapshots that start a pair' },
+        'eval-points': { type: 'string', default: String(DEFAULT_EVAL_POINTS), arg: 'N', help: 'curve points' },
+        'eval-rows': { type: 'string', default: '0', arg: 'N', help: 'test rows for intermediate points, 0 = full split' },
+        'learning-rate': { type: 'string', default: String(DEFAULT_TRAINING.learningRate), arg: 'X', help: 'momentum SGD step for every mode, in (0, 10)' },
+        json: { type: 'string', arg: 'FILE', help: 'write the figures as JSON here' },
+      },
     },
-  });
-  if (values.help) {
-    process.stdout.write(help);
-    return 0;
-  }
-  const int = (name: string, value: string, min: number): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got ${value}`);
-    return n;
-  };
+    argv,
+  );
+  const int = (name: string, raw: string, min: number): number => scriptNumber(raw, `--${name}`, NAME, { integer: true, min });
   const nodes = int('nodes', values.nodes, 2);
   const seed = int('seed', values.seed, 0);
   const samplesPerNode = int('samples-per-node', values['samples-per-node'], 32);
@@ -146,24 +121,27 @@ export async function runConvergenceBench(argv: string[]): Promise<number> {
   const partners = int('partners', values.partners, 0);
   const evalPoints = int('eval-points', values['eval-points'], 1);
   const evalRows = int('eval-rows', values['eval-rows'], 0);
-  const learningRate = Number(values['learning-rate']);
-  if (!(learningRate > 0 && learningRate < 10)) throw new Error(`--learning-rate must be in (0, 10), got ${values['learning-rate']}`);
+  const learningRate = scriptNumber(values['learning-rate'], '--learning-rate', NAME, { positive: true });
+  if (!(learningRate < 10)) exitScriptUsage(`${NAME}: --learning-rate must be in (0, 10) (got '${values['learning-rate']}')`);
   const training: TrainingSetup = { ...DEFAULT_TRAINING, learningRate };
-  const gamma = Number(values.gamma);
-  if (!(gamma > 0 && gamma <= 1)) throw new Error(`--gamma must be in (0, 1], got ${values.gamma}`);
-  if (!isModelName(values.model)) throw new Error(`--model must be mlp | mlp-small | cnn, got ${values.model}`);
+  const gamma = scriptNumber(values.gamma, '--gamma', NAME, { positive: true });
+  if (!(gamma <= 1)) exitScriptUsage(`${NAME}: --gamma must be in (0, 1] (got '${values.gamma}')`);
+  if (!isModelName(values.model)) exitScriptUsage(`${NAME}: --model must be mlp | mlp-small | cnn (got '${values.model}')`);
   const model: ModelName = values.model;
-  parsePartitionSpec(values.partition);
+  try {
+    parsePartitionSpec(values.partition);
+  } catch (err) {
+    exitScriptUsage(`${NAME}: --partition: ${(err as Error).message}`);
+  }
   const modes = values.modes.split(',').map((m) => m.trim());
-  for (const m of modes) if (!['centralized', 'local', 'f32', 'compressed'].includes(m)) throw new Error(`unknown mode '${m}' in --modes`);
+  for (const m of modes) if (!['centralized', 'local', 'f32', 'compressed'].includes(m)) exitScriptUsage(`${NAME}: unknown mode '${m}' in --modes`);
   const codecs = [DEFAULT_CODEC_SPEC, ...values.codec.filter((c) => c !== DEFAULT_CODEC_SPEC)];
-  for (const c of [...codecs, values['snapshot-codec']]) if (!isCodecSpec(c)) throw new Error(`not a codec spec: ${c}`);
+  for (const c of [...codecs, values['snapshot-codec']]) if (!isCodecSpec(c)) exitScriptUsage(`${NAME}: not a codec spec: '${c}'`);
 
-  const fashionInstalled = existsSync(join(FASHION_MNIST_DEFAULT_DIR, 'train-images-idx3-ubyte.gz'));
-  const dataSpec = values.data ?? (fashionInstalled ? 'fashion-mnist' : 'mnist');
+  const dataSpec = values.data;
   const backend = await initBackend('auto');
   const data = await loadDataset(dataSpec);
-  const dataNote = values.data ? '' : fashionInstalled ? ' (installed Debian package)' : ' (Fashion-MNIST not installed: embedded MNIST instead)';
+  const dataNote = dataSpec === 'fashion-mnist' && fashionInstalled ? ' (installed Debian package)' : dataSpec === 'mnist' && !fashionInstalled ? ' (Fashion-MNIST not installed: embedded MNIST instead)' : '';
   console.log(`convergence: data ${data.name}${dataNote}, ${data.train.count} train / ${data.test.count} test rows; ${nodes} nodes, ${values.partition}, model ${model}, seed ${seed}, backend ${backend}`);
   console.log(`budget ${samplesPerNode} samples per node (${samplesPerNode * nodes} in total per run), ${training.optimizer} lr ${training.learningRate} batch ${training.batchSize}; gossip: ${localSteps} local steps per exchange, partners ${partners || 'any'}, snapshots ${values['snapshot-codec']}, round-to-nearest`);
   console.log(evalRows > 0 ? `intermediate curve points on the first ${evalRows} test rows; final points on the full test split` : 'every curve point on the full test split');
