@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
+// --max-semi-space-size=8: V8 grows the young generation to 128 MB on big machines; capping it
+// took a daemon from ~333 to ~247 MB RSS with the same training speed (measured, 2 daemons).
 // Entry point kept in plain JavaScript so that an old Node can still print
 // why it cannot run us instead of failing on syntax or a missing API.
 const [major] = process.versions.node.split('.').map(Number);
