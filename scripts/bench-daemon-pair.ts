@@ -7,13 +7,12 @@
  * against sending float32 models).
  *
  *   npm run bench:daemon-pair -- --seconds 120 --json pair.json [-- extra daemon flags]
+ *
+ * The benchmark lives in src/node/daemon-pair-bench.ts.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import { parseScriptArgs, scriptNumber } from '../src/cli/script-args.ts';
-import { getDaemonMetrics, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../src/node/daemon-process.ts';
-import type { MetricsJson } from '../src/node/metrics.ts';
+import { runDaemonPairBenchmark } from '../src/node/daemon-pair-bench.ts';
 
 const NAME = 'bench:daemon-pair';
 const { values, positionals } = parseScriptArgs({
@@ -31,79 +30,6 @@ exchange rates and bytes per exchange (payload, metadata, vs float32 models).`,
 });
 const seconds = scriptNumber(values.seconds, '--seconds', NAME, { positive: true });
 const everySeconds = scriptNumber(values.every, '--every', NAME, { positive: true });
-const extra = positionals;
 
-/** Start-up can be slow on a shared 2-core machine (tfjs + libp2p load). */
-const START_TIMEOUT_MS = 120_000;
-const STOP_TIMEOUT_MS = 30_000;
-
-interface Node extends DaemonProcess {
-  name: string;
-}
-
-async function startNode(name: string, stateDir: string, args: string[]): Promise<Node> {
-  const daemon = await startDaemonProcess(['--state-dir', stateDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--metrics-port', '0', '--log-level', 'warn', ...args], {
-    startTimeoutMs: START_TIMEOUT_MS,
-    pipeStderr: true,
-  });
-  return { ...daemon, name };
-}
-
-const metricsOf = (node: Node): Promise<MetricsJson> => getDaemonMetrics(node.metricsUrl);
-
-const root = await mkdtemp(join(tmpdir(), 'gl-pair-'));
-const nodes: Node[] = [];
-const rows: Array<{ t: number; node: string; accuracy: number | null; age: number | null; initiated: number; accepted: number; merged: number; bytesSent: number }> = [];
-try {
-  const common = ['--partition', 'shards:2', '--num-nodes', '2', ...extra];
-  const a = await startNode('a', join(root, 'a'), [...common, '--node-index', '0']);
-  nodes.push(a);
-  const b = await startNode('b', join(root, 'b'), [...common, '--node-index', '1', '--bootstrap', a.listen]);
-  nodes.push(b);
-  const started = Date.now();
-  console.log('   t(s)  node  accuracy   age  initiated  accepted  merged  bytesSent');
-  for (;;) {
-    await new Promise((r) => setTimeout(r, everySeconds * 1000));
-    const t = Math.round((Date.now() - started) / 1000);
-    for (const node of nodes) {
-      const m = await metricsOf(node);
-      const row = { t, node: node.name, accuracy: m.eval.accuracy, age: m.model.age, initiated: m.exchange.initiated, accepted: m.exchange.accepted, merged: m.exchange.merged, bytesSent: m.exchange.bytesSent };
-      rows.push(row);
-      console.log(`${String(t).padStart(7)}  ${node.name.padEnd(4)}  ${(m.eval.accuracy ?? NaN).toFixed(4).padStart(8)}  ${String(m.model.age).padStart(4)}  ${String(row.initiated).padStart(9)}  ${String(row.accepted).padStart(8)}  ${String(row.merged).padStart(6)}  ${String(row.bytesSent).padStart(9)}`);
-    }
-    if (Date.now() - started >= seconds * 1000) break;
-  }
-  const finals = await Promise.all(nodes.map(metricsOf));
-  const elapsed = (Date.now() - started) / 1000;
-  console.log('\nnode  exchanges/s  bytes/exchange (sent+recv)  payload  meta  f32 equivalent  vs f32  compressionRatio');
-  const summary = finals.map((m, i) => {
-    const e = m.exchange;
-    // Every exchange a node took part in (started or answered) moved these bytes both ways.
-    const exchanges = e.initiated - e.failed + e.accepted;
-    const perExchange = (e.bytesSent + e.bytesReceived) / Math.max(1, exchanges);
-    const f32PerExchange = 2 * (m.model.params ?? 0) * 4;
-    const s = {
-      node: nodes[i]!.name,
-      exchangesPerSecond: exchanges / elapsed,
-      bytesPerExchange: perExchange,
-      payloadBytesPerExchange: e.payloadBytes / Math.max(1, exchanges),
-      metaBytesPerExchange: e.metaBytes / Math.max(1, exchanges),
-      f32BytesPerExchange: f32PerExchange,
-      fractionOfF32: perExchange / f32PerExchange,
-      compressionRatio: e.compressionRatio,
-      finalAccuracy: m.eval.accuracy,
-      failed: e.failed,
-      rejected: e.rejected,
-    };
-    console.log(
-      `${s.node.padEnd(4)}  ${s.exchangesPerSecond.toFixed(2).padStart(11)}  ${s.bytesPerExchange.toFixed(0).padStart(26)}  ${s.payloadBytesPerExchange.toFixed(0).padStart(7)}  ${s.metaBytesPerExchange.toFixed(0).padStart(4)}  ${String(f32PerExchange).padStart(14)}  ${(100 * s.fractionOfF32).toFixed(2).padStart(5)}%  ${(s.compressionRatio ?? NaN).toFixed(1)}`,
-    );
-    return s;
-  });
-  if (values.json !== undefined) {
-    await writeFile(values.json, JSON.stringify({ seconds: elapsed, daemonArgs: ['--partition', 'shards:2', '--num-nodes', '2', ...extra], codec: finals[0]!.codec, model: finals[0]!.model, series: rows, summary }, null, 2));
-  }
-} finally {
-  await Promise.all(nodes.map((node) => stopDaemonProcess(node, STOP_TIMEOUT_MS)));
-  await rm(root, { recursive: true, force: true });
-}
+const result = await runDaemonPairBenchmark({ seconds, everySeconds, daemonArgs: positionals, log: (line) => console.log(line) });
+if (values.json !== undefined) await writeFile(values.json, JSON.stringify(result, null, 2));
