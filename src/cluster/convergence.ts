@@ -45,19 +45,12 @@ export const DEFAULT_TRAINING: TrainingSetup = { optimizer: 'momentum', learning
  */
 export const DEFAULT_SIM_PARTNERS = 3;
 
-export interface BenchRun {
+/** One benchmark row: a simulation's figures (less the per-node finals) with its mode and final accuracies. */
+export interface BenchRun extends Omit<SimulationResult, 'finalAccuracies'> {
   mode: 'centralized' | 'local' | 'f32' | 'compressed';
   codec: string;
   meanAccuracy: number;
   worstAccuracy: number;
-  bytesPerNode: number;
-  payloadBytesPerNode: number;
-  metaBytesPerNode: number;
-  exchanges: number;
-  snapshots: number;
-  rejectedMerges: number;
-  seconds: number;
-  curve: Array<Omit<CurvePoint, 'testRows'> & { testRows: number }>;
 }
 
 /** Bytes per node when the curve first reaches `accuracy` (mean), or null if it never does. */
