@@ -13,7 +13,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import { z } from 'zod';
 import { ANNOUNCEMENT_TTL_MS, MAX_ANNOUNCED_ADDRESSES, MAX_ANNOUNCED_PEERS, MAX_ANNOUNCEMENT_BYTES, announceTopic } from './constants.ts';
-import type { DaemonContext, DaemonService } from './daemon.ts';
+import type { DaemonContext, DaemonService } from './service.ts';
 
 const announcementSchema = z
   .object({

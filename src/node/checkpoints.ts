@@ -8,7 +8,7 @@
  */
 import { rename } from 'node:fs/promises';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.ts';
-import type { DaemonContext, DaemonService } from './daemon.ts';
+import type { DaemonContext, DaemonService } from './service.ts';
 import type { Logger } from './logger.ts';
 import type { ModelHost } from './model-host.ts';
 

@@ -11,7 +11,7 @@
 import type { PeerInfo } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
 import { DIAL_TIMEOUT_MS } from './constants.ts';
-import type { DaemonContext, DaemonService } from './daemon.ts';
+import type { DaemonContext, DaemonService } from './service.ts';
 
 /** Discovered peers we dial ourselves only while we have fewer connections than this. */
 export const MAX_DISCOVERY_CONNECTIONS = 16;

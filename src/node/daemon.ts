@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
 import { SessionTable } from '../protocol/session.ts';
 import { initBackend } from '../train/backend.ts';
-import { loadDataset, type Dataset, type Split } from '../train/dataset.ts';
+import { loadDataset } from '../train/dataset.ts';
 import { createModel, modelHash as computeModelHash } from '../train/models.ts';
 import { partitionIndices, subsetSplit } from '../train/partition.ts';
 import { createRandom, deriveSeed } from '../train/random.ts';
@@ -43,38 +43,8 @@ import { PeerSelector } from './peer-selection.ts';
 import { acquireStateLock, type StateLock } from './state-lock.ts';
 import { TrainingLoop } from './training-loop.ts';
 import { DistillJoinService } from './join-service.ts';
+import type { DaemonContext, DaemonService, NodeData } from './service.ts';
 
-/** Data the node trains and evaluates on. */
-export interface NodeData {
-  dataset: Dataset;
-  /** This node's partition of the training split. */
-  train: Split;
-  /** The FULL test split (DESIGN.md: a node is good only if good on everything). */
-  test: Split;
-}
-
-/** What a plugged-in service gets at start. */
-export interface DaemonContext {
-  config: DaemonConfig;
-  node: DaemonLibp2p;
-  metrics: DaemonMetrics;
-  http: HttpServer;
-  logger: Logger;
-  host: ModelHost;
-  data: NodeData;
-  announcements: AnnouncementTable;
-  /** Whether the model came from a checkpoint (a join/distill only makes sense on a cold start). */
-  restored: RestoreOutcome;
-  /** Aborted when the daemon starts shutting down. */
-  signal: AbortSignal;
-}
-
-export interface DaemonService {
-  readonly name: string;
-  start(context: DaemonContext): Promise<void>;
-  /** Must finish or abort its work by the deadline signal. */
-  stop(deadline: AbortSignal): Promise<void>;
-}
 
 export interface DaemonStartInfo {
   peerId: string;

@@ -7,7 +7,7 @@
  */
 import { sleep } from './abortable-sleep.ts';
 import { EXCHANGE_JITTER_FRACTION } from './constants.ts';
-import type { DaemonContext, DaemonService } from './daemon.ts';
+import type { DaemonContext, DaemonService } from './service.ts';
 import type { ExchangeService } from './exchange-service.ts';
 import type { PeerSelector } from './peer-selection.ts';
 

@@ -24,7 +24,7 @@ import {
   MAX_CHUNK_DATA_BYTES,
   READ_TIMEOUT_MS,
 } from './constants.ts';
-import type { DaemonContext, DaemonService } from './daemon.ts';
+import type { DaemonContext, DaemonService } from './service.ts';
 import type { InboundGuard } from './hardening.ts';
 import { maxExchangeReadBufferBytes } from './limits.ts';
 import { lpStream } from '@libp2p/utils';

@@ -28,7 +28,7 @@ import { createModel, isModelName, modelHash, modelNames } from '../train/models
 import { getFlatParams, paramCount } from '../train/params.ts';
 import { evaluateModel } from '../train/trainer.ts';
 import { sleep } from './abortable-sleep.ts';
-import type { DaemonContext, DaemonService } from './daemon.ts';
+import type { DaemonContext, DaemonService } from './service.ts';
 import {
   DISTILL_DEFAULT_CODEC,
   DISTILL_DEFAULT_SECONDS,

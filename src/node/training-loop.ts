@@ -9,7 +9,7 @@
  */
 import type { Split } from '../train/dataset.ts';
 import { sleep } from './abortable-sleep.ts';
-import type { DaemonContext, DaemonService } from './daemon.ts';
+import type { DaemonContext, DaemonService } from './service.ts';
 import type { ModelHost } from './model-host.ts';
 
 /** Steps per trainSteps call: short slices keep merges and network reads flowing. */

@@ -4,7 +4,7 @@ import { peerIdFromPublicKey } from '@libp2p/peer-id';
 import { pino } from 'pino';
 import { Announcer, AnnouncementTable, decodeAnnouncement, encodeAnnouncement, type Announcement } from '../../src/node/announcer.ts';
 import { announceTopic, MAX_ANNOUNCEMENT_BYTES } from '../../src/node/constants.ts';
-import type { DaemonContext } from '../../src/node/daemon.ts';
+import type { DaemonContext } from '../../src/node/service.ts';
 import { createLibp2pNode } from '../../src/node/libp2p.ts';
 
 const announcement = (peerId: string, modelHash = 'h1'): Announcement => ({

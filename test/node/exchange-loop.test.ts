@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { pino } from 'pino';
-import type { DaemonContext } from '../../src/node/daemon.ts';
+import type { DaemonContext } from '../../src/node/service.ts';
 import { ExchangeLoop } from '../../src/node/exchange-loop.ts';
 import type { ExchangeService } from '../../src/node/exchange-service.ts';
 import { PeerSelector } from '../../src/node/peer-selection.ts';

@@ -8,7 +8,7 @@ import { SessionTable, type LocalModel, type PeerEstimate } from '../../src/prot
 import { createRandom } from '../../src/train/random.ts';
 import { mergePeer, type MergeResult } from '../../src/train/merge.ts';
 import { EXCHANGE_PROTOCOL_ID, MAX_CHUNK_DATA_BYTES } from '../../src/node/constants.ts';
-import type { DaemonContext } from '../../src/node/daemon.ts';
+import type { DaemonContext } from '../../src/node/service.ts';
 import { ExchangeService, type ExchangeModel } from '../../src/node/exchange-service.ts';
 import { writeChunkedFrame } from '../../src/node/frame-stream.ts';
 import { createLibp2pNode, type DaemonLibp2p } from '../../src/node/libp2p.ts';

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { pino } from 'pino';
-import type { DaemonContext } from '../../src/node/daemon.ts';
+import type { DaemonContext } from '../../src/node/service.ts';
 import { DaemonMetrics } from '../../src/node/metrics.ts';
 import type { ModelHost } from '../../src/node/model-host.ts';
 import { TrainingLoop } from '../../src/node/training-loop.ts';
