@@ -5,6 +5,7 @@
  * (issue 9); the rest may change.
  */
 import { parseArgs } from 'node:util';
+import { DEFAULT_PACING } from '../core/pacing.ts';
 import { DEFAULT_CODEC_SPEC, isCodecSpec } from '../protocol/codec/index.ts';
 import { checkDataSpec } from '../train/dataset.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
@@ -52,19 +53,15 @@ export interface ClusterConfig {
   cli: string | null;
 }
 
-// Pacing for a 2-core machine: 5 wasm daemons, each training at most half
-// of the time, 100 local steps (3 200 samples) per 3 s exchange interval:
-// about one core of training in all, leaving room for the launcher, the OS
-// and whatever else runs. The daemon's own defaults (fewer steps, more
-// frequent exchanges) suit a device in the background; a demo should visibly
-// learn within 2 minutes. Measured here, 5 nodes, 60 s, dirichlet:0.3:
-// 100 steps / 3 s gave 74.7% mean, 67.5% worst, 458 KiB per node; 17 steps /
-// 0.5 s gave 70.6%, 64.3%, 619 KiB (one run each on a shared machine).
+// Pacing: the gossip core's defaults (src/core/pacing.ts), the same a daemon
+// started by hand and the simulator use, so a cluster run shows what a swarm of
+// default daemons does. 5 wasm daemons each training at most half of the time
+// at 10 steps/s is about one core of training in all on a 2-core machine.
 export const DEFAULT_NODES = 5;
 export const DEFAULT_DURATION_SECONDS = 120;
-export const DEFAULT_DUTY_CYCLE = 0.5;
-export const DEFAULT_STEPS_PER_INTERVAL = 100;
-export const DEFAULT_EXCHANGE_INTERVAL_MS = 3000;
+export const DEFAULT_DUTY_CYCLE = DEFAULT_PACING.dutyCycle;
+export const DEFAULT_STEPS_PER_INTERVAL = DEFAULT_PACING.stepsPerInterval;
+export const DEFAULT_EXCHANGE_INTERVAL_MS = DEFAULT_PACING.intervalMs;
 export const MAX_NODES = 64;
 
 export const clusterHelp = `Usage: npm run cluster -- [options]

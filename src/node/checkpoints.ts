@@ -4,20 +4,20 @@
  * starts cold), written on a timer and once more at shutdown.
  *
  *   const restored = await restoreCheckpoint(path, host, logger);
- *   daemon.addService(new CheckpointService({ path, host, intervalMs }));
+ *   daemon.addService(new CheckpointService({ path, model, intervalMs }));
  */
 import { rename } from 'node:fs/promises';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.ts';
 import type { DaemonContext, DaemonService } from './service.ts';
 import type { Logger } from './logger.ts';
-import type { ModelHost } from './model-host.ts';
+import type { LiveModel } from '../train/live-model.ts';
 
 export type RestoreOutcome = { status: 'restored'; age: number; samplesSeen: number } | { status: 'cold'; reason: string; movedTo: string | null };
 
-export async function restoreCheckpoint(path: string, host: ModelHost, logger: Logger, now: () => number = Date.now): Promise<RestoreOutcome> {
+export async function restoreCheckpoint(path: string, host: LiveModel, logger: Logger, now: () => number = Date.now): Promise<RestoreOutcome> {
   try {
     const checkpoint = await loadCheckpoint(path, { modelName: host.modelName, modelHash: host.modelHash });
-    host.restore(checkpoint.params, { age: checkpoint.age, samplesSeen: checkpoint.samplesSeen });
+    host.write(checkpoint.params, { age: checkpoint.age, samplesSeen: checkpoint.samplesSeen });
     logger.info({ path, age: checkpoint.age }, 'checkpoint restored');
     return { status: 'restored', age: checkpoint.age, samplesSeen: checkpoint.samplesSeen };
   } catch (err) {
@@ -32,7 +32,7 @@ export async function restoreCheckpoint(path: string, host: ModelHost, logger: L
 
 export interface CheckpointServiceOptions {
   path: string;
-  host: ModelHost;
+  model: LiveModel;
   intervalMs: number;
   /** Extra metadata stored with each checkpoint (peer id, swarm). */
   meta?: () => Record<string, unknown>;
@@ -67,9 +67,9 @@ export class CheckpointService implements DaemonService {
   }
 
   save(): Promise<void> {
-    const { host, path } = this.options;
+    const { model: host, path } = this.options;
     // Snapshot synchronously (between training batches), write asynchronously.
-    const { params, age, samplesSeen } = host.local();
+    const { params, age, samplesSeen } = host.read();
     const meta = { savedAt: new Date().toISOString(), ...(this.options.meta?.() ?? {}) };
     const write = async (): Promise<void> => {
       await saveCheckpoint(path, { modelName: host.modelName, modelHash: host.modelHash, params, age, samplesSeen, meta });

@@ -12,19 +12,17 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { multiaddr } from '@multiformats/multiaddr';
+import { DEFAULT_PACING } from '../core/pacing.ts';
 import { createCodec, DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
 import { checkDataSpec } from '../train/dataset.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
 import {
   DEFAULT_ANNOUNCE_INTERVAL_MS,
   DEFAULT_CHECKPOINT_INTERVAL_MS,
-  DEFAULT_DUTY_CYCLE,
   DEFAULT_EVAL_INTERVAL_MS,
-  DEFAULT_EXCHANGE_INTERVAL_MS,
   DEFAULT_LISTEN_ADDRESS,
   DEFAULT_METRICS_HOST,
   DEFAULT_METRICS_PORT,
-  DEFAULT_STEPS_PER_INTERVAL,
   DEFAULT_SWARM,
   READ_TIMEOUT_MS,
 } from './constants.ts';
@@ -87,7 +85,7 @@ export const daemonConfigSchema = z
     model: modelNameSchema.default('mlp'),
     backend: backendSchema.default('auto'),
     stateDir: z.string().min(1).default('.gossip-learn'),
-    exchangeIntervalMs: positiveMs.default(DEFAULT_EXCHANGE_INTERVAL_MS),
+    exchangeIntervalMs: positiveMs.default(DEFAULT_PACING.intervalMs),
     codec: z.string().min(1).nullable().default(null),
     metricsHost: z.string().min(1).default(DEFAULT_METRICS_HOST),
     metricsPort: z.number().int().min(0).max(65535).default(DEFAULT_METRICS_PORT),
@@ -96,8 +94,8 @@ export const daemonConfigSchema = z
     distill: z.boolean().default(true),
     logLevel: logLevelSchema.default('info'),
     seed: z.number().int().nonnegative().default(1),
-    stepsPerInterval: z.number().int().nonnegative().default(DEFAULT_STEPS_PER_INTERVAL),
-    dutyCycle: z.number().gt(0).max(1).default(DEFAULT_DUTY_CYCLE),
+    stepsPerInterval: z.number().int().nonnegative().default(DEFAULT_PACING.stepsPerInterval),
+    dutyCycle: z.number().gt(0).max(1).default(DEFAULT_PACING.dutyCycle),
     batchSize: z.number().int().positive().max(4096).default(32),
     learningRate: z.number().positive().default(0.05),
     optimizer: optimizerSchema.default('sgd'),
@@ -132,7 +130,7 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'model', flag: 'model', kind: 'string', help: 'model: mlp | mlp-small | cnn', shown: 'mlp' },
   { key: 'backend', flag: 'backend', kind: 'string', help: 'tfjs backend: auto | tensorflow | wasm | cpu', shown: 'auto' },
   { key: 'stateDir', flag: 'state-dir', kind: 'string', help: 'identity key, checkpoint, lock', shown: '.gossip-learn' },
-  { key: 'exchangeIntervalMs', flag: 'exchange-interval', kind: 'duration', help: 'mean time between exchanges we start (jittered)', shown: shownMs(DEFAULT_EXCHANGE_INTERVAL_MS) },
+  { key: 'exchangeIntervalMs', flag: 'exchange-interval', kind: 'duration', help: 'mean time between exchanges we start (jittered)', shown: shownMs(DEFAULT_PACING.intervalMs) },
   { key: 'codec', flag: 'codec', kind: 'string', help: 'delta codec spec, e.g. q8+deflate, topk:0.01+q4+deflate', shown: DEFAULT_CODEC_SPEC },
   { key: 'metricsHost', flag: 'metrics-host', kind: 'string', help: 'HTTP bind host for /metrics and /healthz', shown: DEFAULT_METRICS_HOST },
   { key: 'metricsPort', flag: 'metrics-port', kind: 'int', help: 'HTTP port (0 = a free port, printed at start)', shown: String(DEFAULT_METRICS_PORT) },
@@ -141,8 +139,8 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'distill', flag: 'no-distill', kind: 'boolean', help: 'join: skip distillation from a teacher', shown: 'distill on' },
   { key: 'logLevel', flag: 'log-level', kind: 'string', help: 'fatal | error | warn | info | debug | trace | silent', shown: 'info' },
   { key: 'seed', flag: 'seed', kind: 'int', help: 'seed of model init, partition and shuffling', shown: '1' },
-  { key: 'stepsPerInterval', flag: 'steps-per-interval', kind: 'int', help: 'local training steps per exchange interval (0 = no training)', shown: String(DEFAULT_STEPS_PER_INTERVAL) },
-  { key: 'dutyCycle', flag: 'duty-cycle', kind: 'number', help: 'max fraction (0..1] of wall time spent training', shown: String(DEFAULT_DUTY_CYCLE) },
+  { key: 'stepsPerInterval', flag: 'steps-per-interval', kind: 'int', help: 'local training steps per exchange interval (0 = no training)', shown: String(DEFAULT_PACING.stepsPerInterval) },
+  { key: 'dutyCycle', flag: 'duty-cycle', kind: 'number', help: 'max fraction (0..1] of wall time spent training', shown: String(DEFAULT_PACING.dutyCycle) },
   { key: 'batchSize', flag: 'batch-size', kind: 'int', help: 'training batch size', shown: '32' },
   { key: 'learningRate', flag: 'learning-rate', kind: 'number', help: 'learning rate', shown: '0.05' },
   { key: 'optimizer', flag: 'optimizer', kind: 'string', help: 'sgd | momentum | adam', shown: 'sgd' },

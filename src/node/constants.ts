@@ -74,29 +74,10 @@ export const MAX_ANNOUNCEMENT_BYTES = 4 * 1024;
 /** Max addresses kept per announced peer. */
 export const MAX_ANNOUNCED_ADDRESSES = 8;
 
-// Defaults of the daemon loop.
-/**
- * Pacing: one exchange we start every 500 ms and 5 local steps in between
- * (10 steps/s, ~320 samples/s). Measured with 5 real daemons, mnist
- * shards:2, mlp, the default codec, 120 s, same training rate (npm run cluster
- * -- --nodes 5 --partition shards:2 --late-join 0 --daemon-arg=--no-distill; one
- * seed each, so a few points of noise):
- *   1000 ms / 10 steps: mean 52.8%, worst node 47.1%, 0.8 MiB sent per node
- *    500 ms /  5 steps: mean 64.7%, worst node 54.3%, 1.4 MiB
- *    300 ms /  3 steps: mean 62.9%, worst node 60.2%, 1.6 MiB
- * Under label skew, mixing more often per local step is what keeps every node
- * good. (The session engineer's DEFAULT_LOCAL_STEPS_PER_EXCHANGE, 10 from the
- * in-process simulation, is the 1000 ms / 10 steps row: slower to agree here.)
- */
-export const DEFAULT_EXCHANGE_INTERVAL_MS = 500;
-/** Interval jitter as a fraction (0..1) of the interval: +/- this much. */
-export const EXCHANGE_JITTER_FRACTION = 0.2;
+// Defaults of the daemon loop (pacing defaults are the gossip core's: src/core/pacing.ts).
 export const DEFAULT_ANNOUNCE_INTERVAL_MS = 5_000;
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 60_000;
 export const DEFAULT_EVAL_INTERVAL_MS = 10_000;
-export const DEFAULT_STEPS_PER_INTERVAL = 5;
-/** Fraction (0..1] of wall time the trainer may run. */
-export const DEFAULT_DUTY_CYCLE = 0.5;
 /** SIGINT/SIGTERM: in-flight exchanges get this long before they are aborted. */
 export const SHUTDOWN_DEADLINE_MS = 5_000;
 /** How long a discovered peer dial may take. */

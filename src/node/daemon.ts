@@ -17,9 +17,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createGossipNode } from '../core/gossip-node.ts';
+import { DEFAULT_PACING } from '../core/pacing.ts';
 import { DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
-import { SessionTable } from '../protocol/session.ts';
+import { createAggregator, DEFAULT_AGGREGATOR } from '../train/aggregators/index.ts';
 import { initBackend } from '../train/backend.ts';
+import { LiveModel } from '../train/live-model.ts';
 import { loadDataset } from '../train/dataset.ts';
 import { createModel, modelHash as computeModelHash } from '../train/models.ts';
 import { partitionIndices, subsetSplit } from '../train/partition.ts';
@@ -38,8 +41,6 @@ import { loadOrCreateIdentity } from './identity.ts';
 import { createLibp2pNode, type DaemonLibp2p, type Libp2pNodeOptions } from './libp2p.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { DaemonMetrics } from './metrics.ts';
-import { ModelHost } from './model-host.ts';
-import { PeerSelector } from './peer-selection.ts';
 import { acquireStateLock, type StateLock } from './state-lock.ts';
 import { TrainingLoop } from './training-loop.ts';
 import { DistillJoinService } from './join-service.ts';
@@ -77,7 +78,7 @@ export class Daemon {
   readonly announcements = new AnnouncementTable();
   private readonly options: DaemonOptions;
   private node: DaemonLibp2p | null = null;
-  private hostValue: ModelHost | null = null;
+  private modelValue: LiveModel | null = null;
   private exchangesValue: ExchangeService | null = null;
   private checkpointsValue: CheckpointService | null = null;
   private lock: StateLock | null = null;
@@ -108,8 +109,9 @@ export class Daemon {
     return this.node;
   }
 
-  get host(): ModelHost | null {
-    return this.hostValue;
+  /** The live local model (null before start). */
+  get model(): LiveModel | null {
+    return this.modelValue;
   }
 
   get exchanges(): ExchangeService | null {
@@ -157,8 +159,8 @@ export class Daemon {
       optimizer: config.optimizer,
       seed: deriveSeed(config.seed, 'trainer', config.nodeIndex),
     });
-    const host = new ModelHost({ model, trainer, modelName: config.model, modelHash: computeModelHash(model) });
-    this.hostValue = host;
+    const host = new LiveModel({ model, trainer, modelName: config.model, modelHash: computeModelHash(model) });
+    this.modelValue = host;
     const checkpointPath = join(config.stateDir, CHECKPOINT_FILE);
     const restored = await restoreCheckpoint(checkpointPath, host, logger);
     Object.assign(metrics.model, { name: host.modelName, hash: host.modelHash, params: host.paramCount });
@@ -194,7 +196,7 @@ export class Daemon {
     this.node = node;
     hardening.bindNode(node);
     // After stop the model is disposed: the digest then describes the final parameters.
-    hardening.attach({ metrics, http: this.http, params: () => (this.modelLive ? host.local().params : this.finalParams) });
+    hardening.attach({ metrics, http: this.http, params: () => (this.modelLive ? host.read().params : this.finalParams) });
     metrics.peerId = node.peerId.toString();
     logger.info({ peerId: metrics.peerId, newIdentity: created, restored: restored.status }, 'identity loaded');
     await node.start();
@@ -206,19 +208,22 @@ export class Daemon {
     const random = createRandom(deriveSeed(config.seed, 'daemon', metrics.peerId));
     const codec = config.codec ?? DEFAULT_CODEC_SPEC;
     metrics.codec = codec;
-    const sessions = new SessionTable({
+    // Every gossip decision (what to send, how to merge, whom to call) is the core's; the services below only drive it.
+    const gossip = createGossipNode({
       swarmId: config.swarm,
       modelHash: host.modelHash,
       paramCount: host.paramCount,
+      model: host,
       // New on every start: peers learn that our replicas of them are gone.
       incarnation: randomBytes(8).toString('hex'),
       codec,
       ...(this.options.exchange?.snapshotCodec === undefined ? {} : { snapshotCodec: this.options.exchange.snapshotCodec }),
+      aggregator: createAggregator(DEFAULT_AGGREGATOR),
       random,
+      rounding: random,
     });
     const exchanges = new ExchangeService({
-      sessions,
-      model: host,
+      gossip,
       inbound: hardening,
       readTimeoutMs: this.options.exchange?.readTimeoutMs ?? config.readTimeoutMs,
       maxFrameBytes: maxExchangeFrameBytes(host.paramCount),
@@ -227,7 +232,7 @@ export class Daemon {
     this.exchangesValue = exchanges;
     const checkpoints = new CheckpointService({
       path: checkpointPath,
-      host,
+      model: host,
       intervalMs: config.checkpointIntervalMs,
       meta: () => ({ peerId: metrics.peerId, swarm: config.swarm }),
     });
@@ -244,7 +249,6 @@ export class Daemon {
         accuracy: metrics.eval.accuracy,
       }),
     });
-    const selector = new PeerSelector({ random });
     const services: DaemonService[] = [
       new Connectivity({ bootstrap: config.bootstrap }),
       checkpoints,
@@ -253,16 +257,14 @@ export class Daemon {
       // Default: the knowledge-transfer join (teacher side always; joiner side on a first start).
       ...(this.options.joinServices ?? [new DistillJoinService()]),
       new TrainingLoop({
-        host,
+        model: host,
         test: data.test,
-        intervalMs: config.exchangeIntervalMs,
-        stepsPerInterval: config.stepsPerInterval,
-        dutyCycle: config.dutyCycle,
+        pacing: { intervalMs: config.exchangeIntervalMs, stepsPerInterval: config.stepsPerInterval, dutyCycle: config.dutyCycle },
         evalIntervalMs: config.evalIntervalMs,
       }),
       new ExchangeLoop({
         exchanges,
-        selector,
+        gossip,
         candidates: () => {
           const connected = new Set(node.getPeers().map((p) => p.toString()));
           // Prefer peers we can reach now; fall back to all announced ones (dial by peer store addresses).
@@ -270,7 +272,7 @@ export class Daemon {
           const reachable = compatible.filter((p) => connected.has(p));
           return reachable.length > 0 ? reachable : compatible;
         },
-        intervalMs: config.exchangeIntervalMs,
+        pacing: { intervalMs: config.exchangeIntervalMs, jitterFraction: DEFAULT_PACING.jitterFraction },
         random,
       }),
     ];
@@ -280,7 +282,7 @@ export class Daemon {
       metrics,
       http: this.http,
       logger,
-      host,
+      model: host,
       data,
       announcements: this.announcements,
       restored,
@@ -318,11 +320,10 @@ export class Daemon {
     await this.http.stop();
     await this.node?.stop();
     this.node = null;
-    if (this.hostValue !== null) {
-      this.finalParams = this.hostValue.local().params;
+    if (this.modelValue !== null) {
+      this.finalParams = this.modelValue.read().params;
       this.modelLive = false;
-      this.hostValue.trainer.dispose();
-      this.hostValue.model.dispose();
+      this.modelValue.dispose();
     }
     await this.lock?.release();
     this.lock = null;

@@ -1,32 +1,32 @@
 /**
- * Starts one outbound exchange per (jittered) interval with a peer chosen
- * by PeerSelector among the compatible announced peers. One outbound exchange
- * at a time; inbound ones are served concurrently by the ExchangeService.
+ * The daemon's timer for the exchanges it starts: after each delay the gossip
+ * core's pacing gives (src/core/pacing.ts: the interval, jittered), it asks
+ * the core for a peer among the compatible reachable ones
+ * (src/core/gossip-node.ts choosePeer) and runs one exchange through the
+ * ExchangeService, then reports the outcome back to the core. One outbound
+ * exchange at a time; inbound ones are served concurrently by the
+ * ExchangeService.
  *
- *   daemon.addService(new ExchangeLoop({ exchanges, selector, candidates, intervalMs, random }));
+ *   daemon.addService(new ExchangeLoop({ exchanges, gossip, candidates, pacing, random }));
  */
+import type { GossipNode } from '../core/gossip-node.ts';
+import { exchangeDelayMs, type Pacing } from '../core/pacing.ts';
 import { sleep } from './abortable-sleep.ts';
-import { EXCHANGE_JITTER_FRACTION } from './constants.ts';
 import type { DaemonContext, DaemonService } from './service.ts';
 import type { ExchangeService } from './exchange-service.ts';
-import type { PeerSelector } from './peer-selection.ts';
 
 export interface ExchangeLoopOptions {
   exchanges: ExchangeService;
-  selector: PeerSelector;
+  /** The gossip core: whom to call, and what came of it. */
+  gossip: Pick<GossipNode, 'choosePeer' | 'reportOutcome'>;
   /** Peer ids we may exchange with right now. */
   candidates: () => string[];
-  intervalMs: number;
+  pacing: Pick<Pacing, 'intervalMs' | 'jitterFraction'>;
+  /** Uniform [0, 1) source of the interval jitter. */
   random: () => number;
-  jitterFraction?: number;
   now?: () => number;
   /** Abortable wait (tests pass a fake clock's). */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
-}
-
-/** interval * (1 +/- jitter): peers that started together drift apart instead of calling each other in lockstep. */
-export function jitteredDelayMs(intervalMs: number, jitterFraction: number, random: () => number): number {
-  return Math.max(1, Math.round(intervalMs * (1 + jitterFraction * (2 * random() - 1))));
 }
 
 export class ExchangeLoop implements DaemonService {
@@ -52,23 +52,22 @@ export class ExchangeLoop implements DaemonService {
 
   private async loop(context: DaemonContext): Promise<void> {
     const signal = this.stopController.signal;
-    const { exchanges, selector, candidates, intervalMs, random } = this.options;
+    const { exchanges, gossip, candidates, pacing, random } = this.options;
     const now = this.options.now ?? Date.now;
     const wait = this.options.sleep ?? sleep;
-    const jitter = this.options.jitterFraction ?? EXCHANGE_JITTER_FRACTION;
     while (!signal.aborted) {
-      await wait(jitteredDelayMs(intervalMs, jitter, random), signal);
+      await wait(exchangeDelayMs(pacing, random), signal);
       if (signal.aborted) break;
-      const peer = selector.choose(candidates());
+      const peer = gossip.choosePeer(candidates());
       if (peer === null) continue;
       const started = now();
       try {
         const result = await exchanges.exchangeWith(peer);
-        if (result !== 'skipped') selector.report(peer, { ok: result === 'merged', durationMs: now() - started });
+        if (result !== 'skipped') gossip.reportOutcome(peer, { ok: result === 'merged', durationMs: now() - started });
         context.logger.debug({ peer, result, ms: now() - started }, 'exchange');
       } catch (err) {
         if (signal.aborted) break;
-        selector.report(peer, { ok: false, durationMs: now() - started });
+        gossip.reportOutcome(peer, { ok: false, durationMs: now() - started });
         context.logger.info({ peer, err: (err as Error).message }, 'exchange failed');
       }
     }

@@ -1,21 +1,23 @@
 /**
- * Adapter of the pure session state machine (src/protocol/session.ts) onto
- * `/gossip-learn/exchange/1.0.0` streams: one push-pull exchange per stream,
- * frames chunked over lpStream (frame-stream.ts), every read under a timeout, a
- * stalled or bad stream reset. Inbound streams that end without a completed
- * exchange count as `exchange.rejected`; outbound ones as `exchange.failed`.
- * Merges go through the injected ExchangeModel, synchronously, so they land
- * between two training batches (the Trainer yields between batches).
+ * The daemon's driver of the gossip core's exchanges (src/core/gossip-node.ts)
+ * on `/gossip-learn/exchange/1.0.0` streams: one push-pull exchange per
+ * stream, frames chunked over lpStream (frame-stream.ts), every read under a
+ * timeout, a stalled or bad stream reset. It moves bytes and counts them; what
+ * to send and how to merge is the core's. Inbound streams that end without a
+ * completed exchange count as `exchange.rejected`; outbound ones as
+ * `exchange.failed`. Merges happen synchronously inside `receive`, so they
+ * land between two training batches (the Trainer yields between batches).
  *
- *   const exchanges = new ExchangeService({ sessions, model, readTimeoutMs });
+ *   const exchanges = new ExchangeService({ gossip, readTimeoutMs });
  *   daemon.addService(exchanges);
  *   await exchanges.exchangeWith(peerId);   // 'merged' | 'busy' | 'skipped'
  */
 import type { Connection, PeerId, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
-import type { MergeResult } from '../train/merge.ts';
-import { DEFAULT_FRAME_LIMITS, decodeFrame } from '../protocol/frame.ts';
-import { SessionError, type Exchange, type ExchangeOutcome, type ExchangeStep, type LocalModel, type PeerEstimate, type SessionTable } from '../protocol/session.ts';
+import { GossipError } from '../core/errors.ts';
+import type { GossipExchange, GossipNode, GossipStep } from '../core/gossip-node.ts';
+import { DEFAULT_FRAME_LIMITS } from '../protocol/frame.ts';
+import type { ExchangeOutcome, FrameBytes } from '../protocol/session.ts';
 import {
   EXCHANGE_PROTOCOL_ID,
   EXCHANGE_TIMEOUT_MS,
@@ -30,19 +32,11 @@ import { maxExchangeReadBufferBytes } from './limits.ts';
 import { lpStream } from '@libp2p/utils';
 import { readChunkedFrame, writeChunkedFrame, type LengthPrefixedChannel } from './frame-stream.ts';
 
-/** The local model as the exchange sees it. */
-export interface ExchangeModel {
-  /** A consistent snapshot of the parameters and counters (copied: safe across awaits). */
-  local(): LocalModel;
-  /** Merges a peer estimate into the live model now (synchronously: between training batches). */
-  merge(estimate: PeerEstimate): MergeResult;
-}
-
 export type ExchangeResult = 'merged' | 'busy' | 'skipped' | 'error-from-peer';
 
 export interface ExchangeServiceOptions {
-  sessions: SessionTable;
-  model: ExchangeModel;
+  /** The node's gossip core: sessions, aggregator, counters. */
+  gossip: GossipNode;
   readTimeoutMs?: number;
   exchangeTimeoutMs?: number;
   maxFrameBytes?: number;
@@ -54,8 +48,8 @@ export interface ExchangeServiceOptions {
 
 export class ExchangeFailedError extends Error {
   override name = 'ExchangeFailedError';
-  readonly reason: 'no-frame' | 'merge-rejected' | 'stopped';
-  constructor(reason: 'no-frame' | 'merge-rejected' | 'stopped', message: string) {
+  readonly reason: 'no-frame' | 'stopped';
+  constructor(reason: 'no-frame' | 'stopped', message: string) {
     super(message);
     this.reason = reason;
   }
@@ -63,8 +57,7 @@ export class ExchangeFailedError extends Error {
 
 export class ExchangeService implements DaemonService {
   readonly name = 'exchange';
-  private readonly sessions: SessionTable;
-  private readonly model: ExchangeModel;
+  private readonly gossip: GossipNode;
   private readonly readTimeoutMs: number;
   private readonly exchangeTimeoutMs: number;
   private readonly maxFrameBytes: number;
@@ -76,8 +69,7 @@ export class ExchangeService implements DaemonService {
   private accepting = false;
 
   constructor(options: ExchangeServiceOptions) {
-    this.sessions = options.sessions;
-    this.model = options.model;
+    this.gossip = options.gossip;
     this.readTimeoutMs = options.readTimeoutMs ?? READ_TIMEOUT_MS;
     this.exchangeTimeoutMs = options.exchangeTimeoutMs ?? EXCHANGE_TIMEOUT_MS;
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_FRAME_LIMITS.maxFrameBytes;
@@ -142,27 +134,29 @@ export class ExchangeService implements DaemonService {
     const id = peerId.toString();
     // Lock the peer's record before dialling: an inbound exchange from that peer meanwhile gets BUSY
     // instead of racing us (and we never open a stream we then leave empty, which it would count as rejected).
-    let start: ReturnType<SessionTable['initiate']>;
+    let start: ReturnType<GossipNode['initiate']>;
     try {
-      start = this.sessions.initiate(id, this.model.local());
+      start = this.gossip.initiate(id);
     } catch (err) {
-      if (err instanceof SessionError && err.reason === 'busy') return Promise.resolve('skipped');
       return Promise.reject(err);
     }
+    if (start === null) return Promise.resolve('skipped');
+    const started = start;
     const { metrics } = context;
     metrics.exchange.initiated++;
     return this.track(async (signal) => {
       let stream: Stream | null = null;
-      const exchange = start.exchange;
+      const exchange = started.exchange;
       try {
         stream = await context.node.dialProtocol(peerId, EXCHANGE_PROTOCOL_ID, { signal });
         const wire = lpStream(stream, { maxDataLength: MAX_CHUNK_DATA_BYTES, maxBufferSize: maxExchangeReadBufferBytes(this.maxFrameBytes) });
-        await this.writeFrames(wire, start.frames, signal);
+        await this.writeFrames(wire, started.frames, signal);
+        this.countBytes('sent', started.sent);
         while (!exchange.done) {
           const bytes = await this.readFrame(wire, signal);
-          const step = this.handleFrame(exchange, bytes);
-          this.applyMerge(id, step, 'outbound');
+          const step = this.receive(exchange, bytes);
           await this.writeFrames(wire, step.frames, signal);
+          this.countBytes('sent', step.sent);
         }
         await stream.close({ signal });
         const outcome = exchange.outcome;
@@ -198,7 +192,7 @@ export class ExchangeService implements DaemonService {
       return;
     }
     void this.track(async (signal) => {
-      const exchange = this.sessions.accept(id);
+      const exchange = this.gossip.accept(id);
       try {
         const wire = lpStream(stream, { maxDataLength: MAX_CHUNK_DATA_BYTES, maxBufferSize: maxExchangeReadBufferBytes(this.maxFrameBytes) });
         while (!exchange.done) {
@@ -210,9 +204,9 @@ export class ExchangeService implements DaemonService {
             if (exchange.outcome !== null && isEndOfStream(err)) break;
             throw err;
           }
-          const step = this.handleFrame(exchange, bytes);
-          this.applyMerge(id, step, 'inbound');
+          const step = this.receive(exchange, bytes);
           await this.writeFrames(wire, step.frames, signal);
+          this.countBytes('sent', step.sent);
         }
         exchange.close();
         await stream.close({ signal });
@@ -222,7 +216,7 @@ export class ExchangeService implements DaemonService {
         stream.abort(err as Error);
         // A stream that already delivered a merged model is not a rejection, whatever happens after;
         // one whose update the model refused (outcome 'merged' at session level only) is.
-        const modelRefused = err instanceof ExchangeFailedError && err.reason === 'merge-rejected';
+        const modelRefused = err instanceof GossipError && err.reason === 'merge-rejected';
         if (exchange.outcome === 'merged' && !modelRefused) this.countInbound('merged');
         else {
           metrics.exchange.rejected++;
@@ -250,42 +244,35 @@ export class ExchangeService implements DaemonService {
     return readChunkedFrame(wire, { maxFrameBytes: this.maxFrameBytes, readTimeoutMs: this.readTimeoutMs, signal });
   }
 
-  /** Feeds one received frame to the session and counts its bytes (throws ProtocolError on a bad frame). */
-  private handleFrame(exchange: Exchange, bytes: Uint8Array): ExchangeStep {
-    const stats = this.sessions.stats.received;
-    const payloadBefore = stats.payloadBytes;
-    const step = exchange.handle(bytes, this.model.local());
-    // handle() is synchronous: the session's counters moved by exactly this frame.
-    const payloadBytes = stats.payloadBytes - payloadBefore;
-    const metrics = this.context?.metrics;
-    if (metrics !== undefined) {
-      metrics.countFrame('received', bytes.length, payloadBytes, payloadBytes > 0 ? this.sessions.config.paramCount : 0);
-      metrics.exchange.needBase = this.sessions.stats.needBaseSent;
+  /** Feeds one received frame to the gossip core (which merges) and counts what it did (throws ProtocolError, GossipError). */
+  private receive(exchange: GossipExchange, bytes: Uint8Array): GossipStep {
+    let step: GossipStep;
+    try {
+      step = exchange.receive(bytes);
+    } catch (err) {
+      // A refused model was still received in full: its bytes count like any other frame's.
+      if (err instanceof GossipError && err.received !== null) this.countBytes('received', err.received);
+      throw err;
+    } finally {
+      const metrics = this.context?.metrics;
+      if (metrics !== undefined) {
+        metrics.exchange.merged = this.gossip.counters.merged;
+        metrics.exchange.mergeRejected = this.gossip.counters.mergeRejected;
+        metrics.exchange.needBase = this.gossip.sessions.stats.needBaseSent;
+      }
     }
+    this.countBytes('received', step.received);
     return step;
   }
 
-  private applyMerge(peerId: string, step: ExchangeStep, direction: 'inbound' | 'outbound'): void {
-    if (step.merge === null) return;
-    const result = this.model.merge(step.merge);
-    const metrics = this.context?.metrics;
-    if (result.status === 'merged') {
-      if (metrics !== undefined) metrics.exchange.merged++;
-      return;
-    }
-    // The replicas moved but the model refused the update: drop the pair so both sides resync.
-    this.sessions.forget(peerId);
-    if (metrics !== undefined) metrics.exchange.mergeRejected++;
-    throw new ExchangeFailedError('merge-rejected', `${direction} update from ${peerId} rejected: ${result.reason}`);
+  /** Bytes as the session measured them (frames, payload, model frames): never re-decoded here. */
+  private countBytes(direction: 'sent' | 'received', bytes: FrameBytes): void {
+    this.context?.metrics.countFrames(direction, bytes, this.gossip.sessions.config.paramCount);
   }
 
   private async writeFrames(wire: LengthPrefixedChannel, frames: Uint8Array[], signal: AbortSignal): Promise<void> {
-    const metrics = this.context?.metrics;
     for (const frame of frames) {
       await writeChunkedFrame(wire, frame, { signal, ...(this.chunkBytes === undefined ? {} : { chunkBytes: this.chunkBytes }) });
-      // Our own frame, decoded for its payload size: the byte split is measured, not inferred.
-      const { header, payload } = decodeFrame(frame, DEFAULT_FRAME_LIMITS);
-      metrics?.countFrame('sent', frame.length, payload.length, payload.length > 0 ? header.paramCount : 0);
     }
   }
 }

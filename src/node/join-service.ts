@@ -86,7 +86,7 @@ export class DistillJoinService implements DaemonService {
   }
 
   async start(context: DaemonContext): Promise<void> {
-    const { config, host, node } = context;
+    const { config, model: live, node } = context;
     // Hits land in the daemon's limits.hits (the Hardening's counters, shared through the metrics object).
     const teacherLimiter = new PeerStreamLimiter(
       { maxConcurrentPerPeer: DISTILL_MAX_STREAMS_PER_PEER, maxPerPeerPerMinute: DISTILL_MAX_REQUESTS_PER_PEER_PER_MINUTE },
@@ -100,7 +100,7 @@ export class DistillJoinService implements DaemonService {
       frameLimits: DEFAULT_FRAME_LIMITS,
       codecSpec: this.options.codecSpec ?? DISTILL_DEFAULT_CODEC,
       // An untrained model teaches nothing: answer BUSY so the joiner asks someone else.
-      snapshot: () => (host.age > 0 ? { modelName: host.modelName, modelHash: host.modelHash, ...host.local() } : null),
+      snapshot: () => (live.age > 0 ? { modelName: live.modelName, modelHash: live.modelHash, ...live.read() } : null),
       ...(this.options.maxConcurrentJoiners === undefined ? {} : { maxConcurrentJoiners: this.options.maxConcurrentJoiners }),
       readTimeoutMs: this.options.readTimeoutMs ?? config.readTimeoutMs,
       admit: (peerId) => teacherLimiter.tryAcquire(peerId),
@@ -187,7 +187,7 @@ export class DistillJoinService implements DaemonService {
     deadlineMs: number,
     graceMs: number | null,
   ): Promise<{ result: FetchFromTeachersResult | null; bytes: number; rejected: number; attempts: string[]; coldReason: 'no-teacher' | 'untrained-peers' }> {
-    const { config, host, node } = context;
+    const { config, model: live, node } = context;
     const signal = this.signal(context);
     const wait = new TeacherWait({ deadlineMs, untrainedGraceMs: graceMs, now: Date.now });
     const selfPeerId = node.peerId.toString();
@@ -208,7 +208,7 @@ export class DistillJoinService implements DaemonService {
         const result = await fetchFromTeachers(node, candidates, {
           swarmId: config.swarm,
           incarnation: this.incarnation,
-          wantedModel: host.modelName,
+          wantedModel: live.modelName,
           frameLimits: this.joinerFrameLimits(),
           registryModelNames: modelNames,
           resolveModel: (name) => this.resolveModel(name, context),
@@ -238,8 +238,8 @@ export class DistillJoinService implements DaemonService {
   private rankedTeachers(context: DaemonContext): TeacherCandidate[] {
     const rows = context.announcements.all();
     const selfPeerId = context.node.peerId.toString();
-    const same = rankTeachers(rows.filter((r) => r.modelHash === context.host.modelHash), { selfPeerId });
-    const other = rankTeachers(rows.filter((r) => r.modelHash !== context.host.modelHash && isModelName(r.modelName)), { selfPeerId });
+    const same = rankTeachers(rows.filter((r) => r.modelHash === context.model.modelHash), { selfPeerId });
+    const other = rankTeachers(rows.filter((r) => r.modelHash !== context.model.modelHash && isModelName(r.modelName)), { selfPeerId });
     return [...same, ...other];
   }
 
@@ -267,14 +267,14 @@ export class DistillJoinService implements DaemonService {
     budget: DistillBudget,
     adoptCounters: boolean,
   ): Promise<{ startedFromTeacher: boolean; steps: number }> {
-    const { host, data, config, metrics, logger } = context;
+    const { model: live, data, config, metrics, logger } = context;
     const model = fetched.model!;
     const { featureCount, numClasses, imageShape } = data.dataset;
-    const accuracyBefore = evaluateModel(host.model, data.test, featureCount, numClasses).accuracy;
+    const accuracyBefore = evaluateModel(live.model, data.test, featureCount, numClasses).accuracy;
     const result = await distillFromTeacher({
       teacherModelName: model.modelName as (typeof modelNames)[number],
       teacherParams: model.params,
-      student: host.model,
+      student: live.model,
       modelOptions: { featureCount, numClasses, imageShape },
       train: data.train,
       budget,
@@ -290,9 +290,9 @@ export class DistillJoinService implements DaemonService {
     const counters =
       adoptCounters && result.startedFromTeacher
         ? { age: model.age + result.steps, samplesSeen: model.samplesSeen + result.samples }
-        : { age: host.age + result.steps, samplesSeen: host.samplesSeen + result.samples };
-    host.restore(getFlatParams(host.model), counters);
-    const accuracyAfter = evaluateModel(host.model, data.test, featureCount, numClasses).accuracy;
+        : { age: live.age + result.steps, samplesSeen: live.samplesSeen + result.samples };
+    live.write(getFlatParams(live.model), counters);
+    const accuracyAfter = evaluateModel(live.model, data.test, featureCount, numClasses).accuracy;
     Object.assign(metrics.distill, { teacher: fetched.teacher, accuracyBefore, accuracyAfter, seconds: result.seconds });
     logger.info(
       { teacher: fetched.teacher, teacherModel: model.modelName, startedFromTeacher: result.startedFromTeacher, steps: result.steps, seconds: result.seconds, accuracyBefore, accuracyAfter, bytes: fetched.bytes },
@@ -311,7 +311,7 @@ export class DistillJoinService implements DaemonService {
       await sleep(intervalMs, signal);
       if (signal.aborted) break;
       const rows = context.announcements.all().filter((r) => r.peerId !== context.node.peerId.toString() && r.age > 0);
-      const sameModel = rows.some((r) => r.modelHash === context.host.modelHash);
+      const sameModel = rows.some((r) => r.modelHash === context.model.modelHash);
       if (sameModel || rows.length === 0) continue;
       try {
         // Only called while trained peers of another model are announced: no untrained grace here.

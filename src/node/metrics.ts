@@ -10,6 +10,7 @@
  *   metrics.exchange.initiated++;
  *   JSON.stringify(metrics.toJson());
  */
+import type { FrameBytes } from '../protocol/session.ts';
 
 export interface ModelMetrics {
   name: string | null;
@@ -155,14 +156,16 @@ export class DaemonMetrics {
   }
 
   /** Counts one frame on the wire; `paramCount` values were carried by `payloadBytes` bytes. */
-  countFrame(direction: 'sent' | 'received', frameBytes: number, payloadBytes: number, paramCount: number): void {
+  countFrames(direction: 'sent' | 'received', bytes: FrameBytes, paramCount: number): void {
+    const frameBytes = bytes.payloadBytes + bytes.metaBytes;
     if (direction === 'sent') this.exchange.bytesSent += frameBytes;
     else this.exchange.bytesReceived += frameBytes;
-    this.exchange.payloadBytes += payloadBytes;
-    this.exchange.metaBytes += frameBytes - payloadBytes;
-    if (payloadBytes > 0 && paramCount > 0) {
-      this.rawF32Bytes += paramCount * 4;
-      this.codedPayloadBytes += payloadBytes;
+    this.exchange.payloadBytes += bytes.payloadBytes;
+    this.exchange.metaBytes += bytes.metaBytes;
+    if (bytes.modelFrames > 0 && bytes.payloadBytes > 0 && paramCount > 0) {
+      // Each model frame stands for paramCount float32 values: what DISCO-style f32 gossip would have sent.
+      this.rawF32Bytes += bytes.modelFrames * paramCount * 4;
+      this.codedPayloadBytes += bytes.payloadBytes;
       this.exchange.compressionRatio = this.rawF32Bytes / this.codedPayloadBytes;
     }
   }

@@ -17,7 +17,7 @@ interface ErrorLike {
 }
 
 /** Error class names whose `reason` field is already a stable code of ours. */
-const REASON_CARRYING_ERRORS = new Set(['ProtocolError', 'ExchangeFailedError', 'DistillError', 'MergeError', 'InboundLimitError']);
+const REASON_CARRYING_ERRORS = new Set(['ProtocolError', 'ExchangeFailedError', 'GossipError', 'DistillError', 'MergeError', 'InboundLimitError']);
 
 export function rejectionReason(err: unknown): string {
   const e = (typeof err === 'object' && err !== null ? err : {}) as ErrorLike;

@@ -18,7 +18,7 @@ import type { HttpServer } from './http.ts';
 import type { DaemonLibp2p } from './libp2p.ts';
 import type { Logger } from './logger.ts';
 import type { DaemonMetrics } from './metrics.ts';
-import type { ModelHost } from './model-host.ts';
+import type { LiveModel } from '../train/live-model.ts';
 
 /** Data the node trains and evaluates on. */
 export interface NodeData {
@@ -36,7 +36,8 @@ export interface DaemonContext {
   metrics: DaemonMetrics;
   http: HttpServer;
   logger: Logger;
-  host: ModelHost;
+  /** The live local model (tfjs model, trainer, counters). */
+  model: LiveModel;
   data: NodeData;
   announcements: AnnouncementTable;
   /** Whether the model came from a checkpoint (a join/distill only makes sense on a cold start). */

@@ -1,29 +1,26 @@
 /**
- * The paced local training loop: `stepsPerInterval` training steps per
- * exchange interval, run in short slices, each followed by a rest so that
- * training takes at most `dutyCycle` of wall time; evaluation on the full test
- * split every `evalIntervalMs`. Exchanges and merges run concurrently: the
- * Trainer yields to the event loop between batches.
+ * The daemon's timer for local training, on the gossip core's pacing
+ * (src/core/pacing.ts): `stepsPerInterval` training steps per exchange
+ * interval, run in short slices, each followed by a rest so that training
+ * takes at most `dutyCycle` of wall time; evaluation on the full test split
+ * every `evalIntervalMs`. Exchanges and merges run concurrently: the Trainer
+ * yields to the event loop between batches.
  *
- *   daemon.addService(new TrainingLoop({ host, test, intervalMs, stepsPerInterval, dutyCycle, evalIntervalMs }));
+ *   daemon.addService(new TrainingLoop({ model, test, pacing, evalIntervalMs }));
  */
+import { nextSliceSteps, trainingRestMs, type Pacing } from '../core/pacing.ts';
 import type { Split } from '../train/dataset.ts';
+import type { LiveModel } from '../train/live-model.ts';
 import { sleep } from './abortable-sleep.ts';
 import type { DaemonContext, DaemonService } from './service.ts';
-import type { ModelHost } from './model-host.ts';
 
-/** Steps per trainSteps call: short slices keep merges and network reads flowing. */
-const SLICE_STEPS = 10;
 /** Evaluation batch size (inference only). */
 const EVAL_BATCH_SIZE = 256;
 
 export interface TrainingLoopOptions {
-  host: ModelHost;
+  model: LiveModel;
   test: Split;
-  intervalMs: number;
-  stepsPerInterval: number;
-  /** Max fraction (0..1] of wall time spent training. */
-  dutyCycle: number;
+  pacing: Pick<Pacing, 'intervalMs' | 'stepsPerInterval' | 'dutyCycle'>;
   evalIntervalMs: number;
   now?: () => number;
   /** Abortable wait (tests pass a fake clock's). */
@@ -61,7 +58,7 @@ export class TrainingLoop implements DaemonService {
 
   /** Evaluates on the full test split now and publishes the result in metrics. */
   evaluate(): { accuracy: number; loss: number } {
-    const result = this.options.host.trainer.evaluate(this.options.test, EVAL_BATCH_SIZE);
+    const result = this.options.model.trainer.evaluate(this.options.test, EVAL_BATCH_SIZE);
     this.lastEvalMs = this.now();
     const metrics = this.context?.metrics;
     if (metrics !== undefined) {
@@ -72,7 +69,7 @@ export class TrainingLoop implements DaemonService {
     // One info line per evaluation: what a person watching the terminal wants to see.
     const exchange = metrics?.exchange;
     this.context?.logger.info(
-      { accuracy: Number(result.accuracy.toFixed(4)), loss: Number(result.loss.toFixed(4)), age: this.options.host.age, merged: exchange?.merged, bytesSent: exchange?.bytesSent },
+      { accuracy: Number(result.accuracy.toFixed(4)), loss: Number(result.loss.toFixed(4)), age: this.options.model.age, merged: exchange?.merged, bytesSent: exchange?.bytesSent },
       'evaluated',
     );
     return result;
@@ -80,14 +77,15 @@ export class TrainingLoop implements DaemonService {
 
   private async loop(): Promise<void> {
     const signal = this.stopController.signal;
-    const { host, intervalMs, stepsPerInterval, dutyCycle, evalIntervalMs } = this.options;
+    const { model, evalIntervalMs } = this.options;
+    const { intervalMs, stepsPerInterval, dutyCycle } = this.options.pacing;
     const metrics = this.context!.metrics;
     while (!signal.aborted) {
       const windowStart = this.now();
       let done = 0;
       while (done < stepsPerInterval && !signal.aborted) {
         const sliceStart = this.now();
-        const result = await host.trainer.trainSteps(Math.min(SLICE_STEPS, stepsPerInterval - done), { signal });
+        const result = await model.trainer.trainSteps(nextSliceSteps(stepsPerInterval, done), { signal });
         done += result.steps;
         metrics.training.steps += result.steps;
         if (result.steps > 0) {
@@ -97,7 +95,7 @@ export class TrainingLoop implements DaemonService {
         if (this.now() - this.lastEvalMs >= evalIntervalMs) this.evaluate();
         // Duty cycle: rest in proportion to the time just spent training.
         const busyMs = this.now() - sliceStart;
-        await this.sleep((busyMs * (1 - dutyCycle)) / dutyCycle, signal);
+        await this.sleep(trainingRestMs(busyMs, dutyCycle), signal);
         if (result.steps === 0) break;
       }
       if (this.now() - this.lastEvalMs >= evalIntervalMs) this.evaluate();

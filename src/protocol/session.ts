@@ -28,7 +28,7 @@
  *   while (!exchange.done) {
  *     const step = exchange.handle(await readFrame(), local()); // throws ProtocolError
  *     write(step.frames);
- *     if (step.merge) applyMerge(step.merge);                  // e.g. mergePeer(...) from src/train/merge.ts
+ *     if (step.merge) applyMerge(step.merge);                  // an aggregator (src/train/aggregators) via src/core/gossip-node.ts
  *   }
  *
  *   // responder (protocol handler): the same loop, starting with
@@ -113,6 +113,8 @@ export interface PeerEstimate {
 
 export interface FrameBytes {
   frames: number;
+  /** Frames that carried a model payload (SNAPSHOT, PUSH, REPLY): each stands for paramCount float32 values. */
+  modelFrames: number;
   /** Codec payload bytes. */
   payloadBytes: number;
   /** Frame header and checksum bytes. */
@@ -130,6 +132,8 @@ export interface ExchangeStep {
   done: boolean;
   /** Bytes of `frames`. */
   sent: FrameBytes;
+  /** Bytes of the frame this step consumed (as decoded: so callers never re-decode to count). */
+  received: FrameBytes;
 }
 
 export interface SessionStats {
@@ -169,8 +173,15 @@ type ExchangeState = 'awaiting-request' | 'awaiting-reply' | 'awaiting-snapshot'
 
 const MAX_CODEC_CACHE = 8;
 
+function addBytes(total: FrameBytes, more: FrameBytes): void {
+  total.frames += more.frames;
+  total.modelFrames += more.modelFrames;
+  total.payloadBytes += more.payloadBytes;
+  total.metaBytes += more.metaBytes;
+}
+
 function emptyBytes(): FrameBytes {
-  return { frames: 0, payloadBytes: 0, metaBytes: 0 };
+  return { frames: 0, modelFrames: 0, payloadBytes: 0, metaBytes: 0 };
 }
 
 export class SessionTable {
@@ -208,7 +219,7 @@ export class SessionTable {
     const exchange = new Exchange(this, record, 'initiator');
     try {
       const frame = this.modelFrame(record, local, MessageType.PUSH);
-      return { exchange, frames: [frame], sent: this.account([frame], this.takePayloadBytes()) };
+      return { exchange, frames: [frame], sent: this.account([frame], this.takePayload()) };
     } catch (error) {
       exchange.close();
       throw error;
@@ -280,25 +291,22 @@ export class SessionTable {
   }
 
   /** @internal Decode and check a frame's envelope (swarm, model, size) before anything is touched. */
-  decode(bytes: Uint8Array): { header: FrameHeader; payload: Uint8Array } {
+  decode(bytes: Uint8Array): { header: FrameHeader; payload: Uint8Array; received: FrameBytes } {
     const frame = decodeFrame(bytes, this.config.frameLimits);
     const { header } = frame;
     if (header.swarmId !== this.config.swarmId) throw new ProtocolError('wrong-swarm', `frame for swarm ${JSON.stringify(header.swarmId)}, we are in ${JSON.stringify(this.config.swarmId)}`);
     if (header.modelHash !== this.config.modelHash) throw new ProtocolError('wrong-model', `frame for model ${header.modelHash}, ours is ${this.config.modelHash}`);
     if (header.paramCount !== this.config.paramCount) throw new ProtocolError('wrong-param-count', `frame has ${header.paramCount} parameters, our model has ${this.config.paramCount}`);
-    this.stats.received.frames += 1;
-    this.stats.received.payloadBytes += frame.payload.length;
-    this.stats.received.metaBytes += bytes.length - frame.payload.length;
-    return frame;
+    const received: FrameBytes = { frames: 1, modelFrames: frame.payload.length > 0 ? 1 : 0, payloadBytes: frame.payload.length, metaBytes: bytes.length - frame.payload.length };
+    addBytes(this.stats.received, received);
+    return { ...frame, received };
   }
 
-  /** @internal */
-  account(frames: Uint8Array[], payloadBytes = 0): FrameBytes {
+  /** @internal Counts frames about to be sent; `payloadBytes` and `modelFrames` come from modelFrame (takePayload). */
+  account(frames: Uint8Array[], payload: { bytes: number; frames: number } = { bytes: 0, frames: 0 }): FrameBytes {
     const total = frames.reduce((n, f) => n + f.length, 0);
-    const bytes = { frames: frames.length, payloadBytes, metaBytes: total - payloadBytes };
-    this.stats.sent.frames += bytes.frames;
-    this.stats.sent.payloadBytes += bytes.payloadBytes;
-    this.stats.sent.metaBytes += bytes.metaBytes;
+    const bytes: FrameBytes = { frames: frames.length, modelFrames: payload.frames, payloadBytes: payload.bytes, metaBytes: total - payload.bytes };
+    addBytes(this.stats.sent, bytes);
     return bytes;
   }
 
@@ -337,17 +345,18 @@ export class SessionTable {
     return this.withPayload(this.header(deltaType, base, local.age, local.samplesSeen, codec.spec), payload);
   }
 
-  private lastPayloadBytes = 0;
+  private pendingPayload = { bytes: 0, frames: 0 };
 
-  /** @internal payload size of the last frame built by modelFrame. */
-  takePayloadBytes(): number {
-    const n = this.lastPayloadBytes;
-    this.lastPayloadBytes = 0;
-    return n;
+  /** @internal Payload bytes and model frames built by modelFrame since the last call. */
+  takePayload(): { bytes: number; frames: number } {
+    const taken = this.pendingPayload;
+    this.pendingPayload = { bytes: 0, frames: 0 };
+    return taken;
   }
 
   private withPayload(header: FrameHeader, payload: Uint8Array): Uint8Array {
-    this.lastPayloadBytes += payload.length;
+    this.pendingPayload.bytes += payload.length;
+    this.pendingPayload.frames += 1;
     return encodeFrame(header, payload);
   }
 
@@ -462,8 +471,8 @@ export class Exchange {
       throw new SessionError('closed', 'exchange was superseded after going stale');
     }
     try {
-      const { header, payload } = this.table.decode(bytes);
-      return this.step(header, payload, local);
+      const { header, payload, received } = this.table.decode(bytes);
+      return { ...this.step(header, payload, local), received };
     } catch (error) {
       this.close();
       throw error;
@@ -478,8 +487,8 @@ export class Exchange {
     if (this.record) this.table.release(this.record, this.lockId);
   }
 
-  private emit(frames: Uint8Array[], merge: PeerEstimate | null, next: ExchangeState, outcome?: ExchangeOutcome): ExchangeStep {
-    const sent = this.table.account(frames, this.table.takePayloadBytes());
+  private emit(frames: Uint8Array[], merge: PeerEstimate | null, next: ExchangeState, outcome?: ExchangeOutcome): Omit<ExchangeStep, 'received'> {
+    const sent = this.table.account(frames, this.table.takePayload());
     if (outcome !== undefined) {
       this.outcomeValue = outcome;
       if (outcome === 'merged') this.table.stats.exchangesCompleted += 1;
@@ -490,7 +499,7 @@ export class Exchange {
     return { frames, merge, done: this.state === 'done', sent };
   }
 
-  private needBase(local: LocalModel): ExchangeStep {
+  private needBase(local: LocalModel): Omit<ExchangeStep, 'received'> {
     this.table.stats.needBaseSent += 1;
     return this.emit([this.table.controlFrame(MessageType.NEED_BASE, local)], null, 'awaiting-snapshot');
   }
@@ -499,7 +508,7 @@ export class Exchange {
     throw new ProtocolError('unexpected-message', `message type ${header.type} not expected by the ${this.role} while ${this.state}`);
   }
 
-  private step(header: FrameHeader, payload: Uint8Array, local: LocalModel): ExchangeStep {
+  private step(header: FrameHeader, payload: Uint8Array, local: LocalModel): Omit<ExchangeStep, 'received'> {
     const T = MessageType;
     if (this.record === null) {
       // Another exchange with this peer is running: refuse without touching its state.
@@ -559,8 +568,11 @@ export class Exchange {
   }
 
   /** Responder: answer with our model; stay open for one NEED_BASE unless the initiator closes. */
-  private reply(record: PeerRecord, local: LocalModel, merge: PeerEstimate): ExchangeStep {
+  private reply(record: PeerRecord, local: LocalModel, merge: PeerEstimate): Omit<ExchangeStep, 'received'> {
     const frame = this.table.modelFrame(record, local, MessageType.REPLY);
+    // Our replica as the peer now holds it (the reply just advanced or created it), for CHOCO steps:
+    // on a first contact it did not exist yet when the request was applied.
+    merge.selfReplica = record.selfReplica;
     return this.emit([frame], merge, 'replied', 'merged');
   }
 }

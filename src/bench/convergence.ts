@@ -6,7 +6,8 @@
  *   local        nodes train alone, never exchange
  *   f32          gossip of full float32 models (what DISCO sends)
  *   compressed   gossip through the default codec, plus every --codec given
- * using the real session, codec and merge code (src/cluster/simulate.ts).
+ * in the simulator (src/sim/simulate.ts), which runs the daemon's gossip core
+ * (sessions, codecs, aggregator, peer sampling, pacing) on a virtual clock.
  *
  *   npm run bench:convergence -- --json convergence.json
  *
@@ -20,12 +21,14 @@ import { DEFAULT_CODEC_SPEC, isCodecSpec } from '../protocol/codec/index.ts';
 import { DEFAULT_SNAPSHOT_CODEC_SPEC } from '../protocol/session.ts';
 import { initBackend } from '../train/backend.ts';
 import { FASHION_MNIST_DEFAULT_DIR, loadDataset } from '../train/dataset.ts';
-import { DEFAULT_LOCAL_STEPS_PER_EXCHANGE, DEFAULT_MERGE_OPTIONS } from '../train/merge.ts';
+import { DEFAULT_PACING } from '../core/pacing.ts';
+import { DEFAULT_AGGREGATOR } from '../train/aggregators/index.ts';
+import { DEFAULT_MERGE_OPTIONS } from '../train/merge.ts';
 import { isModelName } from '../train/models.ts';
 import type { ModelName } from '../train/models.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
-import { simulate } from './simulate.ts';
-import type { CurvePoint, Pacing, SimulationResult, TrainingSetup } from './simulate.ts';
+import { simulate } from '../sim/simulate.ts';
+import type { CurvePoint, GossipSetup, SimulationResult, TrainingSetup } from '../sim/simulate.ts';
 
 /** Per-node sample budget: ~3 passes over a node's share of Fashion-MNIST, sized so the whole default run fits in 30 minutes on the 2-core reference machine. */
 export const DEFAULT_SAMPLES_PER_NODE = 24_000;
@@ -94,7 +97,7 @@ centralized, local, f32 gossip and compressed gossip, in one process.`,
         'samples-per-node': { type: 'string', default: String(DEFAULT_SAMPLES_PER_NODE), arg: 'N', help: 'sample budget per node' },
         codec: { type: 'string', multiple: true, default: [], arg: 'SPEC', help: `extra compressed run; the default codec (${DEFAULT_CODEC_SPEC}) always runs` },
         modes: { type: 'string', default: 'centralized,local,f32,compressed', arg: 'LIST', help: 'comma list of centralized,local,f32,compressed' },
-        'local-steps': { type: 'string', default: String(DEFAULT_LOCAL_STEPS_PER_EXCHANGE), arg: 'N', help: 'local steps per exchange' },
+        'local-steps': { type: 'string', default: String(DEFAULT_PACING.stepsPerInterval), arg: 'N', help: 'local steps per exchange interval' },
         gamma: { type: 'string', default: String(DEFAULT_MERGE_OPTIONS.gamma), arg: 'X', help: 'consensus step for compressed runs, in (0, 1]' },
         partners: { type: 'string', default: String(DEFAULT_SIM_PARTNERS), arg: 'K', help: 'fixed gossip partners per node, 0 = anyone' },
         'snapshot-codec': { type: 'string', default: DEFAULT_SNAPSHOT_CODEC_SPEC, arg: 'SPEC', help: 'codec of the snapshots that start a pair' },
@@ -131,25 +134,26 @@ centralized, local, f32 gossip and compressed gossip, in one process.`,
   const codecs = [DEFAULT_CODEC_SPEC, ...values.codec.filter((c) => c !== DEFAULT_CODEC_SPEC)];
   for (const c of [...codecs, values['snapshot-codec']]) if (!isCodecSpec(c)) exitScriptUsage(`${NAME}: not a codec spec: '${c}'`);
 
+  const pacing = { ...DEFAULT_PACING, stepsPerInterval: localSteps };
   const dataSpec = values.data;
   const backend = await initBackend('auto');
   const data = await loadDataset(dataSpec);
   const dataNote = dataSpec === 'fashion-mnist' && fashionInstalled ? ' (installed Debian package)' : dataSpec === 'mnist' && !fashionInstalled ? ' (Fashion-MNIST not installed: embedded MNIST instead)' : '';
   console.log(`convergence: data ${data.name}${dataNote}, ${data.train.count} train / ${data.test.count} test rows; ${nodes} nodes, ${values.partition}, model ${model}, seed ${seed}, backend ${backend}`);
-  console.log(`budget ${samplesPerNode} samples per node (${samplesPerNode * nodes} in total per run), ${training.optimizer} lr ${training.learningRate} batch ${training.batchSize}; gossip: ${localSteps} local steps per exchange, partners ${partners || 'any'}, snapshots ${values['snapshot-codec']}, round-to-nearest`);
+  console.log(`budget ${samplesPerNode} samples per node (${samplesPerNode * nodes} in total per run), ${training.optimizer} lr ${training.learningRate} batch ${training.batchSize}; gossip: ${localSteps} local steps per exchange, partners ${partners || 'any'}, snapshots ${values['snapshot-codec']}, round-to-nearest, pacing ${pacing.intervalMs} ms interval (virtual), duty cycle ${pacing.dutyCycle}`);
   console.log(evalRows > 0 ? `intermediate curve points on the first ${evalRows} test rows; final points on the full test split` : 'every curve point on the full test split');
 
-  const basePacing: Pacing = { localStepsPerExchange: localSteps, partners, merge: { ...DEFAULT_MERGE_OPTIONS } };
+  const gossipWith = (codec: string, snapshotCodec: string, mergeGamma: number): GossipSetup => ({ codec, snapshotCodec, aggregator: DEFAULT_AGGREGATOR, mergeOptions: { gamma: mergeGamma }, rounding: 'nearest' });
   const plan: Array<{ mode: BenchRun['mode']; codec: string; run: () => Promise<SimulationResult> }> = [];
   // Round-to-nearest quantization: the replica's error feedback removes its bias, and it measured slightly better than stochastic rounding (0.813 vs 0.809 mean accuracy, topk:0.05+q4+deflate).
-  const common = { data, partition: values.partition, numNodes: nodes, model, seed, samplesPerNode, training, evalPoints, evalRows, rounding: 'nearest' as const };
+  const common = { data, partition: values.partition, numNodes: nodes, model, seed, samplesPerNode, training, evalPoints, evalRows, pacing, partners };
   const progress = (label: string) => (p: CurvePoint) => console.log(`  ${label}: ${p.samples} samples, mean ${pct(p.meanAccuracy)}, worst ${pct(p.worstAccuracy)}, ${fmtBytes(p.bytesPerNode)}/node`);
   if (modes.includes('centralized')) plan.push({ mode: 'centralized', codec: '', run: () => simulate({ ...common, mode: 'centralized', onPoint: progress('centralized') }) });
   if (modes.includes('local')) plan.push({ mode: 'local', codec: '', run: () => simulate({ ...common, mode: 'local', onPoint: progress('local') }) });
   // f32 gossip: full float32 models both ways and plain averaging (gamma 1), snapshots in f32 too.
-  if (modes.includes('f32')) plan.push({ mode: 'f32', codec: 'f32', run: () => simulate({ ...common, mode: 'gossip', codec: 'f32', snapshotCodec: 'f32', pacing: { ...basePacing, merge: { ...basePacing.merge, gamma: 1 } }, onPoint: progress('f32') }) });
+  if (modes.includes('f32')) plan.push({ mode: 'f32', codec: 'f32', run: () => simulate({ ...common, mode: 'gossip', gossip: gossipWith('f32', 'f32', 1), onPoint: progress('f32') }) });
   if (modes.includes('compressed')) {
-    for (const codec of codecs) plan.push({ mode: 'compressed', codec, run: () => simulate({ ...common, mode: 'gossip', codec, snapshotCodec: values['snapshot-codec'], pacing: { ...basePacing, merge: { ...basePacing.merge, gamma } }, onPoint: progress(codec) }) });
+    for (const codec of codecs) plan.push({ mode: 'compressed', codec, run: () => simulate({ ...common, mode: 'gossip', gossip: gossipWith(codec, values['snapshot-codec'], gamma), onPoint: progress(codec) }) });
   }
 
   const runs: BenchRun[] = [];
@@ -168,6 +172,7 @@ centralized, local, f32 gossip and compressed gossip, in one process.`,
       exchanges: r.exchanges,
       snapshots: r.snapshots,
       rejectedMerges: r.rejectedMerges,
+      virtualMs: r.virtualMs,
       seconds: r.seconds,
       curve: r.curve,
     });
@@ -213,7 +218,7 @@ centralized, local, f32 gossip and compressed gossip, in one process.`,
       samplesPerNode,
       backend,
       training,
-      pacing: { localStepsPerExchange: localSteps, partners, gamma, snapshotCodec: values['snapshot-codec'] },
+      pacing: { localStepsPerExchange: localSteps, intervalMs: pacing.intervalMs, dutyCycle: pacing.dutyCycle, jitterFraction: pacing.jitterFraction, partners, gamma, aggregator: DEFAULT_AGGREGATOR, snapshotCodec: values['snapshot-codec'] },
       evalRows,
       targetAccuracy: target,
       checks,

@@ -3,9 +3,9 @@
  * failures and slowness, never the previous partner when another peer is
  * available. With a single candidate it is called every interval.
  *
- *   const selector = new PeerSelector({ random });
- *   const peer = selector.choose(candidates);     // string | null
- *   selector.report(peer, { ok: true, durationMs: 120 });
+ *   const sampler = new PeerSampler({ random });
+ *   const peer = sampler.choose(candidates);     // string | null
+ *   sampler.report(peer, { ok: true, durationMs: 120 });
  */
 
 export interface PeerOutcome {
@@ -20,7 +20,7 @@ interface PeerRecord {
   meanDurationMs: number | null;
 }
 
-export interface PeerSelectorOptions {
+export interface PeerSamplerOptions {
   random: () => number;
   /** Weight of a peer = 1 / (1 + failures)^2 / slowness; a peer this many failures deep is skipped. */
   maxFailures?: number;
@@ -32,14 +32,14 @@ const DURATION_EMA_ALPHA = 0.3;
 const DEFAULT_MAX_FAILURES = 8;
 const DEFAULT_MAX_PEER_RECORDS = 1024;
 
-export class PeerSelector {
+export class PeerSampler {
   private readonly records = new Map<string, PeerRecord>();
   private readonly random: () => number;
   private readonly maxFailures: number;
   private readonly maxPeers: number;
   private last: string | null = null;
 
-  constructor(options: PeerSelectorOptions) {
+  constructor(options: PeerSamplerOptions) {
     this.random = options.random;
     this.maxFailures = options.maxFailures ?? DEFAULT_MAX_FAILURES;
     this.maxPeers = options.maxPeers ?? DEFAULT_MAX_PEER_RECORDS;

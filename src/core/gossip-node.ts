@@ -1,0 +1,211 @@
+/**
+ * The gossip core of one node: every decision a node makes about gossip, with
+ * no I/O. It owns the per-peer sessions (src/protocol/session.ts: what to
+ * send, delta or snapshot, replicas), the aggregator (how to merge,
+ * src/train/aggregators), the peer sampler (whom to call, peer-sampler.ts)
+ * and the counters. Pacing (when to train and to call) is in pacing.ts.
+ * Clock and randomness come in through the session config and the sampler.
+ *
+ * Two drivers run it: the daemon (src/node/exchange-service.ts moves the
+ * frames over libp2p streams, src/node/exchange-loop.ts calls on real
+ * timers) and the simulator (src/sim: in-memory network, virtual clock).
+ * Neither makes a learning decision of its own, so what the simulator
+ * measures is what the daemon does.
+ *
+ *   const node = new GossipNode({ sessions, model: liveModel, aggregator: createAggregator('average'), sampler });
+ *   const peer = node.choosePeer(candidates);
+ *   const start = node.initiate(peer);              // null: an exchange with that peer is already running
+ *   send(start.frames);
+ *   while (!start.exchange.done) send(start.exchange.receive(await readFrame()).frames);
+ *   node.reportOutcome(peer, { ok: true, durationMs });
+ *
+ * An inbound stream: `const exchange = node.accept(peerId)`, then the same
+ * receive loop. `receive` throws ProtocolError (a bad frame: nothing merged)
+ * and GossipError('merge-rejected') (the aggregator refused the peer's
+ * model: the model is untouched and the pair's replicas are dropped, so both
+ * sides resync). Always `close()` an exchange that ends early.
+ */
+import { GossipError } from './errors.ts';
+import { SessionError, SessionTable, type Exchange, type ExchangeOutcome, type FrameBytes } from '../protocol/session.ts';
+import type { Aggregator } from '../train/aggregators/index.ts';
+import type { LocalModelStore } from '../train/live-model.ts';
+import { PeerSampler, type PeerOutcome } from './peer-sampler.ts';
+
+export interface GossipNodeOptions {
+  /** Per-peer exchange state (swarm, model hash, codec, incarnation, rounding randomness, clock). */
+  sessions: SessionTable;
+  /** The local model the node reads to send and writes merges into. */
+  model: LocalModelStore;
+  aggregator: Aggregator;
+  sampler: PeerSampler;
+}
+
+/** Counters of what the node merged; bytes are in `sessions.stats`. */
+export interface GossipCounters {
+  /** Peer models merged into the local model. */
+  merged: number;
+  /** Peer models the aggregator refused (the pair was dropped). */
+  mergeRejected: number;
+}
+
+/** What one received frame produced. */
+export interface GossipStep {
+  /** Frames to send back, in order (possibly none). */
+  frames: Uint8Array[];
+  /** Nothing more will be sent or expected on this stream. */
+  done: boolean;
+  /** Bytes of `frames`. */
+  sent: FrameBytes;
+  /** Bytes of the frame consumed. */
+  received: FrameBytes;
+  /** True when this frame's model was merged into the local model. */
+  merged: boolean;
+}
+
+export class GossipNode {
+  readonly sessions: SessionTable;
+  readonly model: LocalModelStore;
+  readonly aggregator: Aggregator;
+  readonly sampler: PeerSampler;
+  readonly counters: GossipCounters = { merged: 0, mergeRejected: 0 };
+
+  constructor(options: GossipNodeOptions) {
+    this.sessions = options.sessions;
+    this.model = options.model;
+    this.aggregator = options.aggregator;
+    this.sampler = options.sampler;
+  }
+
+  /** A peer to call among `candidates` (compatible peers the driver can reach), or null when there is none. */
+  choosePeer(candidates: readonly string[]): string | null {
+    return this.sampler.choose(candidates);
+  }
+
+  /** How an exchange we started went (failures and slowness make a peer less likely to be chosen). */
+  reportOutcome(peerId: string, outcome: PeerOutcome): void {
+    this.sampler.report(peerId, outcome);
+  }
+
+  /**
+   * Starts an exchange with `peerId`: send `frames`, then feed each frame read
+   * back to `exchange.receive`. Returns null when an exchange with that peer
+   * is already running (the caller skips this round). Throws SessionError
+   * ('bad-local') when the local model does not match the session's size.
+   */
+  initiate(peerId: string): { exchange: GossipExchange; frames: Uint8Array[]; sent: FrameBytes } | null {
+    let start: ReturnType<SessionTable['initiate']>;
+    try {
+      start = this.sessions.initiate(peerId, this.model.read());
+    } catch (err) {
+      if (err instanceof SessionError && err.reason === 'busy') return null;
+      throw err;
+    }
+    return { exchange: new GossipExchange(this, peerId, start.exchange), frames: start.frames, sent: start.sent };
+  }
+
+  /** Serves an exchange a peer started (a concurrent one with the same peer is answered BUSY). */
+  accept(peerId: string): GossipExchange {
+    return new GossipExchange(this, peerId, this.sessions.accept(peerId));
+  }
+}
+
+/** One exchange from one side, on one stream. */
+export class GossipExchange {
+  readonly peerId: string;
+  private readonly node: GossipNode;
+  private readonly exchange: Exchange;
+
+  /** @internal use GossipNode.initiate / accept */
+  constructor(node: GossipNode, peerId: string, exchange: Exchange) {
+    this.node = node;
+    this.peerId = peerId;
+    this.exchange = exchange;
+  }
+
+  get done(): boolean {
+    return this.exchange.done;
+  }
+
+  /** 'merged' once the peer's model reached the session (the aggregator may still refuse it), 'busy', 'error-from-peer', or null. */
+  get outcome(): ExchangeOutcome {
+    return this.exchange.outcome;
+  }
+
+  get role(): 'initiator' | 'responder' {
+    return this.exchange.role;
+  }
+
+  /**
+   * Handles one received frame: the session decodes it and updates the
+   * replicas, the aggregator merges the peer's model into the local model
+   * (read once per frame: the same copy is encoded and merged into).
+   * Throws ProtocolError or SessionError for a frame that must be rejected,
+   * GossipError('merge-rejected') when the aggregator refuses the model.
+   */
+  receive(bytes: Uint8Array): GossipStep {
+    const node = this.node;
+    const local = node.model.read();
+    const step = this.exchange.handle(bytes, local);
+    const base = { frames: step.frames, done: step.done, sent: step.sent, received: step.received };
+    if (step.merge === null) return { ...base, merged: false };
+    const estimate = step.merge;
+    const result = node.aggregator.aggregate(local, [
+      { peerId: estimate.peerId, params: estimate.params, selfReplica: estimate.selfReplica, age: estimate.age, samplesSeen: estimate.samplesSeen },
+    ]);
+    if (result.status === 'rejected') {
+      // The replicas moved but the model refused the update: drop the pair so both sides resync.
+      node.sessions.forget(this.peerId);
+      node.counters.mergeRejected += 1;
+      this.exchange.close();
+      throw new GossipError('merge-rejected', `${this.exchange.role === 'initiator' ? 'outbound' : 'inbound'} update from ${this.peerId} rejected: ${result.reason}`, step.received);
+    }
+    node.model.write(local.params, result.counters);
+    node.counters.merged += 1;
+    return { ...base, merged: true };
+  }
+
+  /** Releases the peer record (idempotent): at EOF, on timeout, reset or any error. */
+  close(): void {
+    this.exchange.close();
+  }
+}
+
+export interface GossipNodeSetup {
+  swarmId: string;
+  modelHash: string;
+  /** Length of the flat parameter vector. */
+  paramCount: number;
+  model: LocalModelStore;
+  /** New on every start (random hex in the daemon), so peers know our replicas of them are gone. */
+  incarnation: string;
+  /** Delta codec spec (src/protocol/codec), e.g. 'topk:0.1+q4+deflate'. */
+  codec: string;
+  /** Snapshot codec spec; default DEFAULT_SNAPSHOT_CODEC_SPEC (src/protocol/session.ts). */
+  snapshotCodec?: string;
+  aggregator: Aggregator;
+  /** Uniform [0, 1) source for peer sampling. */
+  random: () => number;
+  /** Uniform [0, 1) source for stochastic rounding in the codec; omit for round-to-nearest. */
+  rounding?: () => number;
+  /** Clock in ms for expiring abandoned exchanges (default Date.now; the simulator passes its virtual clock). */
+  now?: () => number;
+}
+
+/**
+ * Builds a node's gossip core the one way the daemon and the simulator both
+ * use. Throws an Error naming the problem for a bad codec spec, SessionError('bad-local') for a
+ * bad paramCount.
+ */
+export function createGossipNode(setup: GossipNodeSetup): GossipNode {
+  const sessions = new SessionTable({
+    swarmId: setup.swarmId,
+    modelHash: setup.modelHash,
+    paramCount: setup.paramCount,
+    incarnation: setup.incarnation,
+    codec: setup.codec,
+    ...(setup.snapshotCodec === undefined ? {} : { snapshotCodec: setup.snapshotCodec }),
+    ...(setup.rounding === undefined ? {} : { random: setup.rounding }),
+    ...(setup.now === undefined ? {} : { now: setup.now }),
+  });
+  return new GossipNode({ sessions, model: setup.model, aggregator: setup.aggregator, sampler: new PeerSampler({ random: setup.random }) });
+}

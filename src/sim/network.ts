@@ -1,0 +1,46 @@
+/**
+ * The simulator's network: one push-pull exchange between two gossip cores in
+ * the same process, frames handed across as bytes (really encoded and
+ * decoded, so byte counts are real). Each side's core merges what it
+ * receives, exactly as over a libp2p stream in the daemon
+ * (src/node/exchange-service.ts).
+ *
+ *   const outcome = exchangeInMemory(a.gossip, 'node-0', b.gossip, 'node-1');   // 'merged' | 'busy' | 'rejected' | 'skipped'
+ */
+import { GossipError } from '../core/errors.ts';
+import type { GossipNode } from '../core/gossip-node.ts';
+
+export type InMemoryOutcome = 'merged' | 'busy' | 'rejected' | 'skipped';
+
+/** Push-pull frames on one stream: at most six (session.ts); the bound guards against a state-machine bug looping. */
+const MAX_ROUNDS = 6;
+
+/**
+ * Runs one exchange `initiator` -> `responder` to completion. Returns
+ * 'rejected' when either side's aggregator refused the other's model (that
+ * side dropped the pair), 'skipped' when the initiator already has an
+ * exchange with that peer running. Throws whatever else the sessions throw
+ * (a ProtocolError here is a bug: both sides are ours).
+ */
+export function exchangeInMemory(initiator: GossipNode, initiatorId: string, responder: GossipNode, responderId: string): InMemoryOutcome {
+  const start = initiator.initiate(responderId);
+  if (start === null) return 'skipped';
+  const initiatorSide = start.exchange;
+  const responderSide = responder.accept(initiatorId);
+  let toResponder = start.frames;
+  try {
+    for (let round = 0; round < MAX_ROUNDS && toResponder.length > 0; round++) {
+      const toInitiator: Uint8Array[] = [];
+      for (const frame of toResponder) toInitiator.push(...responderSide.receive(frame).frames);
+      toResponder = [];
+      for (const frame of toInitiator) toResponder.push(...initiatorSide.receive(frame).frames);
+    }
+  } catch (err) {
+    if (err instanceof GossipError && err.reason === 'merge-rejected') return 'rejected';
+    throw err;
+  } finally {
+    initiatorSide.close();
+    responderSide.close();
+  }
+  return initiatorSide.outcome === 'busy' ? 'busy' : 'merged';
+}

@@ -1,0 +1,112 @@
+/**
+ * One simulated node: its own model, trainer and data partition behind a
+ * LiveModel, and a gossip core built by the same createGossipNode the daemon
+ * uses (src/core/gossip-node.ts). Nodes of one run start from the same seeded
+ * initialization, as daemons started with the same --seed do.
+ *
+ *   const node = createSimNode({ data, partition: 'iid', index: 0, numNodes: 4, model: 'mlp', seed: 1, training, gossip });
+ *   await node.live.trainer.trainSteps(5);
+ *   node.dispose();
+ */
+import type { GossipNode } from '../core/gossip-node.ts';
+import { createGossipNode } from '../core/gossip-node.ts';
+import { createAggregator } from '../train/aggregators/index.ts';
+import type { Dataset, Split } from '../train/dataset.ts';
+import { LiveModel } from '../train/live-model.ts';
+import type { MergeOptions } from '../train/merge.ts';
+import { createModel, modelHash, type ModelName } from '../train/models.ts';
+import { partitionIndices, subsetSplit } from '../train/partition.ts';
+import { createRandom, deriveSeed } from '../train/random.ts';
+import { Trainer, type OptimizerName } from '../train/trainer.ts';
+
+export interface TrainingSetup {
+  optimizer: OptimizerName;
+  learningRate: number;
+  batchSize: number;
+}
+
+/** How simulated nodes gossip: the same settings a daemon takes. */
+export interface GossipSetup {
+  /** Delta codec spec. */
+  codec: string;
+  /** Snapshot codec spec (default: the session's). */
+  snapshotCodec?: string;
+  /** Aggregator name (src/train/aggregators) and its options. */
+  aggregator: string;
+  mergeOptions?: Partial<MergeOptions>;
+  /** Quantizer rounding: 'stochastic' (unbiased, seeded) or 'nearest' (deterministic; the replica's error feedback removes the bias). */
+  rounding: 'stochastic' | 'nearest';
+  /** Swarm id in the frames (default 'simulation'). */
+  swarmId?: string;
+}
+
+export interface SimNodeOptions {
+  data: Dataset;
+  /** Partition spec (src/train/partition.ts); ignored when `train` is given. */
+  partition: string;
+  index: number;
+  numNodes: number;
+  model: ModelName;
+  seed: number;
+  training: TrainingSetup;
+  /** null: the node never gossips (local and centralized baselines). */
+  gossip: GossipSetup | null;
+  /** Training rows to use instead of the node's partition (the centralized baseline trains on everything). */
+  train?: Split;
+  /** The run's clock (ms), for the sessions' stale-exchange expiry. */
+  now?: () => number;
+}
+
+export interface SimNode {
+  index: number;
+  id: string;
+  live: LiveModel;
+  /** null for a node that does not gossip. */
+  gossip: GossipNode | null;
+  /** Uniform [0, 1) source for this node's pacing jitter. */
+  random: () => number;
+  /** Frees the node's tensors. */
+  dispose(): void;
+}
+
+/** The id a simulated node goes by in frames and peer records. */
+export function simNodeId(index: number): string {
+  return `node-${index}`;
+}
+
+/** Builds node `index`; throws PartitionError, ModelError or a codec spec error for bad settings. */
+export function createSimNode(options: SimNodeOptions): SimNode {
+  const { data, index } = options;
+  const train = options.train ?? subsetSplit(data.train, data.featureCount, partitionIndices(options.partition, data.train.y, data.numClasses, { seed: options.seed, nodeIndex: index, numNodes: options.numNodes }));
+  const model = createModel(options.model, { featureCount: data.featureCount, imageShape: data.imageShape, numClasses: data.numClasses, seed: options.seed });
+  const trainer = new Trainer({
+    model,
+    train,
+    featureCount: data.featureCount,
+    numClasses: data.numClasses,
+    batchSize: options.training.batchSize,
+    learningRate: options.training.learningRate,
+    optimizer: options.training.optimizer,
+    seed: deriveSeed(options.seed, 'sim-node', index),
+  });
+  const live = new LiveModel({ model, trainer, modelName: options.model, modelHash: modelHash(model) });
+  const random = createRandom(deriveSeed(options.seed, 'sim-gossip', index));
+  const setup = options.gossip;
+  const gossip =
+    setup === null
+      ? null
+      : createGossipNode({
+          swarmId: setup.swarmId ?? 'simulation',
+          modelHash: live.modelHash,
+          paramCount: live.paramCount,
+          model: live,
+          incarnation: `sim-${index}`,
+          codec: setup.codec,
+          ...(setup.snapshotCodec === undefined ? {} : { snapshotCodec: setup.snapshotCodec }),
+          aggregator: createAggregator(setup.aggregator, setup.mergeOptions ?? {}),
+          random,
+          ...(setup.rounding === 'stochastic' ? { rounding: createRandom(deriveSeed(options.seed, 'sim-rounding', index)) } : {}),
+          ...(options.now === undefined ? {} : { now: options.now }),
+        });
+  return { index, id: simNodeId(index), live, gossip, random, dispose: () => live.dispose() };
+}
