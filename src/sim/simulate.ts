@@ -19,7 +19,7 @@
  * followed by the duty-cycle rest; an exchange started every jittered
  * interval with a peer the core picks among the node's neighbours in the
  * simulated topology. A node stops training at its sample budget and keeps
- * gossiping until every node is done.
+ * gossiping until every node is done, and one exchange interval longer.
  */
 import type { Pacing } from '../core/pacing.ts';
 import { DEFAULT_PACING, exchangeDelayMs, nextSliceSteps, trainingRestMs, validatePacing } from '../core/pacing.ts';
@@ -244,6 +244,12 @@ export async function simulate(config: SimulationConfig): Promise<SimulationResu
       if (gossiping) exchangeTimer(node);
     }
     await clock.run(finished);
+    // A swarm keeps gossiping after a node's last step: one more exchange interval (no training) before the
+    // final point, so the result does not depend on whether a node's last event was a step or a merge.
+    if (gossiping) {
+      const endMs = clock.now() + pacing.intervalMs * (1 + pacing.jitterFraction);
+      await clock.run(() => clock.peekMs() > endMs);
+    }
     record(totalSamples(), true);
 
     return {

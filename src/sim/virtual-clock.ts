@@ -27,6 +27,11 @@ export class VirtualClock {
     return this.nowMs;
   }
 
+  /** Time of the next event, or Infinity when none is scheduled. */
+  peekMs(): number {
+    return this.heap.length === 0 ? Infinity : this.heap[0]!.atMs;
+  }
+
   get pending(): number {
     return this.heap.length;
   }

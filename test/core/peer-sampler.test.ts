@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { PeerSelector } from '../../src/node/peer-selection.ts';
-import { jitteredDelayMs } from '../../src/node/exchange-loop.ts';
+import { PeerSampler } from '../../src/core/peer-sampler.ts';
+import { exchangeDelayMs } from '../../src/core/pacing.ts';
 import { createRandom } from '../../src/train/random.ts';
 
-const counts = (selector: PeerSelector, candidates: string[], n: number): Map<string, number> => {
+const counts = (selector: PeerSampler, candidates: string[], n: number): Map<string, number> => {
   const seen = new Map<string, number>();
   for (let i = 0; i < n; i++) {
     const p = selector.choose(candidates)!;
@@ -12,15 +12,15 @@ const counts = (selector: PeerSelector, candidates: string[], n: number): Map<st
   return seen;
 };
 
-describe('PeerSelector', () => {
+describe('PeerSampler', () => {
   it('returns null without candidates and calls a single peer every time', () => {
-    const selector = new PeerSelector({ random: createRandom(1) });
+    const selector = new PeerSampler({ random: createRandom(1) });
     assert.equal(selector.choose([]), null);
     for (let i = 0; i < 5; i++) assert.equal(selector.choose(['only']), 'only');
   });
 
   it('never picks the previous partner twice in a row when there are alternatives', () => {
-    const selector = new PeerSelector({ random: createRandom(2) });
+    const selector = new PeerSampler({ random: createRandom(2) });
     let last: string | null = null;
     for (let i = 0; i < 200; i++) {
       const p = selector.choose(['a', 'b', 'c']);
@@ -30,12 +30,12 @@ describe('PeerSelector', () => {
   });
 
   it('picks every healthy peer about equally often', () => {
-    const seen = counts(new PeerSelector({ random: createRandom(3) }), ['a', 'b', 'c', 'd'], 4000);
+    const seen = counts(new PeerSampler({ random: createRandom(3) }), ['a', 'b', 'c', 'd'], 4000);
     for (const id of ['a', 'b', 'c', 'd']) assert.ok(Math.abs(seen.get(id)! - 1000) < 150, `${id}: ${seen.get(id)}`);
   });
 
   it('calls failing peers less and recovers them after a success', () => {
-    const selector = new PeerSelector({ random: createRandom(4) });
+    const selector = new PeerSampler({ random: createRandom(4) });
     selector.report('bad', { ok: false, durationMs: 10 });
     selector.report('bad', { ok: false, durationMs: 10 });
     const seen = counts(selector, ['bad', 'x', 'y', 'z'], 4000);
@@ -45,7 +45,7 @@ describe('PeerSelector', () => {
   });
 
   it('calls slow peers less', () => {
-    const selector = new PeerSelector({ random: createRandom(5) });
+    const selector = new PeerSampler({ random: createRandom(5) });
     for (const p of ['x', 'y', 'z']) selector.report(p, { ok: true, durationMs: 100 });
     selector.report('slow', { ok: true, durationMs: 2000 });
     const seen = counts(selector, ['slow', 'x', 'y', 'z'], 4000);
@@ -53,16 +53,16 @@ describe('PeerSelector', () => {
   });
 
   it('keeps trying when every peer is failing', () => {
-    const selector = new PeerSelector({ random: createRandom(6), maxFailures: 2 });
+    const selector = new PeerSampler({ random: createRandom(6), maxFailures: 2 });
     for (let i = 0; i < 3; i++) selector.report('a', { ok: false, durationMs: 1 });
     assert.equal(selector.choose(['a']), 'a');
   });
 });
 
-describe('jitteredDelayMs', () => {
+describe('exchangeDelayMs', () => {
   it('stays within +/- the jitter fraction and varies', () => {
     const random = createRandom(7);
-    const delays = Array.from({ length: 500 }, () => jitteredDelayMs(1000, 0.2, random));
+    const delays = Array.from({ length: 500 }, () => exchangeDelayMs({ intervalMs: 1000, jitterFraction: 0.2 }, random));
     assert.ok(delays.every((d) => d >= 800 && d <= 1200));
     assert.ok(new Set(delays).size > 100);
   });

@@ -7,22 +7,22 @@ import { saveCheckpoint } from '../../src/train/checkpoint.ts';
 import { restoreCheckpoint } from '../../src/node/checkpoints.ts';
 import { CHECKPOINT_FILE, IDENTITY_FILE } from '../../src/node/constants.ts';
 import type { Logger } from '../../src/node/logger.ts';
-import type { ModelHost } from '../../src/node/model-host.ts';
+import type { LiveModel } from '../../src/train/live-model.ts';
 
 const MODEL = { modelName: 'mlp-small', modelHash: 'a'.repeat(64) };
 const FIXED_NOW_MS = Date.UTC(2026, 10, 25, 12, 0, 0);
 const QUARANTINED = `${CHECKPOINT_FILE}.corrupt-2026-11-25T12-00-00.000Z`;
 
-/** Just the part of ModelHost that restoreCheckpoint uses; records what it was given. */
-function fakeHost(): ModelHost & { restored: Array<{ params: Float32Array; age: number }> } {
+/** Just the part of LiveModel that restoreCheckpoint uses; records what it was given. */
+function fakeHost(): LiveModel & { restored: Array<{ params: Float32Array; age: number }> } {
   const restored: Array<{ params: Float32Array; age: number }> = [];
   return {
     ...MODEL,
     restored,
-    restore(params: Float32Array, counters: { age: number }) {
+    write(params: Float32Array, counters: { age: number }) {
       restored.push({ params, age: counters.age });
     },
-  } as unknown as ModelHost & { restored: typeof restored };
+  } as unknown as LiveModel & { restored: typeof restored };
 }
 
 /** A pino logger that keeps its lines in memory. */

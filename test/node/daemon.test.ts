@@ -112,15 +112,15 @@ describe('Daemon: three nodes on 127.0.0.1', function () {
     assert.ok((await fetch(infoA.metricsUrl.replace('/metrics', '/healthz'))).ok);
 
     const initialAccuracy = Math.max(...(await Promise.all(urls.map(getMetrics))).map((m) => m.eval.accuracy!));
-    const hosts = [a, b, c].map((d) => d.host!);
-    const initialDistance = distance(hosts[0]!.local().params, hosts[1]!.local().params);
+    const hosts = [a, b, c].map((d) => d.model!);
+    const initialDistance = distance(hosts[0]!.read().params, hosts[1]!.read().params);
 
     // Every node merges with both others (it learns about them from announcements only).
     await until(async () => {
       const all = await Promise.all(urls.map(getMetrics));
       return all.every((m) => m.exchange.merged >= 6 && m.peers.known === 2 && m.exchange.initiated >= 2);
     }, 'every node to merge several times with known peers');
-    const mixedDistance = distance(hosts[0]!.local().params, hosts[1]!.local().params);
+    const mixedDistance = distance(hosts[0]!.read().params, hosts[1]!.read().params);
     assert.ok(mixedDistance < initialDistance * 0.5, `distance ${mixedDistance} not below half of ${initialDistance}`);
 
     // Accuracy on the full test split rises on every node.
@@ -151,7 +151,7 @@ describe('Daemon: three nodes on 127.0.0.1', function () {
       const m = await getMetrics(infoC2.metricsUrl);
       return m.exchange.merged >= 4 && m.exchange.accepted + m.exchange.initiated - m.exchange.failed >= 4;
     }, 'the restarted node to exchange again');
-    const afterRestart = distance(hosts[0]!.local().params, c2.host!.local().params);
+    const afterRestart = distance(hosts[0]!.read().params, c2.model!.read().params);
     assert.ok(afterRestart < initialDistance * 0.5, `restarted node ${afterRestart} from A, initial distance ${initialDistance}`);
 
     // Stop everyone (graceful: in-flight exchanges finish), then check the books.

@@ -3,7 +3,8 @@ import { pino } from 'pino';
 import type { DaemonContext } from '../../src/node/service.ts';
 import { ExchangeLoop } from '../../src/node/exchange-loop.ts';
 import type { ExchangeService } from '../../src/node/exchange-service.ts';
-import { PeerSelector } from '../../src/node/peer-selection.ts';
+import { GossipNode } from '../../src/core/gossip-node.ts';
+import { PeerSampler } from '../../src/core/peer-sampler.ts';
 import { createRandom } from '../../src/train/random.ts';
 
 function harness(candidates: string[], outcome: (peer: string) => Promise<'merged' | 'busy' | 'skipped'>) {
@@ -16,12 +17,14 @@ function harness(candidates: string[], outcome: (peer: string) => Promise<'merge
       return outcome(peer);
     },
   } as unknown as ExchangeService;
-  const selector = new PeerSelector({ random: createRandom(1) });
+  const selector = new PeerSampler({ random: createRandom(1) });
+  // Only peer choice and outcome reports are used here: the core's sampler is what the loop must consult.
+  const gossip = { choosePeer: (c: readonly string[]) => selector.choose(c), reportOutcome: (p: string, o: { ok: boolean; durationMs: number }) => selector.report(p, o) } satisfies Pick<GossipNode, 'choosePeer' | 'reportOutcome'>;
   const loop = new ExchangeLoop({
     exchanges,
-    selector,
+    gossip,
     candidates: () => candidates,
-    intervalMs: 1000,
+    pacing: { intervalMs: 1000, jitterFraction: 0.2 },
     random: createRandom(2),
     now: () => clock,
     sleep: (ms) => {

@@ -4,19 +4,23 @@ import type { Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
 import { pino } from 'pino';
 import { createCodec } from '../../src/protocol/codec/index.ts';
-import { SessionTable, type LocalModel, type PeerEstimate } from '../../src/protocol/session.ts';
+import { GossipNode } from '../../src/core/gossip-node.ts';
+import { PeerSampler } from '../../src/core/peer-sampler.ts';
+import { SessionTable, type LocalModel } from '../../src/protocol/session.ts';
+import { createAggregator } from '../../src/train/aggregators/index.ts';
+import type { LocalModelStore } from '../../src/train/live-model.ts';
+import type { TrainingCounters } from '../../src/train/merge.ts';
 import { createRandom } from '../../src/train/random.ts';
-import { mergePeer, type MergeResult } from '../../src/train/merge.ts';
 import { EXCHANGE_PROTOCOL_ID, MAX_CHUNK_DATA_BYTES } from '../../src/node/constants.ts';
 import type { DaemonContext } from '../../src/node/service.ts';
-import { ExchangeService, type ExchangeModel } from '../../src/node/exchange-service.ts';
+import { ExchangeService } from '../../src/node/exchange-service.ts';
 import { writeChunkedFrame } from '../../src/node/frame-stream.ts';
 import { createLibp2pNode, type DaemonLibp2p } from '../../src/node/libp2p.ts';
 import { DaemonMetrics } from '../../src/node/metrics.ts';
 import { encodeFrame, MessageType } from '../../src/protocol/frame.ts';
 
 /** A model that is just a vector: exchanges and merges without tfjs. */
-class VectorModel implements ExchangeModel {
+class VectorModel implements LocalModelStore {
   params: Float32Array;
   age: number;
   merges = 0;
@@ -24,13 +28,13 @@ class VectorModel implements ExchangeModel {
     this.params = params;
     this.age = age;
   }
-  local(): LocalModel {
+  read(): LocalModel {
     return { params: this.params.slice(), age: this.age, samplesSeen: this.age * 32 };
   }
-  merge(estimate: PeerEstimate): MergeResult {
-    const result = mergePeer(this.params, estimate, { age: this.age, samplesSeen: this.age * 32 });
-    if (result.status === 'merged') this.merges++;
-    return result;
+  write(params: Float32Array, counters: TrainingCounters): void {
+    this.params = params.slice();
+    this.age = counters.age;
+    this.merges++;
   }
 }
 
@@ -70,9 +74,9 @@ async function makePeer(seed: number, opts: { codec: string; snapshotCodec?: str
     random: createRandom(seed + 100),
   });
   const metrics = new DaemonMetrics();
+  const gossip = new GossipNode({ sessions, model, aggregator: createAggregator('average'), sampler: new PeerSampler({ random: createRandom(seed + 200) }) });
   const service = new ExchangeService({
-    sessions,
-    model,
+    gossip,
     ...(opts.chunkBytes === undefined ? {} : { chunkBytes: opts.chunkBytes }),
     ...(opts.readTimeoutMs === undefined ? {} : { readTimeoutMs: opts.readTimeoutMs }),
   });

@@ -80,7 +80,7 @@ describe('DistillJoinService in the daemon', function () {
     const teacher = daemon(nodeConfig(join(root, 't'), 0, { distill: false }));
     const info = await teacher.daemon.start();
     assert.deepEqual(teacher.join.outcome, { status: 'cold', reason: 'disabled' });
-    await until(() => (teacher.daemon.host?.age ?? 0) > 0 && teacher.daemon.metrics.eval.accuracy !== null, 'the teacher to train and evaluate');
+    await until(() => (teacher.daemon.model?.age ?? 0) > 0 && teacher.daemon.metrics.eval.accuracy !== null, 'the teacher to train and evaluate');
 
     const same = daemon(nodeConfig(join(root, 'j1'), 1, { bootstrap: info.addresses }), { deadlineMs: 30_000 });
     await same.daemon.start();
@@ -92,7 +92,7 @@ describe('DistillJoinService in the daemon', function () {
     assert.ok(distill.bytes !== null && distill.bytes > 1000);
     assert.equal(distill.rejected, 0);
     // It holds the teacher's model now, so it carries (at least) the teacher's age.
-    assert.ok(same.daemon.host!.age > 20);
+    assert.ok(same.daemon.model!.age > 20);
 
     const bigger = daemon(nodeConfig(join(root, 'j2'), 2, { bootstrap: info.addresses, model: 'mlp' }), { deadlineMs: 30_000, refreshIntervalMs: 200, refreshBudget: { steps: 5 } });
     await bigger.daemon.start();
@@ -100,7 +100,7 @@ describe('DistillJoinService in the daemon', function () {
     // Either trained peer may teach it (ranked by announced accuracy, then age).
     assert.ok([info.peerId, same.daemon.metrics.peerId].includes(bigger.daemon.metrics.distill.teacher));
     // Distilled only: its age counts its own steps (20 + what training did since), not the teacher's.
-    assert.ok(bigger.daemon.host!.age >= 20 && bigger.daemon.host!.age < teacher.daemon.host!.age - 20);
+    assert.ok(bigger.daemon.model!.age >= 20 && bigger.daemon.model!.age < teacher.daemon.model!.age - 20);
     // No announced peer runs its model, so it cannot merge: it keeps distilling from teachers instead.
     await until(() => bigger.join.refreshes >= 1, 'a periodic re-distillation');
     assert.equal(bigger.daemon.metrics.exchange.merged, 0);
@@ -112,7 +112,7 @@ describe('DistillJoinService in the daemon', function () {
     await first.daemon.start();
     assert.deepEqual(first.join.outcome, { status: 'cold', reason: 'no-discovery' });
     assert.equal(first.daemon.metrics.distill.teacher, null);
-    await until(() => (first.daemon.host?.age ?? 0) > 0, 'the cold-started node to train');
+    await until(() => (first.daemon.model?.age ?? 0) > 0, 'the cold-started node to train');
   }).timeout(20_000);
 
   it('with only untrained peers announced starts cold after the grace period, long before the deadline', async () => {

@@ -47,7 +47,7 @@ function filledSnapshot(): DaemonSnapshot {
   metrics.exchange.initiated = 5;
   metrics.exchange.accepted = 4;
   metrics.exchange.rejected = 7;
-  metrics.countFrame('sent', 1000, 900, 900);
+  metrics.countFrames('sent', { frames: 1, modelFrames: 1, payloadBytes: 900, metaBytes: 100 }, 900);
   nowMs += 12_300;
   metrics.exchange.rejectedByReason = { 'bad-magic': 3, timeout: 4 };
   Object.assign(metrics.memory, { rssBytes: 123, numTensors: 17 });

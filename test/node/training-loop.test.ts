@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { pino } from 'pino';
 import type { DaemonContext } from '../../src/node/service.ts';
 import { DaemonMetrics } from '../../src/node/metrics.ts';
-import type { ModelHost } from '../../src/node/model-host.ts';
+import type { LiveModel } from '../../src/train/live-model.ts';
 import { TrainingLoop } from '../../src/node/training-loop.ts';
 import type { Split } from '../../src/train/dataset.ts';
 
@@ -28,11 +28,12 @@ function harness(opts: { stepsPerInterval: number; dutyCycle: number; intervalMs
       return { accuracy: 0.5, loss: 1 };
     },
   };
-  const host = { trainer, get age() { return age; } } as unknown as ModelHost;
+  const model = { trainer, get age() { return age; } } as unknown as LiveModel;
   const loop = new TrainingLoop({
-    host,
+    model,
     test: { x: new Float32Array(0), y: new Int32Array(0), count: 0 } as Split,
-    ...opts,
+    pacing: { stepsPerInterval: opts.stepsPerInterval, dutyCycle: opts.dutyCycle, intervalMs: opts.intervalMs },
+    evalIntervalMs: opts.evalIntervalMs,
     now: () => clock,
     sleep: (ms) => {
       if (ms > 0) {

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { ProtocolError } from '../../src/protocol/errors.ts';
 import { DEFAULT_FRAME_LIMITS, MessageType, decodeFrame, encodeFrame } from '../../src/protocol/frame.ts';
 import { Exchange, SessionError, SessionTable } from '../../src/protocol/session.ts';
-import type { LocalModel, PeerEstimate, SessionConfig } from '../../src/protocol/session.ts';
-import { mergePeer } from '../../src/train/merge.ts';
+import type { FrameBytes, LocalModel, PeerEstimate, SessionConfig } from '../../src/protocol/session.ts';
+import { AverageAggregator } from '../../src/train/aggregators/index.ts';
 import { createRandom } from '../../src/train/random.ts';
 
 const PARAMS = 2000;
@@ -27,11 +27,17 @@ function typeOf(frame: Uint8Array): string {
   return name ?? String(type);
 }
 
-/** Every step reports exactly the payload and metadata bytes of the frames it returns. */
-function checkSent(frames: Uint8Array[], sent: { frames: number; payloadBytes: number; metaBytes: number }): void {
-  const payload = frames.reduce((n, f) => n + decodeFrame(f, DEFAULT_FRAME_LIMITS).payload.length, 0);
+/** Exactly the payload and metadata bytes (and model frames) of `frames`, as a test decodes them. */
+function bytesOf(frames: Uint8Array[]): FrameBytes {
+  const payloads = frames.map((f) => decodeFrame(f, DEFAULT_FRAME_LIMITS).payload.length);
+  const payload = payloads.reduce((n, p) => n + p, 0);
   const total = frames.reduce((n, f) => n + f.length, 0);
-  assert.deepEqual(sent, { frames: frames.length, payloadBytes: payload, metaBytes: total - payload });
+  return { frames: frames.length, modelFrames: payloads.filter((p) => p > 0).length, payloadBytes: payload, metaBytes: total - payload };
+}
+
+/** Every step reports exactly the bytes of the frames it returns. */
+function checkSent(frames: Uint8Array[], sent: FrameBytes): void {
+  assert.deepEqual(sent, bytesOf(frames));
 }
 
 interface Transcript {
@@ -60,7 +66,8 @@ function exchange(a: SessionTable, aId: string, aModel: LocalModel, b: SessionTa
   let toInitiator: Uint8Array[] = [];
   const apply = (target: LocalModel, estimate: PeerEstimate): void => {
     if (!opts.merge) return;
-    const r = mergePeer(target.params, estimate, target, { gamma: opts.gamma ?? 1, consensus: 'average', weightBy: 'equal', capFactor: 4, maxNormRatio: 100, minReferenceNorm: 1 });
+    const aggregator = new AverageAggregator({ gamma: opts.gamma ?? 1, weightBy: 'equal', capFactor: 4, maxNormRatio: 100, minReferenceNorm: 1 });
+    const r = aggregator.aggregate(target, [estimate]);
     assert.equal(r.status, 'merged');
   };
   for (let guard = 0; guard < 10 && (toResponder.length > 0 || toInitiator.length > 0); guard++) {
@@ -69,6 +76,7 @@ function exchange(a: SessionTable, aId: string, aModel: LocalModel, b: SessionTa
       if (opts.dropFrom !== undefined && types.length >= opts.dropFrom) break;
       types.push(typeOf(f));
       const step = responder.handle(f, bModel);
+      assert.deepEqual(step.received, bytesOf([f]), 'a step reports the bytes of the frame it consumed');
       checkSent(step.frames, step.sent);
       if (step.merge) {
         responderMerge = step.merge;
@@ -81,6 +89,7 @@ function exchange(a: SessionTable, aId: string, aModel: LocalModel, b: SessionTa
       if (opts.dropFrom !== undefined && types.length >= opts.dropFrom) break;
       types.push(typeOf(f));
       const step = initiator.handle(f, aModel);
+      assert.deepEqual(step.received, bytesOf([f]));
       checkSent(step.frames, step.sent);
       if (step.merge) {
         initiatorMerge = step.merge;

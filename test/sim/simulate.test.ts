@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { partnerGraph, simulate } from '../../src/cluster/simulate.ts';
-import type { SimulationConfig } from '../../src/cluster/simulate.ts';
-import { bytesToReach } from '../../src/cluster/convergence.ts';
+import { partnerGraph, simulate } from '../../src/sim/simulate.ts';
+import type { SimulationConfig } from '../../src/sim/simulate.ts';
+import { bytesToReach } from '../../src/bench/convergence.ts';
+import { DEFAULT_PACING } from '../../src/core/pacing.ts';
 import { initBackend } from '../../src/train/backend.ts';
 import type { Dataset, Split } from '../../src/train/dataset.ts';
-import { DEFAULT_MERGE_OPTIONS } from '../../src/train/merge.ts';
 import { createRandom } from '../../src/train/random.ts';
 
 /** Four well separated Gaussian blobs in 8 dimensions: learnable in a few hundred samples. */
@@ -32,8 +32,9 @@ function config(over: Partial<SimulationConfig>): SimulationConfig {
     mode: 'gossip',
     samplesPerNode: 640,
     training: { optimizer: 'adam', learningRate: 0.01, batchSize: 16 },
-    codec: 'topk:0.25+q8',
-    pacing: { localStepsPerExchange: 4, partners: 0, merge: { ...DEFAULT_MERGE_OPTIONS, gamma: 1 } },
+    gossip: { codec: 'topk:0.25+q8', aggregator: 'average', rounding: 'stochastic' },
+    pacing: { ...DEFAULT_PACING, stepsPerInterval: 4 },
+    partners: 0,
     evalPoints: 4,
     evalRows: 0,
     ...over,
