@@ -10,8 +10,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getDaemonMetrics, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from './daemon-process.ts';
-import type { MetricsJson } from './metrics.ts';
+import { getDaemonMetrics, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../node/daemon-process.ts';
+import type { MetricsJson } from '../node/metrics.ts';
 
 export interface BenchDaemonOptions {
   nodes: number;
