@@ -1,6 +1,6 @@
 /**
  * `npm run bench:daemon-pair`: the README's two-terminal demo, measured.
- * Starts two real daemon processes (src/node/daemon-process.ts, the
+ * Starts two real daemon processes (src/cluster/child-process.ts, the
  * README's flags, loopback and free ports), polls both /metrics every
  * --every seconds for --seconds, stops them with SIGTERM, and prints accuracy
  * over time, exchange rates and bytes per exchange (payload, metadata, and

@@ -12,7 +12,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getDaemonMetrics, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../node/daemon-process.ts';
+import { getDaemonMetrics, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../cluster/child-process.ts';
 import type { MetricsJson } from '../node/metrics.ts';
 
 /** Start-up can be slow on a shared 2-core machine (tfjs + libp2p load). */
