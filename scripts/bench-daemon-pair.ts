@@ -1,6 +1,6 @@
 /**
  * `npm run bench:daemon-pair`: the README's two-terminal demo, measured.
- * Starts two real daemon processes (src/node/daemon-process.ts, the
+ * Starts two real daemon processes (src/cluster/child-process.ts, the
  * README's flags, loopback and free ports), polls both /metrics every
  * --every seconds for --seconds, stops them with SIGTERM, and prints accuracy
  * over time, exchange rates and bytes per exchange (payload, metadata, and
@@ -8,11 +8,11 @@
  *
  *   npm run bench:daemon-pair -- --seconds 120 --json pair.json [-- extra daemon flags]
  *
- * The benchmark lives in src/node/daemon-pair-bench.ts.
+ * The benchmark lives in src/bench/daemon-pair-bench.ts.
  */
 import { writeFile } from 'node:fs/promises';
 import { parseScriptArgs, scriptNumber } from '../src/cli/script-args.ts';
-import { runDaemonPairBenchmark } from '../src/node/daemon-pair-bench.ts';
+import { runDaemonPairBenchmark } from '../src/bench/daemon-pair-bench.ts';
 
 const NAME = 'bench:daemon-pair';
 const { values, positionals } = parseScriptArgs({

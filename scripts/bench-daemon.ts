@@ -6,11 +6,11 @@
  *
  *   npm run bench:daemon -- [--nodes 4] [--seconds 150] [--model mlp] [--sample-every 5] [--json FILE] [--daemon-arg=--flag --daemon-arg=value]
  *
- * The logic lives in src/node/daemon-bench.ts.
+ * The logic lives in src/bench/daemon-bench.ts.
  */
 import { writeFileSync } from 'node:fs';
 import { parseScriptArgs, scriptNumber } from '../src/cli/script-args.ts';
-import { benchDaemons, formatBenchTable } from '../src/node/daemon-bench.ts';
+import { benchDaemons, formatBenchTable } from '../src/bench/daemon-bench.ts';
 
 const RSS_TARGET_BYTES = 300 * 1024 * 1024;
 

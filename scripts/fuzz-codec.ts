@@ -6,8 +6,8 @@
  *
  *   npm run fuzz:codec -- [--inputs N] [--seed S] [--json FILE]
  *
- * The mutations and the target live in src/protocol/fuzz.ts (shared with
- * the test-sized run in npm test); the run and its report in
+ * The mutations and the target live in src/bench/codec-fuzz-harness.ts
+ * (shared with the test-sized run in npm test); the run and its report in
  * src/bench/codec-fuzz.ts.
  */
 import { writeFileSync } from 'node:fs';

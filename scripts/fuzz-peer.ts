@@ -9,12 +9,12 @@
  *
  *   npm run fuzz:peer -- [--streams N] [--seed S] [--read-timeout-ms MS] [--model mlp|mlp-small] [--json FILE]
  *
- * The hostile client and the checks live in src/node/hostile-peer.ts and
- * src/node/daemon-fuzz.ts (shared with the short run in npm test).
+ * The hostile client and the checks live in src/bench/hostile-peer.ts and
+ * src/bench/daemon-fuzz.ts (shared with the short run in npm test).
  */
 import { writeFileSync } from 'node:fs';
 import { parseScriptArgs, scriptNumber } from '../src/cli/script-args.ts';
-import { formatFuzzReport, fuzzDaemon } from '../src/node/daemon-fuzz.ts';
+import { formatFuzzReport, fuzzDaemon } from '../src/bench/daemon-fuzz.ts';
 
 const NAME = 'fuzz:peer';
 const { values: args } = parseScriptArgs({

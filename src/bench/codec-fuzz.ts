@@ -4,10 +4,11 @@
  * receive path (frame decoder + codec) and counts every outcome: 'ok',
  * 'ProtocolError:<reason>', or 'BUG:<error name>' for anything else, keeping
  * a few bug examples (error and the input's first bytes) to reproduce them.
- * The mutations and the target live in src/protocol/fuzz.ts (shared with the
- * test-sized run in npm test); this module only drives them and reports.
+ * The mutations and the target live in src/bench/codec-fuzz-harness.ts
+ * (shared with the test-sized run in npm test); this module only drives them
+ * and reports.
  */
-import { buildFuzzCorpus, nextFuzzInput, runFuzzTarget } from '../protocol/fuzz.ts';
+import { buildFuzzCorpus, nextFuzzInput, runFuzzTarget } from './codec-fuzz-harness.ts';
 import { createRandom } from '../train/random.ts';
 
 const PROGRESS_EVERY_INPUTS = 100_000;

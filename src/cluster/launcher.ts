@@ -16,21 +16,14 @@
  */
 import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { SupervisedChild } from './child-process.ts';
+import { DAEMON_NODE_FLAGS, LISTEN_LINE, METRICS_LINE, PEER_ID_LINE, SupervisedChild } from './child-process.ts';
 import { ClusterError } from './errors.ts';
 import { fetchMetrics, pickDialAddress } from './metrics-client.ts';
 import type { ClusterConfig } from './options.ts';
 import type { NodeRow, NodeStatus, ProgressView } from './progress.ts';
 import { buildResults, describeJoin, NodeTracker, type ClusterEvent, type ClusterResults, type NodeRole } from './results.ts';
-import { EXIT_WITH_PARENT_FLAG, LISTEN_LINE_PREFIX, METRICS_LINE_PATTERN, PEER_ID_LINE_PREFIX } from '../node/constants.ts';
-import { DAEMON_NODE_FLAGS } from '../node/daemon-process.ts';
+import { EXIT_WITH_PARENT_FLAG } from '../node/constants.ts';
 import { createRandom, deriveSeed } from '../train/random.ts';
-
-// The daemon's stdout lines and process flags are its CLI contract; they are
-// defined next to the daemon and only read here (no daemon code runs in the launcher).
-const METRICS_LINE = METRICS_LINE_PATTERN;
-const PEER_ID_LINE = new RegExp(`^${PEER_ID_LINE_PREFIX}(\\S+)$`);
-const LISTEN_LINE = new RegExp(`^${LISTEN_LINE_PREFIX}(\\S+)$`);
 
 export const RESULTS_FILE = 'results.json';
 export const PIDS_FILE = 'pids.json';

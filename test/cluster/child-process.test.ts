@@ -1,9 +1,21 @@
 import { strict as assert } from 'node:assert';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { isAlive } from './helpers.ts';
-import { ChildExitedError, LineTimeoutError, SupervisedChild } from '../../src/cluster/child-process.ts';
+import {
+  ChildExitedError,
+  daemonHealthStatus,
+  type DaemonProcess,
+  getDaemonMetrics,
+  LineTimeoutError,
+  startDaemonProcess,
+  stopDaemonProcess,
+  SupervisedChild,
+} from '../../src/cluster/child-process.ts';
+
+const fakeDaemon = fileURLToPath(new URL('./fixtures/fake-daemon.ts', import.meta.url));
 
 /** Runs a small Node program as the child (no daemon needed). */
 function script(dir: string, source: string): Promise<SupervisedChild> {
@@ -72,5 +84,116 @@ describe('SupervisedChild', () => {
     const match = await child.waitForLine(/^metrics: (\S+)$/, 20_000);
     assert.equal(match[1], 'http://x/metrics');
     await child.killHard();
+  });
+});
+
+describe('SupervisedChild without a log file', () => {
+  it('scans lines and keeps the last 8 KB of stderr', async () => {
+    const child = await SupervisedChild.spawn({
+      command: process.execPath,
+      args: ['-e', `process.stderr.write('x'.repeat(10000) + 'END'); console.log('done');`],
+    });
+    await child.waitForLine(/^done$/, 20_000);
+    assert.deepEqual(await child.exited, { code: 0, signal: null });
+    await child.logClosed;
+    assert.equal(child.stderrTail().length, 8192);
+    assert.ok(child.stderrTail().endsWith('xEND'));
+  });
+});
+
+/** The pids of fake daemons started on `stateDir` (each writes args-<pid>.json there). */
+async function fakePids(stateDir: string): Promise<number[]> {
+  return (await readdir(stateDir)).filter((f) => f.startsWith('args-')).map((f) => Number(f.slice('args-'.length, -'.json'.length)));
+}
+
+describe('startDaemonProcess', function () {
+  this.timeout(60_000);
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gl-daemon-proc-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A stand-in for the CLI: a small program run as `node <file> daemon <args>`. */
+  async function cli(source: string): Promise<string> {
+    const path = join(dir, 'cli.mjs');
+    await writeFile(path, source);
+    return path;
+  }
+
+  it('resolves once the ready lines are printed and /healthz says 200; stops it with SIGTERM', async () => {
+    const stateDir = join(dir, 'state');
+    const daemon = await startDaemonProcess(['--state-dir', stateDir, '--node-index', '3'], { startTimeoutMs: 30_000, cliPath: fakeDaemon });
+    try {
+      assert.equal(daemon.peerId, '12D3KooWfake3');
+      assert.match(daemon.listen, /^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/12D3KooWfake3$/);
+      assert.match(daemon.metricsUrl, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      assert.equal(daemon.pid, daemon.child.pid);
+      assert.deepEqual(await fakePids(stateDir), [daemon.pid]);
+      assert.equal(JSON.parse(await readFile(join(stateDir, `args-${daemon.pid}.json`), 'utf8'))[0], 'daemon');
+      assert.equal((await getDaemonMetrics(daemon.metricsUrl)).peerId, '12D3KooWfake3');
+      assert.equal(await daemonHealthStatus(daemon.metricsUrl), 200);
+    } finally {
+      assert.equal(await stopDaemonProcess(daemon, 20_000), 0);
+    }
+    assert.equal(isAlive(daemon.pid), false);
+    // Stopping a stopped daemon just reports its exit.
+    assert.equal(await stopDaemonProcess(daemon, 20_000), 0);
+  });
+
+  it('escalates to SIGKILL when the daemon ignores SIGTERM past the deadline', async () => {
+    const stateDir = join(dir, 'state');
+    process.env.FAKE_DAEMON_IGNORE_TERM = '1';
+    let daemon: DaemonProcess;
+    try {
+      daemon = await startDaemonProcess(['--state-dir', stateDir, '--node-index', '0'], { startTimeoutMs: 30_000, cliPath: fakeDaemon });
+    } finally {
+      delete process.env.FAKE_DAEMON_IGNORE_TERM;
+    }
+    assert.equal(await stopDaemonProcess(daemon, 200), null);
+    assert.deepEqual(daemon.child.exitStatus, { code: null, signal: 'SIGKILL' });
+    assert.equal(isAlive(daemon.pid), false);
+  });
+
+  it('rejects with the end of its stderr when the daemon exits before it is ready', async () => {
+    const path = await cli(`console.error('cannot start: state dir in use'); process.exit(4);`);
+    await assert.rejects(startDaemonProcess([], { startTimeoutMs: 30_000, cliPath: path }), /daemon exited with 4 before it was ready:\ncannot start: state dir in use/);
+  });
+
+  it('waits for all three ready lines, and SIGKILLs a daemon that is not ready by the deadline', async () => {
+    // The peer id and metrics lines but no listen address: never ready. It also ignores SIGTERM.
+    const pidFile = join(dir, 'pid');
+    const path = await cli(`
+      import { writeFileSync } from 'node:fs';
+      writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));
+      process.on('SIGTERM', () => {});
+      console.log('peer id: 12D3KooWnever');
+      console.log('metrics: http://127.0.0.1:1/metrics');
+      console.error('still joining');
+      setInterval(() => {}, 1000);`);
+    await assert.rejects(startDaemonProcess([], { startTimeoutMs: 3_000, cliPath: path }), /daemon not ready after 3000 ms:\nstill joining/);
+    assert.equal(isAlive(Number(await readFile(pidFile, 'utf8'))), false);
+  });
+
+  it('SIGKILLs a daemon whose /healthz never says 200 by the deadline', async () => {
+    const path = await cli(`
+      import { createServer } from 'node:http';
+      process.on('SIGTERM', () => {});
+      const server = createServer((req, res) => { res.writeHead(503); res.end(); });
+      server.listen(0, '127.0.0.1', () => {
+        const { port } = server.address();
+        console.error('pid ' + process.pid);
+        console.log('peer id: 12D3KooWsick');
+        console.log('listen: /ip4/127.0.0.1/tcp/' + port + '/p2p/12D3KooWsick');
+        console.log('metrics: http://127.0.0.1:' + port + '/metrics');
+      });`);
+    let message = '';
+    await assert.rejects(startDaemonProcess([], { startTimeoutMs: 3_000, cliPath: path }), (err: unknown) => {
+      message = (err as Error).message;
+      return /^daemon never became healthy:\npid \d+/.test(message);
+    });
+    assert.equal(isAlive(Number(/pid (\d+)/.exec(message)![1])), false);
   });
 });

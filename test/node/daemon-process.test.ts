@@ -3,48 +3,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { CHECKPOINT_FILE, IDENTITY_FILE, METRICS_LINE_PATTERN, PEER_ID_LINE_PREFIX } from '../../src/node/constants.ts';
+import { CLI_PATH as cli, startDaemonProcess, type DaemonProcess, type SupervisedChild } from '../../src/cluster/child-process.ts';
+import { CHECKPOINT_FILE, IDENTITY_FILE } from '../../src/node/constants.ts';
 import type { MetricsJson } from '../../src/node/metrics.ts';
 import { loadCheckpoint } from '../../src/train/checkpoint.ts';
 
-const cli = fileURLToPath(new URL('../../bin/gossip-learn.js', import.meta.url));
-
-interface Running {
-  child: ChildProcess;
-  peerId: string;
-  metricsUrl: string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stderr: () => string;
-}
-
-/** Spawns the real CLI (node directly, never npm: npm does not forward signals) and waits for its start-up lines. */
-async function startDaemon(stateDir: string, extra: string[] = []): Promise<Running> {
-  const child = spawn(
-    process.execPath,
-    [cli, 'daemon', '--listen', '/ip4/127.0.0.1/tcp/0', '--metrics-port', '0', '--state-dir', stateDir, '--model', 'mlp-small', '--no-distill',
+/** Runs the real CLI as a supervised child process and waits until it is ready (its start-up lines, /healthz 200). */
+function startDaemon(stateDir: string, extra: string[] = []): Promise<DaemonProcess> {
+  return startDaemonProcess(
+    ['--listen', '/ip4/127.0.0.1/tcp/0', '--metrics-port', '0', '--state-dir', stateDir, '--model', 'mlp-small', '--no-distill',
       '--exchange-interval', '200ms', '--steps-per-interval', '5', '--eval-interval', '1s', '--log-level', 'warn', ...extra],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { startTimeoutMs: 60_000 },
   );
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const ready = new Promise<{ peerId: string; metricsUrl: string }>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      const metrics = METRICS_LINE_PATTERN.exec(stdout);
-      const peer = stdout.split('\n').find((l) => l.startsWith(PEER_ID_LINE_PREFIX));
-      if (metrics !== null && peer !== undefined) resolve({ peerId: peer.slice(PEER_ID_LINE_PREFIX.length), metricsUrl: metrics[1]! });
-    });
-    void exited.then(({ code }) => reject(new Error(`daemon exited with ${code} before it was ready: ${stderr}`)));
-  });
-  const timeout = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  try {
-    return { child, ...(await ready), exited, stderr: () => stderr };
-  } finally {
-    clearTimeout(timeout);
-  }
 }
 
 async function metricsOf(url: string): Promise<MetricsJson> {
@@ -90,13 +60,15 @@ describe('gossip-learn daemon CLI', () => {
 describe('gossip-learn daemon (real process)', function () {
   this.timeout(120_000);
   let root: string;
-  const children: ChildProcess[] = [];
+  const children: SupervisedChild[] = [];
+  const shells: ChildProcess[] = [];
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'gl-proc-'));
   });
   after(async () => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const child of children) await child.killHard();
+    for (const shell of shells) if (shell.exitCode === null && shell.signalCode === null) shell.kill('SIGKILL');
     await rm(root, { recursive: true, force: true });
   });
 
@@ -109,10 +81,10 @@ describe('gossip-learn daemon (real process)', function () {
       return m.model.age! >= 10 && m.eval.accuracy !== null ? m : false;
     }, 'some training');
     assert.equal(trained.peerId, first.peerId);
-    first.child.kill('SIGTERM');
-    const { code, signal } = await first.exited;
-    assert.equal(signal, null, first.stderr());
-    assert.equal(code, 0, first.stderr());
+    // SIGTERM; SIGKILL only if it has not exited after a minute (then `signal` fails the test).
+    const { code, signal } = await first.child.stop(60_000);
+    assert.equal(signal, null, first.stderrTail());
+    assert.equal(code, 0, first.stderrTail());
     const checkpoint = await loadCheckpoint(join(stateDir, CHECKPOINT_FILE), { modelName: 'mlp-small' });
     assert.ok(checkpoint.age >= trained.model.age!, `checkpoint age ${checkpoint.age} < ${trained.model.age}`);
     assert.ok((await stat(join(stateDir, IDENTITY_FILE))).size > 0);
@@ -123,9 +95,9 @@ describe('gossip-learn daemon (real process)', function () {
     const resumed = await metricsOf(second.metricsUrl);
     assert.ok(resumed.model.age! >= checkpoint.age, `resumed at age ${resumed.model.age}, checkpoint had ${checkpoint.age}`);
     // A second signal during the graceful stop forces the exit.
-    second.child.kill('SIGINT');
-    second.child.kill('SIGINT');
-    const forced = await second.exited;
+    process.kill(second.pid, 'SIGINT');
+    process.kill(second.pid, 'SIGINT');
+    const forced = await second.child.exited;
     assert.ok(forced.code === 0 || forced.code === 130, `exit ${forced.code}`);
   });
 
@@ -135,7 +107,7 @@ describe('gossip-learn daemon (real process)', function () {
     const args = [cli, 'daemon', '--listen', '/ip4/127.0.0.1/tcp/0', '--metrics-port', '0', '--state-dir', stateDir, '--model', 'mlp-small', '--no-distill',
       '--log-level', 'warn', '--exit-with-parent'];
     const shell = spawn('/bin/sh', ['-c', `"${process.execPath}" ${args.map((a) => `'${a}'`).join(' ')} & echo $!; wait`], { stdio: ['ignore', 'pipe', 'ignore'] });
-    children.push(shell);
+    shells.push(shell);
     const pid = await new Promise<number>((resolve) => shell.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
     await until(async () => {
       try {

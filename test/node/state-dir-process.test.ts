@@ -5,7 +5,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHECKPOINT_FILE, IDENTITY_FILE } from '../../src/node/constants.ts';
-import { CLI_PATH, DAEMON_NODE_FLAGS, getDaemonMetrics, startDaemonProcess, stopDaemonProcess } from '../../src/node/daemon-process.ts';
+import { CLI_PATH, DAEMON_NODE_FLAGS, getDaemonMetrics, startDaemonProcess, stopDaemonProcess } from '../../src/cluster/child-process.ts';
 import { STATE_LOCK_FILE_NAME } from '../../src/node/state-lock.ts';
 
 /** A quiet daemon that trains nothing (fast to start, nothing to wait for). */

@@ -13,7 +13,7 @@ import {
   messageTypeName,
 } from '../../src/protocol/frame.ts';
 import type { FrameHeader, FrameLimits } from '../../src/protocol/frame.ts';
-import { resealFrame } from '../../src/protocol/fuzz.ts';
+import { resealFrame } from '../../src/bench/codec-fuzz-harness.ts';
 import { createRandom, deltaLike } from './helpers.ts';
 
 const header: FrameHeader = {

@@ -10,8 +10,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getDaemonMetrics, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from './daemon-process.ts';
-import type { MetricsJson } from './metrics.ts';
+import { getDaemonMetrics, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../cluster/child-process.ts';
+import type { MetricsJson } from '../node/metrics.ts';
 
 export interface BenchDaemonOptions {
   nodes: number;
@@ -153,7 +153,10 @@ export async function benchDaemons(options: BenchDaemonOptions): Promise<BenchDa
       const line = last.map((m, i) => `node-${i} ${((m.memory.rssBytes ?? 0) / 1048576).toFixed(0)}MB t=${m.memory.numTensors} x=${completedExchanges(m)} acc=${m.eval.accuracy?.toFixed(3) ?? '-'}`);
       log(`${atSeconds.toFixed(0).padStart(4)}s  ${line.join(' | ')}`);
       if (atSeconds >= options.durationSeconds) break;
-      for (const d of daemons) if (d.child.exitCode !== null) throw new Error(`${d.pid} exited with ${d.child.exitCode} during the run:\n${d.stderrTail()}`);
+      for (const d of daemons) {
+        const exitCode = d.child.exitStatus?.code ?? null;
+        if (exitCode !== null) throw new Error(`${d.pid} exited with ${exitCode} during the run:\n${d.stderrTail()}`);
+      }
       await sleep(Math.min(options.sampleEverySeconds * 1000, Math.max(0, options.durationSeconds * 1000 - (performance.now() - runStartMs))));
     }
     const minutes = (performance.now() - runStartMs) / 60_000;

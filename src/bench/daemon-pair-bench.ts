@@ -12,8 +12,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getDaemonMetrics, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from './daemon-process.ts';
-import type { MetricsJson } from './metrics.ts';
+import { getDaemonMetrics, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../cluster/child-process.ts';
+import type { MetricsJson } from '../node/metrics.ts';
 
 /** Start-up can be slow on a shared 2-core machine (tfjs + libp2p load). */
 const START_TIMEOUT_MS = 120_000;

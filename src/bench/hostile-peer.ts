@@ -24,7 +24,7 @@ import { baseIdOf } from '../protocol/base-id.ts';
 import { createCodec } from '../protocol/codec/index.ts';
 import { encodeFrame, MessageType, type FrameHeader } from '../protocol/frame.ts';
 import { createRandom, deriveSeed, type Random } from '../train/random.ts';
-import { CHUNK_BYTES, EXCHANGE_PROTOCOL_ID } from './constants.ts';
+import { CHUNK_BYTES, EXCHANGE_PROTOCOL_ID } from '../node/constants.ts';
 
 /** Every kind of hostile stream, with the reason code the daemon is expected to count it under. */
 export const HOSTILE_KINDS = {

@@ -1,6 +1,6 @@
 /**
  * Decoder fuzzing harness, shared by the test-sized run in `npm test`
- * (test/protocol/fuzz.test.ts) and the 1,000,000-input run of
+ * (test/bench/codec-fuzz-harness.test.ts) and the 1,000,000-input run of
  * `npm run fuzz:codec` (scripts/fuzz-codec.ts). Pure: randomness is passed in.
  *
  *   const corpus = buildFuzzCorpus(random);
@@ -16,11 +16,11 @@
  * and maxed length/count fields (0xff.. in string lengths, parameter count,
  * payload length, the u64 counters, topk's k).
  */
-import { createCodec } from './codec/index.ts';
-import { crc32 } from './crc32.ts';
-import { ProtocolError } from './errors.ts';
-import { decodeFrame, encodeFrame, FRAME_FORMAT_VERSION, FRAME_MAGIC, MessageType } from './frame.ts';
-import type { FrameLimits } from './frame.ts';
+import { createCodec } from '../protocol/codec/index.ts';
+import { crc32 } from '../protocol/crc32.ts';
+import { ProtocolError } from '../protocol/errors.ts';
+import { decodeFrame, encodeFrame, FRAME_FORMAT_VERSION, FRAME_MAGIC, MessageType } from '../protocol/frame.ts';
+import type { FrameLimits } from '../protocol/frame.ts';
 
 type Random = () => number;
 

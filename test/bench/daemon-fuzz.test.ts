@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { formatFuzzReport, fuzzDaemon } from '../../src/node/daemon-fuzz.ts';
-import { hostileKinds } from '../../src/node/hostile-peer.ts';
+import { formatFuzzReport, fuzzDaemon } from '../../src/bench/daemon-fuzz.ts';
+import { hostileKinds } from '../../src/bench/hostile-peer.ts';
 
 // The short version of `npm run fuzz:peer`: one real daemon process, every kind of hostile stream twice
 // on the exchange protocol and once on the distill protocol.

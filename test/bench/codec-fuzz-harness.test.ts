@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { ProtocolError } from '../../src/protocol/errors.ts';
-import { buildFuzzCorpus, fuzzMutationKinds, nextFuzzInput, runFuzzTarget } from '../../src/protocol/fuzz.ts';
-import { createRandom } from './helpers.ts';
+import { buildFuzzCorpus, fuzzMutationKinds, nextFuzzInput, runFuzzTarget } from '../../src/bench/codec-fuzz-harness.ts';
+import { createRandom } from '../../src/train/random.ts';
 
 const FUZZ_TEST_INPUTS = 20000;
 

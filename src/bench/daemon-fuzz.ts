@@ -14,11 +14,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CHECKPOINT_FILE, DISTILL_PROTOCOL_ID } from './constants.ts';
-import { DISTILL_MAX_REQUESTS_PER_PEER_PER_MINUTE, DISTILL_MAX_STREAMS_PER_PEER } from './limits.ts';
-import { daemonHealthStatus, getDaemonMetrics, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from './daemon-process.ts';
+import { CHECKPOINT_FILE, DISTILL_PROTOCOL_ID } from '../node/constants.ts';
+import { DISTILL_MAX_REQUESTS_PER_PEER_PER_MINUTE, DISTILL_MAX_STREAMS_PER_PEER } from '../node/limits.ts';
+import { daemonHealthStatus, getDaemonMetrics, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../cluster/child-process.ts';
 import { HOSTILE_KINDS, HostilePeer, hostileKinds, type HostileKind, type HostileRunReport } from './hostile-peer.ts';
-import type { MetricsJson } from './metrics.ts';
+import type { MetricsJson } from '../node/metrics.ts';
 
 export interface FuzzDaemonOptions {
   streams: number;
