@@ -86,6 +86,7 @@ export class Daemon {
   private readonly shutdown = new AbortController();
   private stateValue: DaemonState = 'new';
   private stopping: Promise<void> | null = null;
+  private starting: Promise<DaemonStartInfo> | null = null;
   private modelLive = true;
   private finalParams: Float32Array = new Float32Array(0);
 
@@ -122,26 +123,43 @@ export class Daemon {
     return this.checkpointsValue;
   }
 
+  /**
+   * Starts everything (see the order above). A stop() during start wins:
+   * start stops at its next step, brings nothing more up, and rejects with
+   * DaemonStoppedError once stop() has released what was already up.
+   */
   async start(): Promise<DaemonStartInfo> {
     if (this.stateValue !== 'new') throw new Error(`Daemon.start() in state ${this.stateValue}`);
     this.stateValue = 'starting';
+    this.starting = this.startNow();
     try {
-      return await this.startNow();
+      return await this.starting;
     } catch (err) {
-      await this.stopNow(0).catch(() => undefined);
+      // A stop() during start cleans up itself (after this promise settled); otherwise clean up here.
+      if (this.stopping === null) await this.stopNow(0).catch(() => undefined);
+      else await this.stopping.catch(() => undefined);
       throw err;
     }
+  }
+
+  /** Throws DaemonStoppedError once stop() was called: start brings nothing more up after that. */
+  private throwIfStopping(): void {
+    if (this.shutdown.signal.aborted) throw new DaemonStoppedError('the daemon was stopped while starting');
   }
 
   private async startNow(): Promise<DaemonStartInfo> {
     const { config, metrics, logger } = this;
     await mkdir(config.stateDir, { recursive: true });
+    this.throwIfStopping();
     this.lock = await acquireStateLock(config.stateDir);
+    this.throwIfStopping();
 
     metrics.swarm = config.swarm;
     metrics.backend = await initBackend(config.backend, { log: (line) => logger.info(line) });
+    this.throwIfStopping();
 
     const data = await loadNodeData(config);
+    this.throwIfStopping();
     const model = createModel(config.model, {
       featureCount: data.dataset.featureCount,
       imageShape: data.dataset.imageShape,
@@ -163,6 +181,7 @@ export class Daemon {
     this.modelValue = host;
     const checkpointPath = join(config.stateDir, CHECKPOINT_FILE);
     const restored = await restoreCheckpoint(checkpointPath, host, logger);
+    this.throwIfStopping();
     Object.assign(metrics.model, { name: host.modelName, hash: host.modelHash, params: host.paramCount });
     metrics.addRefresher(() => {
       metrics.model.age = host.age;
@@ -176,6 +195,7 @@ export class Daemon {
     });
 
     const { privateKey, created } = await loadOrCreateIdentity(join(config.stateDir, IDENTITY_FILE));
+    this.throwIfStopping();
     const hardening = new Hardening(
       this.options.limits ?? {
         maxStreamsPerPeer: config.maxStreamsPerPeer,
@@ -199,9 +219,12 @@ export class Daemon {
     hardening.attach({ metrics, http: this.http, params: () => (this.modelLive ? host.read().params : this.finalParams) });
     metrics.peerId = node.peerId.toString();
     logger.info({ peerId: metrics.peerId, newIdentity: created, restored: restored.status }, 'identity loaded');
+    this.throwIfStopping();
     await node.start();
+    this.throwIfStopping();
     metrics.addresses = node.getMultiaddrs().map((a) => a.toString());
     const { baseUrl } = await this.http.start();
+    this.throwIfStopping();
     const info: DaemonStartInfo = { peerId: metrics.peerId, addresses: metrics.addresses, metricsUrl: `${baseUrl}/metrics` };
     this.options.onReady?.(info);
 
@@ -289,17 +312,23 @@ export class Daemon {
       signal: this.shutdown.signal,
     };
     for (const service of services) {
-      if (this.shutdown.signal.aborted) break;
+      this.throwIfStopping();
       await service.start(context);
       this.startedServices.push(service);
     }
+    this.throwIfStopping();
     if (this.stateValue === 'starting') this.stateValue = 'running';
     return info;
   }
 
-  /** Graceful stop; safe to call more than once (later calls wait for the first). */
+  /** Graceful stop; safe to call more than once (later calls wait for the first), also during start(). */
   stop(deadlineMs = SHUTDOWN_DEADLINE_MS): Promise<void> {
-    this.stopping ??= this.stopNow(deadlineMs);
+    this.stopping ??= (async () => {
+      // A start in progress gives up at its next step (throwIfStopping); tear down after it did.
+      this.shutdown.abort();
+      await this.starting?.catch(() => undefined);
+      await this.stopNow(deadlineMs);
+    })();
     return this.stopping;
   }
 
@@ -329,6 +358,12 @@ export class Daemon {
     this.lock = null;
     this.stateValue = 'stopped';
   }
+}
+
+/** start() gave up because stop() was called meanwhile (not a failure: the daemon was asked to stop). */
+export class DaemonStoppedError extends Error {
+  override readonly name = 'DaemonStoppedError';
+  readonly reason = 'stopped' as const;
 }
 
 /** Loads the data source and cuts this node's training partition. */

@@ -96,6 +96,13 @@ export async function run(argv: string[]): Promise<number> {
     daemon.logger.info('running');
   } catch (err) {
     if (parentWatch !== null) clearInterval(parentWatch);
+    // Stopped (signal, parent gone) before start finished: a clean stop, not a failure.
+    if ((err as Error).name === 'DaemonStoppedError') {
+      const code = await exited;
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      return code;
+    }
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     // Operator errors (lock held, bad data or partition spec, port in use) get one line, not a stack.
