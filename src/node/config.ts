@@ -30,17 +30,13 @@ import {
 } from './constants.ts';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE, DEFAULT_MAX_STREAMS_PER_PEER } from './limits.ts';
 import { forcedTeacher } from './teacher-choice.ts';
+import { GossipLearnError } from '../common/errors.ts';
 
 export type ConfigErrorReason = 'bad-flag' | 'bad-value' | 'bad-file' | 'bad-env';
 
 /** Bad configuration: the CLI prints the message as one line and exits 2. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-  readonly reason: ConfigErrorReason;
-  constructor(reason: ConfigErrorReason, message: string) {
-    super(message);
-    this.reason = reason;
-  }
+export class ConfigError extends GossipLearnError<ConfigErrorReason> {
+  override readonly name = 'ConfigError';
 }
 
 type OptionKind = 'string' | 'int' | 'number' | 'boolean' | 'list' | 'duration';

@@ -9,16 +9,12 @@ import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@
 import type { PrivateKey } from '@libp2p/interface';
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { GossipLearnError } from '../common/errors.ts';
 
 export type IdentityErrorReason = 'unreadable' | 'corrupt';
 
-export class IdentityError extends Error {
-  override name = 'IdentityError';
-  readonly reason: IdentityErrorReason;
-  constructor(reason: IdentityErrorReason, message: string) {
-    super(message);
-    this.reason = reason;
-  }
+export class IdentityError extends GossipLearnError<IdentityErrorReason> {
+  override readonly name = 'IdentityError';
 }
 
 /** Loads the key at `path`, or creates and stores a new one when the file does not exist. */

@@ -16,6 +16,7 @@ import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { GossipLearnError } from '../common/errors.ts';
 
 export const STATE_LOCK_FILE_NAME = 'daemon.lock';
 /** Stale-lock takeover races with another starting daemon; a few retries settle it. */
@@ -23,16 +24,14 @@ const MAX_ACQUIRE_ATTEMPTS = 5;
 
 export type StateLockErrorReason = 'held' | 'io';
 
-export class StateLockError extends Error {
-  override name = 'StateLockError';
-  readonly reason: StateLockErrorReason;
+export class StateLockError extends GossipLearnError<StateLockErrorReason> {
+  override readonly name = 'StateLockError';
   /** Pid of the daemon holding the lock (reason 'held'), else null. */
   readonly holderPid: number | null;
   readonly lockPath: string;
 
   constructor(reason: StateLockErrorReason, message: string, lockPath: string, holderPid: number | null = null) {
-    super(message);
-    this.reason = reason;
+    super(reason, message);
     this.lockPath = lockPath;
     this.holderPid = holderPid;
   }

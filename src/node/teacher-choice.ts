@@ -9,6 +9,7 @@
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { TeacherCandidate } from './distill-service.ts';
+import { GossipLearnError } from '../common/errors.ts';
 
 /** What teacher choice reads from an announcement (the announcer's table rows carry at least this). */
 export interface AnnouncedTeacher {
@@ -20,9 +21,12 @@ export interface AnnouncedTeacher {
   addresses: readonly string[];
 }
 
-export class TeacherChoiceError extends Error {
-  override name = 'TeacherChoiceError';
-  readonly reason = 'bad-teacher' as const;
+/** A `--teacher` value that names no usable peer (the join then starts cold). */
+export class TeacherChoiceError extends GossipLearnError<'bad-teacher'> {
+  override readonly name = 'TeacherChoiceError';
+  constructor(message: string) {
+    super('bad-teacher', message);
+  }
 }
 
 /**

@@ -22,6 +22,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { GossipLearnError } from '../common/errors.ts';
 
 export const CHECKPOINT_MAGIC = Uint8Array.from([0x47, 0x4c, 0x43, 0x4b, 0x50, 0x54, 0x0d, 0x0a]);
 export const CHECKPOINT_FORMAT_VERSION = 1;
@@ -44,13 +45,12 @@ export type CheckpointErrorReason =
   | 'model-mismatch'
   | 'bad-input';
 
-export class CheckpointError extends Error {
-  override name = 'CheckpointError';
-  readonly reason: CheckpointErrorReason;
+export class CheckpointError extends GossipLearnError<CheckpointErrorReason> {
+  override readonly name = 'CheckpointError';
   readonly path: string;
+  /** The message starts with the path ('state/model.ckpt: ...'). */
   constructor(reason: CheckpointErrorReason, path: string, message: string) {
-    super(`${path}: ${message}`);
-    this.reason = reason;
+    super(reason, `${path}: ${message}`);
     this.path = path;
   }
 }
