@@ -57,7 +57,7 @@ import { ProtocolError } from './errors.ts';
 import { DEFAULT_FRAME_LIMITS, MessageType, decodeFrame, encodeFrame } from './frame.ts';
 import type { FrameHeader, FrameLimits } from './frame.ts';
 import { baseIdOf } from './base-id.ts';
-import { LruMap } from './lru.ts';
+import { LruMap } from '../common/lru.ts';
 
 /**
  * Codec for full snapshots (first contact, resync). Dense 4-bit: the replica
