@@ -32,13 +32,15 @@ import type { DaemonConfig } from './config.ts';
 import { CHECKPOINT_FILE, IDENTITY_FILE, SHUTDOWN_DEADLINE_MS } from './constants.ts';
 import { ExchangeLoop } from './exchange-loop.ts';
 import { ExchangeService } from './exchange-service.ts';
-import { Hardening, maxExchangeFrameBytes, type HardeningLimits } from './hardening.ts';
+import { InboundAdmission, type AdmissionLimits } from './admission.ts';
 import { HttpServer, jsonResponse } from './http.ts';
 import { loadOrCreateIdentity } from './identity.ts';
 import { createLibp2pNode, type DaemonLibp2p, type Libp2pNodeOptions } from './libp2p.ts';
+import { maxExchangeFrameBytes } from './limits.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { DaemonMetrics } from './metrics.ts';
 import { ModelHost } from './model-host.ts';
+import { Monitoring } from './monitoring.ts';
 import { PeerSelector } from './peer-selection.ts';
 import { acquireStateLock, type StateLock } from './state-lock.ts';
 import { TrainingLoop } from './training-loop.ts';
@@ -62,7 +64,7 @@ export interface DaemonOptions {
   /** Extra libp2p options (hardening: gater, protector, limits). */
   libp2p?: Partial<Pick<Libp2pNodeOptions, 'connectionGater' | 'connectionProtector' | 'maxConnections' | 'discoveryIntervalMs'>>;
   /** Per-peer stream/rate and connection limits (defaults from src/node/limits.ts). */
-  limits?: HardeningLimits;
+  limits?: AdmissionLimits;
   /** Overrides for tests: exchange read timeout, chunk size. */
   exchange?: { readTimeoutMs?: number; chunkBytes?: number; snapshotCodec?: string };
 }
@@ -174,13 +176,14 @@ export class Daemon {
     });
 
     const { privateKey, created } = await loadOrCreateIdentity(join(config.stateDir, IDENTITY_FILE));
-    const hardening = new Hardening(
+    const admission = new InboundAdmission(
       this.options.limits ?? {
         maxStreamsPerPeer: config.maxStreamsPerPeer,
         maxExchangesPerPeerPerMinute: config.maxExchangesPerPeerPerMinute,
         maxConnections: config.maxConnections,
       },
     );
+    const monitoring = new Monitoring();
     const node = await createLibp2pNode({
       privateKey,
       listen: config.listen,
@@ -188,13 +191,15 @@ export class Daemon {
       bootstrap: config.bootstrap.filter((a) => a.includes('/p2p/')),
       swarm: config.swarm,
       mdns: config.mdns,
-      ...hardening.libp2pOptions(),
+      ...admission.libp2pOptions(),
+      ...monitoring.libp2pOptions(),
       ...this.options.libp2p,
     });
     this.node = node;
-    hardening.bindNode(node);
+    admission.bindNode(node);
+    admission.reportTo(metrics);
     // After stop the model is disposed: the digest then describes the final parameters.
-    hardening.attach({ metrics, http: this.http, params: () => (this.modelLive ? host.local().params : this.finalParams) });
+    monitoring.attach({ metrics, http: this.http, params: () => (this.modelLive ? host.local().params : this.finalParams) });
     metrics.peerId = node.peerId.toString();
     logger.info({ peerId: metrics.peerId, newIdentity: created, restored: restored.status }, 'identity loaded');
     await node.start();
@@ -219,7 +224,7 @@ export class Daemon {
     const exchanges = new ExchangeService({
       sessions,
       model: host,
-      inbound: hardening,
+      inbound: admission,
       readTimeoutMs: this.options.exchange?.readTimeoutMs ?? config.readTimeoutMs,
       maxFrameBytes: maxExchangeFrameBytes(host.paramCount),
       ...(this.options.exchange?.chunkBytes === undefined ? {} : { chunkBytes: this.options.exchange.chunkBytes }),

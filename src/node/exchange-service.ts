@@ -25,7 +25,7 @@ import {
   READ_TIMEOUT_MS,
 } from './constants.ts';
 import type { DaemonContext, DaemonService } from './service.ts';
-import type { InboundGuard } from './hardening.ts';
+import type { InboundGuard } from './admission.ts';
 import { maxExchangeReadBufferBytes } from './limits.ts';
 import { lpStream } from '@libp2p/utils';
 import { readChunkedFrame, writeChunkedFrame, type LengthPrefixedChannel } from './frame-stream.ts';

@@ -87,7 +87,7 @@ export class DistillJoinService implements DaemonService {
 
   async start(context: DaemonContext): Promise<void> {
     const { config, host, node } = context;
-    // Hits land in the daemon's limits.hits (the Hardening's counters, shared through the metrics object).
+    // Hits land in the daemon's limits.hits (InboundAdmission's counters, shared through the metrics object).
     const teacherLimiter = new PeerStreamLimiter(
       { maxConcurrentPerPeer: DISTILL_MAX_STREAMS_PER_PEER, maxPerPeerPerMinute: DISTILL_MAX_REQUESTS_PER_PEER_PER_MINUTE },
       context.metrics.limits.hits as LimitHits,
