@@ -44,7 +44,7 @@ import { Monitoring } from './monitoring.ts';
 import { PeerSelector } from './peer-selection.ts';
 import { acquireStateLock, type StateLock } from './state-lock.ts';
 import { TrainingLoop } from './training-loop.ts';
-import { DistillJoinService } from './join-service.ts';
+import { DistillJoinerService } from './distill-joiner.ts';
 import type { DaemonContext, DaemonService, NodeData } from './service.ts';
 
 
@@ -59,7 +59,7 @@ export interface DaemonOptions {
   logger?: Logger;
   /** Called once libp2p and HTTP listen, before the services (and a possibly long join) start. */
   onReady?: (info: DaemonStartInfo) => void;
-  /** Services started after the announcer and before training (default: the distill join, DistillJoinService). */
+  /** Services started after the announcer and before training (default: the distill join, DistillJoinerService). */
   joinServices?: DaemonService[];
   /** Extra libp2p options (hardening: gater, protector, limits). */
   libp2p?: Partial<Pick<Libp2pNodeOptions, 'connectionGater' | 'connectionProtector' | 'maxConnections' | 'discoveryIntervalMs'>>;
@@ -256,7 +256,7 @@ export class Daemon {
       exchanges,
       announcer,
       // Default: the knowledge-transfer join (teacher side always; joiner side on a first start).
-      ...(this.options.joinServices ?? [new DistillJoinService()]),
+      ...(this.options.joinServices ?? [new DistillJoinerService()]),
       new TrainingLoop({
         host,
         test: data.test,

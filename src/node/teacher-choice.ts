@@ -8,7 +8,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
-import type { TeacherCandidate } from './distill-service.ts';
+import type { TeacherCandidate } from './distill-teacher.ts';
 import { GossipLearnError } from '../common/errors.ts';
 
 /** What teacher choice reads from an announcement (the announcer's table rows carry at least this). */

@@ -17,7 +17,7 @@
  *   in a swarm of bigger models) cannot merge; it re-distills from the best
  *   teacher periodically instead.
  *
- *   new Daemon({ config, joinServices: [new DistillJoinService()] });
+ *   new Daemon({ config, joinServices: [new DistillJoinerService()] });
  */
 import { randomBytes } from 'node:crypto';
 import type * as tf from '@tensorflow/tfjs';
@@ -37,7 +37,7 @@ import {
   DISTILL_MAX_ANSWER_BYTES,
   DISTILL_REFRESH_INTERVAL_MS,
 } from './distill-constants.ts';
-import { DistillService, fetchFromTeachers, type FetchFromTeachersResult, type TeacherCandidate } from './distill-service.ts';
+import { DistillTeacher, fetchFromTeachers, type FetchFromTeachersResult, type TeacherCandidate } from './distill-teacher.ts';
 import { forcedTeacher, rankTeachers, TeacherChoiceError } from './teacher-choice.ts';
 import { TeacherWait, teacherDiscoveryPossible, untrainedGraceMs } from './teacher-wait.ts';
 import { DISTILL_MAX_REQUESTS_PER_PEER_PER_MINUTE, DISTILL_MAX_STREAMS_PER_PEER, PeerStreamLimiter, type LimitHits } from './limits.ts';
@@ -48,7 +48,7 @@ const TEACHER_POLL_INTERVAL_MS = 250;
 /** Budget of each periodic re-distillation of a heterogeneous node (smaller than a join). */
 const REFRESH_BUDGET: DistillBudget = { steps: 100, seconds: 20 };
 
-export interface DistillJoinOptions {
+export interface DistillJoinerOptions {
   /** How long a first start waits for a teacher before a cold start. */
   deadlineMs?: number;
   /** How long only untrained peers may be announced before a cold start (default: one announce interval + 1 s). */
@@ -68,11 +68,11 @@ export type JoinOutcome =
   | { status: 'distilled'; teacher: string; startedFromTeacher: boolean; steps: number }
   | { status: 'cold'; reason: 'restored' | 'disabled' | 'no-discovery' | 'untrained-peers' | 'no-teacher' | 'bad-teacher' | 'aborted' };
 
-export class DistillJoinService implements DaemonService {
+export class DistillJoinerService implements DaemonService {
   readonly name = 'distill';
-  private readonly options: DistillJoinOptions;
+  private readonly options: DistillJoinerOptions;
   private readonly incarnation = randomBytes(8).toString('hex');
-  private teacherSide: DistillService | null = null;
+  private teacherSide: DistillTeacher | null = null;
   private refreshLoop: Promise<void> | null = null;
   private readonly stopController = new AbortController();
   private readonly registryShapes = new Map<string, { modelHash: string; paramCount: number }>();
@@ -81,7 +81,7 @@ export class DistillJoinService implements DaemonService {
   /** Periodic re-distillations done (a model no announced peer shares). */
   refreshes = 0;
 
-  constructor(options: DistillJoinOptions = {}) {
+  constructor(options: DistillJoinerOptions = {}) {
     this.options = options;
   }
 
@@ -93,7 +93,7 @@ export class DistillJoinService implements DaemonService {
       context.metrics.limits.hits as LimitHits,
       { concurrent: 'distill-streams-per-peer', rate: 'distill-requests-per-peer-per-minute' },
     );
-    this.teacherSide = new DistillService({
+    this.teacherSide = new DistillTeacher({
       node,
       swarmId: config.swarm,
       incarnation: this.incarnation,

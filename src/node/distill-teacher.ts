@@ -6,7 +6,7 @@
  * in src/protocol/distill-messages.ts; this file adds streams, chunking,
  * timeouts and size limits.
  *
- *   const service = new DistillService({ node, swarmId, incarnation, codecSpec: 'q8', snapshot: () => current });
+ *   const service = new DistillTeacher({ node, swarmId, incarnation, codecSpec: 'q8', snapshot: () => current });
  *   await service.start();
  *   const result = await fetchFromTeachers(node, candidates, { ...decodeOptions, deadlineMs: 30_000 });
  *   if (result.model === null) coldStart(); // every attempt is in result.attempts
@@ -41,7 +41,7 @@ export interface TeacherSnapshot {
   samplesSeen: number;
 }
 
-export interface DistillServiceOptions {
+export interface DistillTeacherOptions {
   node: DistillNode;
   swarmId: string;
   incarnation: string;
@@ -67,8 +67,8 @@ export interface DistillServiceOptions {
 const TEACHER_READ_BUFFER_BYTES = MAX_CHUNK_DATA_BYTES + 1024;
 
 /** Teacher side of the protocol. */
-export class DistillService {
-  private readonly options: DistillServiceOptions;
+export class DistillTeacher {
+  private readonly options: DistillTeacherOptions;
   private readonly codec: Codec;
   private readonly maxConcurrent: number;
   private active = 0;
@@ -77,7 +77,7 @@ export class DistillService {
   served = 0;
   busy = 0;
 
-  constructor(options: DistillServiceOptions) {
+  constructor(options: DistillTeacherOptions) {
     this.options = options;
     this.codec = createCodec(options.codecSpec);
     this.maxConcurrent = options.maxConcurrentJoiners ?? DISTILL_MAX_CONCURRENT_JOINERS;

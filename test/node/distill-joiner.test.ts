@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { validateDaemonConfig, type DaemonConfig } from '../../src/node/config.ts';
 import { Daemon, type DaemonStartInfo } from '../../src/node/daemon.ts';
-import { DistillJoinService, type DistillJoinOptions } from '../../src/node/join-service.ts';
+import { DistillJoinerService, type DistillJoinerOptions } from '../../src/node/distill-joiner.ts';
 
 /** Polls `check` (no fixed sleeps) until it holds or the deadline passes. */
 async function until(check: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
@@ -42,17 +42,17 @@ function nodeConfig(stateDir: string, nodeIndex: number, overrides: Partial<Reco
   });
 }
 
-describe('DistillJoinService in the daemon', function () {
+describe('DistillJoinerService in the daemon', function () {
   this.timeout(120_000);
   let root: string;
   const daemons: Daemon[] = [];
 
   function daemon(
     config: DaemonConfig,
-    options: DistillJoinOptions = {},
+    options: DistillJoinerOptions = {},
     onReady?: (info: DaemonStartInfo) => void,
-  ): { daemon: Daemon; join: DistillJoinService } {
-    const join = new DistillJoinService({ refreshIntervalMs: null, budget: { steps: 20 }, readTimeoutMs: 5_000, ...options });
+  ): { daemon: Daemon; join: DistillJoinerService } {
+    const join = new DistillJoinerService({ refreshIntervalMs: null, budget: { steps: 20 }, readTimeoutMs: 5_000, ...options });
     const d = new Daemon({
       config,
       logger: pino({ level: 'silent' }),
