@@ -45,6 +45,7 @@ import { PeerSelector } from './peer-selection.ts';
 import { acquireStateLock, type StateLock } from './state-lock.ts';
 import { TrainingLoop } from './training-loop.ts';
 import { DistillJoinerService } from './distill-joiner.ts';
+import { DistillTeacherService } from './distill-teacher.ts';
 import type { DaemonContext, DaemonService, NodeData } from './service.ts';
 
 
@@ -59,7 +60,7 @@ export interface DaemonOptions {
   logger?: Logger;
   /** Called once libp2p and HTTP listen, before the services (and a possibly long join) start. */
   onReady?: (info: DaemonStartInfo) => void;
-  /** Services started after the announcer and before training (default: the distill join, DistillJoinerService). */
+  /** Services started after the announcer and before training (default: the distill join, both sides: DistillTeacherService, DistillJoinerService). */
   joinServices?: DaemonService[];
   /** Extra libp2p options (hardening: gater, protector, limits). */
   libp2p?: Partial<Pick<Libp2pNodeOptions, 'connectionGater' | 'connectionProtector' | 'maxConnections' | 'discoveryIntervalMs'>>;
@@ -256,7 +257,7 @@ export class Daemon {
       exchanges,
       announcer,
       // Default: the knowledge-transfer join (teacher side always; joiner side on a first start).
-      ...(this.options.joinServices ?? [new DistillJoinerService()]),
+      ...(this.options.joinServices ?? [new DistillTeacherService(), new DistillJoinerService()]),
       new TrainingLoop({
         host,
         test: data.test,

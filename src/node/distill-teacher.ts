@@ -1,36 +1,34 @@
 /**
- * `/gossip-learn/distill/1.0.0` on libp2p streams: the teacher side (serve
- * our model to a bounded number of joiners at a time, BUSY otherwise) and
- * the joiner side (ask candidates in order until one answers with a valid
- * registry model, within a deadline). The message logic is pure and lives
+ * The teacher side of the knowledge-transfer join
+ * (`/gossip-learn/distill/1.0.0`): answer a joiner's model request with our
+ * model (a registry name plus a compressed snapshot), to a bounded number
+ * of joiners at a time, and BUSY otherwise or while our model is untrained.
+ * The joiner side is distill-joiner.ts; the message logic is pure and lives
  * in src/protocol/distill-messages.ts; this file adds streams, chunking,
  * timeouts and size limits.
  *
- *   const service = new DistillTeacher({ node, swarmId, incarnation, codecSpec: 'q8', snapshot: () => current });
- *   await service.start();
- *   const result = await fetchFromTeachers(node, candidates, { ...decodeOptions, deadlineMs: 30_000 });
- *   if (result.model === null) coldStart(); // every attempt is in result.attempts
+ *   // On any libp2p node:
+ *   const teacher = new DistillTeacher({ node, swarmId, incarnation, frameLimits, codecSpec: 'q8', snapshot: () => current });
+ *   await teacher.start();
+ *
+ *   // In the daemon (always on, so late joiners can learn from us):
+ *   new Daemon({ config, joinServices: [new DistillTeacherService(), new DistillJoinerService()] });
  */
-import type { Libp2p, PeerId, Stream } from '@libp2p/interface';
-import type { Multiaddr } from '@multiformats/multiaddr';
+import { randomBytes } from 'node:crypto';
+import type { Libp2p, Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
 import { createCodec, type Codec } from '../protocol/codec/index.ts';
-import {
-  decodeDistillAnswer,
-  decodeDistillRequest,
-  encodeBusy,
-  encodeDistillModel,
-  encodeDistillRequest,
-  type DecodeDistillOptions,
-  type DistillAnswer,
-} from '../protocol/distill-messages.ts';
+import { decodeDistillRequest, encodeBusy, encodeDistillModel } from '../protocol/distill-messages.ts';
 import { ProtocolError } from '../protocol/errors.ts';
-import type { FrameLimits } from '../protocol/frame.ts';
+import { DEFAULT_FRAME_LIMITS, type FrameLimits } from '../protocol/frame.ts';
 import { DISTILL_PROTOCOL_ID, MAX_CHUNK_DATA_BYTES } from './constants.ts';
-import { DISTILL_MAX_ANSWER_BYTES, DISTILL_MAX_CONCURRENT_JOINERS, DISTILL_MAX_REQUEST_BYTES, DISTILL_READ_TIMEOUT_MS } from './distill-constants.ts';
+import { DISTILL_DEFAULT_CODEC, DISTILL_MAX_CONCURRENT_JOINERS, DISTILL_MAX_REQUEST_BYTES, DISTILL_READ_TIMEOUT_MS } from './distill-constants.ts';
 import { readChunkedFrame, writeChunkedFrame } from './frame-stream.ts';
+import { DISTILL_MAX_REQUESTS_PER_PEER_PER_MINUTE, DISTILL_MAX_STREAMS_PER_PEER, PeerStreamLimiter, type LimitHits } from './limits.ts';
+import { distillRejectionCode } from './rejection-reason.ts';
+import type { DaemonContext, DaemonService } from './service.ts';
 
-/** The part of the libp2p node this service uses (tests can pass any node). */
+/** The part of the libp2p node the teacher uses (tests can pass any node). */
 export type DistillNode = Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>;
 
 export interface TeacherSnapshot {
@@ -66,7 +64,7 @@ export interface DistillTeacherOptions {
 /** What an inbound request stream may hold unread: a request is tiny; one chunk of slack. */
 const TEACHER_READ_BUFFER_BYTES = MAX_CHUNK_DATA_BYTES + 1024;
 
-/** Teacher side of the protocol. */
+/** The teacher side of the protocol on a libp2p node. */
 export class DistillTeacher {
   private readonly options: DistillTeacherOptions;
   private readonly codec: Codec;
@@ -155,99 +153,59 @@ export class DistillTeacher {
   }
 }
 
-export interface FetchTeacherOptions extends DecodeDistillOptions {
-  incarnation: string;
-  wantedModel: string | null;
-  maxAnswerBytes?: number;
+export interface DistillTeacherServiceOptions {
+  codecSpec?: string;
+  maxConcurrentJoiners?: number;
   readTimeoutMs?: number;
-  signal?: AbortSignal;
 }
-
-export interface FetchedTeacherModel {
-  answer: DistillAnswer;
-  /** Bytes of the answer frame (what the transfer cost). */
-  bytes: number;
-}
-
-/** Asks one peer for its model. Throws ProtocolError on a bad answer; network errors propagate. */
-export async function requestTeacherModel(
-  node: Pick<Libp2p, 'dialProtocol'>,
-  target: PeerId | Multiaddr | Multiaddr[],
-  options: FetchTeacherOptions,
-): Promise<FetchedTeacherModel> {
-  const readTimeoutMs = options.readTimeoutMs ?? DISTILL_READ_TIMEOUT_MS;
-  const withTimeout = (): AbortSignal =>
-    options.signal === undefined ? AbortSignal.timeout(readTimeoutMs) : AbortSignal.any([AbortSignal.timeout(readTimeoutMs), options.signal]);
-  const stream = await node.dialProtocol(target, DISTILL_PROTOCOL_ID, { signal: withTimeout() });
-  try {
-    const lp = lpStream(stream, { maxDataLength: MAX_CHUNK_DATA_BYTES });
-    const request = encodeDistillRequest({ swarmId: options.swarmId, incarnation: options.incarnation, wantedModel: options.wantedModel });
-    await writeChunkedFrame(lp, request, { signal: withTimeout() });
-    const answerBytes = await readChunkedFrame(lp, {
-      maxFrameBytes: options.maxAnswerBytes ?? DISTILL_MAX_ANSWER_BYTES,
-      readTimeoutMs,
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    });
-    const answer = decodeDistillAnswer(answerBytes, options);
-    await stream.close({ signal: withTimeout() }).catch(() => stream.abort(new Error('close failed')));
-    return { answer, bytes: answerBytes.length + request.length };
-  } catch (err) {
-    stream.abort(err instanceof Error ? err : new Error(String(err)));
-    throw err;
-  }
-}
-
-export interface TeacherCandidate {
-  /** How the teacher is named in logs and metrics (peer id or multiaddr). */
-  id: string;
-  target: PeerId | Multiaddr | Multiaddr[];
-}
-
-export type TeacherAttemptOutcome = 'model' | 'busy' | 'rejected' | 'failed' | 'skipped';
-
-export interface TeacherAttempt {
-  teacher: string;
-  outcome: TeacherAttemptOutcome;
-  /** ProtocolError reason or error name for 'rejected' / 'failed'. */
-  reason: string | null;
-}
-
-export type FetchFromTeachersResult =
-  | { model: Extract<DistillAnswer, { kind: 'model' }>; teacher: string; bytes: number; attempts: TeacherAttempt[] }
-  | { model: null; teacher: null; bytes: number; attempts: TeacherAttempt[] };
 
 /**
- * Tries candidates in order until one answers with a valid model; BUSY,
- * rejected answers (ProtocolError) and network failures move on to the next.
- * Gives up when the deadline passes (candidates not tried are 'skipped').
+ * The teacher side as a daemon service: serves our model while the daemon
+ * runs, with per-peer limits on distill streams and requests, and counts
+ * refused or failed inbound distill streams in `exchange.rejected`.
  */
-export async function fetchFromTeachers(
-  node: Pick<Libp2p, 'dialProtocol'>,
-  candidates: readonly TeacherCandidate[],
-  options: FetchTeacherOptions & { deadlineMs: number },
-): Promise<FetchFromTeachersResult> {
-  const deadline = AbortSignal.timeout(options.deadlineMs);
-  const signal = options.signal === undefined ? deadline : AbortSignal.any([deadline, options.signal]);
-  const attempts: TeacherAttempt[] = [];
-  let bytes = 0;
-  for (const candidate of candidates) {
-    if (signal.aborted) {
-      attempts.push({ teacher: candidate.id, outcome: 'skipped', reason: 'deadline' });
-      continue;
-    }
-    try {
-      const fetched = await requestTeacherModel(node, candidate.target, { ...options, signal });
-      bytes += fetched.bytes;
-      if (fetched.answer.kind === 'busy') {
-        attempts.push({ teacher: candidate.id, outcome: 'busy', reason: null });
-        continue;
-      }
-      attempts.push({ teacher: candidate.id, outcome: 'model', reason: null });
-      return { model: fetched.answer, teacher: candidate.id, bytes, attempts };
-    } catch (err) {
-      if (err instanceof ProtocolError) attempts.push({ teacher: candidate.id, outcome: 'rejected', reason: err.reason });
-      else attempts.push({ teacher: candidate.id, outcome: 'failed', reason: err instanceof Error ? err.name : 'error' });
-    }
+export class DistillTeacherService implements DaemonService {
+  readonly name = 'distill-teacher';
+  private readonly options: DistillTeacherServiceOptions;
+  private readonly incarnation = randomBytes(8).toString('hex');
+  private teacher: DistillTeacher | null = null;
+
+  constructor(options: DistillTeacherServiceOptions = {}) {
+    this.options = options;
   }
-  return { model: null, teacher: null, bytes, attempts };
+
+  async start(context: DaemonContext): Promise<void> {
+    const { config, host, node } = context;
+    // Hits land in the daemon's limits.hits (InboundAdmission's counters, shared through the metrics object).
+    const limiter = new PeerStreamLimiter(
+      { maxConcurrentPerPeer: DISTILL_MAX_STREAMS_PER_PEER, maxPerPeerPerMinute: DISTILL_MAX_REQUESTS_PER_PEER_PER_MINUTE },
+      context.metrics.limits.hits as LimitHits,
+      { concurrent: 'distill-streams-per-peer', rate: 'distill-requests-per-peer-per-minute' },
+    );
+    this.teacher = new DistillTeacher({
+      node,
+      swarmId: config.swarm,
+      incarnation: this.incarnation,
+      frameLimits: DEFAULT_FRAME_LIMITS,
+      codecSpec: this.options.codecSpec ?? DISTILL_DEFAULT_CODEC,
+      // An untrained model teaches nothing: answer BUSY so the joiner asks someone else.
+      snapshot: () => (host.age > 0 ? { modelName: host.modelName, modelHash: host.modelHash, ...host.local() } : null),
+      ...(this.options.maxConcurrentJoiners === undefined ? {} : { maxConcurrentJoiners: this.options.maxConcurrentJoiners }),
+      readTimeoutMs: this.options.readTimeoutMs ?? config.readTimeoutMs,
+      admit: (peerId) => limiter.tryAcquire(peerId),
+      onServed: (bytes) => context.logger.debug({ bytes }, 'distill: served our model to a joiner'),
+      // A hostile inbound stream of either protocol counts in exchange.rejected, by reason.
+      onInboundRejected: (reason) => {
+        const code = distillRejectionCode(reason);
+        context.metrics.exchange.rejected++;
+        context.metrics.exchange.rejectedByReason[code] = (context.metrics.exchange.rejectedByReason[code] ?? 0) + 1;
+        context.logger.debug({ reason }, 'distill: inbound stream rejected');
+      },
+    });
+    await this.teacher.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.teacher?.stop();
+  }
 }

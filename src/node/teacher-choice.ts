@@ -6,10 +6,17 @@
  *
  *   const candidates = forced === null ? rankTeachers(announcer.peers(), { selfPeerId }) : [forced];
  */
+import type { PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
-import { multiaddr } from '@multiformats/multiaddr';
-import type { TeacherCandidate } from './distill-teacher.ts';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { GossipLearnError } from '../common/errors.ts';
+
+/** A teacher to ask, in the form the joiner dials (distill-joiner.ts). */
+export interface TeacherCandidate {
+  /** How the teacher is named in logs and metrics (peer id or multiaddr). */
+  id: string;
+  target: PeerId | Multiaddr | Multiaddr[];
+}
 
 /** What teacher choice reads from an announcement (the announcer's table rows carry at least this). */
 export interface AnnouncedTeacher {

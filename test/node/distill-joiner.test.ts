@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { validateDaemonConfig, type DaemonConfig } from '../../src/node/config.ts';
 import { Daemon, type DaemonStartInfo } from '../../src/node/daemon.ts';
 import { DistillJoinerService, type DistillJoinerOptions } from '../../src/node/distill-joiner.ts';
+import { DistillTeacherService } from '../../src/node/distill-teacher.ts';
 
 /** Polls `check` (no fixed sleeps) until it holds or the deadline passes. */
 async function until(check: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
@@ -42,7 +43,7 @@ function nodeConfig(stateDir: string, nodeIndex: number, overrides: Partial<Reco
   });
 }
 
-describe('DistillJoinerService in the daemon', function () {
+describe('DistillJoinerService (with DistillTeacherService) in the daemon', function () {
   this.timeout(120_000);
   let root: string;
   const daemons: Daemon[] = [];
@@ -57,7 +58,7 @@ describe('DistillJoinerService in the daemon', function () {
       config,
       logger: pino({ level: 'silent' }),
       libp2p: { discoveryIntervalMs: 300 },
-      joinServices: [join],
+      joinServices: [new DistillTeacherService({ readTimeoutMs: 5_000 }), join],
       ...(onReady === undefined ? {} : { onReady }),
     });
     daemons.push(d);

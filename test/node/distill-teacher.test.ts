@@ -9,13 +9,9 @@ import { createCodec } from '../../src/protocol/codec/index.ts';
 import { encodeDistillModel } from '../../src/protocol/distill-messages.ts';
 import { DEFAULT_FRAME_LIMITS } from '../../src/protocol/frame.ts';
 import { DISTILL_PROTOCOL_ID, MAX_CHUNK_DATA_BYTES } from '../../src/node/constants.ts';
-import {
-  DistillTeacher,
-  fetchFromTeachers,
-  type FetchTeacherOptions,
-  type TeacherCandidate,
-  type TeacherSnapshot,
-} from '../../src/node/distill-teacher.ts';
+import { fetchFromTeachers, type FetchTeacherOptions } from '../../src/node/distill-joiner.ts';
+import { DistillTeacher, type TeacherSnapshot } from '../../src/node/distill-teacher.ts';
+import type { TeacherCandidate } from '../../src/node/teacher-choice.ts';
 import { readChunkedFrame, writeChunkedFrame } from '../../src/node/frame-stream.ts';
 
 const PARAMS = 1000;
@@ -80,7 +76,7 @@ async function waitFor(condition: () => boolean, deadlineMs = 5_000): Promise<vo
   }
 }
 
-describe('DistillTeacher and fetchFromTeachers', function () {
+describe('DistillTeacher (answered by the joiner side, fetchFromTeachers)', function () {
   const nodes: Libp2p[] = [];
   const services: DistillTeacher[] = [];
   let joiner: Libp2p;
