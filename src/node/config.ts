@@ -101,7 +101,7 @@ export const daemonConfigSchema = z
     evalIntervalMs: positiveMs.default(DEFAULT_EVAL_INTERVAL_MS),
     announceIntervalMs: positiveMs.default(DEFAULT_ANNOUNCE_INTERVAL_MS),
     exitWithParent: z.boolean().default(false),
-    // Hardening (issue 7): every exchange read gives up after this (DESIGN.md: at most 30 s; a stalled stream is reset).
+    // Hardening (issue 7): every exchange read gives up after this (at most 30 s; a stalled stream is reset).
     readTimeoutMs: positiveMs.max(30_000).default(READ_TIMEOUT_MS),
     maxStreamsPerPeer: z.number().int().positive().default(DEFAULT_MAX_STREAMS_PER_PEER),
     maxExchangesPerPeerPerMinute: z.number().int().nonnegative().default(DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE),

@@ -1,5 +1,5 @@
 /**
- * Which training rows a node owns (contract spec strings from DESIGN.md):
+ * Which training rows a node owns (contract spec strings, docs/architecture.md "Contracts"):
  *
  *   iid              a seeded random permutation cut into numNodes near-equal parts
  *   dirichlet:<a>    per class, proportions over nodes drawn from Dirichlet(a)
