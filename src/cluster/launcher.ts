@@ -14,8 +14,9 @@
  * second signal would make a daemon skip its checkpoint), and is stopped
  * with SIGTERM, then SIGKILL after --stop-timeout.
  */
-import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../common/atomic-file.ts';
 import { DAEMON_NODE_FLAGS, LISTEN_LINE, METRICS_LINE, PEER_ID_LINE, SupervisedChild } from './child-process.ts';
 import { ClusterError } from './errors.ts';
 import { fetchMetrics, pickDialAddress } from './metrics-client.ts';
@@ -151,10 +152,7 @@ export class ClusterLauncher {
       nodes: Object.fromEntries(this.nodes.map((n) => [n.tracker.name, [...n.tracker.pids]])),
     };
     const path = join(this.outDir, PIDS_FILE);
-    this.pidsWritten = this.pidsWritten.catch(() => undefined).then(async () => {
-      await writeFile(`${path}.tmp`, JSON.stringify(body, null, 2));
-      await rename(`${path}.tmp`, path);
-    });
+    this.pidsWritten = this.pidsWritten.catch(() => undefined).then(() => writeFileAtomic(path, JSON.stringify(body, null, 2)));
     return this.pidsWritten;
   }
 
@@ -316,9 +314,7 @@ export class ClusterLauncher {
   }
 
   private async writeResults(results: ClusterResults): Promise<void> {
-    const path = join(this.outDir, RESULTS_FILE);
-    await writeFile(`${path}.tmp`, `${JSON.stringify(results, null, 2)}\n`);
-    await rename(`${path}.tmp`, path);
+    await writeFileAtomic(join(this.outDir, RESULTS_FILE), `${JSON.stringify(results, null, 2)}\n`);
   }
 
   /** Runs the whole cluster; resolves once every daemon has exited and results.json is written. */

@@ -1,5 +1,5 @@
 /**
- * Reads a daemon's `GET /metrics` JSON (DESIGN.md lists the fields) and
+ * Reads a daemon's `GET /metrics` JSON (docs/architecture.md "Contracts" lists the fields) and
  * keeps the few figures the launcher tracks. Tolerant on purpose: a field
  * the daemon does not know yet is null, never an error, so the launcher
  * keeps watching a daemon whose metrics are still filling in.

@@ -28,7 +28,7 @@
 import { GossipError } from './errors.ts';
 import { SessionError, SessionTable, type Exchange, type ExchangeOutcome, type FrameBytes } from '../protocol/session.ts';
 import type { Aggregator } from '../train/aggregators/index.ts';
-import type { LocalModelStore } from '../train/live-model.ts';
+import type { LocalModelStore } from '../train/model-state.ts';
 import { PeerSampler, type PeerOutcome } from './peer-sampler.ts';
 
 export interface GossipNodeOptions {

@@ -7,6 +7,7 @@
  *   const peer = sampler.choose(candidates);     // string | null
  *   sampler.report(peer, { ok: true, durationMs: 120 });
  */
+import { LruMap } from '../common/lru.ts';
 
 export interface PeerOutcome {
   ok: boolean;
@@ -33,7 +34,8 @@ const DEFAULT_MAX_FAILURES = 8;
 const DEFAULT_MAX_PEER_RECORDS = 1024;
 
 export class PeerSampler {
-  private readonly records = new Map<string, PeerRecord>();
+  /** Least recently reported peers are forgotten first (bounded: a long-running node meets many peers). */
+  private readonly records: LruMap<string, PeerRecord>;
   private readonly random: () => number;
   private readonly maxFailures: number;
   private readonly maxPeers: number;
@@ -43,11 +45,12 @@ export class PeerSampler {
     this.random = options.random;
     this.maxFailures = options.maxFailures ?? DEFAULT_MAX_FAILURES;
     this.maxPeers = options.maxPeers ?? DEFAULT_MAX_PEER_RECORDS;
+    this.records = new LruMap(this.maxPeers);
   }
 
   /** Selection weight of a candidate (>0), given the durations of the others. */
   weight(peerId: string, medianDurationMs: number | null): number {
-    const record = this.records.get(peerId);
+    const record = this.records.peek(peerId);
     if (record === undefined) return 1;
     let w = 1 / (1 + record.failures) ** 2;
     // A peer much slower than the typical one is called less often.
@@ -60,13 +63,13 @@ export class PeerSampler {
 
   choose(candidates: readonly string[]): string | null {
     const unique = [...new Set(candidates)];
-    let pool = unique.filter((p) => (this.records.get(p)?.failures ?? 0) < this.maxFailures);
+    let pool = unique.filter((p) => (this.records.peek(p)?.failures ?? 0) < this.maxFailures);
     // Everyone failing: keep trying the least-failed ones rather than going silent.
     if (pool.length === 0) pool = unique;
     if (pool.length > 1 && this.last !== null) pool = pool.filter((p) => p !== this.last);
     if (pool.length === 0) return null;
     const durations = pool
-      .map((p) => this.records.get(p)?.meanDurationMs)
+      .map((p) => this.records.peek(p)?.meanDurationMs)
       .filter((d): d is number => d !== null && d !== undefined)
       .sort((a, b) => a - b);
     const median = durations.length === 0 ? null : durations[Math.floor(durations.length / 2)]!;
@@ -88,7 +91,6 @@ export class PeerSampler {
   report(peerId: string, outcome: PeerOutcome): void {
     let record = this.records.get(peerId);
     if (record === undefined) {
-      if (this.records.size >= this.maxPeers) this.records.delete(this.records.keys().next().value as string);
       record = { failures: 0, meanDurationMs: null };
       this.records.set(peerId, record);
     }
@@ -102,6 +104,6 @@ export class PeerSampler {
   }
 
   failures(peerId: string): number {
-    return this.records.get(peerId)?.failures ?? 0;
+    return this.records.peek(peerId)?.failures ?? 0;
   }
 }

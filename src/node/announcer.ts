@@ -12,6 +12,7 @@
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import { z } from 'zod';
+import { LruMap } from '../common/lru.ts';
 import { ANNOUNCEMENT_TTL_MS, MAX_ANNOUNCED_ADDRESSES, MAX_ANNOUNCED_PEERS, MAX_ANNOUNCEMENT_BYTES, announceTopic } from './constants.ts';
 import type { DaemonContext, DaemonService } from './service.ts';
 
@@ -55,24 +56,19 @@ export function decodeAnnouncement(bytes: Uint8Array): Announcement | null {
 
 /** Bounded table of announced peers: newest announcement per peer, oldest evicted first, entries expire. */
 export class AnnouncementTable {
-  private readonly peers = new Map<string, AnnouncedPeer>();
-  private readonly maxPeers: number;
+  /** Only `upsert` marks an entry used (reads peek), so the order is least recently announced first. */
+  private readonly peers: LruMap<string, AnnouncedPeer>;
   private readonly ttlMs: number;
   private readonly now: () => number;
 
   constructor(opts: { maxPeers?: number; ttlMs?: number; now?: () => number } = {}) {
-    this.maxPeers = opts.maxPeers ?? MAX_ANNOUNCED_PEERS;
+    this.peers = new LruMap(opts.maxPeers ?? MAX_ANNOUNCED_PEERS);
     this.ttlMs = opts.ttlMs ?? ANNOUNCEMENT_TTL_MS;
     this.now = opts.now ?? Date.now;
   }
 
   upsert(a: Announcement): void {
-    this.peers.delete(a.peerId); // re-insert: Map order = least recently announced first
     this.peers.set(a.peerId, { ...a, receivedAtMs: this.now() });
-    while (this.peers.size > this.maxPeers) {
-      const oldest = this.peers.keys().next().value as string;
-      this.peers.delete(oldest);
-    }
   }
 
   remove(peerId: string): void {
@@ -81,7 +77,7 @@ export class AnnouncementTable {
 
   get(peerId: string): AnnouncedPeer | undefined {
     this.expire();
-    return this.peers.get(peerId);
+    return this.peers.peek(peerId);
   }
 
   all(): AnnouncedPeer[] {

@@ -28,17 +28,13 @@ import {
 } from './constants.ts';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE, DEFAULT_MAX_STREAMS_PER_PEER } from './limits.ts';
 import { forcedTeacher } from './teacher-choice.ts';
+import { GossipLearnError } from '../common/errors.ts';
 
 export type ConfigErrorReason = 'bad-flag' | 'bad-value' | 'bad-file' | 'bad-env';
 
 /** Bad configuration: the CLI prints the message as one line and exits 2. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-  readonly reason: ConfigErrorReason;
-  constructor(reason: ConfigErrorReason, message: string) {
-    super(message);
-    this.reason = reason;
-  }
+export class ConfigError extends GossipLearnError<ConfigErrorReason> {
+  override readonly name = 'ConfigError';
 }
 
 type OptionKind = 'string' | 'int' | 'number' | 'boolean' | 'list' | 'duration';
@@ -103,7 +99,7 @@ export const daemonConfigSchema = z
     evalIntervalMs: positiveMs.default(DEFAULT_EVAL_INTERVAL_MS),
     announceIntervalMs: positiveMs.default(DEFAULT_ANNOUNCE_INTERVAL_MS),
     exitWithParent: z.boolean().default(false),
-    // Hardening (issue 7): every exchange read gives up after this (DESIGN.md: at most 30 s; a stalled stream is reset).
+    // Hardening (issue 7): every exchange read gives up after this (at most 30 s; a stalled stream is reset).
     readTimeoutMs: positiveMs.max(30_000).default(READ_TIMEOUT_MS),
     maxStreamsPerPeer: z.number().int().positive().default(DEFAULT_MAX_STREAMS_PER_PEER),
     maxExchangesPerPeerPerMinute: z.number().int().nonnegative().default(DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE),

@@ -7,14 +7,14 @@
  *   announceTopic('demo') // 'gossip-learn/demo/announce/1'
  */
 
-/** Contract (DESIGN.md): the push-pull exchange protocol. */
+/** Contract (docs/architecture.md "Contracts"): the push-pull exchange protocol. */
 export const EXCHANGE_PROTOCOL_ID = '/gossip-learn/exchange/1.0.0';
-/** Contract (DESIGN.md): the knowledge-transfer join protocol (distill engineer). */
+/** Contract (docs/architecture.md "Contracts"): the knowledge-transfer join protocol. */
 export const DISTILL_PROTOCOL_ID = '/gossip-learn/distill/1.0.0';
 
-/** Contract (DESIGN.md): gossipsub topic of the per-swarm announcements. */
+/** Contract (docs/architecture.md "Contracts"): gossipsub topic of the per-swarm announcements. */
 export const announceTopic = (swarm: string): string => `gossip-learn/${swarm}/announce/1`;
-/** Per-swarm pubsub peer discovery topic, so swarms do not discover each other. */
+/** Contract (docs/architecture.md "Contracts"): per-swarm pubsub peer discovery topic, so swarms do not discover each other. */
 export const discoveryTopic = (swarm: string): string => `gossip-learn/${swarm}/discovery/1`;
 
 /** A fixed default port users can put in bootstrap lists. */
@@ -44,18 +44,18 @@ export const EXIT_WITH_PARENT_FLAG = '--exit-with-parent';
 /** How often the daemon checks that its parent is still alive. */
 export const PARENT_CHECK_INTERVAL_MS = 1_000;
 
-/** File names inside the state dir. */
+/** File names inside the state dir (contracts, docs/architecture.md "Contracts"). */
 export const IDENTITY_FILE = 'identity.key';
 export const CHECKPOINT_FILE = 'checkpoint.bin';
 
 // Limits and timeouts of the exchange stream.
-/** Every read on an exchange stream gives up after this (DESIGN.md: at most 30 s). */
+/** Every read on an exchange stream gives up after this (reads never wait more than 30 s: a stalled stream is reset). */
 export const READ_TIMEOUT_MS = 20_000;
 /** Whole outbound exchange (dial + push + reply) deadline. */
 export const EXCHANGE_TIMEOUT_MS = 30_000;
 /**
  * Frames are cut into length-prefixed chunks of at most this many bytes, well
- * below libp2p's 4 MB stream read buffer (PLATFORM.md: a stream whose read
+ * below libp2p's 4 MB stream read buffer (docs/architecture.md "Platform notes": a stream whose read
  * buffer overflows is aborted).
  */
 export const CHUNK_BYTES = 256 * 1024;

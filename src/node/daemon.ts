@@ -14,6 +14,7 @@
  * join), training loop, exchange loop. Services stop in reverse order, so
  * the final checkpoint is written after training and exchanges stopped.
  */
+import { GossipLearnError } from '../common/errors.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -35,15 +36,18 @@ import type { DaemonConfig } from './config.ts';
 import { CHECKPOINT_FILE, IDENTITY_FILE, SHUTDOWN_DEADLINE_MS } from './constants.ts';
 import { ExchangeLoop } from './exchange-loop.ts';
 import { ExchangeService } from './exchange-service.ts';
-import { Hardening, maxExchangeFrameBytes, type HardeningLimits } from './hardening.ts';
+import { InboundAdmission, type AdmissionLimits } from './admission.ts';
 import { HttpServer, jsonResponse } from './http.ts';
 import { loadOrCreateIdentity } from './identity.ts';
 import { createLibp2pNode, type DaemonLibp2p, type Libp2pNodeOptions } from './libp2p.ts';
+import { maxExchangeFrameBytes } from './limits.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { DaemonMetrics } from './metrics.ts';
+import { Monitoring } from './monitoring.ts';
 import { acquireStateLock, type StateLock } from './state-lock.ts';
 import { TrainingLoop } from './training-loop.ts';
-import { DistillJoinService } from './join-service.ts';
+import { DistillJoinerService } from './distill-joiner.ts';
+import { DistillTeacherService } from './distill-teacher.ts';
 import type { DaemonContext, DaemonService, NodeData } from './service.ts';
 
 
@@ -58,12 +62,12 @@ export interface DaemonOptions {
   logger?: Logger;
   /** Called once libp2p and HTTP listen, before the services (and a possibly long join) start. */
   onReady?: (info: DaemonStartInfo) => void;
-  /** Services started after the announcer and before training (default: the distill join, DistillJoinService). */
+  /** Services started after the announcer and before training (default: the distill join, both sides: DistillTeacherService, DistillJoinerService). */
   joinServices?: DaemonService[];
   /** Extra libp2p options (hardening: gater, protector, limits). */
   libp2p?: Partial<Pick<Libp2pNodeOptions, 'connectionGater' | 'connectionProtector' | 'maxConnections' | 'discoveryIntervalMs'>>;
   /** Per-peer stream/rate and connection limits (defaults from src/node/limits.ts). */
-  limits?: HardeningLimits;
+  limits?: AdmissionLimits;
   /** Overrides for tests: exchange read timeout, chunk size. */
   exchange?: { readTimeoutMs?: number; chunkBytes?: number; snapshotCodec?: string };
 }
@@ -196,13 +200,14 @@ export class Daemon {
 
     const { privateKey, created } = await loadOrCreateIdentity(join(config.stateDir, IDENTITY_FILE));
     this.throwIfStopping();
-    const hardening = new Hardening(
+    const admission = new InboundAdmission(
       this.options.limits ?? {
         maxStreamsPerPeer: config.maxStreamsPerPeer,
         maxExchangesPerPeerPerMinute: config.maxExchangesPerPeerPerMinute,
         maxConnections: config.maxConnections,
       },
     );
+    const monitoring = new Monitoring();
     const node = await createLibp2pNode({
       privateKey,
       listen: config.listen,
@@ -210,13 +215,15 @@ export class Daemon {
       bootstrap: config.bootstrap.filter((a) => a.includes('/p2p/')),
       swarm: config.swarm,
       mdns: config.mdns,
-      ...hardening.libp2pOptions(),
+      ...admission.libp2pOptions(),
+      ...monitoring.libp2pOptions(),
       ...this.options.libp2p,
     });
     this.node = node;
-    hardening.bindNode(node);
+    admission.bindNode(node);
+    admission.reportTo(metrics);
     // After stop the model is disposed: the digest then describes the final parameters.
-    hardening.attach({ metrics, http: this.http, params: () => (this.modelLive ? host.read().params : this.finalParams) });
+    monitoring.attach({ metrics, http: this.http, params: () => (this.modelLive ? host.read().params : this.finalParams) });
     metrics.peerId = node.peerId.toString();
     logger.info({ peerId: metrics.peerId, newIdentity: created, restored: restored.status }, 'identity loaded');
     this.throwIfStopping();
@@ -247,7 +254,7 @@ export class Daemon {
     });
     const exchanges = new ExchangeService({
       gossip,
-      inbound: hardening,
+      inbound: admission,
       readTimeoutMs: this.options.exchange?.readTimeoutMs ?? config.readTimeoutMs,
       maxFrameBytes: maxExchangeFrameBytes(host.paramCount),
       ...(this.options.exchange?.chunkBytes === undefined ? {} : { chunkBytes: this.options.exchange.chunkBytes }),
@@ -278,7 +285,7 @@ export class Daemon {
       exchanges,
       announcer,
       // Default: the knowledge-transfer join (teacher side always; joiner side on a first start).
-      ...(this.options.joinServices ?? [new DistillJoinService()]),
+      ...(this.options.joinServices ?? [new DistillTeacherService(), new DistillJoinerService()]),
       new TrainingLoop({
         model: host,
         test: data.test,
@@ -361,9 +368,11 @@ export class Daemon {
 }
 
 /** start() gave up because stop() was called meanwhile (not a failure: the daemon was asked to stop). */
-export class DaemonStoppedError extends Error {
+export class DaemonStoppedError extends GossipLearnError<'stopped'> {
   override readonly name = 'DaemonStoppedError';
-  readonly reason = 'stopped' as const;
+  constructor(message: string) {
+    super('stopped', message);
+  }
 }
 
 /** Loads the data source and cuts this node's training partition. */

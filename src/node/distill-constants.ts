@@ -4,7 +4,7 @@
  * distill service's knobs are found in one place, units in the names.
  */
 
-/** Every read on a distill stream gives up after this (DESIGN.md: at most 30 s). */
+/** Every read on a distill stream gives up after this (reads never wait more than 30 s: a stalled stream is reset). */
 export const DISTILL_READ_TIMEOUT_MS = 15_000;
 /** Largest teacher answer a joiner accepts: a cnn/mlp snapshot in f32 is < 1 MiB; 16 MiB leaves room for bigger registry models. */
 export const DISTILL_MAX_ANSWER_BYTES = 16 * 1024 * 1024;

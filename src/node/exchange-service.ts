@@ -12,6 +12,7 @@
  *   daemon.addService(exchanges);
  *   await exchanges.exchangeWith(peerId);   // 'merged' | 'busy' | 'skipped'
  */
+import { GossipLearnError } from '../common/errors.ts';
 import type { Connection, PeerId, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { GossipError } from '../core/errors.ts';
@@ -27,7 +28,7 @@ import {
   READ_TIMEOUT_MS,
 } from './constants.ts';
 import type { DaemonContext, DaemonService } from './service.ts';
-import type { InboundGuard } from './hardening.ts';
+import type { InboundGuard } from './admission.ts';
 import { maxExchangeReadBufferBytes } from './limits.ts';
 import { lpStream } from '@libp2p/utils';
 import { readChunkedFrame, writeChunkedFrame, type LengthPrefixedChannel } from './frame-stream.ts';
@@ -42,17 +43,13 @@ export interface ExchangeServiceOptions {
   maxFrameBytes?: number;
   /** Chunk size on the wire (tests use small chunks to exercise reassembly). */
   chunkBytes?: number;
-  /** Per-peer admission and rejection reasons (src/node/hardening.ts). */
+  /** Per-peer admission and rejection reasons (src/node/admission.ts). */
   inbound?: InboundGuard;
 }
 
-export class ExchangeFailedError extends Error {
-  override name = 'ExchangeFailedError';
-  readonly reason: 'no-frame' | 'stopped';
-  constructor(reason: 'no-frame' | 'stopped', message: string) {
-    super(message);
-    this.reason = reason;
-  }
+/** An exchange that ended without a model: the peer answered ERROR ('no-frame'), or we are shutting down ('stopped'). */
+export class ExchangeFailedError extends GossipLearnError<'no-frame' | 'stopped'> {
+  override readonly name = 'ExchangeFailedError';
 }
 
 export class ExchangeService implements DaemonService {

@@ -1,7 +1,7 @@
 /**
  * Whole frames over a libp2p stream, cut into length-prefixed chunks.
  *
- * libp2p aborts a stream whose unread buffer passes 4 MB (PLATFORM.md), and
+ * libp2p aborts a stream whose unread buffer passes 4 MB (docs/architecture.md "Platform notes"), and
  * lpStream needs a maxDataLength, so a frame travels as chunks of at most
  * CHUNK_BYTES, each prefixed by one flag byte: 1 = more chunks follow,
  * 0 = last chunk. The reader enforces a per-read timeout and a maximum

@@ -7,18 +7,15 @@
  */
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeFileAtomic } from '../common/atomic-file.ts';
+import { GossipLearnError } from '../common/errors.ts';
 
 export type IdentityErrorReason = 'unreadable' | 'corrupt';
 
-export class IdentityError extends Error {
-  override name = 'IdentityError';
-  readonly reason: IdentityErrorReason;
-  constructor(reason: IdentityErrorReason, message: string) {
-    super(message);
-    this.reason = reason;
-  }
+export class IdentityError extends GossipLearnError<IdentityErrorReason> {
+  override readonly name = 'IdentityError';
 }
 
 /** Loads the key at `path`, or creates and stores a new one when the file does not exist. */
@@ -40,19 +37,8 @@ export async function loadOrCreateIdentity(path: string): Promise<{ privateKey: 
     }
   }
   const privateKey = await generateKeyPair('Ed25519');
-  await writeFileAtomic(path, privateKeyToProtobuf(privateKey));
-  return { privateKey, created: true };
-}
-
-async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  const file = await open(tmp, 'w', 0o600);
-  try {
-    await file.writeFile(bytes);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(tmp, path);
+  // Mode 0600: the key is the peer's identity; nobody else may read it.
+  await writeFileAtomic(path, privateKeyToProtobuf(privateKey), { mode: 0o600 });
+  return { privateKey, created: true };
 }

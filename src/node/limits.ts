@@ -11,6 +11,7 @@
  *   try { ... } finally { permit.release(); }
  */
 import type { ConnectionGater } from '@libp2p/interface';
+import { LruMap } from '../common/lru.ts';
 import { CHUNK_BYTES } from './constants.ts';
 
 export const LIMIT_NAMES = [
@@ -78,8 +79,13 @@ export class PeerStreamLimiter {
   private readonly limits: Required<PeerStreamLimits>;
   private readonly hits: LimitHits;
   private readonly hitNames: LimitHitNames;
-  /** Insertion order = least recently touched first (re-inserted on every touch). */
-  private readonly peers = new Map<string, PeerState>();
+  /**
+   * Bounded by maxTrackedPeers: the least recently touched peer without
+   * active streams is forgotten first. Forgetting refills its bucket, so a
+   * flood of fresh peer ids could launder a rate limit: the connection limit
+   * and the per-peer cost of a Noise handshake bound that.
+   */
+  private readonly peers: LruMap<string, PeerState>;
 
   constructor(
     limits: PeerStreamLimits,
@@ -93,6 +99,7 @@ export class PeerStreamLimiter {
       throw new RangeError(`maxPerPeerPerMinute must be >= 0, got ${limits.maxPerPeerPerMinute}`);
     }
     this.limits = { maxTrackedPeers: MAX_TRACKED_PEERS, now: Date.now, ...limits };
+    this.peers = new LruMap(this.limits.maxTrackedPeers, (state) => state.active === 0);
     this.hits = hits;
     this.hitNames = hitNames;
   }
@@ -102,7 +109,7 @@ export class PeerStreamLimiter {
   }
 
   activeStreams(peerId: string): number {
-    return this.peers.get(peerId)?.active ?? 0;
+    return this.peers.peek(peerId)?.active ?? 0;
   }
 
   /** A permit for one inbound stream, or null (counted) when a limit refuses it. */
@@ -131,35 +138,19 @@ export class PeerStreamLimiter {
     };
   }
 
+  /** The peer's state with its bucket refilled up to `now`; marks it recently touched. */
   private touch(peerId: string, now: number): PeerState {
     const capacity = this.limits.maxPerPeerPerMinute;
     let state = this.peers.get(peerId);
     if (state === undefined) {
       state = { active: 0, tokens: capacity, refilledAtMs: now };
-      this.evictIfFull();
+      this.peers.set(peerId, state);
     } else {
       const elapsedMs = Math.max(0, now - state.refilledAtMs);
       state.tokens = Math.min(capacity, state.tokens + (elapsedMs * capacity) / MS_PER_MINUTE);
       state.refilledAtMs = now;
-      this.peers.delete(peerId);
     }
-    this.peers.set(peerId, state);
     return state;
-  }
-
-  /**
-   * Forget the least recently touched peer without active streams. Forgetting
-   * refills its bucket, so a flood of fresh peer ids could launder a rate limit:
-   * the connection limit and the per-peer cost of a Noise handshake bound that.
-   */
-  private evictIfFull(): void {
-    if (this.peers.size < this.limits.maxTrackedPeers) return;
-    for (const [id, state] of this.peers) {
-      if (state.active === 0) {
-        this.peers.delete(id);
-        return;
-      }
-    }
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * The daemon's in-memory metrics state and its `/metrics` JSON view.
  *
- * Every field DESIGN.md lists is always present (null until known). Services
+ * Every field docs/architecture.md "Contracts" lists is always present (null until known). Services
  * update the plain mutable objects below (`metrics.exchange.accepted++`); the
  * HTTP routes (JSON here, Prometheus text by the hardening engineer) read
  * them through `toJson()` or directly.

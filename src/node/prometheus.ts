@@ -9,7 +9,7 @@
  *   http.addRoute('GET', PROMETHEUS_PATH, () => exporter.response());
  *
  * Why a rewriting layer instead of exporting the registries as they are
- * (PLATFORM.md, checked with promtool 2.42): prom-client's default metrics
+ * (docs/architecture.md "Platform notes", checked with promtool 2.42): prom-client's default metrics
  * and @libp2p/prometheus-metrics 5.0.24 emit gauges named `_total` (lint
  * error), libp2p's HELP texts are the metric names (or names with spaces
  * turned into `_`), its metric groups name their label after the metric, and

@@ -1,6 +1,6 @@
 /**
  * One short, stable reason code for why an inbound stream was rejected, from
- * whatever error ended it. `exchange.rejected` counts them all (DESIGN.md);
+ * whatever error ended it. `exchange.rejected` counts them all (a contract, docs/architecture.md "Contracts");
  * the per-reason breakdown tells an operator (and the fuzzer) what kind of
  * garbage arrives.
  *

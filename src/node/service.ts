@@ -25,7 +25,7 @@ export interface NodeData {
   dataset: Dataset;
   /** This node's partition of the training split. */
   train: Split;
-  /** The FULL test split (DESIGN.md: a node is good only if good on everything). */
+  /** The FULL test split (a node is good only if it is good on everything). */
   test: Split;
 }
 

@@ -6,16 +6,22 @@
  *   ...
  *   await lock.release();                             // also released on process exit
  *
- * The lock file is written complete to a temp file and then hard-linked to
- * `daemon.lock`: link(2) fails with EEXIST atomically like an O_EXCL create,
- * but nobody can ever observe a half-written lock. A lock whose pid is dead
- * (or whose pid was reused by a process that started later, checked through
- * /proc on Linux) is stale and taken over.
+ * The lock file is written with the common atomic write in its 'exclusive'
+ * form (src/common/atomic-file.ts): written complete to a temp file, fsynced,
+ * then hard-linked to `daemon.lock`. The lock needs create-if-absent, not
+ * replace: rename(2) would silently overwrite another daemon's lock, while
+ * link(2) fails with EEXIST atomically like an O_EXCL create, and nobody can
+ * ever observe a half-written (empty) lock, which an O_EXCL create followed
+ * by a write would show. A lock whose pid is dead (or whose pid was reused
+ * by a process that started later, checked through /proc on Linux) is stale
+ * and taken over.
  */
-import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../common/atomic-file.ts';
+import { GossipLearnError } from '../common/errors.ts';
 
 export const STATE_LOCK_FILE_NAME = 'daemon.lock';
 /** Stale-lock takeover races with another starting daemon; a few retries settle it. */
@@ -23,16 +29,14 @@ const MAX_ACQUIRE_ATTEMPTS = 5;
 
 export type StateLockErrorReason = 'held' | 'io';
 
-export class StateLockError extends Error {
-  override name = 'StateLockError';
-  readonly reason: StateLockErrorReason;
+export class StateLockError extends GossipLearnError<StateLockErrorReason> {
+  override readonly name = 'StateLockError';
   /** Pid of the daemon holding the lock (reason 'held'), else null. */
   readonly holderPid: number | null;
   readonly lockPath: string;
 
   constructor(reason: StateLockErrorReason, message: string, lockPath: string, holderPid: number | null = null) {
-    super(message);
-    this.reason = reason;
+    super(reason, message);
     this.lockPath = lockPath;
     this.holderPid = holderPid;
   }
@@ -126,60 +130,48 @@ export async function acquireStateLock(stateDir: string, options: AcquireStateLo
     acquiredAt: new Date().toISOString(),
   };
   const text = `${JSON.stringify(record)}\n`;
-  const tempPath = join(stateDir, `.${STATE_LOCK_FILE_NAME}.${pid}.${process.hrtime.bigint()}.tmp`);
 
   try {
     await mkdir(stateDir, { recursive: true });
-    const handle = await open(tempPath, 'wx', 0o644);
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
   } catch (err) {
     throw ioError(lockPath, err);
   }
 
-  try {
-    for (let attempt = 0; attempt < MAX_ACQUIRE_ATTEMPTS; attempt++) {
-      try {
-        await link(tempPath, lockPath);
-        return makeLock(lockPath, record, text, options.releaseOnExit ?? true);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(lockPath, err);
-      }
-      let existingText: string;
-      try {
-        existingText = await readFile(lockPath, 'utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile: retry
-        throw ioError(lockPath, err);
-      }
-      const existing = parseLockRecord(existingText);
-      // Unparseable content cannot come from this module (the file appears complete via link):
-      // treat it as stale junk rather than locking the user out forever.
-      if (existing !== null && isHolderAlive(existing)) {
-        throw new StateLockError(
-          'held',
-          `state dir ${stateDir} is in use by another gossip-learn daemon (pid ${existing.pid}` +
-            `${existing.hostname !== record.hostname ? ` on ${existing.hostname}` : ''}); ` +
-            `stop it or choose another --state-dir (if it is gone, delete ${lockPath})`,
-          lockPath,
-          existing.pid,
-        );
-      }
-      // Stale: remove it only if it still holds what we judged (another starter may have replaced it).
-      try {
-        if ((await readFile(lockPath, 'utf8')) === existingText) await unlink(lockPath);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(lockPath, err);
-      }
+  for (let attempt = 0; attempt < MAX_ACQUIRE_ATTEMPTS; attempt++) {
+    try {
+      await writeFileAtomic(lockPath, text, { mode: 0o644, publish: 'exclusive' });
+      return makeLock(lockPath, record, text, options.releaseOnExit ?? true);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(lockPath, err);
     }
-    throw new StateLockError('io', `cannot lock state dir (${lockPath}): lock kept changing while taking over a stale lock`, lockPath);
-  } finally {
-    await unlink(tempPath).catch(() => undefined);
+    let existingText: string;
+    try {
+      existingText = await readFile(lockPath, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile: retry
+      throw ioError(lockPath, err);
+    }
+    const existing = parseLockRecord(existingText);
+    // Unparseable content cannot come from this module (the file appears complete via link):
+    // treat it as stale junk rather than locking the user out forever.
+    if (existing !== null && isHolderAlive(existing)) {
+      throw new StateLockError(
+        'held',
+        `state dir ${stateDir} is in use by another gossip-learn daemon (pid ${existing.pid}` +
+          `${existing.hostname !== record.hostname ? ` on ${existing.hostname}` : ''}); ` +
+          `stop it or choose another --state-dir (if it is gone, delete ${lockPath})`,
+        lockPath,
+        existing.pid,
+      );
+    }
+    // Stale: remove it only if it still holds what we judged (another starter may have replaced it).
+    try {
+      if ((await readFile(lockPath, 'utf8')) === existingText) await unlink(lockPath);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(lockPath, err);
+    }
   }
+  throw new StateLockError('io', `cannot lock state dir (${lockPath}): lock kept changing while taking over a stale lock`, lockPath);
 }
 
 function makeLock(lockPath: string, record: LockRecord, text: string, releaseOnExit: boolean): StateLock {

@@ -6,9 +6,17 @@
  *
  *   const candidates = forced === null ? rankTeachers(announcer.peers(), { selfPeerId }) : [forced];
  */
+import type { PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
-import { multiaddr } from '@multiformats/multiaddr';
-import type { TeacherCandidate } from './distill-service.ts';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import { GossipLearnError } from '../common/errors.ts';
+
+/** A teacher to ask, in the form the joiner dials (distill-joiner.ts). */
+export interface TeacherCandidate {
+  /** How the teacher is named in logs and metrics (peer id or multiaddr). */
+  id: string;
+  target: PeerId | Multiaddr | Multiaddr[];
+}
 
 /** What teacher choice reads from an announcement (the announcer's table rows carry at least this). */
 export interface AnnouncedTeacher {
@@ -20,9 +28,12 @@ export interface AnnouncedTeacher {
   addresses: readonly string[];
 }
 
-export class TeacherChoiceError extends Error {
-  override name = 'TeacherChoiceError';
-  readonly reason = 'bad-teacher' as const;
+/** A `--teacher` value that names no usable peer (the join then starts cold). */
+export class TeacherChoiceError extends GossipLearnError<'bad-teacher'> {
+  override readonly name = 'TeacherChoiceError';
+  constructor(message: string) {
+    super('bad-teacher', message);
+  }
 }
 
 /**

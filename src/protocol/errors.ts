@@ -7,6 +7,7 @@
  *     if (e instanceof ProtocolError) metrics.rejected(e.reason); else throw e;
  *   }
  */
+import { GossipLearnError } from '../common/errors.ts';
 
 /** Stable reason codes (tests and metrics rely on them; add, never rename). */
 export const protocolErrorReasons = [
@@ -59,12 +60,11 @@ export const protocolErrorReasons = [
 
 export type ProtocolErrorReason = (typeof protocolErrorReasons)[number];
 
-export class ProtocolError extends Error {
+export class ProtocolError extends GossipLearnError<ProtocolErrorReason> {
   override readonly name = 'ProtocolError';
-  readonly reason: ProtocolErrorReason;
 
+  /** The message starts with the reason ('truncated: ...'). */
   constructor(reason: ProtocolErrorReason, message: string) {
-    super(`${reason}: ${message}`);
-    this.reason = reason;
+    super(reason, `${reason}: ${message}`);
   }
 }

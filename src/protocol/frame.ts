@@ -1,5 +1,5 @@
 /**
- * The frame: one message on the wire (DESIGN.md contract: strict, versioned).
+ * The frame: one message on the wire (a contract, docs/architecture.md "Contracts": strict, versioned).
  *
  *   const bytes = encodeFrame(header, payload);
  *   const { header, payload } = decodeFrame(bytes, DEFAULT_FRAME_LIMITS); // throws ProtocolError

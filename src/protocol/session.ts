@@ -1,7 +1,7 @@
 /**
  * The per-peer exchange state machine (pure: bytes in, bytes out).
  *
- * Delta state (DESIGN.md "Delta state", CHOCO-gossip style): for every peer
+ * Delta state (docs/architecture.md, CHOCO-gossip style): for every peer
  * we keep two replicas, one per direction of the pair.
  *   - `selfReplica`: what the peer holds as its estimate of OUR model. We
  *     send Q(x - selfReplica) and add the decoded Q to selfReplica, so what
@@ -50,6 +50,7 @@
  * caller's job (between training steps). The arrays in `step.merge` belong
  * to the session: use them before the next call for that peer, or copy them.
  */
+import { GossipLearnError } from '../common/errors.ts';
 
 import { createCodec } from './codec/index.ts';
 import type { Codec } from './codec/index.ts';
@@ -57,7 +58,7 @@ import { ProtocolError } from './errors.ts';
 import { DEFAULT_FRAME_LIMITS, MessageType, decodeFrame, encodeFrame } from './frame.ts';
 import type { FrameHeader, FrameLimits } from './frame.ts';
 import { baseIdOf } from './base-id.ts';
-import { LruMap } from './lru.ts';
+import { LruMap } from '../common/lru.ts';
 
 /**
  * Codec for full snapshots (first contact, resync). Dense 4-bit: the replica
@@ -147,12 +148,10 @@ export interface SessionStats {
 }
 
 /** Caller misuse (not a peer's fault). */
-export class SessionError extends Error {
+export class SessionError extends GossipLearnError<'busy' | 'closed' | 'bad-local'> {
   override readonly name = 'SessionError';
-  readonly reason: 'busy' | 'closed' | 'bad-local';
   constructor(reason: 'busy' | 'closed' | 'bad-local', message: string) {
-    super(`${reason}: ${message}`);
-    this.reason = reason;
+    super(reason, `${reason}: ${message}`);
   }
 }
 
@@ -188,7 +187,8 @@ export class SessionTable {
   readonly config: Readonly<Required<Omit<SessionConfig, 'random'>>> & { random: (() => number) | undefined };
   readonly stats: SessionStats = { sent: emptyBytes(), received: emptyBytes(), snapshotsSent: 0, needBaseSent: 0, exchangesCompleted: 0, merges: 0, busy: 0 };
   private readonly records: LruMap<string, PeerRecord>;
-  private readonly codecs = new Map<string, Codec>();
+  /** Codecs by spec: peers may name any spec, so the cache is bounded (our own two specs stay hot). */
+  private readonly codecs = new LruMap<string, Codec>(MAX_CODEC_CACHE);
   private sequence = 0;
   private lockCounter = 0;
 
@@ -284,7 +284,6 @@ export class SessionTable {
     let codec = this.codecs.get(spec);
     if (!codec) {
       codec = createCodec(spec);
-      if (this.codecs.size >= MAX_CODEC_CACHE) this.codecs.clear();
       this.codecs.set(spec, codec);
     }
     return codec;

@@ -21,6 +21,7 @@
  * simulated topology. A node stops training at its sample budget and keeps
  * gossiping until every node is done, and one exchange interval longer.
  */
+import { GossipLearnError } from '../common/errors.ts';
 import type { Pacing } from '../core/pacing.ts';
 import { DEFAULT_PACING, exchangeDelayMs, nextSliceSteps, trainingRestMs, validatePacing } from '../core/pacing.ts';
 import type { Dataset, Split } from '../train/dataset.ts';
@@ -99,9 +100,11 @@ export interface SimulationResult {
 }
 
 /** Thrown for a configuration the simulator cannot run (reason 'bad-config'). */
-export class SimulationError extends Error {
+export class SimulationError extends GossipLearnError<'bad-config'> {
   override readonly name = 'SimulationError';
-  readonly reason = 'bad-config' as const;
+  constructor(message: string) {
+    super('bad-config', message);
+  }
 }
 
 function firstRows(split: Split, featureCount: number, rows: number): Split {

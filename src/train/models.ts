@@ -11,84 +11,30 @@
  * apply softmax cross-entropy, and distillation wants logits anyway.
  */
 import { createHash } from 'node:crypto';
-import * as tf from '@tensorflow/tfjs';
-import { deriveSeed } from './random.ts';
+import type * as tf from '@tensorflow/tfjs';
+import { isModelName, ModelError, modelNames, type ModelBuilder, type ModelName, type ModelOptions } from './models/builder.ts';
 import { buildCnn } from './models/cnn.ts';
+import { buildMlp } from './models/mlp.ts';
 
-export const modelNames = ['mlp', 'mlp-small', 'cnn'] as const;
-export type ModelName = (typeof modelNames)[number];
-
-export interface ModelOptions {
-  featureCount: number;
-  /** [height, width, channels] for image data, null for tabular data. */
-  imageShape: [number, number, number] | null;
-  numClasses: number;
-  /** Seeds every initializer: same seed, same initial weights. */
-  seed: number;
-}
-
-export type ModelBuilder = (opts: ModelOptions) => tf.LayersModel;
-
-export type ModelErrorReason = 'unknown-model' | 'unavailable' | 'bad-options';
-
-export class ModelError extends Error {
-  override name = 'ModelError';
-  readonly reason: ModelErrorReason;
-  constructor(reason: ModelErrorReason, message: string) {
-    super(message);
-    this.reason = reason;
-  }
-}
-
-export function isModelName(s: string): s is ModelName {
-  return (modelNames as readonly string[]).includes(s);
-}
-
-/** Seeded Glorot-uniform, one distinct stream per layer. */
-export function seededKernelInitializer(seed: number, layerName: string): ReturnType<typeof tf.initializers.glorotUniform> {
-  return tf.initializers.glorotUniform({ seed: deriveSeed(seed, 'init', layerName) });
-}
-
-/**
- * Dense ReLU layers then a linear output. Layer names are fixed so that
- * weight names and the model hash do not depend on how many models the
- * process built before (tfjs numbers unnamed layers globally).
- */
-export function buildMlp(name: string, hiddenUnits: number[], opts: ModelOptions): tf.LayersModel {
-  const model = tf.sequential({ name });
-  hiddenUnits.forEach((units, i) => {
-    const layerName = `${name}_dense${i}`;
-    model.add(
-      tf.layers.dense({
-        name: layerName,
-        ...(i === 0 ? { inputShape: [opts.featureCount] } : {}),
-        units,
-        activation: 'relu',
-        kernelInitializer: seededKernelInitializer(opts.seed, layerName),
-        biasInitializer: 'zeros',
-      }),
-    );
-  });
-  const outName = `${name}_logits`;
-  model.add(
-    tf.layers.dense({
-      name: outName,
-      ...(hiddenUnits.length === 0 ? { inputShape: [opts.featureCount] } : {}),
-      units: opts.numClasses,
-      activation: 'linear',
-      kernelInitializer: seededKernelInitializer(opts.seed, outName),
-      biasInitializer: 'zeros',
-    }),
-  );
-  return model;
-}
+export {
+  isModelName,
+  ModelError,
+  modelNames,
+  seededKernelInitializer,
+  type ModelBuilder,
+  type ModelErrorReason,
+  type ModelName,
+  type ModelOptions,
+} from './models/builder.ts';
+export { buildMlp } from './models/mlp.ts';
 
 /**
  * Builders by name. `mlp` is 784-128-10 (101,770 parameters for MNIST
- * shapes): PLATFORM.md measured ~6-7k samples/s on wasm at batch 32, and it
- * keeps gossip payloads small. `mlp-small` (784-32-10, 25,450 parameters) is
- * the student for distillation. `cnn` (models/cnn.ts, 20,490 parameters)
- * is conv 3x3x16, conv 3x3x32 with max pools, for image data.
+ * shapes; models/mlp.ts): it trains at about 6-7k samples/s on the wasm
+ * backend at batch 32 (measured on a 2-core x86_64 machine), and it keeps
+ * gossip payloads small. `mlp-small` (784-32-10, 25,450 parameters) is the
+ * student for distillation. `cnn` (models/cnn.ts, 20,490 parameters) is
+ * conv 3x3x16, conv 3x3x32 with max pools, for image data.
  */
 export const modelBuilders: Partial<Record<ModelName, ModelBuilder>> = {
   mlp: (opts) => buildMlp('mlp', [128], opts),

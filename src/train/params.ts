@@ -7,10 +7,14 @@
  *   setFlatParams(model, merged);        // throws on a wrong length
  */
 import * as tf from '@tensorflow/tfjs';
+import { GossipLearnError } from '../common/errors.ts';
 
-export class ParamsError extends Error {
-  override name = 'ParamsError';
-  readonly reason = 'wrong-length' as const;
+/** A flat parameter vector whose length is not the model's parameter count. */
+export class ParamsError extends GossipLearnError<'wrong-length'> {
+  override readonly name = 'ParamsError';
+  constructor(message: string) {
+    super('wrong-length', message);
+  }
 }
 
 export function paramCount(model: tf.LayersModel): number {

@@ -1,5 +1,5 @@
 /**
- * Which training rows a node owns (contract spec strings from DESIGN.md):
+ * Which training rows a node owns (contract spec strings, docs/architecture.md "Contracts"):
  *
  *   iid              a seeded random permutation cut into numNodes near-equal parts
  *   dirichlet:<a>    per class, proportions over nodes drawn from Dirichlet(a)
@@ -14,6 +14,7 @@
  */
 import { createRandom, deriveSeed, dirichlet, permutation, shuffleInPlace } from './random.ts';
 import type { Split } from './dataset.ts';
+import { GossipLearnError } from '../common/errors.ts';
 
 export const PARTITION_SPEC_HELP = 'iid | dirichlet:<alpha> | shards:<k>';
 /** Redraws allowed when a Dirichlet draw leaves some node with no rows at all. */
@@ -21,13 +22,8 @@ const DIRICHLET_MAX_ATTEMPTS = 100;
 
 export type PartitionErrorReason = 'unknown-spec' | 'bad-option' | 'too-few-samples' | 'empty-partition';
 
-export class PartitionError extends Error {
-  override name = 'PartitionError';
-  readonly reason: PartitionErrorReason;
-  constructor(reason: PartitionErrorReason, message: string) {
-    super(message);
-    this.reason = reason;
-  }
+export class PartitionError extends GossipLearnError<PartitionErrorReason> {
+  override readonly name = 'PartitionError';
 }
 
 export interface PartitionOptions {

@@ -15,6 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Split } from './dataset.ts';
 import { createRandom, deriveSeed, shuffleInPlace } from './random.ts';
+import { GossipLearnError } from '../common/errors.ts';
 
 export const optimizerNames = ['sgd', 'momentum', 'adam'] as const;
 export type OptimizerName = (typeof optimizerNames)[number];
@@ -25,13 +26,8 @@ const EVAL_BATCH_SIZE = 1000;
 
 export type TrainerErrorReason = 'bad-options';
 
-export class TrainerError extends Error {
-  override name = 'TrainerError';
-  readonly reason: TrainerErrorReason;
-  constructor(reason: TrainerErrorReason, message: string) {
-    super(message);
-    this.reason = reason;
-  }
+export class TrainerError extends GossipLearnError<TrainerErrorReason> {
+  override readonly name = 'TrainerError';
 }
 
 export interface TrainerOptions {

@@ -42,6 +42,7 @@ describe('announcements', () => {
     const table = new AnnouncementTable({ maxPeers: 3, ttlMs: 1000, now: () => now });
     for (const id of ['a', 'b', 'c']) table.upsert(announcement(id));
     table.upsert(announcement('a')); // refresh a
+    assert.ok(table.get('b')); // reading does not refresh: b is still the least recently announced
     table.upsert(announcement('d', 'h2'));
     assert.deepEqual(table.all().map((p) => p.peerId).sort(), ['a', 'c', 'd']);
     assert.deepEqual(table.compatible('h1').map((p) => p.peerId).sort(), ['a', 'c']);

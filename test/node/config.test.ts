@@ -23,7 +23,7 @@ describe('daemon config', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('has the defaults DESIGN.md implies when nothing is given', async () => {
+  it('has the documented defaults when nothing is given', async () => {
     const { config } = await loadDaemonConfig([], {});
     assert.ok(config);
     assert.deepEqual(config.listen, [DEFAULT_LISTEN_ADDRESS]);
@@ -35,7 +35,7 @@ describe('daemon config', () => {
     assert.equal(config.data, 'mnist');
   });
 
-  it('offers every flag DESIGN.md lists', () => {
+  it('offers every flag docs/architecture.md "Contracts" lists', () => {
     const flags = new Set(optionSpecs.map((o) => o.flag));
     for (const flag of ['config', 'listen', 'bootstrap', 'swarm', 'data', 'partition', 'node-index', 'num-nodes', 'model', 'backend', 'state-dir',
       'exchange-interval', 'codec', 'metrics-host', 'metrics-port', 'mdns', 'teacher', 'no-distill', 'log-level', 'seed']) {

@@ -121,7 +121,7 @@ describe('Daemon: three nodes on 127.0.0.1', function () {
     const [infoB, infoC] = await Promise.all([b.start(), c.start()]);
     const urls = [infoA.metricsUrl, infoB.metricsUrl, infoC.metricsUrl];
 
-    // Every JSON field DESIGN.md lists is present from the start.
+    // Every JSON field docs/architecture.md "Contracts" lists is present from the start.
     const first = await getMetrics(infoA.metricsUrl);
     for (const key of ['peerId', 'addresses', 'backend', 'uptimeSeconds', 'model', 'eval', 'exchange', 'peers', 'distill']) assert.ok(key in first, key);
     for (const key of ['name', 'hash', 'params', 'age', 'samplesSeen']) assert.ok(key in first.model, `model.${key}`);

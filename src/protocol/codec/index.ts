@@ -1,6 +1,6 @@
 /**
  * The parameter codec: Float32Array <-> bytes, built from a spec string of
- * stages joined by `+` (DESIGN.md contract): `f32`, `f16`, `q8`/`q4`/`q2`/`q1`
+ * stages joined by `+` (a contract, docs/architecture.md "Contracts"): `f32`, `f16`, `q8`/`q4`/`q2`/`q1`
  * (optionally `q4:<block>`), `topk:<fraction|count>`, `deflate`/`brotli`.
  *
  *   const codec = createCodec('topk:0.01+q4+deflate');

@@ -1,4 +1,5 @@
 /** Shared shapes of the data layer: splits, datasets and the one error class. */
+import { GossipLearnError } from '../../common/errors.ts';
 
 /** One split: `count` rows of `featureCount` floats, row-major, plus labels. */
 export interface Split {
@@ -34,13 +35,11 @@ export type DataErrorReason =
   | 'empty';
 
 /** Every problem with a data source; the message names the file and what is wrong. */
-export class DataError extends Error {
-  override name = 'DataError';
-  readonly reason: DataErrorReason;
+export class DataError extends GossipLearnError<DataErrorReason> {
+  override readonly name = 'DataError';
   readonly file: string | null;
   constructor(reason: DataErrorReason, message: string, file: string | null = null) {
-    super(message);
-    this.reason = reason;
+    super(reason, message);
     this.file = file;
   }
 }

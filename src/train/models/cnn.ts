@@ -12,16 +12,9 @@
  * seeds every initializer per layer.
  */
 import * as tf from '@tensorflow/tfjs';
-// models.ts imports this file too; ModelError is only used at call time, after both loaded.
-import { ModelError, type ModelOptions } from '../models.ts';
-import { deriveSeed } from '../random.ts';
+import { ModelError, seededKernelInitializer, type ModelOptions } from './builder.ts';
 
 const NAME = 'cnn';
-
-function kernelInitializer(seed: number, layerName: string): ReturnType<typeof tf.initializers.glorotUniform> {
-  // Same derivation as models.ts's seededKernelInitializer (not imported: models.ts imports this file).
-  return tf.initializers.glorotUniform({ seed: deriveSeed(seed, 'init', layerName) });
-}
 
 export function buildCnn(opts: ModelOptions): tf.LayersModel {
   if (opts.imageShape === null) throw new ModelError('bad-options', 'cnn needs image data (an imageShape), not a flat table');
@@ -32,7 +25,7 @@ export function buildCnn(opts: ModelOptions): tf.LayersModel {
       kernelSize: 3,
       padding: 'same',
       activation: 'relu',
-      kernelInitializer: kernelInitializer(opts.seed, `${NAME}_${name}`),
+      kernelInitializer: seededKernelInitializer(opts.seed, `${NAME}_${name}`),
       biasInitializer: 'zeros',
     });
   const model = tf.sequential({ name: NAME });
@@ -47,7 +40,7 @@ export function buildCnn(opts: ModelOptions): tf.LayersModel {
       name: `${NAME}_logits`,
       units: opts.numClasses,
       activation: 'linear',
-      kernelInitializer: kernelInitializer(opts.seed, `${NAME}_logits`),
+      kernelInitializer: seededKernelInitializer(opts.seed, `${NAME}_logits`),
       biasInitializer: 'zeros',
     }),
   );

@@ -1,26 +1,35 @@
 /**
- * The knowledge-transfer join as a daemon service (plugged in through the
- * daemon's `joinServices`, started after the announcer and before training):
+ * The joiner side of the knowledge-transfer join
+ * (`/gossip-learn/distill/1.0.0`), as a daemon service (plugged in through
+ * the daemon's `joinServices`, after the announcer and before training; the
+ * teacher side, which every daemon runs, is distill-teacher.ts):
  *
- * - Teacher side, always: serve our model on `/gossip-learn/distill/1.0.0`
- *   (bounded number of joiners at a time, BUSY otherwise; BUSY too while
- *   our model is untrained).
- * - Joiner side, on a first start (no checkpoint, distillation not disabled):
- *   wait up to a deadline for announced teachers (or use `--teacher`), ask
- *   them in order (best accuracy first, same architecture first), distill the
- *   first valid answer into our model, record `distill{}` metrics; if no
- *   teacher answers in time, a cold start, logged. Without any way to find a
- *   peer (no `--teacher`, `--bootstrap` or `--mdns`) the cold start is
- *   immediate, and when only untrained peers have announced it comes after a
- *   short grace period (teacher-wait.ts has the rules).
+ * - On a first start (no checkpoint, distillation not disabled): wait up to
+ *   a deadline for announced teachers (or use `--teacher`), ask them in
+ *   order (best accuracy first, same architecture first), distill the first
+ *   valid answer into our model, record `distill{}` metrics; if no teacher
+ *   answers in time, a cold start, logged. Without any way to find a peer
+ *   (no `--teacher`, `--bootstrap` or `--mdns`) the cold start is immediate,
+ *   and when only untrained peers have announced it comes after a short
+ *   grace period (teacher-wait.ts has the rules).
  * - A node whose model differs from every announced peer's (a small device
  *   in a swarm of bigger models) cannot merge; it re-distills from the best
  *   teacher periodically instead.
  *
- *   new Daemon({ config, joinServices: [new DistillJoinService()] });
+ * On the wire, `fetchFromTeachers` asks candidates in order until one
+ * answers with a valid registry model, within a deadline.
+ *
+ *   new Daemon({ config, joinServices: [new DistillTeacherService(), new DistillJoinerService()] });
+ *   const result = await fetchFromTeachers(node, candidates, { ...decodeOptions, deadlineMs: 30_000 });
+ *   if (result.model === null) coldStart(); // every attempt is in result.attempts
  */
 import { randomBytes } from 'node:crypto';
+import type { Libp2p, PeerId } from '@libp2p/interface';
+import { lpStream } from '@libp2p/utils';
+import type { Multiaddr } from '@multiformats/multiaddr';
 import type * as tf from '@tensorflow/tfjs';
+import { decodeDistillAnswer, encodeDistillRequest, type DecodeDistillOptions, type DistillAnswer } from '../protocol/distill-messages.ts';
+import { ProtocolError } from '../protocol/errors.ts';
 import { DEFAULT_FRAME_LIMITS, type FrameLimits } from '../protocol/frame.ts';
 import type { DistillBudget } from '../train/distill.ts';
 import { distillFromTeacher } from '../train/distill-join.ts';
@@ -28,27 +37,117 @@ import { createModel, isModelName, modelHash, modelNames } from '../train/models
 import { getFlatParams, paramCount } from '../train/params.ts';
 import { evaluateModel } from '../train/trainer.ts';
 import { sleep } from './abortable-sleep.ts';
-import type { DaemonContext, DaemonService } from './service.ts';
+import { DISTILL_PROTOCOL_ID, MAX_CHUNK_DATA_BYTES } from './constants.ts';
 import {
-  DISTILL_DEFAULT_CODEC,
   DISTILL_DEFAULT_SECONDS,
   DISTILL_DEFAULT_STEPS,
   DISTILL_JOIN_DEADLINE_MS,
   DISTILL_MAX_ANSWER_BYTES,
+  DISTILL_READ_TIMEOUT_MS,
   DISTILL_REFRESH_INTERVAL_MS,
 } from './distill-constants.ts';
-import { DistillService, fetchFromTeachers, type FetchFromTeachersResult, type TeacherCandidate } from './distill-service.ts';
-import { forcedTeacher, rankTeachers, TeacherChoiceError } from './teacher-choice.ts';
+import { readChunkedFrame, writeChunkedFrame } from './frame-stream.ts';
+import type { DaemonContext, DaemonService } from './service.ts';
+import { forcedTeacher, rankTeachers, TeacherChoiceError, type TeacherCandidate } from './teacher-choice.ts';
 import { TeacherWait, teacherDiscoveryPossible, untrainedGraceMs } from './teacher-wait.ts';
-import { DISTILL_MAX_REQUESTS_PER_PEER_PER_MINUTE, DISTILL_MAX_STREAMS_PER_PEER, PeerStreamLimiter, type LimitHits } from './limits.ts';
-import { distillRejectionCode } from './rejection-reason.ts';
+
+export interface FetchTeacherOptions extends DecodeDistillOptions {
+  incarnation: string;
+  wantedModel: string | null;
+  maxAnswerBytes?: number;
+  readTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface FetchedTeacherModel {
+  answer: DistillAnswer;
+  /** Bytes of the answer frame (what the transfer cost). */
+  bytes: number;
+}
+
+/** Asks one peer for its model. Throws ProtocolError on a bad answer; network errors propagate. */
+export async function requestTeacherModel(
+  node: Pick<Libp2p, 'dialProtocol'>,
+  target: PeerId | Multiaddr | Multiaddr[],
+  options: FetchTeacherOptions,
+): Promise<FetchedTeacherModel> {
+  const readTimeoutMs = options.readTimeoutMs ?? DISTILL_READ_TIMEOUT_MS;
+  const withTimeout = (): AbortSignal =>
+    options.signal === undefined ? AbortSignal.timeout(readTimeoutMs) : AbortSignal.any([AbortSignal.timeout(readTimeoutMs), options.signal]);
+  const stream = await node.dialProtocol(target, DISTILL_PROTOCOL_ID, { signal: withTimeout() });
+  try {
+    const lp = lpStream(stream, { maxDataLength: MAX_CHUNK_DATA_BYTES });
+    const request = encodeDistillRequest({ swarmId: options.swarmId, incarnation: options.incarnation, wantedModel: options.wantedModel });
+    await writeChunkedFrame(lp, request, { signal: withTimeout() });
+    const answerBytes = await readChunkedFrame(lp, {
+      maxFrameBytes: options.maxAnswerBytes ?? DISTILL_MAX_ANSWER_BYTES,
+      readTimeoutMs,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    const answer = decodeDistillAnswer(answerBytes, options);
+    await stream.close({ signal: withTimeout() }).catch(() => stream.abort(new Error('close failed')));
+    return { answer, bytes: answerBytes.length + request.length };
+  } catch (err) {
+    stream.abort(err instanceof Error ? err : new Error(String(err)));
+    throw err;
+  }
+}
+
+export type TeacherAttemptOutcome = 'model' | 'busy' | 'rejected' | 'failed' | 'skipped';
+
+export interface TeacherAttempt {
+  teacher: string;
+  outcome: TeacherAttemptOutcome;
+  /** ProtocolError reason or error name for 'rejected' / 'failed'. */
+  reason: string | null;
+}
+
+export type FetchFromTeachersResult =
+  | { model: Extract<DistillAnswer, { kind: 'model' }>; teacher: string; bytes: number; attempts: TeacherAttempt[] }
+  | { model: null; teacher: null; bytes: number; attempts: TeacherAttempt[] };
+
+/**
+ * Tries candidates in order until one answers with a valid model; BUSY,
+ * rejected answers (ProtocolError) and network failures move on to the next.
+ * Gives up when the deadline passes (candidates not tried are 'skipped').
+ */
+export async function fetchFromTeachers(
+  node: Pick<Libp2p, 'dialProtocol'>,
+  candidates: readonly TeacherCandidate[],
+  options: FetchTeacherOptions & { deadlineMs: number },
+): Promise<FetchFromTeachersResult> {
+  const deadline = AbortSignal.timeout(options.deadlineMs);
+  const signal = options.signal === undefined ? deadline : AbortSignal.any([deadline, options.signal]);
+  const attempts: TeacherAttempt[] = [];
+  let bytes = 0;
+  for (const candidate of candidates) {
+    if (signal.aborted) {
+      attempts.push({ teacher: candidate.id, outcome: 'skipped', reason: 'deadline' });
+      continue;
+    }
+    try {
+      const fetched = await requestTeacherModel(node, candidate.target, { ...options, signal });
+      bytes += fetched.bytes;
+      if (fetched.answer.kind === 'busy') {
+        attempts.push({ teacher: candidate.id, outcome: 'busy', reason: null });
+        continue;
+      }
+      attempts.push({ teacher: candidate.id, outcome: 'model', reason: null });
+      return { model: fetched.answer, teacher: candidate.id, bytes, attempts };
+    } catch (err) {
+      if (err instanceof ProtocolError) attempts.push({ teacher: candidate.id, outcome: 'rejected', reason: err.reason });
+      else attempts.push({ teacher: candidate.id, outcome: 'failed', reason: err instanceof Error ? err.name : 'error' });
+    }
+  }
+  return { model: null, teacher: null, bytes, attempts };
+}
 
 /** How often the joiner looks at the announcement table again while it waits for a teacher. */
 const TEACHER_POLL_INTERVAL_MS = 250;
 /** Budget of each periodic re-distillation of a heterogeneous node (smaller than a join). */
 const REFRESH_BUDGET: DistillBudget = { steps: 100, seconds: 20 };
 
-export interface DistillJoinOptions {
+export interface DistillJoinerOptions {
   /** How long a first start waits for a teacher before a cold start. */
   deadlineMs?: number;
   /** How long only untrained peers may be announced before a cold start (default: one announce interval + 1 s). */
@@ -59,8 +158,6 @@ export interface DistillJoinOptions {
   /** Periodic re-distillation of a node whose model differs from the swarm's; null disables it. */
   refreshIntervalMs?: number | null;
   refreshBudget?: DistillBudget;
-  codecSpec?: string;
-  maxConcurrentJoiners?: number;
   readTimeoutMs?: number;
 }
 
@@ -68,11 +165,10 @@ export type JoinOutcome =
   | { status: 'distilled'; teacher: string; startedFromTeacher: boolean; steps: number }
   | { status: 'cold'; reason: 'restored' | 'disabled' | 'no-discovery' | 'untrained-peers' | 'no-teacher' | 'bad-teacher' | 'aborted' };
 
-export class DistillJoinService implements DaemonService {
+export class DistillJoinerService implements DaemonService {
   readonly name = 'distill';
-  private readonly options: DistillJoinOptions;
+  private readonly options: DistillJoinerOptions;
   private readonly incarnation = randomBytes(8).toString('hex');
-  private teacherSide: DistillService | null = null;
   private refreshLoop: Promise<void> | null = null;
   private readonly stopController = new AbortController();
   private readonly registryShapes = new Map<string, { modelHash: string; paramCount: number }>();
@@ -81,39 +177,12 @@ export class DistillJoinService implements DaemonService {
   /** Periodic re-distillations done (a model no announced peer shares). */
   refreshes = 0;
 
-  constructor(options: DistillJoinOptions = {}) {
+  constructor(options: DistillJoinerOptions = {}) {
     this.options = options;
   }
 
   async start(context: DaemonContext): Promise<void> {
-    const { config, model: live, node } = context;
-    // Hits land in the daemon's limits.hits (the Hardening's counters, shared through the metrics object).
-    const teacherLimiter = new PeerStreamLimiter(
-      { maxConcurrentPerPeer: DISTILL_MAX_STREAMS_PER_PEER, maxPerPeerPerMinute: DISTILL_MAX_REQUESTS_PER_PEER_PER_MINUTE },
-      context.metrics.limits.hits as LimitHits,
-      { concurrent: 'distill-streams-per-peer', rate: 'distill-requests-per-peer-per-minute' },
-    );
-    this.teacherSide = new DistillService({
-      node,
-      swarmId: config.swarm,
-      incarnation: this.incarnation,
-      frameLimits: DEFAULT_FRAME_LIMITS,
-      codecSpec: this.options.codecSpec ?? DISTILL_DEFAULT_CODEC,
-      // An untrained model teaches nothing: answer BUSY so the joiner asks someone else.
-      snapshot: () => (live.age > 0 ? { modelName: live.modelName, modelHash: live.modelHash, ...live.read() } : null),
-      ...(this.options.maxConcurrentJoiners === undefined ? {} : { maxConcurrentJoiners: this.options.maxConcurrentJoiners }),
-      readTimeoutMs: this.options.readTimeoutMs ?? config.readTimeoutMs,
-      admit: (peerId) => teacherLimiter.tryAcquire(peerId),
-      onServed: (bytes) => context.logger.debug({ bytes }, 'distill: served our model to a joiner'),
-      // Hardening (issue 7): a hostile inbound stream of either protocol counts in exchange.rejected, by reason.
-      onInboundRejected: (reason) => {
-        const code = distillRejectionCode(reason);
-        context.metrics.exchange.rejected++;
-        context.metrics.exchange.rejectedByReason[code] = (context.metrics.exchange.rejectedByReason[code] ?? 0) + 1;
-        context.logger.debug({ reason }, 'distill: inbound stream rejected');
-      },
-    });
-    await this.teacherSide.start();
+    const { config } = context;
     this.outcome = await this.firstStart(context);
     const refreshIntervalMs = this.options.refreshIntervalMs === undefined ? DISTILL_REFRESH_INTERVAL_MS : this.options.refreshIntervalMs;
     if (refreshIntervalMs !== null && config.distill) this.refreshLoop = this.refresh(context, refreshIntervalMs);
@@ -122,7 +191,6 @@ export class DistillJoinService implements DaemonService {
   async stop(): Promise<void> {
     this.stopController.abort();
     await this.refreshLoop;
-    await this.teacherSide?.stop();
   }
 
   private signal(context: DaemonContext): AbortSignal {

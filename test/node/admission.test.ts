@@ -5,10 +5,11 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { identify } from '@libp2p/identify';
 import { tcp } from '@libp2p/tcp';
 import { createLibp2p, type Libp2p } from 'libp2p';
-import { Hardening } from '../../src/node/hardening.ts';
+import { InboundAdmission } from '../../src/node/admission.ts';
 import { HttpServer } from '../../src/node/http.ts';
 import { createLibp2pNode, type DaemonLibp2p } from '../../src/node/libp2p.ts';
 import { DaemonMetrics } from '../../src/node/metrics.ts';
+import { Monitoring } from '../../src/node/monitoring.ts';
 import { PROMETHEUS_PATH } from '../../src/node/prometheus.ts';
 
 function plainNode(): Promise<Libp2p> {
@@ -21,16 +22,16 @@ function plainNode(): Promise<Libp2p> {
   });
 }
 
-describe('Hardening', () => {
+describe('InboundAdmission', () => {
   it('counts refused streams as limit hits and as rejection reason "limit"', () => {
-    const hardening = new Hardening({ maxStreamsPerPeer: 1, maxExchangesPerPeerPerMinute: 0, maxConnections: 8 });
-    const permit = hardening.admit('peer-a');
+    const admission = new InboundAdmission({ maxStreamsPerPeer: 1, maxExchangesPerPeerPerMinute: 0, maxConnections: 8 });
+    const permit = admission.admit('peer-a');
     assert.ok(permit);
-    assert.equal(hardening.admit('peer-a'), null);
-    assert.equal(hardening.hits['streams-per-peer'], 1);
-    assert.deepEqual(hardening.rejectedByReason, { limit: 1 });
-    assert.equal(hardening.countRejection(Object.assign(new Error('x'), { name: 'ProtocolError', reason: 'bad-magic' })), 'bad-magic');
-    assert.deepEqual(hardening.rejectedByReason, { limit: 1, 'bad-magic': 1 });
+    assert.equal(admission.admit('peer-a'), null);
+    assert.equal(admission.hits['streams-per-peer'], 1);
+    assert.deepEqual(admission.rejectedByReason, { limit: 1 });
+    assert.equal(admission.countRejection(Object.assign(new Error('x'), { name: 'ProtocolError', reason: 'bad-magic' })), 'bad-magic');
+    assert.deepEqual(admission.rejectedByReason, { limit: 1, 'bad-magic': 1 });
   });
 
   describe('on a live libp2p node', () => {
@@ -44,21 +45,24 @@ describe('Hardening', () => {
       await daemonNode?.stop();
     });
 
-    it('refuses inbound connections beyond maxConnections, counts them, and shows them in both metrics views', async () => {
-      const hardening = new Hardening({ maxStreamsPerPeer: 4, maxExchangesPerPeerPerMinute: 0, maxConnections: 1 });
+    it('refuses inbound connections beyond maxConnections, counts them, and shows them in both metrics views (with Monitoring)', async () => {
+      const admission = new InboundAdmission({ maxStreamsPerPeer: 4, maxExchangesPerPeerPerMinute: 0, maxConnections: 1 });
+      const monitoring = new Monitoring();
       daemonNode = await createLibp2pNode({
         privateKey: await generateKeyPair('Ed25519'),
         listen: ['/ip4/127.0.0.1/tcp/0'],
         bootstrap: [],
-        swarm: 'hardening-test',
+        swarm: 'admission-test',
         mdns: false,
-        ...hardening.libp2pOptions(),
+        ...admission.libp2pOptions(),
+        ...monitoring.libp2pOptions(),
       });
-      hardening.bindNode(daemonNode);
+      admission.bindNode(daemonNode);
       await daemonNode.start();
       const metrics = new DaemonMetrics();
       http = new HttpServer({ host: '127.0.0.1', port: 0 });
-      hardening.attach({ metrics, http });
+      admission.reportTo(metrics);
+      monitoring.attach({ metrics, http });
       const { baseUrl } = await http.start();
       const target = daemonNode.getMultiaddrs()[0]!;
 
@@ -69,7 +73,7 @@ describe('Hardening', () => {
       peers.push(second);
       await assert.rejects(second.dial(target));
 
-      assert.equal(hardening.hits.connections, 1);
+      assert.equal(admission.hits.connections, 1);
       assert.equal(daemonNode.getConnections().length, 1);
       const json = metrics.toJson();
       assert.equal(json.limits.hits.connections, 1);

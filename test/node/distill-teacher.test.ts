@@ -9,13 +9,9 @@ import { createCodec } from '../../src/protocol/codec/index.ts';
 import { encodeDistillModel } from '../../src/protocol/distill-messages.ts';
 import { DEFAULT_FRAME_LIMITS } from '../../src/protocol/frame.ts';
 import { DISTILL_PROTOCOL_ID, MAX_CHUNK_DATA_BYTES } from '../../src/node/constants.ts';
-import {
-  DistillService,
-  fetchFromTeachers,
-  type FetchTeacherOptions,
-  type TeacherCandidate,
-  type TeacherSnapshot,
-} from '../../src/node/distill-service.ts';
+import { fetchFromTeachers, type FetchTeacherOptions } from '../../src/node/distill-joiner.ts';
+import { DistillTeacher, type TeacherSnapshot } from '../../src/node/distill-teacher.ts';
+import type { TeacherCandidate } from '../../src/node/teacher-choice.ts';
 import { readChunkedFrame, writeChunkedFrame } from '../../src/node/frame-stream.ts';
 
 const PARAMS = 1000;
@@ -80,15 +76,15 @@ async function waitFor(condition: () => boolean, deadlineMs = 5_000): Promise<vo
   }
 }
 
-describe('distill service', function () {
+describe('DistillTeacher (answered by the joiner side, fetchFromTeachers)', function () {
   const nodes: Libp2p[] = [];
-  const services: DistillService[] = [];
+  const services: DistillTeacher[] = [];
   let joiner: Libp2p;
 
-  async function teacher(options: { shift?: number; maxConcurrentJoiners?: number; ready?: boolean; codecSpec?: string } = {}): Promise<{ node: Libp2p; service: DistillService }> {
+  async function teacher(options: { shift?: number; maxConcurrentJoiners?: number; ready?: boolean; codecSpec?: string } = {}): Promise<{ node: Libp2p; service: DistillTeacher }> {
     const node = await createNode();
     nodes.push(node);
-    const service = new DistillService({
+    const service = new DistillTeacher({
       node,
       swarmId: SWARM,
       incarnation: `teacher-${nodes.length}`,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { LruMap } from '../../src/protocol/lru.ts';
+import { LruMap } from '../../src/common/lru.ts';
 
 describe('LruMap', () => {
   it('evicts the least recently used entry past capacity; get refreshes an entry', () => {
@@ -21,6 +21,18 @@ describe('LruMap', () => {
     busy.clear();
     m.set('c', 'c');
     assert.deepEqual([...m.keys()], ['c']);
+  });
+
+  it('peek reads without refreshing; iteration goes least recently used first and may delete as it goes', () => {
+    const m = new LruMap<string, number>(2);
+    m.set('a', 1);
+    m.set('b', 2);
+    assert.equal(m.peek('a'), 1);
+    m.set('c', 3);
+    assert.deepEqual([...m.keys()], ['b', 'c']);
+    assert.deepEqual([...m.values()], [2, 3]);
+    for (const [key, value] of m) if (value === 2) m.delete(key);
+    assert.deepEqual([...m], [['c', 3]]);
   });
 
   it('rejects a capacity below one', () => {

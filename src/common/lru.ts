@@ -1,10 +1,16 @@
 /**
- * A size-bounded map that evicts the least recently used entry. Used for
- * per-peer session records, so a node that meets thousands of peers keeps
- * memory bounded (each record holds two model replicas).
+ * A size-bounded map that evicts the least recently used entry: the one
+ * bounded per-peer table of the code base, so a node that meets thousands of
+ * peers keeps memory bounded. Used for per-peer session records (each holds
+ * two model replicas), the announcement table and the per-peer stream
+ * limiter's buckets.
  *
  *   const records = new LruMap<string, Rec>(16, (r) => !r.busy);
  *   records.set(id, rec); records.get(id); // get marks it recently used
+ *   records.peek(id);                      // reads without marking it used
+ *
+ * "Used" means `set` or `get`: a table that should evict by insertion order
+ * (oldest written first) reads with `peek` only.
  */
 export class LruMap<K, V> {
   readonly capacity: number;
@@ -32,6 +38,11 @@ export class LruMap<K, V> {
     return value;
   }
 
+  /** The value without marking it recently used. */
+  peek(key: K): V | undefined {
+    return this.entries.get(key);
+  }
+
   has(key: K): boolean {
     return this.entries.has(key);
   }
@@ -49,6 +60,16 @@ export class LruMap<K, V> {
   /** Keys, least recently used first. */
   keys(): IterableIterator<K> {
     return this.entries.keys();
+  }
+
+  /** Values, least recently used first. */
+  values(): IterableIterator<V> {
+    return this.entries.values();
+  }
+
+  /** Entries, least recently used first; deleting the current entry while iterating is safe. */
+  [Symbol.iterator](): IterableIterator<[K, V]> {
+    return this.entries[Symbol.iterator]();
   }
 
   /** Evicts least recently used evictable entries, never the one just set. */

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { validateDaemonConfig, type DaemonConfig } from '../../src/node/config.ts';
 import { Daemon, type DaemonStartInfo } from '../../src/node/daemon.ts';
-import { DistillJoinService, type DistillJoinOptions } from '../../src/node/join-service.ts';
+import { DistillJoinerService, type DistillJoinerOptions } from '../../src/node/distill-joiner.ts';
+import { DistillTeacherService } from '../../src/node/distill-teacher.ts';
 
 /** Polls `check` (no fixed sleeps) until it holds or the deadline passes. */
 async function until(check: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
@@ -42,22 +43,22 @@ function nodeConfig(stateDir: string, nodeIndex: number, overrides: Partial<Reco
   });
 }
 
-describe('DistillJoinService in the daemon', function () {
+describe('DistillJoinerService (with DistillTeacherService) in the daemon', function () {
   this.timeout(120_000);
   let root: string;
   const daemons: Daemon[] = [];
 
   function daemon(
     config: DaemonConfig,
-    options: DistillJoinOptions = {},
+    options: DistillJoinerOptions = {},
     onReady?: (info: DaemonStartInfo) => void,
-  ): { daemon: Daemon; join: DistillJoinService } {
-    const join = new DistillJoinService({ refreshIntervalMs: null, budget: { steps: 20 }, readTimeoutMs: 5_000, ...options });
+  ): { daemon: Daemon; join: DistillJoinerService } {
+    const join = new DistillJoinerService({ refreshIntervalMs: null, budget: { steps: 20 }, readTimeoutMs: 5_000, ...options });
     const d = new Daemon({
       config,
       logger: pino({ level: 'silent' }),
       libp2p: { discoveryIntervalMs: 300 },
-      joinServices: [join],
+      joinServices: [new DistillTeacherService({ readTimeoutMs: 5_000 }), join],
       ...(onReady === undefined ? {} : { onReady }),
     });
     daemons.push(d);
@@ -123,7 +124,11 @@ describe('DistillJoinService in the daemon', function () {
       {},
       (info) => (ready.info = info),
     );
-    const joiningStarted = joining.daemon.start();
+    // Stopped while still joining: start() rejects with DaemonStoppedError (a stop during start wins); caught from now on.
+    const joiningStarted = joining.daemon.start().then(
+      () => null,
+      (err: unknown) => err,
+    );
     await until(() => ready.info !== null, 'the joining peer to listen');
     const joiningInfo = ready.info!;
     // Default deadline (30 s) and grace (announce interval 200 ms + 1 s).
@@ -134,7 +139,7 @@ describe('DistillJoinService in the daemon', function () {
     assert.equal(joining.join.outcome, null, 'the forced-teacher peer is still waiting');
     assert.equal(joiner.daemon.metrics.distill.teacher, null);
     await Promise.all(daemons.splice(0).map((d) => d.stop(1000)));
-    await joiningStarted;
+    assert.equal(((await joiningStarted) as Error | null)?.name, 'DaemonStoppedError');
     assert.deepEqual(joining.join.outcome, { status: 'cold', reason: 'aborted' });
   }).timeout(20_000);
 

@@ -1,0 +1,73 @@
+/**
+ * The one way gossip-learn writes a file that must never be seen half
+ * written (the identity key, the checkpoint, the state-dir lock, the cluster
+ * launcher's results.json and pids.json): write everything to a temp file in
+ * the same directory, fsync it, then publish it under its name in one step,
+ * and fsync the directory so the new name survives a crash too. A crash at
+ * any point leaves the old file or the new one, never a mix, plus at worst a
+ * stray `.<name>.tmp-*` file.
+ *
+ *   await writeFileAtomic(path, bytes, { mode: 0o600 });                     // replace (rename)
+ *   await writeFileAtomic(lockPath, text, { publish: 'exclusive' });         // EEXIST if it exists
+ *
+ * Why not the npm package write-file-atomic (v8): it fsyncs the file but
+ * not the directory after the rename, and it writes with a single
+ * fs.write() call whose byte count it never checks, so a short write (a
+ * full disk) would be renamed over a good file. It also installs
+ * signal-exit handlers while a write is in flight. FileHandle.writeFile
+ * below loops until every byte is written.
+ */
+import { randomBytes } from 'node:crypto';
+import { link, open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+export interface AtomicWriteOptions {
+  /** Permission bits of the new file (the umask still applies); default 0o666, as fs.writeFile. */
+  mode?: number;
+  /**
+   * 'replace' (default): rename(2) over whatever is at `path`.
+   * 'exclusive': link(2) into place, which fails with EEXIST when `path`
+   * exists, atomically like an O_EXCL create, but the file appears complete
+   * (an O_EXCL create would show an empty file until the write lands).
+   */
+  publish?: 'replace' | 'exclusive';
+}
+
+/** Writes `data` to `path` atomically (see above). The directory must exist. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
+  const temp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  let tempExists = false;
+  try {
+    const handle = await open(temp, 'wx', options.mode ?? 0o666);
+    tempExists = true;
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    if (options.publish === 'exclusive') {
+      await link(temp, path);
+    } else {
+      await rename(temp, path);
+      tempExists = false;
+    }
+  } finally {
+    if (tempExists) await unlink(temp).catch(() => undefined);
+  }
+  await syncDirectory(dirname(path));
+}
+
+/** Makes a rename or link in `dir` durable. Best effort: some file systems refuse fsync on a directory. */
+async function syncDirectory(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // Best effort only.
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Admission control for inbound connections and streams: a connection
+ * limit in front of libp2p's own, per-peer limits on inbound exchange
+ * streams (concurrent, and per minute), and the counts `/metrics` shows:
+ * refusals by limit (`limits.hits`) and rejected inbound streams by reason
+ * (`exchange.rejectedByReason`).
+ *
+ *   const admission = new InboundAdmission(limits);
+ *   const node = await createLibp2pNode({ ..., ...admission.libp2pOptions() });
+ *   admission.bindNode(node);
+ *   admission.reportTo(metrics);
+ *   new ExchangeService({ ..., inbound: admission });
+ *
+ * The limiters themselves are in limits.ts; monitoring.ts exports the
+ * figures as Prometheus text.
+ */
+import type { ConnectionGater } from '@libp2p/interface';
+import { connectionLimitGater, newLimitHits, PeerStreamLimiter, type LimitHits, type StreamPermit } from './limits.ts';
+import type { DaemonMetrics } from './metrics.ts';
+import { rejectionReason } from './rejection-reason.ts';
+
+export interface AdmissionLimits {
+  maxStreamsPerPeer: number;
+  /** 0 = no rate limit. */
+  maxExchangesPerPeerPerMinute: number;
+  maxConnections: number;
+}
+
+/** Our gater refuses (and counts) at maxConnections; libp2p's own limit, a little higher, is the silent backstop. */
+const LIBP2P_CONNECTION_MARGIN = 8;
+/** Distinct rejection reason codes kept; further ones are counted as 'other' (the map stays bounded). */
+const MAX_REJECTION_REASONS = 64;
+
+/** What the exchange (and distill) services call for every inbound stream. */
+export interface InboundGuard {
+  /** A permit for one inbound stream from `peerId`, or null: refuse the stream (the hit and the rejection reason are counted). */
+  admit(peerId: string): StreamPermit | null;
+  /** Records why an inbound stream was rejected; returns the reason code. */
+  countRejection(err: unknown): string;
+}
+
+export class InboundAdmission implements InboundGuard {
+  readonly limits: AdmissionLimits;
+  readonly hits: LimitHits = newLimitHits();
+  readonly rejectedByReason: Record<string, number> = {};
+  private readonly limiter: PeerStreamLimiter;
+  private openConnections: () => number = () => 0;
+
+  constructor(limits: AdmissionLimits) {
+    this.limits = limits;
+    this.limiter = new PeerStreamLimiter(
+      { maxConcurrentPerPeer: limits.maxStreamsPerPeer, maxPerPeerPerMinute: limits.maxExchangesPerPeerPerMinute },
+      this.hits,
+    );
+  }
+
+  /** Options for createLibp2pNode. */
+  libp2pOptions(): { connectionGater: ConnectionGater; maxConnections: number } {
+    return {
+      connectionGater: connectionLimitGater(
+        { maxConnections: this.limits.maxConnections, openConnections: () => this.openConnections() },
+        this.hits,
+      ),
+      maxConnections: this.limits.maxConnections + LIBP2P_CONNECTION_MARGIN,
+    };
+  }
+
+  /** Lets the connection gater count open connections once the node exists. */
+  bindNode(node: { getConnections(): unknown[] }): void {
+    this.openConnections = () => node.getConnections().length;
+  }
+
+  /** Shares our counters with the JSON metrics: `limits.hits` and `exchange.rejectedByReason`. */
+  reportTo(metrics: DaemonMetrics): void {
+    metrics.limits.hits = this.hits;
+    metrics.exchange.rejectedByReason = this.rejectedByReason;
+  }
+
+  /** Refusals are counted twice here: as a limit hit, and as rejection reason 'limit' (the caller counts exchange.rejected). */
+  admit(peerId: string): StreamPermit | null {
+    const permit = this.limiter.tryAcquire(peerId);
+    if (permit === null) this.countReason('limit');
+    return permit;
+  }
+
+  countRejection(err: unknown): string {
+    return this.countReason(rejectionReason(err));
+  }
+
+  private countReason(code: string): string {
+    const reason = code in this.rejectedByReason || Object.keys(this.rejectedByReason).length < MAX_REJECTION_REASONS ? code : 'other';
+    this.rejectedByReason[reason] = (this.rejectedByReason[reason] ?? 0) + 1;
+    return reason;
+  }
+}
