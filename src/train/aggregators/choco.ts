@@ -8,27 +8,15 @@
  * model back toward a stale estimate. Needs `selfReplica` (our model as the
  * peer holds it); a pair that has none yet takes the average step for that peer.
  */
-import { DEFAULT_MERGE_OPTIONS, type MergeOptions } from '../merge.ts';
-import type { Aggregation, Aggregator, LocalContribution, PeerContribution } from './aggregator.ts';
-import { consensusAggregate, validateMergeOptions } from './consensus.ts';
+import type { PeerContribution } from './aggregator.ts';
+import { ConsensusAggregator } from './consensus.ts';
 
-export class ChocoAggregator implements Aggregator {
+export class ChocoAggregator extends ConsensusAggregator {
   readonly name = 'choco';
-  readonly options: Readonly<MergeOptions>;
 
-  /** Throws MergeError('bad-options') for gamma outside (0, 1] or a non-positive cap or norm ratio. */
-  constructor(options: Partial<MergeOptions> = {}) {
-    this.options = Object.freeze({ ...DEFAULT_MERGE_OPTIONS, ...options });
-    validateMergeOptions(this.options);
+  protected step(local: Float32Array, peer: PeerContribution, step: number): void {
+    const target = peer.params;
+    const base = peer.selfReplica !== null && peer.selfReplica.length === local.length ? peer.selfReplica : local;
+    for (let i = 0; i < local.length; i++) local[i] = local[i]! + step * (target[i]! - base[i]!);
   }
-
-  aggregate(local: LocalContribution, peers: readonly PeerContribution[]): Aggregation {
-    return consensusAggregate(this.options, chocoStep, local, peers);
-  }
-}
-
-function chocoStep(local: Float32Array, peer: PeerContribution, step: number): void {
-  const target = peer.params;
-  const base = peer.selfReplica !== null && peer.selfReplica.length === local.length ? peer.selfReplica : local;
-  for (let i = 0; i < local.length; i++) local[i] = local[i]! + step * (target[i]! - base[i]!);
 }

@@ -4,8 +4,8 @@
  * compute capped mixing weights and the counters of the merged model. The
  * update rule itself (average or CHOCO) is passed in.
  */
-import { checkUpdate, MergeError, mixingWeights, type MergeOptions, type TrainingCounters } from '../merge.ts';
-import type { Aggregation, LocalContribution, PeerContribution } from './aggregator.ts';
+import { checkUpdate, DEFAULT_MERGE_OPTIONS, MergeError, mixingWeights, type MergeOptions, type TrainingCounters } from '../merge.ts';
+import type { Aggregation, Aggregator, LocalContribution, PeerContribution } from './aggregator.ts';
 
 /** Moves `local` by `step` toward one peer; `local` is written in place. */
 export type ConsensusRule = (local: Float32Array, peer: PeerContribution, step: number) => void;
@@ -59,4 +59,27 @@ export function consensusAggregate(options: MergeOptions, rule: ConsensusRule, l
     });
   }
   return { status: 'merged', weights, steps, counters: aggregatedCounters(local, peers, options.capFactor) };
+}
+
+/**
+ * Base of the aggregators that move the model a consensus step toward each
+ * peer (average, choco): options, checks, weights and counters are shared;
+ * a subclass gives its name and its update rule.
+ */
+export abstract class ConsensusAggregator implements Aggregator {
+  abstract readonly name: string;
+  readonly options: Readonly<MergeOptions>;
+
+  /** Throws MergeError('bad-options') for gamma outside (0, 1] or a non-positive cap or norm ratio. */
+  constructor(options: Partial<MergeOptions> = {}) {
+    this.options = Object.freeze({ ...DEFAULT_MERGE_OPTIONS, ...options });
+    validateMergeOptions(this.options);
+  }
+
+  /** Moves `local` (in place) by `step` toward one peer. */
+  protected abstract step(local: Float32Array, peer: PeerContribution, step: number): void;
+
+  aggregate(local: LocalContribution, peers: readonly PeerContribution[]): Aggregation {
+    return consensusAggregate(this.options, (x, peer, step) => this.step(x, peer, step), local, peers);
+  }
 }
