@@ -27,9 +27,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (name === '--version' || name === '-v') {
-    const { readFile } = await import('node:fs/promises');
-    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-    console.log(pkg.version);
+    const { packageVersion } = await import('../node/version.ts');
+    console.log(packageVersion());
     return 0;
   }
   const command = commands.find((c) => c.name === name);

@@ -44,6 +44,8 @@ import { maxExchangeFrameBytes } from './limits.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { DaemonMetrics } from './metrics.ts';
 import { Monitoring } from './monitoring.ts';
+import { agentVersion, PeerIdentityCheck } from './peer-identity.ts';
+import { packageVersion } from './version.ts';
 import { acquireStateLock, type StateLock } from './state-lock.ts';
 import { TrainingLoop } from './training-loop.ts';
 import { DistillJoinerService } from './distill-joiner.ts';
@@ -215,6 +217,7 @@ export class Daemon {
       bootstrap: config.bootstrap.filter((a) => a.includes('/p2p/')),
       swarm: config.swarm,
       mdns: config.mdns,
+      agentVersion: agentVersion({ version: packageVersion(), swarm: config.swarm, modelHash: host.modelHash }),
       ...admission.libp2pOptions(),
       ...monitoring.libp2pOptions(),
       ...this.options.libp2p,
@@ -281,6 +284,7 @@ export class Daemon {
     });
     const services: DaemonService[] = [
       new Connectivity({ bootstrap: config.bootstrap }),
+      new PeerIdentityCheck(),
       checkpoints,
       exchanges,
       announcer,

@@ -33,6 +33,8 @@ export interface Libp2pNodeOptions {
   connectionGater?: ConnectionGater;
   connectionProtector?: NonNullable<Libp2pOptions['connectionProtector']>;
   maxConnections?: number;
+  /** Identify agent version (src/node/peer-identity.ts agentVersion): tells peers our swarm and model. */
+  agentVersion?: string;
   /** libp2p metrics factory (the Prometheus exporter's). */
   metrics?: NonNullable<Libp2pOptions['metrics']>;
 }
@@ -55,6 +57,7 @@ export async function createLibp2pNode(options: Libp2pNodeOptions): Promise<Daem
   const node = await createLibp2p({
     privateKey: options.privateKey,
     start: false,
+    ...(options.agentVersion === undefined ? {} : { nodeInfo: { userAgent: options.agentVersion } }),
     addresses: { listen: options.listen },
     transports: [tcp()],
     connectionEncrypters: [noise()],

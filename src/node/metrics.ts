@@ -66,6 +66,10 @@ export interface PeerMetrics {
   connected: number | null;
   /** Compatible peers in the announcement table (same swarm and model hash). */
   known: number | null;
+  /** Connected peers of another swarm (their identify agent version says so): they never exchange with us. */
+  otherSwarm: number | null;
+  /** Connected peers of our swarm that train another model (another model hash): no merges, distill only. */
+  otherModel: number | null;
 }
 
 export interface DistillMetrics {
@@ -137,7 +141,7 @@ export class DaemonMetrics {
     lastAt: null,
     rejectedByReason: {},
   };
-  readonly peers: PeerMetrics = { connected: null, known: null };
+  readonly peers: PeerMetrics = { connected: null, known: null, otherSwarm: null, otherModel: null };
   readonly distill: DistillMetrics = { teacher: null, accuracyBefore: null, accuracyAfter: null, seconds: null, bytes: null, rejected: null };
   readonly training: TrainingMetrics = { steps: 0, loss: null, samplesPerSecond: null };
   readonly memory: MemoryMetrics = { rssBytes: null, numTensors: null };

@@ -211,6 +211,18 @@ const DAEMON_FAMILIES: DaemonFamilySpec[] = [
     samples: one((m) => m.peers.known),
   },
   {
+    name: 'gossip_learn_peers_other_swarm',
+    help: 'Connected peers of another swarm (they never exchange with this node).',
+    type: 'gauge',
+    samples: one((m) => m.peers.otherSwarm),
+  },
+  {
+    name: 'gossip_learn_peers_other_model',
+    help: 'Connected peers of this swarm that train another model (no merges, distill only).',
+    type: 'gauge',
+    samples: one((m) => m.peers.otherModel),
+  },
+  {
     name: 'gossip_learn_distill_info',
     help: 'Constant 1 once a knowledge-transfer join ran, labelled with the teacher peer.',
     type: 'gauge',
