@@ -16,7 +16,7 @@
  */
 import { GossipLearnError } from '../common/errors.ts';
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGossipNode } from '../core/gossip-node.ts';
 import { DEFAULT_PACING } from '../core/pacing.ts';
@@ -93,6 +93,9 @@ export class Daemon {
   private stateValue: DaemonState = 'new';
   private stopping: Promise<void> | null = null;
   private starting: Promise<DaemonStartInfo> | null = null;
+  /** What this start created (removed again if it fails). */
+  private createdStateDir: string | null = null;
+  private createdIdentity: string | null = null;
   private modelLive = true;
   private finalParams: Float32Array = new Float32Array(0);
 
@@ -142,10 +145,22 @@ export class Daemon {
       return await this.starting;
     } catch (err) {
       // A stop() during start cleans up itself (after this promise settled); otherwise clean up here.
-      if (this.stopping === null) await this.stopNow(0).catch(() => undefined);
-      else await this.stopping.catch(() => undefined);
+      if (this.stopping === null) {
+        await this.stopNow(0).catch(() => undefined);
+        await this.removeWhatStartCreated();
+      } else await this.stopping.catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * A start that failed (port in use, bad data...) leaves no new state dir or
+   * identity behind: the next attempt, with the mistake fixed, is a first start
+   * like this one should have been. Files that existed before are never touched.
+   */
+  private async removeWhatStartCreated(): Promise<void> {
+    if (this.createdStateDir !== null) await rm(this.createdStateDir, { recursive: true, force: true }).catch(() => undefined);
+    else if (this.createdIdentity !== null) await unlink(this.createdIdentity).catch(() => undefined);
   }
 
   /** Throws DaemonStoppedError once stop() was called: start brings nothing more up after that. */
@@ -155,7 +170,8 @@ export class Daemon {
 
   private async startNow(): Promise<DaemonStartInfo> {
     const { config, metrics, logger } = this;
-    await mkdir(config.stateDir, { recursive: true });
+    // mkdir returns the first directory it created: a failed start removes what it made, nothing else.
+    this.createdStateDir = (await mkdir(config.stateDir, { recursive: true })) ?? null;
     this.throwIfStopping();
     this.lock = await acquireStateLock(config.stateDir);
     this.throwIfStopping();
@@ -201,6 +217,7 @@ export class Daemon {
     });
 
     const { privateKey, created } = await loadOrCreateIdentity(join(config.stateDir, IDENTITY_FILE));
+    if (created) this.createdIdentity = join(config.stateDir, IDENTITY_FILE);
     this.throwIfStopping();
     const admission = new InboundAdmission(
       this.options.limits ?? {
@@ -230,10 +247,16 @@ export class Daemon {
     metrics.peerId = node.peerId.toString();
     logger.info({ peerId: metrics.peerId, newIdentity: created, restored: restored.status }, 'identity loaded');
     this.throwIfStopping();
-    await node.start();
+    try {
+      await node.start();
+    } catch (err) {
+      throw listenError(err, config.listen);
+    }
     this.throwIfStopping();
     metrics.addresses = node.getMultiaddrs().map((a) => a.toString());
-    const { baseUrl } = await this.http.start();
+    const { baseUrl } = await this.http.start().catch((err: unknown) => {
+      throw metricsListenError(err, config.metricsHost, config.metricsPort);
+    });
     this.throwIfStopping();
     const info: DaemonStartInfo = { peerId: metrics.peerId, addresses: metrics.addresses, metricsUrl: `${baseUrl}/metrics` };
     this.options.onReady?.(info);
@@ -369,6 +392,35 @@ export class Daemon {
     this.lock = null;
     this.stateValue = 'stopped';
   }
+}
+
+/** Start failed for a reason the operator can fix; the message names the fix. */
+export class DaemonStartError extends GossipLearnError<'address-in-use' | 'cannot-listen'> {
+  override readonly name = 'DaemonStartError';
+}
+
+/** One line for a libp2p listen failure: which address, why, and which flag fixes it. */
+function listenError(err: unknown, listen: readonly string[]): Error {
+  const text = String((err as Error)?.message ?? err);
+  const inUse = /EADDRINUSE/.test(text);
+  const address = listen.find((a) => text.includes(a)) ?? listen.join(', ');
+  if (inUse) {
+    return new DaemonStartError(
+      'address-in-use',
+      `cannot listen on ${address}: address already in use (another daemon?); choose another port with --listen, e.g. --listen /ip4/127.0.0.1/tcp/0 for a free one`,
+    );
+  }
+  const reason = /E[A-Z]+: [^\n]*/.exec(text)?.[0] ?? text.split('\n')[0];
+  return new DaemonStartError('cannot-listen', `cannot listen on ${address}: ${reason}; check --listen`);
+}
+
+/** One line for an HTTP listen failure naming --metrics-port. */
+function metricsListenError(err: unknown, host: string, port: number): Error {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'EADDRINUSE') {
+    return new DaemonStartError('address-in-use', `cannot serve metrics on ${host}:${port}: address already in use (another daemon?); choose another --metrics-port (0 = a free port, printed at start)`);
+  }
+  return new DaemonStartError('cannot-listen', `cannot serve metrics on ${host}:${port}: ${(err as Error)?.message ?? String(err)}; check --metrics-host and --metrics-port`);
 }
 
 /** start() gave up because stop() was called meanwhile (not a failure: the daemon was asked to stop). */

@@ -1,19 +1,20 @@
 import { strict as assert } from 'node:assert';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { validateDaemonConfig } from '../../src/node/config.ts';
 import { Daemon, type DaemonStartInfo } from '../../src/node/daemon.ts';
 
-function makeDaemon(stateDir: string, onReady?: (info: DaemonStartInfo, daemon: Daemon) => void): Daemon {
+function makeDaemon(stateDir: string, onReady?: (info: DaemonStartInfo, daemon: Daemon) => void, over: { listen?: string[]; metricsPort?: number } = {}): Daemon {
   const config = validateDaemonConfig({
-    listen: ['/ip4/127.0.0.1/tcp/0'],
+    listen: over.listen ?? ['/ip4/127.0.0.1/tcp/0'],
     swarm: 'lifecycle',
     data: 'mnist',
     model: 'mlp-small',
     stateDir,
-    metricsPort: 0,
+    metricsPort: over.metricsPort ?? 0,
     distill: false,
     logLevel: 'silent',
   });
@@ -69,5 +70,44 @@ describe('Daemon start/stop race', function () {
     assert.equal(daemon.state, 'stopped');
     assert.ok(metricsUrl.startsWith('http://127.0.0.1:'));
     assert.ok(await refused(metricsUrl), `${metricsUrl} still answers after stop`);
+  });
+});
+
+describe('Daemon start failures', function () {
+  this.timeout(60_000);
+  let root: string;
+  let first: Daemon;
+  let info: DaemonStartInfo;
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'gl-start-fail-'));
+    first = makeDaemon(join(root, 'first'));
+    info = await first.start();
+  });
+  after(async () => {
+    await first.stop();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('a p2p port in use: one line naming the address and --listen, and no new state dir left behind', async () => {
+    const address = info.addresses[0]!.split('/p2p/')[0]!;
+    const stateDir = join(root, 'second');
+    await assert.rejects(makeDaemon(stateDir, undefined, { listen: [address] }).start(), {
+      name: 'DaemonStartError',
+      reason: 'address-in-use',
+      message: `cannot listen on ${address}: address already in use (another daemon?); choose another port with --listen, e.g. --listen /ip4/127.0.0.1/tcp/0 for a free one`,
+    });
+    assert.equal(existsSync(stateDir), false, 'the failed start removed the state dir it created');
+  });
+
+  it('a metrics port in use: one line naming --metrics-port; an existing state dir keeps its files but gets no identity', async () => {
+    const port = Number(new URL(info.metricsUrl).port);
+    const stateDir = join(root, 'existing');
+    await mkdir(stateDir);
+    await assert.rejects(makeDaemon(stateDir, undefined, { metricsPort: port }).start(), {
+      name: 'DaemonStartError',
+      reason: 'address-in-use',
+      message: `cannot serve metrics on 127.0.0.1:${port}: address already in use (another daemon?); choose another --metrics-port (0 = a free port, printed at start)`,
+    });
+    assert.deepEqual(await readdir(stateDir), []);
   });
 });

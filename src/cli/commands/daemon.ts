@@ -26,7 +26,7 @@ ${configHelp()}
 TIME is 500ms, 5s, 2m or a number of milliseconds; ADDR is a multiaddr.`;
 
 /** Typed errors whose message is enough for the operator. */
-const START_ERROR_NAMES = new Set(['StateLockError', 'DataError', 'PartitionError', 'BackendError', 'ModelError', 'IdentityError', 'CheckpointError']);
+const START_ERROR_NAMES = new Set(['DaemonStartError', 'StateLockError', 'DataError', 'PartitionError', 'BackendError', 'ModelError', 'IdentityError', 'CheckpointError']);
 
 export async function run(argv: string[]): Promise<number> {
   let loaded;
