@@ -36,7 +36,7 @@ export { MAX_CODEC_SPEC_CHARS } from './registry.ts';
  *   - top-1% dominates the error (relative L2 0.82 per message, the same
  *     with q8 values), so 4-bit values cost nothing measurable in accuracy
  *     while q8 would cost ~30% more bytes; what top-k drops is not lost but
- *     sent later (the session's per-peer replica / ErrorFeedback);
+ *     sent later (the session's per-peer replica keeps it: error feedback);
  *   - deflate pays on real deltas (~20% smaller than without: the varint
  *     gaps and 4-bit codes are far from uniform) for ~ms of CPU at 10^5
  *     parameters; brotli (quality 11 at this size) is ~8% smaller again
