@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isAlive } from './helpers.ts';
+import { isAlive } from '../helpers/process.ts';
 import {
   ChildExitedError,
   daemonHealthStatus,

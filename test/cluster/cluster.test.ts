@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { PIDS_FILE, RESULTS_FILE } from '../../src/cluster/launcher.ts';
 import { REPORT_FILES } from '../../src/cluster/report.ts';
 import type { ClusterResults } from '../../src/cluster/results.ts';
-import { isAlive, waitFor } from './helpers.ts';
+import { isAlive, waitFor } from '../helpers/process.ts';
 
 const clusterScript = fileURLToPath(new URL('../../scripts/cluster.ts', import.meta.url));
 /** MNIST has 10 classes: a node that learned nothing scores about 0.1. */

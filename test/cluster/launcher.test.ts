@@ -14,7 +14,7 @@ import { bootstrapAddresses, ClusterLauncher, PIDS_FILE, RESULTS_FILE } from '..
 import { parseClusterArgs, type ClusterConfig } from '../../src/cluster/options.ts';
 import type { ProgressView } from '../../src/cluster/progress.ts';
 import type { ClusterResults } from '../../src/cluster/results.ts';
-import { isAlive, waitFor } from './helpers.ts';
+import { isAlive, waitFor } from '../helpers/process.ts';
 
 const fakeDaemon = fileURLToPath(new URL('./fixtures/fake-daemon.ts', import.meta.url));
 const clusterScript = fileURLToPath(new URL('../../scripts/cluster.ts', import.meta.url));

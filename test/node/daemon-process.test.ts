@@ -7,6 +7,7 @@ import { CLI_PATH as cli, startDaemonProcess, type DaemonProcess, type Supervise
 import { CHECKPOINT_FILE, IDENTITY_FILE } from '../../src/node/constants.ts';
 import type { MetricsJson } from '../../src/node/metrics.ts';
 import { loadCheckpoint } from '../../src/train/checkpoint.ts';
+import { isAlive } from '../helpers/process.ts';
 
 /** Runs the real CLI as a supervised child process and waits until it is ready (its start-up lines, /healthz 200). */
 function startDaemon(stateDir: string, extra: string[] = []): Promise<DaemonProcess> {
@@ -117,13 +118,6 @@ describe('gossip-learn daemon (real process)', function () {
       }
     }, 'the daemon to start');
     shell.kill('SIGKILL');
-    await until(async () => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    }, 'the orphaned daemon to exit', 30_000);
+    await until(async () => !isAlive(pid), 'the orphaned daemon to exit', 30_000);
   });
 });
