@@ -12,6 +12,7 @@ function makeDaemon(stateDir: string, onReady?: (info: DaemonStartInfo, daemon: 
     swarm: 'lifecycle',
     data: 'mnist',
     model: 'mlp-small',
+    backend: 'wasm',
     stateDir,
     metricsPort: 0,
     distill: false,
