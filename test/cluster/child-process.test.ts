@@ -3,9 +3,10 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isAlive } from '../helpers/process.ts';
+import { isAlive, withProcessEnv } from '../helpers/process.ts';
 import {
   ChildExitedError,
+  daemonEnv,
   daemonHealthStatus,
   type DaemonProcess,
   getDaemonMetrics,
@@ -143,15 +144,37 @@ describe('startDaemonProcess', function () {
     assert.equal(await stopDaemonProcess(daemon, 20_000), 0);
   });
 
+  it('gives the daemon our environment without GOSSIP_LEARN_* variables, or the environment it is given', async () => {
+    const stateDir = join(dir, 'state');
+    const envOf = async (daemon: DaemonProcess): Promise<Record<string, string>> => JSON.parse(await readFile(join(stateDir, `env-${daemon.pid}.json`), 'utf8'));
+    const leftInShell = { GOSSIP_LEARN_MDNS: 'true', GOSSIP_LEARN_BOOTSTRAP: '/ip4/127.0.0.1/tcp/1', GOSSIP_LEARN_BACKEND: 'cpu' };
+    const inherited = await withProcessEnv(leftInShell, () =>
+      startDaemonProcess(['--state-dir', stateDir, '--node-index', '1'], { startTimeoutMs: 30_000, cliPath: fakeDaemon }),
+    );
+    try {
+      assert.deepEqual(await envOf(inherited), {});
+    } finally {
+      assert.equal(await stopDaemonProcess(inherited, 20_000), 0);
+    }
+    const given = await startDaemonProcess(['--state-dir', stateDir, '--node-index', '2'], {
+      startTimeoutMs: 30_000,
+      cliPath: fakeDaemon,
+      env: daemonEnv({ GOSSIP_LEARN_SWARM: 'given' }),
+    });
+    try {
+      assert.deepEqual(await envOf(given), { GOSSIP_LEARN_SWARM: 'given' });
+    } finally {
+      assert.equal(await stopDaemonProcess(given, 20_000), 0);
+    }
+  });
+
   it('escalates to SIGKILL when the daemon ignores SIGTERM past the deadline', async () => {
     const stateDir = join(dir, 'state');
-    process.env.FAKE_DAEMON_IGNORE_TERM = '1';
-    let daemon: DaemonProcess;
-    try {
-      daemon = await startDaemonProcess(['--state-dir', stateDir, '--node-index', '0'], { startTimeoutMs: 30_000, cliPath: fakeDaemon });
-    } finally {
-      delete process.env.FAKE_DAEMON_IGNORE_TERM;
-    }
+    const daemon = await startDaemonProcess(['--state-dir', stateDir, '--node-index', '0'], {
+      startTimeoutMs: 30_000,
+      cliPath: fakeDaemon,
+      env: daemonEnv({ FAKE_DAEMON_IGNORE_TERM: '1' }),
+    });
     assert.equal(await stopDaemonProcess(daemon, 200), null);
     assert.deepEqual(daemon.child.exitStatus, { code: null, signal: 'SIGKILL' });
     assert.equal(isAlive(daemon.pid), false);
@@ -195,5 +218,23 @@ describe('startDaemonProcess', function () {
       return /^daemon never became healthy:\npid \d+/.test(message);
     });
     assert.equal(isAlive(Number(/pid (\d+)/.exec(message)![1])), false);
+  });
+});
+
+describe('daemonEnv', () => {
+  it('drops every GOSSIP_LEARN_* variable, keeps the others, and adds the extra ones', () => {
+    const base = { PATH: '/bin', GOSSIP_LEARN_MDNS: 'true', GOSSIP_LEARN_BACKEND: 'cpu', NODE_OPTIONS: '--x', gossip_learn_swarm: 'lower case is not ours' };
+    assert.deepEqual(daemonEnv({}, base), { PATH: '/bin', NODE_OPTIONS: '--x', gossip_learn_swarm: 'lower case is not ours' });
+    assert.deepEqual(daemonEnv({ FAKE: '1', GOSSIP_LEARN_SWARM: 's' }, base), {
+      PATH: '/bin',
+      NODE_OPTIONS: '--x',
+      gossip_learn_swarm: 'lower case is not ours',
+      FAKE: '1',
+      GOSSIP_LEARN_SWARM: 's',
+    });
+    assert.equal(base.GOSSIP_LEARN_MDNS, 'true', 'the base is not changed');
+    const ours = daemonEnv();
+    assert.equal(ours.PATH, process.env.PATH);
+    assert.deepEqual(Object.keys(ours).filter((name) => name.startsWith('GOSSIP_LEARN_')), []);
   });
 });

@@ -3,13 +3,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI_PATH as cli, startDaemonProcess, type DaemonProcess, type SupervisedChild } from '../../src/cluster/child-process.ts';
+import { CLI_PATH as cli, daemonEnv, startDaemonProcess, type DaemonProcess, type SupervisedChild } from '../../src/cluster/child-process.ts';
 import { CHECKPOINT_FILE, IDENTITY_FILE } from '../../src/node/constants.ts';
 import type { MetricsJson } from '../../src/node/metrics.ts';
 import { loadCheckpoint } from '../../src/train/checkpoint.ts';
 import { isAlive } from '../helpers/process.ts';
 
-/** Runs the real CLI as a supervised child process and waits until it is ready (its start-up lines, /healthz 200). */
+/**
+ * Runs the real CLI as a supervised child process and waits until it is ready (its start-up lines, /healthz 200).
+ * Like every daemon a test starts, it gets no GOSSIP_LEARN_* variable of ours (startDaemonProcess: daemonEnv()).
+ */
 function startDaemon(stateDir: string, extra: string[] = []): Promise<DaemonProcess> {
   return startDaemonProcess(
     ['--listen', '/ip4/127.0.0.1/tcp/0', '--metrics-port', '0', '--state-dir', stateDir, '--model', 'mlp-small', '--no-distill',
@@ -35,7 +38,7 @@ async function until<T>(check: () => Promise<T | false>, what: string, timeoutMs
 describe('gossip-learn daemon CLI', () => {
   const run = (args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>
     new Promise((resolve) => {
-      const child = spawn(process.execPath, [cli, 'daemon', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [cli, 'daemon', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: daemonEnv() });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -107,7 +110,7 @@ describe('gossip-learn daemon (real process)', function () {
     const stateDir = join(root, 'orphan');
     const args = [cli, 'daemon', '--listen', '/ip4/127.0.0.1/tcp/0', '--metrics-port', '0', '--state-dir', stateDir, '--model', 'mlp-small', '--no-distill',
       '--log-level', 'warn', '--exit-with-parent'];
-    const shell = spawn('/bin/sh', ['-c', `"${process.execPath}" ${args.map((a) => `'${a}'`).join(' ')} & echo $!; wait`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const shell = spawn('/bin/sh', ['-c', `"${process.execPath}" ${args.map((a) => `'${a}'`).join(' ')} & echo $!; wait`], { stdio: ['ignore', 'pipe', 'ignore'], env: daemonEnv() });
     shells.push(shell);
     const pid = await new Promise<number>((resolve) => shell.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
     await until(async () => {

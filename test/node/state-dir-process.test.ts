@@ -5,10 +5,10 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHECKPOINT_FILE, IDENTITY_FILE } from '../../src/node/constants.ts';
-import { CLI_PATH, DAEMON_NODE_FLAGS, getDaemonMetrics, startDaemonProcess, stopDaemonProcess } from '../../src/cluster/child-process.ts';
+import { CLI_PATH, DAEMON_NODE_FLAGS, daemonEnv, getDaemonMetrics, startDaemonProcess, stopDaemonProcess } from '../../src/cluster/child-process.ts';
 import { STATE_LOCK_FILE_NAME } from '../../src/node/state-lock.ts';
 
-/** A quiet daemon that trains nothing (fast to start, nothing to wait for). */
+/** A quiet daemon that trains nothing (fast to start, nothing to wait for); no GOSSIP_LEARN_* variable of ours reaches it (daemonEnv). */
 const daemonArgs = (stateDir: string): string[] => [
   '--swarm', 'state-dir-test',
   '--listen', '/ip4/127.0.0.1/tcp/0',
@@ -38,7 +38,7 @@ describe('state dir safety (real daemon processes)', function () {
     const first = await startDaemonProcess(daemonArgs(stateDir), { startTimeoutMs: 120_000 });
     originalPeerId = first.peerId;
     try {
-      const second = spawn(process.execPath, [...DAEMON_NODE_FLAGS, CLI_PATH, 'daemon', ...daemonArgs(stateDir)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const second = spawn(process.execPath, [...DAEMON_NODE_FLAGS, CLI_PATH, 'daemon', ...daemonArgs(stateDir)], { stdio: ['ignore', 'pipe', 'pipe'], env: daemonEnv() });
       let stderr = '';
       second.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
       const [code] = (await once(second, 'exit')) as [number | null];
