@@ -20,23 +20,28 @@ const daemonArgs = (stateDir: string): string[] => [
   '--log-level', 'warn',
 ];
 
+/** A state dir as a daemon leaves it after a clean stop (identity, checkpoint); resolves with its peer id. */
+async function usedStateDir(stateDir: string): Promise<string> {
+  const daemon = await startDaemonProcess(daemonArgs(stateDir), { startTimeoutMs: 120_000 });
+  assert.equal(await stopDaemonProcess(daemon, 30_000), 0, daemon.stderrTail());
+  return daemon.peerId;
+}
+
 // Real daemon processes: the state-dir lock and the corrupt-checkpoint recovery as an operator meets them.
+// Each test has its own state dir.
 describe('state dir safety (real daemon processes)', function () {
   this.timeout(180_000);
   let stateDir: string;
-  /** Peer id of the first daemon on this state dir. */
-  let originalPeerId: string;
 
-  before(async () => {
+  beforeEach(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'gl-state-dir-'));
   });
-  after(async () => {
+  afterEach(async () => {
     await rm(stateDir, { recursive: true, force: true });
   });
 
   it('a second daemon on the same state dir refuses with an error naming the first pid; the first keeps running', async () => {
     const first = await startDaemonProcess(daemonArgs(stateDir), { startTimeoutMs: 120_000 });
-    originalPeerId = first.peerId;
     try {
       const second = spawn(process.execPath, [...DAEMON_NODE_FLAGS, CLI_PATH, 'daemon', ...daemonArgs(stateDir)], { stdio: ['ignore', 'pipe', 'pipe'], env: daemonEnv() });
       let stderr = '';
@@ -55,6 +60,7 @@ describe('state dir safety (real daemon processes)', function () {
   });
 
   it('a corrupt checkpoint is moved aside and the daemon starts cold with the same peer id', async () => {
+    const originalPeerId = await usedStateDir(stateDir);
     const identityBefore = await readFile(join(stateDir, IDENTITY_FILE));
     const checkpoint = await readFile(join(stateDir, CHECKPOINT_FILE));
     checkpoint[checkpoint.length - 100] = checkpoint[checkpoint.length - 100]! ^ 0xff;
