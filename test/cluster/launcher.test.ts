@@ -16,6 +16,7 @@ import { parseClusterArgs, type ClusterConfig } from '../../src/cluster/options.
 import type { ProgressView } from '../../src/cluster/progress.ts';
 import type { ClusterResults } from '../../src/cluster/results.ts';
 import { isAlive, waitFor, withProcessEnv } from '../helpers/process.ts';
+import { killRecordedDaemons } from './launcher-pids.ts';
 
 const fakeDaemon = fileURLToPath(new URL('./fixtures/fake-daemon.ts', import.meta.url));
 const clusterScript = fileURLToPath(new URL('../../scripts/cluster.ts', import.meta.url));
@@ -53,6 +54,7 @@ describe('ClusterLauncher (with a fake daemon)', () => {
     dir = await mkdtemp(join(tmpdir(), 'gl-launcher-'));
   });
   afterEach(async () => {
+    await killRecordedDaemons(dir);
     await rm(dir, { recursive: true, force: true });
   });
 
