@@ -17,6 +17,9 @@
  * startDaemonProcess runs `node bin/gossip-learn.js daemon <args>` as one and
  * resolves once the daemon printed its ready lines and serves /healthz with
  * 200; getDaemonMetrics reads its /metrics; stopDaemonProcess stops it.
+ * Daemons started here (and by the cluster launcher) get daemonEnv(): our
+ * environment without GOSSIP_LEARN_* variables, so their arguments alone
+ * configure them.
  *
  *   const daemon = await startDaemonProcess(['--swarm', 'x', '--metrics-port', '0'], { startTimeoutMs: 120_000 });
  *   const metrics = await getDaemonMetrics(daemon.metricsUrl);
@@ -250,6 +253,22 @@ export const PEER_ID_LINE = new RegExp(`^${PEER_ID_LINE_PREFIX}(\\S+)$`);
 /** `listen: <multiaddr>`, one line per address. */
 export const LISTEN_LINE = new RegExp(`^${LISTEN_LINE_PREFIX}(\\S+)$`);
 
+/** Environment variables with this prefix configure a daemon (`GOSSIP_LEARN_<FLAG>`, src/node/config.ts envName). */
+export const DAEMON_ENV_PREFIX = 'GOSSIP_LEARN_';
+
+/**
+ * The environment of a supervised daemon: `base` without any GOSSIP_LEARN_*
+ * variable, plus `extra`. Daemons of a cluster run, a benchmark or a test are
+ * configured by their arguments alone: a variable left in the shell
+ * (GOSSIP_LEARN_MDNS, GOSSIP_LEARN_BOOTSTRAP, GOSSIP_LEARN_BACKEND, ...)
+ * would otherwise change them unseen, and flags win only over what they set.
+ */
+export function daemonEnv(extra: NodeJS.ProcessEnv = {}, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(base)) if (!name.startsWith(DAEMON_ENV_PREFIX)) env[name] = value;
+  return { ...env, ...extra };
+}
+
 const HEALTH_POLL_MS = 100;
 const METRICS_TIMEOUT_MS = 10_000;
 
@@ -271,10 +290,12 @@ export interface StartDaemonOptions {
   pipeStderr?: boolean;
   /** The CLI to run (default: this repository's bin/gossip-learn.js). */
   cliPath?: string;
+  /** The daemon's environment, used as given (default: daemonEnv(), ours without GOSSIP_LEARN_* variables). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
- * Starts `gossip-learn daemon <args>` (with DAEMON_NODE_FLAGS, no log file);
+ * Starts `gossip-learn daemon <args>` (with DAEMON_NODE_FLAGS, no log file, daemonEnv() unless told);
  * resolves once it printed its peer id, a listen address with /p2p/ and its
  * metrics URL, and serves /healthz with 200. On failure (exit, deadline) the
  * daemon is SIGKILLed and the error carries the end of its stderr.
@@ -283,6 +304,7 @@ export async function startDaemonProcess(args: string[], options: StartDaemonOpt
   const child = await SupervisedChild.spawn({
     command: process.execPath,
     args: [...DAEMON_NODE_FLAGS, options.cliPath ?? CLI_PATH, 'daemon', ...args],
+    env: options.env ?? daemonEnv(),
     echoStderr: options.pipeStderr ?? false,
   });
   const deadline = AbortSignal.timeout(options.startTimeoutMs);

@@ -13,11 +13,19 @@
  * reaches only the launcher, which then sends exactly one SIGTERM: a
  * second signal would make a daemon skip its checkpoint), and is stopped
  * with SIGTERM, then SIGKILL after --stop-timeout.
+ *
+ * The daemons are configured by the flags the launcher gives them (recorded
+ * in results.json with the run's config) and nothing else: they get our
+ * environment without GOSSIP_LEARN_* variables (daemonEnv). An operator's
+ * GOSSIP_LEARN_MDNS or GOSSIP_LEARN_BOOTSTRAP would otherwise join the local
+ * swarm to outside peers (node-0 has no --bootstrap flag to override it), and
+ * any other such variable would change what the run measures unseen. Daemon
+ * options go through --backend, --codec and --daemon-arg instead.
  */
 import { mkdir, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-file.ts';
-import { DAEMON_NODE_FLAGS, LISTEN_LINE, METRICS_LINE, PEER_ID_LINE, SupervisedChild } from './child-process.ts';
+import { DAEMON_NODE_FLAGS, daemonEnv, LISTEN_LINE, METRICS_LINE, PEER_ID_LINE, SupervisedChild } from './child-process.ts';
 import { ClusterError } from './errors.ts';
 import { fetchMetrics, pickDialAddress } from './metrics-client.ts';
 import type { ClusterConfig } from './options.ts';
@@ -54,6 +62,7 @@ export interface LauncherOptions {
   progress: ProgressView;
   /** Executable that runs the CLI (Node 24). */
   nodeExecutable?: string;
+  /** The daemons' environment, used as given (default: daemonEnv(), ours without GOSSIP_LEARN_* variables). */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -172,7 +181,7 @@ export class ClusterLauncher {
       command: this.options.nodeExecutable ?? process.execPath,
       args: this.daemonArgs(node),
       logPath: node.logPath,
-      env: this.options.env,
+      env: this.options.env ?? daemonEnv(),
       detached: true,
     });
     node.child = child;

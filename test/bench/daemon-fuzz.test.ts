@@ -1,11 +1,18 @@
 import { strict as assert } from 'node:assert';
 import { formatFuzzReport, fuzzDaemon } from '../../src/bench/daemon-fuzz.ts';
 import { hostileKinds } from '../../src/bench/hostile-peer.ts';
+import { initBackend } from '../../src/train/backend.ts';
 
 // The short version of `npm run fuzz:peer`: one real daemon process, every kind of hostile stream twice
 // on the exchange protocol and once on the distill protocol.
 describe('daemon under a hostile peer (fuzz:peer, short)', function () {
   this.timeout(240_000);
+
+  // fuzzDaemon plants a checkpoint in this process with initBackend('auto'): pin the backend first, as every
+  // in-process test does, so the choice never depends on whether @tensorflow/tfjs-node is installed.
+  before(async () => {
+    await initBackend('wasm');
+  });
 
   it('rejects every hostile stream, resets stalled ones within the read timeout, keeps its model, memory and liveness', async () => {
     const report = await fuzzDaemon({ streams: hostileKinds.length * 2, seed: 7, readTimeoutMs: 1_000, model: 'mlp-small', cycleKinds: true });

@@ -3,9 +3,10 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isAlive } from './helpers.ts';
+import { isAlive, withProcessEnv } from '../helpers/process.ts';
 import {
   ChildExitedError,
+  daemonEnv,
   daemonHealthStatus,
   type DaemonProcess,
   getDaemonMetrics,
@@ -17,11 +18,36 @@ import {
 
 const fakeDaemon = fileURLToPath(new URL('./fixtures/fake-daemon.ts', import.meta.url));
 
-/** Runs a small Node program as the child (no daemon needed). */
-function script(dir: string, source: string): Promise<SupervisedChild> {
-  return SupervisedChild.spawn({ command: process.execPath, args: ['-e', source], logPath: join(dir, 'child.log') });
+/**
+ * Every child the tests here start, for afterEach to SIGKILL: the test
+ * programs run endless timers (some ignore SIGTERM), so a failing assertion
+ * must not leave them behind.
+ */
+const children: SupervisedChild[] = [];
+
+async function killChildren(): Promise<void> {
+  await Promise.all(children.splice(0).map((child) => child.killHard()));
 }
 
+function tracked(child: Promise<SupervisedChild>): Promise<SupervisedChild> {
+  return child.then((c) => {
+    children.push(c);
+    return c;
+  });
+}
+
+/** startDaemonProcess, its daemon tracked (a rejection passes through: startDaemonProcess has killed it then). */
+function startTracked(...args: Parameters<typeof startDaemonProcess>): Promise<DaemonProcess> {
+  return startDaemonProcess(...args).then((daemon) => {
+    children.push(daemon.child);
+    return daemon;
+  });
+}
+
+/** Runs a small Node program as the child (no daemon needed). */
+function script(dir: string, source: string): Promise<SupervisedChild> {
+  return tracked(SupervisedChild.spawn({ command: process.execPath, args: ['-e', source], logPath: join(dir, 'child.log') }));
+}
 
 describe('SupervisedChild', () => {
   let dir: string;
@@ -29,6 +55,7 @@ describe('SupervisedChild', () => {
     dir = await mkdtemp(join(tmpdir(), 'gl-child-'));
   });
   afterEach(async () => {
+    await killChildren();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -88,11 +115,13 @@ describe('SupervisedChild', () => {
 });
 
 describe('SupervisedChild without a log file', () => {
+  afterEach(killChildren);
+
   it('scans lines and keeps the last 8 KB of stderr', async () => {
-    const child = await SupervisedChild.spawn({
+    const child = await tracked(SupervisedChild.spawn({
       command: process.execPath,
       args: ['-e', `process.stderr.write('x'.repeat(10000) + 'END'); console.log('done');`],
-    });
+    }));
     await child.waitForLine(/^done$/, 20_000);
     assert.deepEqual(await child.exited, { code: 0, signal: null });
     await child.logClosed;
@@ -109,23 +138,31 @@ async function fakePids(stateDir: string): Promise<number[]> {
 describe('startDaemonProcess', function () {
   this.timeout(60_000);
   let dir: string;
+  /** Where the stand-in CLIs below write their pids (a daemon that failed to start has no handle to kill). */
+  const pidsFile = (): string => join(dir, 'pids');
+  const recordedPids = async (): Promise<number[]> =>
+    (await readFile(pidsFile(), 'utf8').catch(() => '')).split('\n').filter((line) => line !== '').map(Number);
+
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'gl-daemon-proc-'));
   });
   afterEach(async () => {
+    await killChildren();
+    // startDaemonProcess kills a daemon that is not ready; should it fail to, the test fails and this ends it.
+    for (const pid of await recordedPids()) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** A stand-in for the CLI: a small program run as `node <file> daemon <args>`. */
+  /** A stand-in for the CLI: a small program run as `node <file> daemon <args>`, which first records its pid. */
   async function cli(source: string): Promise<string> {
     const path = join(dir, 'cli.mjs');
-    await writeFile(path, source);
+    await writeFile(path, `import { appendFileSync as recordPid } from 'node:fs';\nrecordPid(${JSON.stringify(pidsFile())}, process.pid + '\\n');\n${source}`);
     return path;
   }
 
   it('resolves once the ready lines are printed and /healthz says 200; stops it with SIGTERM', async () => {
     const stateDir = join(dir, 'state');
-    const daemon = await startDaemonProcess(['--state-dir', stateDir, '--node-index', '3'], { startTimeoutMs: 30_000, cliPath: fakeDaemon });
+    const daemon = await startTracked(['--state-dir', stateDir, '--node-index', '3'], { startTimeoutMs: 30_000, cliPath: fakeDaemon });
     try {
       assert.equal(daemon.peerId, '12D3KooWfake3');
       assert.match(daemon.listen, /^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/12D3KooWfake3$/);
@@ -143,15 +180,37 @@ describe('startDaemonProcess', function () {
     assert.equal(await stopDaemonProcess(daemon, 20_000), 0);
   });
 
+  it('gives the daemon our environment without GOSSIP_LEARN_* variables, or the environment it is given', async () => {
+    const stateDir = join(dir, 'state');
+    const envOf = async (daemon: DaemonProcess): Promise<Record<string, string>> => JSON.parse(await readFile(join(stateDir, `env-${daemon.pid}.json`), 'utf8'));
+    const leftInShell = { GOSSIP_LEARN_MDNS: 'true', GOSSIP_LEARN_BOOTSTRAP: '/ip4/127.0.0.1/tcp/1', GOSSIP_LEARN_BACKEND: 'cpu' };
+    const inherited = await withProcessEnv(leftInShell, () =>
+      startTracked(['--state-dir', stateDir, '--node-index', '1'], { startTimeoutMs: 30_000, cliPath: fakeDaemon }),
+    );
+    try {
+      assert.deepEqual(await envOf(inherited), {});
+    } finally {
+      assert.equal(await stopDaemonProcess(inherited, 20_000), 0);
+    }
+    const given = await startTracked(['--state-dir', stateDir, '--node-index', '2'], {
+      startTimeoutMs: 30_000,
+      cliPath: fakeDaemon,
+      env: daemonEnv({ GOSSIP_LEARN_SWARM: 'given' }),
+    });
+    try {
+      assert.deepEqual(await envOf(given), { GOSSIP_LEARN_SWARM: 'given' });
+    } finally {
+      assert.equal(await stopDaemonProcess(given, 20_000), 0);
+    }
+  });
+
   it('escalates to SIGKILL when the daemon ignores SIGTERM past the deadline', async () => {
     const stateDir = join(dir, 'state');
-    process.env.FAKE_DAEMON_IGNORE_TERM = '1';
-    let daemon: DaemonProcess;
-    try {
-      daemon = await startDaemonProcess(['--state-dir', stateDir, '--node-index', '0'], { startTimeoutMs: 30_000, cliPath: fakeDaemon });
-    } finally {
-      delete process.env.FAKE_DAEMON_IGNORE_TERM;
-    }
+    const daemon = await startTracked(['--state-dir', stateDir, '--node-index', '0'], {
+      startTimeoutMs: 30_000,
+      cliPath: fakeDaemon,
+      env: daemonEnv({ FAKE_DAEMON_IGNORE_TERM: '1' }),
+    });
     assert.equal(await stopDaemonProcess(daemon, 200), null);
     assert.deepEqual(daemon.child.exitStatus, { code: null, signal: 'SIGKILL' });
     assert.equal(isAlive(daemon.pid), false);
@@ -159,22 +218,21 @@ describe('startDaemonProcess', function () {
 
   it('rejects with the end of its stderr when the daemon exits before it is ready', async () => {
     const path = await cli(`console.error('cannot start: state dir in use'); process.exit(4);`);
-    await assert.rejects(startDaemonProcess([], { startTimeoutMs: 30_000, cliPath: path }), /daemon exited with 4 before it was ready:\ncannot start: state dir in use/);
+    await assert.rejects(startTracked([], { startTimeoutMs: 30_000, cliPath: path }), /daemon exited with 4 before it was ready:\ncannot start: state dir in use/);
   });
 
   it('waits for all three ready lines, and SIGKILLs a daemon that is not ready by the deadline', async () => {
     // The peer id and metrics lines but no listen address: never ready. It also ignores SIGTERM.
-    const pidFile = join(dir, 'pid');
     const path = await cli(`
-      import { writeFileSync } from 'node:fs';
-      writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));
       process.on('SIGTERM', () => {});
       console.log('peer id: 12D3KooWnever');
       console.log('metrics: http://127.0.0.1:1/metrics');
       console.error('still joining');
       setInterval(() => {}, 1000);`);
-    await assert.rejects(startDaemonProcess([], { startTimeoutMs: 3_000, cliPath: path }), /daemon not ready after 3000 ms:\nstill joining/);
-    assert.equal(isAlive(Number(await readFile(pidFile, 'utf8'))), false);
+    await assert.rejects(startTracked([], { startTimeoutMs: 3_000, cliPath: path }), /daemon not ready after 3000 ms:\nstill joining/);
+    const pids = await recordedPids();
+    assert.equal(pids.length, 1);
+    assert.equal(isAlive(pids[0]!), false);
   });
 
   it('SIGKILLs a daemon whose /healthz never says 200 by the deadline', async () => {
@@ -190,10 +248,28 @@ describe('startDaemonProcess', function () {
         console.log('metrics: http://127.0.0.1:' + port + '/metrics');
       });`);
     let message = '';
-    await assert.rejects(startDaemonProcess([], { startTimeoutMs: 3_000, cliPath: path }), (err: unknown) => {
+    await assert.rejects(startTracked([], { startTimeoutMs: 3_000, cliPath: path }), (err: unknown) => {
       message = (err as Error).message;
       return /^daemon never became healthy:\npid \d+/.test(message);
     });
     assert.equal(isAlive(Number(/pid (\d+)/.exec(message)![1])), false);
+  });
+});
+
+describe('daemonEnv', () => {
+  it('drops every GOSSIP_LEARN_* variable, keeps the others, and adds the extra ones', () => {
+    const base = { PATH: '/bin', GOSSIP_LEARN_MDNS: 'true', GOSSIP_LEARN_BACKEND: 'cpu', NODE_OPTIONS: '--x', gossip_learn_swarm: 'lower case is not ours' };
+    assert.deepEqual(daemonEnv({}, base), { PATH: '/bin', NODE_OPTIONS: '--x', gossip_learn_swarm: 'lower case is not ours' });
+    assert.deepEqual(daemonEnv({ FAKE: '1', GOSSIP_LEARN_SWARM: 's' }, base), {
+      PATH: '/bin',
+      NODE_OPTIONS: '--x',
+      gossip_learn_swarm: 'lower case is not ours',
+      FAKE: '1',
+      GOSSIP_LEARN_SWARM: 's',
+    });
+    assert.equal(base.GOSSIP_LEARN_MDNS, 'true', 'the base is not changed');
+    const ours = daemonEnv();
+    assert.equal(ours.PATH, process.env.PATH);
+    assert.deepEqual(Object.keys(ours).filter((name) => name.startsWith('GOSSIP_LEARN_')), []);
   });
 });

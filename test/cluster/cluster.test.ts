@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { PIDS_FILE, RESULTS_FILE } from '../../src/cluster/launcher.ts';
 import { REPORT_FILES } from '../../src/cluster/report.ts';
 import type { ClusterResults } from '../../src/cluster/results.ts';
-import { isAlive, waitFor } from './helpers.ts';
+import { isAlive, waitFor } from '../helpers/process.ts';
+import { killRecordedDaemons } from './launcher-pids.ts';
 
 const clusterScript = fileURLToPath(new URL('../../scripts/cluster.ts', import.meta.url));
 /** MNIST has 10 classes: a node that learned nothing scores about 0.1. */
@@ -47,6 +48,7 @@ describe('npm run cluster (real daemons)', function () {
     dir = await mkdtemp(join(tmpdir(), 'gl-cluster-'));
   });
   afterEach(async () => {
+    await killRecordedDaemons(dir);
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -9,12 +9,14 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { daemonEnv } from '../../src/cluster/child-process.ts';
 import { ClusterError } from '../../src/cluster/errors.ts';
 import { bootstrapAddresses, ClusterLauncher, PIDS_FILE, RESULTS_FILE } from '../../src/cluster/launcher.ts';
 import { parseClusterArgs, type ClusterConfig } from '../../src/cluster/options.ts';
 import type { ProgressView } from '../../src/cluster/progress.ts';
 import type { ClusterResults } from '../../src/cluster/results.ts';
-import { isAlive, waitFor } from './helpers.ts';
+import { isAlive, waitFor, withProcessEnv } from '../helpers/process.ts';
+import { killRecordedDaemons } from './launcher-pids.ts';
 
 const fakeDaemon = fileURLToPath(new URL('./fixtures/fake-daemon.ts', import.meta.url));
 const clusterScript = fileURLToPath(new URL('../../scripts/cluster.ts', import.meta.url));
@@ -52,6 +54,7 @@ describe('ClusterLauncher (with a fake daemon)', () => {
     dir = await mkdtemp(join(tmpdir(), 'gl-launcher-'));
   });
   afterEach(async () => {
+    await killRecordedDaemons(dir);
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -124,6 +127,20 @@ describe('ClusterLauncher (with a fake daemon)', () => {
     for (const pid of allPids(results)) assert.equal(isAlive(pid), false);
   });
 
+  it('gives the daemons no GOSSIP_LEARN_* variable from its own environment: flags alone configure them', async () => {
+    const leftInShell = { GOSSIP_LEARN_MDNS: 'true', GOSSIP_LEARN_BOOTSTRAP: '/ip4/127.0.0.1/tcp/1', GOSSIP_LEARN_BACKEND: 'cpu' };
+    const results = await withProcessEnv(leftInShell, () =>
+      new ClusterLauncher(config(dir, ['--nodes', '2', '--late-join', '0', '--duration', '0.2']), { cliPath: fakeDaemon, progress: new RecordingProgress() }).run(),
+    );
+    assert.equal(results.allExited, true);
+    for (const node of results.nodes) {
+      const stateDir = join(dir, 'nodes', node.name, 'state');
+      const envFiles = (await readdir(stateDir)).filter((f) => f.startsWith('env-'));
+      assert.equal(envFiles.length, 1, node.name);
+      assert.deepEqual(JSON.parse(await readFile(join(stateDir, envFiles[0]!), 'utf8')), {}, node.name);
+    }
+  });
+
   it('says so when a reused output dir makes the nodes resume from their state dirs', async () => {
     const run = async () => {
       const progress = new RecordingProgress();
@@ -151,7 +168,7 @@ describe('ClusterLauncher (with a fake daemon)', () => {
     const launcher = new ClusterLauncher(config(dir, ['--nodes', '3', '--late-join', '0', '--duration', '60']), {
       cliPath: fakeDaemon,
       progress: new RecordingProgress(),
-      env: { ...process.env, FAKE_DAEMON_FAIL: '1' },
+      env: daemonEnv({ FAKE_DAEMON_FAIL: '1' }),
     });
     await assert.rejects(launcher.run(), (err: unknown) => err instanceof ClusterError && err.reason === 'exited-early' && /node-1/.test(err.message));
     const results = JSON.parse(await readFile(join(dir, RESULTS_FILE), 'utf8')) as ClusterResults;

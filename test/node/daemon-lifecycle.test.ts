@@ -13,6 +13,7 @@ function makeDaemon(stateDir: string, onReady?: (info: DaemonStartInfo, daemon: 
     swarm: 'lifecycle',
     data: 'mnist',
     model: 'mlp-small',
+    backend: 'wasm',
     stateDir,
     metricsPort: over.metricsPort ?? 0,
     distill: false,

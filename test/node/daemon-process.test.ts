@@ -3,12 +3,30 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI_PATH as cli, startDaemonProcess, type DaemonProcess, type SupervisedChild } from '../../src/cluster/child-process.ts';
-import { CHECKPOINT_FILE, IDENTITY_FILE } from '../../src/node/constants.ts';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { tcp } from '@libp2p/tcp';
+import { multiaddr } from '@multiformats/multiaddr';
+import { createLibp2p, type Libp2p } from 'libp2p';
+import {
+  CLI_PATH as cli,
+  daemonEnv,
+  daemonHealthStatus,
+  METRICS_LINE,
+  startDaemonProcess,
+  type DaemonProcess,
+  type SupervisedChild,
+} from '../../src/cluster/child-process.ts';
+import { CHECKPOINT_FILE, EXCHANGE_PROTOCOL_ID, IDENTITY_FILE } from '../../src/node/constants.ts';
 import type { MetricsJson } from '../../src/node/metrics.ts';
+import { PROMETHEUS_PATH } from '../../src/node/prometheus.ts';
 import { loadCheckpoint } from '../../src/train/checkpoint.ts';
+import { isAlive } from '../helpers/process.ts';
 
-/** Runs the real CLI as a supervised child process and waits until it is ready (its start-up lines, /healthz 200). */
+/**
+ * Runs the real CLI as a supervised child process and waits until it is ready (its start-up lines, /healthz 200).
+ * Like every daemon a test starts, it gets no GOSSIP_LEARN_* variable of ours (startDaemonProcess: daemonEnv()).
+ */
 function startDaemon(stateDir: string, extra: string[] = []): Promise<DaemonProcess> {
   return startDaemonProcess(
     ['--listen', '/ip4/127.0.0.1/tcp/0', '--metrics-port', '0', '--state-dir', stateDir, '--model', 'mlp-small', '--no-distill',
@@ -34,7 +52,7 @@ async function until<T>(check: () => Promise<T | false>, what: string, timeoutMs
 describe('gossip-learn daemon CLI', () => {
   const run = (args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>
     new Promise((resolve) => {
-      const child = spawn(process.execPath, [cli, 'daemon', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [cli, 'daemon', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: daemonEnv() });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -62,6 +80,9 @@ describe('gossip-learn daemon (real process)', function () {
   let root: string;
   const children: SupervisedChild[] = [];
   const shells: ChildProcess[] = [];
+  /** Daemons started by a shell (not our children): SIGKILLed by pid if a test left one running. */
+  const orphans: number[] = [];
+  const peers: Libp2p[] = [];
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'gl-proc-'));
@@ -69,6 +90,8 @@ describe('gossip-learn daemon (real process)', function () {
   after(async () => {
     for (const child of children) await child.killHard();
     for (const shell of shells) if (shell.exitCode === null && shell.signalCode === null) shell.kill('SIGKILL');
+    for (const pid of orphans) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    for (const peer of peers) await peer.stop();
     await rm(root, { recursive: true, force: true });
   });
 
@@ -94,36 +117,53 @@ describe('gossip-learn daemon (real process)', function () {
     assert.equal(second.peerId, first.peerId);
     const resumed = await metricsOf(second.metricsUrl);
     assert.ok(resumed.model.age! >= checkpoint.age, `resumed at age ${resumed.model.age}, checkpoint had ${checkpoint.age}`);
-    // A second signal during the graceful stop forces the exit.
-    process.kill(second.pid, 'SIGINT');
-    process.kill(second.pid, 'SIGINT');
-    const forced = await second.child.exited;
-    assert.ok(forced.code === 0 || forced.code === 130, `exit ${forced.code}`);
+  });
+
+  it('exits 130 at once on a second signal during the graceful stop', async () => {
+    // --log-level info for the 'stopping' line; a long read timeout, so a stalled inbound exchange holds the
+    // graceful stop open until the shutdown deadline (5 s) instead of the ~20 ms a stop takes otherwise.
+    const daemon = await startDaemon(join(root, 'forced'), ['--log-level', 'info', '--read-timeout', '30s']);
+    children.push(daemon.child);
+    // A peer opens an exchange stream and never sends a frame.
+    const peer = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] });
+    peers.push(peer);
+    await peer.start();
+    await peer.dialProtocol(multiaddr(daemon.listen), EXCHANGE_PROTOCOL_ID);
+    const prometheusUrl = daemon.metricsUrl.replace(/\/metrics$/, PROMETHEUS_PATH);
+    const inboundExchange = new RegExp(`^libp2p_protocol_streams\\{direction="inbound",protocol="${EXCHANGE_PROTOCOL_ID}"\\} [1-9]`, 'm');
+    await until(async () => inboundExchange.test(await (await fetch(prometheusUrl)).text()), 'the daemon to hold the stalled exchange stream', 30_000);
+
+    let stopping = false;
+    daemon.child.onLine((line, stream) => (stopping ||= stream === 'stderr' && /"msg":"stopping"/.test(line)));
+    process.kill(daemon.pid, 'SIGINT');
+    await until(async () => stopping, "the daemon's 'stopping' log line", 30_000);
+    assert.equal(daemon.child.running, true, 'the graceful stop is still waiting for the stalled exchange');
+    process.kill(daemon.pid, 'SIGINT');
+    const forced = await daemon.child.exited;
+    await daemon.child.logClosed;
+    assert.deepEqual(forced, { code: 130, signal: null }, daemon.stderrTail());
+    assert.match(daemon.stderrTail(), /"msg":"second signal: forcing exit"/);
   });
 
   it('exits when its parent dies (--exit-with-parent)', async () => {
-    // A shell parent that starts the daemon in the background and is then killed.
+    // A shell parent that starts the daemon in the background, prints its pid, and is then killed.
+    // The daemon writes its ready lines to the same stdout.
     const stateDir = join(root, 'orphan');
     const args = [cli, 'daemon', '--listen', '/ip4/127.0.0.1/tcp/0', '--metrics-port', '0', '--state-dir', stateDir, '--model', 'mlp-small', '--no-distill',
       '--log-level', 'warn', '--exit-with-parent'];
-    const shell = spawn('/bin/sh', ['-c', `"${process.execPath}" ${args.map((a) => `'${a}'`).join(' ')} & echo $!; wait`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const shell = spawn('/bin/sh', ['-c', `"${process.execPath}" ${args.map((a) => `'${a}'`).join(' ')} & echo $!; wait`], { stdio: ['ignore', 'pipe', 'ignore'], env: daemonEnv() });
     shells.push(shell);
-    const pid = await new Promise<number>((resolve) => shell.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
-    await until(async () => {
-      try {
-        return (await stat(join(stateDir, IDENTITY_FILE))).size > 0;
-      } catch {
-        return false;
-      }
-    }, 'the daemon to start');
+    let stdout = '';
+    shell.stdout!.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+    const pid = await until(async () => {
+      const line = /^(\d+)\n/.exec(stdout);
+      return line === null ? false : Number(line[1]);
+    }, 'the shell to print the daemon pid');
+    orphans.push(pid);
+    const metricsUrl = await until(async () => stdout.split('\n').map((line) => METRICS_LINE.exec(line)?.[1]).find((url) => url !== undefined) ?? false, 'the daemon metrics line');
+    // Killed only once the daemon is up and serving: its exit is then the parent watch's doing, not a failed start.
+    await until(async () => (await daemonHealthStatus(metricsUrl)) === 200, 'the daemon to be healthy');
     shell.kill('SIGKILL');
-    await until(async () => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    }, 'the orphaned daemon to exit', 30_000);
+    await until(async () => !isAlive(pid), 'the orphaned daemon to exit', 30_000);
   });
 });

@@ -50,7 +50,7 @@ function nodeConfig(stateDir: string, nodeIndex: number, bootstrap: string[]): D
     nodeIndex,
     numNodes: 3,
     model: 'mlp-small',
-    backend: 'auto',
+    backend: 'wasm',
     stateDir,
     // Different seeds: the nodes start from different weights, so we can watch them meet.
     seed: seedOf(nodeIndex),

@@ -27,7 +27,7 @@ function nodeConfig(stateDir: string, nodeIndex: number, overrides: Partial<Reco
     nodeIndex,
     numNodes: 4,
     model: 'mlp-small',
-    backend: 'auto',
+    backend: 'wasm',
     stateDir,
     seed: 5,
     exchangeIntervalMs: 200,

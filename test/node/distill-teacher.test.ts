@@ -187,6 +187,7 @@ describe('DistillTeacher (answered by the joiner side, fetchFromTeachers)', func
     nodes.push(silent);
     await silent.handle(DISTILL_PROTOCOL_ID, () => {});
     const gone = await createNode();
+    nodes.push(gone);
     const goneCandidate = candidate(gone);
     await gone.stop();
     const result = await fetchFromTeachers(joiner, [candidate(silent), goneCandidate], { ...joinerOptions, readTimeoutMs: 30_000, deadlineMs: 300 });

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,13 +15,21 @@ import {
 
 const FIXTURE = new URL('./fixtures/hold-state-lock.ts', import.meta.url).pathname;
 
-/** A pid that certainly belongs to no running process: one of a child that has exited and been reaped. */
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
-  const pid = child.pid;
-  assert.ok(pid !== undefined);
-  await once(child, 'exit');
-  return pid;
+/**
+ * A pid no process can have: above the kernel's pid_max (pids are below it).
+ * The pid of an exited child would do only until the kernel hands it out
+ * again, which with the default pid_max of 32768 happens on a busy machine.
+ * Without /proc, above Linux's largest possible pid_max (2^22).
+ */
+function deadPid(): number {
+  let pidMax = 2 ** 22;
+  try {
+    pidMax = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8').trim());
+  } catch {
+    // Not Linux: keep the bound.
+  }
+  assert.ok(Number.isSafeInteger(pidMax) && pidMax > 0, `pid_max ${pidMax}`);
+  return pidMax + 1;
 }
 
 async function startHolder(stateDir: string): Promise<{ child: ChildProcess; pid: number }> {
@@ -77,7 +86,9 @@ describe('state-lock', () => {
   });
 
   it('takes over a lock whose pid is dead', async () => {
-    await plant(stateDir, { pid: await deadPid(), hostname: hostname(), procStartTicks: null, acquiredAt: '' });
+    const pid = deadPid();
+    assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' });
+    await plant(stateDir, { pid, hostname: hostname(), procStartTicks: null, acquiredAt: '' });
     const lock = await acquireStateLock(stateDir, { releaseOnExit: false });
     assert.equal((JSON.parse(await readFile(lock.path, 'utf8')) as LockRecord).pid, process.pid);
     await lock.release();
@@ -98,7 +109,7 @@ describe('state-lock', () => {
   });
 
   it('never steals a lock written on another host', async () => {
-    await plant(stateDir, { pid: await deadPid(), hostname: `${hostname()}-other`, procStartTicks: null, acquiredAt: '' });
+    await plant(stateDir, { pid: deadPid(), hostname: `${hostname()}-other`, procStartTicks: null, acquiredAt: '' });
     await assert.rejects(acquireStateLock(stateDir, { releaseOnExit: false }), (err: unknown) =>
       err instanceof StateLockError && err.reason === 'held' && /on .*-other/.test(err.message),
     );

@@ -44,7 +44,7 @@ function config(over: Partial<SimulationConfig>): SimulationConfig {
 describe('gossip simulation', function () {
   this.timeout(60_000);
   before(async () => {
-    await initBackend();
+    await initBackend('wasm');
   });
 
   it('learns every label by gossip where local training cannot, and counts the bytes it sent', async () => {

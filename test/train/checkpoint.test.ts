@@ -11,6 +11,7 @@ import {
   saveCheckpoint,
   type CheckpointInput,
 } from '../../src/train/checkpoint.ts';
+import { skipUnlessModesKept } from '../helpers/fs.ts';
 
 const input: CheckpointInput = {
   modelName: 'mlp',
@@ -71,6 +72,12 @@ describe('checkpoint', () => {
     await saveCheckpoint(path, { ...input, age: 2000 });
     assert.equal((await loadCheckpoint(path)).age, 2000);
     assert.deepEqual(await readdir(dir), ['model.ckpt']);
+  });
+
+  it('is readable by its owner only (mode 0600)', async function () {
+    await skipUnlessModesKept(this, dir);
+    const path = join(dir, 'model.ckpt');
+    await saveCheckpoint(path, input);
     assert.equal((await stat(path)).mode & 0o777, 0o600);
   });
 

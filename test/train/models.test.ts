@@ -8,7 +8,7 @@ const mnistShape: ModelOptions = { featureCount: 784, imageShape: [28, 28, 1], n
 
 describe('models', () => {
   before(async () => {
-    await initBackend();
+    await initBackend('wasm');
   });
 
   it('builds mlp (784-128-10) and mlp-small (784-32-10) with logits output', () => {
@@ -57,7 +57,7 @@ describe('models', () => {
 
 describe('params', () => {
   before(async () => {
-    await initBackend();
+    await initBackend('wasm');
   });
 
   it('round-trips the flat view in getWeights order without leaking tensors', () => {

@@ -12,7 +12,7 @@ describe('Trainer', () => {
   let train: Split;
 
   before(async () => {
-    await initBackend();
+    await initBackend('wasm');
     data = await loadDataset('mnist');
     train = subsetSplit(data.train, data.featureCount, Int32Array.from({ length: 3000 }, (_, i) => i));
   });
