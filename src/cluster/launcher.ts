@@ -184,17 +184,9 @@ export class ClusterLauncher {
       env: this.options.env ?? daemonEnv(),
       detached: true,
     });
-    node.child = child;
-    node.tracker.pids.push(child.pid);
-    await this.writePids();
-    if (this.stopping) {
-      // The run ended while this one was being spawned.
-      node.expectedExit = 'stop';
-      await child.stop(this.config.stopTimeoutSeconds * 1000);
-      throw new Aborted();
-    }
-    this.record(restart ? 'restart' : 'start', node, `pid ${child.pid}`);
-
+    // Listen for the ready lines before anything else is awaited: a line printed while
+    // pids.json is written would otherwise reach no listener, and the start would wait
+    // for --start-timeout.
     let peerId: string | null = null;
     const listen: string[] = [];
     const off = child.onLine((line, stream) => {
@@ -204,11 +196,24 @@ export class ClusterLauncher {
       const addr = line.match(LISTEN_LINE);
       if (addr) listen.push(addr[1] as string);
     });
+    const ready = child.waitForLine(METRICS_LINE, this.config.startTimeoutSeconds * 1000);
+    ready.catch(() => undefined); // awaited below, unless the run ends first
+    node.child = child;
+    node.tracker.pids.push(child.pid);
+    await this.writePids();
+    if (this.stopping) {
+      // The run ended while this one was being spawned.
+      off();
+      node.expectedExit = 'stop';
+      await child.stop(this.config.stopTimeoutSeconds * 1000);
+      throw new Aborted();
+    }
+    this.record(restart ? 'restart' : 'start', node, `pid ${child.pid}`);
     void child.exited.then((exit) => this.onExit(node, child, exit.code, exit.signal));
 
     let match: RegExpMatchArray;
     try {
-      match = await child.waitForLine(METRICS_LINE, this.config.startTimeoutSeconds * 1000);
+      match = await ready;
     } catch (err) {
       off();
       node.expectedExit = 'stop';

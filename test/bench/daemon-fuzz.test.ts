@@ -4,7 +4,8 @@ import { hostileKinds } from '../../src/bench/hostile-peer.ts';
 import { initBackend } from '../../src/train/backend.ts';
 
 // The short version of `npm run fuzz:peer`: one real daemon process, every kind of hostile stream twice
-// on the exchange protocol and once on the distill protocol.
+// on the exchange protocol and once on the distill protocol; the per-peer limits are probed by bursts
+// against a second daemon whose read timeout (5 s) leaves every burst ample time to be all open at once.
 describe('daemon under a hostile peer (fuzz:peer, short)', function () {
   this.timeout(240_000);
 
@@ -28,6 +29,7 @@ describe('daemon under a hostile peer (fuzz:peer, short)', function () {
     assert.equal(report.rejectedByReason['non-finite'], 2);
     assert.ok(report.limitPhase.refusedByLimit >= 3);
     assert.ok(report.limitPhase.distillRefusedByLimit >= 3);
+    assert.equal(report.limitDaemon.exitCode, 0);
     assert.ok(report.model.digestBefore !== null && report.model.digestBefore === report.model.digestAfter);
     assert.equal(report.daemonExitCode, 0);
     // The Prometheus view of a daemon that just took all this still lints clean (checked in failures when promtool exists).

@@ -1,7 +1,9 @@
 /**
  * The real thing, small: `npm run cluster`'s launcher with real
  * `gossip-learn daemon` processes on 127.0.0.1 (tfjs, libp2p, real TCP).
- * A tiny model and a short run keep it to a few seconds of training.
+ * A tiny model keeps it to a few seconds of training; the run is stopped
+ * (SIGTERM, as a person would) once every daemon has learned and exchanged,
+ * never after a fixed duration.
  */
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
@@ -9,6 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { getDaemonMetrics, METRICS_LINE } from '../../src/cluster/child-process.ts';
 import { PIDS_FILE, RESULTS_FILE } from '../../src/cluster/launcher.ts';
 import { REPORT_FILES } from '../../src/cluster/report.ts';
 import type { ClusterResults } from '../../src/cluster/results.ts';
@@ -18,6 +21,12 @@ import { killRecordedDaemons } from './launcher-pids.ts';
 const clusterScript = fileURLToPath(new URL('../../scripts/cluster.ts', import.meta.url));
 /** MNIST has 10 classes: a node that learned nothing scores about 0.1. */
 const CHANCE_ACCURACY = 0.1;
+/**
+ * The run stops once every daemon evaluates at least this (they pass 0.75 within a few seconds of
+ * training); results.json, polled a moment later, must still show clearly more than chance
+ * (CHANCE_ACCURACY + 0.2), so an evaluation landing in between cannot fail a working swarm.
+ */
+const LEARNED_ACCURACY = CHANCE_ACCURACY + 0.4;
 
 /** Flags for a small, quick swarm: a tiny model, frequent evaluations and exchanges. */
 const smallSwarm = [
@@ -34,6 +43,30 @@ function runLauncher(args: string[]) {
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, exited, output: () => output };
+}
+
+/** Each daemon's /metrics URL, from the ready line in its log (null until it printed it). */
+async function metricsUrls(dir: string, nodes: number): Promise<(string | null)[]> {
+  return Promise.all(
+    Array.from({ length: nodes }, async (_, i) => {
+      const log = await readFile(join(dir, 'nodes', `node-${i}`, 'daemon.log'), 'utf8').catch(() => '');
+      return log.match(METRICS_LINE)?.[1] ?? null;
+    }),
+  );
+}
+
+/** True once every daemon reports an accuracy of at least LEARNED_ACCURACY and has exchanged and sent bytes. */
+async function everyNodeLearned(dir: string, nodes: number): Promise<boolean> {
+  const urls = await metricsUrls(dir, nodes);
+  if (urls.some((u) => u === null)) return false;
+  const metrics = await Promise.all(urls.map((u) => getDaemonMetrics(u as string).catch(() => null)));
+  return metrics.every(
+    (m) =>
+      m !== null &&
+      (m.eval.accuracy ?? 0) >= LEARNED_ACCURACY &&
+      m.exchange.initiated + m.exchange.accepted > 0 &&
+      m.exchange.bytesSent > 0,
+  );
 }
 
 async function recordedPids(dir: string): Promise<number[]> {
@@ -53,9 +86,16 @@ describe('npm run cluster (real daemons)', function () {
   });
 
   it('runs 3 daemons that learn and exchange, writes results.json and the report, and leaves nothing running', async () => {
-    const run = runLauncher([...smallSwarm, '--nodes', '3', '--late-join', '0', '--duration', '12', '--out', dir]);
+    // --duration is only a cap: the run is stopped once every daemon has learned and exchanged.
+    const run = runLauncher([...smallSwarm, '--nodes', '3', '--late-join', '0', '--duration', '600', '--out', dir]);
     let code: number | null;
     try {
+      await waitFor(
+        async () => /3 nodes up/.test(run.output()) && (await everyNodeLearned(dir, 3)),
+        90_000,
+        `every daemon to reach accuracy ${LEARNED_ACCURACY} and exchange`,
+      );
+      run.child.kill('SIGTERM');
       code = await run.exited;
     } finally {
       run.child.kill('SIGKILL');
@@ -64,7 +104,7 @@ describe('npm run cluster (real daemons)', function () {
     const results = JSON.parse(await readFile(join(dir, RESULTS_FILE), 'utf8')) as ClusterResults;
     assert.equal(results.format, 'gossip-learn-cluster-results');
     assert.equal(results.allExited, true);
-    assert.equal(results.stopReason, 'duration');
+    assert.equal(results.stopReason, 'signal');
     assert.equal(results.config.nodes, 3);
     assert.equal(results.nodes.length, 3);
     for (const node of results.nodes) {

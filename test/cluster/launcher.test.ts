@@ -13,8 +13,8 @@ import { daemonEnv } from '../../src/cluster/child-process.ts';
 import { ClusterError } from '../../src/cluster/errors.ts';
 import { bootstrapAddresses, ClusterLauncher, PIDS_FILE, RESULTS_FILE } from '../../src/cluster/launcher.ts';
 import { parseClusterArgs, type ClusterConfig } from '../../src/cluster/options.ts';
-import type { ProgressView } from '../../src/cluster/progress.ts';
-import type { ClusterResults } from '../../src/cluster/results.ts';
+import type { NodeRow, ProgressView } from '../../src/cluster/progress.ts';
+import type { ClusterResults, NodeSample } from '../../src/cluster/results.ts';
 import { isAlive, waitFor, withProcessEnv } from '../helpers/process.ts';
 import { killRecordedDaemons } from './launcher-pids.ts';
 
@@ -24,14 +24,57 @@ const clusterScript = fileURLToPath(new URL('../../scripts/cluster.ts', import.m
 class RecordingProgress implements ProgressView {
   readonly events: string[] = [];
   updates = 0;
-  update(): void {
+  /** Distinct samples the launcher has shown per node (each poll makes a new one). */
+  readonly samples = new Map<string, Set<NodeSample>>();
+  update(_elapsedSeconds: number, rows: NodeRow[]): void {
     this.updates += 1;
+    for (const row of rows) {
+      if (row.sample === null) continue;
+      const seen = this.samples.get(row.name) ?? new Set<NodeSample>();
+      seen.add(row.sample);
+      this.samples.set(row.name, seen);
+    }
   }
   event(message: string): void {
     this.events.push(message);
   }
   close(): void {}
+  samplesOf(node: string): number {
+    return this.samples.get(node)?.size ?? 0;
+  }
+  /** Launcher events of this kind so far ('[  1.2 s] node-1 kill: ...'). */
+  count(kind: string): number {
+    return this.events.filter((e) => new RegExp(`^\\[[ 0-9.]+ s\\] node-\\d+ ${kind}\\b`).test(e)).length;
+  }
 }
+
+/**
+ * Progress that ends the run (through the launcher's abort signal) once `condition` holds, checked after
+ * every update and event: a run stops on what it waits for, not after a fixed duration (--duration is
+ * only the cap).
+ */
+class StopWhen extends RecordingProgress {
+  readonly abort = new AbortController();
+  private readonly condition: (progress: RecordingProgress) => boolean;
+  constructor(condition: (progress: RecordingProgress) => boolean) {
+    super();
+    this.condition = condition;
+  }
+  override update(elapsedSeconds: number, rows: NodeRow[]): void {
+    super.update(elapsedSeconds, rows);
+    this.check();
+  }
+  override event(message: string): void {
+    super.event(message);
+    this.check();
+  }
+  private check(): void {
+    if (!this.abort.signal.aborted && this.condition(this)) this.abort.abort();
+  }
+}
+
+/** --duration of runs that stop on a condition: only a cap, far beyond what the condition needs. */
+const CAP_SECONDS = '40';
 
 function config(dir: string, flags: string[]): ClusterConfig {
   const c = parseClusterArgs(['--out', dir, '--poll-interval', '100', '--stop-timeout', '5', '--start-timeout', '20', ...flags]);
@@ -59,13 +102,14 @@ describe('ClusterLauncher (with a fake daemon)', () => {
   });
 
   it('starts the first node alone, bootstraps the others to running ones, adds the late joiner, stops all', async () => {
-    const progress = new RecordingProgress();
-    const launcher = new ClusterLauncher(config(dir, ['--nodes', '3', '--late-join', '1', '--late-join-delay', '0.3', '--duration', '1.5']), {
+    // The run ends once the launcher has polled the late joiner twice.
+    const progress = new StopWhen((p) => p.samplesOf('node-2') >= 2);
+    const launcher = new ClusterLauncher(config(dir, ['--nodes', '3', '--late-join', '1', '--late-join-delay', '0.3', '--duration', CAP_SECONDS]), {
       cliPath: fakeDaemon,
       progress,
     });
-    const results = await launcher.run();
-    assert.equal(results.stopReason, 'duration');
+    const results = await launcher.run(progress.abort.signal);
+    assert.equal(results.stopReason, 'signal', 'the late joiner was polled twice before the cap');
     assert.equal(results.allExited, true);
     for (const pid of allPids(results)) assert.equal(isAlive(pid), false, `pid ${pid} gone`);
     assert.deepEqual(JSON.parse(await readFile(join(dir, RESULTS_FILE), 'utf8')), results);
@@ -101,12 +145,14 @@ describe('ClusterLauncher (with a fake daemon)', () => {
   });
 
   it('kills a random node every churn period and restarts it from its state dir, keeping counters cumulative', async () => {
-    const progress = new RecordingProgress();
+    // The run ends after the second kill, once a killed node has been restarted.
+    const progress = new StopWhen((p) => p.count('kill') >= 2 && p.count('restart') >= 1);
     const launcher = new ClusterLauncher(
-      config(dir, ['--nodes', '3', '--late-join', '0', '--churn', '0.4', '--churn-downtime', '0.1', '--duration', '2.5']),
+      config(dir, ['--nodes', '3', '--late-join', '0', '--churn', '0.4', '--churn-downtime', '0.1', '--duration', CAP_SECONDS]),
       { cliPath: fakeDaemon, progress },
     );
-    const results = await launcher.run();
+    const results = await launcher.run(progress.abort.signal);
+    assert.equal(results.stopReason, 'signal', 'two kills and a restart before the cap');
     assert.equal(results.allExited, true);
     const kills = results.events.filter((e) => e.kind === 'kill');
     const restarts = results.events.filter((e) => e.kind === 'restart');
@@ -144,7 +190,9 @@ describe('ClusterLauncher (with a fake daemon)', () => {
   it('says so when a reused output dir makes the nodes resume from their state dirs', async () => {
     const run = async () => {
       const progress = new RecordingProgress();
-      await new ClusterLauncher(config(dir, ['--nodes', '2', '--late-join', '0', '--duration', '0.2']), { cliPath: fakeDaemon, progress }).run();
+      const results = await new ClusterLauncher(config(dir, ['--nodes', '2', '--late-join', '0', '--duration', '0.2']), { cliPath: fakeDaemon, progress }).run();
+      assert.equal(results.stopReason, 'duration');
+      assert.equal(results.allExited, true);
       return progress.events;
     };
     assert.ok(!(await run()).some((e) => /resume/.test(e)));

@@ -23,13 +23,13 @@ function makeDaemon(stateDir: string, onReady?: (info: DaemonStartInfo, daemon: 
   return daemon;
 }
 
-/** True when nothing accepts connections at `url` any more. */
+/** True when nothing accepts connections at `url` any more (a server that accepts but never answers is still there). */
 async function refused(url: string): Promise<boolean> {
   try {
-    await fetch(url, { signal: AbortSignal.timeout(5_000) });
+    await fetch(url, { signal: AbortSignal.timeout(30_000) });
     return false;
-  } catch {
-    return true;
+  } catch (err) {
+    return (err as { cause?: { code?: unknown } }).cause?.code === 'ECONNREFUSED';
   }
 }
 

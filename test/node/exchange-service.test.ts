@@ -11,6 +11,7 @@ import { createAggregator } from '../../src/train/aggregators/index.ts';
 import type { LocalModelStore } from '../../src/train/live-model.ts';
 import type { TrainingCounters } from '../../src/train/merge.ts';
 import { createRandom } from '../../src/train/random.ts';
+import { InboundAdmission } from '../../src/node/admission.ts';
 import { EXCHANGE_PROTOCOL_ID, MAX_CHUNK_DATA_BYTES } from '../../src/node/constants.ts';
 import type { DaemonContext } from '../../src/node/service.ts';
 import { ExchangeService } from '../../src/node/exchange-service.ts';
@@ -39,6 +40,8 @@ class VectorModel implements LocalModelStore {
 }
 
 const PARAMS = 5000;
+/** A read or exchange timeout no test waits for (ten minutes). */
+const NEVER_MS = 600_000;
 const SWARM = 'test-swarm';
 
 function randomVector(seed: number, n = PARAMS): Float32Array {
@@ -58,9 +61,19 @@ interface Peer {
   metrics: DaemonMetrics;
   service: ExchangeService;
   sessions: SessionTable;
+  /** The daemon's real admission (limits high enough never to refuse here): counts rejections by reason. */
+  admission: InboundAdmission;
 }
 
-async function makePeer(seed: number, opts: { codec: string; snapshotCodec?: string; chunkBytes?: number; readTimeoutMs?: number }): Promise<Peer> {
+interface PeerOptions {
+  codec: string;
+  snapshotCodec?: string;
+  chunkBytes?: number;
+  readTimeoutMs?: number;
+  exchangeTimeoutMs?: number;
+}
+
+async function makePeer(seed: number, opts: PeerOptions): Promise<Peer> {
   const node = await createLibp2pNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], swarm: SWARM, mdns: false });
   await node.start();
   const model = new VectorModel(randomVector(seed), 10);
@@ -74,15 +87,19 @@ async function makePeer(seed: number, opts: { codec: string; snapshotCodec?: str
     random: createRandom(seed + 100),
   });
   const metrics = new DaemonMetrics();
+  const admission = new InboundAdmission({ maxStreamsPerPeer: 64, maxExchangesPerPeerPerMinute: 0, maxConnections: 64 });
+  admission.reportTo(metrics);
   const gossip = new GossipNode({ sessions, model, aggregator: createAggregator('average'), sampler: new PeerSampler({ random: createRandom(seed + 200) }) });
   const service = new ExchangeService({
     gossip,
     ...(opts.chunkBytes === undefined ? {} : { chunkBytes: opts.chunkBytes }),
     ...(opts.readTimeoutMs === undefined ? {} : { readTimeoutMs: opts.readTimeoutMs }),
+    ...(opts.exchangeTimeoutMs === undefined ? {} : { exchangeTimeoutMs: opts.exchangeTimeoutMs }),
+    inbound: admission,
   });
   const context = { node, metrics, logger: pino({ level: 'silent' }) } as unknown as DaemonContext;
   await service.start(context);
-  return { node, model, metrics, service, sessions };
+  return { node, model, metrics, service, sessions, admission };
 }
 
 async function stopPeer(p: Peer): Promise<void> {
@@ -151,12 +168,22 @@ describe('ExchangeService over libp2p streams', function () {
     assert.ok(Math.abs(a.metrics.exchange.compressionRatio! - expected) < 1e-9, `${a.metrics.exchange.compressionRatio} vs ${expected}`);
   });
 
-  it('counts every inbound stream without a valid frame as rejected and never merges it', async () => {
-    a = await makePeer(5, { codec: 'q8', readTimeoutMs: 300 });
-    b = await makePeer(6, { codec: 'q8', readTimeoutMs: 300 });
+  it('rejects every inbound stream without a valid frame at once, counted under its own reason, and never merges it', async () => {
+    // Read and exchange timeouts far beyond the test's: a service that noticed a bad stream only when
+    // a read timed out would reject nothing in time (and would count 'timeout', not the reasons below).
+    a = await makePeer(5, { codec: 'q8', readTimeoutMs: NEVER_MS, exchangeTimeoutMs: NEVER_MS });
+    b = await makePeer(6, { codec: 'q8', readTimeoutMs: NEVER_MS, exchangeTimeoutMs: NEVER_MS });
     await a.node.dial(b.node.getMultiaddrs()[0]!);
     const original = b.model.params.slice();
     const open = async (): Promise<Stream> => a.node.dialProtocol(b.node.peerId, EXCHANGE_PROTOCOL_ID);
+    const expected: Record<string, number> = {};
+    const rejectedAs = async (reason: string): Promise<void> => {
+      expected[reason] = (expected[reason] ?? 0) + 1;
+      const count = Object.values(expected).reduce((x, y) => x + y, 0);
+      await until(() => b.metrics.exchange.rejected === count, `stream ${count} (${reason}) rejected`);
+      assert.deepEqual(b.admission.rejectedByReason, expected);
+      assert.deepEqual(b.metrics.toJson().exchange.rejectedByReason, expected);
+    };
     const header = {
       type: MessageType.SNAPSHOT,
       swarmId: 'other-swarm',
@@ -169,30 +196,46 @@ describe('ExchangeService over libp2p streams', function () {
       codec: 'q8',
       paramCount: PARAMS,
     };
-    // 1. garbage bytes in a well-formed chunk
+    // 1. garbage bytes, longer than any frame header, in a well-formed chunk
+    const random = createRandom(12);
+    const garbage = Uint8Array.from({ length: 256 }, () => Math.floor(random() * 256));
+    garbage[0] = 0; // never the frame magic "G"
     let s = await open();
+    await writeChunkedFrame(lpStream(s, { maxDataLength: MAX_CHUNK_DATA_BYTES }), garbage);
+    await rejectedAs('bad-magic');
+    // 2. a frame shorter than any header
+    s = await open();
     await writeChunkedFrame(lpStream(s, { maxDataLength: MAX_CHUNK_DATA_BYTES }), new Uint8Array([1, 2, 3, 4]));
-    await until(() => b.metrics.exchange.rejected === 1, 'garbage rejected');
-    // 2. a valid frame for another swarm
+    await rejectedAs('truncated');
+    // 3. a valid frame for another swarm
     s = await open();
     await writeChunkedFrame(lpStream(s, { maxDataLength: MAX_CHUNK_DATA_BYTES }), encodeFrame(header, createCodec('q8').encode(randomVector(7))));
-    await until(() => b.metrics.exchange.rejected === 2, 'wrong swarm rejected');
-    // 3. closed without sending anything
+    await rejectedAs('wrong-swarm');
+    // 4. closed without sending anything
     s = await open();
     await s.close();
-    await until(() => b.metrics.exchange.rejected === 3, 'empty stream rejected');
-    // 4. a stall: the stream stays open and silent until the read timeout resets it
-    s = await open();
-    await until(() => b.metrics.exchange.rejected === 4, 'stalled stream rejected');
-    await until(() => s.status !== 'open', 'stalled stream reset');
-    // 5. a chunk above maxDataLength
+    await rejectedAs('eof-mid-frame');
+    // 5. a chunk above maxDataLength: refused on its length prefix
     s = await open();
     await lpStream(s).write(new Uint8Array(MAX_CHUNK_DATA_BYTES + 1));
-    await until(() => b.metrics.exchange.rejected === 5, 'oversized chunk rejected');
+    await rejectedAs('too-large');
     assert.equal(b.model.merges, 0);
     assert.deepEqual(b.model.params, original);
     assert.equal(b.metrics.exchange.accepted, 0);
     // The pair still works afterwards.
+    assert.equal(await a.service.exchangeWith(b.node.peerId), 'merged');
+  });
+
+  it('resets a stalled inbound stream at the read timeout and counts it as a timeout', async () => {
+    a = await makePeer(13, { codec: 'q8' });
+    b = await makePeer(14, { codec: 'q8', readTimeoutMs: 300 });
+    await a.node.dial(b.node.getMultiaddrs()[0]!);
+    // The stream stays open and silent: only the read timeout can end it.
+    const s = await a.node.dialProtocol(b.node.peerId, EXCHANGE_PROTOCOL_ID);
+    await until(() => b.metrics.exchange.rejected === 1, 'stalled stream rejected');
+    assert.deepEqual(b.admission.rejectedByReason, { timeout: 1 });
+    await until(() => s.status !== 'open', 'stalled stream reset');
+    assert.equal(b.model.merges, 0);
     assert.equal(await a.service.exchangeWith(b.node.peerId), 'merged');
   });
 
@@ -205,6 +248,7 @@ describe('ExchangeService over libp2p streams', function () {
     await assert.rejects(a.service.exchangeWith(b.node.peerId));
     await until(() => b.metrics.exchange.rejected === 1, 'B to reject the update');
     assert.equal(b.metrics.exchange.mergeRejected, 1);
+    assert.deepEqual(b.admission.rejectedByReason, { 'merge-rejected': 1 });
     assert.deepEqual(b.model.params, original);
     assert.equal(a.metrics.exchange.failed, 1);
     // A sane model afterwards is accepted again (the pair was dropped and starts over with snapshots).
@@ -214,15 +258,16 @@ describe('ExchangeService over libp2p streams', function () {
 
   it('aborts in-flight exchanges at the shutdown deadline', async () => {
     a = await makePeer(7, { codec: 'q8' });
-    b = await makePeer(8, { codec: 'q8' });
+    // Read and exchange timeouts far beyond the test's: only the shutdown deadline can end B's handler,
+    // so a stop() that did not abort it would never resolve (and the test would time out).
+    b = await makePeer(8, { codec: 'q8', readTimeoutMs: NEVER_MS, exchangeTimeoutMs: NEVER_MS });
     await a.node.dial(b.node.getMultiaddrs()[0]!);
     // A stream that never sends: B's handler waits on it until stop() aborts it.
     const s = await a.node.dialProtocol(b.node.peerId, EXCHANGE_PROTOCOL_ID);
     await until(() => b.service.inFlightCount === 1, 'inbound exchange in flight');
-    const started = Date.now();
     await b.service.stop(AbortSignal.timeout(200));
     assert.equal(b.service.inFlightCount, 0);
-    assert.ok(Date.now() - started < 5_000);
+    assert.deepEqual(b.admission.rejectedByReason, { stopped: 1 });
     await until(() => s.status !== 'open', 'stream reset by the stopping peer');
     await assert.rejects(b.service.exchangeWith(a.node.peerId), { name: 'ExchangeFailedError', reason: 'stopped' });
   });

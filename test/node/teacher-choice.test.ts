@@ -1,12 +1,13 @@
 import { strict as assert } from 'node:assert';
-import { generateKeyPair } from '@libp2p/crypto/keys';
+import { generateKeyPairFromSeed } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { Multiaddr } from '@multiformats/multiaddr';
 import { forcedTeacher, rankTeachers, TeacherChoiceError, type AnnouncedTeacher } from '../../src/node/teacher-choice.ts';
 
+/** `count` distinct peer ids from fixed seeds, sorted ascending (the order the tie-break must give). */
 async function peerIds(count: number): Promise<string[]> {
   const ids: string[] = [];
-  for (let i = 0; i < count; i++) ids.push(peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString());
+  for (let i = 0; i < count; i++) ids.push(peerIdFromPrivateKey(await generateKeyPairFromSeed('Ed25519', new Uint8Array(32).fill(i + 1))).toString());
   return ids.sort();
 }
 
@@ -22,6 +23,16 @@ describe('teacher choice', () => {
       { selfPeerId: self! },
     );
     assert.deepEqual(ranked.map((r) => r.id), [d, b, a, c]);
+  });
+
+  it('breaks a tie on accuracy and age by peer id, ascending, whatever the order of the announcements', async () => {
+    const [a, b, c, d, e] = await peerIds(5);
+    // Listed in descending peer id order within each tie, so a stable sort alone would give the wrong order.
+    const ranked = rankTeachers(
+      [row(e!, null, 40), row(c!, 0.9, 70), row(d!, null, 40), row(b!, 0.9, 70), row(a!, 0.9, 80)],
+      { selfPeerId: 'x' },
+    );
+    assert.deepEqual(ranked.map((r) => r.id), [a, b, c, d, e]);
   });
 
   it('dials announced addresses with the peer id appended', async () => {
