@@ -7,14 +7,8 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DATA_SPEC_HELP } from '../train/dataset.ts';
 import { PARTITION_SPEC_HELP, PartitionError, parsePartitionSpec } from '../train/partition.ts';
+import { defaultLearningRate, learningRateDefaultsText, OPTIMIZER_NAMES, TRAINING_DEFAULTS } from '../train/training-defaults.ts';
 import { CliUsageError } from './usage-error.ts';
-
-/**
- * Per-optimizer defaults for the registry MLPs at batch 32. Measured with
- * `train --model mlp --epochs 1` on the embedded mnist: adam 0.001 -> 0.892
- * test accuracy, sgd 0.1 -> 0.890 (0.05 -> 0.876), momentum 0.01 -> 0.880.
- */
-export const DEFAULT_LEARNING_RATE = { sgd: 0.1, momentum: 0.01, adam: 0.001 } as const;
 
 interface FlagSpec {
   flag: string;
@@ -27,9 +21,9 @@ const flags: FlagSpec[] = [
   { flag: 'data', value: 'SPEC', help: `data source: ${DATA_SPEC_HELP}`, shown: 'mnist' },
   { flag: 'model', value: 'NAME', help: 'registry model: mlp | mlp-small | cnn', shown: 'mlp' },
   { flag: 'epochs', value: 'N', help: 'passes over this node\'s partition', shown: '1' },
-  { flag: 'batch-size', value: 'N', help: 'rows per optimizer step', shown: '32' },
-  { flag: 'learning-rate', value: 'X', help: 'step size', shown: `${DEFAULT_LEARNING_RATE.adam} (adam), ${DEFAULT_LEARNING_RATE.sgd} (sgd), ${DEFAULT_LEARNING_RATE.momentum} (momentum)` },
-  { flag: 'optimizer', value: 'NAME', help: 'sgd | momentum | adam', shown: 'adam' },
+  { flag: 'batch-size', value: 'N', help: 'rows per optimizer step', shown: String(TRAINING_DEFAULTS.batchSize) },
+  { flag: 'learning-rate', value: 'X', help: 'step size', shown: learningRateDefaultsText() },
+  { flag: 'optimizer', value: 'NAME', help: `${OPTIMIZER_NAMES.join(' | ')} (momentum: 0.9)`, shown: TRAINING_DEFAULTS.optimizer },
   { flag: 'partition', value: 'SPEC', help: `which rows this node trains on: ${PARTITION_SPEC_HELP}`, shown: 'iid' },
   { flag: 'node-index', value: 'I', help: 'this node\'s index in 0..num-nodes-1', shown: '0' },
   { flag: 'num-nodes', value: 'N', help: 'number of nodes the training set is split over', shown: '1 (all data)' },
@@ -67,13 +61,13 @@ const schema = z
     data: z.string().min(1, 'data must not be empty').default('mnist'),
     model: z.enum(['mlp', 'mlp-small', 'cnn'], { error: 'model must be one of mlp | mlp-small | cnn' }).default('mlp'),
     epochs: positiveInt('epochs').default(1),
-    'batch-size': positiveInt('batch size').default(32),
+    'batch-size': positiveInt('batch size').default(TRAINING_DEFAULTS.batchSize),
     'learning-rate': z
       .string()
       .transform(Number)
       .refine((x) => Number.isFinite(x) && x > 0, 'learning rate must be a positive number')
       .optional(),
-    optimizer: z.enum(['sgd', 'momentum', 'adam'], { error: 'optimizer must be one of sgd | momentum | adam' }).default('adam'),
+    optimizer: z.enum(OPTIMIZER_NAMES, { error: `optimizer must be one of ${OPTIMIZER_NAMES.join(' | ')}` }).default(TRAINING_DEFAULTS.optimizer),
     partition: z.string().default('iid'),
     'node-index': nonNegativeInt('node index').default(0),
     'num-nodes': positiveInt('number of nodes').default(1),
@@ -134,7 +128,7 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
     model: o.model,
     epochs: o.epochs,
     batchSize: o['batch-size'],
-    learningRate: o['learning-rate'] ?? DEFAULT_LEARNING_RATE[o.optimizer],
+    learningRate: o['learning-rate'] ?? defaultLearningRate(o.optimizer),
     optimizer: o.optimizer,
     partition: o.partition,
     nodeIndex: o['node-index'],

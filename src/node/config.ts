@@ -16,6 +16,7 @@ import { DEFAULT_PACING } from '../core/pacing.ts';
 import { createCodec, DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
 import { checkDataSpec } from '../train/dataset.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
+import { defaultLearningRate, learningRateDefaultsText, OPTIMIZER_NAMES, TRAINING_DEFAULTS } from '../train/training-defaults.ts';
 import {
   DEFAULT_ANNOUNCE_INTERVAL_MS,
   DEFAULT_CHECKPOINT_INTERVAL_MS,
@@ -62,7 +63,7 @@ export function parseDurationMs(text: string): number {
 const modelNameSchema = z.enum(['mlp', 'mlp-small', 'cnn']);
 const backendSchema = z.enum(['auto', 'tensorflow', 'wasm', 'cpu']);
 const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
-const optimizerSchema = z.enum(['sgd', 'momentum', 'adam']);
+const optimizerSchema = z.enum(OPTIMIZER_NAMES);
 const positiveMs = z.number().int().positive();
 
 export const daemonConfigSchema = z
@@ -92,9 +93,10 @@ export const daemonConfigSchema = z
     seed: z.number().int().nonnegative().default(1),
     stepsPerInterval: z.number().int().nonnegative().default(DEFAULT_PACING.stepsPerInterval),
     dutyCycle: z.number().gt(0).max(1).default(DEFAULT_PACING.dutyCycle),
-    batchSize: z.number().int().positive().max(4096).default(32),
-    learningRate: z.number().positive().default(0.05),
-    optimizer: optimizerSchema.default('sgd'),
+    batchSize: z.number().int().positive().max(4096).default(TRAINING_DEFAULTS.batchSize),
+    // Unset: the default of the optimizer (src/train/training-defaults.ts), filled in below.
+    learningRate: z.number().positive().optional(),
+    optimizer: optimizerSchema.default(TRAINING_DEFAULTS.optimizer),
     checkpointIntervalMs: positiveMs.default(DEFAULT_CHECKPOINT_INTERVAL_MS),
     evalIntervalMs: positiveMs.default(DEFAULT_EVAL_INTERVAL_MS),
     announceIntervalMs: positiveMs.default(DEFAULT_ANNOUNCE_INTERVAL_MS),
@@ -106,7 +108,8 @@ export const daemonConfigSchema = z
     maxConnections: z.number().int().positive().default(DEFAULT_MAX_CONNECTIONS),
   })
   .strict()
-  .refine((c) => c.nodeIndex < c.numNodes, { message: 'node-index must be smaller than num-nodes', path: ['nodeIndex'] });
+  .refine((c) => c.nodeIndex < c.numNodes, { message: 'node-index must be smaller than num-nodes', path: ['nodeIndex'] })
+  .transform((c) => ({ ...c, learningRate: c.learningRate ?? defaultLearningRate(c.optimizer) }));
 
 export type DaemonConfig = z.output<typeof daemonConfigSchema>;
 export type DaemonConfigInput = z.input<typeof daemonConfigSchema>;
@@ -137,9 +140,9 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'seed', flag: 'seed', kind: 'int', help: 'seed of model init, partition and shuffling', shown: '1' },
   { key: 'stepsPerInterval', flag: 'steps-per-interval', kind: 'int', help: 'local training steps per exchange interval (0 = no training)', shown: String(DEFAULT_PACING.stepsPerInterval) },
   { key: 'dutyCycle', flag: 'duty-cycle', kind: 'number', help: 'max fraction (0..1] of wall time spent training', shown: String(DEFAULT_PACING.dutyCycle) },
-  { key: 'batchSize', flag: 'batch-size', kind: 'int', help: 'training batch size', shown: '32' },
-  { key: 'learningRate', flag: 'learning-rate', kind: 'number', help: 'learning rate', shown: '0.05' },
-  { key: 'optimizer', flag: 'optimizer', kind: 'string', help: 'sgd | momentum | adam', shown: 'sgd' },
+  { key: 'batchSize', flag: 'batch-size', kind: 'int', help: 'rows per optimizer step', shown: String(TRAINING_DEFAULTS.batchSize) },
+  { key: 'learningRate', flag: 'learning-rate', kind: 'number', help: 'step size', shown: learningRateDefaultsText() },
+  { key: 'optimizer', flag: 'optimizer', kind: 'string', help: `${OPTIMIZER_NAMES.join(' | ')} (momentum: 0.9)`, shown: TRAINING_DEFAULTS.optimizer },
   { key: 'checkpointIntervalMs', flag: 'checkpoint-interval', kind: 'duration', help: 'time between checkpoints', shown: shownMs(DEFAULT_CHECKPOINT_INTERVAL_MS) },
   { key: 'evalIntervalMs', flag: 'eval-interval', kind: 'duration', help: 'time between evaluations on the full test split', shown: shownMs(DEFAULT_EVAL_INTERVAL_MS) },
   { key: 'announceIntervalMs', flag: 'announce-interval', kind: 'duration', help: 'time between gossipsub announcements', shown: shownMs(DEFAULT_ANNOUNCE_INTERVAL_MS) },

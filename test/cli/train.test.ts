@@ -37,11 +37,12 @@ describe('gossip-learn train', () => {
     const o = parseTrainOptions([]);
     assert.deepEqual(
       { data: o.data, model: o.model, epochs: o.epochs, batchSize: o.batchSize, optimizer: o.optimizer, learningRate: o.learningRate, partition: o.partition, nodeIndex: o.nodeIndex, numNodes: o.numNodes, seed: o.seed, backend: o.backend, checkpoint: o.checkpoint, maxSteps: o.maxSteps },
-      { data: 'mnist', model: 'mlp', epochs: 1, batchSize: 32, optimizer: 'adam', learningRate: 0.001, partition: 'iid', nodeIndex: 0, numNodes: 1, seed: 1, backend: 'auto', checkpoint: null, maxSteps: null },
+      { data: 'mnist', model: 'mlp', epochs: 1, batchSize: 32, optimizer: 'momentum', learningRate: 0.05, partition: 'iid', nodeIndex: 0, numNodes: 1, seed: 1, backend: 'auto', checkpoint: null, maxSteps: null },
     );
     const p = parseTrainOptions(['--optimizer', 'sgd', '--partition', 'shards:2', '--node-index', '3', '--num-nodes', '4', '--learning-rate', '0.2']);
     assert.deepEqual([p.optimizer, p.learningRate, p.partition, p.nodeIndex, p.numNodes], ['sgd', 0.2, 'shards:2', 3, 4]);
     assert.equal(parseTrainOptions(['--optimizer', 'sgd']).learningRate, 0.1);
+    assert.equal(parseTrainOptions(['--optimizer', 'adam']).learningRate, 0.001);
   });
 
   const bad: Array<[string[], RegExp]> = [
