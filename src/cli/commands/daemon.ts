@@ -56,13 +56,14 @@ export async function run(argv: string[]): Promise<number> {
   let signals = 0;
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((resolve) => (resolveExit = resolve));
-  const onSignal = (signal: NodeJS.Signals): void => {
+  /** First call: graceful stop (logged with why); a second one (another signal) exits at once. */
+  const stopFor = (why: { signal: NodeJS.Signals } | { launcherGone: number }): void => {
     signals++;
     if (signals > 1) {
-      daemon.logger.warn({ signal }, 'second signal: forcing exit');
+      daemon.logger.warn(why, 'second signal: forcing exit');
       process.exit(130);
     }
-    daemon.logger.info({ signal }, 'stopping');
+    daemon.logger.info(why, 'stopping');
     daemon.stop().then(
       () => resolveExit(0),
       (err: unknown) => {
@@ -71,6 +72,7 @@ export async function run(argv: string[]): Promise<number> {
       },
     );
   };
+  const onSignal = (signal: NodeJS.Signals): void => stopFor({ signal });
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   // A bug must not kill the daemon silently: the reason goes to the (JSON) log first.
@@ -81,12 +83,26 @@ export async function run(argv: string[]): Promise<number> {
   process.on('uncaughtException', onFatal);
   process.on('unhandledRejection', onFatal);
 
+  // Started by npm (npm start / run / exec, npx), or --exit-with-parent: stop as if signalled when the launcher goes.
   let parentWatch: NodeJS.Timeout | null = null;
-  if (config.exitWithParent) {
-    const parentPid = process.ppid;
-    // When the parent dies we are re-parented (ppid changes); stop as if signalled.
+  const { findLauncher, launcherAlive } = await import('../../node/launcher.ts');
+  const launcher = await findLauncher({ exitWithParent: config.exitWithParent, env: process.env });
+  if (launcher !== null) {
+    const launcherPid = launcher.pids.at(-1)!;
+    daemon.logger.info({ launcherPid, watched: launcher.pids }, launcher.kind === 'npm' ? 'started by npm: stops when that npm process exits' : 'stops when its parent process exits (--exit-with-parent)');
+    let checking = false;
     parentWatch = setInterval(() => {
-      if (process.ppid !== parentPid) onSignal('SIGTERM');
+      if (checking || signals > 0) return;
+      checking = true;
+      launcherAlive(launcher).then(
+        (alive) => {
+          checking = false;
+          if (alive || signals > 0) return;
+          daemon.logger.info({ launcherPid }, `${launcher.kind === 'npm' ? 'npm' : 'parent'} process ${launcherPid} is gone`);
+          stopFor({ launcherGone: launcherPid });
+        },
+        () => (checking = false),
+      );
     }, PARENT_CHECK_INTERVAL_MS);
     parentWatch.unref();
   }
