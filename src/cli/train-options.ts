@@ -5,7 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { DATA_SPEC_HELP } from '../train/dataset.ts';
+import { describeArgsError } from '../common/arg-errors.ts';
+import { DATA_SPEC_HELP, dataFormatsHelp } from '../train/dataset.ts';
 import { PARTITION_SPEC_HELP, PartitionError, parsePartitionSpec } from '../train/partition.ts';
 import { defaultLearningRate, learningRateDefaultsText, OPTIMIZER_NAMES, TRAINING_DEFAULTS } from '../train/training-defaults.ts';
 import { CliUsageError } from './usage-error.ts';
@@ -34,6 +35,10 @@ const flags: FlagSpec[] = [
   { flag: 'json', value: 'FILE', help: 'write the results as JSON here', shown: 'none' },
 ];
 
+/** Where an unknown or bad flag sends the user. */
+export const TRAIN_HELP_HINT = '`gossip-learn train --help` lists the options';
+
+/** The `gossip-learn train --help` text: every flag with its default, the data formats, an example. */
 export function trainHelp(): string {
   const lines = flags.map((f) => {
     const left = `  --${f.flag} ${f.value}`.padEnd(30);
@@ -47,7 +52,10 @@ print the test accuracy: the centralized (one node, all data) or local-only
 
 Options:
 ${lines.join('\n')}
+  -v, --version                print the version and exit
   -h, --help                   show this help
+
+${dataFormatsHelp()}
 
 Example:
   gossip-learn train --data fashion-mnist --model mlp --epochs 3`;
@@ -81,6 +89,8 @@ const schema = z
 
 export interface TrainOptions {
   help: boolean;
+  /** --version / -v: print the package version. */
+  version: boolean;
   data: string;
   model: 'mlp' | 'mlp-small' | 'cnn';
   epochs: number;
@@ -97,17 +107,24 @@ export interface TrainOptions {
   json: string | null;
 }
 
+const parseOptions = Object.fromEntries([
+  ['help', { type: 'boolean' as const, short: 'h' }],
+  ['version', { type: 'boolean' as const, short: 'v' }],
+  ...flags.map((f) => [f.flag, { type: 'string' as const }]),
+]);
+
 /** Parses `train` arguments; throws CliUsageError with one line naming the flag. */
 export function parseTrainOptions(argv: string[]): TrainOptions {
   let values: Record<string, string | boolean | undefined>;
   try {
-    const options = Object.fromEntries([['help', { type: 'boolean' as const, short: 'h' }], ...flags.map((f) => [f.flag, { type: 'string' as const }])]);
-    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as typeof values;
+    values = parseArgs({ args: argv, options: parseOptions, strict: true, allowPositionals: false }).values as typeof values;
   } catch (err) {
-    throw new CliUsageError(`train: ${(err as Error).message.replaceAll('\n', ' ')}`);
+    throw new CliUsageError(`train: ${describeArgsError(err, Object.keys(parseOptions), TRAIN_HELP_HINT)}`);
   }
   const help = values.help === true;
+  const version = values.version === true;
   delete values.help;
+  delete values.version;
   const result = schema.safeParse(values);
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -124,6 +141,7 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
   }
   return {
     help,
+    version,
     data: o.data,
     model: o.model,
     epochs: o.epochs,

@@ -10,6 +10,7 @@
  */
 import { checkDaemonSpecs, ConfigError, configHelp, HELP_FLAG_COLUMN_CHARS, loadDaemonConfig } from '../../node/config.ts';
 import { LISTEN_LINE_PREFIX, METRICS_LINE_PREFIX, PARENT_CHECK_INTERVAL_MS, PEER_ID_LINE_PREFIX } from '../../node/constants.ts';
+import { dataFormatsHelp } from '../../train/dataset.ts';
 import { CliUsageError } from '../usage-error.ts';
 
 const help = (): string => `Usage: gossip-learn daemon [options]
@@ -17,13 +18,27 @@ const help = (): string => `Usage: gossip-learn daemon [options]
 Run a gossip learning node: train locally, exchange compressed updates with
 random peers of the same swarm, serve /metrics and /healthz over HTTP.
 Options also come from GOSSIP_LEARN_<OPTION> environment variables and
---config (JSON or YAML); flags win over the environment, which wins over the file.
+--config (JSON or YAML; keys are the flag names, as state-dir or stateDir);
+flags win over the environment, which wins over the file.
 
 Options:
 ${configHelp()}
+  ${'-v, --version'.padEnd(HELP_FLAG_COLUMN_CHARS)}  print the version and exit
   ${'-h, --help'.padEnd(HELP_FLAG_COLUMN_CHARS)}  show this help
 
-TIME is 500ms, 5s, 2m or a number of milliseconds; ADDR is a multiaddr.`;
+TIME is 500ms, 5s, 2m or a number of milliseconds; ADDR is a multiaddr.
+
+${dataFormatsHelp()}
+
+Age: how many training steps (batches of --batch-size rows) the model
+embodies: its own, and after a merge with an older peer that peer's age
+(capped, so no peer can inflate it). An older model weighs more in a merge;
+the checkpoint keeps the age, so a restarted daemon resumes at it. Shown in
+the logs, in /metrics (model.age) and by \`gossip-learn status\`.
+
+Stopping: Ctrl-C or SIGTERM stops gracefully (exchanges, checkpoint, exit 0).
+Started through npm or npx (npm start, npx gossip-learn daemon), the daemon
+also stops that way when that npm process exits, since npm passes no signal on.`;
 
 /** Typed errors whose message is enough for the operator. */
 const START_ERROR_NAMES = new Set(['DaemonStartError', 'StateLockError', 'DataError', 'PartitionError', 'BackendError', 'ModelError', 'IdentityError', 'CheckpointError']);
@@ -36,6 +51,11 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof ConfigError) throw new CliUsageError(`daemon: ${err.message}`);
     throw err;
+  }
+  if (loaded.version) {
+    const { packageVersion } = await import('../../node/version.ts');
+    console.log(packageVersion());
+    return 0;
   }
   if (loaded.help || loaded.config === null) {
     console.log(help());
