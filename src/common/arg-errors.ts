@@ -45,8 +45,9 @@ export function toKebabCase(name: string): string {
 
 /**
  * The known name closest to `given`, or null when none is close: the same
- * name in kebab case, the only name that starts with it, or the nearest
- * within an edit distance of a third of its length (at least 1; ties: none).
+ * name in kebab case, the only name that starts with it, the only one that
+ * ends with it as a word (`port` for `metrics-port`), or the nearest within
+ * an edit distance of a third of its length (at least 1; ties: none).
  */
 export function closestName(given: string, known: readonly string[]): string | null {
   const wanted = toKebabCase(given.replace(/^-+/, '').replace(/=.*$/, ''));
@@ -54,6 +55,8 @@ export function closestName(given: string, known: readonly string[]): string | n
   if (known.includes(wanted)) return wanted;
   const prefixed = known.filter((name) => name.startsWith(wanted));
   if (prefixed.length === 1) return prefixed[0]!;
+  const suffixed = known.filter((name) => name.endsWith(`-${wanted}`));
+  if (suffixed.length === 1) return suffixed[0]!;
   const limit = Math.max(1, Math.floor(wanted.length / 3));
   let best: string | null = null;
   let bestDistance = Number.POSITIVE_INFINITY;

@@ -27,7 +27,8 @@ describe('gossip-learn CLI', () => {
   it('prints usage with every command and option on --help', async () => {
     const { stdout } = await run(process.execPath, [cli, '--help']);
     assert.match(stdout, /Usage: gossip-learn <command>/);
-    assert.match(stdout, /\btrain\b/);
+    assert.match(stdout, /^ {2}train +train one model/m);
+    assert.match(stdout, /^ {2}status +show a running daemon's state/m);
     assert.match(stdout, /^ {2}-v, --version +print the version and exit$/m);
     assert.match(stdout, /^ {2}-h, --help +show this help$/m);
   });

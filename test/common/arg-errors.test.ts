@@ -31,6 +31,8 @@ describe('arg errors (did you mean, where the options are)', () => {
     assert.equal(closestName('--stateDir', known), 'state-dir');
     assert.equal(closestName('--state', known), 'state-dir');
     assert.equal(closestName('--state-dri', known), 'state-dir');
+    assert.equal(closestName('--dir', known), 'state-dir');
+    assert.equal(closestName('--size', known), 'batch-size');
     assert.equal(closestName('--batchsize=3', known), 'batch-size');
     assert.equal(closestName('--frobnicate', known), null);
     assert.equal(closestName('--s', known), null, 'two names start with s: no guess');
