@@ -11,8 +11,8 @@
  *   if (launcher !== null) setInterval(async () => { if (!(await launcherAlive(launcher))) stop(); }, 1000);
  *
  * Ancestors are read from /proc (Linux). Elsewhere only the direct parent
- * can be watched (process.ppid), so there a daemon under npm goes with npm
- * only when npm's shell goes too.
+ * can be watched (process.ppid): there a daemon under npm watches its parent,
+ * npm's shell, which a SIGTERM to npm ends, but not a SIGKILL.
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -92,7 +92,8 @@ export interface FindLauncherOptions {
 /**
  * The chain to watch: [npm's shell, npm] or [npm] when npm started us (its
  * environment says so and our parent, or our parent's parent through a
- * shell, is npm); else [parent] with exitWithParent; else null. A process
+ * shell, is npm); [parent] under npm without /proc, or with exitWithParent;
+ * else null. A process
  * that npm started only further up (a daemon of `npm run cluster`, whose
  * parent is the cluster launcher) is not npm's: the launcher answers for it.
  */
@@ -102,8 +103,10 @@ export async function findLauncher(options: FindLauncherOptions): Promise<Launch
   const underNpm = (options.env.npm_execpath ?? '') !== '' || (options.env.npm_lifecycle_event ?? '') !== '';
   if (underNpm) {
     const parent = await read(ppid);
-    if (parent !== null && isNpmProcess(parent, options.env)) return { pids: [ppid], kind: 'npm' };
-    if (parent !== null && isShell(parent) && parent.ppid > 1) {
+    // No /proc (macOS): the parent at least (npm's shell, which a SIGTERM to npm ends).
+    if (parent === null) return { pids: [ppid], kind: 'parent' };
+    if (isNpmProcess(parent, options.env)) return { pids: [ppid], kind: 'npm' };
+    if (isShell(parent) && parent.ppid > 1) {
       const grandparent = await read(parent.ppid);
       if (grandparent !== null && isNpmProcess(grandparent, options.env)) return { pids: [ppid, parent.ppid], kind: 'npm' };
     }

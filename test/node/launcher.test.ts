@@ -51,8 +51,10 @@ describe('launcher (which process a daemon must not outlive)', () => {
     const cluster = proc(30, 20, 'node', ['node', 'scripts/cluster.ts']);
     assert.equal(await findLauncher({ exitWithParent: false, env: NPM_ENV, ppid: 30, read: table([npm, shell, cluster]) }), null);
     assert.deepEqual(await findLauncher({ exitWithParent: true, env: NPM_ENV, ppid: 30, read: table([npm, shell, cluster]) }), { pids: [30], kind: 'parent' });
-    // No /proc: the parent only.
+    // No /proc (macOS): under npm, or with --exit-with-parent, the parent only.
     assert.deepEqual(await findLauncher({ exitWithParent: true, env: NPM_ENV, ppid: 20, read: table([]) }), { pids: [20], kind: 'parent' });
+    assert.deepEqual(await findLauncher({ exitWithParent: false, env: NPM_ENV, ppid: 20, read: table([]) }), { pids: [20], kind: 'parent' });
+    assert.equal(await findLauncher({ exitWithParent: false, env: {}, ppid: 20, read: table([]) }), null);
   });
 
   it('sees a broken link in the chain: our parent changed, npm gone (its shell re-parented) or the shell a zombie', async () => {

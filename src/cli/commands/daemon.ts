@@ -109,7 +109,7 @@ export async function run(argv: string[]): Promise<number> {
   const launcher = await findLauncher({ exitWithParent: config.exitWithParent, env: process.env });
   if (launcher !== null) {
     const launcherPid = launcher.pids.at(-1)!;
-    daemon.logger.info({ launcherPid, watched: launcher.pids }, launcher.kind === 'npm' ? 'started by npm: stops when that npm process exits' : 'stops when its parent process exits (--exit-with-parent)');
+    daemon.logger.info({ launcherPid, watched: launcher.pids }, launcher.kind === 'npm' ? 'started by npm: stops when that npm process exits' : 'stops when its parent process exits');
     let checking = false;
     parentWatch = setInterval(() => {
       if (checking || signals > 0) return;
