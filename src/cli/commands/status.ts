@@ -41,6 +41,7 @@ Age is how many training steps (batches) the model embodies, its own and
 what merges brought in (\`gossip-learn daemon --help\` says more).
 Exit code 1 when a daemon does not answer.`;
 
+/** What `gossip-learn status` was asked to do. */
 export interface StatusOptions {
   help: boolean;
   version: boolean;
