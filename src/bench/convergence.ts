@@ -27,6 +27,7 @@ import { DEFAULT_MERGE_OPTIONS } from '../train/merge.ts';
 import { isModelName } from '../train/models.ts';
 import type { ModelName } from '../train/models.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
+import { TRAINING_DEFAULTS } from '../train/training-defaults.ts';
 import { simulate } from '../sim/simulate.ts';
 import type { CurvePoint, GossipSetup, SimulationResult, TrainingSetup } from '../sim/simulate.ts';
 
@@ -34,13 +35,11 @@ import type { CurvePoint, GossipSetup, SimulationResult, TrainingSetup } from '.
 export const DEFAULT_SAMPLES_PER_NODE = 24_000;
 export const DEFAULT_EVAL_POINTS = 12;
 /**
- * The same for every mode. Momentum SGD, not Adam: Adam moves every weight by
- * about the learning rate each step (a dense, flat update), which top-k
- * deltas cannot follow; measured at 8000 samples/node, Fashion-MNIST,
- * dirichlet:0.3, topk:0.01+q4 gossip reached 0.51 mean accuracy with Adam
- * (below local-only training) and 0.70 with momentum (f32 gossip: 0.72 both).
+ * The same for every mode, and the same as the daemon's and `gossip-learn
+ * train`'s defaults: src/train/training-defaults.ts (momentum SGD, not Adam,
+ * and why).
  */
-export const DEFAULT_TRAINING: TrainingSetup = { optimizer: 'momentum', learningRate: 0.05, batchSize: 32 };
+export const DEFAULT_TRAINING: TrainingSetup = { ...TRAINING_DEFAULTS };
 /**
  * Gossip partners per node in the simulation: each pair of partners keeps
  * replicas that must be bootstrapped with a snapshot, so few sticky partners

@@ -17,6 +17,11 @@ export const commands: Command[] = [
     load: () => import('./commands/daemon.ts'),
   },
   {
+    name: 'status',
+    summary: 'show a running daemon\'s state (accuracy, age, peers, traffic) from its /metrics',
+    load: () => import('./commands/status.ts'),
+  },
+  {
     name: 'train',
     summary: 'train one model on one data partition (centralized / local-only baseline)',
     load: () => import('./commands/train.ts'),

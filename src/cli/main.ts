@@ -7,6 +7,7 @@
  * Each subcommand lives in its own module under src/cli/commands and is
  * loaded lazily, so `--help` never pays for loading TensorFlow.js or libp2p.
  */
+import { closestName } from '../common/arg-errors.ts';
 import { commands } from './commands.ts';
 import { CliUsageError } from './usage-error.ts';
 
@@ -15,7 +16,11 @@ const usage = (): string =>
     'Usage: gossip-learn <command> [options]',
     '',
     'Commands:',
-    ...commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`),
+    ...commands.map((c) => `  ${c.name.padEnd(15)} ${c.summary}`),
+    '',
+    'Options:',
+    `  ${'-v, --version'.padEnd(15)} print the version and exit`,
+    `  ${'-h, --help'.padEnd(15)} show this help`,
     '',
     'Run `gossip-learn <command> --help` for the options of a command.',
   ].join('\n');
@@ -33,7 +38,13 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = commands.find((c) => c.name === name);
   if (command === undefined) {
-    console.error(`gossip-learn: unknown command '${name}'\n\n${usage()}`);
+    if (name.startsWith('-')) {
+      const close = closestName(name, ['help', 'version']);
+      console.error(`gossip-learn: unknown option '${name}'${close === null ? '' : ` (did you mean --${close}?)`}; options go after the command, and \`gossip-learn --help\` lists the commands`);
+      return 2;
+    }
+    const close = closestName(name, commands.map((c) => c.name));
+    console.error(`gossip-learn: unknown command '${name}'${close === null ? '' : ` (did you mean ${close}?)`}\n\n${usage()}`);
     return 2;
   }
   const module = await command.load();

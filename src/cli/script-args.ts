@@ -12,6 +12,7 @@
  *   const seed = scriptInt(args.values.seed, '--seed', 'fuzz:codec');
  */
 import { parseArgs } from 'node:util';
+import { describeArgsError } from '../common/arg-errors.ts';
 
 export interface ScriptOption {
   type: 'string' | 'boolean';
@@ -72,7 +73,7 @@ export function readScriptArgs<const O extends Record<string, ScriptOption>>(spe
   try {
     parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: spec.allowPositionals === true }) as typeof parsed;
   } catch (err) {
-    return { kind: 'error', message: `${spec.name}: ${(err as Error).message.split('\n')[0] ?? 'bad arguments'} (--help lists the options)` };
+    return { kind: 'error', message: `${spec.name}: ${describeArgsError(err, [...Object.keys(spec.options), 'help'], `\`npm run ${spec.name} -- --help\` lists the options`)}` };
   }
   if (parsed.values.help === true) return { kind: 'help', text: scriptHelp(spec) };
   delete parsed.values.help;

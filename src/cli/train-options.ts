@@ -5,16 +5,11 @@
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { DATA_SPEC_HELP } from '../train/dataset.ts';
+import { describeArgsError } from '../common/arg-errors.ts';
+import { DATA_SPEC_HELP, dataFormatsHelp } from '../train/dataset.ts';
 import { PARTITION_SPEC_HELP, PartitionError, parsePartitionSpec } from '../train/partition.ts';
+import { defaultLearningRate, learningRateDefaultsText, OPTIMIZER_NAMES, TRAINING_DEFAULTS } from '../train/training-defaults.ts';
 import { CliUsageError } from './usage-error.ts';
-
-/**
- * Per-optimizer defaults for the registry MLPs at batch 32. Measured with
- * `train --model mlp --epochs 1` on the embedded mnist: adam 0.001 -> 0.892
- * test accuracy, sgd 0.1 -> 0.890 (0.05 -> 0.876), momentum 0.01 -> 0.880.
- */
-export const DEFAULT_LEARNING_RATE = { sgd: 0.1, momentum: 0.01, adam: 0.001 } as const;
 
 interface FlagSpec {
   flag: string;
@@ -27,9 +22,9 @@ const flags: FlagSpec[] = [
   { flag: 'data', value: 'SPEC', help: `data source: ${DATA_SPEC_HELP}`, shown: 'mnist' },
   { flag: 'model', value: 'NAME', help: 'registry model: mlp | mlp-small | cnn', shown: 'mlp' },
   { flag: 'epochs', value: 'N', help: 'passes over this node\'s partition', shown: '1' },
-  { flag: 'batch-size', value: 'N', help: 'rows per optimizer step', shown: '32' },
-  { flag: 'learning-rate', value: 'X', help: 'step size', shown: `${DEFAULT_LEARNING_RATE.adam} (adam), ${DEFAULT_LEARNING_RATE.sgd} (sgd), ${DEFAULT_LEARNING_RATE.momentum} (momentum)` },
-  { flag: 'optimizer', value: 'NAME', help: 'sgd | momentum | adam', shown: 'adam' },
+  { flag: 'batch-size', value: 'N', help: 'rows per optimizer step', shown: String(TRAINING_DEFAULTS.batchSize) },
+  { flag: 'learning-rate', value: 'X', help: 'step size', shown: learningRateDefaultsText() },
+  { flag: 'optimizer', value: 'NAME', help: `${OPTIMIZER_NAMES.join(' | ')} (momentum: 0.9)`, shown: TRAINING_DEFAULTS.optimizer },
   { flag: 'partition', value: 'SPEC', help: `which rows this node trains on: ${PARTITION_SPEC_HELP}`, shown: 'iid' },
   { flag: 'node-index', value: 'I', help: 'this node\'s index in 0..num-nodes-1', shown: '0' },
   { flag: 'num-nodes', value: 'N', help: 'number of nodes the training set is split over', shown: '1 (all data)' },
@@ -40,6 +35,10 @@ const flags: FlagSpec[] = [
   { flag: 'json', value: 'FILE', help: 'write the results as JSON here', shown: 'none' },
 ];
 
+/** Where an unknown or bad flag sends the user. */
+export const TRAIN_HELP_HINT = '`gossip-learn train --help` lists the options';
+
+/** The `gossip-learn train --help` text: every flag with its default, the data formats, an example. */
 export function trainHelp(): string {
   const lines = flags.map((f) => {
     const left = `  --${f.flag} ${f.value}`.padEnd(30);
@@ -53,7 +52,10 @@ print the test accuracy: the centralized (one node, all data) or local-only
 
 Options:
 ${lines.join('\n')}
+  -v, --version                print the version and exit
   -h, --help                   show this help
+
+${dataFormatsHelp()}
 
 Example:
   gossip-learn train --data fashion-mnist --model mlp --epochs 3`;
@@ -67,13 +69,13 @@ const schema = z
     data: z.string().min(1, 'data must not be empty').default('mnist'),
     model: z.enum(['mlp', 'mlp-small', 'cnn'], { error: 'model must be one of mlp | mlp-small | cnn' }).default('mlp'),
     epochs: positiveInt('epochs').default(1),
-    'batch-size': positiveInt('batch size').default(32),
+    'batch-size': positiveInt('batch size').default(TRAINING_DEFAULTS.batchSize),
     'learning-rate': z
       .string()
       .transform(Number)
       .refine((x) => Number.isFinite(x) && x > 0, 'learning rate must be a positive number')
       .optional(),
-    optimizer: z.enum(['sgd', 'momentum', 'adam'], { error: 'optimizer must be one of sgd | momentum | adam' }).default('adam'),
+    optimizer: z.enum(OPTIMIZER_NAMES, { error: `optimizer must be one of ${OPTIMIZER_NAMES.join(' | ')}` }).default(TRAINING_DEFAULTS.optimizer),
     partition: z.string().default('iid'),
     'node-index': nonNegativeInt('node index').default(0),
     'num-nodes': positiveInt('number of nodes').default(1),
@@ -87,6 +89,8 @@ const schema = z
 
 export interface TrainOptions {
   help: boolean;
+  /** --version / -v: print the package version. */
+  version: boolean;
   data: string;
   model: 'mlp' | 'mlp-small' | 'cnn';
   epochs: number;
@@ -103,17 +107,24 @@ export interface TrainOptions {
   json: string | null;
 }
 
+const parseOptions = Object.fromEntries([
+  ['help', { type: 'boolean' as const, short: 'h' }],
+  ['version', { type: 'boolean' as const, short: 'v' }],
+  ...flags.map((f) => [f.flag, { type: 'string' as const }]),
+]);
+
 /** Parses `train` arguments; throws CliUsageError with one line naming the flag. */
 export function parseTrainOptions(argv: string[]): TrainOptions {
   let values: Record<string, string | boolean | undefined>;
   try {
-    const options = Object.fromEntries([['help', { type: 'boolean' as const, short: 'h' }], ...flags.map((f) => [f.flag, { type: 'string' as const }])]);
-    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as typeof values;
+    values = parseArgs({ args: argv, options: parseOptions, strict: true, allowPositionals: false }).values as typeof values;
   } catch (err) {
-    throw new CliUsageError(`train: ${(err as Error).message.replaceAll('\n', ' ')}`);
+    throw new CliUsageError(`train: ${describeArgsError(err, Object.keys(parseOptions), TRAIN_HELP_HINT)}`);
   }
   const help = values.help === true;
+  const version = values.version === true;
   delete values.help;
+  delete values.version;
   const result = schema.safeParse(values);
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -130,11 +141,12 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
   }
   return {
     help,
+    version,
     data: o.data,
     model: o.model,
     epochs: o.epochs,
     batchSize: o['batch-size'],
-    learningRate: o['learning-rate'] ?? DEFAULT_LEARNING_RATE[o.optimizer],
+    learningRate: o['learning-rate'] ?? defaultLearningRate(o.optimizer),
     optimizer: o.optimizer,
     partition: o.partition,
     nodeIndex: o['node-index'],

@@ -46,6 +46,8 @@ export class CheckpointService implements DaemonService {
   /** Serializes writes: a timer tick and the final save never overlap. */
   private writing: Promise<void> = Promise.resolve();
   saves = 0;
+  /** Age of the model in the last checkpoint written (training steps it embodies). */
+  lastSavedAge: number | null = null;
 
   constructor(options: CheckpointServiceOptions) {
     this.options = options;
@@ -59,13 +61,16 @@ export class CheckpointService implements DaemonService {
     this.timer.unref();
   }
 
-  /** Final checkpoint: runs after the training loop and exchanges stopped (services stop in reverse order). */
+  /** Final checkpoint: runs after the training loop and exchanges stopped (services stop in reverse order); logs `checkpoint saved (age N)`. */
   async stop(): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     await this.save();
+    const age = this.lastSavedAge;
+    this.context?.logger.info({ path: this.options.path, age }, `checkpoint saved (age ${age})`);
   }
 
+  /** Writes a checkpoint of the model as it is now (writes never overlap). */
   save(): Promise<void> {
     const { model: host, path } = this.options;
     // Snapshot synchronously (between training batches), write asynchronously.
@@ -74,6 +79,7 @@ export class CheckpointService implements DaemonService {
     const write = async (): Promise<void> => {
       await saveCheckpoint(path, { modelName: host.modelName, modelHash: host.modelHash, params, age, samplesSeen, meta });
       this.saves++;
+      this.lastSavedAge = age;
       this.context?.logger.debug({ path, age }, 'checkpoint written');
     };
     this.writing = this.writing.then(write, write);

@@ -1,7 +1,8 @@
 /**
  * Daemon configuration: one table of options drives the flags, the
  * environment variables (GOSSIP_LEARN_<FLAG_IN_CAPS>), the config file keys
- * (camelCase, JSON or YAML) and the `--help` text. Precedence:
+ * (JSON or YAML; the flag names, as `state-dir` or `stateDir`) and the
+ * `--help` text. Precedence:
  * flags > environment > config file > defaults; the merged object is
  * validated with zod and every problem is reported as one ConfigError line.
  *
@@ -16,6 +17,7 @@ import { DEFAULT_PACING } from '../core/pacing.ts';
 import { createCodec, DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
 import { checkDataSpec } from '../train/dataset.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
+import { defaultLearningRate, learningRateDefaultsText, OPTIMIZER_NAMES, TRAINING_DEFAULTS } from '../train/training-defaults.ts';
 import {
   DEFAULT_ANNOUNCE_INTERVAL_MS,
   DEFAULT_CHECKPOINT_INTERVAL_MS,
@@ -28,6 +30,7 @@ import {
 } from './constants.ts';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE, DEFAULT_MAX_STREAMS_PER_PEER } from './limits.ts';
 import { forcedTeacher } from './teacher-choice.ts';
+import { closestName, describeArgsError } from '../common/arg-errors.ts';
 import { GossipLearnError } from '../common/errors.ts';
 
 export type ConfigErrorReason = 'bad-flag' | 'bad-value' | 'bad-file' | 'bad-env';
@@ -62,7 +65,7 @@ export function parseDurationMs(text: string): number {
 const modelNameSchema = z.enum(['mlp', 'mlp-small', 'cnn']);
 const backendSchema = z.enum(['auto', 'tensorflow', 'wasm', 'cpu']);
 const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
-const optimizerSchema = z.enum(['sgd', 'momentum', 'adam']);
+const optimizerSchema = z.enum(OPTIMIZER_NAMES);
 const positiveMs = z.number().int().positive();
 
 export const daemonConfigSchema = z
@@ -92,9 +95,10 @@ export const daemonConfigSchema = z
     seed: z.number().int().nonnegative().default(1),
     stepsPerInterval: z.number().int().nonnegative().default(DEFAULT_PACING.stepsPerInterval),
     dutyCycle: z.number().gt(0).max(1).default(DEFAULT_PACING.dutyCycle),
-    batchSize: z.number().int().positive().max(4096).default(32),
-    learningRate: z.number().positive().default(0.05),
-    optimizer: optimizerSchema.default('sgd'),
+    batchSize: z.number().int().positive().max(4096).default(TRAINING_DEFAULTS.batchSize),
+    // Unset: the default of the optimizer (src/train/training-defaults.ts), filled in below.
+    learningRate: z.number().positive().optional(),
+    optimizer: optimizerSchema.default(TRAINING_DEFAULTS.optimizer),
     checkpointIntervalMs: positiveMs.default(DEFAULT_CHECKPOINT_INTERVAL_MS),
     evalIntervalMs: positiveMs.default(DEFAULT_EVAL_INTERVAL_MS),
     announceIntervalMs: positiveMs.default(DEFAULT_ANNOUNCE_INTERVAL_MS),
@@ -106,7 +110,8 @@ export const daemonConfigSchema = z
     maxConnections: z.number().int().positive().default(DEFAULT_MAX_CONNECTIONS),
   })
   .strict()
-  .refine((c) => c.nodeIndex < c.numNodes, { message: 'node-index must be smaller than num-nodes', path: ['nodeIndex'] });
+  .refine((c) => c.nodeIndex < c.numNodes, { message: 'node-index must be smaller than num-nodes', path: ['nodeIndex'] })
+  .transform((c) => ({ ...c, learningRate: c.learningRate ?? defaultLearningRate(c.optimizer) }));
 
 export type DaemonConfig = z.output<typeof daemonConfigSchema>;
 export type DaemonConfigInput = z.input<typeof daemonConfigSchema>;
@@ -115,7 +120,7 @@ export type DaemonConfigInput = z.input<typeof daemonConfigSchema>;
 const shownMs = (ms: number): string => (ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
 
 export const optionSpecs: OptionSpec[] = [
-  { key: 'config', flag: 'config', kind: 'string', help: 'config file (JSON or YAML, camelCase keys as below)', shown: 'none' },
+  { key: 'config', flag: 'config', kind: 'string', help: 'config file (JSON or YAML; keys are the flag names, as state-dir or stateDir)', shown: 'none' },
   { key: 'listen', flag: 'listen', kind: 'list', help: 'listen multiaddr (repeatable)', shown: DEFAULT_LISTEN_ADDRESS },
   { key: 'bootstrap', flag: 'bootstrap', kind: 'list', help: 'peer to join, e.g. /ip4/127.0.0.1/tcp/47800[/p2p/<id>] (repeatable)', shown: 'none' },
   { key: 'swarm', flag: 'swarm', kind: 'string', help: 'swarm id: only peers of the same swarm exchange', shown: DEFAULT_SWARM },
@@ -137,9 +142,9 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'seed', flag: 'seed', kind: 'int', help: 'seed of model init, partition and shuffling', shown: '1' },
   { key: 'stepsPerInterval', flag: 'steps-per-interval', kind: 'int', help: 'local training steps per exchange interval (0 = no training)', shown: String(DEFAULT_PACING.stepsPerInterval) },
   { key: 'dutyCycle', flag: 'duty-cycle', kind: 'number', help: 'max fraction (0..1] of wall time spent training', shown: String(DEFAULT_PACING.dutyCycle) },
-  { key: 'batchSize', flag: 'batch-size', kind: 'int', help: 'training batch size', shown: '32' },
-  { key: 'learningRate', flag: 'learning-rate', kind: 'number', help: 'learning rate', shown: '0.05' },
-  { key: 'optimizer', flag: 'optimizer', kind: 'string', help: 'sgd | momentum | adam', shown: 'sgd' },
+  { key: 'batchSize', flag: 'batch-size', kind: 'int', help: 'rows per optimizer step', shown: String(TRAINING_DEFAULTS.batchSize) },
+  { key: 'learningRate', flag: 'learning-rate', kind: 'number', help: 'step size', shown: learningRateDefaultsText() },
+  { key: 'optimizer', flag: 'optimizer', kind: 'string', help: `${OPTIMIZER_NAMES.join(' | ')} (momentum: 0.9)`, shown: TRAINING_DEFAULTS.optimizer },
   { key: 'checkpointIntervalMs', flag: 'checkpoint-interval', kind: 'duration', help: 'time between checkpoints', shown: shownMs(DEFAULT_CHECKPOINT_INTERVAL_MS) },
   { key: 'evalIntervalMs', flag: 'eval-interval', kind: 'duration', help: 'time between evaluations on the full test split', shown: shownMs(DEFAULT_EVAL_INTERVAL_MS) },
   { key: 'announceIntervalMs', flag: 'announce-interval', kind: 'duration', help: 'time between gossipsub announcements', shown: shownMs(DEFAULT_ANNOUNCE_INTERVAL_MS) },
@@ -147,7 +152,7 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'maxStreamsPerPeer', flag: 'max-streams-per-peer', kind: 'int', help: 'concurrent inbound exchange streams per peer', shown: String(DEFAULT_MAX_STREAMS_PER_PEER) },
   { key: 'maxExchangesPerPeerPerMinute', flag: 'max-exchanges-per-peer-per-minute', kind: 'int', help: 'inbound exchanges per peer per minute (0 = unlimited)', shown: String(DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE) },
   { key: 'maxConnections', flag: 'max-connections', kind: 'int', help: 'inbound connections are refused beyond this many open ones', shown: String(DEFAULT_MAX_CONNECTIONS) },
-  { key: 'exitWithParent', flag: 'exit-with-parent', kind: 'boolean', help: 'exit when the parent process dies (used by the cluster launcher)', shown: 'off' },
+  { key: 'exitWithParent', flag: 'exit-with-parent', kind: 'boolean', help: 'exit when the parent process dies (the cluster launcher passes it; under npm or npx the daemon watches npm anyway)', shown: 'off' },
 ];
 
 /** Placeholders in --help, in the style of `gossip-learn train --help`; by kind unless named here. */
@@ -202,13 +207,19 @@ function convert(spec: OptionSpec, raw: string, where: string): unknown {
 
 export interface ParsedFlags {
   help: boolean;
+  /** --version / -v: print the package version. */
+  version: boolean;
   values: Partial<Record<keyof DaemonConfigInput, unknown>>;
 }
 
-/** Parses daemon flags; unknown flags and bad values throw ConfigError('bad-flag' | 'bad-value'). */
+/** Where an unknown flag or config key sends the user. */
+export const DAEMON_HELP_HINT = '`gossip-learn daemon --help` lists the options';
+
+/** Parses daemon flags; unknown flags (with the closest known one) and bad values throw ConfigError('bad-flag' | 'bad-value'). */
 export function parseDaemonFlags(argv: string[]): ParsedFlags {
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
     help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'v' },
   };
   for (const o of optionSpecs) {
     options[o.flag] = { type: o.kind === 'boolean' ? 'boolean' : 'string', ...(o.kind === 'list' ? { multiple: true } : {}) };
@@ -217,7 +228,7 @@ export function parseDaemonFlags(argv: string[]): ParsedFlags {
   try {
     parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
   } catch (err) {
-    throw new ConfigError('bad-flag', (err as Error).message.split('\n')[0] ?? 'bad flag');
+    throw new ConfigError('bad-flag', describeArgsError(err, Object.keys(options), DAEMON_HELP_HINT));
   }
   const values: ParsedFlags['values'] = {};
   for (const o of optionSpecs) {
@@ -227,7 +238,7 @@ export function parseDaemonFlags(argv: string[]): ParsedFlags {
     else if (o.kind === 'list') values[o.key] = (v as string[]).flatMap((s) => convert(o, s, `--${o.flag}`) as string[]);
     else values[o.key] = convert(o, v as string, `--${o.flag}`);
   }
-  return { help: parsed.values.help === true, values };
+  return { help: parsed.values.help === true, version: parsed.values.version === true, values };
 }
 
 export const envName = (flag: string): string => `GOSSIP_LEARN_${(flag === 'no-distill' ? 'distill' : flag).replaceAll('-', '_').toUpperCase()}`;
@@ -260,12 +271,48 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
   }
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError('bad-file', `config file ${path} must hold an object`);
-  const obj = { ...(value as Record<string, unknown>) };
-  // Durations in a file may be written as strings ("5s") like on the command line.
-  for (const o of optionSpecs) {
-    if (o.kind === 'duration' && typeof obj[o.key] === 'string') obj[o.key] = parseDurationMs(obj[o.key] as string);
+  return configFileValues(value as Record<string, unknown>, path);
+}
+
+/** `state-dir` -> `stateDir`. */
+const camelCase = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** The option a config-file key names: the flag (`state-dir`), its camelCase (`stateDir`), or the option key (`exchangeIntervalMs`). */
+function optionOfFileKey(key: string): OptionSpec | undefined {
+  return optionSpecs.find((o) => key === o.flag || key === camelCase(o.flag) || key === o.key);
+}
+
+/**
+ * A config file's object as option values: keys may be the flag names in
+ * kebab or camel case (`no-distill: true` is `distill: false`); durations may
+ * be strings ("5s") like on the command line. An unknown key or one option
+ * given twice is a ConfigError naming the key (and the closest known one).
+ */
+export function configFileValues(raw: Record<string, unknown>, path: string): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  const seenAs = new Map<string, string>();
+  for (const [key, value] of Object.entries(raw)) {
+    const o = optionOfFileKey(key);
+    if (o === undefined) {
+      const close = closestName(key, optionSpecs.map((spec) => spec.flag));
+      throw new ConfigError(
+        'bad-file',
+        `config file ${path}: unknown key '${key}'${close === null ? '' : ` (did you mean ${close}?)`}; keys are the flag names, as state-dir or stateDir; ${DAEMON_HELP_HINT}`,
+      );
+    }
+    const earlier = seenAs.get(o.key);
+    if (earlier !== undefined) throw new ConfigError('bad-file', `config file ${path} sets ${o.flag} twice (as '${earlier}' and '${key}'); keep one`);
+    seenAs.set(o.key, key);
+    if (o.flag === 'no-distill' && o.key !== key && typeof value === 'boolean') values[o.key] = !value;
+    else if (o.kind === 'duration' && typeof value === 'string') {
+      try {
+        values[o.key] = parseDurationMs(value);
+      } catch (err) {
+        throw new ConfigError('bad-file', `config file ${path}: ${key}: ${(err as Error).message}`);
+      }
+    } else values[o.key] = value;
   }
-  return obj;
+  return values;
 }
 
 const flagOfKey = (key: string): string => optionSpecs.find((o) => o.key === key)?.flag ?? key;
@@ -284,15 +331,15 @@ export function validateDaemonConfig(raw: Record<string, unknown>): DaemonConfig
 }
 
 /** flags > environment > config file > defaults. */
-export async function loadDaemonConfig(argv: string[], env: NodeJS.ProcessEnv): Promise<{ help: boolean; config: DaemonConfig | null }> {
+export async function loadDaemonConfig(argv: string[], env: NodeJS.ProcessEnv): Promise<{ help: boolean; version: boolean; config: DaemonConfig | null }> {
   const flags = parseDaemonFlags(argv);
-  if (flags.help) return { help: true, config: null };
+  if (flags.help || flags.version) return { help: flags.help, version: flags.version, config: null };
   const fromEnv = parseDaemonEnv(env);
   const configPath = (flags.values.config ?? fromEnv.config) as string | undefined;
   const fromFile = configPath === undefined ? {} : await readConfigFile(configPath);
   delete fromFile.config;
   const merged = { ...fromFile, ...fromEnv, ...flags.values };
-  return { help: false, config: validateDaemonConfig(merged) };
+  return { help: false, version: false, config: validateDaemonConfig(merged) };
 }
 
 /**

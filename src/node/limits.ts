@@ -34,7 +34,7 @@ export const newLimitHits = (): LimitHits => ({
   'distill-requests-per-peer-per-minute': 0,
 });
 
-/** Defaults: generous for honest peers (one exchange at a time, one every few seconds), tight for floods. */
+/** Defaults: generous for honest peers (one exchange at a time; at the default 500 ms interval a peer starts 2 a second, spread over all its peers), tight for floods. */
 export const DEFAULT_MAX_STREAMS_PER_PEER = 4;
 export const DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE = 240;
 export const DEFAULT_MAX_CONNECTIONS = 64;

@@ -49,6 +49,17 @@ function patchUtilForTfjsNode(): void {
   if (typeof legacy.isNullOrUndefined !== 'function') legacy.isNullOrUndefined = (value) => value === null || value === undefined;
 }
 
+/**
+ * Why tfjs-node is absent, for the log line of 'auto' and the error of
+ * `--backend tensorflow`: it is an optional dependency whose install script
+ * downloads libtensorflow (from storage.googleapis.com); where that fails
+ * (offline, a blocked host, an unsupported platform) npm ci drops the
+ * package without a word and still succeeds.
+ */
+export const TFJS_NODE_MISSING = `${TFJS_NODE_PACKAGE} is not installed: it is optional, and npm ci leaves it out without a word when its install script cannot download libtensorflow (\`npm ci --foreground-scripts\` shows why)`;
+/** Appended when 'auto' skipped tfjs-node: why that is fine. */
+const TFJS_NODE_MISSING_IS_FINE = 'harmless: wasm trains the same models, only slower';
+
 /** Tries one backend; resolves to null on success, else to the reason it is unusable. */
 async function tryBackend(name: BackendName): Promise<string | null> {
   try {
@@ -67,7 +78,7 @@ async function tryBackend(name: BackendName): Promise<string | null> {
   } catch (err) {
     const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
     if (name !== 'tensorflow') return message;
-    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return `${TFJS_NODE_PACKAGE} is not installed`;
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return TFJS_NODE_MISSING;
     return `${TFJS_NODE_PACKAGE} is installed but does not load (${message})`;
   }
 }
@@ -87,7 +98,7 @@ async function select(want: BackendName | 'auto', log: (line: string) => void): 
   tf.env().set('PROD', true);
   if (want !== 'auto') {
     const problem = await tryBackend(want);
-    if (problem !== null) throw new BackendError('unavailable', `backend ${want} is not available: ${problem}`);
+    if (problem !== null) throw new BackendError('unavailable', `backend ${want} is not available: ${problem}${problem === TFJS_NODE_MISSING ? '; use --backend wasm (or auto)' : ''}`);
     log(`backend: ${want} (requested)`);
     return want;
   }
@@ -98,7 +109,7 @@ async function select(want: BackendName | 'auto', log: (line: string) => void): 
       log(`backend: ${name}${skipped.length > 0 ? ` (skipped ${skipped.join('; ')})` : ''}`);
       return name;
     }
-    skipped.push(`${name}: ${problem}`);
+    skipped.push(`${name}: ${problem}${problem === TFJS_NODE_MISSING ? `; ${TFJS_NODE_MISSING_IS_FINE}` : ''}`);
   }
   throw new BackendError('unavailable', `no TensorFlow.js backend could start: ${skipped.join('; ')}`);
 }

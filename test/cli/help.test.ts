@@ -1,23 +1,82 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const cli = fileURLToPath(new URL('../../bin/gossip-learn.js', import.meta.url));
 
+/** Runs the CLI; resolves with its exit code and output whatever the code. */
+async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
 describe('gossip-learn CLI', () => {
-  it('prints usage with every command on --help', async () => {
-    const { stdout } = await run(process.execPath, [cli, '--help']);
-    assert.match(stdout, /Usage: gossip-learn <command>/);
-    assert.match(stdout, /\btrain\b/);
+  let version: string;
+  before(async () => {
+    ({ version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string });
   });
 
-  it('rejects an unknown command with exit code 2', async () => {
-    await assert.rejects(run(process.execPath, [cli, 'frobnicate']), (err: { code: number; stderr: string }) => {
-      assert.equal(err.code, 2);
-      assert.match(err.stderr, /unknown command 'frobnicate'/);
-      return true;
+  it('prints usage with every command and option on --help', async () => {
+    const { stdout } = await run(process.execPath, [cli, '--help']);
+    assert.match(stdout, /Usage: gossip-learn <command>/);
+    assert.match(stdout, /^ {2}train +train one model/m);
+    assert.match(stdout, /^ {2}status +show a running daemon's state/m);
+    assert.match(stdout, /^ {2}-v, --version +print the version and exit$/m);
+    assert.match(stdout, /^ {2}-h, --help +show this help$/m);
+  });
+
+  it('prints the version on --version, -v, daemon --version and daemon -v', async () => {
+    for (const args of [['--version'], ['-v'], ['daemon', '--version'], ['daemon', '-v']]) {
+      assert.deepEqual(await runCli(args), { code: 0, stdout: `${version}\n`, stderr: '' }, args.join(' '));
+    }
+  });
+
+  it('rejects an unknown command with exit code 2, naming the closest command', async () => {
+    const unknown = await runCli(['frobnicate']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^gossip-learn: unknown command 'frobnicate'\n\nUsage: gossip-learn <command>/);
+    const typo = await runCli(['deamon']);
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /^gossip-learn: unknown command 'deamon' \(did you mean daemon\?\)\n\nUsage: gossip-learn <command>/);
+  });
+
+  it('rejects an unknown option before the command with the closest one and a pointer to --help', async () => {
+    assert.deepEqual(await runCli(['--verison']), {
+      code: 2,
+      stdout: '',
+      stderr: "gossip-learn: unknown option '--verison' (did you mean --version?); options go after the command, and `gossip-learn --help` lists the commands\n",
     });
+    assert.deepEqual(await runCli(['--swarm', 'x']), {
+      code: 2,
+      stdout: '',
+      stderr: "gossip-learn: unknown option '--swarm'; options go after the command, and `gossip-learn --help` lists the commands\n",
+    });
+  });
+
+  it('daemon: an unknown flag names the closest one and `daemon --help`', async () => {
+    assert.deepEqual(await runCli(['daemon', '--state-dri', 'x']), {
+      code: 2,
+      stdout: '',
+      stderr: "gossip-learn: daemon: unknown option '--state-dri' (did you mean --state-dir?); `gossip-learn daemon --help` lists the options\n",
+    });
+  });
+
+  it('daemon --help shows --version, the data formats, what age means and how a daemon under npm stops', async () => {
+    const { code, stdout } = await runCli(['daemon', '--help']);
+    assert.equal(code, 0);
+    assert.match(stdout, /^ {2}-v, --version +print the version and exit$/m);
+    assert.match(stdout, /--config FILE +config file \(JSON or YAML; keys are the flag names, as state-dir or stateDir\)/);
+    assert.match(stdout, /--optimizer NAME +sgd \| momentum \| adam \(momentum: 0\.9\) \(default: momentum\)/);
+    assert.match(stdout, /^ {2}csv:PATH +one sample per line/m);
+    assert.match(stdout, /^Age: how many training steps \(batches of --batch-size rows\) the model\nembodies/m);
+    assert.match(stdout, /also stops that way when that npm process exits/);
   });
 });

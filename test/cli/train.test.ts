@@ -26,30 +26,40 @@ async function runCli(args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 describe('gossip-learn train', () => {
-  it('--help lists every flag with its default', async () => {
+  it('--help lists every flag with its default, --version, and the data formats (CSV, Fashion-MNIST files)', async () => {
     const { code, stdout } = await runCli(['train', '--help']);
     assert.equal(code, 0);
     for (const flag of ['data', 'model', 'epochs', 'batch-size', 'learning-rate', 'optimizer', 'partition', 'node-index', 'num-nodes', 'seed', 'backend', 'checkpoint', 'max-steps']) {
       assert.match(stdout, new RegExp(`--${flag} \\S+ .*\\(default: [^)]+\\)`), flag);
     }
+    assert.match(stdout, /^ {2}-v, --version +print the version and exit$/m);
+    assert.match(stdout, /--learning-rate X +step size \(default: 0\.05 \(momentum\), 0\.1 \(sgd\), 0\.001 \(adam\)\)/);
+    assert.match(stdout, /^ {2}csv:PATH +one sample per line/m);
+    assert.match(stdout, /t10k-images-idx3-ubyte/);
+  });
+
+  it('--version and -v print the package version', async () => {
+    const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-v']) assert.deepEqual(await runCli(['train', flag]), { code: 0, stdout: `${version}\n`, stderr: '' });
   });
 
   it('parses defaults and flags', () => {
     const o = parseTrainOptions([]);
     assert.deepEqual(
       { data: o.data, model: o.model, epochs: o.epochs, batchSize: o.batchSize, optimizer: o.optimizer, learningRate: o.learningRate, partition: o.partition, nodeIndex: o.nodeIndex, numNodes: o.numNodes, seed: o.seed, backend: o.backend, checkpoint: o.checkpoint, maxSteps: o.maxSteps },
-      { data: 'mnist', model: 'mlp', epochs: 1, batchSize: 32, optimizer: 'adam', learningRate: 0.001, partition: 'iid', nodeIndex: 0, numNodes: 1, seed: 1, backend: 'auto', checkpoint: null, maxSteps: null },
+      { data: 'mnist', model: 'mlp', epochs: 1, batchSize: 32, optimizer: 'momentum', learningRate: 0.05, partition: 'iid', nodeIndex: 0, numNodes: 1, seed: 1, backend: 'auto', checkpoint: null, maxSteps: null },
     );
     const p = parseTrainOptions(['--optimizer', 'sgd', '--partition', 'shards:2', '--node-index', '3', '--num-nodes', '4', '--learning-rate', '0.2']);
     assert.deepEqual([p.optimizer, p.learningRate, p.partition, p.nodeIndex, p.numNodes], ['sgd', 0.2, 'shards:2', 3, 4]);
     assert.equal(parseTrainOptions(['--optimizer', 'sgd']).learningRate, 0.1);
+    assert.equal(parseTrainOptions(['--optimizer', 'adam']).learningRate, 0.001);
   });
 
   const bad: Array<[string[], RegExp]> = [
     [['--epochs', '0'], /^train: --epochs: epochs must be a positive integer \(got '0'\)$/],
     [['--epochs', 'two'], /^train: --epochs: epochs must be a positive integer \(got 'two'\)$/],
     [['--batch-size=-4'], /^train: --batch-size: batch size must be a positive integer \(got '-4'\)$/],
-    [['--batch-size', '-4'], /^train: Option '--batch-size' argument is ambiguous\. Did you forget/],
+    [['--batch-size', '-4'], /^train: option --batch-size needs a value \(one that starts with a dash is written --batch-size=-\.\.\.\); `gossip-learn train --help` lists the options$/],
     [['--learning-rate', 'fast'], /^train: --learning-rate: learning rate must be a positive number \(got 'fast'\)$/],
     [['--model', 'resnet'], /^train: --model: model must be one of mlp \| mlp-small \| cnn \(got 'resnet'\)$/],
     [['--optimizer', 'rmsprop'], /^train: --optimizer: optimizer must be one of sgd \| momentum \| adam \(got 'rmsprop'\)$/],
@@ -57,8 +67,10 @@ describe('gossip-learn train', () => {
     [['--node-index', '2', '--num-nodes', '2'], /^train: --node-index: node index must be below the number of nodes \(got '2'\)$/],
     [['--partition', 'dirichlet:-1'], /^train: --partition: partition 'dirichlet:-1': alpha must be a positive number$/],
     [['--partition', 'random'], /^train: --partition: unknown partition spec 'random' \(expected iid \| dirichlet:<alpha> \| shards:<k>\)$/],
-    [['--frobnicate'], /^train: Unknown option '--frobnicate'/],
-    [['extra'], /^train: Unexpected argument 'extra'/],
+    [['--frobnicate'], /^train: unknown option '--frobnicate'; `gossip-learn train --help` lists the options$/],
+    [['--epoch', '2'], /^train: unknown option '--epoch' \(did you mean --epochs\?\); `gossip-learn train --help` lists the options$/],
+    [['--learningRate', '0.1'], /^train: unknown option '--learningRate' \(did you mean --learning-rate\?\); `gossip-learn train --help` lists the options$/],
+    [['extra'], /^train: unexpected argument 'extra' \(options start with --\); `gossip-learn train --help` lists the options$/],
   ];
   for (const [args, message] of bad) {
     it(`rejects ${args.join(' ')} with one clear line`, () => {

@@ -84,7 +84,9 @@ describe('daemon config', () => {
   });
 
   it('rejects bad input with one clear line', async () => {
-    await rejectsWith(loadDaemonConfig(['--frobnicate'], {}), 'bad-flag', /Unknown option '--frobnicate'/);
+    await rejectsWith(loadDaemonConfig(['--frobnicate'], {}), 'bad-flag', /^unknown option '--frobnicate'; `gossip-learn daemon --help` lists the options$/);
+    await rejectsWith(loadDaemonConfig(['--state-dri', 'x'], {}), 'bad-flag', /^unknown option '--state-dri' \(did you mean --state-dir\?\); `gossip-learn daemon --help` lists the options$/);
+    await rejectsWith(loadDaemonConfig(['--metricsPort', '0'], {}), 'bad-flag', /^unknown option '--metricsPort' \(did you mean --metrics-port\?\); `gossip-learn daemon --help` lists the options$/);
     await rejectsWith(loadDaemonConfig(['--seed', 'x'], {}), 'bad-value', /^--seed: not an integer: 'x'$/);
     await rejectsWith(loadDaemonConfig(['--model', 'resnet'], {}), 'bad-value', /^--model: /);
     await rejectsWith(loadDaemonConfig(['--metrics-port', '70000'], {}), 'bad-value', /^--metrics-port: /);
@@ -95,7 +97,41 @@ describe('daemon config', () => {
     await rejectsWith(loadDaemonConfig(['--config', join(dir, 'missing.yaml')], {}), 'bad-file', /cannot read config file .*ENOENT/);
     const bad = join(dir, 'bad.json');
     await writeFile(bad, JSON.stringify({ swarm: 'x', colour: 'red' }));
-    await rejectsWith(loadDaemonConfig(['--config', bad], {}), 'bad-file', /unknown config key: colour/);
+    await rejectsWith(
+      loadDaemonConfig(['--config', bad], {}),
+      'bad-file',
+      new RegExp(`^config file ${bad}: unknown key 'colour'; keys are the flag names, as state-dir or stateDir; \`gossip-learn daemon --help\` lists the options$`),
+    );
+    const typo = join(dir, 'typo.yaml');
+    await writeFile(typo, 'metrics-prot: 0\n');
+    await rejectsWith(
+      loadDaemonConfig(['--config', typo], {}),
+      'bad-file',
+      new RegExp(`^config file ${typo}: unknown key 'metrics-prot' \\(did you mean metrics-port\\?\\); keys are the flag names`),
+    );
+    const twice = join(dir, 'twice.yaml');
+    await writeFile(twice, 'state-dir: a\nstateDir: b\n');
+    await rejectsWith(loadDaemonConfig(['--config', twice], {}), 'bad-file', new RegExp(`^config file ${twice} sets state-dir twice \\(as 'state-dir' and 'stateDir'\\); keep one$`));
+    const badDuration = join(dir, 'duration.yaml');
+    await writeFile(badDuration, 'exchange-interval: soon\n');
+    await rejectsWith(loadDaemonConfig(['--config', badDuration], {}), 'bad-file', new RegExp(`^config file ${badDuration}: exchange-interval: not a duration: 'soon' \\(use e\\.g\\. 500ms, 5s, 2m\\)$`));
+  });
+
+  it('takes config file keys as the flags are written (kebab case), in camelCase, or as the option keys', async () => {
+    const file = join(dir, 'keys.yaml');
+    await writeFile(file, 'state-dir: /tmp/s\nmetricsPort: 0\nexchange-interval: 2s\nannounceInterval: 3s\nevalIntervalMs: 4000\nno-distill: true\nexit-with-parent: true\n');
+    const { config } = await loadDaemonConfig(['--config', file], {});
+    assert.ok(config);
+    assert.deepEqual(
+      [config.stateDir, config.metricsPort, config.exchangeIntervalMs, config.announceIntervalMs, config.evalIntervalMs, config.distill, config.exitWithParent],
+      ['/tmp/s', 0, 2000, 3000, 4000, false, true],
+    );
+    await writeFile(file, 'noDistill: false\n');
+    assert.equal((await loadDaemonConfig(['--config', file], {})).config?.distill, true);
+  });
+
+  it('answers --version and -v without reading any other input', async () => {
+    for (const flag of ['--version', '-v']) assert.deepEqual(await loadDaemonConfig([flag, '--config', join(dir, 'missing.yaml')], {}), { help: false, version: true, config: null });
   });
 
   it('rejects malformed spec strings before start-up (codec, data, partition, multiaddrs, teacher)', async () => {

@@ -41,6 +41,8 @@ function nodeConfig(stateDir: string, nodeIndex: number, overrides: Partial<Reco
     evalIntervalMs: 300,
     stepsPerInterval: 10,
     dutyCycle: 1,
+    // Plain SGD at 0.1, as these timings were tuned with (the daemon's default is momentum 0.05).
+    optimizer: 'sgd',
     learningRate: 0.1,
     metricsPort: 0,
     distill: true,

@@ -58,7 +58,14 @@ describe('initBackend', () => {
   it('auto takes wasm without @tensorflow/tfjs-node and logs why it skipped tensorflow', async () => {
     const { code, stdout } = await initInChild('auto', 'absent');
     assert.equal(code, 0);
-    assert.match(stdout, /^log: backend: wasm \(skipped tensorflow: @tensorflow\/tfjs-node is not installed\)\nchosen: wasm wasm\n/);
+    // Says that tfjs-node's install failed and why that does not matter (issue 13 #7).
+    assert.ok(
+      stdout.startsWith(
+        'log: backend: wasm (skipped tensorflow: @tensorflow/tfjs-node is not installed: it is optional, and npm ci leaves it out without a word ' +
+          'when its install script cannot download libtensorflow (`npm ci --foreground-scripts` shows why); harmless: wasm trains the same models, only slower)\nchosen: wasm wasm\n',
+      ),
+      stdout,
+    );
   });
 
   it('auto takes wasm when @tensorflow/tfjs-node is installed but does not load, and says why', async () => {
@@ -75,7 +82,13 @@ describe('initBackend', () => {
   it('fails softly with a BackendError when a forced backend is unavailable or unknown', async () => {
     const forced = await initInChild('tensorflow', 'absent');
     assert.equal(forced.code, 3);
-    assert.match(forced.stdout, /^error: BackendError unavailable backend tensorflow is not available: @tensorflow\/tfjs-node is not installed\n/);
+    assert.ok(
+      forced.stdout.startsWith(
+        'error: BackendError unavailable backend tensorflow is not available: @tensorflow/tfjs-node is not installed: it is optional, and npm ci leaves it out ' +
+          'without a word when its install script cannot download libtensorflow (`npm ci --foreground-scripts` shows why); use --backend wasm (or auto)\n',
+      ),
+      forced.stdout,
+    );
     // The Node >= 23 workaround for tfjs-node 4.22 is in place before it is loaded.
     assert.match(forced.stdout, /util\.isNullOrUndefined: function/);
     const unknown = await initInChild('auto', 'working', { GOSSIP_LEARN_BACKEND: 'gpu' });

@@ -10,6 +10,7 @@
  */
 import { checkDaemonSpecs, ConfigError, configHelp, HELP_FLAG_COLUMN_CHARS, loadDaemonConfig } from '../../node/config.ts';
 import { LISTEN_LINE_PREFIX, METRICS_LINE_PREFIX, PARENT_CHECK_INTERVAL_MS, PEER_ID_LINE_PREFIX } from '../../node/constants.ts';
+import { dataFormatsHelp } from '../../train/dataset.ts';
 import { CliUsageError } from '../usage-error.ts';
 
 const help = (): string => `Usage: gossip-learn daemon [options]
@@ -17,13 +18,27 @@ const help = (): string => `Usage: gossip-learn daemon [options]
 Run a gossip learning node: train locally, exchange compressed updates with
 random peers of the same swarm, serve /metrics and /healthz over HTTP.
 Options also come from GOSSIP_LEARN_<OPTION> environment variables and
---config (JSON or YAML); flags win over the environment, which wins over the file.
+--config (JSON or YAML; keys are the flag names, as state-dir or stateDir);
+flags win over the environment, which wins over the file.
 
 Options:
 ${configHelp()}
+  ${'-v, --version'.padEnd(HELP_FLAG_COLUMN_CHARS)}  print the version and exit
   ${'-h, --help'.padEnd(HELP_FLAG_COLUMN_CHARS)}  show this help
 
-TIME is 500ms, 5s, 2m or a number of milliseconds; ADDR is a multiaddr.`;
+TIME is 500ms, 5s, 2m or a number of milliseconds; ADDR is a multiaddr.
+
+${dataFormatsHelp()}
+
+Age: how many training steps (batches of --batch-size rows) the model
+embodies: its own, and after a merge with an older peer that peer's age
+(capped, so no peer can inflate it). An older model weighs more in a merge;
+the checkpoint keeps the age, so a restarted daemon resumes at it. Shown in
+the logs, in /metrics (model.age) and by \`gossip-learn status\`.
+
+Stopping: Ctrl-C or SIGTERM stops gracefully (exchanges, checkpoint, exit 0).
+Started through npm or npx (npm start, npx gossip-learn daemon), the daemon
+also stops that way when that npm process exits, since npm passes no signal on.`;
 
 /** Typed errors whose message is enough for the operator. */
 const START_ERROR_NAMES = new Set(['DaemonStartError', 'StateLockError', 'DataError', 'PartitionError', 'BackendError', 'ModelError', 'IdentityError', 'CheckpointError']);
@@ -36,6 +51,11 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof ConfigError) throw new CliUsageError(`daemon: ${err.message}`);
     throw err;
+  }
+  if (loaded.version) {
+    const { packageVersion } = await import('../../node/version.ts');
+    console.log(packageVersion());
+    return 0;
   }
   if (loaded.help || loaded.config === null) {
     console.log(help());
@@ -56,13 +76,14 @@ export async function run(argv: string[]): Promise<number> {
   let signals = 0;
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((resolve) => (resolveExit = resolve));
-  const onSignal = (signal: NodeJS.Signals): void => {
+  /** First call: graceful stop (logged with why); a second one (another signal) exits at once. */
+  const stopFor = (why: { signal: NodeJS.Signals } | { launcherGone: number }): void => {
     signals++;
     if (signals > 1) {
-      daemon.logger.warn({ signal }, 'second signal: forcing exit');
+      daemon.logger.warn(why, 'second signal: forcing exit');
       process.exit(130);
     }
-    daemon.logger.info({ signal }, 'stopping');
+    daemon.logger.info(why, 'stopping');
     daemon.stop().then(
       () => resolveExit(0),
       (err: unknown) => {
@@ -71,6 +92,7 @@ export async function run(argv: string[]): Promise<number> {
       },
     );
   };
+  const onSignal = (signal: NodeJS.Signals): void => stopFor({ signal });
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   // A bug must not kill the daemon silently: the reason goes to the (JSON) log first.
@@ -81,12 +103,26 @@ export async function run(argv: string[]): Promise<number> {
   process.on('uncaughtException', onFatal);
   process.on('unhandledRejection', onFatal);
 
+  // Started by npm (npm start / run / exec, npx), or --exit-with-parent: stop as if signalled when the launcher goes.
   let parentWatch: NodeJS.Timeout | null = null;
-  if (config.exitWithParent) {
-    const parentPid = process.ppid;
-    // When the parent dies we are re-parented (ppid changes); stop as if signalled.
+  const { findLauncher, launcherAlive } = await import('../../node/launcher.ts');
+  const launcher = await findLauncher({ exitWithParent: config.exitWithParent, env: process.env });
+  if (launcher !== null) {
+    const launcherPid = launcher.pids.at(-1)!;
+    daemon.logger.info({ launcherPid, watched: launcher.pids }, launcher.kind === 'npm' ? 'started by npm: stops when that npm process exits' : 'stops when its parent process exits');
+    let checking = false;
     parentWatch = setInterval(() => {
-      if (process.ppid !== parentPid) onSignal('SIGTERM');
+      if (checking || signals > 0) return;
+      checking = true;
+      launcherAlive(launcher).then(
+        (alive) => {
+          checking = false;
+          if (alive || signals > 0) return;
+          daemon.logger.info({ launcherPid }, `${launcher.kind === 'npm' ? 'npm' : 'parent'} process ${launcherPid} is gone`);
+          stopFor({ launcherGone: launcherPid });
+        },
+        () => (checking = false),
+      );
     }, PARENT_CHECK_INTERVAL_MS);
     parentWatch.unref();
   }

@@ -195,6 +195,11 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const options = parseTrainOptions(argv);
+  if (options.version) {
+    const { packageVersion } = await import('../../node/version.ts');
+    console.log(packageVersion());
+    return 0;
+  }
   try {
     return await train(options);
   } catch (err) {

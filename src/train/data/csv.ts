@@ -12,10 +12,12 @@ import { createRandom, shuffleInPlace } from '../random.ts';
 import { readDataFile } from './read-file.ts';
 import { DataError, type Dataset, type Split } from './types.ts';
 
-const CSV_TEST_FRACTION = 0.2;
+/** Share of the rows held out as the test split. */
+export const CSV_TEST_FRACTION = 0.2;
 // Fixed: every node reading the same file must hold out the same rows.
 const CSV_SPLIT_SEED = 7321;
-const LABEL_COLUMN_NAMES = ['label', 'class', 'target', 'y'];
+/** Header names (any case) that mark the label column; without one, the last column is the label. */
+export const LABEL_COLUMN_NAMES = ['label', 'class', 'target', 'y'];
 
 /** Splits one CSV line; double quotes may wrap a cell, `""` inside is a quote. */
 function splitCsvLine(line: string): string[] {
