@@ -21,9 +21,9 @@ const CHANCE_ACCURACY = 0.1;
 /** Flags for a small, quick swarm: a tiny model, frequent evaluations and exchanges. */
 const smallSwarm = [
   '--data', 'mnist', '--model', 'mlp-small', '--partition', 'iid', '--seed', '3',
-  '--exchange-interval', '1000', '--steps-per-interval', '40', '--duty-cycle', '1',
+  '--exchange-interval', '1s', '--steps-per-interval', '40', '--duty-cycle', '1',
   '--daemon-arg=--eval-interval=2s', '--daemon-arg=--log-level=warn',
-  '--poll-interval', '500', '--progress', 'plain', '--progress-every', '5',
+  '--poll-interval', '500ms', '--progress', 'plain', '--progress-every', '5',
 ];
 
 function runLauncher(args: string[]) {

@@ -32,7 +32,7 @@ class RecordingProgress implements ProgressView {
 }
 
 function config(dir: string, flags: string[]): ClusterConfig {
-  const c = parseClusterArgs(['--out', dir, '--poll-interval', '100', '--stop-timeout', '5', '--start-timeout', '20', ...flags]);
+  const c = parseClusterArgs(['--out', dir, '--poll-interval', '100ms', '--stop-timeout', '5', '--start-timeout', '20', ...flags]);
   assert.ok(c);
   return c;
 }
