@@ -10,6 +10,7 @@ import { DEFAULT_CODEC_SPEC, isCodecSpec } from '../protocol/codec/index.ts';
 import { checkDataSpec } from '../train/dataset.ts';
 import { parseDurationMs } from '../node/config.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
+import { MAX_BASELINE_SAMPLES } from './baselines.ts';
 import { ClusterError } from './errors.ts';
 
 export type ProgressMode = 'auto' | 'tty' | 'plain' | 'none';
@@ -50,6 +51,8 @@ export interface ClusterConfig {
   daemonArgs: string[];
   /** Write report.html and SVGs (results.json is always written). */
   report: boolean;
+  /** After the run, train the centralized and local-only baselines in-process (src/cluster/baselines.ts). Absent in older results.json files. */
+  baselines?: boolean;
   /** The CLI file spawned as `node <cli> daemon …`; null = this repository's bin/gossip-learn.js. */
   cli: string | null;
 }
@@ -76,32 +79,42 @@ Start a swarm of gossip-learn daemons on 127.0.0.1 (real processes, real TCP),
 show how they learn, stop them, and write results.json + report.html.
 
 Options:
-  --nodes N                daemons in all, late joiners included (default: ${DEFAULT_NODES})
-  --duration TIME          how long to run after the first nodes are up (default: ${DEFAULT_DURATION_SECONDS}s)
-  --data SPEC              mnist | fashion-mnist[:dir] | csv:<path> (default: mnist)
-  --partition SPEC         iid | dirichlet:<alpha> | shards:<k> (default: dirichlet:0.3)
-  --model NAME             mlp | mlp-small | cnn (default: mlp)
-  --codec SPEC             update codec, e.g. topk:0.01+q4+deflate (default: the daemon's, ${DEFAULT_CODEC_SPEC})
-  --seed N                 seed for partitions, models and churn (default: 1)
-  --late-join N            the last N nodes start late and join a trained swarm (default: 1)
-  --late-join-delay TIME   when late joiners start (default: 40% of --duration)
-  --churn TIME             kill -9 a random node this often and restart it (default: 0 = off)
-  --churn-downtime TIME    how long a killed node stays down (default: 3s)
-  --out DIR                output directory (default: runs/cluster-<time>)
-  --swarm NAME             swarm id (default: cluster-<seed>)
-  --exchange-interval TIME mean time between exchanges a daemon starts (default: ${shown(DEFAULT_EXCHANGE_INTERVAL_MS)})
-  --steps-per-interval N   local training steps per exchange interval (default: ${DEFAULT_STEPS_PER_INTERVAL})
-  --duty-cycle F           share of time each daemon may train, 0..1 (default: ${DEFAULT_DUTY_CYCLE})
-  --backend NAME           tensorflow | wasm | cpu (default: the daemon's choice)
-  --poll-interval TIME     how often the launcher reads each /metrics, at least ${MIN_POLL_INTERVAL_MS}ms (default: ${shown(DEFAULT_POLL_INTERVAL_MS)})
-  --progress MODE          auto | tty | plain | none (default: auto)
-  --progress-every TIME    time between plain progress blocks (default: 10s)
-  --start-timeout TIME     how long a daemon may take to become ready (default: 120s)
-  --stop-timeout TIME      how long a daemon may take to stop before SIGKILL (default: 20s)
-  --daemon-arg ARG         extra flag for every daemon, repeatable (e.g. --daemon-arg=--log-level=debug)
-  --no-report              write results.json only
-  --cli PATH               gossip-learn CLI file to run daemons from (default: this checkout's bin/gossip-learn.js)
-  -h, --help               show this help
+  --nodes N                 daemons in all, late joiners included (default: ${DEFAULT_NODES})
+  --duration TIME           how long to run after the first nodes are up (default: ${DEFAULT_DURATION_SECONDS}s)
+  --data SPEC               mnist | fashion-mnist[:dir] | csv:<path> (default: mnist)
+  --partition SPEC          iid | dirichlet:<alpha> | shards:<k> (default: dirichlet:0.3)
+  --model NAME              mlp | mlp-small | cnn (default: mlp)
+  --codec SPEC              update codec, e.g. topk:0.01+q4+deflate (default: the daemon's, ${DEFAULT_CODEC_SPEC})
+  --seed N                  seed for partitions, models and churn (default: 1)
+  --late-join N             the last N nodes start late and join a trained swarm (default: 1)
+  --late-join-delay TIME    when late joiners start (default: 40% of --duration)
+  --churn TIME              kill -9 a random node this often and restart it (default: 0 = off)
+  --churn-downtime TIME     how long a killed node stays down (default: 3s)
+  --out DIR                 output directory (default: runs/cluster-<time>)
+  --swarm NAME              swarm id (default: cluster-<seed>)
+  --exchange-interval TIME  mean time between exchanges a daemon starts (default: ${shown(DEFAULT_EXCHANGE_INTERVAL_MS)})
+  --steps-per-interval N    local training steps per exchange interval (default: ${DEFAULT_STEPS_PER_INTERVAL})
+  --duty-cycle F            share of time each daemon may train, 0..1 (default: ${DEFAULT_DUTY_CYCLE})
+  --backend NAME            tensorflow | wasm | cpu (default: the daemon's choice)
+  --poll-interval TIME      how often the launcher reads each /metrics, at least ${MIN_POLL_INTERVAL_MS}ms (default: ${shown(DEFAULT_POLL_INTERVAL_MS)})
+  --progress MODE           auto | tty | plain | none (default: auto)
+  --progress-every TIME     time between plain progress blocks (default: 10s)
+  --start-timeout TIME      how long a daemon may take to become ready (default: 120s)
+  --stop-timeout TIME       how long a daemon may take to stop before SIGKILL (default: 20s)
+  --daemon-arg ARG          extra flag for every daemon, repeatable (e.g. --daemon-arg=--log-level=debug)
+  --no-report               write results.json only
+  --no-baselines            skip the yardstick: after the daemons stop, one model on all
+                            the data (centralized) and each node alone (local-only) train
+                            in this process with the daemons' data, partition, model, seed,
+                            optimizer, learning rate, batch size and mean samples per node
+                            (at most ${MAX_BASELINE_SAMPLES.toLocaleString('en-US')} samples per baseline). Cost: about 20 s after
+                            the default 2-minute run on 2 cores, at most ~40 s for the mlp
+                            however long the run (cnn several times that); Ctrl-C skips them
+  --report-only DIR         no run: re-render DIR/report.html from DIR/results.json, also
+                            of a run whose launcher died (computes the baselines if missing;
+                            takes only --no-baselines)
+  --cli PATH                gossip-learn CLI file to run daemons from (default: this checkout's bin/gossip-learn.js)
+  -h, --help                show this help
 
 TIME is written as the daemon takes it: 500ms, 30s, 2m (also 1.5s). The flags
 that took seconds before units were accepted (--duration, --late-join-delay,
@@ -180,8 +193,25 @@ function timestampForPath(now: Date): string {
   return now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
 }
 
-/** Parses argv (the arguments after `cluster`); returns null when --help was asked. */
+/** What `npm run cluster` was asked to do. */
+export type ClusterCommand =
+  | { kind: 'help' }
+  | { kind: 'run'; config: ClusterConfig }
+  /** Re-render `dir`'s report from its results.json; `baselines`: compute them when results.json has none. */
+  | { kind: 'report'; dir: string; baselines: boolean };
+
+/** Flags --report-only goes with; every other one configures a run. */
+const REPORT_ONLY_FLAGS = new Set(['report-only', 'no-baselines']);
+
+/** Parses argv (the arguments after `cluster`) for a run; returns null when --help was asked. Throws ClusterError('bad-option'), also for --report-only. */
 export function parseClusterArgs(argv: string[], now: Date = new Date()): ClusterConfig | null {
+  const command = parseClusterCommand(argv, now);
+  if (command.kind === 'report') throw new ClusterError('bad-option', '--report-only is not a run option');
+  return command.kind === 'help' ? null : command.config;
+}
+
+/** Parses argv (the arguments after `cluster`) into a run, a re-render or help. Throws ClusterError('bad-option') naming the flag. */
+export function parseClusterCommand(argv: string[], now: Date = new Date()): ClusterCommand {
   let parsed;
   try {
     parsed = parseArgs({
@@ -213,6 +243,8 @@ export function parseClusterArgs(argv: string[], now: Date = new Date()): Cluste
         'stop-timeout': { type: 'string' },
         'daemon-arg': { type: 'string', multiple: true },
         'no-report': { type: 'boolean' },
+        'no-baselines': { type: 'boolean' },
+        'report-only': { type: 'string' },
         cli: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -221,7 +253,14 @@ export function parseClusterArgs(argv: string[], now: Date = new Date()): Cluste
     throw new ClusterError('bad-option', (err as Error).message);
   }
   const v = parsed.values;
-  if (v.help) return null;
+  if (v.help) return { kind: 'help' };
+  if (v['report-only'] !== undefined) {
+    const others = Object.keys(v).filter((flag) => !REPORT_ONLY_FLAGS.has(flag));
+    if (others.length > 0) {
+      throw new ClusterError('bad-option', `--report-only takes only --no-baselines (got --${others.join(', --')}): the run's settings come from its results.json`);
+    }
+    return { kind: 'report', dir: nonEmpty('report-only', v['report-only'], ''), baselines: !v['no-baselines'] };
+  }
 
   const nodes = parseNumber('nodes', v.nodes, DEFAULT_NODES, isInt(1, MAX_NODES), `an integer from 1 to ${MAX_NODES}`);
   const durationSeconds = durationSecondsOf('duration', v.duration, DEFAULT_DURATION_SECONDS * 1000, 'seconds', isPositive, 'a positive duration');
@@ -253,7 +292,7 @@ export function parseClusterArgs(argv: string[], now: Date = new Date()): Cluste
     throw new ClusterError('bad-option', `--progress must be auto, tty, plain or none (got '${v.progress}')`);
   }
 
-  return {
+  const config: ClusterConfig = {
     nodes,
     durationSeconds,
     data: spec('data', v.data, 'mnist', checkDataSpec),
@@ -283,6 +322,8 @@ export function parseClusterArgs(argv: string[], now: Date = new Date()): Cluste
     stopTimeoutSeconds,
     daemonArgs: v['daemon-arg'] ?? [],
     report: !v['no-report'],
+    baselines: !v['no-baselines'],
     cli: v.cli === undefined ? null : nonEmpty('cli', v.cli, ''),
   };
+  return { kind: 'run', config };
 }
