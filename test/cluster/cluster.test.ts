@@ -50,8 +50,8 @@ describe('npm run cluster (real daemons)', function () {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('runs 3 daemons that learn and exchange, writes results.json and the report, and leaves nothing running', async () => {
-    const run = runLauncher([...smallSwarm, '--nodes', '3', '--late-join', '0', '--duration', '12', '--out', dir]);
+  it('runs 3 daemons that learn and exchange, trains the baselines, writes results.json and the report, and leaves nothing running', async () => {
+    const run = runLauncher([...smallSwarm, '--nodes', '3', '--late-join', '0', '--duration', '12s', '--out', dir]);
     let code: number | null;
     try {
       code = await run.exited;
@@ -74,6 +74,16 @@ describe('npm run cluster (real daemons)', function () {
       assert.deepEqual(node.exits, [{ t: node.exits[0]?.t, code: 0, signal: null, cause: 'stop' }], 'stopped gracefully');
     }
     assert.equal(results.final.evaluatedNodes, 3);
+    // The yardstick: both baselines at the mean samples the daemons trained (steps x the daemon's batch size, 32).
+    const baselines = results.baselines;
+    assert.equal(baselines?.status, 'done', JSON.stringify(baselines));
+    if (baselines?.status === 'done') {
+      const steps = results.nodes.reduce((sum, n) => sum + (n.final.trainingSteps ?? 0), 0);
+      assert.equal(baselines.daemonSamplesPerNode, Math.round((steps * 32) / 3));
+      assert.equal(baselines.samplesPerNode, baselines.daemonSamplesPerNode);
+      assert.deepEqual([baselines.training.batchSize, baselines.capped], [32, false]);
+    }
+    assert.match(run.output(), /^cluster: yardstick: the swarm \d+\.\d%; one model on all the data \d+\.\d%, each node alone \d+\.\d% \(worst \d+\.\d%\), at [\d,]+ samples per node$/m);
     for (const pid of await recordedPids(dir)) assert.equal(isAlive(pid), false, `pid ${pid} is gone`);
     const html = await readFile(join(dir, REPORT_FILES.html), 'utf8');
     assert.equal(html.match(/<svg /g)?.length, 3);
@@ -81,7 +91,7 @@ describe('npm run cluster (real daemons)', function () {
   });
 
   it('leaves no daemon behind when the launcher is killed with SIGKILL', async () => {
-    const run = runLauncher([...smallSwarm, '--nodes', '2', '--late-join', '0', '--duration', '600', '--out', dir]);
+    const run = runLauncher([...smallSwarm, '--nodes', '2', '--late-join', '0', '--duration', '10m', '--out', dir]);
     try {
       await waitFor(() => /2 nodes up/.test(run.output()), 90_000, 'the cluster to be up');
       const pids = await recordedPids(dir);
