@@ -30,8 +30,8 @@ export { RESULTS_FILE } from './results.ts';
 export const PIDS_FILE = 'pids.json';
 /**
  * While the run goes on, results.json is rewritten this often (stopReason
- * 'running'), so a launcher that dies leaves figures to re-render
- * (`npm run cluster -- --report-only DIR`).
+ * 'running'; less often if writing it takes long), so a launcher that dies
+ * leaves figures to re-render (`npm run cluster -- --report-only DIR`).
  */
 export const PARTIAL_RESULTS_EVERY_MS = 10_000;
 /** Checkpoints more often than the daemon default, so a churned node loses little. */
@@ -331,15 +331,20 @@ export class ClusterLauncher {
     });
   }
 
-  private lastPartialWriteMs = Number.NEGATIVE_INFINITY;
+  private nextPartialWriteMs = Number.NEGATIVE_INFINITY;
 
-  /** results.json as of now, marked 'running'; at most every PARTIAL_RESULTS_EVERY_MS. A failed write only costs the snapshot. */
+  /**
+   * results.json as of now, marked 'running': every PARTIAL_RESULTS_EVERY_MS,
+   * or less often when writing takes long (a large swarm's long run: at most
+   * 5% of the launcher's time). A failed write only costs the snapshot.
+   */
   private async writePartialResults(): Promise<void> {
-    if (Date.now() - this.lastPartialWriteMs < PARTIAL_RESULTS_EVERY_MS) return;
-    this.lastPartialWriteMs = Date.now();
+    const started = Date.now();
+    if (started < this.nextPartialWriteMs) return;
     await writeResultsFile(this.outDir, this.results(RUNNING_STOP_REASON, false)).catch((err: unknown) => {
       this.options.progress.event(`warning: could not write the partial results.json: ${(err as Error).message}`);
     });
+    this.nextPartialWriteMs = started + Math.max(PARTIAL_RESULTS_EVERY_MS, 20 * (Date.now() - started));
   }
 
   /** Runs the whole cluster; resolves once every daemon has exited and results.json is written. */
