@@ -6,7 +6,8 @@ export type ClusterErrorReason =
   | 'start-timeout' // a daemon did not print its metrics URL in time
   | 'exited-early' // a daemon exited before it was ready
   | 'no-address' // a daemon's /metrics never listed a loopback multiaddr with /p2p/
-  | 'metrics-failed'; // /metrics could not be read or parsed
+  | 'metrics-failed' // /metrics could not be read or parsed
+  | 'bad-results'; // a results.json to re-render is missing, malformed or of a newer format
 
 /** The one error class of the cluster launcher. */
 export class ClusterError extends GossipLearnError<ClusterErrorReason> {

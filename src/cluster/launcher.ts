@@ -30,12 +30,18 @@ import { ClusterError } from './errors.ts';
 import { fetchMetrics, pickDialAddress } from './metrics-client.ts';
 import type { ClusterConfig } from './options.ts';
 import type { NodeRow, NodeStatus, ProgressView } from './progress.ts';
-import { buildResults, describeJoin, NodeTracker, type ClusterEvent, type ClusterResults, type NodeRole } from './results.ts';
+import { buildResults, describeJoin, NodeTracker, RUNNING_STOP_REASON, writeResultsFile, type ClusterEvent, type ClusterResults, type NodeRole } from './results.ts';
 import { EXIT_WITH_PARENT_FLAG } from '../node/constants.ts';
 import { createRandom, deriveSeed } from '../train/random.ts';
 
-export const RESULTS_FILE = 'results.json';
+export { RESULTS_FILE } from './results.ts';
 export const PIDS_FILE = 'pids.json';
+/**
+ * While the run goes on, results.json is rewritten this often (stopReason
+ * 'running'; less often if writing it takes long), so a launcher that dies
+ * leaves figures to re-render (`npm run cluster -- --report-only DIR`).
+ */
+export const PARTIAL_RESULTS_EVERY_MS = 10_000;
 /** Checkpoints more often than the daemon default, so a churned node loses little. */
 const CLUSTER_CHECKPOINT_INTERVAL = '10s';
 const CLUSTER_EVAL_INTERVAL = '5s';
@@ -327,8 +333,32 @@ export class ClusterLauncher {
     }
   }
 
-  private async writeResults(results: ClusterResults): Promise<void> {
-    await writeFileAtomic(join(this.outDir, RESULTS_FILE), `${JSON.stringify(results, null, 2)}\n`);
+  private results(stopReason: string, allExited: boolean): ClusterResults {
+    return buildResults({
+      config: this.config,
+      startedAt: new Date(this.startedAtMs),
+      endedAt: new Date(),
+      stopReason,
+      allExited,
+      nodes: this.nodes.map((n) => n.tracker),
+      events: this.events,
+    });
+  }
+
+  private nextPartialWriteMs = Number.NEGATIVE_INFINITY;
+
+  /**
+   * results.json as of now, marked 'running': every PARTIAL_RESULTS_EVERY_MS,
+   * or less often when writing takes long (a large swarm's long run: at most
+   * 5% of the launcher's time). A failed write only costs the snapshot.
+   */
+  private async writePartialResults(): Promise<void> {
+    const started = Date.now();
+    if (started < this.nextPartialWriteMs) return;
+    await writeResultsFile(this.outDir, this.results(RUNNING_STOP_REASON, false)).catch((err: unknown) => {
+      this.options.progress.event(`warning: could not write the partial results.json: ${(err as Error).message}`);
+    });
+    this.nextPartialWriteMs = started + Math.max(PARTIAL_RESULTS_EVERY_MS, 20 * (Date.now() - started));
   }
 
   /** Runs the whole cluster; resolves once every daemon has exited and results.json is written. */
@@ -345,7 +375,6 @@ export class ClusterLauncher {
       // A reused output dir keeps each node's identity and checkpoint: the swarm resumes, nobody joins cold.
       this.options.progress.event(`note: ${reused.join(', ')} resume from their state dirs in ${this.outDir} (use a new --out for a fresh swarm)`);
     }
-    const startedAt = new Date(this.startedAtMs);
     const aborted = new Promise<'abort'>((resolve) => {
       if (signal?.aborted) resolve('abort');
       signal?.addEventListener('abort', () => resolve('abort'), { once: true });
@@ -405,6 +434,7 @@ export class ClusterLauncher {
       while (Date.now() < endAtMs) {
         await this.pollAll();
         this.showProgress();
+        await this.writePartialResults();
         if (this.nodes.every((n) => n.status === 'exited')) {
           this.stopReason = 'every daemon exited';
           break;
@@ -439,16 +469,8 @@ export class ClusterLauncher {
     this.showProgress();
     this.options.progress.close();
 
-    const results = buildResults({
-      config: c,
-      startedAt,
-      endedAt: new Date(),
-      stopReason: this.stopReason,
-      allExited,
-      nodes: this.nodes.map((n) => n.tracker),
-      events: this.events,
-    });
-    await this.writeResults(results);
+    const results = this.results(this.stopReason, allExited);
+    await writeResultsFile(this.outDir, results);
     if (failure !== null) throw failure;
     return results;
   }

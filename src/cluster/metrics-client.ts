@@ -25,6 +25,8 @@ export interface MetricsSnapshot {
   merged: number | null;
   bytesSent: number | null;
   bytesReceived: number | null;
+  /** Local training steps (batches) of this daemon process, `training.steps`; starts at 0 in a restarted process. */
+  trainingSteps: number | null;
   distill: unknown;
 }
 
@@ -71,6 +73,7 @@ export function parseMetrics(body: unknown): MetricsSnapshot {
     merged: num(body, 'exchange', 'merged'),
     bytesSent: num(body, 'exchange', 'bytesSent'),
     bytesReceived: num(body, 'exchange', 'bytesReceived'),
+    trainingSteps: num(body, 'training', 'steps'),
     distill: field(body, ['distill']) ?? null,
   };
 }

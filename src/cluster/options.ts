@@ -8,7 +8,9 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_PACING } from '../core/pacing.ts';
 import { DEFAULT_CODEC_SPEC, isCodecSpec } from '../protocol/codec/index.ts';
 import { checkDataSpec } from '../train/dataset.ts';
+import { parseDurationMs } from '../node/config.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
+import { MAX_BASELINE_SAMPLES } from './baselines.ts';
 import { ClusterError } from './errors.ts';
 
 export type ProgressMode = 'auto' | 'tty' | 'plain' | 'none';
@@ -32,7 +34,7 @@ export interface ClusterConfig {
   churnDowntimeSeconds: number;
   outDir: string;
   swarm: string;
-  /** Passed as --exchange-interval (ms). */
+  /** Passed as --exchange-interval, in ms (the flag takes a unit: 500ms, 3s). */
   exchangeIntervalMs: number;
   /** Passed as --duty-cycle (0..1]: the share of wall time a daemon may train. */
   dutyCycle: number;
@@ -49,6 +51,8 @@ export interface ClusterConfig {
   daemonArgs: string[];
   /** Write report.html and SVGs (results.json is always written). */
   report: boolean;
+  /** After the run, train the centralized and local-only baselines in-process (src/cluster/baselines.ts). Absent in older results.json files. */
+  baselines?: boolean;
   /** The CLI file spawned as `node <cli> daemon …`; null = this repository's bin/gossip-learn.js. */
   cli: string | null;
 }
@@ -59,10 +63,15 @@ export interface ClusterConfig {
 // at 10 steps/s is about one core of training in all on a 2-core machine.
 export const DEFAULT_NODES = 5;
 export const DEFAULT_DURATION_SECONDS = 120;
+export const DEFAULT_POLL_INTERVAL_MS = 2000;
+export const MIN_POLL_INTERVAL_MS = 100;
 export const DEFAULT_DUTY_CYCLE = DEFAULT_PACING.dutyCycle;
 export const DEFAULT_STEPS_PER_INTERVAL = DEFAULT_PACING.stepsPerInterval;
 export const DEFAULT_EXCHANGE_INTERVAL_MS = DEFAULT_PACING.intervalMs;
 export const MAX_NODES = 64;
+
+/** A default duration as people write it: 120s, 500ms, 2.5s. */
+const shown = (ms: number): string => (ms % 1000 === 0 || ms >= 10_000 ? `${ms / 1000}s` : `${ms}ms`);
 
 export const clusterHelp = `Usage: npm run cluster -- [options]
 
@@ -70,32 +79,48 @@ Start a swarm of gossip-learn daemons on 127.0.0.1 (real processes, real TCP),
 show how they learn, stop them, and write results.json + report.html.
 
 Options:
-  --nodes N               daemons in all, late joiners included (default: ${DEFAULT_NODES})
-  --duration S            seconds to run after the first node is up (default: ${DEFAULT_DURATION_SECONDS})
-  --data SPEC             mnist | fashion-mnist[:dir] | csv:<path> (default: mnist)
-  --partition SPEC        iid | dirichlet:<alpha> | shards:<k> (default: dirichlet:0.3)
-  --model NAME            mlp | mlp-small | cnn (default: mlp)
-  --codec SPEC            update codec, e.g. topk:0.01+q4+deflate (default: the daemon's, ${DEFAULT_CODEC_SPEC})
-  --seed N                seed for partitions, models and churn (default: 1)
-  --late-join N           the last N nodes start late and join a trained swarm (default: 1)
-  --late-join-delay S     seconds before late joiners start (default: 40% of --duration)
-  --churn S               kill -9 a random node every S seconds and restart it (default: 0 = off)
-  --churn-downtime S      seconds a killed node stays down (default: 3)
-  --out DIR               output directory (default: runs/cluster-<time>)
-  --swarm NAME            swarm id (default: cluster-<seed>)
-  --exchange-interval MS  mean time between exchanges a daemon starts, ms (default: ${DEFAULT_EXCHANGE_INTERVAL_MS})
-  --steps-per-interval N  local training steps per exchange interval (default: ${DEFAULT_STEPS_PER_INTERVAL})
-  --duty-cycle F          share of time each daemon may train, 0..1 (default: ${DEFAULT_DUTY_CYCLE})
-  --backend NAME          tensorflow | wasm | cpu (default: the daemon's choice)
-  --poll-interval MS      how often the launcher reads each /metrics (default: 2000)
-  --progress MODE         auto | tty | plain | none (default: auto)
-  --progress-every S      seconds between plain progress blocks (default: 10)
-  --start-timeout S       seconds a daemon may take to become ready (default: 120)
-  --stop-timeout S        seconds a daemon may take to stop before SIGKILL (default: 20)
-  --daemon-arg ARG        extra flag for every daemon, repeatable (e.g. --daemon-arg=--log-level=debug)
-  --no-report             write results.json only
-  --cli PATH              gossip-learn CLI file to run daemons from (default: this checkout's bin/gossip-learn.js)
-  -h, --help              show this help
+  --nodes N                 daemons in all, late joiners included (default: ${DEFAULT_NODES})
+  --duration TIME           how long to run after the first nodes are up (default: ${DEFAULT_DURATION_SECONDS}s)
+  --data SPEC               mnist | fashion-mnist[:dir] | csv:<path> (default: mnist)
+  --partition SPEC          iid | dirichlet:<alpha> | shards:<k> (default: dirichlet:0.3)
+  --model NAME              mlp | mlp-small | cnn (default: mlp)
+  --codec SPEC              update codec, e.g. topk:0.01+q4+deflate (default: the daemon's, ${DEFAULT_CODEC_SPEC})
+  --seed N                  seed for partitions, models and churn (default: 1)
+  --late-join N             the last N nodes start late and join a trained swarm (default: 1)
+  --late-join-delay TIME    when late joiners start (default: 40% of --duration)
+  --churn TIME              kill -9 a random node this often and restart it (default: 0 = off)
+  --churn-downtime TIME     how long a killed node stays down (default: 3s)
+  --out DIR                 output directory (default: runs/cluster-<time>)
+  --swarm NAME              swarm id (default: cluster-<seed>)
+  --exchange-interval TIME  mean time between exchanges a daemon starts (default: ${shown(DEFAULT_EXCHANGE_INTERVAL_MS)})
+  --steps-per-interval N    local training steps per exchange interval (default: ${DEFAULT_STEPS_PER_INTERVAL})
+  --duty-cycle F            share of time each daemon may train, 0..1 (default: ${DEFAULT_DUTY_CYCLE})
+  --backend NAME            tensorflow | wasm | cpu (default: the daemon's choice)
+  --poll-interval TIME      how often the launcher reads each /metrics, at least ${MIN_POLL_INTERVAL_MS}ms (default: ${shown(DEFAULT_POLL_INTERVAL_MS)})
+  --progress MODE           auto | tty | plain | none (default: auto)
+  --progress-every TIME     time between plain progress blocks (default: 10s)
+  --start-timeout TIME      how long a daemon may take to become ready (default: 120s)
+  --stop-timeout TIME       how long a daemon may take to stop before SIGKILL (default: 20s)
+  --daemon-arg ARG          extra flag for every daemon, repeatable (e.g. --daemon-arg=--log-level=debug)
+  --no-report               write results.json only
+  --no-baselines            skip the yardstick: after the daemons stop, one model on all
+                            the data (centralized) and each node alone (local-only) train
+                            in this process with the daemons' data, partition, model, seed,
+                            optimizer, learning rate, batch size and mean samples per node
+                            (at most ${MAX_BASELINE_SAMPLES.toLocaleString('en-US')} samples per baseline). Cost: about 20 s after
+                            the default 2-minute run on 2 cores, at most ~40 s for the mlp
+                            however long the run (cnn several times that); Ctrl-C skips them
+  --report-only DIR         no run: re-render DIR/report.html from DIR/results.json, also
+                            of a run whose launcher died (computes the baselines if missing;
+                            takes only --no-baselines)
+  --cli PATH                gossip-learn CLI file to run daemons from (default: this checkout's bin/gossip-learn.js)
+  -h, --help                show this help
+
+TIME is written as the daemon takes it: 500ms, 30s, 2m (also 1.5s). The flags
+that took seconds before units were accepted (--duration, --late-join-delay,
+--churn, --churn-downtime, --progress-every, --start-timeout, --stop-timeout)
+still read a bare number as seconds (--duration 120); --exchange-interval and
+--poll-interval, which took milliseconds, refuse a bare number: write 500ms or 3s.
 `;
 
 function parseNumber(flag: string, raw: string | undefined, fallback: number, check: (n: number) => boolean, expect: string): number {
@@ -110,6 +135,42 @@ function parseNumber(flag: string, raw: string | undefined, fallback: number, ch
 const isInt = (min: number, max = Number.MAX_SAFE_INTEGER) => (n: number) => Number.isInteger(n) && n >= min && n <= max;
 const isNonNegative = (n: number) => n >= 0;
 const isPositive = (n: number) => n > 0;
+
+/** How a duration flag reads a number without a unit. */
+type BareNumber =
+  | 'seconds' // documented in seconds before units were accepted (--duration 120): kept
+  | 'refuse'; // was milliseconds in the cluster while people write 3s: '3' reads two ways, so it needs a unit
+
+const BARE_NUMBER = /^\d+(?:\.\d+)?$/;
+
+/**
+ * A duration flag, in ms: `500ms`, `30s`, `2m` through the daemon's parser
+ * (src/node/config.ts parseDurationMs), a bare number as `bare` says (0 is
+ * 0 in any unit). Throws ClusterError('bad-option') naming the flag, with a
+ * hint for a bare number that needs a unit.
+ */
+function parseDuration(flag: string, raw: string | undefined, fallbackMs: number, bare: BareNumber, check: (ms: number) => boolean, expect: string): number {
+  if (raw === undefined) return fallbackMs;
+  const text = raw.trim();
+  let ms: number;
+  if (BARE_NUMBER.test(text) && Number(text) !== 0) {
+    if (bare === 'refuse') {
+      throw new ClusterError('bad-option', `--${flag} '${raw}' has no unit: ${text}ms or ${text}s? (write e.g. --${flag} 500ms or --${flag} 3s)`);
+    }
+    ms = Math.round(Number(text) * 1000);
+  } else {
+    try {
+      ms = parseDurationMs(text);
+    } catch {
+      throw new ClusterError('bad-option', `--${flag} must be a duration such as 500ms, 30s or 2m (got '${raw}')`);
+    }
+  }
+  if (!check(ms)) throw new ClusterError('bad-option', `--${flag} must be ${expect} (got '${raw}')`);
+  return ms;
+}
+
+/** The same in seconds, for the config fields that keep seconds. */
+const durationSecondsOf = (...args: Parameters<typeof parseDuration>): number => parseDuration(...args) / 1000;
 
 function nonEmpty(flag: string, raw: string | undefined, fallback: string): string {
   if (raw === undefined) return fallback;
@@ -132,8 +193,25 @@ function timestampForPath(now: Date): string {
   return now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
 }
 
-/** Parses argv (the arguments after `cluster`); returns null when --help was asked. */
+/** What `npm run cluster` was asked to do. */
+export type ClusterCommand =
+  | { kind: 'help' }
+  | { kind: 'run'; config: ClusterConfig }
+  /** Re-render `dir`'s report from its results.json; `baselines`: compute them when results.json has none. */
+  | { kind: 'report'; dir: string; baselines: boolean };
+
+/** Flags --report-only goes with; every other one configures a run. */
+const REPORT_ONLY_FLAGS = new Set(['report-only', 'no-baselines']);
+
+/** Parses argv (the arguments after `cluster`) for a run; returns null when --help was asked. Throws ClusterError('bad-option'), also for --report-only. */
 export function parseClusterArgs(argv: string[], now: Date = new Date()): ClusterConfig | null {
+  const command = parseClusterCommand(argv, now);
+  if (command.kind === 'report') throw new ClusterError('bad-option', '--report-only is not a run option');
+  return command.kind === 'help' ? null : command.config;
+}
+
+/** Parses argv (the arguments after `cluster`) into a run, a re-render or help. Throws ClusterError('bad-option') naming the flag. */
+export function parseClusterCommand(argv: string[], now: Date = new Date()): ClusterCommand {
   let parsed;
   try {
     parsed = parseArgs({
@@ -165,6 +243,8 @@ export function parseClusterArgs(argv: string[], now: Date = new Date()): Cluste
         'stop-timeout': { type: 'string' },
         'daemon-arg': { type: 'string', multiple: true },
         'no-report': { type: 'boolean' },
+        'no-baselines': { type: 'boolean' },
+        'report-only': { type: 'string' },
         cli: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -173,38 +253,46 @@ export function parseClusterArgs(argv: string[], now: Date = new Date()): Cluste
     throw new ClusterError('bad-option', (err as Error).message);
   }
   const v = parsed.values;
-  if (v.help) return null;
+  if (v.help) return { kind: 'help' };
+  if (v['report-only'] !== undefined) {
+    const others = Object.keys(v).filter((flag) => !REPORT_ONLY_FLAGS.has(flag));
+    if (others.length > 0) {
+      throw new ClusterError('bad-option', `--report-only takes only --no-baselines (got --${others.join(', --')}): the run's settings come from its results.json`);
+    }
+    return { kind: 'report', dir: nonEmpty('report-only', v['report-only'], ''), baselines: !v['no-baselines'] };
+  }
 
   const nodes = parseNumber('nodes', v.nodes, DEFAULT_NODES, isInt(1, MAX_NODES), `an integer from 1 to ${MAX_NODES}`);
-  const durationSeconds = parseNumber('duration', v.duration, DEFAULT_DURATION_SECONDS, isPositive, 'a positive number of seconds');
+  const durationSeconds = durationSecondsOf('duration', v.duration, DEFAULT_DURATION_SECONDS * 1000, 'seconds', isPositive, 'a positive duration');
   const seed = parseNumber('seed', v.seed, 1, isInt(0, 2 ** 31 - 1), 'an integer from 0 to 2^31-1');
   const lateJoin = parseNumber('late-join', v['late-join'], Math.min(1, nodes - 1), isInt(0), 'a non-negative integer');
   if (lateJoin >= nodes) {
     throw new ClusterError('bad-option', `--late-join must be smaller than --nodes (${lateJoin} >= ${nodes}): at least one node starts first`);
   }
-  const lateJoinDelaySeconds = parseNumber(
+  const lateJoinDelaySeconds = durationSecondsOf(
     'late-join-delay',
     v['late-join-delay'],
-    Math.round(durationSeconds * 0.4 * 10) / 10,
+    Math.round(durationSeconds * 0.4 * 10) * 100,
+    'seconds',
     isNonNegative,
-    'a non-negative number of seconds',
+    'a duration (0 or more)',
   );
-  const churnSeconds = parseNumber('churn', v.churn, 0, isNonNegative, 'a non-negative number of seconds');
-  const churnDowntimeSeconds = parseNumber('churn-downtime', v['churn-downtime'], 3, isNonNegative, 'a non-negative number of seconds');
-  const exchangeIntervalMs = parseNumber('exchange-interval', v['exchange-interval'], DEFAULT_EXCHANGE_INTERVAL_MS, isInt(1), 'a positive integer (ms)');
+  const churnSeconds = durationSecondsOf('churn', v.churn, 0, 'seconds', isNonNegative, 'a duration (0 = off)');
+  const churnDowntimeSeconds = durationSecondsOf('churn-downtime', v['churn-downtime'], 3000, 'seconds', isNonNegative, 'a duration (0 or more)');
+  const exchangeIntervalMs = parseDuration('exchange-interval', v['exchange-interval'], DEFAULT_EXCHANGE_INTERVAL_MS, 'refuse', isInt(1), 'at least 1ms');
   const stepsPerInterval = parseNumber('steps-per-interval', v['steps-per-interval'], DEFAULT_STEPS_PER_INTERVAL, isInt(0), 'a non-negative integer');
   const dutyCycle = parseNumber('duty-cycle', v['duty-cycle'], DEFAULT_DUTY_CYCLE, (n) => n > 0 && n <= 1, 'a number in (0, 1]');
-  const pollIntervalMs = parseNumber('poll-interval', v['poll-interval'], 2000, isInt(100), 'an integer >= 100 (ms)');
-  const progressEverySeconds = parseNumber('progress-every', v['progress-every'], 10, isPositive, 'a positive number of seconds');
-  const startTimeoutSeconds = parseNumber('start-timeout', v['start-timeout'], 120, isPositive, 'a positive number of seconds');
-  const stopTimeoutSeconds = parseNumber('stop-timeout', v['stop-timeout'], 20, isPositive, 'a positive number of seconds');
+  const pollIntervalMs = parseDuration('poll-interval', v['poll-interval'], DEFAULT_POLL_INTERVAL_MS, 'refuse', isInt(MIN_POLL_INTERVAL_MS), `at least ${MIN_POLL_INTERVAL_MS}ms`);
+  const progressEverySeconds = durationSecondsOf('progress-every', v['progress-every'], 10_000, 'seconds', isPositive, 'a positive duration');
+  const startTimeoutSeconds = durationSecondsOf('start-timeout', v['start-timeout'], 120_000, 'seconds', isPositive, 'a positive duration');
+  const stopTimeoutSeconds = durationSecondsOf('stop-timeout', v['stop-timeout'], 20_000, 'seconds', isPositive, 'a positive duration');
 
   const progress = (v.progress ?? 'auto') as ProgressMode;
   if (!['auto', 'tty', 'plain', 'none'].includes(progress)) {
     throw new ClusterError('bad-option', `--progress must be auto, tty, plain or none (got '${v.progress}')`);
   }
 
-  return {
+  const config: ClusterConfig = {
     nodes,
     durationSeconds,
     data: spec('data', v.data, 'mnist', checkDataSpec),
@@ -234,6 +322,8 @@ export function parseClusterArgs(argv: string[], now: Date = new Date()): Cluste
     stopTimeoutSeconds,
     daemonArgs: v['daemon-arg'] ?? [],
     report: !v['no-report'],
+    baselines: !v['no-baselines'],
     cli: v.cli === undefined ? null : nonEmpty('cli', v.cli, ''),
   };
+  return { kind: 'run', config };
 }

@@ -4,7 +4,7 @@
  * few seconds. Events (late joins, kills, restarts) print as their own
  * lines in both modes.
  */
-import { formatBytes } from './report.ts';
+import { formatBytes } from './units.ts';
 import type { NodeSample } from './results.ts';
 
 export type NodeStatus = 'waiting' | 'starting' | 'up' | 'down' | 'stopping' | 'exited';

@@ -4,10 +4,20 @@
  * across restarts) and final figures. NodeTracker turns successive /metrics
  * snapshots of one node, over all its incarnations, into that series.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../common/atomic-file.ts';
+import type { BaselineOutcome } from './baselines.ts';
+import { ClusterError } from './errors.ts';
 import type { ClusterConfig } from './options.ts';
 import type { MetricsSnapshot } from './metrics-client.ts';
+import { formatBytes } from './units.ts';
 
+export const RESULTS_FILE = 'results.json';
+export const RESULTS_FORMAT = 'gossip-learn-cluster-results';
 export const RESULTS_FORMAT_VERSION = 1;
+/** stopReason of the results.json the launcher rewrites while the run goes on; a file left with it is from a launcher that died. */
+export const RUNNING_STOP_REASON = 'running';
 
 export interface NodeSample {
   /** Seconds since the cluster started. */
@@ -24,6 +34,12 @@ export interface NodeSample {
   merged: number;
   bytesSent: number;
   bytesReceived: number;
+  /**
+   * Local training steps (batches of the daemon's batch size), cumulative over
+   * restarts; distillation not included. Absent in results.json files written
+   * before it was recorded.
+   */
+  trainingSteps?: number;
 }
 
 export type NodeRole = 'initial' | 'late';
@@ -43,6 +59,8 @@ export interface NodeFinal {
   merged: number;
   bytesSent: number;
   bytesReceived: number;
+  /** As NodeSample.trainingSteps: absent in older results.json files. */
+  trainingSteps?: number;
 }
 
 export interface NodeResult {
@@ -82,25 +100,33 @@ export interface SummaryFigures {
 }
 
 export interface ClusterResults {
-  format: 'gossip-learn-cluster-results';
+  format: typeof RESULTS_FORMAT;
   version: number;
   config: ClusterConfig;
   startedAt: string;
+  /** When the run ended; in a file written while it ran (stopReason 'running'), when that file was written. */
   endedAt: string;
   wallSeconds: number;
+  /** 'duration', 'signal', 'every daemon exited', 'error: …', or 'running' while the launcher still runs (or if it died). */
   stopReason: string;
   /** Every daemon exited (none had to be left running). */
   allExited: boolean;
   nodes: NodeResult[];
   events: ClusterEvent[];
   final: SummaryFigures;
+  /**
+   * The yardstick (src/cluster/baselines.ts): centralized and local-only
+   * accuracy at the daemons' training budget, or why it is missing. Absent
+   * until computed after the run (and in files of older launchers).
+   */
+  baselines?: BaselineOutcome;
 }
 
 // 120 s at a 2 s poll is 60 points; a day-long run would be 43k. Halve the
 // resolution instead of growing without bound.
 export const MAX_SAMPLES_PER_NODE = 4000;
 
-type Counter = 'exchanges' | 'merged' | 'bytesSent' | 'bytesReceived';
+type Counter = 'exchanges' | 'merged' | 'bytesSent' | 'bytesReceived' | 'trainingSteps';
 
 /** Keeps one node's series; counters that drop (a restarted process) continue from where they were. */
 export class NodeTracker {
@@ -115,8 +141,8 @@ export class NodeTracker {
   readonly exits: NodeExit[] = [];
   distill: unknown = null;
   private readonly samples: NodeSample[] = [];
-  private readonly offset: Record<Counter, number> = { exchanges: 0, merged: 0, bytesSent: 0, bytesReceived: 0 };
-  private readonly lastRaw: Record<Counter, number> = { exchanges: 0, merged: 0, bytesSent: 0, bytesReceived: 0 };
+  private readonly offset: Record<Counter, number> = { exchanges: 0, merged: 0, bytesSent: 0, bytesReceived: 0, trainingSteps: 0 };
+  private readonly lastRaw: Record<Counter, number> = { exchanges: 0, merged: 0, bytesSent: 0, bytesReceived: 0, trainingSteps: 0 };
   private stride = 1;
   private skipped = 0;
 
@@ -170,6 +196,7 @@ export class NodeTracker {
       merged: this.cumulative('merged', snapshot.merged),
       bytesSent: this.cumulative('bytesSent', snapshot.bytesSent),
       bytesReceived: this.cumulative('bytesReceived', snapshot.bytesReceived),
+      trainingSteps: this.cumulative('trainingSteps', snapshot.trainingSteps),
     };
     this.push(sample);
     return sample;
@@ -223,6 +250,7 @@ export class NodeTracker {
         merged: last?.merged ?? 0,
         bytesSent: last?.bytesSent ?? 0,
         bytesReceived: last?.bytesReceived ?? 0,
+        trainingSteps: last?.trainingSteps ?? 0,
       },
     };
   }
@@ -230,7 +258,7 @@ export class NodeTracker {
 
 /**
  * One line about a knowledge-transfer join from the daemon's `distill` metrics
- * block, e.g. "distilled from 12D3KooWCpWh… 9.7% → 81.9% in 6.4 s (101 KiB)";
+ * block, e.g. "distilled from 12D3KooWCpWh… 9.7% → 81.9% in 6.4 s (100.8 KiB)";
  * null when the node did not join from a teacher.
  */
 export function describeJoin(distill: unknown): string | null {
@@ -239,8 +267,8 @@ export function describeJoin(distill: unknown): string | null {
   if (typeof d.teacher !== 'string') return null;
   const pct = (x: unknown): string => (typeof x === 'number' ? `${(x * 100).toFixed(1)}%` : '?');
   const seconds = typeof d.seconds === 'number' ? ` in ${d.seconds.toFixed(1)} s` : '';
-  const kib = typeof d.bytes === 'number' ? ` (${(d.bytes / 1024).toFixed(0)} KiB)` : '';
-  return `distilled from ${d.teacher.slice(0, 16)}… ${pct(d.accuracyBefore)} → ${pct(d.accuracyAfter)}${seconds}${kib}`;
+  const size = typeof d.bytes === 'number' ? ` (${formatBytes(d.bytes)})` : '';
+  return `distilled from ${d.teacher.slice(0, 16)}… ${pct(d.accuracyBefore)} → ${pct(d.accuracyAfter)}${seconds}${size}`;
 }
 
 export function summarize(nodes: NodeResult[]): SummaryFigures {
@@ -272,7 +300,7 @@ export interface BuildResultsInput {
 export function buildResults(input: BuildResultsInput): ClusterResults {
   const nodes = input.nodes.map((n) => n.toResult());
   return {
-    format: 'gossip-learn-cluster-results',
+    format: RESULTS_FORMAT,
     version: RESULTS_FORMAT_VERSION,
     config: input.config,
     startedAt: input.startedAt.toISOString(),
@@ -284,4 +312,45 @@ export function buildResults(input: BuildResultsInput): ClusterResults {
     events: [...input.events],
     final: summarize(nodes),
   };
+}
+
+/** Writes `<dir>/results.json` atomically (a reader never sees half a file). */
+export async function writeResultsFile(dir: string, results: ClusterResults): Promise<void> {
+  await writeFileAtomic(join(dir, RESULTS_FILE), `${JSON.stringify(results, null, 2)}\n`);
+}
+
+/**
+ * Reads `<dir>/results.json` of a cluster run (finished, or partial from a
+ * launcher that died). Throws ClusterError('bad-results') saying what is
+ * wrong: no such file, not JSON, not a cluster results file, a newer format.
+ */
+export async function readResultsFile(dir: string): Promise<ClusterResults> {
+  const path = join(dir, RESULTS_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new ClusterError('bad-results', `no ${RESULTS_FILE} in ${dir} (give the output dir of a cluster run; the launcher writes it within 10 s of the nodes being up)`);
+    }
+    throw new ClusterError('bad-results', `cannot read ${path}: ${code ?? (err as Error).message}`);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    throw new ClusterError('bad-results', `${path} is not JSON (${(err as Error).message})`);
+  }
+  const record = body !== null && typeof body === 'object' ? (body as Record<string, unknown>) : {};
+  if (record.format !== RESULTS_FORMAT) {
+    throw new ClusterError('bad-results', `${path} is not a cluster results file (its "format" is ${JSON.stringify(record.format ?? null)}, expected "${RESULTS_FORMAT}")`);
+  }
+  if (typeof record.version !== 'number' || record.version > RESULTS_FORMAT_VERSION) {
+    throw new ClusterError('bad-results', `${path} has format version ${JSON.stringify(record.version)}; this gossip-learn reads up to ${RESULTS_FORMAT_VERSION} (update gossip-learn)`);
+  }
+  if (!Array.isArray(record.nodes) || record.config === null || typeof record.config !== 'object' || record.final === null || typeof record.final !== 'object') {
+    throw new ClusterError('bad-results', `${path} lacks its config, nodes or final figures (a truncated or hand-edited file?)`);
+  }
+  return body as ClusterResults;
 }

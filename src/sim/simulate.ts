@@ -71,6 +71,8 @@ export interface SimulationConfig {
   evalRows: number;
   /** Called after each curve point (progress output). */
   onPoint?: (point: CurvePoint) => void;
+  /** Stops the run between two events: simulate then rejects with the signal's reason (an AbortError by default). */
+  signal?: AbortSignal;
 }
 
 export interface CurvePoint {
@@ -152,6 +154,7 @@ export async function simulate(config: SimulationConfig): Promise<SimulationResu
   const budgetPerNode = centralized ? config.samplesPerNode * config.numNodes : config.samplesPerNode;
   const pacing = config.pacing ?? DEFAULT_PACING;
   const stepMs = config.virtualStepMs ?? DEFAULT_VIRTUAL_STEP_MS;
+  const aborted = (): boolean => config.signal?.aborted === true;
   if (gossiping && config.gossip === undefined) throw new SimulationError('a gossip simulation needs gossip settings (codec, aggregator)');
   try {
     validatePacing(pacing);
@@ -246,12 +249,14 @@ export async function simulate(config: SimulationConfig): Promise<SimulationResu
       trainWindow(node, 0, 0);
       if (gossiping) exchangeTimer(node);
     }
-    await clock.run(finished);
+    await clock.run(() => finished() || aborted());
+    config.signal?.throwIfAborted();
     // A swarm keeps gossiping after a node's last step: one more exchange interval (no training) before the
     // final point, so the result does not depend on whether a node's last event was a step or a merge.
     if (gossiping) {
       const endMs = clock.now() + pacing.intervalMs * (1 + pacing.jitterFraction);
-      await clock.run(() => clock.peekMs() > endMs);
+      await clock.run(() => clock.peekMs() > endMs || aborted());
+      config.signal?.throwIfAborted();
     }
     record(totalSamples(), true);
 

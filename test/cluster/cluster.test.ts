@@ -31,9 +31,9 @@ const LEARNED_ACCURACY = CHANCE_ACCURACY + 0.4;
 /** Flags for a small, quick swarm: a tiny model, frequent evaluations and exchanges. */
 const smallSwarm = [
   '--data', 'mnist', '--model', 'mlp-small', '--partition', 'iid', '--seed', '3',
-  '--exchange-interval', '1000', '--steps-per-interval', '40', '--duty-cycle', '1',
+  '--exchange-interval', '1s', '--steps-per-interval', '40', '--duty-cycle', '1',
   '--daemon-arg=--eval-interval=2s', '--daemon-arg=--log-level=warn',
-  '--poll-interval', '500', '--progress', 'plain', '--progress-every', '5',
+  '--poll-interval', '500ms', '--progress', 'plain', '--progress-every', '5',
 ];
 
 function runLauncher(args: string[]) {
@@ -85,7 +85,7 @@ describe('npm run cluster (real daemons)', function () {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('runs 3 daemons that learn and exchange, writes results.json and the report, and leaves nothing running', async () => {
+  it('runs 3 daemons that learn and exchange, trains the baselines, writes results.json and the report, and leaves nothing running', async () => {
     // --duration is only a cap: the run is stopped once every daemon has learned and exchanged.
     const run = runLauncher([...smallSwarm, '--nodes', '3', '--late-join', '0', '--duration', '600', '--out', dir]);
     let code: number | null;
@@ -116,6 +116,16 @@ describe('npm run cluster (real daemons)', function () {
       assert.deepEqual(node.exits, [{ t: node.exits[0]?.t, code: 0, signal: null, cause: 'stop' }], 'stopped gracefully');
     }
     assert.equal(results.final.evaluatedNodes, 3);
+    // The yardstick: both baselines at the mean samples the daemons trained (steps x the daemon's batch size, 32).
+    const baselines = results.baselines;
+    assert.equal(baselines?.status, 'done', JSON.stringify(baselines));
+    if (baselines?.status === 'done') {
+      const steps = results.nodes.reduce((sum, n) => sum + (n.final.trainingSteps ?? 0), 0);
+      assert.equal(baselines.daemonSamplesPerNode, Math.round((steps * 32) / 3));
+      assert.equal(baselines.samplesPerNode, baselines.daemonSamplesPerNode);
+      assert.deepEqual([baselines.training.batchSize, baselines.capped], [32, false]);
+    }
+    assert.match(run.output(), /^cluster: yardstick: the swarm \d+\.\d%; one model on all the data \d+\.\d%, each node alone \d+\.\d% \(worst \d+\.\d%\), at [\d,]+ samples per node$/m);
     for (const pid of await recordedPids(dir)) assert.equal(isAlive(pid), false, `pid ${pid} is gone`);
     const html = await readFile(join(dir, REPORT_FILES.html), 'utf8');
     assert.equal(html.match(/<svg /g)?.length, 3);
@@ -123,7 +133,7 @@ describe('npm run cluster (real daemons)', function () {
   });
 
   it('leaves no daemon behind when the launcher is killed with SIGKILL', async () => {
-    const run = runLauncher([...smallSwarm, '--nodes', '2', '--late-join', '0', '--duration', '600', '--out', dir]);
+    const run = runLauncher([...smallSwarm, '--nodes', '2', '--late-join', '0', '--duration', '10m', '--out', dir]);
     try {
       await waitFor(() => /2 nodes up/.test(run.output()), 90_000, 'the cluster to be up');
       const pids = await recordedPids(dir);

@@ -5,6 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { bootstrapAddresses, ClusterLauncher, PIDS_FILE, RESULTS_FILE } from '..
 import { parseClusterArgs, type ClusterConfig } from '../../src/cluster/options.ts';
 import type { NodeRow, ProgressView } from '../../src/cluster/progress.ts';
 import type { ClusterResults, NodeSample } from '../../src/cluster/results.ts';
+import { readResultsFile, RUNNING_STOP_REASON } from '../../src/cluster/results.ts';
 import { isAlive, waitFor, withProcessEnv } from '../helpers/process.ts';
 import { killRecordedDaemons } from './launcher-pids.ts';
 
@@ -77,7 +79,7 @@ class StopWhen extends RecordingProgress {
 const CAP_SECONDS = '40';
 
 function config(dir: string, flags: string[]): ClusterConfig {
-  const c = parseClusterArgs(['--out', dir, '--poll-interval', '100', '--stop-timeout', '5', '--start-timeout', '20', ...flags]);
+  const c = parseClusterArgs(['--out', dir, '--poll-interval', '100ms', '--stop-timeout', '5', '--start-timeout', '20', ...flags]);
   assert.ok(c);
   return c;
 }
@@ -228,7 +230,7 @@ describe('ClusterLauncher (with a fake daemon)', () => {
   it('stops every daemon gracefully on SIGTERM to the launcher, then writes results and the report', async () => {
     const launcher = spawn(
       process.execPath,
-      [clusterScript, '--cli', fakeDaemon, '--nodes', '2', '--late-join', '0', '--duration', '600', '--progress', 'plain', '--out', dir],
+      [clusterScript, '--cli', fakeDaemon, '--nodes', '2', '--late-join', '0', '--duration', '600', '--progress', 'plain', '--no-baselines', '--out', dir],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';
@@ -249,10 +251,34 @@ describe('ClusterLauncher (with a fake daemon)', () => {
     }
   });
 
+  it('trains the baselines after the run, skips them on a signal, and still writes the report', async () => {
+    const launcher = spawn(
+      process.execPath,
+      [clusterScript, '--cli', fakeDaemon, '--nodes', '2', '--late-join', '0', '--duration', '4s', '--progress', 'plain', '--out', dir],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    launcher.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const launcherExit = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor(() => /training the baselines/.test(stdout), 30_000, 'the baselines to start');
+      launcher.kill('SIGTERM');
+      assert.equal(await launcherExit, 0, stdout);
+      assert.match(stdout, /^cluster: SIGTERM: skipping the baselines \(again to quit\)$/m);
+      assert.match(stdout, /^cluster: yardstick: baselines skipped: interrupted$/m);
+      const results = await readResultsFile(dir);
+      assert.equal(results.stopReason, 'duration');
+      assert.deepEqual(results.baselines, { status: 'skipped', reason: 'interrupted' });
+      assert.match(await readFile(join(dir, 'report.html'), 'utf8'), /Baselines skipped: interrupted\./);
+    } finally {
+      launcher.kill('SIGKILL');
+    }
+  });
+
   it('SIGKILLs daemons stuck in their shutdown at once on a second signal', async () => {
     const launcher = spawn(
       process.execPath,
-      [clusterScript, '--cli', fakeDaemon, '--nodes', '2', '--late-join', '0', '--duration', '600', '--stop-timeout', '600', '--progress', 'plain', '--out', dir],
+      [clusterScript, '--cli', fakeDaemon, '--nodes', '2', '--late-join', '0', '--duration', '600', '--stop-timeout', '600', '--progress', 'plain', '--no-baselines', '--out', dir],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FAKE_DAEMON_IGNORE_TERM: '1' } },
     );
     let stdout = '';
@@ -275,7 +301,7 @@ describe('ClusterLauncher (with a fake daemon)', () => {
   it('leaves no daemon behind when the launcher process itself is killed with SIGKILL', async () => {
     const launcher = spawn(
       process.execPath,
-      [clusterScript, '--cli', fakeDaemon, '--nodes', '3', '--late-join', '0', '--duration', '600', '--progress', 'plain', '--out', dir],
+      [clusterScript, '--cli', fakeDaemon, '--nodes', '3', '--late-join', '0', '--duration', '600', '--progress', 'plain', '--no-baselines', '--out', dir],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';
@@ -286,9 +312,14 @@ describe('ClusterLauncher (with a fake daemon)', () => {
       const pids = Object.values((JSON.parse(await readFile(join(dir, PIDS_FILE), 'utf8')) as { nodes: Record<string, number[]> }).nodes).flat();
       assert.equal(pids.length, 3);
       assert.ok(pids.every(isAlive));
+      // The launcher rewrites results.json while it runs, so a launcher that dies leaves figures behind.
+      await waitFor(() => existsSync(join(dir, RESULTS_FILE)), 15_000, 'the first partial results.json');
       launcher.kill('SIGKILL');
       await launcherExit;
       await waitFor(() => pids.every((pid) => !isAlive(pid)), 15_000, `daemons ${pids.join(', ')} to exit`);
+      const partial = await readResultsFile(dir);
+      assert.equal(partial.stopReason, RUNNING_STOP_REASON);
+      assert.equal(partial.nodes.length, 3);
     } finally {
       launcher.kill('SIGKILL');
     }

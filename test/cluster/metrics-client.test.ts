@@ -15,14 +15,15 @@ const daemonJson = {
   exchange: { initiated: 4, accepted: 5, failed: 1, rejected: 0, merged: 8, bytesSent: 12345, bytesReceived: 23456, payloadBytes: 1, metaBytes: 1, compressionRatio: 20 },
   peers: { connected: 3, known: 4 },
   distill: null,
+  training: { steps: 1200, loss: 0.4, samplesPerSecond: 3100 },
 };
 
 describe('cluster metrics client', () => {
   it('keeps the figures the launcher tracks', () => {
     const s = parseMetrics(daemonJson);
     assert.deepEqual(
-      [s.peerId, s.codec, s.accuracy, s.loss, s.age, s.samplesSeen, s.peersConnected, s.exchangesInitiated, s.exchangesAccepted, s.merged, s.bytesSent, s.bytesReceived],
-      ['12D3KooWabc', 'topk:0.01+q4+deflate', 0.82, 0.55, 300, 9600, 3, 4, 5, 8, 12345, 23456],
+      [s.peerId, s.codec, s.accuracy, s.loss, s.age, s.samplesSeen, s.peersConnected, s.exchangesInitiated, s.exchangesAccepted, s.merged, s.bytesSent, s.bytesReceived, s.trainingSteps],
+      ['12D3KooWabc', 'topk:0.01+q4+deflate', 0.82, 0.55, 300, 9600, 3, 4, 5, 8, 12345, 23456, 1200],
     );
   });
 
@@ -30,6 +31,7 @@ describe('cluster metrics client', () => {
     const s = parseMetrics({ peerId: 'x', eval: { accuracy: null }, exchange: {} });
     assert.equal(s.accuracy, null);
     assert.equal(s.bytesSent, null);
+    assert.equal(s.trainingSteps, null);
     assert.deepEqual(s.addresses, []);
   });
 

@@ -61,13 +61,57 @@ describe('parseClusterArgs', () => {
   it('rejects bad values with the flag name', () => {
     rejects(['--nodes', '0'], /^--nodes must be an integer from 1 to 64 \(got '0'\)$/);
     rejects(['--nodes', '2.5'], /^--nodes must be an integer/);
-    rejects(['--duration', 'soon'], /^--duration must be a positive number of seconds \(got 'soon'\)$/);
+    rejects(['--duration', 'soon'], /^--duration must be a duration such as 500ms, 30s or 2m \(got 'soon'\)$/);
+    rejects(['--duration', '0s'], /^--duration must be a positive duration \(got '0s'\)$/);
+    rejects(['--poll-interval', '50ms'], /^--poll-interval must be at least 100ms \(got '50ms'\)$/);
     rejects(['--duty-cycle', '1.5'], /^--duty-cycle must be a number in \(0, 1\]/);
     rejects(['--progress', 'fancy'], /^--progress must be auto, tty, plain or none/);
     rejects(['--data', ''], /^--data must not be empty$/);
     rejects(['--data', 'imagenet'], /^--data: unknown data spec 'imagenet'/);
     rejects(['--partition', 'shards'], /^--partition: /);
     rejects(['--codec', 'q9'], /^--codec: not a codec spec: 'q9'/);
+  });
+
+  it('takes durations with units on every duration flag, as the daemon does', () => {
+    const config = parseClusterArgs(
+      ['--duration', '2m', '--late-join-delay', '1500ms', '--churn', '20s', '--churn-downtime', '0.5s', '--exchange-interval', '3s',
+        '--poll-interval', '250ms', '--progress-every', '1m', '--start-timeout', '90s', '--stop-timeout', '5s'],
+      fixedNow,
+    );
+    assert.ok(config);
+    assert.deepEqual(
+      [config.durationSeconds, config.lateJoinDelaySeconds, config.churnSeconds, config.churnDowntimeSeconds, config.exchangeIntervalMs,
+        config.pollIntervalMs, config.progressEverySeconds, config.startTimeoutSeconds, config.stopTimeoutSeconds],
+      [120, 1.5, 20, 0.5, 3000, 250, 60, 90, 5],
+    );
+  });
+
+  it('reads a bare number as seconds on the flags documented in seconds', () => {
+    const config = parseClusterArgs(
+      ['--duration', '90', '--late-join-delay', '0.3', '--churn', '20', '--churn-downtime', '2', '--progress-every', '5', '--start-timeout', '60', '--stop-timeout', '7'],
+      fixedNow,
+    );
+    assert.ok(config);
+    assert.deepEqual(
+      [config.durationSeconds, config.lateJoinDelaySeconds, config.churnSeconds, config.churnDowntimeSeconds, config.progressEverySeconds, config.startTimeoutSeconds, config.stopTimeoutSeconds],
+      [90, 0.3, 20, 2, 5, 60, 7],
+    );
+    assert.equal(parseClusterArgs(['--churn', '0'], fixedNow)?.churnSeconds, 0, '0 is 0 in any unit');
+  });
+
+  it('refuses a bare number where it read milliseconds before, with the hint', () => {
+    assert.throws(
+      () => parseClusterArgs(['--exchange-interval', '3'], fixedNow),
+      { name: 'ClusterError', reason: 'bad-option', message: "--exchange-interval '3' has no unit: 3ms or 3s? (write e.g. --exchange-interval 500ms or --exchange-interval 3s)" },
+    );
+    assert.throws(
+      () => parseClusterArgs(['--poll-interval', '500'], fixedNow),
+      { name: 'ClusterError', reason: 'bad-option', message: "--poll-interval '500' has no unit: 500ms or 500s? (write e.g. --poll-interval 500ms or --poll-interval 3s)" },
+    );
+  });
+
+  it('reads fractional durations to the millisecond', () => {
+    assert.equal(parseClusterArgs(['--exchange-interval', '1.5s'], fixedNow)?.exchangeIntervalMs, 1500);
   });
 
   it('rejects as many late joiners as nodes', () => {

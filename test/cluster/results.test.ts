@@ -53,9 +53,11 @@ describe('cluster results', () => {
     assert.deepEqual(node1.pids, [1001, 2001]);
     // 30 s of bytes before the kill, 26 s after: 30000 + 26000.
     assert.equal(node1.final.bytesSent, 56000);
+    // Training steps, which the baselines' budget comes from, are cumulative the same way.
+    assert.equal(node1.final.trainingSteps, 56 * 5);
     for (const node of results.nodes) {
       assert.ok(node.series.length > 0);
-      for (const key of ['t', 'accuracy', 'loss', 'age', 'samplesSeen', 'peers', 'exchanges', 'merged', 'bytesSent', 'bytesReceived']) {
+      for (const key of ['t', 'accuracy', 'loss', 'age', 'samplesSeen', 'peers', 'exchanges', 'merged', 'bytesSent', 'bytesReceived', 'trainingSteps']) {
         assert.ok(key in (node.series[0] as object), `series point has ${key}`);
       }
     }
@@ -85,7 +87,7 @@ describe('cluster results', () => {
 describe('describeJoin', () => {
   it('says whom a late joiner distilled from and what it gained', () => {
     const distill = { teacher: '12D3KooWCpWhaNQTNeYBN9sesjXuMkpswDxr1Bi7GfoKpA3XMC2m', accuracyBefore: 0.0965, accuracyAfter: 0.819, seconds: 6.42, bytes: 103255, rejected: 0 };
-    assert.equal(describeJoin(distill), 'distilled from 12D3KooWCpWhaNQT… 9.7% → 81.9% in 6.4 s (101 KiB)');
+    assert.equal(describeJoin(distill), 'distilled from 12D3KooWCpWhaNQT… 9.7% → 81.9% in 6.4 s (100.8 KiB)');
   });
 
   it('is null for a node that did not join from a teacher', () => {

@@ -21,6 +21,7 @@ export function snapshot(overrides: Partial<MetricsSnapshot> = {}): MetricsSnaps
     merged: null,
     bytesSent: null,
     bytesReceived: null,
+    trainingSteps: null,
     distill: null,
     ...overrides,
   };
@@ -70,6 +71,7 @@ export function syntheticResults(): ClusterResults {
         merged: local,
         bytesSent: local * 1000,
         bytesReceived: local * 900,
+        trainingSteps: local * 5,
       }));
     });
   }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
 import { partnerGraph, simulate } from '../../src/sim/simulate.ts';
 import type { SimulationConfig } from '../../src/sim/simulate.ts';
 import { bytesToReach } from '../../src/bench/convergence.ts';
@@ -66,6 +67,19 @@ describe('gossip simulation', function () {
     const b = await simulate(config({ samplesPerNode: 160, evalPoints: 1 }));
     assert.deepEqual(a.curve, b.curve);
     assert.deepEqual(a.finalAccuracies, b.finalAccuracies);
+  });
+
+  it('stops between two events when its signal aborts, and frees its nodes', async () => {
+    const tensorsBefore = tf.memory().numTensors;
+    const abort = new AbortController();
+    let points = 0;
+    const onPoint = (): void => {
+      points += 1;
+      if (points === 2) abort.abort();
+    };
+    await assert.rejects(simulate(config({ mode: 'local', evalPoints: 8, onPoint, signal: abort.signal })), { name: 'AbortError' });
+    assert.equal(points, 2, 'no curve point after the abort');
+    assert.equal(tf.memory().numTensors, tensorsBefore);
   });
 
   it('draws a symmetric, connected partner graph with about k partners', () => {
