@@ -7,24 +7,12 @@ import { strict as assert } from 'node:assert';
 import { baselineBudget, computeBaselines, daemonTraining, describeBaselines, type Baselines } from '../../src/cluster/baselines.ts';
 import type { ClusterResults } from '../../src/cluster/results.ts';
 import { ConfigError, validateDaemonConfig } from '../../src/node/config.ts';
-import type { Dataset, Split } from '../../src/train/dataset.ts';
+import type { Dataset } from '../../src/train/dataset.ts';
+import { blobDataset } from '../helpers/blobs.ts';
 import { initBackend } from '../../src/train/backend.ts';
-import { createRandom } from '../../src/train/random.ts';
 import { syntheticResults } from './synthetic.ts';
 
-/** Four separated Gaussian blobs in 8 dimensions: learnable from a few hundred samples. */
-function blobs(count: number, seed: number): Split {
-  const random = createRandom(seed);
-  const x = new Float32Array(count * 8);
-  const y = new Int32Array(count);
-  for (let i = 0; i < count; i++) {
-    const label = i % 4;
-    y[i] = label;
-    for (let f = 0; f < 8; f++) x[i * 8 + f] = (f % 4 === label ? 1 : 0) + (random() - 0.5) * 0.6;
-  }
-  return { x, y, count };
-}
-const data: Dataset = { name: 'blobs', featureCount: 8, imageShape: null, numClasses: 4, train: blobs(800, 1), test: blobs(400, 2) };
+const data: Dataset = blobDataset();
 
 /** The synthetic run (3 nodes: 300, 280 and 300 training steps) on the blobs, split by label. */
 function blobRun(): ClusterResults {

@@ -15,25 +15,15 @@ import type { DaemonContext } from '../../src/node/service.ts';
 import { exchangeInMemory } from '../../src/sim/network.ts';
 import { createSimNode, type GossipSetup, type SimNode } from '../../src/sim/sim-node.ts';
 import { initBackend } from '../../src/train/backend.ts';
-import type { Dataset, Split } from '../../src/train/dataset.ts';
+import type { Dataset } from '../../src/train/dataset.ts';
+import { blobs } from '../helpers/blobs.ts';
 import { createRandom } from '../../src/train/random.ts';
 
 const NODES = 3;
 const SWARM = 'two-drivers';
 
 /** Three Gaussian blobs in 6 dimensions: enough signal that training moves the models apart. */
-function blobs(count: number, seed: number): Split {
-  const random = createRandom(seed);
-  const x = new Float32Array(count * 6);
-  const y = new Int32Array(count);
-  for (let i = 0; i < count; i++) {
-    const label = i % 3;
-    y[i] = label;
-    for (let f = 0; f < 6; f++) x[i * 6 + f] = (f % 3 === label ? 1 : 0) + (random() - 0.5);
-  }
-  return { x, y, count };
-}
-const data: Dataset = { name: 'blobs', featureCount: 6, imageShape: null, numClasses: 3, train: blobs(300, 1), test: blobs(60, 2) };
+const data: Dataset = { name: 'blobs', featureCount: 6, imageShape: null, numClasses: 3, train: blobs(300, 1, { features: 6, classes: 3, noise: 1 }), test: blobs(60, 2, { features: 6, classes: 3, noise: 1 }) };
 
 type Step = { kind: 'train'; node: number; steps: number } | { kind: 'exchange'; from: number; to: number };
 

@@ -5,23 +5,11 @@ import type { SimulationConfig } from '../../src/sim/simulate.ts';
 import { bytesToReach } from '../../src/bench/convergence.ts';
 import { DEFAULT_PACING } from '../../src/core/pacing.ts';
 import { initBackend } from '../../src/train/backend.ts';
-import type { Dataset, Split } from '../../src/train/dataset.ts';
+import type { Dataset } from '../../src/train/dataset.ts';
+import { blobDataset } from '../helpers/blobs.ts';
 import { createRandom } from '../../src/train/random.ts';
 
-/** Four well separated Gaussian blobs in 8 dimensions: learnable in a few hundred samples. */
-function blobs(count: number, seed: number): Split {
-  const random = createRandom(seed);
-  const x = new Float32Array(count * 8);
-  const y = new Int32Array(count);
-  for (let i = 0; i < count; i++) {
-    const label = i % 4;
-    y[i] = label;
-    for (let f = 0; f < 8; f++) x[i * 8 + f] = (f % 4 === label ? 1 : 0) + (random() - 0.5) * 0.6;
-  }
-  return { x, y, count };
-}
-
-const data: Dataset = { name: 'blobs', featureCount: 8, imageShape: null, numClasses: 4, train: blobs(800, 1), test: blobs(400, 2) };
+const data: Dataset = blobDataset();
 
 function config(over: Partial<SimulationConfig>): SimulationConfig {
   return {
