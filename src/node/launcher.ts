@@ -16,6 +16,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { readProcStat } from './proc.ts';
 
 /** One process as /proc shows it. */
 export interface ProcessInfo {
@@ -39,25 +40,10 @@ export interface Launcher {
 
 const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ash', 'ksh', 'busybox']);
 
-/**
- * Parses /proc/<pid>/stat. The second field, the command name in
- * parentheses, may itself hold spaces and parentheses, so the fields after it
- * are read from the last ')'.
- */
-export function parseProcStat(text: string): { pid: number; comm: string; state: string; ppid: number } | null {
-  const open = text.indexOf('(');
-  const close = text.lastIndexOf(')');
-  if (open < 0 || close < open) return null;
-  const pid = Number(text.slice(0, open).trim());
-  const [state, ppid] = text.slice(close + 1).trim().split(' ');
-  if (!Number.isSafeInteger(pid) || state === undefined || ppid === undefined || !/^\d+$/.test(ppid)) return null;
-  return { pid, comm: text.slice(open + 1, close), state, ppid: Number(ppid) };
-}
-
 /** The process `pid` from /proc, or null when it does not exist (or there is no /proc). */
 export async function readProcess(pid: number, procRoot = '/proc'): Promise<ProcessInfo | null> {
   try {
-    const stat = parseProcStat(await readFile(`${procRoot}/${pid}/stat`, 'utf8'));
+    const stat = readProcStat(pid, procRoot);
     if (stat === null) return null;
     const cmdline = await readFile(`${procRoot}/${pid}/cmdline`, 'utf8').catch(() => '');
     return { ...stat, argv: cmdline.split('\0').filter((a) => a !== '') };

@@ -22,6 +22,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-file.ts';
 import { GossipLearnError } from '../common/errors.ts';
+import { isProcessAlive, readProcStat } from './proc.ts';
 
 export const STATE_LOCK_FILE_NAME = 'daemon.lock';
 /** Stale-lock takeover races with another starting daemon; a few retries settle it. */
@@ -69,31 +70,14 @@ export interface AcquireStateLockOptions {
 
 /** Start time of a process from /proc/<pid>/stat (field 22), or null when unavailable. */
 export function readProcStartTicks(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) is in parentheses and may contain spaces: split after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[19]);
-    return Number.isSafeInteger(ticks) ? ticks : null;
-  } catch {
-    return null;
-  }
-}
-
-function pidExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return readProcStat(pid)?.startTicks ?? null;
 }
 
 /** Alive = the pid exists and, where we can tell, it is the same process that wrote the lock. */
 export function defaultIsHolderAlive(record: LockRecord): boolean {
   if (record.hostname !== hostname()) return true; // a shared (network) dir: we cannot probe, never steal
-  if (!pidExists(record.pid)) return false;
+  // A zombie holder has exited (only its parent has not reaped it): its lock is stale.
+  if (!isProcessAlive(record.pid)) return false;
   if (record.procStartTicks === null) return true;
   const ticks = readProcStartTicks(record.pid);
   return ticks === null || ticks === record.procStartTicks;

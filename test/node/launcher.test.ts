@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CHECKPOINT_FILE } from '../../src/node/constants.ts';
-import { findLauncher, isNpmProcess, launcherAlive, parseProcStat, readProcess, type ProcessInfo } from '../../src/node/launcher.ts';
+import { findLauncher, isNpmProcess, launcherAlive, readProcess, type ProcessInfo } from '../../src/node/launcher.ts';
+import { parseProcStat } from '../../src/node/proc.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -18,8 +19,8 @@ const shell = proc(20, 10, 'sh', ['sh', '-c', 'node bin/gossip-learn.js daemon']
 
 describe('launcher (which process a daemon must not outlive)', () => {
   it('parses /proc/<pid>/stat, also when the command name holds spaces and parentheses', () => {
-    assert.deepEqual(parseProcStat('123 (npm start --lis) S 45 123 7 0 -1'), { pid: 123, comm: 'npm start --lis', state: 'S', ppid: 45 });
-    assert.deepEqual(parseProcStat('7 (a) (b) Z 1 7 7 0'), { pid: 7, comm: 'a) (b', state: 'Z', ppid: 1 });
+    assert.deepEqual(parseProcStat('123 (npm start --lis) S 45 123 7 0 -1'), { pid: 123, comm: 'npm start --lis', state: 'S', ppid: 45, startTicks: null });
+    assert.deepEqual(parseProcStat('7 (a) (b) Z 1 7 7 0'), { pid: 7, comm: 'a) (b', state: 'Z', ppid: 1, startTicks: null });
     assert.equal(parseProcStat('garbage'), null);
     assert.equal(parseProcStat('12 (x) S y'), null);
   });

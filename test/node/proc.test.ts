@@ -2,7 +2,11 @@ import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { isAlive, parseProcStatState, procState, waitFor } from './process.ts';
+import { isProcessAlive as isAlive, parseProcStat, readProcStat } from '../../src/node/proc.ts';
+import { waitFor } from '../helpers/process.ts';
+
+const parseProcStatState = (line: string): string | null => parseProcStat(line)?.state ?? null;
+const procState = (pid: number): string | null => readProcStat(pid)?.state ?? null;
 
 /** The command name of `pid` (/proc/<pid>/comm), or null. */
 function commOf(pid: number): string | null {
@@ -13,7 +17,7 @@ function commOf(pid: number): string | null {
   }
 }
 
-describe('test helpers: isAlive', () => {
+describe('/proc: parseProcStat and isProcessAlive', () => {
   describe('parseProcStatState', () => {
     it('reads the state after the command name, even when the name holds spaces and parentheses', () => {
       assert.equal(parseProcStatState('1234 (node) S 1 1234 1234 0 -1 4194560 0 0 0 0'), 'S');
