@@ -4,7 +4,8 @@
  * --model, --codec, --seed, --late-join, --churn and --out are a contract
  * (issue 9); the rest may change.
  */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { describeArgsError } from '../common/arg-errors.ts';
 import { DEFAULT_PACING } from '../core/pacing.ts';
 import { DEFAULT_CODEC_SPEC, isCodecSpec } from '../protocol/codec/index.ts';
 import { checkDataSpec } from '../train/dataset.ts';
@@ -203,6 +204,38 @@ export type ClusterCommand =
 /** Flags --report-only goes with; every other one configures a run. */
 const REPORT_ONLY_FLAGS = new Set(['report-only', 'no-baselines']);
 
+/** The cluster's flags (node:util parseArgs). */
+const CLUSTER_OPTIONS = {
+  nodes: { type: 'string' },
+  duration: { type: 'string' },
+  data: { type: 'string' },
+  partition: { type: 'string' },
+  model: { type: 'string' },
+  codec: { type: 'string' },
+  seed: { type: 'string' },
+  'late-join': { type: 'string' },
+  'late-join-delay': { type: 'string' },
+  churn: { type: 'string' },
+  'churn-downtime': { type: 'string' },
+  out: { type: 'string' },
+  swarm: { type: 'string' },
+  'exchange-interval': { type: 'string' },
+  'duty-cycle': { type: 'string' },
+  'steps-per-interval': { type: 'string' },
+  backend: { type: 'string' },
+  'poll-interval': { type: 'string' },
+  progress: { type: 'string' },
+  'progress-every': { type: 'string' },
+  'start-timeout': { type: 'string' },
+  'stop-timeout': { type: 'string' },
+  'daemon-arg': { type: 'string', multiple: true },
+  'no-report': { type: 'boolean' },
+  'no-baselines': { type: 'boolean' },
+  'report-only': { type: 'string' },
+  cli: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
 /** Parses argv (the arguments after `cluster`) for a run; returns null when --help was asked. Throws ClusterError('bad-option'), also for --report-only. */
 export function parseClusterArgs(argv: string[], now: Date = new Date()): ClusterConfig | null {
   const command = parseClusterCommand(argv, now);
@@ -218,39 +251,10 @@ export function parseClusterCommand(argv: string[], now: Date = new Date()): Clu
       args: argv,
       strict: true,
       allowPositionals: false,
-      options: {
-        nodes: { type: 'string' },
-        duration: { type: 'string' },
-        data: { type: 'string' },
-        partition: { type: 'string' },
-        model: { type: 'string' },
-        codec: { type: 'string' },
-        seed: { type: 'string' },
-        'late-join': { type: 'string' },
-        'late-join-delay': { type: 'string' },
-        churn: { type: 'string' },
-        'churn-downtime': { type: 'string' },
-        out: { type: 'string' },
-        swarm: { type: 'string' },
-        'exchange-interval': { type: 'string' },
-        'duty-cycle': { type: 'string' },
-        'steps-per-interval': { type: 'string' },
-        backend: { type: 'string' },
-        'poll-interval': { type: 'string' },
-        progress: { type: 'string' },
-        'progress-every': { type: 'string' },
-        'start-timeout': { type: 'string' },
-        'stop-timeout': { type: 'string' },
-        'daemon-arg': { type: 'string', multiple: true },
-        'no-report': { type: 'boolean' },
-        'no-baselines': { type: 'boolean' },
-        'report-only': { type: 'string' },
-        cli: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: CLUSTER_OPTIONS,
     });
   } catch (err) {
-    throw new ClusterError('bad-option', (err as Error).message);
+    throw new ClusterError('bad-option', describeArgsError(err, Object.keys(CLUSTER_OPTIONS), '`npm run cluster -- --help` lists the options'));
   }
   const v = parsed.values;
   if (v.help) return { kind: 'help' };

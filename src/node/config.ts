@@ -53,11 +53,13 @@ interface OptionSpec {
   shown?: string;
 }
 
-/** Durations accept `500ms`, `5s`, `2m` or a bare number of milliseconds. */
+/** Durations accept `500ms`, `5s`, `2m` (or `0`); a bare non-zero number is refused with a hint (3ms or 3s?). Throws ConfigError('bad-value'). */
 export function parseDurationMs(text: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
   if (match === null) throw new ConfigError('bad-value', `not a duration: '${text}' (use e.g. 500ms, 5s, 2m)`);
   const value = Number(match[1]);
+  // A bare number reads two ways (3 ms or 3 s?): refused, except 0, which is 0 in any unit.
+  if (match[2] === undefined && value !== 0) throw new ConfigError('bad-value', `'${text.trim()}' has no unit: ${match[1]}ms or ${match[1]}s? (write e.g. 500ms, 5s, 2m)`);
   const unit = match[2] ?? 'ms';
   return Math.round(unit === 'm' ? value * 60_000 : unit === 's' ? value * 1000 : value);
 }
@@ -310,6 +312,9 @@ export function configFileValues(raw: Record<string, unknown>, path: string): Re
       } catch (err) {
         throw new ConfigError('bad-file', `config file ${path}: ${key}: ${(err as Error).message}`);
       }
+    } else if (o.kind === 'list' && typeof value === 'string') {
+      // `listen: /ip4/127.0.0.1/tcp/0` means a list of one, as the repeatable flag given once does.
+      values[o.key] = [value];
     } else values[o.key] = value;
   }
   return values;

@@ -47,7 +47,7 @@ describe('parseClusterArgs', () => {
   });
 
   it('asks for the = form when a --daemon-arg value starts with a dash', () => {
-    rejects(['--daemon-arg', '--batch-size=64'], /argument is ambiguous/);
+    rejects(['--daemon-arg', '--batch-size=64'], /^option --daemon-arg needs a value \(one that starts with a dash is written --daemon-arg=-\.\.\.\); `npm run cluster -- --help` lists the options$/);
   });
 
   it('returns null for --help', () => {
@@ -118,7 +118,8 @@ describe('parseClusterArgs', () => {
     rejects(['--nodes', '3', '--late-join', '3'], /^--late-join must be smaller than --nodes \(3 >= 3\)/);
   });
 
-  it('rejects unknown flags', () => {
-    rejects(['--nodez', '3'], /Unknown option '--nodez'/);
+  it('rejects unknown flags, naming the closest one and where the options are listed', () => {
+    rejects(['--nodez', '3'], /^unknown option '--nodez' \(did you mean --nodes\?\); `npm run cluster -- --help` lists the options$/);
+    rejects(['--duraton', '30s'], /^unknown option '--duraton' \(did you mean --duration\?\); `npm run cluster -- --help` lists the options$/);
   });
 });

@@ -74,7 +74,8 @@ describe('daemon config', () => {
     assert.equal(parseDurationMs('250ms'), 250);
     assert.equal(parseDurationMs('1.5s'), 1500);
     assert.equal(parseDurationMs('2m'), 120_000);
-    assert.equal(parseDurationMs('40'), 40);
+    assert.equal(parseDurationMs('0'), 0);
+    assert.throws(() => parseDurationMs('40'), { name: 'ConfigError', reason: 'bad-value', message: "'40' has no unit: 40ms or 40s? (write e.g. 500ms, 5s, 2m)" });
     assert.throws(() => parseDurationMs('soon'), (e: unknown) => e instanceof ConfigError && e.reason === 'bad-value');
   });
 
@@ -128,6 +129,10 @@ describe('daemon config', () => {
     );
     await writeFile(file, 'noDistill: false\n');
     assert.equal((await loadDaemonConfig(['--config', file], {})).config?.distill, true);
+     // A list option given one value (as the repeatable flag given once): a list of one.
+    await writeFile(file, 'listen: /ip4/127.0.0.1/tcp/0\nbootstrap:\n  - /ip4/127.0.0.1/tcp/47800\n');
+    const lists = (await loadDaemonConfig(['--config', file], {})).config;
+    assert.deepEqual([lists?.listen, lists?.bootstrap], [['/ip4/127.0.0.1/tcp/0'], ['/ip4/127.0.0.1/tcp/47800']]);
   });
 
   it('answers --version and -v without reading any other input', async () => {

@@ -51,7 +51,7 @@ export interface StatusOptions {
   watchMs: number | null;
 }
 
-/** Durations as on the daemon's command line (src/node/config.ts): 500ms, 5s, 2m, or a number of milliseconds. */
+/** Durations as on the daemon's command line (src/node/config.ts): 500ms, 5s, 2m; a bare number is refused with a hint. */
 function parseTime(text: string, flag: string): number {
   let ms: number;
   try {
