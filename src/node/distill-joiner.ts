@@ -163,7 +163,7 @@ export interface DistillJoinerOptions {
 
 export type JoinOutcome =
   | { status: 'distilled'; teacher: string; startedFromTeacher: boolean; steps: number }
-  | { status: 'cold'; reason: 'restored' | 'disabled' | 'no-discovery' | 'untrained-peers' | 'no-teacher' | 'bad-teacher' | 'aborted' };
+  | { status: 'cold'; reason: 'restored' | 'disabled' | 'no-discovery' | 'untrained-peers' | 'other-swarm-peers' | 'no-teacher' | 'bad-teacher' | 'aborted' };
 
 export class DistillJoinerService implements DaemonService {
   readonly name = 'distill';
@@ -233,7 +233,9 @@ export class DistillJoinerService implements DaemonService {
         logger.warn({ attempts: fetched.attempts }, 'distill: stopped before a teacher answered');
         return { status: 'cold', reason: 'aborted' };
       }
-      if (fetched.coldReason === 'untrained-peers') {
+      if (fetched.coldReason === 'other-swarm-peers') {
+        logger.warn({ graceMs, swarm: config.swarm }, `distill: every peer we reach is in another swarm (see the warning naming it), none can teach swarm '${config.swarm}': cold start`);
+      } else if (fetched.coldReason === 'untrained-peers') {
         logger.info({ graceMs, announcedPeers: context.announcements.all().length, attempts: fetched.attempts }, 'distill: only untrained peers announced, cold start');
       } else {
         logger.warn({ deadlineMs, attempts: fetched.attempts }, 'distill: no teacher answered within the deadline, cold start');
@@ -254,7 +256,7 @@ export class DistillJoinerService implements DaemonService {
     forced: TeacherCandidate | null,
     deadlineMs: number,
     graceMs: number | null,
-  ): Promise<{ result: FetchFromTeachersResult | null; bytes: number; rejected: number; attempts: string[]; coldReason: 'no-teacher' | 'untrained-peers' }> {
+  ): Promise<{ result: FetchFromTeachersResult | null; bytes: number; rejected: number; attempts: string[]; coldReason: 'no-teacher' | 'untrained-peers' | 'other-swarm-peers' }> {
     const { config, model: live, node } = context;
     const signal = this.signal(context);
     const wait = new TeacherWait({ deadlineMs, untrainedGraceMs: graceMs, now: Date.now });
@@ -263,11 +265,13 @@ export class DistillJoinerService implements DaemonService {
     let bytes = 0;
     let rejected = 0;
     const attempts: string[] = [];
-    let coldReason: 'no-teacher' | 'untrained-peers' = 'no-teacher';
+    let coldReason: 'no-teacher' | 'untrained-peers' | 'other-swarm-peers' = 'no-teacher';
     while (!signal.aborted) {
       const candidates = forced !== null ? [forced] : this.rankedTeachers(context).filter((c) => !refused.has(c.id));
       const announcedPeers = context.announcements.all().filter((row) => row.peerId !== selfPeerId).length;
-      const step = wait.next({ announcedPeers, usableTeachers: candidates.length });
+      const { connected, otherSwarm } = context.metrics.toJson().peers;
+      const otherSwarmPeersOnly = (connected ?? 0) > 0 && otherSwarm === connected;
+      const step = wait.next({ announcedPeers, usableTeachers: candidates.length, otherSwarmPeersOnly });
       if (step.action === 'cold') {
         coldReason = step.reason;
         break;

@@ -9,7 +9,10 @@
  *   start once that has held for a short grace period;
  * - a usable teacher is announced, or `--teacher` forces one: ask until the
  *   deadline, as before;
- * - nobody announced at all (bootstrap peer not up yet): wait the deadline.
+ * - nobody announced at all (bootstrap peer not up yet): wait the deadline,
+ *   unless every peer we are connected to is of another swarm (a forgotten
+ *   `--swarm`: they never announce on our topic): cold start after the same
+ *   grace period.
  *
  * Pure (clock passed in), so the timing rules are tested with a fake clock.
  *
@@ -22,7 +25,7 @@ import { DISTILL_UNTRAINED_GRACE_EXTRA_MS } from './distill-constants.ts';
 export type TeacherWaitStep =
   | { action: 'ask' }
   | { action: 'wait' }
-  | { action: 'cold'; reason: 'no-teacher' | 'untrained-peers' };
+  | { action: 'cold'; reason: 'no-teacher' | 'untrained-peers' | 'other-swarm-peers' };
 
 /** What the joiner sees on one poll of the announcement table. */
 export interface TeacherWaitView {
@@ -30,6 +33,8 @@ export interface TeacherWaitView {
   announcedPeers: number;
   /** Of those, candidates worth asking (trained, not refused); 1 for a forced `--teacher`. */
   usableTeachers: number;
+  /** We are connected, but only to peers of other swarms (src/node/peer-identity.ts). */
+  otherSwarmPeersOnly?: boolean;
 }
 
 /** False when no peer can reach us in time: no forced teacher, no bootstrap list, no mDNS. */
@@ -53,6 +58,8 @@ export class TeacherWait {
   private readonly now: () => number;
   /** Since when only untrained peers have been announced; null while that is not the case. */
   private untrainedSinceMs: number | null = null;
+  /** Since when we have reached only peers of other swarms; null while that is not the case. */
+  private otherSwarmSinceMs: number | null = null;
 
   /** `untrainedGraceMs` null: wait the whole deadline whatever peers announce (periodic re-distillation). */
   constructor(options: { deadlineMs: number; untrainedGraceMs: number | null; now: () => number }) {
@@ -73,6 +80,12 @@ export class TeacherWait {
       this.untrainedSinceMs = null;
       return { action: 'ask' };
     }
+    if (view.announcedPeers === 0 && view.otherSwarmPeersOnly === true && this.graceMs !== null) {
+      this.untrainedSinceMs = null;
+      this.otherSwarmSinceMs ??= nowMs;
+      return nowMs - this.otherSwarmSinceMs >= this.graceMs ? { action: 'cold', reason: 'other-swarm-peers' } : { action: 'wait' };
+    }
+    this.otherSwarmSinceMs = null;
     if (view.announcedPeers === 0 || this.graceMs === null) {
       this.untrainedSinceMs = null;
       return { action: 'wait' };

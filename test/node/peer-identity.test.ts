@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { validateDaemonConfig } from '../../src/node/config.ts';
 import { Daemon } from '../../src/node/daemon.ts';
+import { DistillJoinerService } from '../../src/node/distill-joiner.ts';
+import { DistillTeacherService } from '../../src/node/distill-teacher.ts';
 import { agentVersion, parseAgentVersion } from '../../src/node/peer-identity.ts';
 
 const HASH = 'ab'.repeat(32);
@@ -33,9 +35,16 @@ describe('peer identity (swarm and model in the identify agent version)', () => 
 
     it('says so in one log line naming both swarms and counts the peer in peers.otherSwarm', async () => {
       const lines: string[] = [];
+      // A deadline far beyond the test's timeout: a join that waited for it would fail the test.
+      const joiner = new DistillJoinerService({ deadlineMs: 600_000 });
       const make = (name: string, swarm: string, bootstrap: string[]): Daemon => {
-        const config = validateDaemonConfig({ listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap, swarm, data: 'mnist', model: 'mlp-small', stateDir: join(root, name), metricsPort: 0, distill: false, stepsPerInterval: 0, logLevel: 'warn' });
-        const daemon = new Daemon({ config, logger: pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) }) });
+        // B joins (distill on, a short announce interval so its grace is 1.2 s): it must not wait its deadline for A.
+        const config = validateDaemonConfig({ listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap, swarm, data: 'mnist', model: 'mlp-small', stateDir: join(root, name), metricsPort: 0, distill: bootstrap.length > 0, announceIntervalMs: 200, stepsPerInterval: 0, logLevel: 'warn' });
+        const daemon = new Daemon({
+          config,
+          logger: pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) }),
+          ...(bootstrap.length > 0 ? { joinServices: [new DistillTeacherService(), joiner] } : {}),
+        });
         daemons.push(daemon);
         return daemon;
       };
@@ -43,6 +52,7 @@ describe('peer identity (swarm and model in the identify agent version)', () => 
       const infoA = await a.start();
       const b = make('b', 'default', infoA.addresses);
       await b.start();
+      assert.deepEqual(joiner.outcome, { status: 'cold', reason: 'other-swarm-peers' });
       const deadline = Date.now() + 30_000;
       while (b.metrics.toJson().peers.otherSwarm !== 1) {
         if (Date.now() > deadline) throw new Error(`peers.otherSwarm stayed ${b.metrics.toJson().peers.otherSwarm}`);

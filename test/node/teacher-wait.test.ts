@@ -62,6 +62,20 @@ describe('TeacherWait', () => {
     assert.equal(wait.remainingMs, 0);
   });
 
+  it('reaching only peers of other swarms (a forgotten --swarm) starts cold after the grace period, not the deadline', () => {
+    const clock = fakeClock();
+    const wait = new TeacherWait({ deadlineMs: 30_000, untrainedGraceMs: 6_000, now: clock.now });
+    const otherSwarmOnly = { ...nobody, otherSwarmPeersOnly: true };
+    assert.deepEqual(wait.next(otherSwarmOnly), { action: 'wait' });
+    clock.advance(5_999);
+    assert.deepEqual(wait.next(otherSwarmOnly), { action: 'wait' });
+    // A peer of our own swarm connecting restarts the grace.
+    assert.deepEqual(wait.next(nobody), { action: 'wait' });
+    assert.deepEqual(wait.next(otherSwarmOnly), { action: 'wait' });
+    clock.advance(6_000);
+    assert.deepEqual(wait.next(otherSwarmOnly), { action: 'cold', reason: 'other-swarm-peers' });
+  });
+
   it('keeps asking a usable (or forced) teacher until the deadline, then starts cold', () => {
     const clock = fakeClock();
     const wait = new TeacherWait({ deadlineMs: 30_000, untrainedGraceMs: 6_000, now: clock.now });
