@@ -101,7 +101,7 @@ describe('gossip-learn status', () => {
         '  peers      2 connected, 2 known in swarm demo; 1 of another swarm (never exchange with us)',
         '  exchanges  240 merged; 130 started, 118 answered, 2 failed, 1 rejected, 3 busy; last 0.4 s ago',
         '  traffic    1.2 MiB sent, 1.1 MiB received, 31.2x smaller than f32 (codec topk:0.1+q4+deflate)',
-        '  training   4,200 steps, loss 0.3100, 6,100 samples/s on wasm',
+        '  training   4,200 steps, loss 0.3100, 6,100 samples/s while training on wasm',
         '  joined     distilled from 12D3KooWTeacher, accuracy 9.65% -> 85.10% in 12 s (101.3 KiB)',
         '  memory     247.1 MiB RSS, 123 tensors',
       ].join('\n'),

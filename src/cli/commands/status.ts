@@ -153,7 +153,7 @@ export function formatStatus(url: string, m: MetricsJson, nowMs: number): string
   rows.push(['exchanges', `${count(x.merged)} merged; ${count(x.initiated)} started, ${count(x.accepted)} answered, ${count(x.failed)} failed, ${count(x.rejected)} rejected, ${count(x.busy)} busy${last === null ? '' : `; last ${last}`}`]);
   const ratio = x.compressionRatio === null ? '' : `, ${x.compressionRatio.toFixed(1)}x smaller than f32`;
   rows.push(['traffic', `${formatBytes(x.bytesSent)} sent, ${formatBytes(x.bytesReceived)} received${ratio} (codec ${m.codec ?? '?'})`]);
-  const speed = m.training.samplesPerSecond === null ? '' : `, ${Math.round(m.training.samplesPerSecond).toLocaleString('en-US')} samples/s`;
+  const speed = m.training.samplesPerSecond === null ? '' : `, ${Math.round(m.training.samplesPerSecond).toLocaleString('en-US')} samples/s while training`;
   rows.push(['training', `${count(m.training.steps)} steps, loss ${m.training.loss?.toFixed(4) ?? '?'}${speed} on ${m.backend ?? '?'}`]);
   if (m.distill.teacher !== null) {
     const d = m.distill;
