@@ -11,7 +11,7 @@
  * then trains the baselines (a signal skips them), writes results.json and
  * the report and prints where they are.
  */
-import { fileURLToPath } from 'node:url';
+import { CLI_PATH } from './child-process.ts';
 import { join, relative, resolve } from 'node:path';
 import { computeBaselines, daemonTraining, describeBaselines, type BaselineOutcome } from './baselines.ts';
 import { ClusterError } from './errors.ts';
@@ -22,7 +22,6 @@ import { writeReport } from './report.ts';
 import { readResultsFile, RUNNING_STOP_REASON, writeResultsFile, type ClusterResults } from './results.ts';
 import { formatBytes } from './units.ts';
 
-export const DEFAULT_CLI_PATH = fileURLToPath(new URL('../../bin/gossip-learn.js', import.meta.url));
 
 function chooseProgress(config: ClusterConfig): ProgressView {
   const mode = config.progress === 'auto' ? (process.stdout.isTTY ? 'tty' : 'plain') : config.progress;
@@ -133,7 +132,7 @@ export async function runCluster(argv: string[]): Promise<number> {
 
     const config = command.config;
     progress = chooseProgress(config);
-    launcher = new ClusterLauncher(config, { cliPath: config.cli ?? DEFAULT_CLI_PATH, progress });
+    launcher = new ClusterLauncher(config, { cliPath: config.cli ?? CLI_PATH, progress });
     console.log(
       `cluster: ${config.nodes} daemons (${config.lateJoin} late), ${config.durationSeconds} s, ${config.data} ${config.partition}, ` +
         `model ${config.model}, codec ${config.codec ?? 'default'}, output in ${display(config.outDir)}`,

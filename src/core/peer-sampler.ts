@@ -38,14 +38,12 @@ export class PeerSampler {
   private readonly records: LruMap<string, PeerRecord>;
   private readonly random: () => number;
   private readonly maxFailures: number;
-  private readonly maxPeers: number;
   private last: string | null = null;
 
   constructor(options: PeerSamplerOptions) {
     this.random = options.random;
     this.maxFailures = options.maxFailures ?? DEFAULT_MAX_FAILURES;
-    this.maxPeers = options.maxPeers ?? DEFAULT_MAX_PEER_RECORDS;
-    this.records = new LruMap(this.maxPeers);
+    this.records = new LruMap(options.maxPeers ?? DEFAULT_MAX_PEER_RECORDS);
   }
 
   /** Selection weight of a candidate (>0), given the durations of the others. */
