@@ -132,6 +132,6 @@ describe('ChocoAggregator', () => {
 
 describe('createAggregator', () => {
   it('names the known aggregators when given an unknown one', () => {
-    assert.throws(() => createAggregator('median'), { name: 'MergeError', reason: 'bad-options', message: 'unknown aggregator "median"; known: average, choco' });
+    assert.throws(() => createAggregator('krum'), { name: 'MergeError', reason: 'bad-options', message: 'unknown aggregator "krum"; known: average, choco, clip, centered-clip, trimmed-mean, median' });
   });
 });
