@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { createGossipNode } from '../core/gossip-node.ts';
 import { DEFAULT_PACING } from '../core/pacing.ts';
 import { DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
-import { createAggregator, DEFAULT_AGGREGATOR } from '../train/aggregators/index.ts';
+import { createAggregator } from '../train/aggregators/index.ts';
 import { initBackend } from '../train/backend.ts';
 import { DivergenceGuard } from '../train/divergence-guard.ts';
 import { LiveModel } from '../train/live-model.ts';
@@ -282,7 +282,7 @@ export class Daemon {
       incarnation: randomBytes(8).toString('hex'),
       codec,
       ...(this.options.exchange?.snapshotCodec === undefined ? {} : { snapshotCodec: this.options.exchange.snapshotCodec }),
-      aggregator: createAggregator(DEFAULT_AGGREGATOR),
+      aggregator: createAggregator(config.aggregator),
       random,
       rounding: random,
     });

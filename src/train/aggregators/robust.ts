@@ -119,7 +119,10 @@ export abstract class RobustAggregator implements Aggregator {
     validateMergeOptions(this.options);
     for (const peer of peers) {
       const check = checkUpdate(local.params, peer.params, this.options);
-      if (!check.ok) return { status: 'rejected', reason: check.reason, peerId: peer.peerId };
+      if (!check.ok) {
+        this.trust.recordRejection(peer.peerId);
+        return { status: 'rejected', reason: check.reason, peerId: peer.peerId };
+      }
     }
     const capped = mixingWeights(local, peers, this.options.weightBy, this.options.capFactor);
     const raw = capped.map((w, k) => (k === 0 ? w : w * this.trust.weightFactor(peers[k - 1]!.peerId)));
@@ -137,7 +140,7 @@ export abstract class RobustAggregator implements Aggregator {
       const step = steps[k]!;
       for (let i = 0; i < moved.length; i++) moved[i] = moved[i]! + step * (target[i]! - before[i]!);
       if (suspect) suspects.push(peer.peerId);
-      this.trust.recordMerge(peer.peerId);
+      this.trust.recordMerge(peer.peerId, suspect);
     });
     return { status: 'merged', weights, steps, counters: aggregatedCounters(local, peers, this.options.capFactor), suspects };
   }
