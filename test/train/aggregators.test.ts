@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { AGGREGATOR_NAMES, AverageAggregator, ChocoAggregator, createAggregator, NormClipAggregator, type PeerContribution } from '../../src/train/aggregators/index.ts';
 import { CLIP_MOVEMENT_MULTIPLIER } from '../../src/train/aggregators/clip.ts';
 import { coordinateMedian, trimmedMean } from '../../src/train/aggregators/coordinate-stats.ts';
-import { TRUST_RAMP_MERGES } from '../../src/train/aggregators/robust.ts';
+import { ROBUST_CAP_FACTOR, TRUST_RAMP_MERGES } from '../../src/train/aggregators/robust.ts';
 import { MergeError } from '../../src/train/merge.ts';
 
 const counters = fc.record({ age: fc.nat({ max: 1e9 }), samplesSeen: fc.nat({ max: 1e12 }) });
@@ -165,11 +165,11 @@ describe('robust aggregators', () => {
     assert.deepEqual(r.suspects, ['evil']);
   });
 
-  it('clip cuts a step to a multiple of the recent movement, and reports the peer', () => {
+  it('clip cuts a step to a multiple of our own recent training movement, and reports the peer', () => {
     const aggregator = new NormClipAggregator({ maxNormRatio: 1e9 });
     assert.equal(aggregator.radius, Infinity);
     const mine = local([0, 0]);
-    // Two merges that move the model by 1 each give a movement average of 1 (the first has no history).
+    // Training moves the model by 1 between the first two merges (the first has no history).
     aggregator.aggregate(mine, [peer(Float32Array.of(0, 0), { peerId: 'a' })]);
     mine.params.set([1, 0]);
     aggregator.aggregate(mine, [peer(Float32Array.of(1, 0), { peerId: 'a' })]);
@@ -189,18 +189,28 @@ describe('robust aggregators', () => {
       assert.ok(r.status === 'merged');
       weights.push(r.weights[1]!);
     }
-    // Capped at 4x ours (0.8 of the total) only once trusted; 1/5 of that raw weight at first.
-    assert.ok(Math.abs(weights[0]! - 0.8 / 5 / (0.2 + 0.8 / 5)) < 1e-9, `first ${weights[0]}`);
+    // Capped at ROBUST_CAP_FACTOR x ours once trusted; 1/TRUST_RAMP_MERGES of that raw weight at first.
+    const full = ROBUST_CAP_FACTOR / (1 + ROBUST_CAP_FACTOR);
+    const first = ROBUST_CAP_FACTOR / TRUST_RAMP_MERGES;
+    assert.ok(Math.abs(weights[0]! - first / (1 + first)) < 1e-9, `first ${weights[0]}`);
     for (let i = 1; i < weights.length; i++) assert.ok(weights[i]! >= weights[i - 1]!);
-    assert.ok(Math.abs(weights.at(-1)! - 0.8) < 1e-9);
+    assert.ok(Math.abs(weights.at(-1)! - full) < 1e-9);
   });
 
   it('gives a peer it keeps clipping less and less weight', () => {
     const aggregator = createAggregator('clip', { maxNormRatio: 1e9 });
     const mine = local([0, 0]);
-    for (let i = 0; i < 6; i++) aggregator.aggregate(mine, [peer(Float32Array.of(mine.params[0]! + 1, 0), { peerId: 'honest', age: 10 })]);
+    // Our own training moves the model by 0.1 between two merges.
+    const train = (): void => {
+      mine.params[0] = mine.params[0]! + 0.1;
+    };
+    for (let i = 0; i < 6; i++) {
+      train();
+      aggregator.aggregate(mine, [peer(Float32Array.of(mine.params[0]! + 0.5, 0), { peerId: 'honest', age: 10 })]);
+    }
     const weights: number[] = [];
     for (let i = 0; i < 10; i++) {
+      train();
       const r = aggregator.aggregate(mine, [peer(Float32Array.of(0, 1e6), { peerId: 'evil', age: 10 })]);
       assert.ok(r.status === 'merged');
       weights.push(r.weights[1]!);

@@ -1,40 +1,49 @@
 /**
  * Centered clipping (Karimireddy, He and Jaggi 2021, "Learning from history
- * for Byzantine robust optimization"), in its decentralized form centered on
+ * for Byzantine robust optimization") in its decentralized form, centered on
  * our own model (He, Karimireddy and Jaggi 2022, "Byzantine-robust
- * decentralized learning via ClippedGossip"): starting at v = x, repeat
- *   v += (1 / n) * sum_j clip(m_j - v, tau)
- * over our model and the window of recent peer estimates m_j (n points),
- * where clip scales a vector down to norm tau. tau is the median distance of
- * the window's estimates from x, so at most half of them are ever clipped:
- * with an honest majority around us, outliers pull by at most tau / n each.
+ * decentralized learning via ClippedGossip"): each peer's pull is clipped
+ * around our model,
+ *   x += gamma * w_peer * clip(peer - x, tau),
+ * with tau adaptive: CENTERED_CLIP_RADIUS_MULTIPLIER x the median of the
+ * latest distances from our model of the other recently heard peers (up to
+ * 8; scalars only, no model copies). While honest peers are the majority
+ * around us, tau tracks their spread, so a peer far outside it pulls no
+ * harder than a typical honest one, and its weight then falls with its
+ * suspicion (peer-trust.ts). Beyond tau the pull also falls off
+ * (redescending, as in Hampel's robust M-estimators: scale (tau / gap)^2
+ * instead of the paper's tau / gap), so a peer ten times further than the
+ * others pulls a tenth as hard as one at the edge. With several peers at
+ * once, each is clipped around our model (the paper's one iteration from a
+ * good center). The first peer heard has no reference and is not clipped
+ * (its weight is ramped down then, robust.ts).
  */
+import { LruMap } from '../../common/lru.ts';
 import type { PeerContribution } from './aggregator.ts';
-import { distance, isFarFromTarget, medianOf, RobustAggregator, type MergeTarget } from './robust.ts';
+import { distance, medianOf, RobustAggregator, ROBUST_WINDOW_PEERS, type MergeTarget } from './robust.ts';
 
-/** Clipping iterations; the paper finds 1-3 enough when started at a good center. */
-export const CENTERED_CLIP_ITERATIONS = 3;
+/** tau in units of the median distance of the other recent peers: honest peers a little beyond the median pass unclipped. */
+export const CENTERED_CLIP_RADIUS_MULTIPLIER = 1.5;
 
 export class CenteredClipAggregator extends RobustAggregator {
   readonly name = 'centered-clip';
+  /** Latest distance of each recently heard peer from our model at that merge. */
+  private readonly gaps = new LruMap<string, number>(ROBUST_WINDOW_PEERS);
+
+  /** Clipping radius for `peerId` now: from the other peers' distances, Infinity with no other peer heard yet. */
+  radiusFor(peerId: string): number {
+    const others = [...this.gaps].filter(([id]) => id !== peerId).map(([, gap]) => gap);
+    return others.length === 0 ? Infinity : CENTERED_CLIP_RADIUS_MULTIPLIER * medianOf(others);
+  }
 
   protected target(local: Float32Array, peer: PeerContribution): MergeTarget {
-    const estimates = this.window.estimates();
-    const tau = medianOf(estimates.map((m) => distance(m, local)));
-    const points = [local, ...estimates];
-    const v = local.slice();
-    if (tau > 0) {
-      const delta = new Float64Array(v.length);
-      for (let iteration = 0; iteration < CENTERED_CLIP_ITERATIONS; iteration++) {
-        delta.fill(0);
-        for (const m of points) {
-          const d = distance(m, v);
-          const scale = d > tau ? tau / d : 1;
-          for (let i = 0; i < v.length; i++) delta[i] = delta[i]! + scale * (m[i]! - v[i]!);
-        }
-        for (let i = 0; i < v.length; i++) v[i] = v[i]! + delta[i]! / points.length;
-      }
-    }
-    return { target: v, suspect: distance(peer.params, local) > tau && isFarFromTarget(peer.params, v, points) };
+    const gap = distance(peer.params, local);
+    const tau = this.radiusFor(peer.peerId);
+    this.gaps.set(peer.peerId, gap);
+    if (!(gap > tau)) return { target: peer.params, suspect: false };
+    const scale = (tau / gap) ** 2;
+    const target = new Float32Array(local.length);
+    for (let i = 0; i < local.length; i++) target[i] = local[i]! + scale * (peer.params[i]! - local[i]!);
+    return { target, suspect: true };
   }
 }

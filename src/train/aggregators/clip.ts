@@ -1,20 +1,27 @@
 /**
  * Norm clipping relative to the local model's recent movement: the step
- * toward a peer is cut to at most `tau`,
- *   target = x + min(1, tau / ||peer - x||) * (peer - x),
+ * toward a peer that lies within `tau` is the average step; beyond it the
+ * pull falls off (redescends, as in Hampel's robust M-estimators),
+ *   target = x + min(1, (tau / ||peer - x||)^2) * (peer - x),
+ * so a peer at distance tau moves us as far as any can, and one ten times
+ * further a tenth of that,
  * where tau = CLIP_MOVEMENT_MULTIPLIER x the exponential moving average of how
- * far our own model moved between two merges (its training plus the previous
- * merge). A peer can then never drag the model further in one merge than the
- * model travels by itself over a few merges, however large its update is
- * (clipping the update norm: Sun, Kairouz, Suresh and McMahan 2019, "Can you
- * really backdoor federated learning?"). The first merge has no history and
- * is not clipped (a new peer's weight is ramped down then, robust.ts).
+ * far our own TRAINING moved the model between two merges (from the model a
+ * merge left to the model the next merge finds). A peer can then never drag
+ * the model further in one merge than a few intervals of our own training
+ * would, however large its update is (clipping the update norm: Sun,
+ * Kairouz, Suresh and McMahan 2019, "Can you really backdoor federated
+ * learning?"). Merges do not feed tau: measured, a tau fed by merged
+ * movement grew under a sign-flip attack (each clipped merge moved the model
+ * by w x tau, which raised tau again) and the honest nodes lost 7 points.
+ * Until our model has trained between two merges there is no reference and
+ * the step is not clipped (a new peer's weight is ramped down then, robust.ts).
  */
 import type { PeerContribution } from './aggregator.ts';
 import { distance, RobustAggregator, type MergeTarget } from './robust.ts';
 
-/** tau in units of recent movement per merge: an honest merge moves the model about half the pair's distance, so 4x lets honest peers through unclipped. */
-export const CLIP_MOVEMENT_MULTIPLIER = 4;
+/** tau in units of our own training movement between two merges. */
+export const CLIP_MOVEMENT_MULTIPLIER = 10;
 const MOVEMENT_EMA_ALPHA = 0.1;
 
 export class NormClipAggregator extends RobustAggregator {
@@ -28,20 +35,23 @@ export class NormClipAggregator extends RobustAggregator {
   }
 
   protected override beforeMerge(local: Float32Array): void {
-    if (this.previous !== null && this.previous.length === local.length) {
-      const moved = distance(local, this.previous);
-      this.movementEma = this.movementEma === null ? moved : this.movementEma + MOVEMENT_EMA_ALPHA * (moved - this.movementEma);
-      this.previous.set(local);
-    } else {
-      this.previous = local.slice();
-    }
+    if (this.previous === null || this.previous.length !== local.length) return;
+    const moved = distance(local, this.previous);
+    // Two merges with no training in between say nothing about our own movement.
+    if (moved > 0) this.movementEma = this.movementEma === null ? moved : this.movementEma + MOVEMENT_EMA_ALPHA * (moved - this.movementEma);
+  }
+
+  protected override afterMerge(local: Float32Array): void {
+    if (this.previous === null || this.previous.length !== local.length) this.previous = local.slice();
+    else this.previous.set(local);
   }
 
   protected target(local: Float32Array, peer: PeerContribution): MergeTarget {
     const gap = distance(peer.params, local);
     const tau = this.radius;
     if (!(gap > tau)) return { target: peer.params, suspect: false };
-    const scale = tau / gap;
+    // Redescending beyond tau (Hampel's robust M-estimators): a peer twice as far as tau pulls half as hard as one at tau.
+    const scale = (tau / gap) ** 2;
     const target = new Float32Array(local.length);
     for (let i = 0; i < local.length; i++) target[i] = local[i]! + scale * (peer.params[i]! - local[i]!);
     return { target, suspect: true };

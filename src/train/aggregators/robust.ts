@@ -25,6 +25,13 @@ import { PeerTrust } from './peer-trust.ts';
  */
 export const ROBUST_WINDOW_PEERS = 8;
 export const ROBUST_WINDOW_MAX_AGE_MERGES = 16;
+/**
+ * A peer's weight is at most this many times our own, whatever age it claims
+ * (the average allows capFactor, 4): an age hijacker then weighs no more than
+ * an honest peer of our age. Nodes of one swarm train at similar rates, so
+ * in steady state the cap rarely binds.
+ */
+export const ROBUST_CAP_FACTOR = 1;
 /** A peer's weight reaches its capped value after this many merges (weight x (merges + 1) / 5 before). */
 export const TRUST_RAMP_MERGES = 5;
 /** A peer farther than this many times the median distance from the merge target is a suspect. */
@@ -115,6 +122,9 @@ export abstract class RobustAggregator implements Aggregator {
   /** Called once per merge, before any target, with our model before the merge (read only). */
   protected beforeMerge(_local: Float32Array): void {}
 
+  /** Called once per merge with our model after it (read only). */
+  protected afterMerge(_local: Float32Array): void {}
+
   aggregate(local: LocalContribution, peers: readonly PeerContribution[]): Aggregation {
     validateMergeOptions(this.options);
     for (const peer of peers) {
@@ -124,7 +134,7 @@ export abstract class RobustAggregator implements Aggregator {
         return { status: 'rejected', reason: check.reason, peerId: peer.peerId };
       }
     }
-    const capped = mixingWeights(local, peers, this.options.weightBy, this.options.capFactor);
+    const capped = mixingWeights(local, peers, this.options.weightBy, Math.min(this.options.capFactor, ROBUST_CAP_FACTOR));
     const raw = capped.map((w, k) => (k === 0 ? w : w * this.trust.weightFactor(peers[k - 1]!.peerId)));
     const total = raw.reduce((a, b) => a + b, 0);
     const weights = raw.map((w) => w / total);
@@ -142,6 +152,7 @@ export abstract class RobustAggregator implements Aggregator {
       if (suspect) suspects.push(peer.peerId);
       this.trust.recordMerge(peer.peerId, suspect);
     });
+    this.afterMerge(moved);
     return { status: 'merged', weights, steps, counters: aggregatedCounters(local, peers, this.options.capFactor), suspects };
   }
 }
