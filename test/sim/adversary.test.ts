@@ -4,7 +4,7 @@ import { aLittleIsEnoughZ, ATTACK_CODEC, nodeAttack, SIGN_FLIP_FACTOR, type Atta
 import { exchangeInMemory } from '../../src/sim/network.ts';
 import { simulate, type SimulationConfig } from '../../src/sim/simulate.ts';
 import { DEFAULT_PACING } from '../../src/core/pacing.ts';
-import { createAggregator } from '../../src/train/aggregators/index.ts';
+import { createAggregator, DEFAULT_AGGREGATOR } from '../../src/train/aggregators/index.ts';
 import { initBackend } from '../../src/train/backend.ts';
 import { allFinite, type TrainingCounters } from '../../src/train/merge.ts';
 import type { LocalModelStore, ModelState } from '../../src/train/model-state.ts';
@@ -102,13 +102,13 @@ describe('simulated adversaries', () => {
     });
     const honestMean = (accuracies: number[]): number => accuracies.slice(0, 3).reduce((a, b) => a + b, 0) / 3;
 
-    it('sign-flip ruins the plain average; clipping keeps the honest nodes near the attack-free accuracy', async () => {
-      const calm = honestMean((await simulate(config('clip', 'none'))).finalAccuracies);
+    it('sign-flip ruins the plain average; the default aggregator keeps the honest nodes near the attack-free accuracy', async () => {
+      const calm = honestMean((await simulate(config(DEFAULT_AGGREGATOR, 'none'))).finalAccuracies);
       const averaged = honestMean((await simulate(config('average', 'sign-flip'))).finalAccuracies);
-      const clipped = honestMean((await simulate(config('clip', 'sign-flip'))).finalAccuracies);
+      const defended = honestMean((await simulate(config(DEFAULT_AGGREGATOR, 'sign-flip'))).finalAccuracies);
       assert.ok(calm > 0.9, `no attack: ${calm}`);
       assert.ok(averaged < calm - 0.2, `average under sign-flip: ${averaged} (no attack ${calm})`);
-      assert.ok(clipped > calm - 0.05, `clip under sign-flip: ${clipped} (no attack ${calm})`);
+      assert.ok(defended > calm - 0.05, `${DEFAULT_AGGREGATOR} under sign-flip: ${defended} (no attack ${calm})`);
     });
   });
 });
