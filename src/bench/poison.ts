@@ -10,8 +10,8 @@
  *   npm run bench:poison -- --json poison.json
  *
  * Budget: 8,000 samples per node by default (about one pass over a node's
- * shard), so each run takes about a minute and the 16 default runs about 15
- * minutes on the shared 2-core reference machine; `--samples-per-node` buys
+ * shard), so each run takes 15-45 s and the 16 default runs about 10
+ * minutes on the shared 2-core reference machine (measured); `--samples-per-node` buys
  * accuracy with time. Every node may call every other one (`--partners 0`):
  * with 3 fixed partners an honest node could have 2 malicious neighbours of
  * 3, and no rule survives a byzantine majority around a node.
@@ -40,7 +40,7 @@ export interface PoisonRun {
   aggregator: string;
   honestMeanAccuracy: number;
   honestWorstAccuracy: number;
-  /** Merges the aggregators refused, all nodes together (frames refused at decoding included). */
+  /** Merges the aggregators refused, all nodes together (frames refused at decoding, as nan-inf's, are not merges and not counted). */
   rejectedMerges: number;
   exchanges: number;
   seconds: number;

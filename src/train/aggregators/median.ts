@@ -11,6 +11,10 @@ import { isFarFromTarget, RobustAggregator, type MergeTarget } from './robust.ts
 export class MedianAggregator extends RobustAggregator {
   readonly name = 'median';
 
+  protected override get keepsWindow(): boolean {
+    return true;
+  }
+
   protected target(local: Float32Array, peer: PeerContribution): MergeTarget {
     const points = [local, ...this.window.estimates()];
     const target = coordinateMedian(new Float32Array(local.length), points);

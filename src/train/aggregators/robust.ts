@@ -125,6 +125,11 @@ export abstract class RobustAggregator implements Aggregator {
   /** Called once per merge with our model after it (read only). */
   protected afterMerge(_local: Float32Array): void {}
 
+  /** True for the rules whose target reads the window of recent estimates (it then keeps model copies). */
+  protected get keepsWindow(): boolean {
+    return false;
+  }
+
   aggregate(local: LocalContribution, peers: readonly PeerContribution[]): Aggregation {
     validateMergeOptions(this.options);
     for (const peer of peers) {
@@ -142,7 +147,7 @@ export abstract class RobustAggregator implements Aggregator {
     const before = local.params.slice();
     this.window.advance();
     this.beforeMerge(before);
-    for (const peer of peers) this.window.record(peer.peerId, peer.params);
+    if (this.keepsWindow) for (const peer of peers) this.window.record(peer.peerId, peer.params);
     const moved = local.params;
     const suspects: string[] = [];
     peers.forEach((peer, k) => {

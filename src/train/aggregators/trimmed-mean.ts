@@ -15,6 +15,10 @@ export const TRIM_FRACTION = 0.25;
 export class TrimmedMeanAggregator extends RobustAggregator {
   readonly name = 'trimmed-mean';
 
+  protected override get keepsWindow(): boolean {
+    return true;
+  }
+
   protected target(local: Float32Array, peer: PeerContribution): MergeTarget {
     const points = [local, ...this.window.estimates()];
     const trim = Math.min(Math.floor(TRIM_FRACTION * points.length), Math.floor((points.length - 1) / 2));
