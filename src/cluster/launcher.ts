@@ -418,6 +418,8 @@ export class ClusterLauncher {
       }
       if (c.churnSeconds > 0) {
         const churn = (): void => {
+          // No kill in the last churnQuietSeconds: the last node killed has time to come back and rejoin.
+          if (Date.now() > endAtMs - (c.churnQuietSeconds ?? 0) * 1000) return;
           track(
             this.churnOnce().then(() => {
               const down = this.nodes.filter((n) => n.status === 'down');
