@@ -15,6 +15,7 @@
  * the final checkpoint is written after training and exchanges stopped.
  */
 import { GossipLearnError } from '../common/errors.ts';
+import type { AtomicFileSystem } from '../common/atomic-file.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -72,6 +73,8 @@ export interface DaemonOptions {
   limits?: AdmissionLimits;
   /** Overrides for tests: exchange read timeout, chunk size. */
   exchange?: { readTimeoutMs?: number; chunkBytes?: number; snapshotCodec?: string };
+  /** File-system calls of the checkpoint writer (tests inject disk faults); default node:fs/promises. */
+  checkpointFs?: AtomicFileSystem;
 }
 
 export type DaemonState = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -291,6 +294,7 @@ export class Daemon {
       model: host,
       intervalMs: config.checkpointIntervalMs,
       meta: () => ({ peerId: metrics.peerId, swarm: config.swarm }),
+      ...(this.options.checkpointFs === undefined ? {} : { fs: this.options.checkpointFs }),
     });
     this.checkpointsValue = checkpoints;
     const announcer = new Announcer({
