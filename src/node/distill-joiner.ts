@@ -50,6 +50,7 @@ import { readChunkedFrame, writeChunkedFrame } from './frame-stream.ts';
 import type { DaemonContext, DaemonService } from './service.ts';
 import { forcedTeacher, rankTeachers, TeacherChoiceError, type TeacherCandidate } from './teacher-choice.ts';
 import { TeacherWait, teacherDiscoveryPossible, untrainedGraceMs } from './teacher-wait.ts';
+import { monotonicNowMs } from '../common/clock.ts';
 
 export interface FetchTeacherOptions extends DecodeDistillOptions {
   incarnation: string;
@@ -259,7 +260,7 @@ export class DistillJoinerService implements DaemonService {
   ): Promise<{ result: FetchFromTeachersResult | null; bytes: number; rejected: number; attempts: string[]; coldReason: 'no-teacher' | 'untrained-peers' | 'other-swarm-peers' }> {
     const { config, model: live, node } = context;
     const signal = this.signal(context);
-    const wait = new TeacherWait({ deadlineMs, untrainedGraceMs: graceMs, now: Date.now });
+    const wait = new TeacherWait({ deadlineMs, untrainedGraceMs: graceMs, now: monotonicNowMs });
     const selfPeerId = node.peerId.toString();
     const refused = new Set<string>(); // answered with something invalid: never again this join
     let bytes = 0;

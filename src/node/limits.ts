@@ -13,6 +13,7 @@
 import type { ConnectionGater } from '@libp2p/interface';
 import { LruMap } from '../common/lru.ts';
 import { CHUNK_BYTES } from './constants.ts';
+import { monotonicNowMs } from '../common/clock.ts';
 
 export const LIMIT_NAMES = [
   'streams-per-peer',
@@ -98,7 +99,7 @@ export class PeerStreamLimiter {
     if (!Number.isFinite(limits.maxPerPeerPerMinute) || limits.maxPerPeerPerMinute < 0) {
       throw new RangeError(`maxPerPeerPerMinute must be >= 0, got ${limits.maxPerPeerPerMinute}`);
     }
-    this.limits = { maxTrackedPeers: MAX_TRACKED_PEERS, now: Date.now, ...limits };
+    this.limits = { maxTrackedPeers: MAX_TRACKED_PEERS, now: monotonicNowMs, ...limits };
     this.peers = new LruMap(this.limits.maxTrackedPeers, (state) => state.active === 0);
     this.hits = hits;
     this.hitNames = hitNames;
