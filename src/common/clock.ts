@@ -11,7 +11,10 @@
  *   const started = monotonicNowMs();
  *   ...
  *   const elapsedMs = monotonicNowMs() - started;   // never negative, never jumps
+ *
+ * Whole milliseconds, as Date.now gave: values derived from it go into
+ * AbortSignal.timeout, which throws on a fraction.
  */
 export function monotonicNowMs(): number {
-  return performance.now();
+  return Math.floor(performance.now());
 }
