@@ -97,6 +97,7 @@ export class Daemon {
   private exchangesValue: ExchangeService | null = null;
   private checkpointsValue: CheckpointService | null = null;
   private lock: StateLock | null = null;
+  private admission: InboundAdmission | null = null;
   private readonly startedServices: DaemonService[] = [];
   private readonly shutdown = new AbortController();
   private stateValue: DaemonState = 'new';
@@ -253,6 +254,7 @@ export class Daemon {
     });
     this.node = node;
     admission.bindNode(node);
+    this.admission = admission;
     admission.reportTo(metrics);
     // After stop the model is disposed: the digest then describes the final parameters.
     monitoring.attach({ metrics, http: this.http, params: () => (this.modelLive ? host.read().params : this.finalParams) });
@@ -403,6 +405,7 @@ export class Daemon {
     }
     this.startedServices.length = 0;
     await this.http.stop();
+    this.admission?.unbind();
     await this.node?.stop();
     this.node = null;
     if (this.modelValue !== null) {
