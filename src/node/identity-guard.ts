@@ -9,8 +9,10 @@
  * src/protocol/incarnation-messages.ts): on each new connection, and again
  * every IDENTITY_RECHECK_INTERVAL_MS on its open connections, it tells the
  * peer its claim (incarnation, start time); the peer remembers the claim of
- * that connection and answers with the claims to the same peer id it holds
- * from its OTHER open connections. A daemon that hears of an older claim to
+ * that connection and answers with the claims to the same peer id that its
+ * OTHER open connections give when asked again right then (within
+ * IDENTITY_PROBE_TIMEOUT_MS: a connection to a killed process can look open
+ * for a while, and its stale claim must not stop the restarted daemon). A daemon that hears of an older claim to
  * its own id calls `onDuplicate` once (the daemon stops and the CLI exits 1
  * with one line saying so); one that hears of a newer claim logs one warning
  * and keeps running: the newer copy stops by itself.
@@ -32,6 +34,7 @@ import {
   MAX_OTHER_CLAIMS,
   olderClaims,
   type IncarnationClaim,
+  type IncarnationMessage,
 } from '../protocol/incarnation-messages.ts';
 import { INCARNATION_PROTOCOL_ID } from './constants.ts';
 import type { DaemonContext, DaemonService } from './service.ts';
@@ -40,6 +43,13 @@ import type { DaemonContext, DaemonService } from './service.ts';
 export const IDENTITY_RECHECK_INTERVAL_MS = 15_000;
 /** Each exchange of claims must finish within this. */
 export const IDENTITY_READ_TIMEOUT_MS = 5000;
+/**
+ * Before reporting another connection's claim, a peer asks that connection
+ * again within this (well inside the asker's IDENTITY_READ_TIMEOUT_MS): a
+ * connection to a process that was killed or lost power may look open for a
+ * while, and its stale claim must not make the restarted daemon refuse to run.
+ */
+export const IDENTITY_PROBE_TIMEOUT_MS = 2000;
 /** Connections asked per recheck (a large node does not ask all of them every time). */
 const MAX_CONNECTIONS_PER_RECHECK = 16;
 /** Claims remembered, one per connection (only open connections are consulted). */
@@ -105,30 +115,38 @@ export class IdentityGuard implements DaemonService {
     for (const connection of node.getConnections().slice(0, MAX_CONNECTIONS_PER_RECHECK)) void this.check(connection);
   }
 
-  private signal(): AbortSignal {
-    return AbortSignal.timeout(this.options.readTimeoutMs ?? IDENTITY_READ_TIMEOUT_MS);
+  private signal(timeoutMs = this.options.readTimeoutMs ?? IDENTITY_READ_TIMEOUT_MS): AbortSignal {
+    return AbortSignal.timeout(timeoutMs);
   }
 
   /** Tells the peer on `connection` our claim and reads what it knows of other claims to our id. */
   private async check(connection: Connection): Promise<void> {
+    if (this.context === null || this.duplicateFound) return;
+    const answer = await this.exchangeClaims(connection, this.options.readTimeoutMs ?? IDENTITY_READ_TIMEOUT_MS);
+    if (answer !== null) this.judge(answer.others, connection.remotePeer.toString());
+  }
+
+  /** Our claim out, the peer's answer in (null: no answer within `timeoutMs`, or none to have). */
+  private async exchangeClaims(connection: Connection, timeoutMs: number): Promise<IncarnationMessage | null> {
     const context = this.context;
-    if (context === null || this.duplicateFound || connection.status !== 'open') return;
+    if (context === null || connection.status !== 'open') return null;
     let stream: Stream;
     try {
-      stream = await connection.newStream(INCARNATION_PROTOCOL_ID, { signal: this.signal() });
+      stream = await connection.newStream(INCARNATION_PROTOCOL_ID, { signal: this.signal(timeoutMs) });
     } catch {
-      return; // A peer without the protocol (an older daemon) or a connection going away.
+      return null; // A peer without the protocol (an older daemon) or a connection going away.
     }
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_INCARNATION_MESSAGE_BYTES });
-      await lp.write(encodeIncarnationMessage({ ...this.options.claim, others: [] }), { signal: this.signal() });
-      const answer = decodeIncarnationMessage((await lp.read({ signal: this.signal() })).subarray());
-      await stream.close({ signal: this.signal() }).catch(() => stream.abort(new Error('close failed')));
+      await lp.write(encodeIncarnationMessage({ ...this.options.claim, others: [] }), { signal: this.signal(timeoutMs) });
+      const answer = decodeIncarnationMessage((await lp.read({ signal: this.signal(timeoutMs) })).subarray());
+      await stream.close({ signal: this.signal(timeoutMs) }).catch(() => stream.abort(new Error('close failed')));
       this.remember(connection, answer);
-      this.judge(answer.others, connection.remotePeer.toString());
+      return answer;
     } catch (err) {
       stream.abort(err instanceof Error ? err : new Error(String(err)));
       context.logger.debug({ err, peer: connection.remotePeer.toString() }, 'identity check failed');
+      return null;
     }
   }
 
@@ -143,12 +161,18 @@ export class IdentityGuard implements DaemonService {
       const lp = lpStream(stream, { maxDataLength: MAX_INCARNATION_MESSAGE_BYTES });
       const request = decodeIncarnationMessage((await lp.read({ signal: this.signal() })).subarray());
       this.remember(connection, request);
+      // Only claims of connections that answer now: a dead process's connection may still look open.
       const others = new Map<string, IncarnationClaim>();
-      for (const other of node.getConnections(connection.remotePeer)) {
-        const known = other.id === connection.id ? undefined : this.claims.peek(other.id);
-        if (known !== undefined && known.claim.incarnation !== request.incarnation) others.set(known.claim.incarnation, known.claim);
+      const candidates = node
+        .getConnections(connection.remotePeer)
+        .filter((other) => other.id !== connection.id && this.claims.peek(other.id)?.claim.incarnation !== request.incarnation)
+        .slice(0, MAX_OTHER_CLAIMS);
+      const fresh = await Promise.all(candidates.map((other) => this.exchangeClaims(other, IDENTITY_PROBE_TIMEOUT_MS)));
+      for (const claim of fresh) {
+        if (claim !== null && claim.incarnation !== request.incarnation) others.set(claim.incarnation, { incarnation: claim.incarnation, startedAtMs: claim.startedAtMs });
       }
       const reply = { ...this.options.claim, others: [...others.values()].slice(0, MAX_OTHER_CLAIMS) };
+      this.context?.logger.debug({ peer: connection.remotePeer.toString(), probed: candidates.length, reported: reply.others.length }, 'identity: answered a claim');
       await lp.write(encodeIncarnationMessage(reply), { signal: this.signal() });
       await stream.close({ signal: this.signal() }).catch(() => stream.abort(new Error('close failed')));
     } catch (err) {

@@ -67,4 +67,43 @@ describe('duplicate identity (real daemon processes)', function () {
     assert.equal(await daemonHealthStatus(original.metricsUrl), 200);
     assert.ok(original.child.running);
   });
+
+  it('a stale connection to a dead original (frozen: its sockets stay open) does not stop the restarted copy', async () => {
+    const original = await startDaemonProcess(daemonArgs(join(root, 'b'), []), { startTimeoutMs: 120_000 });
+    daemons.push(original);
+    const other = await startDaemonProcess([...daemonArgs(join(root, 'd'), [original.listen]), '--log-level', 'debug'], { startTimeoutMs: 120_000 });
+    daemons.push(other);
+    await cp(join(root, 'b'), join(root, 'b-copy'), { recursive: true, filter: (path) => !path.endsWith(STATE_LOCK_FILE_NAME) });
+    // SIGSTOP: the process answers nothing, yet the kernel keeps its connections open (as for a machine that lost power).
+    process.kill(original.pid, 'SIGSTOP');
+    try {
+      let answered = 0;
+      const seen: string[] = [];
+      const off = other.child.onLine((line) => {
+        if (line.includes('identity')) seen.push(line.slice(0, 300));
+        if (line.includes('identity: answered a claim') && line.includes('"reported":0')) answered++;
+      });
+      const copy = await startDaemonProcess(daemonArgs(join(root, 'b-copy'), [other.listen]), { startTimeoutMs: 120_000 });
+      daemons.push(copy);
+      // The other daemon answered the copy's claim without an older one: its connection to the frozen original
+      // either failed the probe (IDENTITY_PROBE_TIMEOUT_MS) or was already dropped by libp2p (in runs here it
+      // often is by then, so this checks the outcome, not which of the two caused it).
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer that probed the stale connection:\n${seen.join('\n')}`)), 30_000);
+        const poll = setInterval(() => {
+          if (answered > 0 || !copy.child.running) {
+            clearInterval(poll);
+            resolve();
+          }
+        }, 50);
+      });
+      clearTimeout(timer);
+      off();
+      assert.ok(copy.child.running, copy.stderrTail());
+      assert.equal(await daemonHealthStatus(copy.metricsUrl), 200);
+    } finally {
+      process.kill(original.pid, 'SIGCONT');
+    }
+  });
 });
