@@ -157,6 +157,8 @@ export interface DistillTeacherServiceOptions {
   codecSpec?: string;
   maxConcurrentJoiners?: number;
   readTimeoutMs?: number;
+  /** Differential privacy: serve this (the latest release, already public) instead of the local model; null = nothing released yet (BUSY). */
+  released?: () => Float32Array | null;
 }
 
 /**
@@ -189,7 +191,13 @@ export class DistillTeacherService implements DaemonService {
       frameLimits: DEFAULT_FRAME_LIMITS,
       codecSpec: this.options.codecSpec ?? DISTILL_DEFAULT_CODEC,
       // An untrained model teaches nothing: answer BUSY so the joiner asks someone else.
-      snapshot: () => (live.age > 0 ? { modelName: live.modelName, modelHash: live.modelHash, ...live.read() } : null),
+      snapshot: () => {
+        if (live.age === 0) return null;
+        const released = this.options.released;
+        if (released === undefined) return { modelName: live.modelName, modelHash: live.modelHash, ...live.read() };
+        const params = released();
+        return params === null ? null : { modelName: live.modelName, modelHash: live.modelHash, ...live.read(), params };
+      },
       ...(this.options.maxConcurrentJoiners === undefined ? {} : { maxConcurrentJoiners: this.options.maxConcurrentJoiners }),
       readTimeoutMs: this.options.readTimeoutMs ?? config.readTimeoutMs,
       admit: (peerId) => limiter.tryAcquire(peerId),
