@@ -31,6 +31,7 @@ import {
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE, DEFAULT_MAX_STREAMS_PER_PEER } from './limits.ts';
 import { DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_MAX_EXCHANGES_PER_IP_PER_MINUTE, DEFAULT_MAX_STREAMS_PER_IP } from './limits.ts';
 import { isIP } from 'node:net';
+import { peerIdFromString } from '@libp2p/peer-id';
 import { DEFAULT_DP_DELTA } from '../core/dp-release.ts';
 import { forcedTeacher } from './teacher-choice.ts';
 import { closestName, describeArgsError } from '../common/arg-errors.ts';
@@ -416,4 +417,5 @@ export function checkDaemonSpecs(config: DaemonConfig): void {
   for (const address of config.listen) check('listen', () => multiaddr(address));
   for (const address of config.bootstrap) check('bootstrap', () => multiaddr(address));
   if (config.teacher !== null) check('teacher', () => forcedTeacher(config.teacher as string, []));
+  for (const id of config.allowPeer) check('allow-peer', () => peerIdFromString(id));
 }

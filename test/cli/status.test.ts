@@ -64,7 +64,9 @@ describe('gossip-learn status', () => {
   });
 
   it('reads the default daemon, or the URLs and ports given', () => {
-    assert.deepEqual(parseStatusOptions([]), { help: false, version: false, urls: ['http://127.0.0.1:47900/metrics'], timeoutMs: 5000, watchMs: null });
+    assert.deepEqual(parseStatusOptions([], {}), { help: false, version: false, urls: ['http://127.0.0.1:47900/metrics'], timeoutMs: 5000, watchMs: null, token: null });
+    assert.equal(parseStatusOptions([], { GOSSIP_LEARN_METRICS_TOKEN: 'from-the-environment' }).token, 'from-the-environment');
+    assert.equal(parseStatusOptions(['--metrics-token', 'from-the-flag'], { GOSSIP_LEARN_METRICS_TOKEN: 'from-the-environment' }).token, 'from-the-flag');
     const o = parseStatusOptions(['--metrics-port', '47900', '--metrics-port', '47901', '--metrics-host', 'localhost', '--metrics-url', 'http://127.0.0.1:39345', '--timeout', '2s', '--watch', '500ms']);
     assert.deepEqual(o.urls, ['http://127.0.0.1:39345/metrics', 'http://localhost:47900/metrics', 'http://localhost:47901/metrics']);
     assert.equal(o.timeoutMs, 2000);
