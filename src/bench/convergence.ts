@@ -29,7 +29,7 @@ import type { ModelName } from '../train/models.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
 import { TRAINING_DEFAULTS } from '../train/training-defaults.ts';
 import { simulate } from '../sim/simulate.ts';
-import { DP_BENCH_OPTIONS, describeDpPlan, dpFigures, dpTable, planDpRuns, type DpBenchFigures, type DpRunPlan } from './dp-bench.ts';
+import { DP_BENCH_OPTIONS, runDpBench } from './dp-bench.ts';
 import type { CurvePoint, GossipSetup, SimulationResult, TrainingSetup } from '../sim/simulate.ts';
 
 /** Per-node sample budget: ~3 passes over a node's share of Fashion-MNIST, sized so the whole default run fits in 30 minutes on the 2-core reference machine. */
@@ -51,8 +51,6 @@ export const DEFAULT_SIM_PARTNERS = 3;
 /** One benchmark row: a simulation's figures (less the per-node finals) with its mode and final accuracies. */
 export interface BenchRun extends Omit<SimulationResult, 'finalAccuracies' | 'privacy'> {
   mode: 'centralized' | 'local' | 'f32' | 'compressed';
-  /** --dp runs: the target epsilon, the settings and what the nodes spent (dp-bench.ts); absent otherwise. */
-  dp?: DpBenchFigures;
   codec: string;
   meanAccuracy: number;
   worstAccuracy: number;
@@ -147,7 +145,7 @@ centralized, local, f32 gossip and compressed gossip, in one process.`,
   console.log(evalRows > 0 ? `intermediate curve points on the first ${evalRows} test rows; final points on the full test split` : 'every curve point on the full test split');
 
   const gossipWith = (codec: string, snapshotCodec: string, mergeGamma: number): GossipSetup => ({ codec, snapshotCodec, aggregator: DEFAULT_AGGREGATOR, mergeOptions: { gamma: mergeGamma }, rounding: 'nearest' });
-  const plan: Array<{ mode: BenchRun['mode']; codec: string; run: () => Promise<SimulationResult>; dp?: DpRunPlan['dp'] }> = [];
+  const plan: Array<{ mode: BenchRun['mode']; codec: string; run: () => Promise<SimulationResult> }> = [];
   // Round-to-nearest quantization: the replica's error feedback removes its bias, and it measured slightly better than stochastic rounding (0.813 vs 0.809 mean accuracy, topk:0.05+q4+deflate).
   const common = { data, partition: values.partition, numNodes: nodes, model, seed, samplesPerNode, training, evalPoints, evalRows, pacing, partners };
   const progress = (label: string) => (p: CurvePoint) => console.log(`  ${label}: ${p.samples} samples, mean ${pct(p.meanAccuracy)}, worst ${pct(p.worstAccuracy)}, ${fmtBytes(p.bytesPerNode)}/node`);
@@ -158,11 +156,6 @@ centralized, local, f32 gossip and compressed gossip, in one process.`,
   if (modes.includes('compressed')) {
     for (const codec of codecs) plan.push({ mode: 'compressed', codec, run: () => simulate({ ...common, mode: 'gossip', gossip: gossipWith(codec, values['snapshot-codec'], gamma), onPoint: progress(codec) }) });
   }
-
-  // --dp: compressed gossip with differential privacy at each target epsilon, after the runs above (src/bench/dp-bench.ts).
-  const dpPlan = planDpRuns(values, { samplesPerNode, batchSize: training.batchSize, localSteps }, (label, dp) => () => simulate({ ...common, mode: 'gossip', gossip: { ...gossipWith(DEFAULT_CODEC_SPEC, values['snapshot-codec'], gamma), dp }, onPoint: progress(label) }));
-  if (dpPlan.length > 0) console.log(describeDpPlan(dpPlan));
-  plan.push(...dpPlan);
 
   const runs: BenchRun[] = [];
   for (const item of plan) {
@@ -183,7 +176,6 @@ centralized, local, f32 gossip and compressed gossip, in one process.`,
       virtualMs: r.virtualMs,
       seconds: r.seconds,
       curve: r.curve,
-      ...dpFigures(item, r),
     });
   }
 
@@ -216,7 +208,8 @@ centralized, local, f32 gossip and compressed gossip, in one process.`,
   const local = runs.find((r) => r.mode === 'local');
   if (local && compressedDefault) checks.push({ name: 'local-only shows a clear gap', pass: compressedDefault.meanAccuracy - local.meanAccuracy >= 0.05, detail: `${(100 * (compressedDefault.meanAccuracy - local.meanAccuracy)).toFixed(2)} points below compressed` });
   for (const c of checks) console.log(`${c.pass ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`);
-  if (dpPlan.length > 0) console.log(`\n${dpTable(runs, compressedDefault ?? null)}`);
+  // --dp EPSILONS: compressed gossip with differential privacy, same setup; reported apart from runs[] (src/bench/dp-bench.ts).
+  const dpRuns = await runDpBench(values, { samplesPerNode, batchSize: training.batchSize, localSteps }, (label, dp) => simulate({ ...common, mode: 'gossip', gossip: { ...gossipWith(DEFAULT_CODEC_SPEC, values['snapshot-codec'], gamma), dp }, onPoint: progress(label) }), compressedDefault ?? null);
 
   if (values.json) {
     const out = {
@@ -233,6 +226,7 @@ centralized, local, f32 gossip and compressed gossip, in one process.`,
       targetAccuracy: target,
       checks,
       runs,
+      ...(dpRuns.length > 0 ? { dpRuns } : {}),
     };
     await writeFile(values.json, `${JSON.stringify(out, null, 2)}\n`);
     console.log(`wrote ${values.json}`);
