@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
@@ -11,6 +11,7 @@ import { IDENTITY_FILE } from '../../src/node/constants.ts';
 import { Daemon } from '../../src/node/daemon.ts';
 import { loadOrCreateIdentity } from '../../src/node/identity.ts';
 import type { MetricsJson } from '../../src/node/metrics.ts';
+import { PRIVACY_LEDGER_FILE } from '../../src/node/privacy.ts';
 import { SwarmKeyError, readSwarmKey, writeSwarmKey } from '../../src/node/swarm-key.ts';
 
 const CODEC = 'q8';
@@ -183,6 +184,41 @@ describe('private swarms on 127.0.0.1', function () {
     assert.equal(mc.exchange.merged, 0);
     assert.equal(mc.model.paramsDigest, digestC);
     console.log(`      refused by allowlist: ${ma.peers.refused.allowlist} at a, ${mb.peers.refused.allowlist} at b; stranger merged ${mc.exchange.merged}`);
+  });
+
+  it('with differential privacy: counts releases, stops sharing at the budget, keeps the ledger across a restart', async () => {
+    const dirA = join(root, 'dp-a');
+    // Z = 2: 5 releases cost epsilon 5.38, a 6th would take it to 6.00 (src/core/rdp-accountant.ts).
+    const dp = { dpClip: 0.01, dpNoiseMultiplier: 2, dpDelta: 1e-5, dpEpsilonBudget: 5.5 };
+    const a = makeDaemon(nodeConfig(dirA, 0, dp));
+    daemons.push(a);
+    const infoA = await a.start();
+    const first = await getMetrics(infoA.metricsUrl);
+    assert.deepEqual(first.privacy, { psk: false, allowlist: null, dp: { clip: 0.01, noiseMultiplier: 2, delta: 1e-5, epsilon: 0, releases: 0, budget: 5.5, exhausted: false } });
+    const b = makeDaemon(nodeConfig(join(root, 'dp-b'), 1, { bootstrap: infoA.addresses }));
+    daemons.push(b);
+    const infoB = await b.start();
+    await until(async () => (await getMetrics(infoA.metricsUrl)).privacy.dp!.exhausted, () => 'the budget to run out');
+    const spent = (await getMetrics(infoA.metricsUrl)).privacy.dp!;
+    assert.equal(spent.releases, 5);
+    assert.ok(Math.abs(spent.epsilon - 5.3777) < 1e-3, `epsilon ${spent.epsilon}`);
+    const ledger = JSON.parse(await readFile(join(dirA, PRIVACY_LEDGER_FILE), 'utf8')) as { releases: number };
+    assert.equal(ledger.releases, 5);
+    // From now on A answers BUSY and starts nothing: B's exchanges with it stop merging.
+    const busyBefore = (await getMetrics(infoB.metricsUrl)).exchange.busy;
+    await until(async () => (await getMetrics(infoB.metricsUrl)).exchange.busy >= busyBefore + 3, () => 'b to be answered busy');
+    const [ma, mb] = await Promise.all([getMetrics(infoA.metricsUrl), getMetrics(infoB.metricsUrl)]);
+    assert.equal(ma.privacy.dp!.releases, 5);
+    const mergedAtB = mb.exchange.merged;
+    await until(async () => (await getMetrics(infoB.metricsUrl)).exchange.busy >= mb.exchange.busy + 3, () => 'more busy answers');
+    assert.equal((await getMetrics(infoB.metricsUrl)).exchange.merged, mergedAtB, 'nothing more from a node out of budget');
+
+    await a.stop(1000);
+    daemons.splice(daemons.indexOf(a), 1);
+    const again = makeDaemon(nodeConfig(dirA, 0, dp));
+    daemons.push(again);
+    const infoAgain = await again.start();
+    assert.deepEqual((await getMetrics(infoAgain.metricsUrl)).privacy.dp, { ...spent, exhausted: true });
   });
 
   it('with --metrics-token: every route but /healthz answers 401 without the token', async () => {
