@@ -24,7 +24,7 @@
  * - `ip-limit`: an inbound connection from an address that already holds
  *   `maxConnectionsPerIp` connections (a fresh peer id per connection does
  *   not reset it); per-IP stream and exchange limits are in admission.ts
- *   and count here as well.
+ *   and count here as well. Loopback is exempt (limitedIpOf).
  * - `connections`: the total inbound connection limit (admission.ts).
  */
 import type { ConnectionGater, ConnectionProtector, MessageStream, MultiaddrConnection, PeerId } from '@libp2p/interface';
@@ -50,6 +50,18 @@ export interface AccessControlOptions {
 export function ipOf(address: Multiaddr): string | null {
   const part = address.getComponents().find((c) => c.name === 'ip4' || c.name === 'ip6');
   return part?.value ?? null;
+}
+
+/**
+ * The address per-IP limits key on, or null when they do not apply: not an
+ * IP transport, or loopback (127.0.0.0/8, ::1), which every daemon on this
+ * machine shares (`npm run cluster` runs up to 64 there) and which no remote
+ * peer can use.
+ */
+export function limitedIpOf(address: Multiaddr): string | null {
+  const ip = ipOf(address);
+  if (ip === null || ip.startsWith('127.') || ip === '::1') return null;
+  return ip;
 }
 
 export class AccessControl {
@@ -112,7 +124,7 @@ export class AccessControl {
           this.refused.connections++;
           return true;
         }
-        const ip = ipOf(maConn.remoteAddr);
+        const ip = limitedIpOf(maConn.remoteAddr);
         if (ip === null) return false;
         const open = this.connections().filter((c) => ipOf(c.remoteAddr) === ip).length;
         if (open < this.options.maxConnectionsPerIp) return false;

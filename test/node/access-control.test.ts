@@ -3,7 +3,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import type { ConnectionProtector, MessageStream, MultiaddrConnection } from '@libp2p/interface';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
-import { AccessControl, ipOf } from '../../src/node/access-control.ts';
+import { AccessControl, ipOf, limitedIpOf } from '../../src/node/access-control.ts';
 import { InboundAdmission } from '../../src/node/admission.ts';
 import { bearerMatches } from '../../src/node/http.ts';
 
@@ -23,6 +23,9 @@ describe('AccessControl', () => {
     assert.equal(ipOf(multiaddr('/ip4/10.1.2.3/tcp/4001')), '10.1.2.3');
     assert.equal(ipOf(multiaddr('/ip6/::1/tcp/4001')), '::1');
     assert.equal(ipOf(multiaddr('/dns4/example.org/tcp/4001')), null);
+    assert.equal(limitedIpOf(multiaddr('/ip4/127.0.0.1/tcp/4001')), null);
+    assert.equal(limitedIpOf(multiaddr('/ip6/::1/tcp/4001')), null);
+    assert.equal(limitedIpOf(multiaddr('/ip4/192.168.1.2/tcp/4001')), '192.168.1.2');
   });
 
   it('refuses inbound connections beyond the per-IP limit, whatever the peer ids, and counts them as ip-limit', async () => {
@@ -35,6 +38,10 @@ describe('AccessControl', () => {
     open.pop();
     assert.equal(await gater.denyInboundConnection!(rawConnection('/ip4/10.0.0.1/tcp/1003')), false);
     assert.deepEqual(access.refused, { psk: 0, allowlist: 0, 'ip-limit': 1, connections: 0 });
+    // Loopback is every local daemon's address: not limited.
+    const local = Array.from({ length: 5 }, (_, i) => ({ remoteAddr: multiaddr(`/ip4/127.0.0.1/tcp/${2000 + i}`) }));
+    access.bindNode({ getConnections: () => local });
+    assert.equal(await gater.denyInboundConnection!(rawConnection('/ip4/127.0.0.1/tcp/3000')), false);
   });
 
   it('counts a refusal of the inner connection-limit gater as connections', async () => {
