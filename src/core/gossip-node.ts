@@ -24,6 +24,13 @@
  * and GossipError('merge-rejected') (the aggregator refused the peer's
  * model: the model is untouched and the pair's replicas are dropped, so both
  * sides resync). Always `close()` an exchange that ends early.
+ *
+ * With differential privacy (`dp` in the setup, dp-release.ts) every model
+ * frame is computed from the node's released model instead of the local
+ * one, one release per exchange and side; once the budget is spent
+ * `initiate` returns null and `accept` answers BUSY. A release refused in
+ * the middle of an exchange (another exchange spent the last of the budget)
+ * makes `receive` throw GossipError('privacy-budget').
  */
 import { GossipError } from './errors.ts';
 import { Exchange, SessionError, SessionTable, type ExchangeOutcome, type FrameBytes, type LocalModel } from '../protocol/session.ts';
