@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { pino } from 'pino';
 import { run as keygen } from '../../src/cli/commands/keygen.ts';
-import { ConfigError, validateDaemonConfig, type DaemonConfig } from '../../src/node/config.ts';
+import { checkDaemonSpecs, ConfigError, loadDaemonConfig, validateDaemonConfig, type DaemonConfig } from '../../src/node/config.ts';
 import { IDENTITY_FILE } from '../../src/node/constants.ts';
 import { Daemon } from '../../src/node/daemon.ts';
 import { loadOrCreateIdentity } from '../../src/node/identity.ts';
@@ -237,6 +237,26 @@ describe('private swarms on 127.0.0.1', function () {
     assert.equal(((await res.json()) as MetricsJson).privacy.dp, null);
     assert.equal((await fetch(`${base}/metrics/prometheus`, { headers: { authorization: `bearer ${token}` } })).status, 200);
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
+  });
+});
+
+describe('privacy flags', () => {
+  it('read from flags and the environment (GOSSIP_LEARN_PSK is a path)', async () => {
+    const { config } = await loadDaemonConfig(['--allow-peer', 'a', '--allow-peer', 'b', '--dp-clip', '0.5', '--dp-noise-multiplier', '1.2'], { GOSSIP_LEARN_PSK: '/keys/swarm.key', GOSSIP_LEARN_METRICS_TOKEN: 'sixteen-characters' });
+    assert.deepEqual(
+      [config!.psk, config!.allowPeer, config!.metricsToken, config!.dpClip, config!.dpNoiseMultiplier, config!.dpDelta, config!.dpEpsilonBudget],
+      ['/keys/swarm.key', ['a', 'b'], 'sixteen-characters', 0.5, 1.2, null, null],
+    );
+  });
+
+  it('differential privacy needs both the clip and the noise multiplier, and delta and budget need them', () => {
+    assert.throws(() => nodeConfig('/nonexistent', 0, { dpClip: 1 }), { name: 'ConfigError', message: '--dp-clip: differential privacy needs both --dp-clip and --dp-noise-multiplier' });
+    assert.throws(() => nodeConfig('/nonexistent', 0, { dpEpsilonBudget: 8 }), { name: 'ConfigError', message: '--dp-clip: --dp-delta and --dp-epsilon-budget need --dp-clip and --dp-noise-multiplier' });
+    assert.throws(() => nodeConfig('/nonexistent', 0, { dpClip: 1, dpNoiseMultiplier: 1, dpDelta: 1 }), (err: unknown) => err instanceof ConfigError && err.message.startsWith('--dp-delta: '));
+  });
+
+  it('a bad --allow-peer id is one line', () => {
+    assert.throws(() => checkDaemonSpecs(nodeConfig('/nonexistent', 0, { allowPeer: ['not-a-peer-id'] })), (err: unknown) => err instanceof ConfigError && err.message.startsWith('--allow-peer: '));
   });
 });
 
