@@ -162,6 +162,23 @@ export interface DistillTeacherServiceOptions {
 }
 
 /**
+ * What a teacher serves a joiner: nothing while untrained (BUSY, the joiner
+ * asks someone else); with differential privacy (`released`) the latest
+ * release, which gossip partners already hold, never the local model, and
+ * nothing before the first release; else the local model.
+ */
+export function taughtModel(
+  live: { age: number; modelName: string; modelHash: string; read(): { params: Float32Array; age: number; samplesSeen: number } },
+  released?: () => Float32Array | null,
+): { modelName: string; modelHash: string; params: Float32Array; age: number; samplesSeen: number } | null {
+  if (live.age === 0) return null;
+  const local = live.read();
+  if (released === undefined) return { modelName: live.modelName, modelHash: live.modelHash, ...local };
+  const params = released();
+  return params === null ? null : { modelName: live.modelName, modelHash: live.modelHash, ...local, params };
+}
+
+/**
  * The teacher side as a daemon service: serves our model while the daemon
  * runs, with per-peer limits on distill streams and requests, and counts
  * refused or failed inbound distill streams in `exchange.rejected`.
@@ -191,13 +208,7 @@ export class DistillTeacherService implements DaemonService {
       frameLimits: DEFAULT_FRAME_LIMITS,
       codecSpec: this.options.codecSpec ?? DISTILL_DEFAULT_CODEC,
       // An untrained model teaches nothing: answer BUSY so the joiner asks someone else.
-      snapshot: () => {
-        if (live.age === 0) return null;
-        const released = this.options.released;
-        if (released === undefined) return { modelName: live.modelName, modelHash: live.modelHash, ...live.read() };
-        const params = released();
-        return params === null ? null : { modelName: live.modelName, modelHash: live.modelHash, ...live.read(), params };
-      },
+      snapshot: () => taughtModel(live, this.options.released),
       ...(this.options.maxConcurrentJoiners === undefined ? {} : { maxConcurrentJoiners: this.options.maxConcurrentJoiners }),
       readTimeoutMs: this.options.readTimeoutMs ?? config.readTimeoutMs,
       admit: (peerId) => limiter.tryAcquire(peerId),
