@@ -12,6 +12,10 @@
  * (noiseMultiplierFor, src/core/rdp-accountant.ts). The target is also each
  * node's `epsilonBudget`, so no node ever passes it: a node that releases
  * more than planned stops sharing (the run reports how many did).
+ *
+ * The runs are printed as their own table beside compressed gossip without
+ * DP and written to the JSON as `dpRuns[]`, apart from `runs[]`, whose
+ * modes and checks stay those of the communication benchmark.
  */
 import { DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
 import { exitScriptUsage, scriptNumberProblem } from '../cli/script-args.ts';
