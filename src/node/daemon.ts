@@ -52,6 +52,7 @@ import { TrainingLoop } from './training-loop.ts';
 import { DistillJoinerService } from './distill-joiner.ts';
 import { IdentityGuard, type DuplicateIdentityError } from './identity-guard.ts';
 import { DistillTeacherService } from './distill-teacher.ts';
+import { daemonDpSetup, dpSettingsOf, loadAccessControl } from './privacy.ts';
 import type { DaemonContext, DaemonService, NodeData } from './service.ts';
 
 
@@ -113,7 +114,7 @@ export class Daemon {
     this.options = options;
     this.config = options.config;
     this.logger = options.logger ?? createLogger(options.config.logLevel);
-    this.http = new HttpServer({ host: options.config.metricsHost, port: options.config.metricsPort });
+    this.http = new HttpServer({ host: options.config.metricsHost, port: options.config.metricsPort, token: options.config.metricsToken });
     this.http.addRoute('GET', '/metrics', () => jsonResponse(this.metrics.toJson()));
     this.http.addRoute('GET', '/healthz', () =>
       this.stateValue === 'running' ? jsonResponse({ status: 'ok' }) : jsonResponse({ status: this.stateValue }, 503),
@@ -215,6 +216,8 @@ export class Daemon {
     const host = new LiveModel({ model, trainer, modelName: config.model, modelHash: computeModelHash(model) });
     this.modelValue = host;
     const checkpointPath = join(config.stateDir, CHECKPOINT_FILE);
+    // Differential privacy starts its released model at the seeded initialization, which every peer can compute.
+    const publicBase = dpSettingsOf(config) === null ? null : Float32Array.from(host.read().params);
     const restored = await restoreCheckpoint(checkpointPath, host, logger);
     this.throwIfStopping();
     Object.assign(metrics.model, { name: host.modelName, hash: host.modelHash, params: host.paramCount });
@@ -239,6 +242,8 @@ export class Daemon {
         maxConnections: config.maxConnections,
       },
     );
+    const access = await loadAccessControl(config);
+    this.throwIfStopping();
     const monitoring = new Monitoring();
     const node = await createLibp2pNode({
       privateKey,
@@ -248,7 +253,7 @@ export class Daemon {
       swarm: config.swarm,
       mdns: config.mdns,
       agentVersion: agentVersion({ version: packageVersion(), swarm: config.swarm, modelHash: host.modelHash }),
-      ...admission.libp2pOptions(),
+      ...access.libp2pOptions(admission.libp2pOptions()),
       ...monitoring.libp2pOptions(),
       ...this.options.libp2p,
     });
@@ -256,6 +261,10 @@ export class Daemon {
     admission.bindNode(node);
     this.admission = admission;
     admission.reportTo(metrics);
+    access.bindNode(node);
+    admission.onIpLimit = () => access.countIpLimit();
+    Object.assign(metrics.privacy, { psk: config.psk !== null, allowlist: access.options.allowlist?.size ?? null });
+    metrics.peers.refused = access.refused;
     // After stop the model is disposed: the digest then describes the final parameters.
     monitoring.attach({ metrics, http: this.http, params: () => (this.modelLive ? host.read().params : this.finalParams) });
     metrics.peerId = node.peerId.toString();
@@ -290,7 +299,10 @@ export class Daemon {
       aggregator: createAggregator(DEFAULT_AGGREGATOR),
       random,
       rounding: random,
+      ...privacyOf(config, publicBase, logger),
     });
+    metrics.addRefresher(() => (metrics.privacy.dp = gossip.dp?.status() ?? null));
+    if (gossip.dp?.exhausted === true) logger.warn(gossip.dp.status(), 'differential privacy: the epsilon budget was spent before this start: sharing nothing');
     const exchanges = new ExchangeService({
       gossip,
       inbound: admission,
@@ -328,7 +340,8 @@ export class Daemon {
       exchanges,
       announcer,
       // Default: the knowledge-transfer join (teacher side always; joiner side on a first start).
-      ...(this.options.joinServices ?? [new DistillTeacherService(), new DistillJoinerService()]),
+      // With differential privacy a joiner is taught the latest release, never the local model (src/core/dp-release.ts).
+      ...(this.options.joinServices ?? [new DistillTeacherService(gossip.dp === null ? {} : { released: () => (gossip.dp!.accountant.releases > 0 ? gossip.dp!.latest : null) }), new DistillJoinerService()]),
       new TrainingLoop({
         model: host,
         test: data.test,
@@ -417,6 +430,16 @@ export class Daemon {
     this.lock = null;
     this.stateValue = 'stopped';
   }
+}
+
+/** The gossip core's `dp` option for this configuration (src/node/privacy.ts), logged once when the budget runs out. */
+function privacyOf(config: DaemonConfig, publicBase: Float32Array | null, logger: Logger): { dp?: NonNullable<ReturnType<typeof daemonDpSetup>> } {
+  if (publicBase === null) return {};
+  const dp = daemonDpSetup(config, {
+    publicBase,
+    onExhausted: () => logger.warn({ budget: config.dpEpsilonBudget }, 'differential privacy: the next release would pass the epsilon budget: this node stops sharing its model'),
+  });
+  return dp === undefined ? {} : { dp };
 }
 
 /** Start failed for a reason the operator can fix; the message names the fix. */

@@ -21,6 +21,8 @@ export const LIMIT_NAMES = [
   'connections',
   'distill-streams-per-peer',
   'distill-requests-per-peer-per-minute',
+  'streams-per-ip',
+  'exchanges-per-ip-per-minute',
 ] as const;
 export type LimitName = (typeof LIMIT_NAMES)[number];
 
@@ -33,12 +35,22 @@ export const newLimitHits = (): LimitHits => ({
   connections: 0,
   'distill-streams-per-peer': 0,
   'distill-requests-per-peer-per-minute': 0,
+  'streams-per-ip': 0,
+  'exchanges-per-ip-per-minute': 0,
 });
 
 /** Defaults: generous for honest peers (one exchange at a time; at the default 500 ms interval a peer starts 2 a second, spread over all its peers), tight for floods. */
 export const DEFAULT_MAX_STREAMS_PER_PEER = 4;
 export const DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE = 240;
 export const DEFAULT_MAX_CONNECTIONS = 64;
+/**
+ * Per remote IP address, beside the per-peer limits (a fresh peer id per
+ * connection resets those, not these): room for several honest daemons
+ * behind one address (a NAT, or a cluster on 127.0.0.1).
+ */
+export const DEFAULT_MAX_STREAMS_PER_IP = 32;
+export const DEFAULT_MAX_EXCHANGES_PER_IP_PER_MINUTE = 960;
+export const DEFAULT_MAX_CONNECTIONS_PER_IP = 32;
 /**
  * Distill teacher side: a joiner needs one model per join (and a refresh every
  * few minutes); each answer is a whole model, so a peer asking in a loop would

@@ -10,7 +10,7 @@ import { encodeDistillModel } from '../../src/protocol/distill-messages.ts';
 import { DEFAULT_FRAME_LIMITS } from '../../src/protocol/frame.ts';
 import { DISTILL_PROTOCOL_ID, MAX_CHUNK_DATA_BYTES } from '../../src/node/constants.ts';
 import { fetchFromTeachers, type FetchTeacherOptions } from '../../src/node/distill-joiner.ts';
-import { DistillTeacher, type TeacherSnapshot } from '../../src/node/distill-teacher.ts';
+import { DistillTeacher, taughtModel, type TeacherSnapshot } from '../../src/node/distill-teacher.ts';
 import type { TeacherCandidate } from '../../src/node/teacher-choice.ts';
 import { readChunkedFrame, writeChunkedFrame } from '../../src/node/frame-stream.ts';
 
@@ -245,5 +245,17 @@ describe('DistillTeacher (answered by the joiner side, fetchFromTeachers)', func
     const result = await fetchFromTeachers(joiner, [], { ...joinerOptions, deadlineMs: 1_000 });
     assert.equal(result.model, null);
     assert.deepEqual(result.attempts, []);
+  });
+});
+
+describe('the distill teacher with differential privacy', () => {
+  it('serves the latest release, never the local model, and nothing before the first release', () => {
+    const local = new Float32Array([1, 2, 3]);
+    const live = { age: 5, modelName: 'mlp', modelHash: 'h', read: () => ({ params: local, age: 5, samplesSeen: 160 }) };
+    assert.equal(taughtModel(live, () => null), null);
+    const release = new Float32Array([0.1, 0.2, 0.3]);
+    assert.deepEqual(taughtModel(live, () => release)?.params, release);
+    assert.deepEqual(taughtModel(live)?.params, local);
+    assert.equal(taughtModel({ ...live, age: 0 }), null);
   });
 });

@@ -63,6 +63,8 @@ describe('PeerStreamLimiter', () => {
       connections: 0,
       'distill-streams-per-peer': 1,
       'distill-requests-per-peer-per-minute': 1,
+      'streams-per-ip': 0,
+      'exchanges-per-ip-per-minute': 0,
     });
   });
 
