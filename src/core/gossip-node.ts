@@ -238,7 +238,7 @@ export interface GossipNodeSetup {
   random: () => number;
   /** Uniform [0, 1) source for stochastic rounding in the codec; omit for round-to-nearest. */
   rounding?: () => number;
-  /** Clock in ms for expiring abandoned exchanges (default Date.now; the simulator passes its virtual clock). */
+  /** Clock in ms for expiring abandoned exchanges (default monotonicNowMs, src/common/clock.ts; the simulator passes its virtual clock). */
   now?: () => number;
   /** Differential privacy (dp-release.ts); omit for none. */
   dp?: { settings: DpSettings } & DpReleaseOptions;

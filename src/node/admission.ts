@@ -15,9 +15,10 @@
  * The limiters themselves are in limits.ts; monitoring.ts exports the
  * figures as Prometheus text.
  */
-import type { ConnectionGater } from '@libp2p/interface';
+import type { Connection, ConnectionGater } from '@libp2p/interface';
 import {
   connectionLimitGater,
+  ConnectionTrimmer,
   DEFAULT_MAX_EXCHANGES_PER_IP_PER_MINUTE,
   DEFAULT_MAX_STREAMS_PER_IP,
   newLimitHits, PeerStreamLimiter, type LimitHits, type StreamPermit } from './limits.ts';
@@ -33,6 +34,17 @@ export interface AdmissionLimits {
   maxStreamsPerIp?: number;
   /** Inbound exchanges from one IP address per minute; 0 = no rate limit (default DEFAULT_MAX_EXCHANGES_PER_IP_PER_MINUTE). */
   maxExchangesPerIpPerMinute?: number;
+  /** Newcomers let in past maxConnections at a time (default DEFAULT_NEWCOMER_SLOTS in limits.ts). */
+  newcomerSlots?: number;
+  /** How long such a newcomer stays before it is closed (default DEFAULT_NEWCOMER_GRACE_MS). */
+  newcomerGraceMs?: number;
+}
+
+/** The part of the libp2p node admission binds to. */
+export interface AdmissionNode {
+  getConnections(): unknown[];
+  addEventListener(type: 'connection:open', listener: (evt: CustomEvent<Connection>) => void): void;
+  removeEventListener(type: 'connection:open', listener: (evt: CustomEvent<Connection>) => void): void;
 }
 
 /** Our gater refuses (and counts) at maxConnections; libp2p's own limit, a little higher, is the silent backstop. */
@@ -57,6 +69,9 @@ export class InboundAdmission implements InboundGuard {
   /** Called for every refusal by a per-IP limit (the daemon counts them in `peers.refused['ip-limit']`). */
   onIpLimit: () => void = () => undefined;
   private openConnections: () => number = () => 0;
+  private readonly trimmer: ConnectionTrimmer;
+  private readonly onOpen = (evt: CustomEvent<Connection>): void => this.trimmer.opened(evt.detail);
+  private node: AdmissionNode | null = null;
 
   constructor(limits: AdmissionLimits) {
     this.limits = limits;
@@ -72,22 +87,39 @@ export class InboundAdmission implements InboundGuard {
       this.hits,
       { concurrent: 'streams-per-ip', rate: 'exchanges-per-ip-per-minute' },
     );
+    this.trimmer = new ConnectionTrimmer(
+      { maxConnections: limits.maxConnections, openConnections: () => this.openConnections(), ...(limits.newcomerGraceMs === undefined ? {} : { graceMs: limits.newcomerGraceMs }) },
+      this.hits,
+    );
   }
 
   /** Options for createLibp2pNode. */
   libp2pOptions(): { connectionGater: ConnectionGater; maxConnections: number } {
     return {
       connectionGater: connectionLimitGater(
-        { maxConnections: this.limits.maxConnections, openConnections: () => this.openConnections() },
+        {
+          maxConnections: this.limits.maxConnections,
+          openConnections: () => this.openConnections(),
+          ...(this.limits.newcomerSlots === undefined ? {} : { newcomerSlots: this.limits.newcomerSlots }),
+        },
         this.hits,
       ),
       maxConnections: this.limits.maxConnections + LIBP2P_CONNECTION_MARGIN,
     };
   }
 
-  /** Lets the connection gater count open connections once the node exists. */
-  bindNode(node: { getConnections(): unknown[] }): void {
+  /** Lets the connection gater count open connections once the node exists, and trims newcomers past the limit after their grace. */
+  bindNode(node: AdmissionNode): void {
     this.openConnections = () => node.getConnections().length;
+    this.node = node;
+    node.addEventListener('connection:open', this.onOpen);
+  }
+
+  /** Stops trimming (the node is stopping). */
+  unbind(): void {
+    this.node?.removeEventListener('connection:open', this.onOpen);
+    this.node = null;
+    this.trimmer.stop();
   }
 
   /** Shares our counters with the JSON metrics: `limits.hits` and `exchange.rejectedByReason`. */

@@ -191,7 +191,7 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'readTimeoutMs', flag: 'read-timeout', kind: 'duration', help: 'exchange read timeout: a stalled stream is reset after this (max 30s)', shown: shownMs(READ_TIMEOUT_MS) },
   { key: 'maxStreamsPerPeer', flag: 'max-streams-per-peer', kind: 'int', help: 'concurrent inbound exchange streams per peer', shown: String(DEFAULT_MAX_STREAMS_PER_PEER) },
   { key: 'maxExchangesPerPeerPerMinute', flag: 'max-exchanges-per-peer-per-minute', kind: 'int', help: 'inbound exchanges per peer per minute (0 = unlimited)', shown: String(DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE) },
-  { key: 'maxConnections', flag: 'max-connections', kind: 'int', help: 'inbound connections are refused beyond this many open ones', shown: String(DEFAULT_MAX_CONNECTIONS) },
+  { key: 'maxConnections', flag: 'max-connections', kind: 'int', help: 'open connections; beyond, a few newcomers get 15 s to find other peers, then inbound ones are refused', shown: String(DEFAULT_MAX_CONNECTIONS) },
   { key: 'psk', flag: 'psk', kind: 'string', help: 'private swarm: pre-shared key file (gossip-learn keygen --out FILE); peers without it cannot connect', shown: 'none' },
   { key: 'allowPeer', flag: 'allow-peer', kind: 'list', help: 'only these peer ids may connect (repeatable)', shown: 'anyone' },
   { key: 'allowPeers', flag: 'allow-peers', kind: 'string', help: 'file of allowed peer ids, one a line (# comments); adds to --allow-peer', shown: 'none' },

@@ -15,6 +15,7 @@
  * the final checkpoint is written after training and exchanges stopped.
  */
 import { GossipLearnError } from '../common/errors.ts';
+import type { AtomicFileSystem } from '../common/atomic-file.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -49,6 +50,7 @@ import { packageVersion } from './version.ts';
 import { acquireStateLock, type StateLock } from './state-lock.ts';
 import { TrainingLoop } from './training-loop.ts';
 import { DistillJoinerService } from './distill-joiner.ts';
+import { IdentityGuard, type DuplicateIdentityError } from './identity-guard.ts';
 import { DistillTeacherService } from './distill-teacher.ts';
 import { daemonDpSetup, dpSettingsOf, loadAccessControl } from './privacy.ts';
 import type { DaemonContext, DaemonService, NodeData } from './service.ts';
@@ -73,6 +75,13 @@ export interface DaemonOptions {
   limits?: AdmissionLimits;
   /** Overrides for tests: exchange read timeout, chunk size. */
   exchange?: { readTimeoutMs?: number; chunkBytes?: number; snapshotCodec?: string };
+  /** File-system calls of the checkpoint writer (tests inject disk faults); default node:fs/promises. */
+  checkpointFs?: AtomicFileSystem;
+  /**
+   * Called when the daemon must not go on running (another process with its peer id runs in the
+   * swarm, src/node/identity-guard.ts); the daemon stops itself right after. Default: logged as an error.
+   */
+  onRefuse?: (err: DuplicateIdentityError) => void;
 }
 
 export type DaemonState = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -89,6 +98,7 @@ export class Daemon {
   private exchangesValue: ExchangeService | null = null;
   private checkpointsValue: CheckpointService | null = null;
   private lock: StateLock | null = null;
+  private admission: InboundAdmission | null = null;
   private readonly startedServices: DaemonService[] = [];
   private readonly shutdown = new AbortController();
   private stateValue: DaemonState = 'new';
@@ -171,6 +181,9 @@ export class Daemon {
 
   private async startNow(): Promise<DaemonStartInfo> {
     const { config, metrics, logger } = this;
+    // New on every start: peers learn that our replicas of them are gone, and tell this process from a copy with our id.
+    // The start time is a wall-clock instant (compared with other processes' starts), not a duration.
+    const claim = { incarnation: randomBytes(8).toString('hex'), startedAtMs: Date.now() };
     // mkdir returns the first directory it created: a failed start removes what it made, nothing else.
     this.createdStateDir = (await mkdir(config.stateDir, { recursive: true })) ?? null;
     this.throwIfStopping();
@@ -246,6 +259,7 @@ export class Daemon {
     });
     this.node = node;
     admission.bindNode(node);
+    this.admission = admission;
     admission.reportTo(metrics);
     access.bindNode(node);
     admission.onIpLimit = () => access.countIpLimit();
@@ -279,8 +293,7 @@ export class Daemon {
       modelHash: host.modelHash,
       paramCount: host.paramCount,
       model: host,
-      // New on every start: peers learn that our replicas of them are gone.
-      incarnation: randomBytes(8).toString('hex'),
+      incarnation: claim.incarnation,
       codec,
       ...(this.options.exchange?.snapshotCodec === undefined ? {} : { snapshotCodec: this.options.exchange.snapshotCodec }),
       aggregator: createAggregator(DEFAULT_AGGREGATOR),
@@ -303,6 +316,7 @@ export class Daemon {
       model: host,
       intervalMs: config.checkpointIntervalMs,
       meta: () => ({ peerId: metrics.peerId, swarm: config.swarm }),
+      ...(this.options.checkpointFs === undefined ? {} : { fs: this.options.checkpointFs }),
     });
     this.checkpointsValue = checkpoints;
     const announcer = new Announcer({
@@ -318,6 +332,8 @@ export class Daemon {
       }),
     });
     const services: DaemonService[] = [
+      // First: it must see every connection, the bootstrap dials included.
+      new IdentityGuard({ claim, onDuplicate: (err) => this.refuse(err) }),
       new Connectivity({ bootstrap: config.bootstrap }),
       new PeerIdentityCheck(),
       checkpoints,
@@ -368,6 +384,14 @@ export class Daemon {
     return info;
   }
 
+  /** The daemon must not run on (see DaemonOptions.onRefuse): say so once, then stop. */
+  private refuse(err: DuplicateIdentityError): void {
+    if (this.shutdown.signal.aborted) return;
+    if (this.options.onRefuse !== undefined) this.options.onRefuse(err);
+    else this.logger.error({ reason: err.reason }, err.message);
+    void this.stop().catch((stopErr: unknown) => this.logger.error({ err: stopErr }, 'stop failed'));
+  }
+
   /** Graceful stop; safe to call more than once (later calls wait for the first), also during start(). */
   stop(deadlineMs = SHUTDOWN_DEADLINE_MS): Promise<void> {
     this.stopping ??= (async () => {
@@ -394,6 +418,7 @@ export class Daemon {
     }
     this.startedServices.length = 0;
     await this.http.stop();
+    this.admission?.unbind();
     await this.node?.stop();
     this.node = null;
     if (this.modelValue !== null) {

@@ -6,11 +6,12 @@
  * HTTP routes (JSON here, Prometheus text by the hardening engineer) read
  * them through `toJson()` or directly.
  *
- *   const metrics = new DaemonMetrics({ now: Date.now });
+ *   const metrics = new DaemonMetrics({ now: monotonicNowMs });
  *   metrics.exchange.initiated++;
  *   JSON.stringify(metrics.toJson());
  */
 import type { FrameBytes } from '../protocol/session.ts';
+import { monotonicNowMs } from '../common/clock.ts';
 import type { DpStatus } from '../core/dp-release.ts';
 
 export interface ModelMetrics {
@@ -170,7 +171,7 @@ export class DaemonMetrics {
   private readonly now: () => number;
 
   constructor(opts: { now?: () => number } = {}) {
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? monotonicNowMs;
     this.startedAtMs = this.now();
   }
 

@@ -71,6 +71,17 @@ export async function run(argv: string[]): Promise<number> {
       for (const address of info.addresses) console.log(`${LISTEN_LINE_PREFIX}${address}`);
       console.log(`${METRICS_LINE_PREFIX}${info.metricsUrl}`);
     },
+    // Another process with our peer id runs in the swarm (a copied state dir): one line, stop, exit 1.
+    onRefuse: (err) => {
+      if (signals > 0) return;
+      signals++;
+      console.error(`gossip-learn daemon: ${err.message}`);
+      // The daemon stops itself right after this call; exit 1 once it has.
+      void daemon.stop().then(
+        () => resolveExit(1),
+        () => resolveExit(1),
+      );
+    },
   });
 
   let signals = 0;
