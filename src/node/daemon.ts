@@ -156,8 +156,10 @@ export class Daemon {
       return await this.starting;
     } catch (err) {
       // A stop() during start cleans up itself (after this promise settled); otherwise clean up here.
+      // Recorded as the stop, so a later stop() waits for this teardown instead of running a second one on a disposed model.
       if (this.stopping === null) {
-        await this.stopNow(0).catch(() => undefined);
+        this.stopping = this.stopNow(0).catch(() => undefined);
+        await this.stopping;
         await this.removeWhatStartCreated();
       } else await this.stopping.catch(() => undefined);
       throw err;
