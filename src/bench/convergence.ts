@@ -29,6 +29,7 @@ import type { ModelName } from '../train/models.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
 import { TRAINING_DEFAULTS } from '../train/training-defaults.ts';
 import { simulate } from '../sim/simulate.ts';
+import { DP_BENCH_OPTIONS, runDpBench } from './dp-bench.ts';
 import type { CurvePoint, GossipSetup, SimulationResult, TrainingSetup } from '../sim/simulate.ts';
 
 /** Per-node sample budget: ~3 passes over a node's share of Fashion-MNIST, sized so the whole default run fits in 30 minutes on the 2-core reference machine. */
@@ -48,7 +49,7 @@ export const DEFAULT_TRAINING: TrainingSetup = { ...TRAINING_DEFAULTS };
 export const DEFAULT_SIM_PARTNERS = 3;
 
 /** One benchmark row: a simulation's figures (less the per-node finals) with its mode and final accuracies. */
-export interface BenchRun extends Omit<SimulationResult, 'finalAccuracies'> {
+export interface BenchRun extends Omit<SimulationResult, 'finalAccuracies' | 'privacy'> {
   mode: 'centralized' | 'local' | 'f32' | 'compressed';
   codec: string;
   meanAccuracy: number;
@@ -105,6 +106,7 @@ centralized, local, f32 gossip and compressed gossip, in one process.`,
         'eval-rows': { type: 'string', default: '0', arg: 'N', help: 'test rows for intermediate points, 0 = full split' },
         'learning-rate': { type: 'string', default: String(DEFAULT_TRAINING.learningRate), arg: 'X', help: 'momentum SGD step for every mode, in (0, 10)' },
         json: { type: 'string', arg: 'FILE', help: 'write the figures as JSON here' },
+        ...DP_BENCH_OPTIONS,
       },
     },
     argv,
@@ -212,6 +214,8 @@ centralized, local, f32 gossip and compressed gossip, in one process.`,
   const local = runs.find((r) => r.mode === 'local');
   if (local && compressedDefault) checks.push({ name: 'local-only shows a clear gap', pass: compressedDefault.meanAccuracy - local.meanAccuracy >= 0.05, detail: `${(100 * (compressedDefault.meanAccuracy - local.meanAccuracy)).toFixed(2)} points below compressed` });
   for (const c of checks) console.log(`${c.pass ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`);
+  // --dp EPSILONS: compressed gossip with differential privacy, same setup; reported apart from runs[] (src/bench/dp-bench.ts).
+  const dpRuns = await runDpBench(values, { samplesPerNode, batchSize: training.batchSize, localSteps }, (label, dp) => simulate({ ...common, mode: 'gossip', gossip: { ...gossipWith(DEFAULT_CODEC_SPEC, values['snapshot-codec'], gamma), dp }, onPoint: progress(label) }), compressedDefault ?? null);
 
   if (values.json) {
     const out = {
@@ -228,6 +232,7 @@ centralized, local, f32 gossip and compressed gossip, in one process.`,
       targetAccuracy: target,
       checks,
       runs,
+      ...(dpRuns.length > 0 ? { dpRuns } : {}),
     };
     await writeFile(values.json, `${JSON.stringify(out, null, 2)}\n`);
     console.log(`wrote ${values.json}`);

@@ -24,12 +24,20 @@
  * and GossipError('merge-rejected') (the aggregator refused the peer's
  * model: the model is untouched and the pair's replicas are dropped, so both
  * sides resync). Always `close()` an exchange that ends early.
+ *
+ * With differential privacy (`dp` in the setup, dp-release.ts) every model
+ * frame is computed from the node's released model instead of the local
+ * one, one release per exchange and side; once the budget is spent
+ * `initiate` returns null and `accept` answers BUSY. A release refused in
+ * the middle of an exchange (another exchange spent the last of the budget)
+ * makes `receive` throw GossipError('privacy-budget').
  */
 import { GossipError } from './errors.ts';
-import { SessionError, SessionTable, type Exchange, type ExchangeOutcome, type FrameBytes } from '../protocol/session.ts';
+import { Exchange, SessionError, SessionTable, type ExchangeOutcome, type FrameBytes, type LocalModel } from '../protocol/session.ts';
 import type { Aggregator } from '../train/aggregators/index.ts';
 import type { LocalModelStore } from '../train/model-state.ts';
 import { PeerSampler, type PeerOutcome } from './peer-sampler.ts';
+import { DpRelease, type DpReleaseOptions, type DpSettings } from './dp-release.ts';
 
 export interface GossipNodeOptions {
   /** Per-peer exchange state (swarm, model hash, codec, incarnation, rounding randomness, clock). */
@@ -38,6 +46,8 @@ export interface GossipNodeOptions {
   model: LocalModelStore;
   aggregator: Aggregator;
   sampler: PeerSampler;
+  /** Differential privacy (dp-release.ts): every model frame is computed from the released model instead of the local one. */
+  dp?: DpRelease | null;
 }
 
 /** Counters of what the node merged; bytes are in `sessions.stats`. */
@@ -68,8 +78,11 @@ export class GossipNode {
   readonly aggregator: Aggregator;
   readonly sampler: PeerSampler;
   readonly counters: GossipCounters = { merged: 0, mergeRejected: 0 };
+  /** null: no differential privacy, frames carry the local model. */
+  readonly dp: DpRelease | null;
 
   constructor(options: GossipNodeOptions) {
+    this.dp = options.dp ?? null;
     this.sessions = options.sessions;
     this.model = options.model;
     this.aggregator = options.aggregator;
@@ -89,22 +102,33 @@ export class GossipNode {
   /**
    * Starts an exchange with `peerId`: send `frames`, then feed each frame read
    * back to `exchange.receive`. Returns null when an exchange with that peer
-   * is already running (the caller skips this round). Throws SessionError
+   * is already running, or when differential privacy allows no more
+   * releases (the caller skips this round). Throws SessionError
    * ('bad-local') when the local model does not match the session's size.
    */
   initiate(peerId: string): { exchange: GossipExchange; frames: Uint8Array[]; sent: FrameBytes } | null {
     let start: ReturnType<SessionTable['initiate']>;
+    let released: LocalModel | null = null;
     try {
-      start = this.sessions.initiate(peerId, this.model.read());
+      const local = this.model.read();
+      if (this.dp !== null) {
+        // Spend a release only on an exchange that will run.
+        if (this.sessions.isBusy(peerId)) return null;
+        const params = this.dp.release(local.params);
+        if (params === null) return null;
+        released = { params, age: local.age, samplesSeen: local.samplesSeen };
+      }
+      start = this.sessions.initiate(peerId, released ?? local);
     } catch (err) {
       if (err instanceof SessionError && err.reason === 'busy') return null;
       throw err;
     }
-    return { exchange: new GossipExchange(this, peerId, start.exchange), frames: start.frames, sent: start.sent };
+    return { exchange: new GossipExchange(this, peerId, start.exchange, released), frames: start.frames, sent: start.sent };
   }
 
-  /** Serves an exchange a peer started (a concurrent one with the same peer is answered BUSY). */
+  /** Serves an exchange a peer started (a concurrent one with the same peer, or any once the privacy budget is spent, is answered BUSY). */
   accept(peerId: string): GossipExchange {
+    if (this.dp !== null && !this.dp.canRelease()) return new GossipExchange(this, peerId, new Exchange(this.sessions, null, 'responder'));
     return new GossipExchange(this, peerId, this.sessions.accept(peerId));
   }
 }
@@ -114,12 +138,15 @@ export class GossipExchange {
   readonly peerId: string;
   private readonly node: GossipNode;
   private readonly exchange: Exchange;
+  /** With differential privacy: this exchange's one release, made when the first model frame needs it. */
+  private released: LocalModel | null;
 
   /** @internal use GossipNode.initiate / accept */
-  constructor(node: GossipNode, peerId: string, exchange: Exchange) {
+  constructor(node: GossipNode, peerId: string, exchange: Exchange, released: LocalModel | null = null) {
     this.node = node;
     this.peerId = peerId;
     this.exchange = exchange;
+    this.released = released;
   }
 
   get done(): boolean {
@@ -145,7 +172,7 @@ export class GossipExchange {
   receive(bytes: Uint8Array): GossipStep {
     const node = this.node;
     const local = node.model.read();
-    const step = this.exchange.handle(bytes, local);
+    const step = this.exchange.handle(bytes, this.outgoing(local));
     const base = { frames: step.frames, done: step.done, sent: step.sent, received: step.received };
     if (step.merge === null) return { ...base, merged: false };
     const estimate = step.merge;
@@ -163,6 +190,30 @@ export class GossipExchange {
     node.model.write(local.params, result.counters);
     node.counters.merged += 1;
     return { ...base, merged: true };
+  }
+
+  /**
+   * What the session encodes from: the local model, or with differential
+   * privacy this exchange's release, made lazily (a frame that sends no
+   * model spends nothing). Throws GossipError('privacy-budget') when the
+   * release is refused for the budget.
+   */
+  private outgoing(local: LocalModel): LocalModel {
+    const dp = this.node.dp;
+    if (dp === null) return local;
+    const exchange = this;
+    return {
+      age: local.age,
+      samplesSeen: local.samplesSeen,
+      get params(): Float32Array {
+        if (exchange.released === null) {
+          const params = dp.release(local.params);
+          if (params === null) throw new GossipError('privacy-budget', 'the privacy budget is spent: no more model frames');
+          exchange.released = { params, age: local.age, samplesSeen: local.samplesSeen };
+        }
+        return exchange.released.params;
+      },
+    };
   }
 
   /** Releases the peer record (idempotent): at EOF, on timeout, reset or any error. */
@@ -188,8 +239,10 @@ export interface GossipNodeSetup {
   random: () => number;
   /** Uniform [0, 1) source for stochastic rounding in the codec; omit for round-to-nearest. */
   rounding?: () => number;
-  /** Clock in ms for expiring abandoned exchanges (default Date.now; the simulator passes its virtual clock). */
+  /** Clock in ms for expiring abandoned exchanges (default monotonicNowMs, src/common/clock.ts; the simulator passes its virtual clock). */
   now?: () => number;
+  /** Differential privacy (dp-release.ts); omit for none. */
+  dp?: { settings: DpSettings } & DpReleaseOptions;
 }
 
 /**
@@ -208,5 +261,6 @@ export function createGossipNode(setup: GossipNodeSetup): GossipNode {
     ...(setup.rounding === undefined ? {} : { random: setup.rounding }),
     ...(setup.now === undefined ? {} : { now: setup.now }),
   });
-  return new GossipNode({ sessions, model: setup.model, aggregator: setup.aggregator, sampler: new PeerSampler({ random: setup.random }) });
+  const dp = setup.dp === undefined ? null : new DpRelease(setup.dp.settings, setup.dp);
+  return new GossipNode({ sessions, model: setup.model, aggregator: setup.aggregator, sampler: new PeerSampler({ random: setup.random }), dp });
 }

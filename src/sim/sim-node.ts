@@ -10,6 +10,7 @@
  */
 import type { GossipNode } from '../core/gossip-node.ts';
 import { createGossipNode } from '../core/gossip-node.ts';
+import type { DpSettings } from '../core/dp-release.ts';
 import { createAggregator } from '../train/aggregators/index.ts';
 import type { NodeAttack } from './adversary.ts';
 import type { Dataset, Split } from '../train/dataset.ts';
@@ -40,6 +41,8 @@ export interface GossipSetup {
   rounding: 'stochastic' | 'nearest';
   /** Swarm id in the frames (default 'simulation'). */
   swarmId?: string;
+  /** Differential privacy on every node (src/core/dp-release.ts); the noise is seeded per node. */
+  dp?: DpSettings;
 }
 
 export interface SimNodeOptions {
@@ -118,6 +121,8 @@ export function createSimNode(options: SimNodeOptions): SimNode {
           random,
           ...(setup.rounding === 'stochastic' ? { rounding: createRandom(deriveSeed(options.seed, 'sim-rounding', index)) } : {}),
           ...(options.now === undefined ? {} : { now: options.now }),
+          // The seeded initial model is public: every node computes the same one.
+          ...(setup.dp === undefined ? {} : { dp: { settings: setup.dp, publicBase: live.read().params, random: createRandom(deriveSeed(options.seed, 'sim-dp', index)) } }),
         });
   return { index, id: simNodeId(index), live, guard, gossip, random, tamper: attack?.tamper ?? null, dispose: () => live.dispose() };
 }
