@@ -151,6 +151,7 @@ export class ClusterLauncher {
       EXIT_WITH_PARENT_FLAG,
     ];
     if (c.codec !== null) args.push('--codec', c.codec);
+    args.push('--aggregator', c.aggregator);
     if (c.backend !== null) args.push('--backend', c.backend);
     // Nodes that start together have no trained teacher; late joiners use the
     // knowledge-transfer join (the daemon picks the best announced peer).

@@ -10,6 +10,7 @@ import { DEFAULT_PACING } from '../core/pacing.ts';
 import { DEFAULT_CODEC_SPEC, isCodecSpec } from '../protocol/codec/index.ts';
 import { checkDataSpec } from '../train/dataset.ts';
 import { parseDurationMs } from '../node/config.ts';
+import { AGGREGATOR_NAMES, checkAggregatorName, DEFAULT_AGGREGATOR } from '../train/aggregators/index.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
 import { MAX_BASELINE_SAMPLES } from './baselines.ts';
 import { ClusterError } from './errors.ts';
@@ -25,6 +26,8 @@ export interface ClusterConfig {
   model: string;
   /** Codec spec passed to every daemon; null leaves the daemon's default. */
   codec: string | null;
+  /** Aggregator passed to every daemon as --aggregator (registry name, src/train/aggregators). */
+  aggregator: string;
   seed: number;
   /** How many of the `nodes` start late (the last ones by index). */
   lateJoin: number;
@@ -88,6 +91,7 @@ Options:
   --partition SPEC          iid | dirichlet:<alpha> | shards:<k> (default: dirichlet:0.3)
   --model NAME              mlp | mlp-small | cnn (default: mlp)
   --codec SPEC              update codec, e.g. topk:0.01+q4+deflate (default: the daemon's, ${DEFAULT_CODEC_SPEC})
+  --aggregator NAME         merge rule of every daemon: ${AGGREGATOR_NAMES.join(' | ')} (default: ${DEFAULT_AGGREGATOR})
   --seed N                  seed for partitions, models and churn (default: 1)
   --late-join N             the last N nodes start late and join a trained swarm (default: 1)
   --late-join-delay TIME    when late joiners start (default: 40% of --duration)
@@ -214,6 +218,7 @@ const CLUSTER_OPTIONS = {
   partition: { type: 'string' },
   model: { type: 'string' },
   codec: { type: 'string' },
+  aggregator: { type: 'string' },
   seed: { type: 'string' },
   'late-join': { type: 'string' },
   'late-join-delay': { type: 'string' },
@@ -310,6 +315,7 @@ export function parseClusterCommand(argv: string[], now: Date = new Date()): Clu
         : spec('codec', v.codec, '', (codec) => {
             if (!isCodecSpec(codec)) throw new Error(`not a codec spec: '${codec}' (e.g. topk:0.01+q4+deflate)`);
           }),
+    aggregator: spec('aggregator', v.aggregator, DEFAULT_AGGREGATOR, checkAggregatorName),
     seed,
     lateJoin,
     lateJoinDelaySeconds,

@@ -179,6 +179,7 @@ export class GossipExchange {
     const result = node.aggregator.aggregate(local, [
       { peerId: estimate.peerId, params: estimate.params, selfReplica: estimate.selfReplica, age: estimate.age, samplesSeen: estimate.samplesSeen },
     ]);
+    node.sampler.reportUpdate(this.peerId, result.status === 'rejected' || result.suspects?.includes(this.peerId) === true ? 'suspect' : 'accepted');
     if (result.status === 'rejected') {
       // The replicas moved but the model refused the update: drop the pair so both sides resync.
       node.sessions.forget(this.peerId);

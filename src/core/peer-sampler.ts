@@ -1,11 +1,13 @@
 /**
  * Whom to call next: a random compatible peer, weighted down for recent
- * failures and slowness, never the previous partner when another peer is
- * available. With a single candidate it is called every interval.
+ * failures, slowness and updates the aggregator cut down or refused
+ * (suspicion), never the previous partner when another peer is available.
+ * With a single candidate it is called every interval.
  *
  *   const sampler = new PeerSampler({ random });
  *   const peer = sampler.choose(candidates);     // string | null
  *   sampler.report(peer, { ok: true, durationMs: 120 });
+ *   sampler.reportUpdate(peer, 'suspect');       // its model was clipped, trimmed or rejected
  */
 import { LruMap } from '../common/lru.ts';
 
@@ -19,7 +21,12 @@ interface PeerRecord {
   failures: number;
   /** Exponential moving average of successful exchange durations. */
   meanDurationMs: number | null;
+  /** Exponential moving average in [0, 1] of how often its updates were suspect or rejected. */
+  suspicion: number;
 }
+
+/** How the aggregator took a peer's update. */
+export type UpdateVerdict = 'accepted' | 'suspect';
 
 export interface PeerSamplerOptions {
   random: () => number;
@@ -29,6 +36,9 @@ export interface PeerSamplerOptions {
 }
 
 const DURATION_EMA_ALPHA = 0.3;
+/** Suspicion follows about the last 5 updates; a peer suspect every time keeps 1% of its weight (still heard, so it can recover). */
+const SUSPICION_EMA_ALPHA = 0.2;
+const SUSPICION_WEIGHT_FLOOR = 0.1;
 /** Failed peers stay down-weighted but are retried, so a restarted peer comes back. */
 const DEFAULT_MAX_FAILURES = 8;
 const DEFAULT_MAX_PEER_RECORDS = 1024;
@@ -51,6 +61,7 @@ export class PeerSampler {
     const record = this.records.peek(peerId);
     if (record === undefined) return 1;
     let w = 1 / (1 + record.failures) ** 2;
+    w *= (1 - (1 - SUSPICION_WEIGHT_FLOOR) * record.suspicion) ** 2;
     // A peer much slower than the typical one is called less often.
     if (record.meanDurationMs !== null && medianDurationMs !== null && medianDurationMs > 0) {
       const slowness = record.meanDurationMs / medianDurationMs;
@@ -87,11 +98,7 @@ export class PeerSampler {
   }
 
   report(peerId: string, outcome: PeerOutcome): void {
-    let record = this.records.get(peerId);
-    if (record === undefined) {
-      record = { failures: 0, meanDurationMs: null };
-      this.records.set(peerId, record);
-    }
+    const record = this.record(peerId);
     if (outcome.ok) {
       record.failures = 0;
       record.meanDurationMs =
@@ -99,6 +106,26 @@ export class PeerSampler {
     } else {
       record.failures++;
     }
+  }
+
+  /** How the aggregator took the peer's last update (a rejection counts as 'suspect'). */
+  reportUpdate(peerId: string, verdict: UpdateVerdict): void {
+    const record = this.record(peerId);
+    record.suspicion += SUSPICION_EMA_ALPHA * ((verdict === 'suspect' ? 1 : 0) - record.suspicion);
+  }
+
+  /** Suspicion of the peer in [0, 1] (0 when unknown). */
+  suspicion(peerId: string): number {
+    return this.records.peek(peerId)?.suspicion ?? 0;
+  }
+
+  private record(peerId: string): PeerRecord {
+    let record = this.records.get(peerId);
+    if (record === undefined) {
+      record = { failures: 0, meanDurationMs: null, suspicion: 0 };
+      this.records.set(peerId, record);
+    }
+    return record;
   }
 
   failures(peerId: string): number {

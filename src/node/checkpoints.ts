@@ -12,6 +12,15 @@ import { CheckpointError, loadCheckpoint, saveCheckpoint } from '../train/checkp
 import type { DaemonContext, DaemonService } from './service.ts';
 import type { Logger } from './logger.ts';
 import type { LiveModel } from '../train/live-model.ts';
+import { allFinite } from '../train/merge.ts';
+import type { ModelState } from '../train/model-state.ts';
+
+/** What a checkpoint is taken from: the model's identity and a consistent read (a DivergenceGuard, so it is healed first). */
+export interface CheckpointSource {
+  readonly modelName: string;
+  readonly modelHash: string;
+  read(): ModelState;
+}
 
 export type RestoreOutcome = { status: 'restored'; age: number; samplesSeen: number } | { status: 'cold'; reason: string; movedTo: string | null };
 
@@ -36,7 +45,7 @@ export const MAX_CHECKPOINT_BACKOFF_INTERVALS = 16;
 
 export interface CheckpointServiceOptions {
   path: string;
-  model: LiveModel;
+  model: CheckpointSource;
   intervalMs: number;
   /** Extra metadata stored with each checkpoint (peer id, swarm). */
   meta?: () => Record<string, unknown>;
@@ -121,6 +130,11 @@ export class CheckpointService implements DaemonService {
     const { model: host, path } = this.options;
     // Snapshot synchronously (between training batches), write asynchronously.
     const { params, age, samplesSeen } = host.read();
+    // Never on disk: a model with NaN/Inf (the guard heals before reads; this is the last line).
+    if (!allFinite(params)) {
+      this.context?.logger.warn({ path, age }, 'checkpoint skipped: the model holds NaN or Infinity');
+      return this.writing;
+    }
     const meta = { savedAt: new Date().toISOString(), ...(this.options.meta?.() ?? {}) };
     const write = async (): Promise<void> => {
       try {

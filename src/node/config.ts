@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { multiaddr } from '@multiformats/multiaddr';
 import { DEFAULT_PACING } from '../core/pacing.ts';
 import { createCodec, DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
+import { AGGREGATOR_NAMES, checkAggregatorName, DEFAULT_AGGREGATOR } from '../train/aggregators/index.ts';
 import { checkDataSpec } from '../train/dataset.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
 import { defaultLearningRate, learningRateDefaultsText, OPTIMIZER_NAMES, TRAINING_DEFAULTS } from '../train/training-defaults.ts';
@@ -102,6 +103,7 @@ export const daemonConfigSchema = z
     stateDir: z.string().min(1).default('.gossip-learn'),
     exchangeIntervalMs: positiveMs.default(DEFAULT_PACING.intervalMs),
     codec: z.string().min(1).nullable().default(null),
+    aggregator: z.string().min(1).default(DEFAULT_AGGREGATOR),
     metricsHost: z.string().min(1).default(DEFAULT_METRICS_HOST),
     metricsPort: z.number().int().min(0).max(65535).default(DEFAULT_METRICS_PORT),
     mdns: z.boolean().default(false),
@@ -173,6 +175,7 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'stateDir', flag: 'state-dir', kind: 'string', help: 'identity key, checkpoint, lock', shown: '.gossip-learn' },
   { key: 'exchangeIntervalMs', flag: 'exchange-interval', kind: 'duration', help: 'mean time between exchanges we start (jittered)', shown: shownMs(DEFAULT_PACING.intervalMs) },
   { key: 'codec', flag: 'codec', kind: 'string', help: 'delta codec spec, e.g. q8+deflate, topk:0.01+q4+deflate', shown: DEFAULT_CODEC_SPEC },
+  { key: 'aggregator', flag: 'aggregator', kind: 'string', help: `merge rule: ${AGGREGATOR_NAMES.join(' | ')}`, shown: DEFAULT_AGGREGATOR },
   { key: 'metricsHost', flag: 'metrics-host', kind: 'string', help: 'HTTP bind host for /metrics and /healthz', shown: DEFAULT_METRICS_HOST },
   { key: 'metricsPort', flag: 'metrics-port', kind: 'int', help: 'HTTP port (0 = a free port, printed at start)', shown: String(DEFAULT_METRICS_PORT) },
   { key: 'mdns', flag: 'mdns', kind: 'boolean', help: 'discover peers on the LAN with mDNS (multicast)', shown: 'off' },
@@ -211,6 +214,7 @@ const HELP_ARG_BY_FLAG: Record<string, string> = {
   config: 'FILE', swarm: 'ID', data: 'SPEC', partition: 'SPEC', codec: 'SPEC', model: 'NAME', backend: 'NAME', optimizer: 'NAME',
   'log-level': 'LEVEL', 'state-dir': 'DIR', psk: 'FILE', 'allow-peer': 'ID', 'allow-peers': 'FILE', 'metrics-token': 'TOKEN', 'dp-clip': 'C',
   'dp-noise-multiplier': 'Z', 'dp-delta': 'D', 'dp-epsilon-budget': 'E', 'metrics-host': 'HOST', 'metrics-port': 'PORT', teacher: 'PEER', 'node-index': 'I',
+  aggregator: 'NAME',
 };
 const HELP_ARG_BY_KIND: Record<OptionKind, string> = { boolean: '', list: 'ADDR', duration: 'TIME', int: 'N', number: 'X', string: 'VALUE' };
 const helpArg = (o: OptionSpec): string => {
@@ -412,6 +416,7 @@ export function checkDaemonSpecs(config: DaemonConfig): void {
     }
   };
   if (config.codec !== null) check('codec', () => createCodec(config.codec as string));
+  check('aggregator', () => checkAggregatorName(config.aggregator));
   check('data', () => checkDataSpec(config.data));
   check('partition', () => parsePartitionSpec(config.partition));
   for (const address of config.listen) check('listen', () => multiaddr(address));

@@ -22,8 +22,9 @@ import { join } from 'node:path';
 import { createGossipNode } from '../core/gossip-node.ts';
 import { DEFAULT_PACING } from '../core/pacing.ts';
 import { DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
-import { createAggregator, DEFAULT_AGGREGATOR } from '../train/aggregators/index.ts';
+import { createAggregator } from '../train/aggregators/index.ts';
 import { initBackend } from '../train/backend.ts';
+import { DivergenceGuard } from '../train/divergence-guard.ts';
 import { LiveModel } from '../train/live-model.ts';
 import { loadDataset } from '../train/dataset.ts';
 import { createModel, modelHash as computeModelHash } from '../train/models.ts';
@@ -223,7 +224,14 @@ export class Daemon {
     const restored = await restoreCheckpoint(checkpointPath, host, logger);
     this.throwIfStopping();
     Object.assign(metrics.model, { name: host.modelName, hash: host.modelHash, params: host.paramCount });
+    // Every read for an exchange or a checkpoint goes through the guard: a diverged model is rolled back, never shared.
+    const guard = new DivergenceGuard({
+      model: host,
+      numClasses: data.dataset.numClasses,
+      onRollback: (event) => logger.warn(event, `model diverged (${event.cause}): rolled back to age ${event.restoredAge}, learning rate ${event.previousLearningRate} -> ${event.learningRate}`),
+    });
     metrics.addRefresher(() => {
+      metrics.model.rollbacks = guard.rollbacks;
       metrics.model.age = host.age;
       metrics.model.samplesSeen = host.samplesSeen;
       const node = this.node;
@@ -294,11 +302,11 @@ export class Daemon {
       swarmId: config.swarm,
       modelHash: host.modelHash,
       paramCount: host.paramCount,
-      model: host,
+      model: guard,
       incarnation: claim.incarnation,
       codec,
       ...(this.options.exchange?.snapshotCodec === undefined ? {} : { snapshotCodec: this.options.exchange.snapshotCodec }),
-      aggregator: createAggregator(DEFAULT_AGGREGATOR),
+      aggregator: createAggregator(config.aggregator),
       random,
       rounding: random,
       ...privacyOf(config, publicBase, logger),
@@ -315,7 +323,7 @@ export class Daemon {
     this.exchangesValue = exchanges;
     const checkpoints = new CheckpointService({
       path: checkpointPath,
-      model: host,
+      model: guard,
       intervalMs: config.checkpointIntervalMs,
       meta: () => ({ peerId: metrics.peerId, swarm: config.swarm }),
       ...(this.options.checkpointFs === undefined ? {} : { fs: this.options.checkpointFs }),
@@ -346,6 +354,7 @@ export class Daemon {
       ...(this.options.joinServices ?? [new DistillTeacherService(gossip.dp === null ? {} : { released: () => (gossip.dp!.accountant.releases > 0 ? gossip.dp!.latest : null) }), new DistillJoinerService()]),
       new TrainingLoop({
         model: host,
+        guard,
         test: data.test,
         pacing: { intervalMs: config.exchangeIntervalMs, stepsPerInterval: config.stepsPerInterval, dutyCycle: config.dutyCycle },
         evalIntervalMs: config.evalIntervalMs,

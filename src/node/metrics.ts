@@ -22,6 +22,8 @@ export interface ModelMetrics {
   samplesSeen: number | null;
   /** Fingerprint (64-bit FNV, hex) of the exact parameter bits; null until first read. Hardening: shows a model did not change. */
   paramsDigest: string | null;
+  /** Times the model diverged (NaN/Inf or exploding loss) and was rolled back (src/train/divergence-guard.ts). */
+  rollbacks: number;
 }
 
 export interface EvalMetrics {
@@ -137,7 +139,7 @@ export class DaemonMetrics {
   swarm: string | null = null;
   backend: string | null = null;
   codec: string | null = null;
-  readonly model: ModelMetrics = { name: null, hash: null, params: null, age: null, samplesSeen: null, paramsDigest: null };
+  readonly model: ModelMetrics = { name: null, hash: null, params: null, age: null, samplesSeen: null, paramsDigest: null, rollbacks: 0 };
   readonly eval: EvalMetrics = { accuracy: null, loss: null, at: null };
   readonly exchange: ExchangeMetrics = {
     initiated: 0,

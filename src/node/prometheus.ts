@@ -133,6 +133,12 @@ const DAEMON_FAMILIES: DaemonFamilySpec[] = [
     samples: one((m) => m.model.samplesSeen),
   },
   {
+    name: 'gossip_learn_model_rollbacks_total',
+    help: 'Times the local model diverged (NaN/Inf parameters or an exploding training loss) and was rolled back to its last good copy with a lower learning rate.',
+    type: 'counter',
+    samples: one((m) => m.model.rollbacks),
+  },
+  {
     name: 'gossip_learn_eval_accuracy_ratio',
     help: 'Accuracy (0..1) of the local model on the full held-out test split at the latest evaluation.',
     type: 'gauge',

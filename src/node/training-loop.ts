@@ -4,12 +4,15 @@
  * interval, run in short slices, each followed by a rest so that training
  * takes at most `dutyCycle` of wall time; evaluation on the full test split
  * every `evalIntervalMs`. Exchanges and merges run concurrently: the Trainer
- * yields to the event loop between batches.
+ * yields to the event loop between batches. After each slice the
+ * divergence guard (src/train/divergence-guard.ts) judges the model and rolls
+ * it back if it diverged.
  *
  *   daemon.addService(new TrainingLoop({ model, test, pacing, evalIntervalMs }));
  */
 import { nextSliceSteps, trainingRestMs, type Pacing } from '../core/pacing.ts';
 import type { Split } from '../train/dataset.ts';
+import type { DivergenceGuard } from '../train/divergence-guard.ts';
 import type { LiveModel } from '../train/live-model.ts';
 import { sleep } from './abortable-sleep.ts';
 import type { DaemonContext, DaemonService } from './service.ts';
@@ -20,6 +23,8 @@ const EVAL_BATCH_SIZE = 256;
 
 export interface TrainingLoopOptions {
   model: LiveModel;
+  /** Judges every slice and rolls a diverged model back (the daemon always passes one). */
+  guard?: DivergenceGuard;
   test: Split;
   pacing: Pick<Pacing, 'intervalMs' | 'stepsPerInterval' | 'dutyCycle'>;
   evalIntervalMs: number;
@@ -89,6 +94,7 @@ export class TrainingLoop implements DaemonService {
         const result = await model.trainer.trainSteps(nextSliceSteps(stepsPerInterval, done), { signal });
         done += result.steps;
         metrics.training.steps += result.steps;
+        this.options.guard?.afterTraining(result);
         if (result.steps > 0) {
           metrics.training.loss = result.loss;
           metrics.training.samplesPerSecond = result.samplesPerSecond;

@@ -8,6 +8,7 @@
  *   const outcome = exchangeInMemory(a.gossip, 'node-0', b.gossip, 'node-1');   // 'merged' | 'busy' | 'rejected' | 'skipped'
  */
 import { GossipError } from '../core/errors.ts';
+import { ProtocolError } from '../protocol/errors.ts';
 import type { GossipNode } from '../core/gossip-node.ts';
 
 export type InMemoryOutcome = 'merged' | 'busy' | 'rejected' | 'skipped';
@@ -19,24 +20,36 @@ const MAX_ROUNDS = 6;
  * Runs one exchange `initiator` -> `responder` to completion. Returns
  * 'rejected' when either side's aggregator refused the other's model (that
  * side dropped the pair), 'skipped' when the initiator already has an
- * exchange with that peer running. Throws whatever else the sessions throw
- * (a ProtocolError here is a bug: both sides are ours).
+ * exchange with that peer running. `tamper` rewrites the frames a malicious
+ * side sends (src/sim/adversary.ts); a frame the other side then refuses
+ * (ProtocolError) is 'rejected' too, as a daemon drops such a stream.
+ * Without tampering a ProtocolError is a bug (both sides are ours) and is thrown.
  */
-export function exchangeInMemory(initiator: GossipNode, initiatorId: string, responder: GossipNode, responderId: string): InMemoryOutcome {
+export function exchangeInMemory(
+  initiator: GossipNode,
+  initiatorId: string,
+  responder: GossipNode,
+  responderId: string,
+  tamper: { initiator?: ((frame: Uint8Array) => Uint8Array) | null; responder?: ((frame: Uint8Array) => Uint8Array) | null } = {},
+): InMemoryOutcome {
+  const fromInitiator = tamper.initiator ?? ((frame: Uint8Array) => frame);
+  const fromResponder = tamper.responder ?? ((frame: Uint8Array) => frame);
+  const tampered = tamper.initiator != null || tamper.responder != null;
   const start = initiator.initiate(responderId);
   if (start === null) return 'skipped';
   const initiatorSide = start.exchange;
   const responderSide = responder.accept(initiatorId);
-  let toResponder = start.frames;
+  let toResponder = start.frames.map(fromInitiator);
   try {
     for (let round = 0; round < MAX_ROUNDS && toResponder.length > 0; round++) {
       const toInitiator: Uint8Array[] = [];
-      for (const frame of toResponder) toInitiator.push(...responderSide.receive(frame).frames);
+      for (const frame of toResponder) toInitiator.push(...responderSide.receive(frame).frames.map(fromResponder));
       toResponder = [];
-      for (const frame of toInitiator) toResponder.push(...initiatorSide.receive(frame).frames);
+      for (const frame of toInitiator) toResponder.push(...initiatorSide.receive(frame).frames.map(fromInitiator));
     }
   } catch (err) {
     if (err instanceof GossipError && err.reason === 'merge-rejected') return 'rejected';
+    if (tampered && err instanceof ProtocolError) return 'rejected';
     throw err;
   } finally {
     initiatorSide.close();

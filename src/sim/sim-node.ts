@@ -12,7 +12,9 @@ import type { GossipNode } from '../core/gossip-node.ts';
 import { createGossipNode } from '../core/gossip-node.ts';
 import type { DpSettings } from '../core/dp-release.ts';
 import { createAggregator } from '../train/aggregators/index.ts';
+import type { NodeAttack } from './adversary.ts';
 import type { Dataset, Split } from '../train/dataset.ts';
+import { DivergenceGuard } from '../train/divergence-guard.ts';
 import { LiveModel } from '../train/live-model.ts';
 import type { MergeOptions } from '../train/merge.ts';
 import { createModel, modelHash, type ModelName } from '../train/models.ts';
@@ -58,16 +60,22 @@ export interface SimNodeOptions {
   train?: Split;
   /** The run's clock (ms), for the sessions' stale-exchange expiry. */
   now?: () => number;
+  /** Makes this node malicious (bench:poison; adversary.ts). */
+  attack?: NodeAttack | null;
 }
 
 export interface SimNode {
   index: number;
   id: string;
   live: LiveModel;
+  /** Rolls the model back when it diverges; the gossip core reads the model through it. */
+  guard: DivergenceGuard;
   /** null for a node that does not gossip. */
   gossip: GossipNode | null;
   /** Uniform [0, 1) source for this node's pacing jitter. */
   random: () => number;
+  /** Rewrites each frame the node sends (a malicious node's tampering), or null. */
+  tamper: ((frame: Uint8Array) => Uint8Array) | null;
   /** Frees the node's tensors. */
   dispose(): void;
 }
@@ -80,7 +88,9 @@ export function simNodeId(index: number): string {
 /** Builds node `index`; throws PartitionError, ModelError or a codec spec error for bad settings. */
 export function createSimNode(options: SimNodeOptions): SimNode {
   const { data, index } = options;
-  const train = options.train ?? subsetSplit(data.train, data.featureCount, partitionIndices(options.partition, data.train.y, data.numClasses, { seed: options.seed, nodeIndex: index, numNodes: options.numNodes }));
+  const attack = options.attack ?? null;
+  const ownRows = options.train ?? subsetSplit(data.train, data.featureCount, partitionIndices(options.partition, data.train.y, data.numClasses, { seed: options.seed, nodeIndex: index, numNodes: options.numNodes }));
+  const train = attack?.trainSplit === undefined ? ownRows : attack.trainSplit(ownRows);
   const model = createModel(options.model, { featureCount: data.featureCount, imageShape: data.imageShape, numClasses: data.numClasses, seed: options.seed });
   const trainer = new Trainer({
     model,
@@ -93,6 +103,7 @@ export function createSimNode(options: SimNodeOptions): SimNode {
     seed: deriveSeed(options.seed, 'sim-node', index),
   });
   const live = new LiveModel({ model, trainer, modelName: options.model, modelHash: modelHash(model) });
+  const guard = new DivergenceGuard({ model: live, numClasses: data.numClasses });
   const random = createRandom(deriveSeed(options.seed, 'sim-gossip', index));
   const setup = options.gossip;
   const gossip =
@@ -102,10 +113,10 @@ export function createSimNode(options: SimNodeOptions): SimNode {
           swarmId: setup.swarmId ?? 'simulation',
           modelHash: live.modelHash,
           paramCount: live.paramCount,
-          model: live,
+          model: attack?.store === undefined ? guard : attack.store(guard),
           incarnation: `sim-${index}`,
-          codec: setup.codec,
-          ...(setup.snapshotCodec === undefined ? {} : { snapshotCodec: setup.snapshotCodec }),
+          codec: attack?.codec ?? setup.codec,
+          ...(attack?.codec !== undefined ? { snapshotCodec: attack.codec } : setup.snapshotCodec === undefined ? {} : { snapshotCodec: setup.snapshotCodec }),
           aggregator: createAggregator(setup.aggregator, setup.mergeOptions ?? {}),
           random,
           ...(setup.rounding === 'stochastic' ? { rounding: createRandom(deriveSeed(options.seed, 'sim-rounding', index)) } : {}),
@@ -113,5 +124,5 @@ export function createSimNode(options: SimNodeOptions): SimNode {
           // The seeded initial model is public: every node computes the same one.
           ...(setup.dp === undefined ? {} : { dp: { settings: setup.dp, publicBase: live.read().params, random: createRandom(deriveSeed(options.seed, 'sim-dp', index)) } }),
         });
-  return { index, id: simNodeId(index), live, gossip, random, dispose: () => live.dispose() };
+  return { index, id: simNodeId(index), live, guard, gossip, random, tamper: attack?.tamper ?? null, dispose: () => live.dispose() };
 }

@@ -29,6 +29,7 @@ import type { ModelName } from '../train/models.ts';
 import { createRandom, deriveSeed } from '../train/random.ts';
 import type { Random } from '../train/random.ts';
 import { evaluateModel } from '../train/trainer.ts';
+import { nodeAttack, type AdversarySetup } from './adversary.ts';
 import { exchangeInMemory } from './network.ts';
 import { createSimNode, type GossipSetup, type SimNode, type TrainingSetup } from './sim-node.ts';
 import { VirtualClock } from './virtual-clock.ts';
@@ -71,6 +72,8 @@ export interface SimulationConfig {
   evalRows: number;
   /** Called after each curve point (progress output). */
   onPoint?: (point: CurvePoint) => void;
+  /** Malicious nodes and their attack (bench:poison); honest run when absent. */
+  adversary?: AdversarySetup;
   /** Stops the run between two events: simulate then rejects with the signal's reason (an AbortError by default). */
   signal?: AbortSignal;
 }
@@ -169,6 +172,7 @@ export async function simulate(config: SimulationConfig): Promise<SimulationResu
 
   const clock = new VirtualClock();
   const nodes: SimNode[] = [];
+  const honestModels = () => nodes.filter((n) => !(config.adversary?.nodes.includes(n.index) ?? false)).map((n) => n.live.read());
   try {
     for (let i = 0; i < nodeCount; i++) {
       nodes.push(
@@ -183,6 +187,7 @@ export async function simulate(config: SimulationConfig): Promise<SimulationResu
           gossip: gossiping ? config.gossip! : null,
           ...(centralized ? { train: data.train } : {}),
           now: () => clock.now(),
+          attack: config.adversary === undefined || !gossiping ? null : nodeAttack(config.adversary, { index: i, numNodes: nodeCount, seed: config.seed, numClasses: data.numClasses, honest: honestModels }),
         }),
       );
     }
@@ -219,6 +224,7 @@ export async function simulate(config: SimulationConfig): Promise<SimulationResu
       }
       clock.schedule(clock.now(), async () => {
         const result = await node.live.trainer.trainSteps(steps);
+        node.guard.afterTraining(result);
         trained[node.index]! += result.samples;
         const total = totalSamples();
         if (!finished() && total >= nextPoint - 1e-9) {
@@ -237,7 +243,7 @@ export async function simulate(config: SimulationConfig): Promise<SimulationResu
         const peerId = gossip.choosePeer(graph[node.index]!.map((j) => nodes[j]!.id));
         if (peerId !== null) {
           const peer = byId.get(peerId)!;
-          const outcome = exchangeInMemory(gossip, node.id, peer.gossip!, peer.id);
+          const outcome = exchangeInMemory(gossip, node.id, peer.gossip!, peer.id, { initiator: node.tamper, responder: peer.tamper });
           if (outcome !== 'skipped') {
             exchanges += 1;
             gossip.reportOutcome(peer.id, { ok: outcome === 'merged', durationMs: 0 });

@@ -93,7 +93,9 @@ export class Trainer {
   readonly featureCount: number;
   readonly numClasses: number;
   private readonly train: Split;
-  private readonly optimizer: tf.Optimizer;
+  private optimizer: tf.Optimizer;
+  private readonly optimizerName: OptimizerName;
+  private rate: number;
   private readonly variables: tf.Variable[];
   private readonly seed: number;
   private readonly order: Int32Array;
@@ -120,6 +122,8 @@ export class Trainer {
     this.numClasses = opts.numClasses;
     this.batchSize = batchSize;
     this.seed = opts.seed;
+    this.optimizerName = opts.optimizer;
+    this.rate = opts.learningRate;
     this.optimizer = createOptimizer(opts.optimizer, opts.learningRate);
     // An explicit list: by default minimize() differentiates every variable in the process (other models too).
     this.variables = opts.model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -127,6 +131,25 @@ export class Trainer {
     this.shuffle();
     this.batchX = new Float32Array(batchSize * opts.featureCount);
     this.batchY = new Int32Array(batchSize);
+  }
+
+  /** The optimizer's current learning rate. */
+  get learningRate(): number {
+    return this.rate;
+  }
+
+  /**
+   * Replaces the optimizer with a fresh one of the same kind at
+   * `learningRate`: its state (momentum, Adam moments) starts over, which a
+   * rollback after divergence needs (src/train/divergence-guard.ts). Throws
+   * TrainerError('bad-options') for a rate that is not a positive finite number.
+   */
+  resetOptimizer(learningRate: number): void {
+    if (!(learningRate > 0) || !Number.isFinite(learningRate)) throw new TrainerError('bad-options', `learningRate must be a positive number, got ${learningRate}`);
+    if (this.disposed) throw new TrainerError('bad-options', 'trainer is disposed');
+    disposeOptimizer(this.optimizer);
+    this.optimizer = createOptimizer(this.optimizerName, learningRate);
+    this.rate = learningRate;
   }
 
   /** Optimizer steps applied so far (the model's age). */
@@ -231,11 +254,15 @@ export class Trainer {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.optimizer.dispose();
-    // tfjs 4.22: MomentumOptimizer.dispose() forgets the learning-rate scalar its SGD base keeps.
-    const learningRateScalar = (this.optimizer as unknown as { c?: tf.Tensor }).c;
-    if (this.optimizer instanceof tf.MomentumOptimizer && learningRateScalar !== undefined && !learningRateScalar.isDisposed) learningRateScalar.dispose();
+    disposeOptimizer(this.optimizer);
   }
+}
+
+function disposeOptimizer(optimizer: tf.Optimizer): void {
+  optimizer.dispose();
+  // tfjs 4.22: MomentumOptimizer.dispose() forgets the learning-rate scalar its SGD base keeps.
+  const learningRateScalar = (optimizer as unknown as { c?: tf.Tensor }).c;
+  if (optimizer instanceof tf.MomentumOptimizer && learningRateScalar !== undefined && !learningRateScalar.isDisposed) learningRateScalar.dispose();
 }
 
 /** Accuracy and mean softmax cross-entropy of `model` (logits output) on a split. */

@@ -21,7 +21,7 @@ function sampleMetrics(): MetricsJson {
     backend: 'wasm',
     codec: 'topk:0.1+q4+deflate',
     uptimeSeconds: 312.4,
-    model: { name: 'mlp', hash: 'abc', params: 101770, age: 1234, samplesSeen: 39488, paramsDigest: 'f00' },
+    model: { name: 'mlp', hash: 'abc', params: 101770, age: 1234, samplesSeen: 39488, paramsDigest: 'f00', rollbacks: 0 },
     eval: { accuracy: 0.9012, loss: 0.32101, at: '2026-01-01T00:00:57.000Z' },
     exchange: {
       initiated: 130, accepted: 118, failed: 2, rejected: 1, merged: 240, bytesSent: 1_258_291, bytesReceived: 1_153_434, payloadBytes: 0, metaBytes: 0,

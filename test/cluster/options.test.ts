@@ -1,3 +1,4 @@
+import { DEFAULT_AGGREGATOR } from '../../src/train/aggregators/index.ts';
 import { strict as assert } from 'node:assert';
 import { ClusterError } from '../../src/cluster/errors.ts';
 import { DEFAULT_NODES, parseClusterArgs } from '../../src/cluster/options.ts';
@@ -21,6 +22,8 @@ describe('parseClusterArgs', () => {
     assert.equal(config.partition, 'dirichlet:0.3');
     assert.equal(config.model, 'mlp');
     assert.equal(config.codec, null);
+    assert.equal(config.aggregator, DEFAULT_AGGREGATOR);
+    assert.equal(parseClusterArgs(['--aggregator', 'median'], fixedNow)?.aggregator, 'median');
     assert.equal(config.lateJoin, 1);
     assert.equal(config.lateJoinDelaySeconds, 48);
     assert.equal(config.churnSeconds, 0);
@@ -70,6 +73,7 @@ describe('parseClusterArgs', () => {
     rejects(['--data', 'imagenet'], /^--data: unknown data spec 'imagenet'/);
     rejects(['--partition', 'shards'], /^--partition: /);
     rejects(['--codec', 'q9'], /^--codec: not a codec spec: 'q9'/);
+    rejects(['--aggregator', 'centred-clip'], /^--aggregator: unknown aggregator 'centred-clip' \(did you mean centered-clip\?\); known: average, /);
   });
 
   it('takes durations with units on every duration flag, as the daemon does', () => {

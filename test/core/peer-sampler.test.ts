@@ -34,6 +34,18 @@ describe('PeerSampler', () => {
     for (const id of ['a', 'b', 'c', 'd']) assert.ok(Math.abs(seen.get(id)! - 1000) < 150, `${id}: ${seen.get(id)}`);
   });
 
+  it('calls a peer whose updates keep being suspect far less, and trusts it again after clean updates', () => {
+    const selector = new PeerSampler({ random: createRandom(5) });
+    for (let i = 0; i < 10; i++) selector.reportUpdate('evil', 'suspect');
+    assert.ok(selector.suspicion('evil') > 0.85);
+    const seen = counts(selector, ['a', 'b', 'evil'], 3000);
+    assert.ok((seen.get('evil') ?? 0) < 150, `evil chosen ${seen.get('evil')} times`);
+    for (let i = 0; i < 30; i++) selector.reportUpdate('evil', 'accepted');
+    assert.ok(selector.suspicion('evil') < 0.01);
+    const after = counts(selector, ['a', 'b', 'evil'], 3000);
+    assert.ok(after.get('evil')! > 800, `evil chosen ${after.get('evil')} times after clean updates`);
+  });
+
   it('calls failing peers less and recovers them after a success', () => {
     const selector = new PeerSampler({ random: createRandom(4) });
     selector.report('bad', { ok: false, durationMs: 10 });

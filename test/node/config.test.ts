@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AGGREGATOR_NAMES, DEFAULT_AGGREGATOR } from '../../src/train/aggregators/index.ts';
 import { checkDaemonSpecs, ConfigError, envName, loadDaemonConfig, optionSpecs, parseDurationMs } from '../../src/node/config.ts';
 import { DEFAULT_LISTEN_ADDRESS, DEFAULT_METRICS_PORT } from '../../src/node/constants.ts';
 
@@ -153,5 +154,19 @@ describe('daemon config', () => {
     await rejectsWith(checked(['--listen', 'tcp/1']), 'bad-value', /^--listen: /);
     await rejectsWith(checked(['--bootstrap', '/ip4/1.2.3']), 'bad-value', /^--bootstrap: /);
     await rejectsWith(checked(['--teacher', 'x']), 'bad-value', /^--teacher x is neither a multiaddr nor a peer id/);
+  });
+
+  it('takes --aggregator from the registry, the default when unset, and names the closest one for a typo', async () => {
+    assert.equal((await loadDaemonConfig([], {})).config?.aggregator, DEFAULT_AGGREGATOR);
+    const { config } = await loadDaemonConfig(['--aggregator', 'median'], {});
+    assert.equal(config?.aggregator, 'median');
+    checkDaemonSpecs(config!);
+    assert.equal((await loadDaemonConfig([], { GOSSIP_LEARN_AGGREGATOR: 'trimmed-mean' })).config?.aggregator, 'trimmed-mean');
+    const typo = (await loadDaemonConfig(['--aggregator', 'medain'], {})).config!;
+    assert.throws(() => checkDaemonSpecs(typo), {
+      name: 'ConfigError',
+      reason: 'bad-value',
+      message: `--aggregator: unknown aggregator 'medain' (did you mean median?); known: ${AGGREGATOR_NAMES.join(', ')}`,
+    });
   });
 });

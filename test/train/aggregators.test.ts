@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { AGGREGATOR_NAMES, AverageAggregator, ChocoAggregator, createAggregator, type PeerContribution } from '../../src/train/aggregators/index.ts';
+import { AGGREGATOR_NAMES, AverageAggregator, ChocoAggregator, createAggregator, NormClipAggregator, type PeerContribution } from '../../src/train/aggregators/index.ts';
+import { CLIP_MOVEMENT_MULTIPLIER } from '../../src/train/aggregators/clip.ts';
+import { coordinateMedian, trimmedMean } from '../../src/train/aggregators/coordinate-stats.ts';
+import { ROBUST_CAP_FACTOR, TRUST_RAMP_MERGES } from '../../src/train/aggregators/robust.ts';
 import { MergeError } from '../../src/train/merge.ts';
 
 const counters = fc.record({ age: fc.nat({ max: 1e9 }), samplesSeen: fc.nat({ max: 1e12 }) });
@@ -132,6 +135,100 @@ describe('ChocoAggregator', () => {
 
 describe('createAggregator', () => {
   it('names the known aggregators when given an unknown one', () => {
-    assert.throws(() => createAggregator('median'), { name: 'MergeError', reason: 'bad-options', message: 'unknown aggregator "median"; known: average, choco' });
+    assert.throws(() => createAggregator('krum'), { name: 'MergeError', reason: 'bad-options', message: 'unknown aggregator "krum"; known: average, choco, clip, centered-clip, trimmed-mean, median' });
+  });
+});
+
+describe('robust aggregators', () => {
+  const local = (values: number[], age = 10) => ({ params: Float32Array.from(values), age, samplesSeen: 0 });
+
+  it('median and trimmed mean move toward the honest values and ignore one far outlier in the window', () => {
+    for (const name of ['median', 'trimmed-mean']) {
+      const aggregator = createAggregator(name, { maxNormRatio: 1e9 });
+      // Four honest peers around 1, then one at 1000: the target stays among the honest values.
+      for (const [k, v] of [0.9, 1.1, 1.0, 1.05].entries()) aggregator.aggregate(local([1, 1]), [peer(Float32Array.of(v, v), { peerId: `h${k}`, age: 10 })]);
+      const mine = local([1, 1]);
+      const r = aggregator.aggregate(mine, [peer(Float32Array.of(1000, -1000), { peerId: 'evil', age: 10 })]);
+      assert.ok(r.status === 'merged');
+      for (const v of mine.params) assert.ok(Math.abs(v - 1) < 0.2, `${name}: moved to ${v}`);
+      assert.deepEqual(r.suspects, ['evil'], name);
+    }
+  });
+
+  it('centered clipping bounds the pull of a far estimate by the median distance of the window', () => {
+    const aggregator = createAggregator('centered-clip', { maxNormRatio: 1e9 });
+    for (const [k, v] of [1.5, 0.5, 1.2].entries()) aggregator.aggregate(local([1, 1]), [peer(Float32Array.of(v, 1), { peerId: `h${k}`, age: 10 })]);
+    const mine = local([1, 1]);
+    const r = aggregator.aggregate(mine, [peer(Float32Array.of(1000, 1), { peerId: 'evil', age: 10 })]);
+    assert.ok(r.status === 'merged');
+    assert.ok(mine.params[0]! < 2, `moved to ${mine.params[0]}`);
+    assert.deepEqual(r.suspects, ['evil']);
+  });
+
+  it('clip cuts a step to a multiple of our own recent training movement, and reports the peer', () => {
+    const aggregator = new NormClipAggregator({ maxNormRatio: 1e9 });
+    assert.equal(aggregator.radius, Infinity);
+    const mine = local([0, 0]);
+    // Training moves the model by 1 between the first two merges (the first has no history).
+    aggregator.aggregate(mine, [peer(Float32Array.of(0, 0), { peerId: 'a' })]);
+    mine.params.set([1, 0]);
+    aggregator.aggregate(mine, [peer(Float32Array.of(1, 0), { peerId: 'a' })]);
+    assert.equal(aggregator.radius, CLIP_MOVEMENT_MULTIPLIER * 1);
+    const r = aggregator.aggregate(mine, [peer(Float32Array.of(1, 1000), { peerId: 'far', age: 10 })]);
+    assert.ok(r.status === 'merged');
+    const moved = Math.hypot(mine.params[0]! - 1, mine.params[1]!);
+    assert.ok(moved <= r.steps[0]! * aggregator.radius + 1e-6 && moved > 0, `moved ${moved}`);
+    assert.deepEqual(r.suspects, ['far']);
+  });
+
+  it('ramps a new peer up over its first merges, whatever age it claims', () => {
+    const aggregator = createAggregator('clip', { maxNormRatio: 1e9 });
+    const weights: number[] = [];
+    for (let i = 0; i < TRUST_RAMP_MERGES + 1; i++) {
+      const r = aggregator.aggregate(local([1, 1], 10), [peer(Float32Array.of(1, 1), { peerId: 'new', age: 1e9 })]);
+      assert.ok(r.status === 'merged');
+      weights.push(r.weights[1]!);
+    }
+    // Capped at ROBUST_CAP_FACTOR x ours once trusted; 1/TRUST_RAMP_MERGES of that raw weight at first.
+    const full = ROBUST_CAP_FACTOR / (1 + ROBUST_CAP_FACTOR);
+    const first = ROBUST_CAP_FACTOR / TRUST_RAMP_MERGES;
+    assert.ok(Math.abs(weights[0]! - first / (1 + first)) < 1e-9, `first ${weights[0]}`);
+    for (let i = 1; i < weights.length; i++) assert.ok(weights[i]! >= weights[i - 1]!);
+    assert.ok(Math.abs(weights.at(-1)! - full) < 1e-9);
+  });
+
+  it('gives a peer it keeps clipping less and less weight', () => {
+    const aggregator = createAggregator('clip', { maxNormRatio: 1e9 });
+    const mine = local([0, 0]);
+    // Our own training moves the model by 0.1 between two merges.
+    const train = (): void => {
+      mine.params[0] = mine.params[0]! + 0.1;
+    };
+    for (let i = 0; i < 6; i++) {
+      train();
+      aggregator.aggregate(mine, [peer(Float32Array.of(mine.params[0]! + 0.5, 0), { peerId: 'honest', age: 10 })]);
+    }
+    const weights: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      train();
+      const r = aggregator.aggregate(mine, [peer(Float32Array.of(0, 1e6), { peerId: 'evil', age: 10 })]);
+      assert.ok(r.status === 'merged');
+      weights.push(r.weights[1]!);
+    }
+    assert.ok(weights.at(-1)! < Math.max(...weights) / 4, `weights ${weights.map((w) => w.toFixed(3)).join(' ')}`);
+  });
+});
+
+describe('coordinate statistics', () => {
+  it('trimmed mean drops the extremes per coordinate; median takes the middle', () => {
+    const vectors = [Float32Array.of(1, 50), Float32Array.of(2, -50), Float32Array.of(3, 0), Float32Array.of(100, 1), Float32Array.of(-100, 2)];
+    assert.deepEqual([...trimmedMean(new Float32Array(2), vectors, 1)], [2, 1]);
+    assert.deepEqual([...coordinateMedian(new Float32Array(2), vectors)], [2, 1]);
+    assert.deepEqual([...coordinateMedian(new Float32Array(1), [Float32Array.of(1), Float32Array.of(4)])], [2.5]);
+  });
+
+  it('refuses a trim that leaves nothing, and mismatched lengths', () => {
+    assert.throws(() => trimmedMean(new Float32Array(1), [Float32Array.of(1), Float32Array.of(2)], 1), { name: 'MergeError', reason: 'bad-weights' });
+    assert.throws(() => trimmedMean(new Float32Array(2), [Float32Array.of(1)], 0), { name: 'MergeError', reason: 'bad-weights' });
   });
 });

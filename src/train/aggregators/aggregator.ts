@@ -1,7 +1,7 @@
 /**
  * The aggregator interface: how a gossip node folds what it knows of its
  * peers' models into its own. Every merge rule (the plain capped weighted
- * average, CHOCO-gossip's consensus step, and the robust rules to come)
+ * average, CHOCO-gossip's consensus step, and the robust rules of robust.ts)
  * implements it, and one contract test suite (test/train/aggregators) holds
  * them all to the same promises:
  *   - the mixing weights (index 0 = our own) are >= 0 and sum to one;
@@ -43,6 +43,8 @@ export type Aggregation =
       steps: number[];
       /** Training counters the merged model carries (own training plus the peers' capped claims). */
       counters: TrainingCounters;
+      /** Peers whose estimate the rule cut down (clipped, trimmed, far from the target); robust rules only. */
+      suspects?: readonly string[];
     }
   | {
       status: 'rejected';
