@@ -30,6 +30,7 @@ import { SessionError, SessionTable, type Exchange, type ExchangeOutcome, type F
 import type { Aggregator } from '../train/aggregators/index.ts';
 import type { LocalModelStore } from '../train/model-state.ts';
 import { PeerSampler, type PeerOutcome } from './peer-sampler.ts';
+import { ExchangePolicy, type SkipReason } from './exchange-policy.ts';
 
 export interface GossipNodeOptions {
   /** Per-peer exchange state (swarm, model hash, codec, incarnation, rounding randomness, clock). */
@@ -38,6 +39,8 @@ export interface GossipNodeOptions {
   model: LocalModelStore;
   aggregator: Aggregator;
   sampler: PeerSampler;
+  /** When to start an exchange (default: on every tick, no byte budget). */
+  policy?: ExchangePolicy;
 }
 
 /** Counters of what the node merged; bytes are in `sessions.stats`. */
@@ -67,6 +70,7 @@ export class GossipNode {
   readonly model: LocalModelStore;
   readonly aggregator: Aggregator;
   readonly sampler: PeerSampler;
+  readonly policy: ExchangePolicy;
   readonly counters: GossipCounters = { merged: 0, mergeRejected: 0 };
 
   constructor(options: GossipNodeOptions) {
@@ -74,6 +78,35 @@ export class GossipNode {
     this.model = options.model;
     this.aggregator = options.aggregator;
     this.sampler = options.sampler;
+    const sent = this.sessions.stats.sent;
+    this.policy =
+      options.policy ?? new ExchangePolicy({ localStepsPerExchange: 0, byteBudgetPerHour: 0, now: this.sessions.config.now, sentBytes: () => sent.payloadBytes + sent.metaBytes });
+  }
+
+  /** The training driver reports local optimizer steps (the aggregation policy counts them toward H). */
+  noteLocalSteps(steps: number): void {
+    this.policy.noteLocalSteps(steps);
+  }
+
+  /** The training driver says whether the node trains at all (one that does not gossips on every tick). */
+  setTraining(active: boolean): void {
+    this.policy.setTraining(active);
+  }
+
+  /**
+   * On a tick of the exchange timer: the peer to call now (then `initiate`
+   * it), or null and why not (the policy says wait for more local steps, the
+   * byte budget is spent, or there is no candidate).
+   */
+  nextExchange(candidates: readonly string[]): { peerId: string } | { peerId: null; reason: SkipReason | 'local-steps' } {
+    const decision = this.policy.decide();
+    if (!decision.exchange) return { peerId: null, reason: decision.reason };
+    const peerId = this.sampler.choose(candidates);
+    if (peerId === null) {
+      this.policy.skip('no-peer');
+      return { peerId: null, reason: 'no-peer' };
+    }
+    return { peerId };
   }
 
   /** A peer to call among `candidates` (compatible peers the driver can reach), or null when there is none. */
@@ -97,14 +130,19 @@ export class GossipNode {
     try {
       start = this.sessions.initiate(peerId, this.model.read());
     } catch (err) {
-      if (err instanceof SessionError && err.reason === 'busy') return null;
+      if (err instanceof SessionError && err.reason === 'busy') {
+        this.policy.skip('busy');
+        return null;
+      }
       throw err;
     }
+    this.policy.started();
     return { exchange: new GossipExchange(this, peerId, start.exchange), frames: start.frames, sent: start.sent };
   }
 
-  /** Serves an exchange a peer started (a concurrent one with the same peer is answered BUSY). */
+  /** Serves an exchange a peer started (answered BUSY when one with the same peer is running, or when replying would break the byte budget). */
   accept(peerId: string): GossipExchange {
+    if (!this.policy.canRespond()) return new GossipExchange(this, peerId, this.sessions.refuse());
     return new GossipExchange(this, peerId, this.sessions.accept(peerId));
   }
 }
@@ -187,14 +225,18 @@ export interface GossipNodeSetup {
   random: () => number;
   /** Uniform [0, 1) source for stochastic rounding in the codec; omit for round-to-nearest. */
   rounding?: () => number;
-  /** Clock in ms for expiring abandoned exchanges (default Date.now; the simulator passes its virtual clock). */
+  /** Clock in ms for expiring abandoned exchanges and the byte budget (default Date.now; the simulator passes its virtual clock). */
   now?: () => number;
+  /** H: local steps between two exchanges this node starts (default 0: every tick of the exchange timer). */
+  localStepsPerExchange?: number;
+  /** Bytes per rolling hour this node may send (default 0: unlimited). */
+  byteBudgetPerHour?: number;
 }
 
 /**
  * Builds a node's gossip core the one way the daemon and the simulator both
  * use. Throws an Error naming the problem for a bad codec spec, SessionError('bad-local') for a
- * bad paramCount.
+ * bad paramCount, RangeError for a bad H or byte budget.
  */
 export function createGossipNode(setup: GossipNodeSetup): GossipNode {
   const sessions = new SessionTable({
@@ -207,5 +249,12 @@ export function createGossipNode(setup: GossipNodeSetup): GossipNode {
     ...(setup.rounding === undefined ? {} : { random: setup.rounding }),
     ...(setup.now === undefined ? {} : { now: setup.now }),
   });
-  return new GossipNode({ sessions, model: setup.model, aggregator: setup.aggregator, sampler: new PeerSampler({ random: setup.random }) });
+  const sent = sessions.stats.sent;
+  const policy = new ExchangePolicy({
+    localStepsPerExchange: setup.localStepsPerExchange ?? 0,
+    byteBudgetPerHour: setup.byteBudgetPerHour ?? 0,
+    now: sessions.config.now,
+    sentBytes: () => sent.payloadBytes + sent.metaBytes,
+  });
+  return new GossipNode({ sessions, model: setup.model, aggregator: setup.aggregator, sampler: new PeerSampler({ random: setup.random }), policy });
 }

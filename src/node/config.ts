@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { multiaddr } from '@multiformats/multiaddr';
-import { DEFAULT_PACING } from '../core/pacing.ts';
+import { DEFAULT_PACING, TRAINING_WINDOW_MS } from '../core/pacing.ts';
 import { createCodec, DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
 import { checkDataSpec } from '../train/dataset.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
@@ -32,6 +32,7 @@ import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE, DEF
 import { forcedTeacher } from './teacher-choice.ts';
 import { closestName, describeArgsError } from '../common/arg-errors.ts';
 import { GossipLearnError } from '../common/errors.ts';
+import { parseByteSize } from '../common/byte-size.ts';
 
 export type ConfigErrorReason = 'bad-flag' | 'bad-value' | 'bad-file' | 'bad-env';
 
@@ -40,7 +41,7 @@ export class ConfigError extends GossipLearnError<ConfigErrorReason> {
   override readonly name = 'ConfigError';
 }
 
-type OptionKind = 'string' | 'int' | 'number' | 'boolean' | 'list' | 'duration';
+type OptionKind = 'string' | 'int' | 'number' | 'boolean' | 'list' | 'duration' | 'bytes';
 
 interface OptionSpec {
   /** Config file key (camelCase). */
@@ -64,6 +65,13 @@ export function parseDurationMs(text: string): number {
   return Math.round(unit === 'm' ? value * 60_000 : unit === 's' ? value * 1000 : value);
 }
 
+/**
+ * Shortest --exchange-interval accepted: below it a node would spend its time
+ * encoding and framing rather than training, and a typo such as `2ms` for
+ * `2s` would flood its peers (the per-peer inbound limit is 240 a minute).
+ */
+export const MIN_EXCHANGE_INTERVAL_MS = 50;
+
 const modelNameSchema = z.enum(['mlp', 'mlp-small', 'cnn']);
 const backendSchema = z.enum(['auto', 'tensorflow', 'wasm', 'cpu']);
 const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -86,7 +94,11 @@ export const daemonConfigSchema = z
     model: modelNameSchema.default('mlp'),
     backend: backendSchema.default('auto'),
     stateDir: z.string().min(1).default('.gossip-learn'),
-    exchangeIntervalMs: positiveMs.default(DEFAULT_PACING.intervalMs),
+    exchangeIntervalMs: positiveMs
+      .min(MIN_EXCHANGE_INTERVAL_MS, { error: (issue) => `${issue.input}ms is below the floor of ${MIN_EXCHANGE_INTERVAL_MS}ms` })
+      .default(DEFAULT_PACING.intervalMs),
+    localStepsPerExchange: z.number().int().nonnegative().default(DEFAULT_PACING.localStepsPerExchange),
+    byteBudgetPerHour: z.number().int().nonnegative().default(0),
     codec: z.string().min(1).nullable().default(null),
     metricsHost: z.string().min(1).default(DEFAULT_METRICS_HOST),
     metricsPort: z.number().int().min(0).max(65535).default(DEFAULT_METRICS_PORT),
@@ -133,7 +145,9 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'model', flag: 'model', kind: 'string', help: 'model: mlp | mlp-small | cnn', shown: 'mlp' },
   { key: 'backend', flag: 'backend', kind: 'string', help: 'tfjs backend: auto | tensorflow | wasm | cpu', shown: 'auto' },
   { key: 'stateDir', flag: 'state-dir', kind: 'string', help: 'identity key, checkpoint, lock', shown: '.gossip-learn' },
-  { key: 'exchangeIntervalMs', flag: 'exchange-interval', kind: 'duration', help: 'mean time between exchanges we start (jittered)', shown: shownMs(DEFAULT_PACING.intervalMs) },
+  { key: 'exchangeIntervalMs', flag: 'exchange-interval', kind: 'duration', help: `tick of the exchange timer: at most one exchange we start per interval (jittered; at least ${MIN_EXCHANGE_INTERVAL_MS}ms)`, shown: shownMs(DEFAULT_PACING.intervalMs) },
+  { key: 'localStepsPerExchange', flag: 'local-steps-per-exchange', kind: 'int', help: 'H: local training steps between two exchanges we start (0 = every interval)', shown: String(DEFAULT_PACING.localStepsPerExchange) },
+  { key: 'byteBudgetPerHour', flag: 'byte-budget', kind: 'bytes', help: 'most exchange bytes sent in any rolling hour, spread evenly; bytes or kB/MB/GB/KiB/MiB/GiB (0 = unlimited)', shown: '0' },
   { key: 'codec', flag: 'codec', kind: 'string', help: 'delta codec spec, e.g. q8+deflate, topk:0.01+q4+deflate', shown: DEFAULT_CODEC_SPEC },
   { key: 'metricsHost', flag: 'metrics-host', kind: 'string', help: 'HTTP bind host for /metrics and /healthz', shown: DEFAULT_METRICS_HOST },
   { key: 'metricsPort', flag: 'metrics-port', kind: 'int', help: 'HTTP port (0 = a free port, printed at start)', shown: String(DEFAULT_METRICS_PORT) },
@@ -142,7 +156,7 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'distill', flag: 'no-distill', kind: 'boolean', help: 'join: skip distillation from a teacher', shown: 'distill on' },
   { key: 'logLevel', flag: 'log-level', kind: 'string', help: 'fatal | error | warn | info | debug | trace | silent', shown: 'info' },
   { key: 'seed', flag: 'seed', kind: 'int', help: 'seed of model init, partition and shuffling', shown: '1' },
-  { key: 'stepsPerInterval', flag: 'steps-per-interval', kind: 'int', help: 'local training steps per exchange interval (0 = no training)', shown: String(DEFAULT_PACING.stepsPerInterval) },
+  { key: 'stepsPerInterval', flag: 'steps-per-interval', kind: 'int', help: `training pace: local steps per ${TRAINING_WINDOW_MS} ms training window, whatever the exchange interval (0 = no training)`, shown: String(DEFAULT_PACING.stepsPerInterval) },
   { key: 'dutyCycle', flag: 'duty-cycle', kind: 'number', help: 'max fraction (0..1] of wall time spent training', shown: String(DEFAULT_PACING.dutyCycle) },
   { key: 'batchSize', flag: 'batch-size', kind: 'int', help: 'rows per optimizer step', shown: String(TRAINING_DEFAULTS.batchSize) },
   { key: 'learningRate', flag: 'learning-rate', kind: 'number', help: 'step size', shown: learningRateDefaultsText() },
@@ -162,7 +176,7 @@ const HELP_ARG_BY_FLAG: Record<string, string> = {
   config: 'FILE', swarm: 'ID', data: 'SPEC', partition: 'SPEC', codec: 'SPEC', model: 'NAME', backend: 'NAME', optimizer: 'NAME',
   'log-level': 'LEVEL', 'state-dir': 'DIR', 'metrics-host': 'HOST', 'metrics-port': 'PORT', teacher: 'PEER', 'node-index': 'I',
 };
-const HELP_ARG_BY_KIND: Record<OptionKind, string> = { boolean: '', list: 'ADDR', duration: 'TIME', int: 'N', number: 'X', string: 'VALUE' };
+const HELP_ARG_BY_KIND: Record<OptionKind, string> = { boolean: '', list: 'ADDR', duration: 'TIME', int: 'N', number: 'X', string: 'VALUE', bytes: 'BYTES_PER_HOUR' };
 const helpArg = (o: OptionSpec): string => {
   const arg = o.kind === 'boolean' ? '' : (HELP_ARG_BY_FLAG[o.flag] ?? HELP_ARG_BY_KIND[o.kind]);
   return arg === '' ? '' : ` ${arg}`;
@@ -192,6 +206,12 @@ function convert(spec: OptionSpec, raw: string, where: string): unknown {
       if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError('bad-value', `${where}: not a number: '${raw}'`);
       return n;
     }
+    case 'bytes':
+      try {
+        return parseByteSize(raw);
+      } catch (err) {
+        throw new ConfigError('bad-value', `${where}: ${(err as Error).message}`);
+      }
     case 'duration':
       try {
         return parseDurationMs(raw);
@@ -309,6 +329,12 @@ export function configFileValues(raw: Record<string, unknown>, path: string): Re
     else if (o.kind === 'duration' && typeof value === 'string') {
       try {
         values[o.key] = parseDurationMs(value);
+      } catch (err) {
+        throw new ConfigError('bad-file', `config file ${path}: ${key}: ${(err as Error).message}`);
+      }
+    } else if (o.kind === 'bytes' && typeof value === 'string') {
+      try {
+        values[o.key] = parseByteSize(value);
       } catch (err) {
         throw new ConfigError('bad-file', `config file ${path}: ${key}: ${(err as Error).message}`);
       }

@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGossipNode } from '../core/gossip-node.ts';
-import { DEFAULT_PACING } from '../core/pacing.ts';
+import { DEFAULT_PACING, TRAINING_WINDOW_MS } from '../core/pacing.ts';
 import { DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
 import { createAggregator, DEFAULT_AGGREGATOR } from '../train/aggregators/index.ts';
 import { initBackend } from '../train/backend.ts';
@@ -277,6 +277,14 @@ export class Daemon {
       aggregator: createAggregator(DEFAULT_AGGREGATOR),
       random,
       rounding: random,
+      localStepsPerExchange: config.localStepsPerExchange,
+      byteBudgetPerHour: config.byteBudgetPerHour,
+    });
+    // A node that never trains gossips on every tick of its exchange timer, whatever H is.
+    gossip.setTraining(config.stepsPerInterval > 0);
+    metrics.addRefresher(() => {
+      const p = gossip.policy.stats();
+      Object.assign(metrics.policy, { ...p, skipped: { ...p.skipped } });
     });
     const exchanges = new ExchangeService({
       gossip,
@@ -316,8 +324,9 @@ export class Daemon {
       new TrainingLoop({
         model: host,
         test: data.test,
-        pacing: { intervalMs: config.exchangeIntervalMs, stepsPerInterval: config.stepsPerInterval, dutyCycle: config.dutyCycle },
+        pacing: { intervalMs: TRAINING_WINDOW_MS, stepsPerInterval: config.stepsPerInterval, dutyCycle: config.dutyCycle },
         evalIntervalMs: config.evalIntervalMs,
+        onSteps: (steps) => gossip.noteLocalSteps(steps),
       }),
       new ExchangeLoop({
         exchanges,

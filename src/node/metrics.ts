@@ -99,6 +99,22 @@ export interface LimitMetrics {
   hits: Record<string, number>;
 }
 
+/** The aggregation policy at work (src/core/exchange-policy.ts). */
+export interface PolicyMetrics {
+  /** H: local steps between two exchanges this node starts (0 = every exchange interval). */
+  localStepsPerExchange: number | null;
+  /** Local steps between the last two exchanges started (the H in effect); null before the first. */
+  currentLocalSteps: number | null;
+  /** Local steps since the last exchange started. */
+  pendingLocalSteps: number | null;
+  /** --byte-budget (0 = unlimited). */
+  byteBudgetPerHour: number | null;
+  /** Bytes sent in the current rolling-hour window (whole minutes). */
+  budgetWindowBytes: number | null;
+  /** Due exchanges not started, by reason: byte-budget, no-peer, busy. */
+  skipped: Record<string, number>;
+}
+
 export interface MetricsJson {
   peerId: string | null;
   addresses: string[] | null;
@@ -114,6 +130,7 @@ export interface MetricsJson {
   training: TrainingMetrics;
   memory: MemoryMetrics;
   limits: LimitMetrics;
+  policy: PolicyMetrics;
 }
 
 export class DaemonMetrics {
@@ -146,6 +163,7 @@ export class DaemonMetrics {
   readonly training: TrainingMetrics = { steps: 0, loss: null, samplesPerSecond: null };
   readonly memory: MemoryMetrics = { rssBytes: null, numTensors: null };
   readonly limits: LimitMetrics = { hits: {} };
+  readonly policy: PolicyMetrics = { localStepsPerExchange: null, currentLocalSteps: null, pendingLocalSteps: null, byteBudgetPerHour: null, budgetWindowBytes: null, skipped: { 'byte-budget': 0, 'no-peer': 0, busy: 0 } };
 
   /** f32 bytes the carried payloads stood for, and their codec bytes: compressionRatio = f32 / payload. */
   private rawF32Bytes = 0;
@@ -196,6 +214,7 @@ export class DaemonMetrics {
       training: { ...this.training },
       memory: { ...this.memory },
       limits: { hits: { ...this.limits.hits } },
+      policy: { ...this.policy, skipped: { ...this.policy.skipped } },
     };
   }
 }

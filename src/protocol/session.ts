@@ -233,6 +233,11 @@ export class SessionTable {
     return new Exchange(this, this.lock(peerId, false), 'responder');
   }
 
+  /** An inbound exchange answered BUSY without touching any peer record (the node will not send now: byte budget). */
+  refuse(): Exchange {
+    return new Exchange(this, null, 'responder');
+  }
+
   /** True while an exchange with `peerId` is in progress. */
   isBusy(peerId: string): boolean {
     const record = this.records.get(peerId);

@@ -38,6 +38,10 @@ export interface GossipSetup {
   rounding: 'stochastic' | 'nearest';
   /** Swarm id in the frames (default 'simulation'). */
   swarmId?: string;
+  /** H: local steps between two exchanges a node starts (src/core/exchange-policy.ts; default 0: every exchange interval). */
+  localStepsPerExchange?: number;
+  /** Bytes per rolling hour of the virtual clock a node may send (default 0: unlimited). */
+  byteBudgetPerHour?: number;
 }
 
 export interface SimNodeOptions {
@@ -107,6 +111,8 @@ export function createSimNode(options: SimNodeOptions): SimNode {
           random,
           ...(setup.rounding === 'stochastic' ? { rounding: createRandom(deriveSeed(options.seed, 'sim-rounding', index)) } : {}),
           ...(options.now === undefined ? {} : { now: options.now }),
+          ...(setup.localStepsPerExchange === undefined ? {} : { localStepsPerExchange: setup.localStepsPerExchange }),
+          ...(setup.byteBudgetPerHour === undefined ? {} : { byteBudgetPerHour: setup.byteBudgetPerHour }),
         });
   return { index, id: simNodeId(index), live, gossip, random, dispose: () => live.dispose() };
 }
