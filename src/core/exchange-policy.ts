@@ -131,10 +131,14 @@ export class ExchangePolicy {
     return { exchange: true };
   }
 
-  /** True unless answering a peer's request would break the hourly budget (then the node answers BUSY). */
+  /**
+   * True unless answering a peer's request would break the budget or run
+   * ahead of its even spread (then the node does not answer at all: even a
+   * BUSY frame costs bytes).
+   */
   canRespond(): boolean {
     this.account();
-    return this.byteBudgetPerHour === 0 || this.windowBytes() + this.largestSpend <= this.byteBudgetPerHour;
+    return this.budgetAllows();
   }
 
   /** A due exchange was started: the local-step count restarts. */

@@ -140,7 +140,7 @@ export class GossipNode {
     return { exchange: new GossipExchange(this, peerId, start.exchange), frames: start.frames, sent: start.sent };
   }
 
-  /** Serves an exchange a peer started (answered BUSY when one with the same peer is running, or when replying would break the byte budget). */
+  /** Serves an exchange a peer started (answered BUSY when one with the same peer is running; not answered at all when replying would break the byte budget). */
   accept(peerId: string): GossipExchange {
     if (!this.policy.canRespond()) return new GossipExchange(this, peerId, this.sessions.refuse());
     return new GossipExchange(this, peerId, this.sessions.accept(peerId));

@@ -233,9 +233,9 @@ export class SessionTable {
     return new Exchange(this, this.lock(peerId, false), 'responder');
   }
 
-  /** An inbound exchange answered BUSY without touching any peer record (the node will not send now: byte budget). */
+  /** An inbound exchange that sends nothing back, not even BUSY, and touches no peer record (the node's byte budget is spent). */
   refuse(): Exchange {
-    return new Exchange(this, null, 'responder');
+    return new Exchange(this, null, 'responder', true);
   }
 
   /** True while an exchange with `peerId` is in progress. */
@@ -443,8 +443,12 @@ export class Exchange {
   private outcomeValue: ExchangeOutcome = null;
   private readonly lockId: number;
 
-  /** @internal use SessionTable.initiate / accept */
-  constructor(table: SessionTable, record: PeerRecord | null, role: 'initiator' | 'responder') {
+  /** Refuses silently: the request is read and nothing is sent (SessionTable.refuse). */
+  private readonly silent: boolean;
+
+  /** @internal use SessionTable.initiate / accept / refuse */
+  constructor(table: SessionTable, record: PeerRecord | null, role: 'initiator' | 'responder', silent = false) {
+    this.silent = silent;
     this.table = table;
     this.record = record;
     this.lockId = record?.lockId ?? 0;
@@ -517,6 +521,7 @@ export class Exchange {
     if (this.record === null) {
       // Another exchange with this peer is running: refuse without touching its state.
       if (header.type !== T.PUSH && header.type !== T.SNAPSHOT) this.unexpected(header);
+      if (this.silent) return this.emit([], null, 'done', 'busy');
       return this.emit([this.table.controlFrame(T.BUSY, local)], null, 'done', 'busy');
     }
     const record = this.record;

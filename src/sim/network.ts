@@ -18,7 +18,8 @@ const MAX_ROUNDS = 6;
 /**
  * Runs one exchange `initiator` -> `responder` to completion. Returns
  * 'rejected' when either side's aggregator refused the other's model (that
- * side dropped the pair), 'skipped' when the initiator already has an
+ * side dropped the pair), 'busy' when the responder answered BUSY or nothing
+ * (its byte budget is spent), 'skipped' when the initiator already has an
  * exchange with that peer running. Throws whatever else the sessions throw
  * (a ProtocolError here is a bug: both sides are ours).
  */
@@ -42,5 +43,6 @@ export function exchangeInMemory(initiator: GossipNode, initiatorId: string, res
     initiatorSide.close();
     responderSide.close();
   }
-  return initiatorSide.outcome === 'busy' ? 'busy' : 'merged';
+  // No reply at all (the responder's byte budget is spent) ends like BUSY: nothing merged on our side.
+  return initiatorSide.outcome === 'merged' ? 'merged' : 'busy';
 }
