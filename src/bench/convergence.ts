@@ -70,6 +70,10 @@ export interface BenchRun extends Omit<SimulationResult, 'finalAccuracies'> {
   bytesToTarget: number | null;
   /** Only on the runs of --byte-budgets. */
   byteBudgetPerHour?: number;
+  /** H of a compressed run. */
+  localStepsPerExchange?: number;
+  /** The label of the run in the tables and the plot. */
+  label?: string;
 }
 
 /** Bytes per node when the curve first reaches `accuracy` (mean), or null if it never does. */
@@ -108,6 +112,7 @@ interface PlannedRun {
   codec: string;
   /** Label in tables and the plot (codec plus what differs from the defaults). */
   label: string;
+  localStepsPerExchange?: number;
   byteBudgetPerHour: number;
   run: () => Promise<SimulationResult>;
 }
@@ -131,7 +136,7 @@ process, per seed. Target per seed: f32's final mean accuracy - 1 point.`,
         'samples-per-node': { type: 'string', default: String(DEFAULT_SAMPLES_PER_NODE), arg: 'N', help: 'sample budget per node' },
         codec: { type: 'string', multiple: true, default: [], arg: 'SPEC', help: `extra compressed run; the default codec (${DEFAULT_CODEC_SPEC}) always runs` },
         modes: { type: 'string', default: 'centralized,local,f32,compressed', arg: 'LIST', help: 'comma list of centralized,local,f32,compressed' },
-        'local-steps': { type: 'string', default: String(DEFAULT_PACING.localStepsPerExchange), arg: 'N', help: 'H: local steps between two exchanges a node starts (compressed runs; 0 = every interval)' },
+        'local-steps': { type: 'string', default: String(DEFAULT_PACING.localStepsPerExchange), arg: 'LIST', help: 'H: local steps between two exchanges a node starts (compressed runs; 0 = every interval); a comma list runs each, the first is the default run' },
         'gossip-optimizer': { type: 'string', default: DEFAULT_GOSSIP_TRAINING.optimizer, arg: 'NAME', help: `optimizer of the compressed runs (${OPTIMIZER_NAMES.join(' | ')}); the baselines and f32 train with momentum` },
         gamma: { type: 'string', default: String(DEFAULT_MERGE_OPTIONS.gamma), arg: 'X', help: 'consensus step for compressed runs, in (0, 1]' },
         partners: { type: 'string', default: String(DEFAULT_SIM_PARTNERS), arg: 'K', help: 'fixed gossip partners per node, 0 = anyone' },
@@ -150,7 +155,8 @@ process, per seed. Target per seed: f32's final mean accuracy - 1 point.`,
   const seeds = values.seeds.split(',').map((s) => int('seeds', s.trim(), 0));
   if (new Set(seeds).size !== seeds.length) exitScriptUsage(`${NAME}: --seeds lists a seed twice`);
   const samplesPerNode = int('samples-per-node', values['samples-per-node'], 32);
-  const localSteps = int('local-steps', values['local-steps'], 0);
+  const localStepsList = values['local-steps'].split(',').map((h) => int('local-steps', h.trim(), 0));
+  const localSteps = localStepsList[0]!;
   const partners = int('partners', values.partners, 0);
   const evalPoints = int('eval-points', values['eval-points'], 1);
   const learningRate = scriptNumber(values['learning-rate'], '--learning-rate', NAME, { positive: true });
@@ -191,7 +197,7 @@ process, per seed. Target per seed: f32's final mean accuracy - 1 point.`,
   const simPacing = { ...DEFAULT_PACING, stepsPerInterval: CLASSIC_F32.stepsPerInterval };
   console.log(`convergence: data ${data.name}${dataNote}, ${data.train.count} train / ${data.test.count} test rows; ${nodes} nodes, ${values.partition}, model ${model}, seeds ${seeds.join(',')}, backend ${backend}`);
   console.log(`budget ${samplesPerNode} samples per node, lr ${learningRate} batch ${baselineTraining.batchSize}; nodes train ${simPacing.stepsPerInterval} steps per ${simPacing.intervalMs} ms (virtual), duty cycle ${simPacing.dutyCycle}; partners ${partners || 'any'}`);
-  console.log(`f32: classic gossip (momentum, a full f32 model every interval, gamma 1). compressed: ${gossipTraining.optimizer}, H = ${localSteps} local steps per exchange, snapshots ${values['snapshot-codec']}, gamma ${gamma}, round-to-nearest`);
+  console.log(`f32: classic gossip (momentum, a full f32 model every interval, gamma 1). compressed: ${gossipTraining.optimizer}, H = ${localStepsList.join(', ')} local steps per exchange, snapshots ${values['snapshot-codec']}, gamma ${gamma}, round-to-nearest`);
   console.log('every curve point on the full test split');
 
   const gossipWith = (codec: string, snapshotCodec: string, mergeGamma: number, localStepsPerExchange: number, byteBudgetPerHour: number): GossipSetup => ({
@@ -220,13 +226,13 @@ process, per seed. Target per seed: f32's final mean accuracy - 1 point.`,
       plan.push({ mode: 'f32', codec: 'f32', label: 'f32', byteBudgetPerHour: 0, run: () => simulate({ ...baseline, mode: 'gossip', gossip: setup, onPoint: progress('f32') }) });
     }
     if (modes.includes('compressed')) {
-      const compressed = (codec: string, budget: number): PlannedRun => {
-        const label = budget > 0 ? `${codec} budget ${fmtBytes(budget)}/h` : codec;
-        const setup = gossipWith(codec, values['snapshot-codec'], gamma, localSteps, budget);
-        return { mode: 'compressed', codec, label, byteBudgetPerHour: budget, run: () => simulate({ ...common, training: gossipTraining, mode: 'gossip', gossip: setup, onPoint: progress(label) }) };
+      const compressed = (codec: string, budget: number, h: number): PlannedRun => {
+        const label = `${codec}${localStepsList.length > 1 ? ` H=${h}` : ''}${budget > 0 ? ` budget ${fmtBytes(budget)}/h` : ''}`;
+        const setup = gossipWith(codec, values['snapshot-codec'], gamma, h, budget);
+        return { mode: 'compressed', codec, label, localStepsPerExchange: h, byteBudgetPerHour: budget, run: () => simulate({ ...common, training: gossipTraining, mode: 'gossip', gossip: setup, onPoint: progress(label) }) };
       };
-      for (const codec of codecs) plan.push(compressed(codec, 0));
-      for (const budget of budgets) plan.push(compressed(DEFAULT_CODEC_SPEC, budget));
+      for (const h of localStepsList) for (const codec of codecs) plan.push(compressed(codec, 0, h));
+      for (const budget of budgets) plan.push(compressed(DEFAULT_CODEC_SPEC, budget, localSteps));
     }
 
     const seedRuns: Array<BenchRun & { label: string; byteBudgetPerHour: number }> = [];
@@ -239,6 +245,7 @@ process, per seed. Target per seed: f32's final mean accuracy - 1 point.`,
         seed,
         codec: item.codec,
         label: item.label,
+        ...(item.localStepsPerExchange === undefined ? {} : { localStepsPerExchange: item.localStepsPerExchange }),
         byteBudgetPerHour: item.byteBudgetPerHour,
         meanAccuracy: last.meanAccuracy,
         worstAccuracy: last.worstAccuracy,
@@ -267,13 +274,13 @@ process, per seed. Target per seed: f32's final mean accuracy - 1 point.`,
     console.log('');
     console.log(tables.at(-1));
     console.log('');
-    const compressedDefault = seedRuns.find((r) => r.mode === 'compressed' && r.codec === DEFAULT_CODEC_SPEC && r.byteBudgetPerHour === 0);
+    const compressedDefault = seedRuns.find((r) => r.mode === 'compressed' && r.codec === DEFAULT_CODEC_SPEC && r.byteBudgetPerHour === 0 && r.localStepsPerExchange === localSteps);
     const central = seedRuns.find((r) => r.mode === 'centralized');
     checks.push(...targetChecks(seed, f32, compressedDefault, central));
     for (const r of seedRuns) {
-      const { label, byteBudgetPerHour, ...run } = r;
+      const { byteBudgetPerHour, ...run } = r;
       runs.push(byteBudgetPerHour > 0 ? { ...run, byteBudgetPerHour } : run);
-      plotRuns.push({ label, seed, meanAccuracy: r.meanAccuracy, sends: r.mode === 'f32' || r.mode === 'compressed', curve: r.curve });
+      plotRuns.push({ label: r.label, seed, meanAccuracy: r.meanAccuracy, sends: r.mode === 'f32' || r.mode === 'compressed', curve: r.curve });
     }
   }
   if (seeds.length > 1) {
@@ -297,7 +304,7 @@ process, per seed. Target per seed: f32's final mean accuracy - 1 point.`,
         trainingStepsPerInterval: simPacing.stepsPerInterval,
         dutyCycle: simPacing.dutyCycle,
         jitterFraction: simPacing.jitterFraction,
-        localStepsPerExchange: localSteps,
+        localStepsPerExchange: localStepsList,
         f32: CLASSIC_F32,
         partners,
         gamma,

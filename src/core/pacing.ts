@@ -57,7 +57,7 @@ export const DEFAULT_PACING: Readonly<Pacing> = Object.freeze({
   stepsPerInterval: 5,
   dutyCycle: 0.5,
   jitterFraction: 0.2,
-  localStepsPerExchange: 5,
+  localStepsPerExchange: 20,
 });
 
 /**

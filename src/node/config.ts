@@ -17,7 +17,7 @@ import { DEFAULT_PACING, TRAINING_WINDOW_MS } from '../core/pacing.ts';
 import { createCodec, DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
 import { checkDataSpec } from '../train/dataset.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
-import { defaultLearningRate, learningRateDefaultsText, OPTIMIZER_NAMES, TRAINING_DEFAULTS } from '../train/training-defaults.ts';
+import { DEFAULT_GOSSIP_TRAINING, defaultLearningRate, learningRateDefaultsText, OPTIMIZER_NAMES, TRAINING_DEFAULTS } from '../train/training-defaults.ts';
 import {
   DEFAULT_ANNOUNCE_INTERVAL_MS,
   DEFAULT_CHECKPOINT_INTERVAL_MS,
@@ -112,7 +112,7 @@ export const daemonConfigSchema = z
     batchSize: z.number().int().positive().max(4096).default(TRAINING_DEFAULTS.batchSize),
     // Unset: the default of the optimizer (src/train/training-defaults.ts), filled in below.
     learningRate: z.number().positive().optional(),
-    optimizer: optimizerSchema.default(TRAINING_DEFAULTS.optimizer),
+    optimizer: optimizerSchema.default(DEFAULT_GOSSIP_TRAINING.optimizer),
     checkpointIntervalMs: positiveMs.default(DEFAULT_CHECKPOINT_INTERVAL_MS),
     evalIntervalMs: positiveMs.default(DEFAULT_EVAL_INTERVAL_MS),
     announceIntervalMs: positiveMs.default(DEFAULT_ANNOUNCE_INTERVAL_MS),
@@ -159,8 +159,8 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'stepsPerInterval', flag: 'steps-per-interval', kind: 'int', help: `training pace: local steps per ${TRAINING_WINDOW_MS} ms training window, whatever the exchange interval (0 = no training)`, shown: String(DEFAULT_PACING.stepsPerInterval) },
   { key: 'dutyCycle', flag: 'duty-cycle', kind: 'number', help: 'max fraction (0..1] of wall time spent training', shown: String(DEFAULT_PACING.dutyCycle) },
   { key: 'batchSize', flag: 'batch-size', kind: 'int', help: 'rows per optimizer step', shown: String(TRAINING_DEFAULTS.batchSize) },
-  { key: 'learningRate', flag: 'learning-rate', kind: 'number', help: 'step size', shown: learningRateDefaultsText() },
-  { key: 'optimizer', flag: 'optimizer', kind: 'string', help: `${OPTIMIZER_NAMES.join(' | ')} (momentum: 0.9)`, shown: TRAINING_DEFAULTS.optimizer },
+  { key: 'learningRate', flag: 'learning-rate', kind: 'number', help: 'step size', shown: learningRateDefaultsText(DEFAULT_GOSSIP_TRAINING.optimizer) },
+  { key: 'optimizer', flag: 'optimizer', kind: 'string', help: `${OPTIMIZER_NAMES.join(' | ')} (momentum: 0.9; qgm: quasi-global momentum 0.9, momentum from how the model moved, merges included)`, shown: DEFAULT_GOSSIP_TRAINING.optimizer },
   { key: 'checkpointIntervalMs', flag: 'checkpoint-interval', kind: 'duration', help: 'time between checkpoints', shown: shownMs(DEFAULT_CHECKPOINT_INTERVAL_MS) },
   { key: 'evalIntervalMs', flag: 'eval-interval', kind: 'duration', help: 'time between evaluations on the full test split', shown: shownMs(DEFAULT_EVAL_INTERVAL_MS) },
   { key: 'announceIntervalMs', flag: 'announce-interval', kind: 'duration', help: 'time between gossipsub announcements', shown: shownMs(DEFAULT_ANNOUNCE_INTERVAL_MS) },

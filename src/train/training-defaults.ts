@@ -45,15 +45,15 @@ export const TRAINING_DEFAULTS: Readonly<TrainingDefaults> = { optimizer: 'momen
  * compressed runs of bench:convergence); the baselines (`gossip-learn train`,
  * centralized, local and f32 gossip in the benchmark) keep TRAINING_DEFAULTS.
  */
-export const DEFAULT_GOSSIP_TRAINING: Readonly<TrainingDefaults> = { ...TRAINING_DEFAULTS };
+export const DEFAULT_GOSSIP_TRAINING: Readonly<TrainingDefaults> = { ...TRAINING_DEFAULTS, optimizer: 'qgm', learningRate: DEFAULT_LEARNING_RATES.qgm };
 
 /** The learning rate to use with `optimizer` when none was given. */
 export function defaultLearningRate(optimizer: OptimizerName): number {
   return DEFAULT_LEARNING_RATES[optimizer];
 }
 
-/** For --help texts: `0.05 (momentum), 0.1 (sgd), 0.001 (adam)`, the default optimizer first. */
-export function learningRateDefaultsText(): string {
-  const order = [TRAINING_DEFAULTS.optimizer, ...OPTIMIZER_NAMES.filter((o) => o !== TRAINING_DEFAULTS.optimizer)];
+/** For --help texts: `0.05 (momentum), 0.1 (sgd), 0.001 (adam), 0.05 (qgm)`, the given (default: the baselines') optimizer first. */
+export function learningRateDefaultsText(first: OptimizerName = TRAINING_DEFAULTS.optimizer): string {
+  const order = [first, ...OPTIMIZER_NAMES.filter((o) => o !== first)];
   return order.map((o) => `${DEFAULT_LEARNING_RATES[o]} (${o})`).join(', ');
 }
