@@ -106,8 +106,9 @@ class QuasiGlobalMomentum {
 
   constructor(variables: readonly tf.Variable[], learningRate: number) {
     this.learningRate = learningRate;
-    this.momentum = variables.map((v) => tf.variable(tf.zerosLike(v), false));
-    this.previous = variables.map((v) => tf.variable(v.clone(), false));
+    // tidy frees the initial values; variables outlive it.
+    this.momentum = tf.tidy(() => variables.map((v) => tf.variable(tf.zerosLike(v), false)));
+    this.previous = tf.tidy(() => variables.map((v) => tf.variable(v.clone(), false)));
   }
 
   /** Folds the movement since the last step into m, then returns the gradients to apply (g + beta * m). */
@@ -219,6 +220,8 @@ export class Trainer {
         const { value, grads } = tf.variableGrads(lossOf, this.variables);
         const directions = this.quasiGlobal.direction(this.variables, this.variables.map((v) => grads[v.name]!));
         this.optimizer.applyGradients(Object.fromEntries(this.variables.map((v, i) => [v.name, directions[i]!])));
+        // Kept past the inner tidy (tf.keep holds against every enclosing tidy): freed here.
+        tf.dispose(directions);
         return value.dataSync()[0]!;
       }
       const value = this.optimizer.minimize(
