@@ -209,6 +209,43 @@ process, per seed. Target per seed: f32's final mean accuracy - 1 point.`,
     localStepsPerExchange,
     byteBudgetPerHour,
   });
+  /** Writes the JSON and the chart; also after every run (complete: false), so a run stopped early leaves its figures. */
+  const writeOutputs = async (runsSoFar: BenchRun[], plotSoFar: PlotRun[], checksSoFar: Check[], complete: boolean): Promise<void> => {
+    if (values.json) {
+      const out = {
+        complete,
+        data: data.name,
+        nodes,
+        partition: values.partition,
+        model,
+        seeds,
+        samplesPerNode,
+        backend,
+        training: { baselines: baselineTraining, compressed: gossipTraining },
+        pacing: {
+          intervalMs: simPacing.intervalMs,
+          trainingStepsPerInterval: simPacing.stepsPerInterval,
+          dutyCycle: simPacing.dutyCycle,
+          jitterFraction: simPacing.jitterFraction,
+          localStepsPerExchange: localStepsList,
+          f32: CLASSIC_F32,
+          partners,
+          gamma,
+          aggregator: DEFAULT_AGGREGATOR,
+          snapshotCodec: values['snapshot-codec'],
+        },
+        defaultCodec: DEFAULT_CODEC_SPEC,
+        checks: checksSoFar,
+        runs: runsSoFar,
+      };
+      await writeFile(values.json, `${JSON.stringify(out, null, 2)}\n`);
+      if (complete) console.log(`wrote ${values.json}`);
+    }
+    if (plotFile !== undefined) {
+      await writeFile(plotFile, await convergencePlotSvg(plotSoFar));
+      if (complete) console.log(`wrote ${plotFile}`);
+    }
+  };
   const runs: BenchRun[] = [];
   const plotRuns: PlotRun[] = [];
   const tables: string[] = [];
@@ -236,6 +273,16 @@ process, per seed. Target per seed: f32's final mean accuracy - 1 point.`,
     }
 
     const seedRuns: Array<BenchRun & { label: string; byteBudgetPerHour: number }> = [];
+    const withTargets = (): void => {
+      const f32Run = seedRuns.find((r) => r.mode === 'f32');
+      if (f32Run === undefined) return;
+      for (const r of seedRuns) if (r.mode === 'f32' || r.mode === 'compressed') r.bytesToTarget = bytesToReach(r.curve, f32Run.meanAccuracy - 0.01);
+    };
+    const asOutput = (r: (typeof seedRuns)[number]): BenchRun => {
+      const { byteBudgetPerHour, ...run } = r;
+      return byteBudgetPerHour > 0 ? { ...run, byteBudgetPerHour } : run;
+    };
+    const asPlot = (r: (typeof seedRuns)[number]): PlotRun => ({ label: r.label, seed, meanAccuracy: r.meanAccuracy, sends: r.mode === 'f32' || r.mode === 'compressed', curve: r.curve });
     for (const item of plan) {
       console.log(`run seed ${seed} ${item.label}`);
       const r = await item.run();
@@ -260,10 +307,11 @@ process, per seed. Target per seed: f32's final mean accuracy - 1 point.`,
         seconds: r.seconds,
         curve: r.curve,
       });
+      withTargets();
+      await writeOutputs([...runs, ...seedRuns.map(asOutput)], [...plotRuns, ...seedRuns.map(asPlot)], checks, false);
     }
     const f32 = seedRuns.find((r) => r.mode === 'f32');
     const target = f32 ? f32.meanAccuracy - 0.01 : null;
-    for (const r of seedRuns) if (target !== null && (r.mode === 'f32' || r.mode === 'compressed')) r.bytesToTarget = bytesToReach(r.curve, target);
     const f32Bytes = f32?.bytesToTarget ?? null;
     const rows = [['seed', 'mode', 'run', 'mean acc', 'worst acc', 'bytes/node', 'exchanges', `bytes to ${target === null ? '-' : pct(target)}`, 'x fewer than f32', 'seconds']];
     for (const r of seedRuns) {
@@ -277,11 +325,8 @@ process, per seed. Target per seed: f32's final mean accuracy - 1 point.`,
     const compressedDefault = seedRuns.find((r) => r.mode === 'compressed' && r.codec === DEFAULT_CODEC_SPEC && r.byteBudgetPerHour === 0 && r.localStepsPerExchange === localSteps);
     const central = seedRuns.find((r) => r.mode === 'centralized');
     checks.push(...targetChecks(seed, f32, compressedDefault, central));
-    for (const r of seedRuns) {
-      const { byteBudgetPerHour, ...run } = r;
-      runs.push(byteBudgetPerHour > 0 ? { ...run, byteBudgetPerHour } : run);
-      plotRuns.push({ label: r.label, seed, meanAccuracy: r.meanAccuracy, sends: r.mode === 'f32' || r.mode === 'compressed', curve: r.curve });
-    }
+    runs.push(...seedRuns.map(asOutput));
+    plotRuns.push(...seedRuns.map(asPlot));
   }
   if (seeds.length > 1) {
     console.log('all seeds:');
@@ -289,39 +334,7 @@ process, per seed. Target per seed: f32's final mean accuracy - 1 point.`,
   }
   for (const c of checks) console.log(`${c.pass ? 'PASS' : 'FAIL'}  seed ${c.seed}: ${c.name}: ${c.detail}`);
 
-  if (values.json) {
-    const out = {
-      data: data.name,
-      nodes,
-      partition: values.partition,
-      model,
-      seeds,
-      samplesPerNode,
-      backend,
-      training: { baselines: baselineTraining, compressed: gossipTraining },
-      pacing: {
-        intervalMs: simPacing.intervalMs,
-        trainingStepsPerInterval: simPacing.stepsPerInterval,
-        dutyCycle: simPacing.dutyCycle,
-        jitterFraction: simPacing.jitterFraction,
-        localStepsPerExchange: localStepsList,
-        f32: CLASSIC_F32,
-        partners,
-        gamma,
-        aggregator: DEFAULT_AGGREGATOR,
-        snapshotCodec: values['snapshot-codec'],
-      },
-      defaultCodec: DEFAULT_CODEC_SPEC,
-      checks,
-      runs,
-    };
-    await writeFile(values.json, `${JSON.stringify(out, null, 2)}\n`);
-    console.log(`wrote ${values.json}`);
-  }
-  if (plotFile !== undefined) {
-    await writeFile(plotFile, await convergencePlotSvg(plotRuns));
-    console.log(`wrote ${plotFile}`);
-  }
+  await writeOutputs(runs, plotRuns, checks, true);
   return 0;
 }
 
