@@ -51,13 +51,24 @@ export interface Pacing {
  *    5 steps: 62.6% / 57.7%, 1.94 MB      2 steps: 66.2% / 63.4%, 4.31 MB
  * Under label skew, mixing more often per local step keeps every node good;
  * 5 steps is the knee (2 buys ~6 worst-node points for 2.2x the bytes).
+ *
+ * H (localStepsPerExchange) re-measured with the aggregation policy
+ * (issue 14, npm run bench:convergence, 8 nodes, Fashion-MNIST,
+ * dirichlet:0.3, mlp, topk:0.1+q4+deflate, seed 1, 8,000 samples per node;
+ * final mean accuracy and bytes per node; f32 gossip 78.31% at 41.2 MB):
+ *   momentum  H=5 76.09% 1.25 MB   H=10 72.78% 0.75 MB   H=20 71.55% 0.45 MB
+ *   qgm       H=5 77.61% 1.26 MB   H=10 76.75% 0.75 MB   H=20 75.88% 0.47 MB
+ * Quasi-global momentum (src/train/trainer.ts) buys 1.5 to 4 points at the
+ * same bytes, but at H=20 over the full 24,000 samples per node it fell to
+ * 60.2% (each merge's jump, divided by the learning rate, enters its
+ * momentum and overshoots): H stays 5, the knee where both are safe.
  */
 export const DEFAULT_PACING: Readonly<Pacing> = Object.freeze({
   intervalMs: 500,
   stepsPerInterval: 5,
   dutyCycle: 0.5,
   jitterFraction: 0.2,
-  localStepsPerExchange: 20,
+  localStepsPerExchange: 5,
 });
 
 /**
