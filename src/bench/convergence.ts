@@ -41,6 +41,7 @@ import type { ModelName } from '../train/models.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
 import { DEFAULT_GOSSIP_TRAINING, OPTIMIZER_NAMES, TRAINING_DEFAULTS, type OptimizerName } from '../train/training-defaults.ts';
 import { simulate } from '../sim/simulate.ts';
+import { DP_BENCH_OPTIONS, runDpBench, type DpBenchRun } from './dp-bench.ts';
 import type { CurvePoint, GossipSetup, SimulationResult, TrainingSetup } from '../sim/simulate.ts';
 
 /** Per-node sample budget: ~3 passes over a node's share of Fashion-MNIST, sized so the whole default run fits in 30 minutes on the 2-core reference machine. */
@@ -60,7 +61,7 @@ export const DEFAULT_TRAINING: TrainingSetup = { ...TRAINING_DEFAULTS };
 export const DEFAULT_SIM_PARTNERS = 3;
 
 /** One benchmark row: a simulation's figures (less the per-node finals) with its mode, seed and final accuracies. */
-export interface BenchRun extends Omit<SimulationResult, 'finalAccuracies'> {
+export interface BenchRun extends Omit<SimulationResult, 'finalAccuracies' | 'privacy'> {
   mode: 'centralized' | 'local' | 'f32' | 'compressed';
   seed: number;
   codec: string;
@@ -146,6 +147,7 @@ process, per seed. Target per seed: f32's final mean accuracy - 1 point.`,
         'learning-rate': { type: 'string', default: String(DEFAULT_TRAINING.learningRate), arg: 'X', help: 'learning rate for every mode, in (0, 10)' },
         json: { type: 'string', arg: 'FILE', help: 'write the figures as JSON here' },
         plot: { type: 'string', arg: 'FILE', help: 'write the accuracy-vs-bytes chart (SVG, log x) here; default: the --json file with .svg' },
+        ...DP_BENCH_OPTIONS,
       },
     },
     argv,
@@ -237,6 +239,7 @@ process, per seed. Target per seed: f32's final mean accuracy - 1 point.`,
         defaultCodec: DEFAULT_CODEC_SPEC,
         checks: checksSoFar,
         runs: runsSoFar,
+        ...(dpRuns.length > 0 ? { dpRuns } : {}),
       };
       await writeFile(values.json, `${JSON.stringify(out, null, 2)}\n`);
       if (complete) console.log(`wrote ${values.json}`);
@@ -247,6 +250,7 @@ process, per seed. Target per seed: f32's final mean accuracy - 1 point.`,
     }
   };
   const runs: BenchRun[] = [];
+  const dpRuns: Array<DpBenchRun & { seed: number }> = [];
   const plotRuns: PlotRun[] = [];
   const tables: string[] = [];
   const checks: Check[] = [];
@@ -327,6 +331,12 @@ process, per seed. Target per seed: f32's final mean accuracy - 1 point.`,
     checks.push(...targetChecks(seed, f32, compressedDefault, central));
     runs.push(...seedRuns.map(asOutput));
     plotRuns.push(...seedRuns.map(asPlot));
+    // --dp EPSILONS: compressed gossip (the defaults) with differential privacy, same setup; reported apart from runs[] (src/bench/dp-bench.ts).
+    const dpSetup = gossipWith(DEFAULT_CODEC_SPEC, values['snapshot-codec'], gamma, localSteps, 0);
+    const seedDp = await runDpBench(values, { samplesPerNode, batchSize: gossipTraining.batchSize, localSteps: Math.max(1, localSteps) }, (label, dp) =>
+      simulate({ ...common, training: gossipTraining, mode: 'gossip', gossip: { ...dpSetup, dp }, onPoint: progress(label) }),
+    compressedDefault ?? null);
+    dpRuns.push(...seedDp.map((r) => ({ seed, ...r })));
   }
   if (seeds.length > 1) {
     console.log('all seeds:');

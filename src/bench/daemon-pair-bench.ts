@@ -91,21 +91,21 @@ export async function runDaemonPairBenchmark(options: DaemonPairBenchOptions): P
     nodes.push(a);
     const b = await startNode('b', join(root, 'b'), [...common, '--node-index', '1', '--bootstrap', a.listen]);
     nodes.push(b);
-    const started = Date.now();
+    const started = performance.now();
     log('   t(s)  node  accuracy   age  initiated  accepted  merged  bytesSent');
     for (;;) {
       await new Promise((r) => setTimeout(r, everySeconds * 1000));
-      const t = Math.round((Date.now() - started) / 1000);
+      const t = Math.round((performance.now() - started) / 1000);
       for (const node of nodes) {
         const m = await metricsOf(node);
         const row = { t, node: node.name, accuracy: m.eval.accuracy, age: m.model.age, initiated: m.exchange.initiated, accepted: m.exchange.accepted, merged: m.exchange.merged, bytesSent: m.exchange.bytesSent };
         rows.push(row);
         log(`${String(t).padStart(7)}  ${node.name.padEnd(4)}  ${(m.eval.accuracy ?? NaN).toFixed(4).padStart(8)}  ${String(m.model.age).padStart(4)}  ${String(row.initiated).padStart(9)}  ${String(row.accepted).padStart(8)}  ${String(row.merged).padStart(6)}  ${String(row.bytesSent).padStart(9)}`);
       }
-      if (Date.now() - started >= options.seconds * 1000) break;
+      if (performance.now() - started >= options.seconds * 1000) break;
     }
     const finals = await Promise.all(nodes.map(metricsOf));
-    const elapsed = (Date.now() - started) / 1000;
+    const elapsed = (performance.now() - started) / 1000;
     log('\nnode  exchanges/s  bytes/exchange (sent+recv)  payload  meta  f32 equivalent  vs f32  compressionRatio');
     const summary = finals.map((m, i) => {
       const e = m.exchange;

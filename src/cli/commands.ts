@@ -17,6 +17,11 @@ export const commands: Command[] = [
     load: () => import('./commands/daemon.ts'),
   },
   {
+    name: 'keygen',
+    summary: 'write a new pre-shared key for a private swarm (--out FILE; use it with daemon --psk FILE)',
+    load: () => import('./commands/keygen.ts'),
+  },
+  {
     name: 'status',
     summary: 'show a running daemon\'s state (accuracy, age, peers, traffic) from its /metrics',
     load: () => import('./commands/status.ts'),

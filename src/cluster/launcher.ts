@@ -25,6 +25,7 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../common/atomic-file.ts';
+import { monotonicNowMs } from '../common/clock.ts';
 import { DAEMON_NODE_FLAGS, daemonEnv, LISTEN_LINE, METRICS_LINE, PEER_ID_LINE, SupervisedChild } from './child-process.ts';
 import { ClusterError } from './errors.ts';
 import { fetchMetrics, pickDialAddress } from './metrics-client.ts';
@@ -79,7 +80,10 @@ export class ClusterLauncher {
   private readonly nodes: ManagedNode[] = [];
   private readonly events: ClusterEvent[] = [];
   private readonly churnRandom;
+  /** Wall-clock start (results.json, and placing daemons' eval times on the run's axis). */
   private readonly startedAtMs = Date.now();
+  /** Monotonic start: every duration of the run is measured from it (src/common/clock.ts). */
+  private readonly startedMonoMs = monotonicNowMs();
   private stopReason = 'duration';
   /** Set once the run is over: nothing new may start. */
   private stopping = false;
@@ -109,7 +113,7 @@ export class ClusterLauncher {
   }
 
   private elapsedSeconds(): number {
-    return (Date.now() - this.startedAtMs) / 1000;
+    return (monotonicNowMs() - this.startedMonoMs) / 1000;
   }
 
   private record(kind: ClusterEvent['kind'], node: ManagedNode, detail?: string): void {
@@ -275,7 +279,7 @@ export class ClusterLauncher {
     );
   }
 
-  /** When the run's duration ends (ms since epoch); null until every initial node is up. */
+  /** When the run's duration ends (monotonic ms, src/common/clock.ts); null until every initial node is up. */
   private endAtMs: number | null = null;
   private finished = false;
 
@@ -283,7 +287,7 @@ export class ClusterLauncher {
     if (this.finished) return 'done';
     if (this.stopping) return 'stopping';
     if (this.endAtMs === null) return 'starting';
-    return `${Math.max(0, Math.ceil((this.endAtMs - Date.now()) / 1000))} s left`;
+    return `${Math.max(0, Math.ceil((this.endAtMs - monotonicNowMs()) / 1000))} s left`;
   }
 
   private showProgress(): void {
@@ -353,12 +357,12 @@ export class ClusterLauncher {
    * 5% of the launcher's time). A failed write only costs the snapshot.
    */
   private async writePartialResults(): Promise<void> {
-    const started = Date.now();
+    const started = monotonicNowMs();
     if (started < this.nextPartialWriteMs) return;
     await writeResultsFile(this.outDir, this.results(RUNNING_STOP_REASON, false)).catch((err: unknown) => {
       this.options.progress.event(`warning: could not write the partial results.json: ${(err as Error).message}`);
     });
-    this.nextPartialWriteMs = started + Math.max(PARTIAL_RESULTS_EVERY_MS, 20 * (Date.now() - started));
+    this.nextPartialWriteMs = started + Math.max(PARTIAL_RESULTS_EVERY_MS, 20 * (monotonicNowMs() - started));
   }
 
   /** Runs the whole cluster; resolves once every daemon has exited and results.json is written. */
@@ -400,7 +404,7 @@ export class ClusterLauncher {
       const restUp = Promise.all(initial.slice(1).map((n) => this.startNode(n, false)));
       if ((await Promise.race([restUp, aborted])) === 'abort') throw new Aborted();
 
-      const endAtMs = Date.now() + c.durationSeconds * 1000;
+      const endAtMs = monotonicNowMs() + c.durationSeconds * 1000;
       this.endAtMs = endAtMs;
       this.options.progress.event(
         `[${this.elapsedSeconds().toFixed(1).padStart(6)} s] ${initial.length} nodes up; running ${c.durationSeconds} s` +
@@ -418,6 +422,8 @@ export class ClusterLauncher {
       }
       if (c.churnSeconds > 0) {
         const churn = (): void => {
+          // No kill in the last churnQuietSeconds: the last node killed has time to come back and rejoin.
+          if (monotonicNowMs() > endAtMs - (c.churnQuietSeconds ?? 0) * 1000) return;
           track(
             this.churnOnce().then(() => {
               const down = this.nodes.filter((n) => n.status === 'down');
@@ -431,7 +437,7 @@ export class ClusterLauncher {
         timers.push(setTimeout(churn, c.churnSeconds * 1000));
       }
 
-      while (Date.now() < endAtMs) {
+      while (monotonicNowMs() < endAtMs) {
         await this.pollAll();
         this.showProgress();
         await this.writePartialResults();
@@ -439,7 +445,7 @@ export class ClusterLauncher {
           this.stopReason = 'every daemon exited';
           break;
         }
-        const wait = Math.min(c.pollIntervalMs, Math.max(0, endAtMs - Date.now()));
+        const wait = Math.min(c.pollIntervalMs, Math.max(0, endAtMs - monotonicNowMs()));
         let timer: NodeJS.Timeout | undefined;
         const tick = new Promise<'tick'>((resolve) => (timer = setTimeout(() => resolve('tick'), wait)));
         const woke = await Promise.race([tick, aborted]);

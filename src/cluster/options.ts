@@ -33,6 +33,8 @@ export interface ClusterConfig {
   churnSeconds: number;
   /** How long a killed node stays down before it restarts from its state dir. */
   churnDowntimeSeconds: number;
+  /** No kill in the last this many seconds of the run (the soak, src/cluster/soak.ts); absent or 0: churn until the end. */
+  churnQuietSeconds?: number;
   outDir: string;
   swarm: string;
   /** Passed as --exchange-interval, in ms (the flag takes a unit: 500ms, 3s). */

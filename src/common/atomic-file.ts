@@ -18,8 +18,28 @@
  * below loops until every byte is written.
  */
 import { randomBytes } from 'node:crypto';
-import { link, open, rename, unlink } from 'node:fs/promises';
+import { link, open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+
+/**
+ * The file-system calls an atomic write makes: node:fs/promises by default; tests
+ * hand in one that fails a chosen call (ENOSPC mid-write, EROFS on open) to see
+ * what a full or read-only disk does to the writer.
+ */
+export interface AtomicFileSystem {
+  open: typeof open;
+  rename: typeof rename;
+  link: typeof link;
+  unlink: typeof unlink;
+  readdir: (path: string) => Promise<string[]>;
+}
+
+export const NODE_FILE_SYSTEM: AtomicFileSystem = { open, rename, link, unlink, readdir: (path) => readdir(path) };
+
+/** The name prefix of writeFileAtomic's temp files for `path` (`.<name>.tmp-`). */
+export function tempFilePrefix(path: string): string {
+  return `.${basename(path)}.tmp-`;
+}
 
 export interface AtomicWriteOptions {
   /** Permission bits of the new file (the umask still applies); default 0o666, as fs.writeFile. */
@@ -31,11 +51,14 @@ export interface AtomicWriteOptions {
    * (an O_EXCL create would show an empty file until the write lands).
    */
   publish?: 'replace' | 'exclusive';
+  /** The file-system calls to use (default NODE_FILE_SYSTEM). */
+  fs?: AtomicFileSystem;
 }
 
 /** Writes `data` to `path` atomically (see above). The directory must exist. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const { open, rename, link, unlink } = options.fs ?? NODE_FILE_SYSTEM;
+  const temp = join(dirname(path), `${tempFilePrefix(path)}${process.pid}-${randomBytes(4).toString('hex')}`);
   let tempExists = false;
   try {
     const handle = await open(temp, 'wx', options.mode ?? 0o666);
@@ -56,6 +79,29 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     if (tempExists) await unlink(temp).catch(() => undefined);
   }
   await syncDirectory(dirname(path));
+}
+
+/**
+ * Removes the temp files writeFileAtomic left for `path` (a process killed
+ * mid-write, or a failed write whose unlink failed too). Only for a path
+ * whose writes this process serializes: a temp of a write in flight would go
+ * too. Best effort; resolves with the names removed.
+ */
+export async function removeStrayTempFiles(path: string, fs: AtomicFileSystem = NODE_FILE_SYSTEM): Promise<string[]> {
+  const dir = dirname(path);
+  const prefix = tempFilePrefix(path);
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    try {
+      await fs.unlink(join(dir, name));
+      removed.push(name);
+    } catch {
+      // Read-only or already gone: tried again before the next write.
+    }
+  }
+  return removed;
 }
 
 /** Makes a rename or link in `dir` durable. Best effort: some file systems refuse fsync on a directory. */

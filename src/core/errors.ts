@@ -5,7 +5,7 @@
 import { GossipLearnError } from '../common/errors.ts';
 import type { FrameBytes } from '../protocol/session.ts';
 
-export type GossipErrorReason = 'merge-rejected';
+export type GossipErrorReason = 'merge-rejected' | 'privacy-budget';
 
 export class GossipError extends GossipLearnError<GossipErrorReason> {
   override readonly name = 'GossipError';

@@ -24,13 +24,21 @@
  * and GossipError('merge-rejected') (the aggregator refused the peer's
  * model: the model is untouched and the pair's replicas are dropped, so both
  * sides resync). Always `close()` an exchange that ends early.
+ *
+ * With differential privacy (`dp` in the setup, dp-release.ts) every model
+ * frame is computed from the node's released model instead of the local
+ * one, one release per exchange and side; once the budget is spent
+ * `initiate` returns null and `accept` answers BUSY. A release refused in
+ * the middle of an exchange (another exchange spent the last of the budget)
+ * makes `receive` throw GossipError('privacy-budget').
  */
 import { GossipError } from './errors.ts';
-import { SessionError, SessionTable, type Exchange, type ExchangeOutcome, type FrameBytes } from '../protocol/session.ts';
+import { Exchange, SessionError, SessionTable, type ExchangeOutcome, type FrameBytes, type LocalModel } from '../protocol/session.ts';
 import type { Aggregator } from '../train/aggregators/index.ts';
 import type { LocalModelStore } from '../train/model-state.ts';
 import { PeerSampler, type PeerOutcome } from './peer-sampler.ts';
 import { ExchangePolicy, type SkipReason } from './exchange-policy.ts';
+import { DpRelease, type DpReleaseOptions, type DpSettings } from './dp-release.ts';
 
 export interface GossipNodeOptions {
   /** Per-peer exchange state (swarm, model hash, codec, incarnation, rounding randomness, clock). */
@@ -41,6 +49,8 @@ export interface GossipNodeOptions {
   sampler: PeerSampler;
   /** When to start an exchange (default: on every tick, no byte budget). */
   policy?: ExchangePolicy;
+  /** Differential privacy (dp-release.ts): every model frame is computed from the released model instead of the local one. */
+  dp?: DpRelease | null;
 }
 
 /** Counters of what the node merged; bytes are in `sessions.stats`. */
@@ -72,8 +82,11 @@ export class GossipNode {
   readonly sampler: PeerSampler;
   readonly policy: ExchangePolicy;
   readonly counters: GossipCounters = { merged: 0, mergeRejected: 0 };
+  /** null: no differential privacy, frames carry the local model. */
+  readonly dp: DpRelease | null;
 
   constructor(options: GossipNodeOptions) {
+    this.dp = options.dp ?? null;
     this.sessions = options.sessions;
     this.model = options.model;
     this.aggregator = options.aggregator;
@@ -122,13 +135,23 @@ export class GossipNode {
   /**
    * Starts an exchange with `peerId`: send `frames`, then feed each frame read
    * back to `exchange.receive`. Returns null when an exchange with that peer
-   * is already running (the caller skips this round). Throws SessionError
+   * is already running, or when differential privacy allows no more
+   * releases (the caller skips this round). Throws SessionError
    * ('bad-local') when the local model does not match the session's size.
    */
   initiate(peerId: string): { exchange: GossipExchange; frames: Uint8Array[]; sent: FrameBytes } | null {
     let start: ReturnType<SessionTable['initiate']>;
+    let released: LocalModel | null = null;
     try {
-      start = this.sessions.initiate(peerId, this.model.read());
+      const local = this.model.read();
+      if (this.dp !== null) {
+        // Spend a release only on an exchange that will run.
+        if (this.sessions.isBusy(peerId)) return null;
+        const params = this.dp.release(local.params);
+        if (params === null) return null;
+        released = { params, age: local.age, samplesSeen: local.samplesSeen };
+      }
+      start = this.sessions.initiate(peerId, released ?? local);
     } catch (err) {
       if (err instanceof SessionError && err.reason === 'busy') {
         this.policy.skip('busy');
@@ -137,12 +160,17 @@ export class GossipNode {
       throw err;
     }
     this.policy.started();
-    return { exchange: new GossipExchange(this, peerId, start.exchange), frames: start.frames, sent: start.sent };
+    return { exchange: new GossipExchange(this, peerId, start.exchange, released), frames: start.frames, sent: start.sent };
   }
 
-  /** Serves an exchange a peer started (answered BUSY when one with the same peer is running; not answered at all when replying would break the byte budget). */
+  /**
+   * Serves an exchange a peer started: answered BUSY when one with the same
+   * peer is running or the privacy budget is spent; not answered at all when
+   * replying would break the byte budget.
+   */
   accept(peerId: string): GossipExchange {
     if (!this.policy.canRespond()) return new GossipExchange(this, peerId, this.sessions.refuse());
+    if (this.dp !== null && !this.dp.canRelease()) return new GossipExchange(this, peerId, new Exchange(this.sessions, null, 'responder'));
     return new GossipExchange(this, peerId, this.sessions.accept(peerId));
   }
 }
@@ -152,12 +180,15 @@ export class GossipExchange {
   readonly peerId: string;
   private readonly node: GossipNode;
   private readonly exchange: Exchange;
+  /** With differential privacy: this exchange's one release, made when the first model frame needs it. */
+  private released: LocalModel | null;
 
   /** @internal use GossipNode.initiate / accept */
-  constructor(node: GossipNode, peerId: string, exchange: Exchange) {
+  constructor(node: GossipNode, peerId: string, exchange: Exchange, released: LocalModel | null = null) {
     this.node = node;
     this.peerId = peerId;
     this.exchange = exchange;
+    this.released = released;
   }
 
   get done(): boolean {
@@ -183,7 +214,7 @@ export class GossipExchange {
   receive(bytes: Uint8Array): GossipStep {
     const node = this.node;
     const local = node.model.read();
-    const step = this.exchange.handle(bytes, local);
+    const step = this.exchange.handle(bytes, this.outgoing(local));
     const base = { frames: step.frames, done: step.done, sent: step.sent, received: step.received };
     if (step.merge === null) return { ...base, merged: false };
     const estimate = step.merge;
@@ -200,6 +231,30 @@ export class GossipExchange {
     node.model.write(local.params, result.counters);
     node.counters.merged += 1;
     return { ...base, merged: true };
+  }
+
+  /**
+   * What the session encodes from: the local model, or with differential
+   * privacy this exchange's release, made lazily (a frame that sends no
+   * model spends nothing). Throws GossipError('privacy-budget') when the
+   * release is refused for the budget.
+   */
+  private outgoing(local: LocalModel): LocalModel {
+    const dp = this.node.dp;
+    if (dp === null) return local;
+    const exchange = this;
+    return {
+      age: local.age,
+      samplesSeen: local.samplesSeen,
+      get params(): Float32Array {
+        if (exchange.released === null) {
+          const params = dp.release(local.params);
+          if (params === null) throw new GossipError('privacy-budget', 'the privacy budget is spent: no more model frames');
+          exchange.released = { params, age: local.age, samplesSeen: local.samplesSeen };
+        }
+        return exchange.released.params;
+      },
+    };
   }
 
   /** Releases the peer record (idempotent): at EOF, on timeout, reset or any error. */
@@ -225,12 +280,14 @@ export interface GossipNodeSetup {
   random: () => number;
   /** Uniform [0, 1) source for stochastic rounding in the codec; omit for round-to-nearest. */
   rounding?: () => number;
-  /** Clock in ms for expiring abandoned exchanges and the byte budget (default Date.now; the simulator passes its virtual clock). */
+  /** Clock in ms for expiring abandoned exchanges and the byte budget (default monotonicNowMs, src/common/clock.ts; the simulator passes its virtual clock). */
   now?: () => number;
   /** H: local steps between two exchanges this node starts (default 0: every tick of the exchange timer). */
   localStepsPerExchange?: number;
   /** Bytes per rolling hour this node may send (default 0: unlimited). */
   byteBudgetPerHour?: number;
+  /** Differential privacy (dp-release.ts); omit for none. */
+  dp?: { settings: DpSettings } & DpReleaseOptions;
 }
 
 /**
@@ -256,5 +313,6 @@ export function createGossipNode(setup: GossipNodeSetup): GossipNode {
     now: sessions.config.now,
     sentBytes: () => sent.payloadBytes + sent.metaBytes,
   });
-  return new GossipNode({ sessions, model: setup.model, aggregator: setup.aggregator, sampler: new PeerSampler({ random: setup.random }), policy });
+  const dp = setup.dp === undefined ? null : new DpRelease(setup.dp.settings, setup.dp);
+  return new GossipNode({ sessions, model: setup.model, aggregator: setup.aggregator, sampler: new PeerSampler({ random: setup.random }), policy, dp });
 }

@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { LruMap } from '../common/lru.ts';
 import { ANNOUNCEMENT_TTL_MS, MAX_ANNOUNCED_ADDRESSES, MAX_ANNOUNCED_PEERS, MAX_ANNOUNCEMENT_BYTES, announceTopic } from './constants.ts';
 import type { DaemonContext, DaemonService } from './service.ts';
+import { monotonicNowMs } from '../common/clock.ts';
 
 const announcementSchema = z
   .object({
@@ -64,7 +65,7 @@ export class AnnouncementTable {
   constructor(opts: { maxPeers?: number; ttlMs?: number; now?: () => number } = {}) {
     this.peers = new LruMap(opts.maxPeers ?? MAX_ANNOUNCED_PEERS);
     this.ttlMs = opts.ttlMs ?? ANNOUNCEMENT_TTL_MS;
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? monotonicNowMs;
   }
 
   upsert(a: Announcement): void {

@@ -29,6 +29,10 @@ import {
   READ_TIMEOUT_MS,
 } from './constants.ts';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE, DEFAULT_MAX_STREAMS_PER_PEER } from './limits.ts';
+import { DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_MAX_EXCHANGES_PER_IP_PER_MINUTE, DEFAULT_MAX_STREAMS_PER_IP } from './limits.ts';
+import { isIP } from 'node:net';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { DEFAULT_DP_DELTA } from '../core/dp-release.ts';
 import { forcedTeacher } from './teacher-choice.ts';
 import { closestName, describeArgsError } from '../common/arg-errors.ts';
 import { GossipLearnError } from '../common/errors.ts';
@@ -77,6 +81,16 @@ const backendSchema = z.enum(['auto', 'tensorflow', 'wasm', 'cpu']);
 const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 const optimizerSchema = z.enum(OPTIMIZER_NAMES);
 const positiveMs = z.number().int().positive();
+/** A bearer token shorter than this is refused (a guessable token protects nothing). */
+export const MIN_METRICS_TOKEN_CHARS = 16;
+
+/** Whether an HTTP bind host only listens on this machine: localhost, 127.0.0.0/8 or ::1. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '');
+  if (bare === 'localhost') return true;
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  return isIP(bare) === 6 && (bare === '::1' || /^(0{0,4}:){7}0{0,3}1$/.test(bare) || bare === '::ffff:127.0.0.1');
+}
 
 export const daemonConfigSchema = z
   .object({
@@ -122,9 +136,33 @@ export const daemonConfigSchema = z
     maxStreamsPerPeer: z.number().int().positive().default(DEFAULT_MAX_STREAMS_PER_PEER),
     maxExchangesPerPeerPerMinute: z.number().int().nonnegative().default(DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE),
     maxConnections: z.number().int().positive().default(DEFAULT_MAX_CONNECTIONS),
+    // Privacy (issue 15): src/node/access-control.ts, src/node/swarm-key.ts, src/core/dp-release.ts.
+    psk: z.string().min(1).nullable().default(null),
+    allowPeer: z.array(z.string().min(1)).default([]),
+    allowPeers: z.string().min(1).nullable().default(null),
+    maxConnectionsPerIp: z.number().int().positive().default(DEFAULT_MAX_CONNECTIONS_PER_IP),
+    maxStreamsPerIp: z.number().int().positive().default(DEFAULT_MAX_STREAMS_PER_IP),
+    maxExchangesPerIpPerMinute: z.number().int().nonnegative().default(DEFAULT_MAX_EXCHANGES_PER_IP_PER_MINUTE),
+    metricsToken: z.string().min(MIN_METRICS_TOKEN_CHARS, `a token needs at least ${MIN_METRICS_TOKEN_CHARS} characters (e.g. openssl rand -hex 32)`).nullable().default(null),
+    dpClip: z.number().positive().nullable().default(null),
+    dpNoiseMultiplier: z.number().positive().nullable().default(null),
+    dpDelta: z.number().gt(0).lt(1).nullable().default(null),
+    dpEpsilonBudget: z.number().positive().nullable().default(null),
   })
   .strict()
   .refine((c) => c.nodeIndex < c.numNodes, { message: 'node-index must be smaller than num-nodes', path: ['nodeIndex'] })
+  .refine((c) => c.metricsToken !== null || isLoopbackHost(c.metricsHost), {
+    message: 'a metrics host other than loopback needs --metrics-token TOKEN (or GOSSIP_LEARN_METRICS_TOKEN): /metrics would be open to the network',
+    path: ['metricsHost'],
+  })
+  .refine((c) => (c.dpClip === null) === (c.dpNoiseMultiplier === null), {
+    message: 'differential privacy needs both --dp-clip and --dp-noise-multiplier',
+    path: ['dpClip'],
+  })
+  .refine((c) => c.dpClip !== null || (c.dpDelta === null && c.dpEpsilonBudget === null), {
+    message: '--dp-delta and --dp-epsilon-budget need --dp-clip and --dp-noise-multiplier',
+    path: ['dpClip'],
+  })
   .transform((c) => ({ ...c, learningRate: c.learningRate ?? defaultLearningRate(c.optimizer) }));
 
 export type DaemonConfig = z.output<typeof daemonConfigSchema>;
@@ -167,14 +205,26 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'readTimeoutMs', flag: 'read-timeout', kind: 'duration', help: 'exchange read timeout: a stalled stream is reset after this (max 30s)', shown: shownMs(READ_TIMEOUT_MS) },
   { key: 'maxStreamsPerPeer', flag: 'max-streams-per-peer', kind: 'int', help: 'concurrent inbound exchange streams per peer', shown: String(DEFAULT_MAX_STREAMS_PER_PEER) },
   { key: 'maxExchangesPerPeerPerMinute', flag: 'max-exchanges-per-peer-per-minute', kind: 'int', help: 'inbound exchanges per peer per minute (0 = unlimited)', shown: String(DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE) },
-  { key: 'maxConnections', flag: 'max-connections', kind: 'int', help: 'inbound connections are refused beyond this many open ones', shown: String(DEFAULT_MAX_CONNECTIONS) },
+  { key: 'maxConnections', flag: 'max-connections', kind: 'int', help: 'open connections; beyond, a few newcomers get 15 s to find other peers, then inbound ones are refused', shown: String(DEFAULT_MAX_CONNECTIONS) },
+  { key: 'psk', flag: 'psk', kind: 'string', help: 'private swarm: pre-shared key file (gossip-learn keygen --out FILE); peers without it cannot connect', shown: 'none' },
+  { key: 'allowPeer', flag: 'allow-peer', kind: 'list', help: 'only these peer ids may connect (repeatable)', shown: 'anyone' },
+  { key: 'allowPeers', flag: 'allow-peers', kind: 'string', help: 'file of allowed peer ids, one a line (# comments); adds to --allow-peer', shown: 'none' },
+  { key: 'maxConnectionsPerIp', flag: 'max-connections-per-ip', kind: 'int', help: 'inbound connections one IP address may hold', shown: String(DEFAULT_MAX_CONNECTIONS_PER_IP) },
+  { key: 'maxStreamsPerIp', flag: 'max-streams-per-ip', kind: 'int', help: 'concurrent inbound exchange streams per IP address', shown: String(DEFAULT_MAX_STREAMS_PER_IP) },
+  { key: 'maxExchangesPerIpPerMinute', flag: 'max-exchanges-per-ip-per-minute', kind: 'int', help: 'inbound exchanges per IP address per minute (0 = unlimited)', shown: String(DEFAULT_MAX_EXCHANGES_PER_IP_PER_MINUTE) },
+  { key: 'metricsToken', flag: 'metrics-token', kind: 'string', help: 'require Authorization: Bearer TOKEN on every route but /healthz (needed when --metrics-host is not loopback)', shown: 'none' },
+  { key: 'dpClip', flag: 'dp-clip', kind: 'number', help: 'differential privacy: L2 norm bound C of every update that leaves the device', shown: 'off' },
+  { key: 'dpNoiseMultiplier', flag: 'dp-noise-multiplier', kind: 'number', help: 'differential privacy: Gaussian noise std Z*C per coordinate', shown: 'off' },
+  { key: 'dpDelta', flag: 'dp-delta', kind: 'number', help: 'differential privacy: delta of the reported (epsilon, delta)', shown: String(DEFAULT_DP_DELTA) },
+  { key: 'dpEpsilonBudget', flag: 'dp-epsilon-budget', kind: 'number', help: 'differential privacy: stop sharing before epsilon would pass this', shown: 'no budget' },
   { key: 'exitWithParent', flag: 'exit-with-parent', kind: 'boolean', help: 'exit when the parent process dies (the cluster launcher passes it; under npm or npx the daemon watches npm anyway)', shown: 'off' },
 ];
 
 /** Placeholders in --help, in the style of `gossip-learn train --help`; by kind unless named here. */
 const HELP_ARG_BY_FLAG: Record<string, string> = {
   config: 'FILE', swarm: 'ID', data: 'SPEC', partition: 'SPEC', codec: 'SPEC', model: 'NAME', backend: 'NAME', optimizer: 'NAME',
-  'log-level': 'LEVEL', 'state-dir': 'DIR', 'metrics-host': 'HOST', 'metrics-port': 'PORT', teacher: 'PEER', 'node-index': 'I',
+  'log-level': 'LEVEL', 'state-dir': 'DIR', psk: 'FILE', 'allow-peer': 'ID', 'allow-peers': 'FILE', 'metrics-token': 'TOKEN', 'dp-clip': 'C',
+  'dp-noise-multiplier': 'Z', 'dp-delta': 'D', 'dp-epsilon-budget': 'E', 'metrics-host': 'HOST', 'metrics-port': 'PORT', teacher: 'PEER', 'node-index': 'I',
 };
 const HELP_ARG_BY_KIND: Record<OptionKind, string> = { boolean: '', list: 'ADDR', duration: 'TIME', int: 'N', number: 'X', string: 'VALUE', bytes: 'BYTES_PER_HOUR' };
 const helpArg = (o: OptionSpec): string => {
@@ -393,4 +443,5 @@ export function checkDaemonSpecs(config: DaemonConfig): void {
   for (const address of config.listen) check('listen', () => multiaddr(address));
   for (const address of config.bootstrap) check('bootstrap', () => multiaddr(address));
   if (config.teacher !== null) check('teacher', () => forcedTeacher(config.teacher as string, []));
+  for (const id of config.allowPeer) check('allow-peer', () => peerIdFromString(id));
 }

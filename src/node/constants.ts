@@ -11,6 +11,8 @@
 export const EXCHANGE_PROTOCOL_ID = '/gossip-learn/exchange/1.0.0';
 /** Contract (docs/architecture.md "Contracts"): the knowledge-transfer join protocol. */
 export const DISTILL_PROTOCOL_ID = '/gossip-learn/distill/1.0.0';
+/** The duplicate-identity check (src/node/identity-guard.ts): which processes claim a peer id. */
+export const INCARNATION_PROTOCOL_ID = '/gossip-learn/incarnation/1.0.0';
 
 /** Contract (docs/architecture.md "Contracts"): gossipsub topic of the per-swarm announcements. */
 export const announceTopic = (swarm: string): string => `gossip-learn/${swarm}/announce/1`;

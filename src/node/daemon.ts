@@ -15,6 +15,7 @@
  * the final checkpoint is written after training and exchanges stopped.
  */
 import { GossipLearnError } from '../common/errors.ts';
+import type { AtomicFileSystem } from '../common/atomic-file.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -49,7 +50,9 @@ import { packageVersion } from './version.ts';
 import { acquireStateLock, type StateLock } from './state-lock.ts';
 import { TrainingLoop } from './training-loop.ts';
 import { DistillJoinerService } from './distill-joiner.ts';
+import { IdentityGuard, type DuplicateIdentityError } from './identity-guard.ts';
 import { DistillTeacherService } from './distill-teacher.ts';
+import { daemonDpSetup, dpSettingsOf, loadAccessControl } from './privacy.ts';
 import type { DaemonContext, DaemonService, NodeData } from './service.ts';
 
 
@@ -72,6 +75,13 @@ export interface DaemonOptions {
   limits?: AdmissionLimits;
   /** Overrides for tests: exchange read timeout, chunk size. */
   exchange?: { readTimeoutMs?: number; chunkBytes?: number; snapshotCodec?: string };
+  /** File-system calls of the checkpoint writer (tests inject disk faults); default node:fs/promises. */
+  checkpointFs?: AtomicFileSystem;
+  /**
+   * Called when the daemon must not go on running (another process with its peer id runs in the
+   * swarm, src/node/identity-guard.ts); the daemon stops itself right after. Default: logged as an error.
+   */
+  onRefuse?: (err: DuplicateIdentityError) => void;
 }
 
 export type DaemonState = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -88,6 +98,7 @@ export class Daemon {
   private exchangesValue: ExchangeService | null = null;
   private checkpointsValue: CheckpointService | null = null;
   private lock: StateLock | null = null;
+  private admission: InboundAdmission | null = null;
   private readonly startedServices: DaemonService[] = [];
   private readonly shutdown = new AbortController();
   private stateValue: DaemonState = 'new';
@@ -103,7 +114,7 @@ export class Daemon {
     this.options = options;
     this.config = options.config;
     this.logger = options.logger ?? createLogger(options.config.logLevel);
-    this.http = new HttpServer({ host: options.config.metricsHost, port: options.config.metricsPort });
+    this.http = new HttpServer({ host: options.config.metricsHost, port: options.config.metricsPort, token: options.config.metricsToken });
     this.http.addRoute('GET', '/metrics', () => jsonResponse(this.metrics.toJson()));
     this.http.addRoute('GET', '/healthz', () =>
       this.stateValue === 'running' ? jsonResponse({ status: 'ok' }) : jsonResponse({ status: this.stateValue }, 503),
@@ -145,8 +156,10 @@ export class Daemon {
       return await this.starting;
     } catch (err) {
       // A stop() during start cleans up itself (after this promise settled); otherwise clean up here.
+      // Recorded as the stop, so a later stop() waits for this teardown instead of running a second one on a disposed model.
       if (this.stopping === null) {
-        await this.stopNow(0).catch(() => undefined);
+        this.stopping = this.stopNow(0).catch(() => undefined);
+        await this.stopping;
         await this.removeWhatStartCreated();
       } else await this.stopping.catch(() => undefined);
       throw err;
@@ -170,6 +183,9 @@ export class Daemon {
 
   private async startNow(): Promise<DaemonStartInfo> {
     const { config, metrics, logger } = this;
+    // New on every start: peers learn that our replicas of them are gone, and tell this process from a copy with our id.
+    // The start time is a wall-clock instant (compared with other processes' starts), not a duration.
+    const claim = { incarnation: randomBytes(8).toString('hex'), startedAtMs: Date.now() };
     // mkdir returns the first directory it created: a failed start removes what it made, nothing else.
     this.createdStateDir = (await mkdir(config.stateDir, { recursive: true })) ?? null;
     this.throwIfStopping();
@@ -202,6 +218,8 @@ export class Daemon {
     const host = new LiveModel({ model, trainer, modelName: config.model, modelHash: computeModelHash(model) });
     this.modelValue = host;
     const checkpointPath = join(config.stateDir, CHECKPOINT_FILE);
+    // Differential privacy starts its released model at the seeded initialization, which every peer can compute.
+    const publicBase = dpSettingsOf(config) === null ? null : Float32Array.from(host.read().params);
     const restored = await restoreCheckpoint(checkpointPath, host, logger);
     this.throwIfStopping();
     Object.assign(metrics.model, { name: host.modelName, hash: host.modelHash, params: host.paramCount });
@@ -226,6 +244,8 @@ export class Daemon {
         maxConnections: config.maxConnections,
       },
     );
+    const access = await loadAccessControl(config);
+    this.throwIfStopping();
     const monitoring = new Monitoring();
     const node = await createLibp2pNode({
       privateKey,
@@ -235,13 +255,18 @@ export class Daemon {
       swarm: config.swarm,
       mdns: config.mdns,
       agentVersion: agentVersion({ version: packageVersion(), swarm: config.swarm, modelHash: host.modelHash }),
-      ...admission.libp2pOptions(),
+      ...access.libp2pOptions(admission.libp2pOptions()),
       ...monitoring.libp2pOptions(),
       ...this.options.libp2p,
     });
     this.node = node;
     admission.bindNode(node);
+    this.admission = admission;
     admission.reportTo(metrics);
+    access.bindNode(node);
+    admission.onIpLimit = () => access.countIpLimit();
+    Object.assign(metrics.privacy, { psk: config.psk !== null, allowlist: access.options.allowlist?.size ?? null });
+    metrics.peers.refused = access.refused;
     // After stop the model is disposed: the digest then describes the final parameters.
     monitoring.attach({ metrics, http: this.http, params: () => (this.modelLive ? host.read().params : this.finalParams) });
     metrics.peerId = node.peerId.toString();
@@ -270,13 +295,13 @@ export class Daemon {
       modelHash: host.modelHash,
       paramCount: host.paramCount,
       model: host,
-      // New on every start: peers learn that our replicas of them are gone.
-      incarnation: randomBytes(8).toString('hex'),
+      incarnation: claim.incarnation,
       codec,
       ...(this.options.exchange?.snapshotCodec === undefined ? {} : { snapshotCodec: this.options.exchange.snapshotCodec }),
       aggregator: createAggregator(DEFAULT_AGGREGATOR),
       random,
       rounding: random,
+      ...privacyOf(config, publicBase, logger),
       localStepsPerExchange: config.localStepsPerExchange,
       byteBudgetPerHour: config.byteBudgetPerHour,
     });
@@ -286,6 +311,8 @@ export class Daemon {
       const p = gossip.policy.stats();
       Object.assign(metrics.policy, { ...p, skipped: { ...p.skipped } });
     });
+    metrics.addRefresher(() => (metrics.privacy.dp = gossip.dp?.status() ?? null));
+    if (gossip.dp?.exhausted === true) logger.warn(gossip.dp.status(), 'differential privacy: the epsilon budget was spent before this start: sharing nothing');
     const exchanges = new ExchangeService({
       gossip,
       inbound: admission,
@@ -299,6 +326,7 @@ export class Daemon {
       model: host,
       intervalMs: config.checkpointIntervalMs,
       meta: () => ({ peerId: metrics.peerId, swarm: config.swarm }),
+      ...(this.options.checkpointFs === undefined ? {} : { fs: this.options.checkpointFs }),
     });
     this.checkpointsValue = checkpoints;
     const announcer = new Announcer({
@@ -314,13 +342,16 @@ export class Daemon {
       }),
     });
     const services: DaemonService[] = [
+      // First: it must see every connection, the bootstrap dials included.
+      new IdentityGuard({ claim, onDuplicate: (err) => this.refuse(err) }),
       new Connectivity({ bootstrap: config.bootstrap }),
       new PeerIdentityCheck(),
       checkpoints,
       exchanges,
       announcer,
       // Default: the knowledge-transfer join (teacher side always; joiner side on a first start).
-      ...(this.options.joinServices ?? [new DistillTeacherService(), new DistillJoinerService()]),
+      // With differential privacy a joiner is taught the latest release, never the local model (src/core/dp-release.ts).
+      ...(this.options.joinServices ?? [new DistillTeacherService(gossip.dp === null ? {} : { released: () => (gossip.dp!.accountant.releases > 0 ? gossip.dp!.latest : null) }), new DistillJoinerService()]),
       new TrainingLoop({
         model: host,
         test: data.test,
@@ -364,6 +395,14 @@ export class Daemon {
     return info;
   }
 
+  /** The daemon must not run on (see DaemonOptions.onRefuse): say so once, then stop. */
+  private refuse(err: DuplicateIdentityError): void {
+    if (this.shutdown.signal.aborted) return;
+    if (this.options.onRefuse !== undefined) this.options.onRefuse(err);
+    else this.logger.error({ reason: err.reason }, err.message);
+    void this.stop().catch((stopErr: unknown) => this.logger.error({ err: stopErr }, 'stop failed'));
+  }
+
   /** Graceful stop; safe to call more than once (later calls wait for the first), also during start(). */
   stop(deadlineMs = SHUTDOWN_DEADLINE_MS): Promise<void> {
     this.stopping ??= (async () => {
@@ -390,6 +429,7 @@ export class Daemon {
     }
     this.startedServices.length = 0;
     await this.http.stop();
+    this.admission?.unbind();
     await this.node?.stop();
     this.node = null;
     if (this.modelValue !== null) {
@@ -401,6 +441,16 @@ export class Daemon {
     this.lock = null;
     this.stateValue = 'stopped';
   }
+}
+
+/** The gossip core's `dp` option for this configuration (src/node/privacy.ts), logged once when the budget runs out. */
+function privacyOf(config: DaemonConfig, publicBase: Float32Array | null, logger: Logger): { dp?: NonNullable<ReturnType<typeof daemonDpSetup>> } {
+  if (publicBase === null) return {};
+  const dp = daemonDpSetup(config, {
+    publicBase,
+    onExhausted: () => logger.warn({ budget: config.dpEpsilonBudget }, 'differential privacy: the next release would pass the epsilon budget: this node stops sharing its model'),
+  });
+  return dp === undefined ? {} : { dp };
 }
 
 /** Start failed for a reason the operator can fix; the message names the fix. */

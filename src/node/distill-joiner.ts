@@ -36,6 +36,7 @@ import { distillFromTeacher } from '../train/distill-join.ts';
 import { createModel, isModelName, modelHash, modelNames } from '../train/models.ts';
 import { getFlatParams, paramCount } from '../train/params.ts';
 import { evaluateModel } from '../train/trainer.ts';
+import { createRandom, deriveSeed } from '../train/random.ts';
 import { sleep } from './abortable-sleep.ts';
 import { DISTILL_PROTOCOL_ID, MAX_CHUNK_DATA_BYTES } from './constants.ts';
 import {
@@ -50,6 +51,7 @@ import { readChunkedFrame, writeChunkedFrame } from './frame-stream.ts';
 import type { DaemonContext, DaemonService } from './service.ts';
 import { forcedTeacher, rankTeachers, TeacherChoiceError, type TeacherCandidate } from './teacher-choice.ts';
 import { TeacherWait, teacherDiscoveryPossible, untrainedGraceMs } from './teacher-wait.ts';
+import { monotonicNowMs } from '../common/clock.ts';
 
 export interface FetchTeacherOptions extends DecodeDistillOptions {
   incarnation: string;
@@ -259,15 +261,20 @@ export class DistillJoinerService implements DaemonService {
   ): Promise<{ result: FetchFromTeachersResult | null; bytes: number; rejected: number; attempts: string[]; coldReason: 'no-teacher' | 'untrained-peers' | 'other-swarm-peers' }> {
     const { config, model: live, node } = context;
     const signal = this.signal(context);
-    const wait = new TeacherWait({ deadlineMs, untrainedGraceMs: graceMs, now: Date.now });
+    const wait = new TeacherWait({ deadlineMs, untrainedGraceMs: graceMs, now: monotonicNowMs });
     const selfPeerId = node.peerId.toString();
     const refused = new Set<string>(); // answered with something invalid: never again this join
+    // Failed (unreachable, reset, or silent past the read timeout: killed or frozen mid-transfer): not asked
+    // again this join, so each costs at most one read timeout before the next teacher or a cold start.
+    const failed = new Set<string>();
+    // Joiners that start together spread over equally good teachers (rankTeachers); seeded per node.
+    const random = createRandom(deriveSeed(config.seed, 'teacher-choice', selfPeerId));
     let bytes = 0;
     let rejected = 0;
     const attempts: string[] = [];
     let coldReason: 'no-teacher' | 'untrained-peers' | 'other-swarm-peers' = 'no-teacher';
     while (!signal.aborted) {
-      const candidates = forced !== null ? [forced] : this.rankedTeachers(context).filter((c) => !refused.has(c.id));
+      const candidates = forced !== null ? [forced] : this.rankedTeachers(context, random).filter((c) => !refused.has(c.id) && !failed.has(c.id));
       const announcedPeers = context.announcements.all().filter((row) => row.peerId !== selfPeerId).length;
       const { connected, otherSwarm } = context.metrics.toJson().peers;
       const otherSwarmPeersOnly = (connected ?? 0) > 0 && otherSwarm === connected;
@@ -293,6 +300,7 @@ export class DistillJoinerService implements DaemonService {
         for (const attempt of result.attempts) {
           if (attempt.outcome === 'skipped') continue;
           attempts.push(`${attempt.teacher}: ${attempt.outcome}${attempt.reason === null ? '' : ` (${attempt.reason})`}`);
+          if (attempt.outcome === 'failed') failed.add(attempt.teacher);
           if (attempt.outcome === 'rejected') {
             rejected++;
             refused.add(attempt.teacher);
@@ -307,11 +315,11 @@ export class DistillJoinerService implements DaemonService {
   }
 
   /** Trained peers, same architecture first (their weights are a head start), then by accuracy/age. */
-  private rankedTeachers(context: DaemonContext): TeacherCandidate[] {
+  private rankedTeachers(context: DaemonContext, random: () => number): TeacherCandidate[] {
     const rows = context.announcements.all();
     const selfPeerId = context.node.peerId.toString();
-    const same = rankTeachers(rows.filter((r) => r.modelHash === context.model.modelHash), { selfPeerId });
-    const other = rankTeachers(rows.filter((r) => r.modelHash !== context.model.modelHash && isModelName(r.modelName)), { selfPeerId });
+    const same = rankTeachers(rows.filter((r) => r.modelHash === context.model.modelHash), { selfPeerId, random });
+    const other = rankTeachers(rows.filter((r) => r.modelHash !== context.model.modelHash && isModelName(r.modelName)), { selfPeerId, random });
     return [...same, ...other];
   }
 

@@ -157,6 +157,25 @@ export interface DistillTeacherServiceOptions {
   codecSpec?: string;
   maxConcurrentJoiners?: number;
   readTimeoutMs?: number;
+  /** Differential privacy: serve this (the latest release, already public) instead of the local model; null = nothing released yet (BUSY). */
+  released?: () => Float32Array | null;
+}
+
+/**
+ * What a teacher serves a joiner: nothing while untrained (BUSY, the joiner
+ * asks someone else); with differential privacy (`released`) the latest
+ * release, which gossip partners already hold, never the local model, and
+ * nothing before the first release; else the local model.
+ */
+export function taughtModel(
+  live: { age: number; modelName: string; modelHash: string; read(): { params: Float32Array; age: number; samplesSeen: number } },
+  released?: () => Float32Array | null,
+): { modelName: string; modelHash: string; params: Float32Array; age: number; samplesSeen: number } | null {
+  if (live.age === 0) return null;
+  const local = live.read();
+  if (released === undefined) return { modelName: live.modelName, modelHash: live.modelHash, ...local };
+  const params = released();
+  return params === null ? null : { modelName: live.modelName, modelHash: live.modelHash, ...local, params };
 }
 
 /**
@@ -189,7 +208,7 @@ export class DistillTeacherService implements DaemonService {
       frameLimits: DEFAULT_FRAME_LIMITS,
       codecSpec: this.options.codecSpec ?? DISTILL_DEFAULT_CODEC,
       // An untrained model teaches nothing: answer BUSY so the joiner asks someone else.
-      snapshot: () => (live.age > 0 ? { modelName: live.modelName, modelHash: live.modelHash, ...live.read() } : null),
+      snapshot: () => taughtModel(live, this.options.released),
       ...(this.options.maxConcurrentJoiners === undefined ? {} : { maxConcurrentJoiners: this.options.maxConcurrentJoiners }),
       readTimeoutMs: this.options.readTimeoutMs ?? config.readTimeoutMs,
       admit: (peerId) => limiter.tryAcquire(peerId),

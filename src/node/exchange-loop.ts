@@ -15,6 +15,7 @@ import { exchangeDelayMs, type Pacing } from '../core/pacing.ts';
 import { sleep } from './abortable-sleep.ts';
 import type { DaemonContext, DaemonService } from './service.ts';
 import type { ExchangeService } from './exchange-service.ts';
+import { monotonicNowMs } from '../common/clock.ts';
 
 export interface ExchangeLoopOptions {
   exchanges: ExchangeService;
@@ -54,7 +55,7 @@ export class ExchangeLoop implements DaemonService {
   private async loop(context: DaemonContext): Promise<void> {
     const signal = this.stopController.signal;
     const { exchanges, gossip, candidates, pacing, random } = this.options;
-    const now = this.options.now ?? Date.now;
+    const now = this.options.now ?? monotonicNowMs;
     const wait = this.options.sleep ?? sleep;
     while (!signal.aborted) {
       await wait(exchangeDelayMs(pacing, random), signal);

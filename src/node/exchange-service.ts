@@ -29,6 +29,7 @@ import {
 } from './constants.ts';
 import type { DaemonContext, DaemonService } from './service.ts';
 import type { InboundGuard } from './admission.ts';
+import { limitedIpOf } from './access-control.ts';
 import { maxExchangeReadBufferBytes } from './limits.ts';
 import { lpStream } from '@libp2p/utils';
 import { readChunkedFrame, writeChunkedFrame, type LengthPrefixedChannel } from './frame-stream.ts';
@@ -181,7 +182,7 @@ export class ExchangeService implements DaemonService {
     }
     const id = connection.remotePeer.toString();
     const { metrics } = context;
-    const permit = this.inbound === null ? null : this.inbound.admit(id);
+    const permit = this.inbound === null ? null : this.inbound.admit(id, limitedIpOf(connection.remoteAddr));
     if (this.inbound !== null && permit === null) {
       // Over a per-peer limit: refused before reading anything (the guard counts the hit).
       stream.abort(new ExchangeFailedError('stopped', 'per-peer limit reached'));

@@ -7,9 +7,29 @@
  *   const http = new HttpServer({ host: '127.0.0.1', port: 0 });
  *   http.addRoute('GET', '/metrics', () => ({ status: 200, type: 'application/json', body: '{}' }));
  *   const { url } = await http.start();
+ *
+ * With a `token` (--metrics-token) every route but `/healthz` answers 401
+ * unless the request carries `Authorization: Bearer <token>` (compared in
+ * constant time); routes added later follow the same rule.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+/** The one route open without the token: liveness probes carry no secrets. */
+export const UNAUTHENTICATED_PATH = '/healthz';
+
+/**
+ * Whether an Authorization header carries `Bearer <token>`. Both sides are
+ * hashed to SHA-256 first, so timingSafeEqual compares equal lengths and the
+ * time taken says nothing about the token, not even its length.
+ */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  const match = /^Bearer +(\S+) *$/i.exec(header ?? '');
+  const given = createHash('sha256').update(match?.[1] ?? '').digest();
+  const expected = createHash('sha256').update(token).digest();
+  return timingSafeEqual(given, expected) && match !== null;
+}
 
 export interface HttpResponse {
   status: number;
@@ -25,10 +45,12 @@ export class HttpServer {
   private server: Server | null = null;
   private readonly host: string;
   private readonly port: number;
+  private readonly token: string | null;
 
-  constructor(opts: { host: string; port: number }) {
+  constructor(opts: { host: string; port: number; token?: string | null }) {
     this.host = opts.host;
     this.port = opts.port;
+    this.token = opts.token ?? null;
   }
 
   /** Registers (or replaces) the handler of `METHOD path` (exact path, query string ignored). */
@@ -48,6 +70,11 @@ export class HttpServer {
         res.writeHead(r.status, { 'content-type': r.type, 'cache-control': 'no-store' });
         res.end(r.body);
       };
+      if (this.token !== null && path !== UNAUTHENTICATED_PATH && !bearerMatches(req.headers.authorization, this.token)) {
+        res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'www-authenticate': 'Bearer' });
+        res.end('unauthorized: send Authorization: Bearer <--metrics-token>\n');
+        return;
+      }
       if (handler === undefined) {
         reply({ status: 404, type: 'text/plain; charset=utf-8', body: 'not found\n' });
         return;

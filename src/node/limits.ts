@@ -13,6 +13,7 @@
 import type { ConnectionGater } from '@libp2p/interface';
 import { LruMap } from '../common/lru.ts';
 import { CHUNK_BYTES } from './constants.ts';
+import { monotonicNowMs } from '../common/clock.ts';
 
 export const LIMIT_NAMES = [
   'streams-per-peer',
@@ -20,6 +21,8 @@ export const LIMIT_NAMES = [
   'connections',
   'distill-streams-per-peer',
   'distill-requests-per-peer-per-minute',
+  'streams-per-ip',
+  'exchanges-per-ip-per-minute',
 ] as const;
 export type LimitName = (typeof LIMIT_NAMES)[number];
 
@@ -32,12 +35,22 @@ export const newLimitHits = (): LimitHits => ({
   connections: 0,
   'distill-streams-per-peer': 0,
   'distill-requests-per-peer-per-minute': 0,
+  'streams-per-ip': 0,
+  'exchanges-per-ip-per-minute': 0,
 });
 
 /** Defaults: generous for honest peers (one exchange at a time; at the default 500 ms interval a peer starts 2 a second, spread over all its peers), tight for floods. */
 export const DEFAULT_MAX_STREAMS_PER_PEER = 4;
 export const DEFAULT_MAX_EXCHANGES_PER_PEER_PER_MINUTE = 240;
 export const DEFAULT_MAX_CONNECTIONS = 64;
+/**
+ * Per remote IP address, beside the per-peer limits (a fresh peer id per
+ * connection resets those, not these): room for several honest daemons
+ * behind one address (a NAT, or a cluster on 127.0.0.1).
+ */
+export const DEFAULT_MAX_STREAMS_PER_IP = 32;
+export const DEFAULT_MAX_EXCHANGES_PER_IP_PER_MINUTE = 960;
+export const DEFAULT_MAX_CONNECTIONS_PER_IP = 32;
 /**
  * Distill teacher side: a joiner needs one model per join (and a refresh every
  * few minutes); each answer is a whole model, so a peer asking in a loop would
@@ -98,7 +111,7 @@ export class PeerStreamLimiter {
     if (!Number.isFinite(limits.maxPerPeerPerMinute) || limits.maxPerPeerPerMinute < 0) {
       throw new RangeError(`maxPerPeerPerMinute must be >= 0, got ${limits.maxPerPeerPerMinute}`);
     }
-    this.limits = { maxTrackedPeers: MAX_TRACKED_PEERS, now: Date.now, ...limits };
+    this.limits = { maxTrackedPeers: MAX_TRACKED_PEERS, now: monotonicNowMs, ...limits };
     this.peers = new LruMap(this.limits.maxTrackedPeers, (state) => state.active === 0);
     this.hits = hits;
     this.hitNames = hitNames;
@@ -154,25 +167,86 @@ export class PeerStreamLimiter {
   }
 }
 
+/**
+ * A node at its connection limit still lets this many newcomers in at a time,
+ * for NEWCOMER_GRACE_MS: long enough to learn other peers' addresses from it
+ * (pubsub peer discovery, announcements) and dial them. A newcomer whose
+ * only bootstrap address is a full node would otherwise never reach the swarm.
+ */
+export const DEFAULT_NEWCOMER_SLOTS = 4;
+/** Two of pubsub peer discovery's default 5 s broadcasts, plus a gossipsub heartbeat or two. */
+export const DEFAULT_NEWCOMER_GRACE_MS = 15_000;
+
 export interface ConnectionLimitOptions {
   maxConnections: number;
+  /** Inbound connections beyond maxConnections let in for a grace period (default DEFAULT_NEWCOMER_SLOTS). */
+  newcomerSlots?: number;
   /** Open connections right now (bound after the libp2p node exists). */
   openConnections: () => number;
 }
 
 /**
  * A connection gater that refuses inbound connections once `maxConnections`
- * are open, counting each refusal. libp2p's own `maxConnections` stays as the
- * backstop (it prunes silently); this one makes the limit visible.
+ * plus the newcomer slots are open, counting each refusal. libp2p's own
+ * `maxConnections` stays as the backstop (it prunes silently); this one makes
+ * the limit visible. ConnectionTrimmer closes newcomers beyond
+ * `maxConnections` once their grace is over.
  */
 export function connectionLimitGater(options: ConnectionLimitOptions, hits: LimitHits): ConnectionGater {
   return {
     denyInboundConnection: () => {
-      if (options.openConnections() < options.maxConnections) return false;
+      if (options.openConnections() < options.maxConnections + (options.newcomerSlots ?? DEFAULT_NEWCOMER_SLOTS)) return false;
       hits.connections++;
       return true;
     },
   };
+}
+
+/** The part of a libp2p connection the trimmer reads and closes. */
+export interface TrimmableConnection {
+  direction: 'inbound' | 'outbound';
+  status: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Closes an inbound connection that took a node past `maxConnections`
+ * (a newcomer let in by connectionLimitGater) once `graceMs` has passed, if
+ * the node is still past its limit then. Each close counts as a
+ * `connections` limit hit.
+ */
+export class ConnectionTrimmer {
+  private readonly options: { maxConnections: number; graceMs: number; openConnections: () => number };
+  private readonly hits: LimitHits;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(options: { maxConnections: number; graceMs?: number; openConnections: () => number }, hits: LimitHits) {
+    this.options = { ...options, graceMs: options.graceMs ?? DEFAULT_NEWCOMER_GRACE_MS };
+    this.hits = hits;
+  }
+
+  /** Call for every connection that opens. */
+  opened(connection: TrimmableConnection): void {
+    if (connection.direction !== 'inbound' || this.options.openConnections() <= this.options.maxConnections) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (connection.status !== 'open' || this.options.openConnections() <= this.options.maxConnections) return;
+      this.hits.connections++;
+      connection.close().catch(() => undefined);
+    }, this.options.graceMs);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  /** Newcomers waiting for the end of their grace. */
+  get pending(): number {
+    return this.timers.size;
+  }
+
+  stop(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
 }
 
 /**

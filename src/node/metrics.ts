@@ -6,11 +6,13 @@
  * HTTP routes (JSON here, Prometheus text by the hardening engineer) read
  * them through `toJson()` or directly.
  *
- *   const metrics = new DaemonMetrics({ now: Date.now });
+ *   const metrics = new DaemonMetrics({ now: monotonicNowMs });
  *   metrics.exchange.initiated++;
  *   JSON.stringify(metrics.toJson());
  */
 import type { FrameBytes } from '../protocol/session.ts';
+import { monotonicNowMs } from '../common/clock.ts';
+import type { DpStatus } from '../core/dp-release.ts';
 
 export interface ModelMetrics {
   name: string | null;
@@ -70,6 +72,18 @@ export interface PeerMetrics {
   otherSwarm: number | null;
   /** Connected peers of our swarm that train another model (another model hash): no merges, distill only. */
   otherModel: number | null;
+  /** Connections and streams refused by access control, by reason: psk, allowlist, ip-limit, connections (src/node/access-control.ts). */
+  refused: Record<string, number>;
+}
+
+/** `privacy` in /metrics: always present, nulls for what is off. */
+export interface PrivacyMetrics {
+  /** A pre-shared key protects every connection (--psk). */
+  psk: boolean;
+  /** Peer ids allowed to connect (--allow-peer, --allow-peers), or null: anyone. */
+  allowlist: number | null;
+  /** Differential privacy of what this node shares (src/core/dp-release.ts DpStatus), or null when off. */
+  dp: DpStatus | null;
 }
 
 export interface DistillMetrics {
@@ -131,6 +145,7 @@ export interface MetricsJson {
   memory: MemoryMetrics;
   limits: LimitMetrics;
   policy: PolicyMetrics;
+  privacy: PrivacyMetrics;
 }
 
 export class DaemonMetrics {
@@ -158,12 +173,13 @@ export class DaemonMetrics {
     lastAt: null,
     rejectedByReason: {},
   };
-  readonly peers: PeerMetrics = { connected: null, known: null, otherSwarm: null, otherModel: null };
+  readonly peers: PeerMetrics = { connected: null, known: null, otherSwarm: null, otherModel: null, refused: {} };
   readonly distill: DistillMetrics = { teacher: null, accuracyBefore: null, accuracyAfter: null, seconds: null, bytes: null, rejected: null };
   readonly training: TrainingMetrics = { steps: 0, loss: null, samplesPerSecond: null };
   readonly memory: MemoryMetrics = { rssBytes: null, numTensors: null };
   readonly limits: LimitMetrics = { hits: {} };
   readonly policy: PolicyMetrics = { localStepsPerExchange: null, currentLocalSteps: null, pendingLocalSteps: null, byteBudgetPerHour: null, budgetWindowBytes: null, skipped: { 'byte-budget': 0, 'no-peer': 0, busy: 0 } };
+  readonly privacy: PrivacyMetrics = { psk: false, allowlist: null, dp: null };
 
   /** f32 bytes the carried payloads stood for, and their codec bytes: compressionRatio = f32 / payload. */
   private rawF32Bytes = 0;
@@ -173,7 +189,7 @@ export class DaemonMetrics {
   private readonly now: () => number;
 
   constructor(opts: { now?: () => number } = {}) {
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? monotonicNowMs;
     this.startedAtMs = this.now();
   }
 
@@ -209,12 +225,13 @@ export class DaemonMetrics {
       model: { ...this.model },
       eval: { ...this.eval },
       exchange: { ...this.exchange, rejectedByReason: { ...this.exchange.rejectedByReason } },
-      peers: { ...this.peers },
+      peers: { ...this.peers, refused: { ...this.peers.refused } },
       distill: { ...this.distill },
       training: { ...this.training },
       memory: { ...this.memory },
       limits: { hits: { ...this.limits.hits } },
       policy: { ...this.policy, skipped: { ...this.policy.skipped } },
+      privacy: { ...this.privacy, dp: this.privacy.dp === null ? null : { ...this.privacy.dp } },
     };
   }
 }

@@ -298,6 +298,22 @@ const DAEMON_FAMILIES: DaemonFamilySpec[] = [
     type: 'counter',
     samples: perKey('limit', (m) => m.limits.hits),
   },
+  // Privacy (src/node/access-control.ts, src/core/dp-release.ts).
+  {
+    name: 'gossip_learn_peers_refused_total',
+    help: 'Connections and streams refused by access control, by reason: psk (no or another pre-shared key), allowlist, ip-limit, connections.',
+    type: 'counter',
+    samples: perKey('reason', (m) => m.peers.refused),
+  },
+  { name: 'gossip_learn_privacy_psk', help: '1 when a pre-shared key protects every connection (private swarm), else 0.', type: 'gauge', samples: one((m) => (m.privacy.psk ? 1 : 0)) },
+  { name: 'gossip_learn_privacy_allowlist_peers', help: 'Peer ids on the allowlist (no sample: anyone may connect).', type: 'gauge', samples: one((m) => m.privacy.allowlist) },
+  { name: 'gossip_learn_dp_epsilon', help: 'Differential privacy spent so far: epsilon at the configured delta (Renyi DP accountant).', type: 'gauge', samples: one((m) => m.privacy.dp?.epsilon) },
+  { name: 'gossip_learn_dp_delta', help: 'Differential privacy: the delta epsilon is reported at.', type: 'gauge', samples: one((m) => m.privacy.dp?.delta) },
+  { name: 'gossip_learn_dp_releases_total', help: 'Differentially private model releases (one per exchange and side).', type: 'counter', samples: one((m) => m.privacy.dp?.releases) },
+  { name: 'gossip_learn_dp_epsilon_budget', help: 'Differential privacy budget: no release may take epsilon past it (no sample: no budget).', type: 'gauge', samples: one((m) => m.privacy.dp?.budget) },
+  { name: 'gossip_learn_dp_budget_exhausted', help: '1 once the epsilon budget is spent and the node shares nothing more, else 0.', type: 'gauge', samples: one((m) => (m.privacy.dp === null ? null : m.privacy.dp.exhausted ? 1 : 0)) },
+  { name: 'gossip_learn_dp_clip_norm', help: 'Differential privacy: L2 norm bound of every released update.', type: 'gauge', samples: one((m) => m.privacy.dp?.clip) },
+  { name: 'gossip_learn_dp_noise_multiplier', help: 'Differential privacy: noise standard deviation per coordinate divided by the clip norm.', type: 'gauge', samples: one((m) => m.privacy.dp?.noiseMultiplier) },
 ];
 
 // ---------------------------------------------------------------------------

@@ -37,13 +37,24 @@ export class TeacherChoiceError extends GossipLearnError<'bad-teacher'> {
 }
 
 /**
+ * Teachers whose announced accuracy is within this much (0..1) of the best
+ * count as equally good: a joiner picks among them at random, so that joiners
+ * that start together spread over them instead of all calling the best one
+ * (which serves DISTILL_MAX_CONCURRENT_JOINERS at a time and answers BUSY to
+ * the rest). Announced accuracies of a converged swarm differ by about a point.
+ */
+export const TEACHER_ACCURACY_TIE = 0.02;
+
+/**
  * Candidates in the order to try them: accuracy descending (unknown last),
  * then age descending, then peer id (so ties are deterministic). Untrained
  * peers (age 0) and ourselves are left out; at most `limit` are returned.
+ * With `random` (uniform [0, 1), seeded per joiner), the leading teachers
+ * within TEACHER_ACCURACY_TIE of the best are shuffled.
  */
 export function rankTeachers(
   announced: Iterable<AnnouncedTeacher>,
-  options: { selfPeerId: string; limit?: number },
+  options: { selfPeerId: string; limit?: number; random?: () => number },
 ): TeacherCandidate[] {
   const rows = [...announced].filter((row) => row.peerId !== options.selfPeerId && row.age > 0);
   rows.sort((a, b) => {
@@ -53,6 +64,16 @@ export function rankTeachers(
     if (a.age !== b.age) return b.age - a.age;
     return a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0;
   });
+  const best = rows[0]?.accuracy ?? null;
+  if (options.random !== undefined && best !== null) {
+    let tied = 0;
+    while (tied < rows.length && (rows[tied]!.accuracy ?? -1) >= best - TEACHER_ACCURACY_TIE) tied++;
+    // Fisher-Yates over the tied prefix.
+    for (let i = tied - 1; i > 0; i--) {
+      const j = Math.floor(options.random() * (i + 1));
+      [rows[i], rows[j]] = [rows[j]!, rows[i]!];
+    }
+  }
   return rows.slice(0, options.limit ?? 8).map((row) => toCandidate(row));
 }
 

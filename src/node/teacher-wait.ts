@@ -16,7 +16,7 @@
  *
  * Pure (clock passed in), so the timing rules are tested with a fake clock.
  *
- *   const wait = new TeacherWait({ deadlineMs, untrainedGraceMs, now: Date.now });
+ *   const wait = new TeacherWait({ deadlineMs, untrainedGraceMs, now: monotonicNowMs });
  *   const step = wait.next({ announcedPeers, usableTeachers });   // 'ask' | 'wait' | cold
  */
 import type { DaemonConfig } from './config.ts';

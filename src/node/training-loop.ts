@@ -13,6 +13,7 @@ import type { Split } from '../train/dataset.ts';
 import type { LiveModel } from '../train/live-model.ts';
 import { sleep } from './abortable-sleep.ts';
 import type { DaemonContext, DaemonService } from './service.ts';
+import { monotonicNowMs } from '../common/clock.ts';
 
 /** Evaluation batch size (inference only). */
 const EVAL_BATCH_SIZE = 256;
@@ -41,7 +42,7 @@ export class TrainingLoop implements DaemonService {
 
   constructor(options: TrainingLoopOptions) {
     this.options = options;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? monotonicNowMs;
     this.sleep = options.sleep ?? sleep;
   }
 

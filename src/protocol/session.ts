@@ -59,6 +59,7 @@ import { DEFAULT_FRAME_LIMITS, MessageType, decodeFrame, encodeFrame } from './f
 import type { FrameHeader, FrameLimits } from './frame.ts';
 import { baseIdOf } from './base-id.ts';
 import { LruMap } from '../common/lru.ts';
+import { monotonicNowMs } from '../common/clock.ts';
 
 /**
  * Codec for full snapshots (first contact, resync). Dense 4-bit: the replica
@@ -92,7 +93,7 @@ export interface SessionConfig {
   maxPeerRecords?: number;
   /** Uniform [0,1) source for stochastic rounding; omit for round-to-nearest. */
   random?: () => number;
-  /** Clock in ms (only used to expire abandoned exchanges). */
+  /** Clock in ms, monotonic (only used to expire abandoned exchanges; default src/common/clock.ts). */
   now?: () => number;
   exchangeStaleMs?: number;
   frameLimits?: FrameLimits;
@@ -203,7 +204,7 @@ export class SessionTable {
       snapshotCodec: config.snapshotCodec ?? DEFAULT_SNAPSHOT_CODEC_SPEC,
       maxPeerRecords: config.maxPeerRecords ?? DEFAULT_MAX_PEER_RECORDS,
       random: config.random,
-      now: config.now ?? Date.now,
+      now: config.now ?? monotonicNowMs,
       exchangeStaleMs: config.exchangeStaleMs ?? DEFAULT_EXCHANGE_STALE_MS,
       frameLimits: config.frameLimits ?? DEFAULT_FRAME_LIMITS,
     };

@@ -10,6 +10,7 @@
  */
 import type { GossipNode } from '../core/gossip-node.ts';
 import { createGossipNode } from '../core/gossip-node.ts';
+import type { DpSettings } from '../core/dp-release.ts';
 import { createAggregator } from '../train/aggregators/index.ts';
 import type { Dataset, Split } from '../train/dataset.ts';
 import { LiveModel } from '../train/live-model.ts';
@@ -42,6 +43,8 @@ export interface GossipSetup {
   localStepsPerExchange?: number;
   /** Bytes per rolling hour of the virtual clock a node may send (default 0: unlimited). */
   byteBudgetPerHour?: number;
+  /** Differential privacy on every node (src/core/dp-release.ts); the noise is seeded per node. */
+  dp?: DpSettings;
 }
 
 export interface SimNodeOptions {
@@ -113,6 +116,8 @@ export function createSimNode(options: SimNodeOptions): SimNode {
           ...(options.now === undefined ? {} : { now: options.now }),
           ...(setup.localStepsPerExchange === undefined ? {} : { localStepsPerExchange: setup.localStepsPerExchange }),
           ...(setup.byteBudgetPerHour === undefined ? {} : { byteBudgetPerHour: setup.byteBudgetPerHour }),
+          // The seeded initial model is public: every node computes the same one.
+          ...(setup.dp === undefined ? {} : { dp: { settings: setup.dp, publicBase: live.read().params, random: createRandom(deriveSeed(options.seed, 'sim-dp', index)) } }),
         });
   return { index, id: simNodeId(index), live, gossip, random, dispose: () => live.dispose() };
 }

@@ -100,6 +100,8 @@ export interface SimulationResult {
   /** Virtual time the run took, ms. */
   virtualMs: number;
   seconds: number;
+  /** With differential privacy (gossip.dp): the largest epsilon and release count over the nodes, and how many nodes ran out of budget; else null. */
+  privacy: { maxEpsilon: number; maxReleases: number; exhaustedNodes: number } | null;
 }
 
 /** Thrown for a configuration the simulator cannot run (reason 'bad-config'). */
@@ -276,8 +278,20 @@ export async function simulate(config: SimulationConfig): Promise<SimulationResu
       rejectedMerges: gossiping ? nodes.reduce((s, n) => s + n.gossip!.counters.mergeRejected, 0) : 0,
       virtualMs: clock.now(),
       seconds: (performance.now() - started) / 1000,
+      privacy: privacySummary(nodes),
     };
   } finally {
     for (const node of nodes) node.dispose();
   }
+}
+
+/** The `privacy` figure of a result: over the nodes that gossip with differential privacy, or null. */
+function privacySummary(nodes: readonly SimNode[]): SimulationResult['privacy'] {
+  const statuses = nodes.flatMap((n) => (n.gossip?.dp ? [n.gossip.dp.status()] : []));
+  if (statuses.length === 0) return null;
+  return {
+    maxEpsilon: Math.max(...statuses.map((s) => s.epsilon)),
+    maxReleases: Math.max(...statuses.map((s) => s.releases)),
+    exhaustedNodes: statuses.filter((s) => s.exhausted).length,
+  };
 }

@@ -21,7 +21,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { writeFileAtomic } from '../common/atomic-file.ts';
+import { writeFileAtomic, type AtomicFileSystem } from '../common/atomic-file.ts';
 import { GossipLearnError } from '../common/errors.ts';
 
 export const CHECKPOINT_MAGIC = Uint8Array.from([0x47, 0x4c, 0x43, 0x4b, 0x50, 0x54, 0x0d, 0x0a]);
@@ -191,10 +191,14 @@ export function decodeCheckpoint(path: string, bytes: Uint8Array, expect: { mode
   };
 }
 
-/** Writes a checkpoint atomically (temp file, fsync, rename over `path`, fsync the directory), mode 0600. */
-export async function saveCheckpoint(path: string, input: CheckpointInput): Promise<void> {
+/**
+ * Writes a checkpoint atomically (temp file, fsync, rename over `path`, fsync the directory), mode 0600.
+ * Throws CheckpointError('bad-input' | 'non-finite') before touching the disk, or the file
+ * system's error (EROFS, ENOSPC, EACCES...), in which case the file at `path` is unchanged.
+ */
+export async function saveCheckpoint(path: string, input: CheckpointInput, options: { fs?: AtomicFileSystem } = {}): Promise<void> {
   validateInput(path, input);
-  await writeFileAtomic(path, encodeCheckpoint(input), { mode: 0o600 });
+  await writeFileAtomic(path, encodeCheckpoint(input), { mode: 0o600, ...(options.fs === undefined ? {} : { fs: options.fs }) });
 }
 
 /** Reads and verifies a checkpoint; never writes, renames or deletes anything. */

@@ -27,12 +27,13 @@ function sampleMetrics(): MetricsJson {
       initiated: 130, accepted: 118, failed: 2, rejected: 1, merged: 240, bytesSent: 1_258_291, bytesReceived: 1_153_434, payloadBytes: 0, metaBytes: 0,
       compressionRatio: 31.24, needBase: 0, mergeRejected: 0, busy: 3, lastAt: '2026-01-01T00:00:59.600Z', rejectedByReason: { timeout: 1 },
     },
-    peers: { connected: 2, known: 2, otherSwarm: 1, otherModel: 0 },
+    peers: { connected: 2, known: 2, otherSwarm: 1, otherModel: 0, refused: { psk: 0, allowlist: 0, 'ip-limit': 0, connections: 0 } },
     distill: { teacher: '12D3KooWTeacher', accuracyBefore: 0.0965, accuracyAfter: 0.851, seconds: 12.34, bytes: 103_700, rejected: 0 },
     training: { steps: 4200, loss: 0.31, samplesPerSecond: 6100.4 },
     memory: { rssBytes: 259_117_056, numTensors: 123 },
     limits: { hits: {} },
     policy: { localStepsPerExchange: 5, currentLocalSteps: 5, pendingLocalSteps: 2, byteBudgetPerHour: 0, budgetWindowBytes: 1_258_291, skipped: { 'byte-budget': 0, 'no-peer': 1, busy: 0 } },
+    privacy: { psk: false, allowlist: null, dp: null },
   };
 }
 const NOW = Date.parse('2026-01-01T00:01:00.000Z');
@@ -64,7 +65,9 @@ describe('gossip-learn status', () => {
   });
 
   it('reads the default daemon, or the URLs and ports given', () => {
-    assert.deepEqual(parseStatusOptions([]), { help: false, version: false, urls: ['http://127.0.0.1:47900/metrics'], timeoutMs: 5000, watchMs: null });
+    assert.deepEqual(parseStatusOptions([], {}), { help: false, version: false, urls: ['http://127.0.0.1:47900/metrics'], timeoutMs: 5000, watchMs: null, token: null });
+    assert.equal(parseStatusOptions([], { GOSSIP_LEARN_METRICS_TOKEN: 'from-the-environment' }).token, 'from-the-environment');
+    assert.equal(parseStatusOptions(['--metrics-token', 'from-the-flag'], { GOSSIP_LEARN_METRICS_TOKEN: 'from-the-environment' }).token, 'from-the-flag');
     const o = parseStatusOptions(['--metrics-port', '47900', '--metrics-port', '47901', '--metrics-host', 'localhost', '--metrics-url', 'http://127.0.0.1:39345', '--timeout', '2s', '--watch', '500ms']);
     assert.deepEqual(o.urls, ['http://127.0.0.1:39345/metrics', 'http://localhost:47900/metrics', 'http://localhost:47901/metrics']);
     assert.equal(o.timeoutMs, 2000);

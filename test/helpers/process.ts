@@ -11,9 +11,10 @@ export const isAlive = isProcessAlive;
 
 /** Polls `condition` every 50 ms until it holds or `timeoutMs` passes (no fixed sleeps in tests). */
 export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  // Monotonic: a test that moves the wall clock (test/node/wall-clock.test.ts) must not move this deadline.
+  const deadline = performance.now() + timeoutMs;
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -45,8 +45,9 @@ describe('InboundAdmission', () => {
       await daemonNode?.stop();
     });
 
-    it('refuses inbound connections beyond maxConnections, counts them, and shows them in both metrics views (with Monitoring)', async () => {
-      const admission = new InboundAdmission({ maxStreamsPerPeer: 4, maxExchangesPerPeerPerMinute: 0, maxConnections: 1 });
+    it('refuses inbound connections beyond maxConnections once the newcomer slots are taken, counts them, and shows them in both metrics views (with Monitoring)', async () => {
+      // No newcomer slot: the first connection past the limit is refused.
+      const admission = new InboundAdmission({ maxStreamsPerPeer: 4, maxExchangesPerPeerPerMinute: 0, maxConnections: 1, newcomerSlots: 0 });
       const monitoring = new Monitoring();
       daemonNode = await createLibp2pNode({
         privateKey: await generateKeyPair('Ed25519'),
@@ -82,6 +83,43 @@ describe('InboundAdmission', () => {
       const text = await (await fetch(`${baseUrl}${PROMETHEUS_PATH}`)).text();
       assert.match(text, /^gossip_learn_limit_hits_total\{limit="connections"\} 1$/m);
       assert.match(text, /^libp2p_connection_manager_connections\{direction="inbound"\} 1$/m);
+      admission.unbind();
+    });
+
+    it('lets a newcomer in past maxConnections for its grace, then closes it (counted); refuses past the newcomer slots', async () => {
+      const admission = new InboundAdmission({ maxStreamsPerPeer: 4, maxExchangesPerPeerPerMinute: 0, maxConnections: 1, newcomerSlots: 1, newcomerGraceMs: 300 });
+      const node = await createLibp2pNode({
+        privateKey: await generateKeyPair('Ed25519'),
+        listen: ['/ip4/127.0.0.1/tcp/0'],
+        bootstrap: [],
+        swarm: 'admission-newcomer-test',
+        mdns: false,
+        ...admission.libp2pOptions(),
+      });
+      admission.bindNode(node);
+      await node.start();
+      try {
+        const target = node.getMultiaddrs()[0]!;
+        const [first, newcomer, third] = await Promise.all([plainNode(), plainNode(), plainNode()]);
+        peers.push(first, newcomer, third);
+        const connections = async (n: number): Promise<void> => {
+          const deadline = performance.now() + 10_000;
+          while (node.getConnections().length !== n && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+          assert.equal(node.getConnections().length, n);
+        };
+        await first.dial(target);
+        await connections(1);
+        await newcomer.dial(target);
+        await connections(2);
+        await assert.rejects(third.dial(target));
+        assert.equal(admission.hits.connections, 1);
+        await connections(1);
+        assert.equal(node.getConnections()[0]!.remotePeer.toString(), first.peerId.toString());
+        assert.equal(admission.hits.connections, 2);
+      } finally {
+        admission.unbind();
+        await node.stop();
+      }
     });
   });
 });

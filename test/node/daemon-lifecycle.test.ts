@@ -104,11 +104,15 @@ describe('Daemon start failures', function () {
     const port = Number(new URL(info.metricsUrl).port);
     const stateDir = join(root, 'existing');
     await mkdir(stateDir);
-    await assert.rejects(makeDaemon(stateDir, undefined, { metricsPort: port }).start(), {
+    const daemon = makeDaemon(stateDir, undefined, { metricsPort: port });
+    await assert.rejects(daemon.start(), {
       name: 'DaemonStartError',
       reason: 'address-in-use',
       message: `cannot serve metrics on 127.0.0.1:${port}: address already in use (another daemon?); choose another --metrics-port (0 = a free port, printed at start)`,
     });
     assert.deepEqual(await readdir(stateDir), []);
+    // The failed start already tore everything down: a later stop() waits for that teardown instead of running a second one.
+    await daemon.stop();
+    assert.equal(daemon.state, 'stopped');
   });
 });

@@ -10,7 +10,7 @@ import { encodeDistillModel } from '../../src/protocol/distill-messages.ts';
 import { DEFAULT_FRAME_LIMITS } from '../../src/protocol/frame.ts';
 import { DISTILL_PROTOCOL_ID, MAX_CHUNK_DATA_BYTES } from '../../src/node/constants.ts';
 import { fetchFromTeachers, type FetchTeacherOptions } from '../../src/node/distill-joiner.ts';
-import { DistillTeacher, type TeacherSnapshot } from '../../src/node/distill-teacher.ts';
+import { DistillTeacher, taughtModel, type TeacherSnapshot } from '../../src/node/distill-teacher.ts';
 import type { TeacherCandidate } from '../../src/node/teacher-choice.ts';
 import { readChunkedFrame, writeChunkedFrame } from '../../src/node/frame-stream.ts';
 
@@ -207,9 +207,55 @@ describe('DistillTeacher (answered by the joiner side, fetchFromTeachers)', func
     assert.equal(result.attempts[1]!.outcome, 'skipped');
   });
 
+  /** A teacher that sends the first part of its answer and then goes silent, or dies (its node stops). */
+  async function teacherThatStopsMidTransfer(then: 'silent' | 'killed'): Promise<Libp2p> {
+    const node = await createNode();
+    nodes.push(node);
+    const answer = encodeDistillModel({ ...snapshot(1), swarmId: SWARM, incarnation: 'doomed' }, createCodec('f32'));
+    await node.handle(DISTILL_PROTOCOL_ID, async (stream: Stream) => {
+      const lp = lpStream(stream, { maxDataLength: MAX_CHUNK_DATA_BYTES });
+      await readChunkedFrame(lp, { maxFrameBytes: 4096, readTimeoutMs: CAP_MS });
+      const firstPart = new Uint8Array(1 + 1000);
+      firstPart[0] = 1; // more chunks follow
+      firstPart.set(answer.subarray(0, 1000), 1);
+      await lp.write(firstPart);
+      if (then === 'killed') await node.stop();
+    });
+    return node;
+  }
+
+  for (const then of ['silent', 'killed'] as const) {
+    it(`a teacher ${then === 'silent' ? 'that goes silent' : 'killed'} mid-transfer costs at most one read timeout, then the next teacher answers`, async () => {
+      const readTimeoutMs = 1500;
+      const doomed = await teacherThatStopsMidTransfer(then);
+      const { node: good } = await teacher({ shift: 2 });
+      const started = performance.now();
+      const result = await fetchFromTeachers(joiner, [candidate(doomed), candidate(good)], { ...joinerOptions, readTimeoutMs, deadlineMs: CAP_MS });
+      const elapsedMs = performance.now() - started;
+      assert.equal(result.attempts[0]!.outcome, 'failed');
+      assert.equal(result.teacher, good.peerId.toString());
+      assert.deepEqual(result.model?.params, seededParams(PARAMS, 2));
+      // One read timeout, plus the good teacher's answer (milliseconds; generous for a loaded machine).
+      assert.ok(elapsedMs < readTimeoutMs + 1000, `took ${Math.round(elapsedMs)} ms`);
+      if (then === 'silent') assert.ok(elapsedMs >= readTimeoutMs - 5, `took ${Math.round(elapsedMs)} ms: the silence was not waited for`);
+    });
+  }
+
   it('with an empty candidate list returns no model', async () => {
     const result = await fetchFromTeachers(joiner, [], { ...joinerOptions, deadlineMs: 1_000 });
     assert.equal(result.model, null);
     assert.deepEqual(result.attempts, []);
+  });
+});
+
+describe('the distill teacher with differential privacy', () => {
+  it('serves the latest release, never the local model, and nothing before the first release', () => {
+    const local = new Float32Array([1, 2, 3]);
+    const live = { age: 5, modelName: 'mlp', modelHash: 'h', read: () => ({ params: local, age: 5, samplesSeen: 160 }) };
+    assert.equal(taughtModel(live, () => null), null);
+    const release = new Float32Array([0.1, 0.2, 0.3]);
+    assert.deepEqual(taughtModel(live, () => release)?.params, release);
+    assert.deepEqual(taughtModel(live)?.params, local);
+    assert.equal(taughtModel({ ...live, age: 0 }), null);
   });
 });

@@ -63,6 +63,8 @@ describe('PeerStreamLimiter', () => {
       connections: 0,
       'distill-streams-per-peer': 1,
       'distill-requests-per-peer-per-minute': 1,
+      'streams-per-ip': 0,
+      'exchanges-per-ip-per-minute': 0,
     });
   });
 
@@ -76,7 +78,7 @@ describe('connectionLimitGater', () => {
   it('denies inbound connections once the limit is reached, counting each denial', async () => {
     let open = 0;
     const hits = newLimitHits();
-    const gater = connectionLimitGater({ maxConnections: 2, openConnections: () => open }, hits);
+    const gater = connectionLimitGater({ maxConnections: 2, newcomerSlots: 0, openConnections: () => open }, hits);
     const deny = gater.denyInboundConnection!;
     const maConn = {} as Parameters<typeof deny>[0];
     open = 1;
@@ -85,5 +87,18 @@ describe('connectionLimitGater', () => {
     assert.equal(await deny(maConn), true);
     assert.equal(await deny(maConn), true);
     assert.equal(hits.connections, 2);
+  });
+
+  it('lets newcomers in past the limit up to the newcomer slots', async () => {
+    let open = 2;
+    const hits = newLimitHits();
+    const deny = connectionLimitGater({ maxConnections: 2, newcomerSlots: 2, openConnections: () => open }, hits).denyInboundConnection!;
+    const maConn = {} as Parameters<typeof deny>[0];
+    assert.equal(await deny(maConn), false);
+    open = 3;
+    assert.equal(await deny(maConn), false);
+    open = 4;
+    assert.equal(await deny(maConn), true);
+    assert.equal(hits.connections, 1);
   });
 });

@@ -90,6 +90,31 @@ describe('PrometheusExporter', () => {
     assert.deepEqual(sampleLines(text, 'gossip_learn_peers_connected'), []);
   });
 
+  it('exports refusals by reason and the privacy figures, clean under promtool', async function () {
+    const metrics = new DaemonMetrics();
+    metrics.peers.refused = { psk: 3, allowlist: 1, 'ip-limit': 0, connections: 0 };
+    Object.assign(metrics.privacy, { psk: true, allowlist: 2, dp: { clip: 0.5, noiseMultiplier: 1.1, delta: 1e-5, epsilon: 2.25, releases: 40, budget: 8, exhausted: false } });
+    const text = await new PrometheusExporter({ snapshot: () => metrics.toJson(), processMetrics: false }).render();
+    assert.deepEqual(sampleLines(text, 'gossip_learn_peers_refused_total'), [
+      'gossip_learn_peers_refused_total{reason="psk"} 3',
+      'gossip_learn_peers_refused_total{reason="allowlist"} 1',
+      'gossip_learn_peers_refused_total{reason="ip-limit"} 0',
+      'gossip_learn_peers_refused_total{reason="connections"} 0',
+    ]);
+    assert.deepEqual(sampleLines(text, 'gossip_learn_privacy_psk'), ['gossip_learn_privacy_psk 1']);
+    assert.deepEqual(sampleLines(text, 'gossip_learn_dp_epsilon'), ['gossip_learn_dp_epsilon 2.25']);
+    assert.deepEqual(sampleLines(text, 'gossip_learn_dp_releases_total'), ['gossip_learn_dp_releases_total 40']);
+    assert.deepEqual(sampleLines(text, 'gossip_learn_dp_budget_exhausted'), ['gossip_learn_dp_budget_exhausted 0']);
+    // DP off: the family is described, with no sample.
+    const off = await new PrometheusExporter({ snapshot: () => new DaemonMetrics().toJson(), processMetrics: false }).render();
+    assert.deepEqual(sampleLines(off, 'gossip_learn_dp_epsilon'), []);
+    assert.deepEqual(sampleLines(off, 'gossip_learn_privacy_psk'), ['gossip_learn_privacy_psk 0']);
+    if (!promtoolAvailable()) this.skip();
+    const check = promtoolCheck(text);
+    assert.deepEqual(lintLines(check.output, text), []);
+    assert.equal(check.status, 0, check.output);
+  });
+
   it('follows the JSON figures from one scrape to the next', async () => {
     const metrics = new DaemonMetrics();
     const exporter = new PrometheusExporter({ snapshot: () => metrics.toJson(), processMetrics: false });

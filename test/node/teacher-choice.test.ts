@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { Multiaddr } from '@multiformats/multiaddr';
-import { forcedTeacher, rankTeachers, TeacherChoiceError, type AnnouncedTeacher } from '../../src/node/teacher-choice.ts';
+import { forcedTeacher, rankTeachers, TEACHER_ACCURACY_TIE, TeacherChoiceError, type AnnouncedTeacher } from '../../src/node/teacher-choice.ts';
+import { createRandom, deriveSeed } from '../../src/train/random.ts';
 
 /** `count` distinct peer ids from fixed seeds, sorted ascending (the order the tie-break must give). */
 async function peerIds(count: number): Promise<string[]> {
@@ -16,6 +17,21 @@ function row(peerId: string, accuracy: number | null, age: number, addresses: st
 }
 
 describe('teacher choice', () => {
+  it('six joiners starting together spread over the equally good teachers, never the worse one first', async () => {
+    const ids = await peerIds(10);
+    const teachers = [row(ids[0]!, 0.91, 500), row(ids[1]!, 0.905, 400), row(ids[2]!, 0.91 - TEACHER_ACCURACY_TIE, 300), row(ids[3]!, 0.6, 900)];
+    const joiners = ids.slice(4);
+    const first = joiners.map((self) => rankTeachers(teachers, { selfPeerId: self, random: createRandom(deriveSeed(1, 'teacher-choice', self)) })[0]!.id);
+    assert.ok(new Set(first).size >= 2, `every joiner picked ${first[0]}`);
+    assert.ok(!first.includes(ids[3]!));
+    for (const self of joiners) {
+      const order = rankTeachers(teachers, { selfPeerId: self, random: createRandom(deriveSeed(1, 'teacher-choice', self)) }).map((c) => c.id);
+      // The worse teacher stays last; the same joiner (same seed) gets the same order.
+      assert.equal(order[3], ids[3]);
+      assert.deepEqual(order, rankTeachers(teachers, { selfPeerId: self, random: createRandom(deriveSeed(1, 'teacher-choice', self)) }).map((c) => c.id));
+    }
+  });
+
   it('ranks by accuracy, then age, then peer id; leaves out ourselves and untrained peers', async () => {
     const [self, a, b, c, d, e] = await peerIds(6);
     const ranked = rankTeachers(

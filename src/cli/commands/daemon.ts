@@ -41,7 +41,7 @@ Started through npm or npx (npm start, npx gossip-learn daemon), the daemon
 also stops that way when that npm process exits, since npm passes no signal on.`;
 
 /** Typed errors whose message is enough for the operator. */
-const START_ERROR_NAMES = new Set(['DaemonStartError', 'StateLockError', 'DataError', 'PartitionError', 'BackendError', 'ModelError', 'IdentityError', 'CheckpointError']);
+const START_ERROR_NAMES = new Set(['DaemonStartError', 'StateLockError', 'DataError', 'PartitionError', 'BackendError', 'ModelError', 'IdentityError', 'CheckpointError', 'SwarmKeyError', 'PrivacyError']);
 
 export async function run(argv: string[]): Promise<number> {
   let loaded;
@@ -70,6 +70,17 @@ export async function run(argv: string[]): Promise<number> {
       console.log(`${PEER_ID_LINE_PREFIX}${info.peerId}`);
       for (const address of info.addresses) console.log(`${LISTEN_LINE_PREFIX}${address}`);
       console.log(`${METRICS_LINE_PREFIX}${info.metricsUrl}`);
+    },
+    // Another process with our peer id runs in the swarm (a copied state dir): one line, stop, exit 1.
+    onRefuse: (err) => {
+      if (signals > 0) return;
+      signals++;
+      console.error(`gossip-learn daemon: ${err.message}`);
+      // The daemon stops itself right after this call; exit 1 once it has.
+      void daemon.stop().then(
+        () => resolveExit(1),
+        () => resolveExit(1),
+      );
     },
   });
 

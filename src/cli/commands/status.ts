@@ -29,13 +29,14 @@ accuracy, model age, peers, exchanges, traffic, training and memory. Each
 daemon prints its metrics URL at start (\`metrics: http://127.0.0.1:47900/metrics\`).
 
 Options:
-  --metrics-url URL    a daemon's metrics URL (repeatable) (default: from host and port)
-  --metrics-host HOST  host of the daemons given by --metrics-port (default: ${DEFAULT_METRICS_HOST})
-  --metrics-port PORT  a daemon's metrics port (repeatable) (default: ${DEFAULT_METRICS_PORT})
-  --timeout TIME       give up on a daemon after this long: 500ms, 5s, ... (default: ${DEFAULT_TIMEOUT_MS / 1000}s)
-  --watch TIME         print again every TIME until Ctrl-C, e.g. 2s (default: once)
-  -v, --version        print the version and exit
-  -h, --help           show this help
+  --metrics-url URL      a daemon's metrics URL (repeatable) (default: from host and port)
+  --metrics-host HOST    host of the daemons given by --metrics-port (default: ${DEFAULT_METRICS_HOST})
+  --metrics-port PORT    a daemon's metrics port (repeatable) (default: ${DEFAULT_METRICS_PORT})
+  --timeout TIME         give up on a daemon after this long: 500ms, 5s, ... (default: ${DEFAULT_TIMEOUT_MS / 1000}s)
+  --watch TIME           print again every TIME until Ctrl-C, e.g. 2s (default: once)
+  --metrics-token TOKEN  the daemons' --metrics-token (default: GOSSIP_LEARN_METRICS_TOKEN, else none)
+  -v, --version          print the version and exit
+  -h, --help             show this help
 
 Age is how many training steps (batches) the model embodies, its own and
 what merges brought in (\`gossip-learn daemon --help\` says more).
@@ -49,6 +50,8 @@ export interface StatusOptions {
   timeoutMs: number;
   /** Print again every this many ms; null: once. */
   watchMs: number | null;
+  /** Sent as `Authorization: Bearer <token>` (daemons started with --metrics-token); null: none. */
+  token: string | null;
 }
 
 /** Durations as on the daemon's command line (src/node/config.ts): 500ms, 5s, 2m; a bare number is refused with a hint. */
@@ -77,13 +80,14 @@ function metricsUrl(text: string): string {
 }
 
 /** Parses `status` arguments; throws CliUsageError with one line naming the flag. */
-export function parseStatusOptions(argv: string[]): StatusOptions {
+export function parseStatusOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): StatusOptions {
   const options = {
     'metrics-url': { type: 'string', multiple: true },
     'metrics-host': { type: 'string' },
     'metrics-port': { type: 'string', multiple: true },
     timeout: { type: 'string' },
     watch: { type: 'string' },
+    'metrics-token': { type: 'string' },
     version: { type: 'boolean', short: 'v' },
     help: { type: 'boolean', short: 'h' },
   } as const;
@@ -106,6 +110,7 @@ export function parseStatusOptions(argv: string[]): StatusOptions {
     urls,
     timeoutMs: values.timeout === undefined ? DEFAULT_TIMEOUT_MS : parseTime(values.timeout, '--timeout'),
     watchMs: values.watch === undefined ? null : parseTime(values.watch, '--watch'),
+    token: values['metrics-token'] ?? (env.GOSSIP_LEARN_METRICS_TOKEN || null),
   };
 }
 
@@ -160,16 +165,32 @@ export function formatStatus(url: string, m: MetricsJson, nowMs: number): string
     const gain = d.accuracyBefore === null || d.accuracyAfter === null ? '' : `, accuracy ${percent(d.accuracyBefore)} -> ${percent(d.accuracyAfter)}`;
     rows.push(['joined', `distilled from ${d.teacher}${gain}${d.seconds === null ? '' : ` in ${formatSeconds(d.seconds)}`}${d.bytes === null ? '' : ` (${formatBytes(d.bytes)})`}`]);
   }
+  const privacy = privacyLine(m);
+  if (privacy !== null) rows.push(['privacy', privacy]);
   rows.push(['memory', `${m.memory.rssBytes === null ? '?' : formatBytes(m.memory.rssBytes)} RSS, ${count(m.memory.numTensors)} tensors`]);
   const width = Math.max(...rows.map(([label]) => label.length));
   return [`${url}: peer ${m.peerId ?? '?'}, up ${formatSeconds(m.uptimeSeconds)}`, ...rows.map(([label, text]) => `  ${label.padEnd(width)}  ${text}`)].join('\n');
 }
 
+/** The privacy row of the summary, or null when the daemon runs an open swarm without differential privacy. */
+function privacyLine(m: MetricsJson): string | null {
+  const p = m.privacy;
+  if (p === undefined || (!p.psk && p.allowlist === null && p.dp === null)) return null;
+  const parts = [...(p.psk ? ['private swarm (pre-shared key)'] : []), ...(p.allowlist === null ? [] : [`${p.allowlist} allowed peers`])];
+  if (p.dp !== null) {
+    const budget = p.dp.budget === null ? '' : ` of ${p.dp.budget}`;
+    parts.push(`differential privacy: epsilon ${p.dp.epsilon.toFixed(2)}${budget} (delta ${p.dp.delta}) after ${count(p.dp.releases)} releases${p.dp.exhausted ? ', budget spent: sharing nothing' : ''}`);
+  }
+  const refused = Object.entries(m.peers.refused ?? {}).filter(([, n]) => n > 0);
+  if (refused.length > 0) parts.push(`refused ${refused.map(([reason, n]) => `${n} ${reason}`).join(', ')}`);
+  return parts.join('; ');
+}
+
 /** One daemon's /metrics, or the one line saying why there is none. */
-export async function fetchMetrics(url: string, timeoutMs: number): Promise<{ ok: true; metrics: MetricsJson } | { ok: false; problem: string }> {
+export async function fetchMetrics(url: string, timeoutMs: number, token: string | null = null): Promise<{ ok: true; metrics: MetricsJson } | { ok: false; problem: string }> {
   let response: Response;
   try {
-    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json', ...(token === null ? {} : { authorization: `Bearer ${token}` }) } });
   } catch (err) {
     const name = (err as Error).name;
     if (name === 'TimeoutError') return { ok: false, problem: `${url}: no answer within ${formatSeconds(timeoutMs / 1000)} (--timeout)` };
@@ -178,6 +199,10 @@ export async function fetchMetrics(url: string, timeoutMs: number): Promise<{ ok
       return { ok: false, problem: `${url}: nothing listens there (connection refused); is the daemon running? Its \`metrics:\` start-up line has the URL (--metrics-url, --metrics-port)` };
     }
     return { ok: false, problem: `${url}: ${code ?? ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}` };
+  }
+  if (response.status === 401) {
+    await response.body?.cancel();
+    return { ok: false, problem: `${url}: HTTP 401: ${token === null ? 'the daemon requires its --metrics-token: pass --metrics-token TOKEN or set GOSSIP_LEARN_METRICS_TOKEN' : 'the token was refused (--metrics-token, GOSSIP_LEARN_METRICS_TOKEN)'}` };
   }
   if (!response.ok) {
     await response.body?.cancel();
@@ -197,7 +222,7 @@ export async function fetchMetrics(url: string, timeoutMs: number): Promise<{ ok
 
 /** One round: every daemon's summary on stdout, problems on stderr; true when all answered. */
 async function printOnce(options: StatusOptions): Promise<boolean> {
-  const results = await Promise.all(options.urls.map((url) => fetchMetrics(url, options.timeoutMs)));
+  const results = await Promise.all(options.urls.map((url) => fetchMetrics(url, options.timeoutMs, options.token)));
   const now = Date.now();
   let allOk = true;
   results.forEach((result, i) => {

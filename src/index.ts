@@ -1,0 +1,109 @@
+/**
+ * gossip-learn as a library: `createNode` runs one gossip learning node in the
+ * caller's process, the same node `gossip-learn daemon` runs (libp2p
+ * exchanges, paced local training, checkpoints, the HTTP /metrics server).
+ *
+ *   import { createNode } from 'gossip-learn';
+ *
+ *   const node = await createNode({
+ *     swarm: 'demo',
+ *     listen: ['/ip4/127.0.0.1/tcp/0'],
+ *     bootstrap: ['/ip4/127.0.0.1/tcp/47800'],   // another node, or none for the first one
+ *     metricsPort: 0,                            // a free port
+ *     stateDir: '.gossip-learn/library-node',
+ *     logLevel: 'warn',
+ *   });
+ *   console.log(node.peerId, node.addresses, node.metricsUrl);
+ *   const timer = setInterval(() => console.log(node.metrics().eval.accuracy), 5000);
+ *   process.once('SIGINT', () => { clearInterval(timer); void node.stop(); });
+ *
+ * Options are the daemon's (`gossip-learn daemon --help`), keyed as in a
+ * config file in camelCase (`stateDir`, `exchangeIntervalMs` in
+ * milliseconds), with the daemon's defaults, and validated by the same schema
+ * (src/node/config.ts): a bad option rejects with a ConfigError whose message
+ * names the option as its flag (`--metrics-port: ...`). `config` names a JSON
+ * or YAML file read first; the options given here win over it. The node logs
+ * JSON lines to stderr at `logLevel` ('info' by default, as the daemon).
+ *
+ * The package's entry point (package.json `exports`); the CLI is
+ * src/cli/main.ts. Not yet here: the caller's own tfjs model and data arrays
+ * (issue 17) and events for exchanges, merges and evaluations: read
+ * `metrics()` (the object GET /metrics serves) instead.
+ */
+import { ConfigError, checkDaemonSpecs, readConfigFile, validateDaemonConfig, type DaemonConfig, type DaemonConfigInput } from './node/config.ts';
+import { Daemon } from './node/daemon.ts';
+import type { MetricsJson } from './node/metrics.ts';
+
+export { ConfigError } from './node/config.ts';
+export { DaemonStartError, DaemonStoppedError } from './node/daemon.ts';
+export { GossipLearnError } from './common/errors.ts';
+export type { DaemonConfig } from './node/config.ts';
+export type {
+  DistillMetrics,
+  EvalMetrics,
+  ExchangeMetrics,
+  LimitMetrics,
+  MemoryMetrics,
+  MetricsJson,
+  ModelMetrics,
+  PeerMetrics,
+  TrainingMetrics,
+} from './node/metrics.ts';
+
+/**
+ * The daemon's options (DaemonConfigInput, all optional). `exitWithParent`
+ * is left out: it belongs to the `daemon` command, which exits the process;
+ * a library node stops when the caller calls stop().
+ */
+export type NodeOptions = Omit<DaemonConfigInput, 'exitWithParent'>;
+
+/** A running node, as createNode returns it. */
+export interface GossipLearnNode {
+  /** libp2p peer id (base58), kept in `stateDir` across restarts. */
+  readonly peerId: string;
+  /** The multiaddrs libp2p listens on (ports resolved: `/tcp/0` became a real port). */
+  readonly addresses: string[];
+  /** The HTTP endpoint serving `metrics()` as JSON (and /healthz next to it). */
+  readonly metricsUrl: string;
+  /** The validated options with every default filled in. */
+  readonly config: DaemonConfig;
+  /** A fresh snapshot of what GET /metrics serves: model age, accuracy on the full test split, exchange counters, peers. */
+  metrics(): MetricsJson;
+  /**
+   * Graceful stop: finishes or aborts running exchanges within `deadlineMs`
+   * (default: the daemon's shutdown deadline), writes the final checkpoint,
+   * stops libp2p and the HTTP server, releases the state-dir lock. Safe to call twice.
+   */
+  stop(deadlineMs?: number): Promise<void>;
+}
+
+/**
+ * Validates `options`, starts a node and resolves once libp2p, the HTTP
+ * server and the node's services run (including the distill join of a first
+ * start, which may take a while when a teacher is found).
+ *
+ * Rejects with ConfigError (a bad option or config file), DaemonStartError
+ * (a port in use, an address it cannot listen on), or the typed error of the
+ * failing step (StateLockError when another node holds `stateDir`, DataError,
+ * BackendError...); a failed start leaves nothing running and removes the
+ * state directory or identity it created.
+ */
+export async function createNode(options: NodeOptions = {}): Promise<GossipLearnNode> {
+  if ('exitWithParent' in options) {
+    throw new ConfigError('bad-value', 'exitWithParent belongs to the `gossip-learn daemon` command; a library node stops when you call stop()');
+  }
+  const fromFile = typeof options.config === 'string' ? await readConfigFile(options.config) : {};
+  delete fromFile.config;
+  const config = validateDaemonConfig({ ...fromFile, ...options });
+  checkDaemonSpecs(config);
+  const daemon = new Daemon({ config });
+  const info = await daemon.start();
+  return {
+    peerId: info.peerId,
+    addresses: info.addresses,
+    metricsUrl: info.metricsUrl,
+    config,
+    metrics: () => daemon.metrics.toJson(),
+    stop: (deadlineMs) => daemon.stop(deadlineMs),
+  };
+}
