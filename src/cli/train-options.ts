@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { describeArgsError } from '../common/arg-errors.ts';
 import { DATA_SPEC_HELP, dataFormatsHelp } from '../train/dataset.ts';
 import { PARTITION_SPEC_HELP, PartitionError, parsePartitionSpec } from '../train/partition.ts';
-import { defaultLearningRate, learningRateDefaultsText, OPTIMIZER_NAMES, TRAINING_DEFAULTS } from '../train/training-defaults.ts';
+import { defaultLearningRate, learningRateDefaultsText, OPTIMIZER_NAMES, TRAINING_DEFAULTS, type OptimizerName } from '../train/training-defaults.ts';
 import { CliUsageError } from './usage-error.ts';
 
 interface FlagSpec {
@@ -96,7 +96,7 @@ export interface TrainOptions {
   epochs: number;
   batchSize: number;
   learningRate: number;
-  optimizer: 'sgd' | 'momentum' | 'adam';
+  optimizer: OptimizerName;
   partition: string;
   nodeIndex: number;
   numNodes: number;

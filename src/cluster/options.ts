@@ -9,7 +9,7 @@ import { describeArgsError } from '../common/arg-errors.ts';
 import { DEFAULT_PACING } from '../core/pacing.ts';
 import { DEFAULT_CODEC_SPEC, isCodecSpec } from '../protocol/codec/index.ts';
 import { checkDataSpec } from '../train/dataset.ts';
-import { parseDurationMs } from '../node/config.ts';
+import { MIN_EXCHANGE_INTERVAL_MS, parseDurationMs } from '../node/config.ts';
 import { AGGREGATOR_NAMES, checkAggregatorName, DEFAULT_AGGREGATOR } from '../train/aggregators/index.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
 import { MAX_BASELINE_SAMPLES } from './baselines.ts';
@@ -44,7 +44,7 @@ export interface ClusterConfig {
   exchangeIntervalMs: number;
   /** Passed as --duty-cycle (0..1]: the share of wall time a daemon may train. */
   dutyCycle: number;
-  /** Passed as --steps-per-interval: local steps per exchange interval. */
+  /** Passed as --steps-per-interval: local steps per 500 ms training window (the training pace). */
   stepsPerInterval: number;
   backend: string | null;
   pollIntervalMs: number;
@@ -99,8 +99,9 @@ Options:
   --churn-downtime TIME     how long a killed node stays down (default: 3s)
   --out DIR                 output directory (default: runs/cluster-<time>)
   --swarm NAME              swarm id (default: cluster-<seed>)
-  --exchange-interval TIME  mean time between exchanges a daemon starts (default: ${shown(DEFAULT_EXCHANGE_INTERVAL_MS)})
-  --steps-per-interval N    local training steps per exchange interval (default: ${DEFAULT_STEPS_PER_INTERVAL})
+  --exchange-interval TIME  tick of each daemon's exchange timer: at most one exchange started per tick, after
+                            the daemon's --local-steps-per-exchange local steps (default: ${shown(DEFAULT_EXCHANGE_INTERVAL_MS)})
+  --steps-per-interval N    training pace: local steps per 500 ms training window (default: ${DEFAULT_STEPS_PER_INTERVAL})
   --duty-cycle F            share of time each daemon may train, 0..1 (default: ${DEFAULT_DUTY_CYCLE})
   --backend NAME            tensorflow | wasm | cpu (default: the daemon's choice)
   --poll-interval TIME      how often the launcher reads each /metrics, at least ${MIN_POLL_INTERVAL_MS}ms (default: ${shown(DEFAULT_POLL_INTERVAL_MS)})
@@ -290,7 +291,7 @@ export function parseClusterCommand(argv: string[], now: Date = new Date()): Clu
   );
   const churnSeconds = durationSecondsOf('churn', v.churn, 0, 'seconds', isNonNegative, 'a duration (0 = off)');
   const churnDowntimeSeconds = durationSecondsOf('churn-downtime', v['churn-downtime'], 3000, 'seconds', isNonNegative, 'a duration (0 or more)');
-  const exchangeIntervalMs = parseDuration('exchange-interval', v['exchange-interval'], DEFAULT_EXCHANGE_INTERVAL_MS, 'refuse', isInt(1), 'at least 1ms');
+  const exchangeIntervalMs = parseDuration('exchange-interval', v['exchange-interval'], DEFAULT_EXCHANGE_INTERVAL_MS, 'refuse', isInt(MIN_EXCHANGE_INTERVAL_MS), `at least the daemon's floor of ${MIN_EXCHANGE_INTERVAL_MS}ms`);
   const stepsPerInterval = parseNumber('steps-per-interval', v['steps-per-interval'], DEFAULT_STEPS_PER_INTERVAL, isInt(0), 'a non-negative integer');
   const dutyCycle = parseNumber('duty-cycle', v['duty-cycle'], DEFAULT_DUTY_CYCLE, (n) => n > 0 && n <= 1, 'a number in (0, 1]');
   const pollIntervalMs = parseDuration('poll-interval', v['poll-interval'], DEFAULT_POLL_INTERVAL_MS, 'refuse', isInt(MIN_POLL_INTERVAL_MS), `at least ${MIN_POLL_INTERVAL_MS}ms`);

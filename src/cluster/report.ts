@@ -228,7 +228,7 @@ export function renderHtml(results: ClusterResults, charts: RenderedCharts): str
     ['data / partition', `${c.data} / ${c.partition}`],
     ['model', c.model],
     ['codec', c.codec ?? `daemon default (${[...new Set(results.nodes.map((n) => n.codec).filter((x) => x !== null))].join(', ') || 'unknown'})`],
-    ['pacing', `an exchange every ${c.exchangeIntervalMs} ms, ${c.stepsPerInterval} training steps per exchange, duty cycle ${c.dutyCycle}`],
+    ['pacing', `${c.stepsPerInterval} training steps per 500 ms, duty cycle ${c.dutyCycle}; exchange timer every ${c.exchangeIntervalMs} ms (an exchange after the daemons' local steps per exchange)`],
     ['churn', c.churnSeconds > 0 ? `kill -9 every ${c.churnSeconds} s, down ${c.churnDowntimeSeconds} s` : 'off'],
     ['seed', String(c.seed)],
   ];

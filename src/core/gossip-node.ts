@@ -37,6 +37,7 @@ import { Exchange, SessionError, SessionTable, type ExchangeOutcome, type FrameB
 import type { Aggregator } from '../train/aggregators/index.ts';
 import type { LocalModelStore } from '../train/model-state.ts';
 import { PeerSampler, type PeerOutcome } from './peer-sampler.ts';
+import { ExchangePolicy, type SkipReason } from './exchange-policy.ts';
 import { DpRelease, type DpReleaseOptions, type DpSettings } from './dp-release.ts';
 
 export interface GossipNodeOptions {
@@ -46,6 +47,8 @@ export interface GossipNodeOptions {
   model: LocalModelStore;
   aggregator: Aggregator;
   sampler: PeerSampler;
+  /** When to start an exchange (default: on every tick, no byte budget). */
+  policy?: ExchangePolicy;
   /** Differential privacy (dp-release.ts): every model frame is computed from the released model instead of the local one. */
   dp?: DpRelease | null;
 }
@@ -77,6 +80,7 @@ export class GossipNode {
   readonly model: LocalModelStore;
   readonly aggregator: Aggregator;
   readonly sampler: PeerSampler;
+  readonly policy: ExchangePolicy;
   readonly counters: GossipCounters = { merged: 0, mergeRejected: 0 };
   /** null: no differential privacy, frames carry the local model. */
   readonly dp: DpRelease | null;
@@ -87,6 +91,35 @@ export class GossipNode {
     this.model = options.model;
     this.aggregator = options.aggregator;
     this.sampler = options.sampler;
+    const sent = this.sessions.stats.sent;
+    this.policy =
+      options.policy ?? new ExchangePolicy({ localStepsPerExchange: 0, byteBudgetPerHour: 0, now: this.sessions.config.now, sentBytes: () => sent.payloadBytes + sent.metaBytes });
+  }
+
+  /** The training driver reports local optimizer steps (the aggregation policy counts them toward H). */
+  noteLocalSteps(steps: number): void {
+    this.policy.noteLocalSteps(steps);
+  }
+
+  /** The training driver says whether the node trains at all (one that does not gossips on every tick). */
+  setTraining(active: boolean): void {
+    this.policy.setTraining(active);
+  }
+
+  /**
+   * On a tick of the exchange timer: the peer to call now (then `initiate`
+   * it), or null and why not (the policy says wait for more local steps, the
+   * byte budget is spent, or there is no candidate).
+   */
+  nextExchange(candidates: readonly string[]): { peerId: string } | { peerId: null; reason: SkipReason | 'local-steps' } {
+    const decision = this.policy.decide();
+    if (!decision.exchange) return { peerId: null, reason: decision.reason };
+    const peerId = this.sampler.choose(candidates);
+    if (peerId === null) {
+      this.policy.skip('no-peer');
+      return { peerId: null, reason: 'no-peer' };
+    }
+    return { peerId };
   }
 
   /** A peer to call among `candidates` (compatible peers the driver can reach), or null when there is none. */
@@ -120,14 +153,23 @@ export class GossipNode {
       }
       start = this.sessions.initiate(peerId, released ?? local);
     } catch (err) {
-      if (err instanceof SessionError && err.reason === 'busy') return null;
+      if (err instanceof SessionError && err.reason === 'busy') {
+        this.policy.skip('busy');
+        return null;
+      }
       throw err;
     }
+    this.policy.started();
     return { exchange: new GossipExchange(this, peerId, start.exchange, released), frames: start.frames, sent: start.sent };
   }
 
-  /** Serves an exchange a peer started (a concurrent one with the same peer, or any once the privacy budget is spent, is answered BUSY). */
+  /**
+   * Serves an exchange a peer started: answered BUSY when one with the same
+   * peer is running or the privacy budget is spent; not answered at all when
+   * replying would break the byte budget.
+   */
   accept(peerId: string): GossipExchange {
+    if (!this.policy.canRespond()) return new GossipExchange(this, peerId, this.sessions.refuse());
     if (this.dp !== null && !this.dp.canRelease()) return new GossipExchange(this, peerId, new Exchange(this.sessions, null, 'responder'));
     return new GossipExchange(this, peerId, this.sessions.accept(peerId));
   }
@@ -239,8 +281,12 @@ export interface GossipNodeSetup {
   random: () => number;
   /** Uniform [0, 1) source for stochastic rounding in the codec; omit for round-to-nearest. */
   rounding?: () => number;
-  /** Clock in ms for expiring abandoned exchanges (default monotonicNowMs, src/common/clock.ts; the simulator passes its virtual clock). */
+  /** Clock in ms for expiring abandoned exchanges and the byte budget (default monotonicNowMs, src/common/clock.ts; the simulator passes its virtual clock). */
   now?: () => number;
+  /** H: local steps between two exchanges this node starts (default 0: every tick of the exchange timer). */
+  localStepsPerExchange?: number;
+  /** Bytes per rolling hour this node may send (default 0: unlimited). */
+  byteBudgetPerHour?: number;
   /** Differential privacy (dp-release.ts); omit for none. */
   dp?: { settings: DpSettings } & DpReleaseOptions;
 }
@@ -248,7 +294,7 @@ export interface GossipNodeSetup {
 /**
  * Builds a node's gossip core the one way the daemon and the simulator both
  * use. Throws an Error naming the problem for a bad codec spec, SessionError('bad-local') for a
- * bad paramCount.
+ * bad paramCount, RangeError for a bad H or byte budget.
  */
 export function createGossipNode(setup: GossipNodeSetup): GossipNode {
   const sessions = new SessionTable({
@@ -261,6 +307,13 @@ export function createGossipNode(setup: GossipNodeSetup): GossipNode {
     ...(setup.rounding === undefined ? {} : { random: setup.rounding }),
     ...(setup.now === undefined ? {} : { now: setup.now }),
   });
+  const sent = sessions.stats.sent;
+  const policy = new ExchangePolicy({
+    localStepsPerExchange: setup.localStepsPerExchange ?? 0,
+    byteBudgetPerHour: setup.byteBudgetPerHour ?? 0,
+    now: sessions.config.now,
+    sentBytes: () => sent.payloadBytes + sent.metaBytes,
+  });
   const dp = setup.dp === undefined ? null : new DpRelease(setup.dp.settings, setup.dp);
-  return new GossipNode({ sessions, model: setup.model, aggregator: setup.aggregator, sampler: new PeerSampler({ random: setup.random }), dp });
+  return new GossipNode({ sessions, model: setup.model, aggregator: setup.aggregator, sampler: new PeerSampler({ random: setup.random }), policy, dp });
 }

@@ -1,10 +1,12 @@
 /**
- * Pacing: when a node trains and when it starts an exchange. One exchange
- * interval holds `stepsPerInterval` local steps, run in slices of at most
- * TRAINING_SLICE_STEPS with a rest after each so training takes at most
- * `dutyCycle` of the time; the node starts one exchange per interval, the
- * interval jittered by +/- `jitterFraction` so peers that started together
- * drift apart instead of calling each other in lockstep. The daemon runs
+ * Pacing: when a node trains and when it starts an exchange. Training: each
+ * TRAINING_WINDOW_MS window holds `stepsPerInterval` local steps, run in
+ * slices of at most TRAINING_SLICE_STEPS with a rest after each so training
+ * takes at most `dutyCycle` of the time. Exchanges: the exchange timer ticks
+ * every interval, jittered by +/- `jitterFraction` so peers that started
+ * together drift apart instead of calling each other in lockstep, and on
+ * each tick the aggregation policy (exchange-policy.ts) decides whether to
+ * call: after `localStepsPerExchange` (H) local steps, within the byte budget. The daemon runs
  * these decisions on real timers (src/node/training-loop.ts,
  * src/node/exchange-loop.ts), the simulator on a virtual clock
  * (src/sim/simulate.ts).
@@ -22,6 +24,14 @@ export interface Pacing {
   dutyCycle: number;
   /** Interval jitter as a fraction [0, 1) of the interval. */
   jitterFraction: number;
+  /**
+   * H: local steps between two exchanges a node starts (>= 0; 0 = one
+   * exchange every interval). The aggregation policy
+   * (src/core/exchange-policy.ts) checks it on every tick of the exchange
+   * timer, so a node exchanges at most once per interval and only after H
+   * local steps.
+   */
+  localStepsPerExchange: number;
 }
 
 /**
@@ -41,13 +51,35 @@ export interface Pacing {
  *    5 steps: 62.6% / 57.7%, 1.94 MB      2 steps: 66.2% / 63.4%, 4.31 MB
  * Under label skew, mixing more often per local step keeps every node good;
  * 5 steps is the knee (2 buys ~6 worst-node points for 2.2x the bytes).
+ *
+ * H (localStepsPerExchange) re-measured with the aggregation policy
+ * (issue 14, npm run bench:convergence, 8 nodes, Fashion-MNIST,
+ * dirichlet:0.3, mlp, topk:0.1+q4+deflate, seed 1, 8,000 samples per node;
+ * final mean accuracy and bytes per node; f32 gossip 78.31% at 41.2 MB):
+ *   momentum  H=5 76.09% 1.25 MB   H=10 72.78% 0.75 MB   H=20 71.55% 0.45 MB
+ *   qgm       H=5 77.61% 1.26 MB   H=10 76.75% 0.75 MB   H=20 75.88% 0.47 MB
+ * Quasi-global momentum (src/train/trainer.ts) buys 1.5 to 4 points at the
+ * same bytes, but at H=20 over the full 24,000 samples per node it fell to
+ * 60.2% (each merge's jump, divided by the learning rate, enters its
+ * momentum and overshoots): H stays 5, the knee where both are safe.
  */
 export const DEFAULT_PACING: Readonly<Pacing> = Object.freeze({
   intervalMs: 500,
   stepsPerInterval: 5,
   dutyCycle: 0.5,
   jitterFraction: 0.2,
+  localStepsPerExchange: 5,
 });
+
+/**
+ * The training window: a node trains `stepsPerInterval` local steps per
+ * window of this many ms (the training pace), whatever the exchange interval
+ * is; how often it exchanges is the aggregation policy's
+ * (exchange-policy.ts: H local steps, at most one exchange per interval).
+ * 500 ms: the exchange interval both shared before they were separated, so
+ * the default training pace did not change.
+ */
+export const TRAINING_WINDOW_MS = 500;
 
 /** Steps per training slice: short slices keep merges and network reads flowing between batches. */
 export const TRAINING_SLICE_STEPS = 10;
@@ -58,6 +90,7 @@ export function validatePacing(pacing: Pacing): void {
   if (!Number.isSafeInteger(pacing.stepsPerInterval) || pacing.stepsPerInterval < 0) throw new RangeError(`stepsPerInterval must be a non-negative integer, got ${pacing.stepsPerInterval}`);
   if (!(pacing.dutyCycle > 0 && pacing.dutyCycle <= 1)) throw new RangeError(`dutyCycle must be in (0, 1], got ${pacing.dutyCycle}`);
   if (!(pacing.jitterFraction >= 0 && pacing.jitterFraction < 1)) throw new RangeError(`jitterFraction must be in [0, 1), got ${pacing.jitterFraction}`);
+  if (!Number.isSafeInteger(pacing.localStepsPerExchange) || pacing.localStepsPerExchange < 0) throw new RangeError(`localStepsPerExchange must be a non-negative integer, got ${pacing.localStepsPerExchange}`);
 }
 
 /** Time until the next exchange we start: intervalMs * (1 +/- jitterFraction), at least 1 ms. `random` is uniform in [0, 1). */

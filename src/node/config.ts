@@ -13,12 +13,12 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { multiaddr } from '@multiformats/multiaddr';
-import { DEFAULT_PACING } from '../core/pacing.ts';
+import { DEFAULT_PACING, TRAINING_WINDOW_MS } from '../core/pacing.ts';
 import { createCodec, DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
 import { AGGREGATOR_NAMES, checkAggregatorName, DEFAULT_AGGREGATOR } from '../train/aggregators/index.ts';
 import { checkDataSpec } from '../train/dataset.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
-import { defaultLearningRate, learningRateDefaultsText, OPTIMIZER_NAMES, TRAINING_DEFAULTS } from '../train/training-defaults.ts';
+import { DEFAULT_GOSSIP_TRAINING, defaultLearningRate, learningRateDefaultsText, OPTIMIZER_NAMES, TRAINING_DEFAULTS } from '../train/training-defaults.ts';
 import {
   DEFAULT_ANNOUNCE_INTERVAL_MS,
   DEFAULT_CHECKPOINT_INTERVAL_MS,
@@ -37,6 +37,7 @@ import { DEFAULT_DP_DELTA } from '../core/dp-release.ts';
 import { forcedTeacher } from './teacher-choice.ts';
 import { closestName, describeArgsError } from '../common/arg-errors.ts';
 import { GossipLearnError } from '../common/errors.ts';
+import { parseByteSize } from '../common/byte-size.ts';
 
 export type ConfigErrorReason = 'bad-flag' | 'bad-value' | 'bad-file' | 'bad-env';
 
@@ -45,7 +46,7 @@ export class ConfigError extends GossipLearnError<ConfigErrorReason> {
   override readonly name = 'ConfigError';
 }
 
-type OptionKind = 'string' | 'int' | 'number' | 'boolean' | 'list' | 'duration';
+type OptionKind = 'string' | 'int' | 'number' | 'boolean' | 'list' | 'duration' | 'bytes';
 
 interface OptionSpec {
   /** Config file key (camelCase). */
@@ -68,6 +69,13 @@ export function parseDurationMs(text: string): number {
   const unit = match[2] ?? 'ms';
   return Math.round(unit === 'm' ? value * 60_000 : unit === 's' ? value * 1000 : value);
 }
+
+/**
+ * Shortest --exchange-interval accepted: below it a node would spend its time
+ * encoding and framing rather than training, and a typo such as `2ms` for
+ * `2s` would flood its peers (the per-peer inbound limit is 240 a minute).
+ */
+export const MIN_EXCHANGE_INTERVAL_MS = 50;
 
 const modelNameSchema = z.enum(['mlp', 'mlp-small', 'cnn']);
 const backendSchema = z.enum(['auto', 'tensorflow', 'wasm', 'cpu']);
@@ -101,7 +109,11 @@ export const daemonConfigSchema = z
     model: modelNameSchema.default('mlp'),
     backend: backendSchema.default('auto'),
     stateDir: z.string().min(1).default('.gossip-learn'),
-    exchangeIntervalMs: positiveMs.default(DEFAULT_PACING.intervalMs),
+    exchangeIntervalMs: positiveMs
+      .min(MIN_EXCHANGE_INTERVAL_MS, { error: (issue) => `${issue.input}ms is below the floor of ${MIN_EXCHANGE_INTERVAL_MS}ms` })
+      .default(DEFAULT_PACING.intervalMs),
+    localStepsPerExchange: z.number().int().nonnegative().default(DEFAULT_PACING.localStepsPerExchange),
+    byteBudgetPerHour: z.number().int().nonnegative().default(0),
     codec: z.string().min(1).nullable().default(null),
     aggregator: z.string().min(1).default(DEFAULT_AGGREGATOR),
     metricsHost: z.string().min(1).default(DEFAULT_METRICS_HOST),
@@ -116,7 +128,7 @@ export const daemonConfigSchema = z
     batchSize: z.number().int().positive().max(4096).default(TRAINING_DEFAULTS.batchSize),
     // Unset: the default of the optimizer (src/train/training-defaults.ts), filled in below.
     learningRate: z.number().positive().optional(),
-    optimizer: optimizerSchema.default(TRAINING_DEFAULTS.optimizer),
+    optimizer: optimizerSchema.default(DEFAULT_GOSSIP_TRAINING.optimizer),
     checkpointIntervalMs: positiveMs.default(DEFAULT_CHECKPOINT_INTERVAL_MS),
     evalIntervalMs: positiveMs.default(DEFAULT_EVAL_INTERVAL_MS),
     announceIntervalMs: positiveMs.default(DEFAULT_ANNOUNCE_INTERVAL_MS),
@@ -173,7 +185,9 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'model', flag: 'model', kind: 'string', help: 'model: mlp | mlp-small | cnn', shown: 'mlp' },
   { key: 'backend', flag: 'backend', kind: 'string', help: 'tfjs backend: auto | tensorflow | wasm | cpu', shown: 'auto' },
   { key: 'stateDir', flag: 'state-dir', kind: 'string', help: 'identity key, checkpoint, lock', shown: '.gossip-learn' },
-  { key: 'exchangeIntervalMs', flag: 'exchange-interval', kind: 'duration', help: 'mean time between exchanges we start (jittered)', shown: shownMs(DEFAULT_PACING.intervalMs) },
+  { key: 'exchangeIntervalMs', flag: 'exchange-interval', kind: 'duration', help: `tick of the exchange timer: at most one exchange we start per interval (jittered; at least ${MIN_EXCHANGE_INTERVAL_MS}ms)`, shown: shownMs(DEFAULT_PACING.intervalMs) },
+  { key: 'localStepsPerExchange', flag: 'local-steps-per-exchange', kind: 'int', help: 'H: local training steps between two exchanges we start (0 = every interval)', shown: String(DEFAULT_PACING.localStepsPerExchange) },
+  { key: 'byteBudgetPerHour', flag: 'byte-budget', kind: 'bytes', help: 'most exchange bytes sent in any rolling hour, spread evenly; bytes or kB/MB/GB/KiB/MiB/GiB (0 = unlimited)', shown: '0' },
   { key: 'codec', flag: 'codec', kind: 'string', help: 'delta codec spec, e.g. q8+deflate, topk:0.01+q4+deflate', shown: DEFAULT_CODEC_SPEC },
   { key: 'aggregator', flag: 'aggregator', kind: 'string', help: `merge rule: ${AGGREGATOR_NAMES.join(' | ')}`, shown: DEFAULT_AGGREGATOR },
   { key: 'metricsHost', flag: 'metrics-host', kind: 'string', help: 'HTTP bind host for /metrics and /healthz', shown: DEFAULT_METRICS_HOST },
@@ -183,11 +197,11 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'distill', flag: 'no-distill', kind: 'boolean', help: 'join: skip distillation from a teacher', shown: 'distill on' },
   { key: 'logLevel', flag: 'log-level', kind: 'string', help: 'fatal | error | warn | info | debug | trace | silent', shown: 'info' },
   { key: 'seed', flag: 'seed', kind: 'int', help: 'seed of model init, partition and shuffling', shown: '1' },
-  { key: 'stepsPerInterval', flag: 'steps-per-interval', kind: 'int', help: 'local training steps per exchange interval (0 = no training)', shown: String(DEFAULT_PACING.stepsPerInterval) },
+  { key: 'stepsPerInterval', flag: 'steps-per-interval', kind: 'int', help: `training pace: local steps per ${TRAINING_WINDOW_MS} ms training window, whatever the exchange interval (0 = no training)`, shown: String(DEFAULT_PACING.stepsPerInterval) },
   { key: 'dutyCycle', flag: 'duty-cycle', kind: 'number', help: 'max fraction (0..1] of wall time spent training', shown: String(DEFAULT_PACING.dutyCycle) },
   { key: 'batchSize', flag: 'batch-size', kind: 'int', help: 'rows per optimizer step', shown: String(TRAINING_DEFAULTS.batchSize) },
-  { key: 'learningRate', flag: 'learning-rate', kind: 'number', help: 'step size', shown: learningRateDefaultsText() },
-  { key: 'optimizer', flag: 'optimizer', kind: 'string', help: `${OPTIMIZER_NAMES.join(' | ')} (momentum: 0.9)`, shown: TRAINING_DEFAULTS.optimizer },
+  { key: 'learningRate', flag: 'learning-rate', kind: 'number', help: 'step size', shown: learningRateDefaultsText(DEFAULT_GOSSIP_TRAINING.optimizer) },
+  { key: 'optimizer', flag: 'optimizer', kind: 'string', help: `${OPTIMIZER_NAMES.join(' | ')} (momentum: 0.9; qgm: quasi-global momentum 0.9, momentum from how the model moved, merges included)`, shown: DEFAULT_GOSSIP_TRAINING.optimizer },
   { key: 'checkpointIntervalMs', flag: 'checkpoint-interval', kind: 'duration', help: 'time between checkpoints', shown: shownMs(DEFAULT_CHECKPOINT_INTERVAL_MS) },
   { key: 'evalIntervalMs', flag: 'eval-interval', kind: 'duration', help: 'time between evaluations on the full test split', shown: shownMs(DEFAULT_EVAL_INTERVAL_MS) },
   { key: 'announceIntervalMs', flag: 'announce-interval', kind: 'duration', help: 'time between gossipsub announcements', shown: shownMs(DEFAULT_ANNOUNCE_INTERVAL_MS) },
@@ -216,7 +230,7 @@ const HELP_ARG_BY_FLAG: Record<string, string> = {
   'dp-noise-multiplier': 'Z', 'dp-delta': 'D', 'dp-epsilon-budget': 'E', 'metrics-host': 'HOST', 'metrics-port': 'PORT', teacher: 'PEER', 'node-index': 'I',
   aggregator: 'NAME',
 };
-const HELP_ARG_BY_KIND: Record<OptionKind, string> = { boolean: '', list: 'ADDR', duration: 'TIME', int: 'N', number: 'X', string: 'VALUE' };
+const HELP_ARG_BY_KIND: Record<OptionKind, string> = { boolean: '', list: 'ADDR', duration: 'TIME', int: 'N', number: 'X', string: 'VALUE', bytes: 'BYTES_PER_HOUR' };
 const helpArg = (o: OptionSpec): string => {
   const arg = o.kind === 'boolean' ? '' : (HELP_ARG_BY_FLAG[o.flag] ?? HELP_ARG_BY_KIND[o.kind]);
   return arg === '' ? '' : ` ${arg}`;
@@ -246,6 +260,12 @@ function convert(spec: OptionSpec, raw: string, where: string): unknown {
       if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError('bad-value', `${where}: not a number: '${raw}'`);
       return n;
     }
+    case 'bytes':
+      try {
+        return parseByteSize(raw);
+      } catch (err) {
+        throw new ConfigError('bad-value', `${where}: ${(err as Error).message}`);
+      }
     case 'duration':
       try {
         return parseDurationMs(raw);
@@ -363,6 +383,12 @@ export function configFileValues(raw: Record<string, unknown>, path: string): Re
     else if (o.kind === 'duration' && typeof value === 'string') {
       try {
         values[o.key] = parseDurationMs(value);
+      } catch (err) {
+        throw new ConfigError('bad-file', `config file ${path}: ${key}: ${(err as Error).message}`);
+      }
+    } else if (o.kind === 'bytes' && typeof value === 'string') {
+      try {
+        values[o.key] = parseByteSize(value);
       } catch (err) {
         throw new ConfigError('bad-file', `config file ${path}: ${key}: ${(err as Error).message}`);
       }

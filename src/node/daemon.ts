@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGossipNode } from '../core/gossip-node.ts';
-import { DEFAULT_PACING } from '../core/pacing.ts';
+import { DEFAULT_PACING, TRAINING_WINDOW_MS } from '../core/pacing.ts';
 import { DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
 import { createAggregator } from '../train/aggregators/index.ts';
 import { initBackend } from '../train/backend.ts';
@@ -310,6 +310,14 @@ export class Daemon {
       random,
       rounding: random,
       ...privacyOf(config, publicBase, logger),
+      localStepsPerExchange: config.localStepsPerExchange,
+      byteBudgetPerHour: config.byteBudgetPerHour,
+    });
+    // A node that never trains gossips on every tick of its exchange timer, whatever H is.
+    gossip.setTraining(config.stepsPerInterval > 0);
+    metrics.addRefresher(() => {
+      const p = gossip.policy.stats();
+      Object.assign(metrics.policy, { ...p, skipped: { ...p.skipped } });
     });
     metrics.addRefresher(() => (metrics.privacy.dp = gossip.dp?.status() ?? null));
     if (gossip.dp?.exhausted === true) logger.warn(gossip.dp.status(), 'differential privacy: the epsilon budget was spent before this start: sharing nothing');
@@ -356,8 +364,9 @@ export class Daemon {
         model: host,
         guard,
         test: data.test,
-        pacing: { intervalMs: config.exchangeIntervalMs, stepsPerInterval: config.stepsPerInterval, dutyCycle: config.dutyCycle },
+        pacing: { intervalMs: TRAINING_WINDOW_MS, stepsPerInterval: config.stepsPerInterval, dutyCycle: config.dutyCycle },
         evalIntervalMs: config.evalIntervalMs,
+        onSteps: (steps) => gossip.noteLocalSteps(steps),
       }),
       new ExchangeLoop({
         exchanges,

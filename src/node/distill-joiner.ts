@@ -360,7 +360,8 @@ export class DistillJoinerService implements DaemonService {
       budget,
       seed: config.seed,
       learningRate: config.learningRate,
-      optimizer: config.optimizer,
+      // Distillation has no merges to be quasi-global about: qgm distills with plain momentum.
+      optimizer: config.optimizer === 'qgm' ? 'momentum' : config.optimizer,
       batchSize: config.batchSize,
       ...(this.options.temperature === undefined ? {} : { temperature: this.options.temperature }),
       ...(this.options.alpha === undefined ? {} : { alpha: this.options.alpha }),

@@ -1,8 +1,9 @@
 /**
  * The daemon's timer for the exchanges it starts: after each delay the gossip
  * core's pacing gives (src/core/pacing.ts: the interval, jittered), it asks
- * the core for a peer among the compatible reachable ones
- * (src/core/gossip-node.ts choosePeer) and runs one exchange through the
+ * the core whether to call and whom among the compatible reachable peers
+ * (src/core/gossip-node.ts nextExchange: the aggregation policy, then the
+ * peer sampler) and runs one exchange through the
  * ExchangeService, then reports the outcome back to the core. One outbound
  * exchange at a time; inbound ones are served concurrently by the
  * ExchangeService.
@@ -19,7 +20,7 @@ import { monotonicNowMs } from '../common/clock.ts';
 export interface ExchangeLoopOptions {
   exchanges: ExchangeService;
   /** The gossip core: whom to call, and what came of it. */
-  gossip: Pick<GossipNode, 'choosePeer' | 'reportOutcome'>;
+  gossip: Pick<GossipNode, 'nextExchange' | 'reportOutcome'>;
   /** Peer ids we may exchange with right now. */
   candidates: () => string[];
   pacing: Pick<Pacing, 'intervalMs' | 'jitterFraction'>;
@@ -59,7 +60,8 @@ export class ExchangeLoop implements DaemonService {
     while (!signal.aborted) {
       await wait(exchangeDelayMs(pacing, random), signal);
       if (signal.aborted) break;
-      const peer = gossip.choosePeer(candidates());
+      // The aggregation policy (H local steps, byte budget) and the peer sampler decide; skips are counted in the core.
+      const { peerId: peer } = gossip.nextExchange(candidates());
       if (peer === null) continue;
       const started = now();
       try {

@@ -115,6 +115,22 @@ export interface LimitMetrics {
   hits: Record<string, number>;
 }
 
+/** The aggregation policy at work (src/core/exchange-policy.ts). */
+export interface PolicyMetrics {
+  /** H: local steps between two exchanges this node starts (0 = every exchange interval). */
+  localStepsPerExchange: number | null;
+  /** Local steps between the last two exchanges started (the H in effect); null before the first. */
+  currentLocalSteps: number | null;
+  /** Local steps since the last exchange started. */
+  pendingLocalSteps: number | null;
+  /** --byte-budget (0 = unlimited). */
+  byteBudgetPerHour: number | null;
+  /** Bytes sent in the current rolling-hour window (whole minutes). */
+  budgetWindowBytes: number | null;
+  /** Due exchanges not started, by reason: byte-budget, no-peer, busy. */
+  skipped: Record<string, number>;
+}
+
 export interface MetricsJson {
   peerId: string | null;
   addresses: string[] | null;
@@ -130,6 +146,7 @@ export interface MetricsJson {
   training: TrainingMetrics;
   memory: MemoryMetrics;
   limits: LimitMetrics;
+  policy: PolicyMetrics;
   privacy: PrivacyMetrics;
 }
 
@@ -163,6 +180,7 @@ export class DaemonMetrics {
   readonly training: TrainingMetrics = { steps: 0, loss: null, samplesPerSecond: null };
   readonly memory: MemoryMetrics = { rssBytes: null, numTensors: null };
   readonly limits: LimitMetrics = { hits: {} };
+  readonly policy: PolicyMetrics = { localStepsPerExchange: null, currentLocalSteps: null, pendingLocalSteps: null, byteBudgetPerHour: null, budgetWindowBytes: null, skipped: { 'byte-budget': 0, 'no-peer': 0, busy: 0 } };
   readonly privacy: PrivacyMetrics = { psk: false, allowlist: null, dp: null };
 
   /** f32 bytes the carried payloads stood for, and their codec bytes: compressionRatio = f32 / payload. */
@@ -214,6 +232,7 @@ export class DaemonMetrics {
       training: { ...this.training },
       memory: { ...this.memory },
       limits: { hits: { ...this.limits.hits } },
+      policy: { ...this.policy, skipped: { ...this.policy.skipped } },
       privacy: { ...this.privacy, dp: this.privacy.dp === null ? null : { ...this.privacy.dp } },
     };
   }

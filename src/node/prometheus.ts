@@ -269,6 +269,36 @@ const DAEMON_FAMILIES: DaemonFamilySpec[] = [
     samples: one((m) => m.memory.numTensors),
   },
   {
+    name: 'gossip_learn_exchanges_skipped_total',
+    help: 'Exchanges the aggregation policy found due but did not start, by reason (byte-budget, no-peer, busy).',
+    type: 'counter',
+    samples: perKey('reason', (m) => m.policy.skipped),
+  },
+  {
+    name: 'gossip_learn_policy_local_steps_per_exchange',
+    help: 'H: local training steps between two exchanges this node starts (0 = one every exchange interval).',
+    type: 'gauge',
+    samples: one((m) => m.policy.localStepsPerExchange),
+  },
+  {
+    name: 'gossip_learn_policy_current_local_steps',
+    help: 'Local training steps between the last two exchanges this node started (the H in effect).',
+    type: 'gauge',
+    samples: one((m) => m.policy.currentLocalSteps),
+  },
+  {
+    name: 'gossip_learn_policy_byte_budget_bytes_per_hour',
+    help: 'Bytes this node may send per rolling hour (0 = unlimited).',
+    type: 'gauge',
+    samples: one((m) => m.policy.byteBudgetPerHour),
+  },
+  {
+    name: 'gossip_learn_policy_budget_window_sent_bytes',
+    help: 'Exchange bytes sent in the current rolling-hour budget window.',
+    type: 'gauge',
+    samples: one((m) => m.policy.budgetWindowBytes),
+  },
+  {
     name: 'gossip_learn_limit_hits_total',
     help: 'Times a hardening limit refused work, by limit (exchange and distill streams per peer, requests per peer per minute, connections).',
     type: 'counter',

@@ -1,7 +1,7 @@
 /**
  * The daemon's timer for local training, on the gossip core's pacing
- * (src/core/pacing.ts): `stepsPerInterval` training steps per exchange
- * interval, run in short slices, each followed by a rest so that training
+ * (src/core/pacing.ts): `stepsPerInterval` training steps per training
+ * window (TRAINING_WINDOW_MS, independent of the exchange interval), run in short slices, each followed by a rest so that training
  * takes at most `dutyCycle` of wall time; evaluation on the full test split
  * every `evalIntervalMs`. Exchanges and merges run concurrently: the Trainer
  * yields to the event loop between batches. After each slice the
@@ -28,6 +28,8 @@ export interface TrainingLoopOptions {
   test: Split;
   pacing: Pick<Pacing, 'intervalMs' | 'stepsPerInterval' | 'dutyCycle'>;
   evalIntervalMs: number;
+  /** Told the local steps of every slice (the gossip core's aggregation policy counts them toward H). */
+  onSteps?: (steps: number) => void;
   now?: () => number;
   /** Abortable wait (tests pass a fake clock's). */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -95,6 +97,7 @@ export class TrainingLoop implements DaemonService {
         done += result.steps;
         metrics.training.steps += result.steps;
         this.options.guard?.afterTraining(result);
+        this.options.onSteps?.(result.steps);
         if (result.steps > 0) {
           metrics.training.loss = result.loss;
           metrics.training.samplesPerSecond = result.samplesPerSecond;

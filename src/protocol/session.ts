@@ -234,6 +234,11 @@ export class SessionTable {
     return new Exchange(this, this.lock(peerId, false), 'responder');
   }
 
+  /** An inbound exchange that sends nothing back, not even BUSY, and touches no peer record (the node's byte budget is spent). */
+  refuse(): Exchange {
+    return new Exchange(this, null, 'responder', true);
+  }
+
   /** True while an exchange with `peerId` is in progress. */
   isBusy(peerId: string): boolean {
     const record = this.records.get(peerId);
@@ -439,8 +444,12 @@ export class Exchange {
   private outcomeValue: ExchangeOutcome = null;
   private readonly lockId: number;
 
-  /** @internal use SessionTable.initiate / accept */
-  constructor(table: SessionTable, record: PeerRecord | null, role: 'initiator' | 'responder') {
+  /** Refuses silently: the request is read and nothing is sent (SessionTable.refuse). */
+  private readonly silent: boolean;
+
+  /** @internal use SessionTable.initiate / accept / refuse */
+  constructor(table: SessionTable, record: PeerRecord | null, role: 'initiator' | 'responder', silent = false) {
+    this.silent = silent;
     this.table = table;
     this.record = record;
     this.lockId = record?.lockId ?? 0;
@@ -513,6 +522,7 @@ export class Exchange {
     if (this.record === null) {
       // Another exchange with this peer is running: refuse without touching its state.
       if (header.type !== T.PUSH && header.type !== T.SNAPSHOT) this.unexpected(header);
+      if (this.silent) return this.emit([], null, 'done', 'busy');
       return this.emit([this.table.controlFrame(T.BUSY, local)], null, 'done', 'busy');
     }
     const record = this.record;

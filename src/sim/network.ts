@@ -19,7 +19,8 @@ const MAX_ROUNDS = 6;
 /**
  * Runs one exchange `initiator` -> `responder` to completion. Returns
  * 'rejected' when either side's aggregator refused the other's model (that
- * side dropped the pair), 'skipped' when the initiator already has an
+ * side dropped the pair), 'busy' when the responder answered BUSY or nothing
+ * (its byte budget is spent), 'skipped' when the initiator already has an
  * exchange with that peer running. `tamper` rewrites the frames a malicious
  * side sends (src/sim/adversary.ts); a frame the other side then refuses
  * (ProtocolError) is 'rejected' too, as a daemon drops such a stream.
@@ -55,5 +56,6 @@ export function exchangeInMemory(
     initiatorSide.close();
     responderSide.close();
   }
-  return initiatorSide.outcome === 'busy' ? 'busy' : 'merged';
+  // No reply at all (the responder's byte budget is spent) ends like BUSY: nothing merged on our side.
+  return initiatorSide.outcome === 'merged' ? 'merged' : 'busy';
 }

@@ -41,6 +41,10 @@ export interface GossipSetup {
   rounding: 'stochastic' | 'nearest';
   /** Swarm id in the frames (default 'simulation'). */
   swarmId?: string;
+  /** H: local steps between two exchanges a node starts (src/core/exchange-policy.ts; default 0: every exchange interval). */
+  localStepsPerExchange?: number;
+  /** Bytes per rolling hour of the virtual clock a node may send (default 0: unlimited). */
+  byteBudgetPerHour?: number;
   /** Differential privacy on every node (src/core/dp-release.ts); the noise is seeded per node. */
   dp?: DpSettings;
 }
@@ -121,6 +125,8 @@ export function createSimNode(options: SimNodeOptions): SimNode {
           random,
           ...(setup.rounding === 'stochastic' ? { rounding: createRandom(deriveSeed(options.seed, 'sim-rounding', index)) } : {}),
           ...(options.now === undefined ? {} : { now: options.now }),
+          ...(setup.localStepsPerExchange === undefined ? {} : { localStepsPerExchange: setup.localStepsPerExchange }),
+          ...(setup.byteBudgetPerHour === undefined ? {} : { byteBudgetPerHour: setup.byteBudgetPerHour }),
           // The seeded initial model is public: every node computes the same one.
           ...(setup.dp === undefined ? {} : { dp: { settings: setup.dp, publicBase: live.read().params, random: createRandom(deriveSeed(options.seed, 'sim-dp', index)) } }),
         });

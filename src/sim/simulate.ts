@@ -15,15 +15,16 @@
  *
  * Schedule, per node, as the daemon's two timers run it
  * (src/node/training-loop.ts, src/node/exchange-loop.ts): training slices of
- * the pacing's steps per interval, each taking `virtualStepMs` per step and
+ * the pacing's steps per training window (TRAINING_WINDOW_MS), each taking `virtualStepMs` per step and
  * followed by the duty-cycle rest; an exchange started every jittered
- * interval with a peer the core picks among the node's neighbours in the
- * simulated topology. A node stops training at its sample budget and keeps
+ * interval, when the core's aggregation policy (src/core/exchange-policy.ts:
+ * H local steps, byte budget) says so, with a peer the core picks among the
+ * node's neighbours in the simulated topology. A node stops training at its sample budget and keeps
  * gossiping until every node is done, and one exchange interval longer.
  */
 import { GossipLearnError } from '../common/errors.ts';
 import type { Pacing } from '../core/pacing.ts';
-import { DEFAULT_PACING, exchangeDelayMs, nextSliceSteps, trainingRestMs, validatePacing } from '../core/pacing.ts';
+import { DEFAULT_PACING, exchangeDelayMs, nextSliceSteps, TRAINING_WINDOW_MS, trainingRestMs, validatePacing } from '../core/pacing.ts';
 import type { Dataset, Split } from '../train/dataset.ts';
 import type { ModelName } from '../train/models.ts';
 import { createRandom, deriveSeed } from '../train/random.ts';
@@ -216,15 +217,19 @@ export async function simulate(config: SimulationConfig): Promise<SimulationResu
     // The daemon's training timer (src/node/training-loop.ts) on the virtual clock.
     const trainWindow = (node: SimNode, windowStartMs: number, done: number): void => {
       const remaining = budgetPerNode - trained[node.index]!;
-      if (remaining <= 0) return;
+      if (remaining <= 0) {
+        node.gossip?.setTraining(false);
+        return;
+      }
       const steps = Math.min(nextSliceSteps(pacing.stepsPerInterval, done), Math.ceil(remaining / config.training.batchSize));
       if (steps === 0) {
-        clock.schedule(windowStartMs + pacing.intervalMs, () => trainWindow(node, windowStartMs + pacing.intervalMs, 0));
+        clock.schedule(windowStartMs + TRAINING_WINDOW_MS, () => trainWindow(node, windowStartMs + TRAINING_WINDOW_MS, 0));
         return;
       }
       clock.schedule(clock.now(), async () => {
         const result = await node.live.trainer.trainSteps(steps);
         node.guard.afterTraining(result);
+        node.gossip?.noteLocalSteps(result.steps);
         trained[node.index]! += result.samples;
         const total = totalSamples();
         if (!finished() && total >= nextPoint - 1e-9) {
@@ -240,7 +245,7 @@ export async function simulate(config: SimulationConfig): Promise<SimulationResu
     const exchangeTimer = (node: SimNode): void => {
       clock.schedule(clock.now() + exchangeDelayMs(pacing, node.random), () => {
         const gossip = node.gossip!;
-        const peerId = gossip.choosePeer(graph[node.index]!.map((j) => nodes[j]!.id));
+        const { peerId } = gossip.nextExchange(graph[node.index]!.map((j) => nodes[j]!.id));
         if (peerId !== null) {
           const peer = byId.get(peerId)!;
           const outcome = exchangeInMemory(gossip, node.id, peer.gossip!, peer.id, { initiator: node.tamper, responder: peer.tamper });

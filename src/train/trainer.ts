@@ -61,6 +61,8 @@ export interface Evaluation {
 function createOptimizer(name: OptimizerName, learningRate: number): tf.Optimizer {
   switch (name) {
     case 'sgd':
+    case 'qgm':
+      // qgm: the SGD step on g + beta * m, with the quasi-global buffer m kept by the Trainer (QuasiGlobalMomentum).
       return tf.train.sgd(learningRate);
     case 'momentum':
       return tf.train.momentum(learningRate, MOMENTUM);
@@ -87,6 +89,46 @@ function evaluateRows(model: tf.LayersModel, split: Split, featureCount: number,
   });
 }
 
+/**
+ * Quasi-global momentum (Lin, Karimireddy, Stich and Jaggi, ICML 2021,
+ * "Quasi-global momentum: accelerating decentralized deep learning on
+ * heterogeneous data", QG-DSGDm): the heavy-ball buffer is built from how the
+ * model actually moved between two steps, merges included,
+ *   m <- mu * m + (1 - mu) * (x_prev - x) / lr,
+ * and each step descends on g + beta * m. Local heavy-ball momentum instead
+ * keeps pushing along the node's own (label-skewed) gradients right after a
+ * merge pulled the model toward its peers. mu = beta = 0.9 (the paper's).
+ */
+class QuasiGlobalMomentum {
+  private readonly momentum: tf.Variable[];
+  private readonly previous: tf.Variable[];
+  private readonly learningRate: number;
+
+  constructor(variables: readonly tf.Variable[], learningRate: number) {
+    this.learningRate = learningRate;
+    // tidy frees the initial values; variables outlive it.
+    this.momentum = tf.tidy(() => variables.map((v) => tf.variable(tf.zerosLike(v), false)));
+    this.previous = tf.tidy(() => variables.map((v) => tf.variable(v.clone(), false)));
+  }
+
+  /** Folds the movement since the last step into m, then returns the gradients to apply (g + beta * m). */
+  direction(variables: readonly tf.Variable[], grads: readonly tf.Tensor[]): tf.Tensor[] {
+    return tf.tidy(() =>
+      variables.map((v, i) => {
+        const m = this.momentum[i]!;
+        const prev = this.previous[i]!;
+        m.assign(m.mul(MOMENTUM).add(prev.sub(v).mul((1 - MOMENTUM) / this.learningRate)));
+        prev.assign(v);
+        return tf.keep(grads[i]!.add(m.mul(MOMENTUM)));
+      }),
+    );
+  }
+
+  dispose(): void {
+    for (const t of [...this.momentum, ...this.previous]) t.dispose();
+  }
+}
+
 export class Trainer {
   readonly model: tf.LayersModel;
   readonly batchSize: number;
@@ -97,6 +139,7 @@ export class Trainer {
   private readonly optimizerName: OptimizerName;
   private rate: number;
   private readonly variables: tf.Variable[];
+  private quasiGlobal: QuasiGlobalMomentum | null;
   private readonly seed: number;
   private readonly order: Int32Array;
   private readonly batchX: Float32Array;
@@ -127,6 +170,7 @@ export class Trainer {
     this.optimizer = createOptimizer(opts.optimizer, opts.learningRate);
     // An explicit list: by default minimize() differentiates every variable in the process (other models too).
     this.variables = opts.model.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.quasiGlobal = opts.optimizer === 'qgm' ? new QuasiGlobalMomentum(this.variables, opts.learningRate) : null;
     this.order = Int32Array.from(opts.train.y.keys());
     this.shuffle();
     this.batchX = new Float32Array(batchSize * opts.featureCount);
@@ -149,6 +193,10 @@ export class Trainer {
     if (this.disposed) throw new TrainerError('bad-options', 'trainer is disposed');
     disposeOptimizer(this.optimizer);
     this.optimizer = createOptimizer(this.optimizerName, learningRate);
+    if (this.quasiGlobal !== null) {
+      this.quasiGlobal.dispose();
+      this.quasiGlobal = new QuasiGlobalMomentum(this.variables, learningRate);
+    }
     this.rate = learningRate;
   }
 
@@ -194,6 +242,15 @@ export class Trainer {
     const loss = tf.tidy(() => {
       const x = tf.tensor2d(this.batchX.subarray(0, rows * F), [rows, F]);
       const y = tf.oneHot(tf.tensor1d(this.batchY.subarray(0, rows), 'int32'), this.numClasses);
+      const lossOf = (): tf.Scalar => tf.losses.softmaxCrossEntropy(y, this.model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar;
+      if (this.quasiGlobal !== null) {
+        const { value, grads } = tf.variableGrads(lossOf, this.variables);
+        const directions = this.quasiGlobal.direction(this.variables, this.variables.map((v) => grads[v.name]!));
+        this.optimizer.applyGradients(Object.fromEntries(this.variables.map((v, i) => [v.name, directions[i]!])));
+        // Kept past the inner tidy (tf.keep holds against every enclosing tidy): freed here.
+        tf.dispose(directions);
+        return value.dataSync()[0]!;
+      }
       const value = this.optimizer.minimize(
         () => tf.losses.softmaxCrossEntropy(y, this.model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
         true,
@@ -254,6 +311,7 @@ export class Trainer {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.quasiGlobal?.dispose();
     disposeOptimizer(this.optimizer);
   }
 }

@@ -20,7 +20,7 @@
  * Fashion-MNIST (60k rows) Adam is ahead of it: 1 epoch 0.848 against 0.794,
  * 3 epochs 0.868 against 0.824 (momentum 0.01: 0.835 after 1 epoch).
  */
-export const OPTIMIZER_NAMES = ['sgd', 'momentum', 'adam'] as const;
+export const OPTIMIZER_NAMES = ['sgd', 'momentum', 'adam', 'qgm'] as const;
 export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
 
 /** Training defaults: optimizer, its learning rate, rows per optimizer step. */
@@ -35,18 +35,25 @@ export interface TrainingDefaults {
  * rate (registry MLPs, batch 32; `train --epochs 1` on the embedded mnist:
  * sgd 0.1 -> 0.890, momentum 0.05 -> 0.900, adam 0.001 -> 0.892).
  */
-export const DEFAULT_LEARNING_RATES: Readonly<Record<OptimizerName, number>> = { sgd: 0.1, momentum: 0.05, adam: 0.001 };
+export const DEFAULT_LEARNING_RATES: Readonly<Record<OptimizerName, number>> = { sgd: 0.1, momentum: 0.05, adam: 0.001, qgm: 0.05 };
 
 /** The defaults every command and benchmark starts from. */
 export const TRAINING_DEFAULTS: Readonly<TrainingDefaults> = { optimizer: 'momentum', learningRate: DEFAULT_LEARNING_RATES.momentum, batchSize: 32 };
+
+/**
+ * What gossiping nodes train with (the daemon, the cluster and the
+ * compressed runs of bench:convergence); the baselines (`gossip-learn train`,
+ * centralized, local and f32 gossip in the benchmark) keep TRAINING_DEFAULTS.
+ */
+export const DEFAULT_GOSSIP_TRAINING: Readonly<TrainingDefaults> = { ...TRAINING_DEFAULTS, optimizer: 'qgm', learningRate: DEFAULT_LEARNING_RATES.qgm };
 
 /** The learning rate to use with `optimizer` when none was given. */
 export function defaultLearningRate(optimizer: OptimizerName): number {
   return DEFAULT_LEARNING_RATES[optimizer];
 }
 
-/** For --help texts: `0.05 (momentum), 0.1 (sgd), 0.001 (adam)`, the default optimizer first. */
-export function learningRateDefaultsText(): string {
-  const order = [TRAINING_DEFAULTS.optimizer, ...OPTIMIZER_NAMES.filter((o) => o !== TRAINING_DEFAULTS.optimizer)];
+/** For --help texts: `0.05 (momentum), 0.1 (sgd), 0.001 (adam), 0.05 (qgm)`, the given (default: the baselines') optimizer first. */
+export function learningRateDefaultsText(first: OptimizerName = TRAINING_DEFAULTS.optimizer): string {
+  const order = [first, ...OPTIMIZER_NAMES.filter((o) => o !== first)];
   return order.map((o) => `${DEFAULT_LEARNING_RATES[o]} (${o})`).join(', ');
 }

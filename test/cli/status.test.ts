@@ -32,6 +32,7 @@ function sampleMetrics(): MetricsJson {
     training: { steps: 4200, loss: 0.31, samplesPerSecond: 6100.4 },
     memory: { rssBytes: 259_117_056, numTensors: 123 },
     limits: { hits: {} },
+    policy: { localStepsPerExchange: 5, currentLocalSteps: 5, pendingLocalSteps: 2, byteBudgetPerHour: 0, budgetWindowBytes: 1_258_291, skipped: { 'byte-budget': 0, 'no-peer': 1, busy: 0 } },
     privacy: { psk: false, allowlist: null, dp: null },
   };
 }

@@ -33,7 +33,7 @@ describe('gossip-learn train', () => {
       assert.match(stdout, new RegExp(`--${flag} \\S+ .*\\(default: [^)]+\\)`), flag);
     }
     assert.match(stdout, /^ {2}-v, --version +print the version and exit$/m);
-    assert.match(stdout, /--learning-rate X +step size \(default: 0\.05 \(momentum\), 0\.1 \(sgd\), 0\.001 \(adam\)\)/);
+    assert.match(stdout, /--learning-rate X +step size \(default: 0\.05 \(momentum\), 0\.1 \(sgd\), 0\.001 \(adam\), 0\.05 \(qgm\)\)/);
     assert.match(stdout, /^ {2}csv:PATH +one sample per line/m);
     assert.match(stdout, /t10k-images-idx3-ubyte/);
   });
@@ -62,7 +62,7 @@ describe('gossip-learn train', () => {
     [['--batch-size', '-4'], /^train: option --batch-size needs a value \(one that starts with a dash is written --batch-size=-\.\.\.\); `gossip-learn train --help` lists the options$/],
     [['--learning-rate', 'fast'], /^train: --learning-rate: learning rate must be a positive number \(got 'fast'\)$/],
     [['--model', 'resnet'], /^train: --model: model must be one of mlp \| mlp-small \| cnn \(got 'resnet'\)$/],
-    [['--optimizer', 'rmsprop'], /^train: --optimizer: optimizer must be one of sgd \| momentum \| adam \(got 'rmsprop'\)$/],
+    [['--optimizer', 'rmsprop'], /^train: --optimizer: optimizer must be one of sgd \| momentum \| adam \| qgm \(got 'rmsprop'\)$/],
     [['--backend', 'gpu'], /^train: --backend: backend must be one of auto \| tensorflow \| wasm \| cpu \(got 'gpu'\)$/],
     [['--node-index', '2', '--num-nodes', '2'], /^train: --node-index: node index must be below the number of nodes \(got '2'\)$/],
     [['--partition', 'dirichlet:-1'], /^train: --partition: partition 'dirichlet:-1': alpha must be a positive number$/],

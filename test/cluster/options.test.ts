@@ -114,6 +114,10 @@ describe('parseClusterArgs', () => {
     );
   });
 
+  it("refuses an exchange interval below the daemon's floor, naming it", () => {
+    rejects(['--exchange-interval', '20ms'], /^--exchange-interval must be at least the daemon's floor of 50ms/);
+  });
+
   it('reads fractional durations to the millisecond', () => {
     assert.equal(parseClusterArgs(['--exchange-interval', '1.5s'], fixedNow)?.exchangeIntervalMs, 1500);
   });

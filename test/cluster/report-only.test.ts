@@ -5,7 +5,7 @@
  * late joiner), and on the same file as an older launcher would have
  * written it.
  */
-import { TRAINING_DEFAULTS } from '../../src/train/training-defaults.ts';
+import { DEFAULT_GOSSIP_TRAINING } from '../../src/train/training-defaults.ts';
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -90,7 +90,7 @@ describe('cluster --report-only', function () {
     assert.equal(run.code, 0, run.stdout + run.stderr);
     // 210 + 205 + 65 steps of 32 over 3 nodes.
     // The daemon's training defaults (src/train/training-defaults.ts), as the daemons that wrote results.json used them.
-    const { optimizer, learningRate, batchSize } = TRAINING_DEFAULTS;
+    const { optimizer, learningRate, batchSize } = DEFAULT_GOSSIP_TRAINING;
     assert.ok(run.stdout.includes(`\ncluster: baselines: 5,120 samples per node (as the daemons trained), ${optimizer} lr ${learningRate} batch ${batchSize}, `), run.stdout);
     const results = await readResultsFile(dir);
     assert.equal(results.baselines?.status, 'done');

@@ -18,6 +18,7 @@ import { initBackend } from '../../src/train/backend.ts';
 import type { Dataset } from '../../src/train/dataset.ts';
 import { blobs } from '../helpers/blobs.ts';
 import { createRandom } from '../../src/train/random.ts';
+import type { OptimizerName } from '../../src/train/trainer.ts';
 
 const NODES = 3;
 const SWARM = 'two-drivers';
@@ -42,9 +43,9 @@ function schedule(seed: number, length: number): Step[] {
   return steps;
 }
 
-function makeNodes(gossip: GossipSetup): SimNode[] {
+function makeNodes(gossip: GossipSetup, optimizer: OptimizerName): SimNode[] {
   return Array.from({ length: NODES }, (_, index) =>
-    createSimNode({ data, partition: 'shards:1', index, numNodes: NODES, model: 'mlp-small', seed: 5, training: { optimizer: 'momentum', learningRate: 0.1, batchSize: 16 }, gossip }),
+    createSimNode({ data, partition: 'shards:1', index, numNodes: NODES, model: 'mlp-small', seed: 5, training: { optimizer, learningRate: 0.1, batchSize: 16 }, gossip }),
   );
 }
 
@@ -87,16 +88,17 @@ describe('gossip core: the simulator and the daemon drive it to the same paramet
     await initBackend('wasm');
   });
 
-  const setups: Array<[string, GossipSetup]> = [
-    ['average, topk+q4 deltas, stochastic rounding', { codec: 'topk:0.3+q4+deflate', aggregator: 'average', rounding: 'stochastic', swarmId: SWARM }],
-    ['choco (needs the pair replica on both drivers), q8', { codec: 'q8', aggregator: 'choco', mergeOptions: { gamma: 0.5 }, rounding: 'nearest', swarmId: SWARM }],
+  const setups: Array<[string, GossipSetup, OptimizerName]> = [
+    ['average, topk+q4 deltas, stochastic rounding', { codec: 'topk:0.3+q4+deflate', aggregator: 'average', rounding: 'stochastic', swarmId: SWARM }, 'momentum'],
+    ['choco (needs the pair replica on both drivers), q8', { codec: 'q8', aggregator: 'choco', mergeOptions: { gamma: 0.5 }, rounding: 'nearest', swarmId: SWARM }, 'momentum'],
+    ['the defaults: quasi-global momentum (its buffer sees every merge), topk+q4 deltas', { codec: 'topk:0.1+q4+deflate', aggregator: 'average', rounding: 'nearest', swarmId: SWARM }, 'qgm'],
   ];
-  for (const [label, setup] of setups) {
+  for (const [label, setup, optimizer] of setups) {
     it(`${label}: bit-for-bit equal after every step and merge`, async () => {
-      const simulated = makeNodes(setup);
+      const simulated = makeNodes(setup, optimizer);
       const daemons: DaemonSide[] = [];
       try {
-        for (const node of makeNodes(setup)) daemons.push(await startDaemonSide(node));
+        for (const node of makeNodes(setup, optimizer)) daemons.push(await startDaemonSide(node));
         for (const d of daemons.slice(1)) await daemons[0]!.libp2p.dial(d.libp2p.getMultiaddrs()[0]!);
         await daemons[1]!.libp2p.dial(daemons[2]!.libp2p.getMultiaddrs()[0]!);
         assertSameParams(simulated, daemons, 'at the start');

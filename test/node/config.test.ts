@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { DEFAULT_PACING } from '../../src/core/pacing.ts';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,10 +37,32 @@ describe('daemon config', () => {
     assert.equal(config.data, 'mnist');
   });
 
+  it('takes the aggregation policy: H local steps per exchange and a byte budget per hour with units', async () => {
+    const { config } = await loadDaemonConfig(['--local-steps-per-exchange', '40', '--byte-budget', '10MB'], {});
+    assert.equal(config?.localStepsPerExchange, 40);
+    assert.equal(config?.byteBudgetPerHour, 10_000_000);
+    const defaults = (await loadDaemonConfig([], {})).config!;
+    assert.equal(defaults.localStepsPerExchange, DEFAULT_PACING.localStepsPerExchange);
+    assert.equal(defaults.byteBudgetPerHour, 0);
+    assert.equal((await loadDaemonConfig([], { GOSSIP_LEARN_BYTE_BUDGET: '512KiB' })).config?.byteBudgetPerHour, 524_288);
+    assert.equal((await loadDaemonConfig(['--byte-budget', '2000'], {})).config?.byteBudgetPerHour, 2000);
+    const file = join(dir, 'budget.yaml');
+    await writeFile(file, 'byte-budget: 1GB\n');
+    assert.equal((await loadDaemonConfig(['--config', file], {})).config?.byteBudgetPerHour, 1_000_000_000);
+    await rejectsWith(loadDaemonConfig(['--byte-budget', 'lots'], {}), 'bad-value', /^--byte-budget: not a byte size: 'lots' \(use e\.g\. 2000, 500kB, 10MB, 1GiB\)$/);
+    await rejectsWith(loadDaemonConfig(['--local-steps-per-exchange', '1.5'], {}), 'bad-value', /^--local-steps-per-exchange: not an integer: '1.5'$/);
+  });
+
+  it('refuses an exchange interval below the floor, naming the floor, and a bare number with a hint', async () => {
+    await rejectsWith(loadDaemonConfig(['--exchange-interval', '10ms'], {}), 'bad-value', /^--exchange-interval: 10ms is below the floor of 50ms$/);
+    await rejectsWith(loadDaemonConfig(['--exchange-interval', '2'], {}), 'bad-value', /^--exchange-interval: '2' has no unit: 2ms or 2s\? \(write e\.g\. 500ms, 5s, 2m\)$/);
+    assert.equal((await loadDaemonConfig(['--exchange-interval', '50ms'], {})).config?.exchangeIntervalMs, 50);
+  });
+
   it('offers every flag docs/architecture.md "Contracts" lists', () => {
     const flags = new Set(optionSpecs.map((o) => o.flag));
     for (const flag of ['config', 'listen', 'bootstrap', 'swarm', 'data', 'partition', 'node-index', 'num-nodes', 'model', 'backend', 'state-dir',
-      'exchange-interval', 'codec', 'metrics-host', 'metrics-port', 'mdns', 'teacher', 'no-distill', 'log-level', 'seed']) {
+      'exchange-interval', 'codec', 'metrics-host', 'metrics-port', 'mdns', 'teacher', 'no-distill', 'log-level', 'seed', 'byte-budget', 'local-steps-per-exchange']) {
       assert.ok(flags.has(flag), `missing --${flag}`);
     }
   });

@@ -18,8 +18,14 @@ function harness(candidates: string[], outcome: (peer: string) => Promise<'merge
     },
   } as unknown as ExchangeService;
   const selector = new PeerSampler({ random: createRandom(1) });
-  // Only peer choice and outcome reports are used here: the core's sampler is what the loop must consult.
-  const gossip = { choosePeer: (c: readonly string[]) => selector.choose(c), reportOutcome: (p: string, o: { ok: boolean; durationMs: number }) => selector.report(p, o) } satisfies Pick<GossipNode, 'choosePeer' | 'reportOutcome'>;
+  // Only the core's decision (policy always due here, then the sampler) and outcome reports are used: that is what the loop must consult.
+  const gossip = {
+    nextExchange: (c: readonly string[]) => {
+      const peerId = selector.choose(c);
+      return peerId === null ? { peerId: null, reason: 'no-peer' as const } : { peerId };
+    },
+    reportOutcome: (p: string, o: { ok: boolean; durationMs: number }) => selector.report(p, o),
+  } satisfies Pick<GossipNode, 'nextExchange' | 'reportOutcome'>;
   const loop = new ExchangeLoop({
     exchanges,
     gossip,

@@ -70,6 +70,21 @@ describe('gossip simulation', function () {
     assert.equal(tf.memory().numTensors, tensorsBefore);
   });
 
+  it('runs the core aggregation policy: H local steps per exchange sends fewer messages, a byte budget caps the bytes', async () => {
+    const gossip = (over: Partial<NonNullable<SimulationConfig['gossip']>>) => config({ evalPoints: 1, gossip: { codec: 'topk:0.25+q8', aggregator: 'average', rounding: 'stochastic', ...over } });
+    const everyInterval = await simulate(gossip({}));
+    const everyEight = await simulate(gossip({ localStepsPerExchange: 8 }));
+    // 4 steps per training window: H = 8 calls about every other interval (and every interval once a node stops training).
+    assert.ok(everyEight.exchanges < 0.75 * everyInterval.exchanges, `${everyEight.exchanges} vs ${everyInterval.exchanges} exchanges`);
+    assert.ok(everyEight.bytesPerNode < everyInterval.bytesPerNode);
+    // A run lasts a few seconds of virtual time: 360 kB per hour allows ~0.5 kB per node, spread out (tokens start empty,
+    // so each node's first exchange, a snapshot both ways, goes out on credit).
+    const budgeted = await simulate(gossip({ byteBudgetPerHour: 360_000 }));
+    assert.ok(budgeted.bytesPerNode > 0 && budgeted.bytesPerNode < 0.25 * everyInterval.bytesPerNode, `${budgeted.bytesPerNode} vs ${everyInterval.bytesPerNode} bytes`);
+    const allowance = (360_000 * budgeted.virtualMs) / 3_600_000;
+    assert.ok(budgeted.bytesPerNode <= 2 * allowance, `${budgeted.bytesPerNode} bytes per node, ${allowance} allowed over ${budgeted.virtualMs} ms`);
+  });
+
   it('draws a symmetric, connected partner graph with about k partners', () => {
     const graph = partnerGraph(8, 3, createRandom(1));
     graph.forEach((partners, i) => {

@@ -39,7 +39,7 @@ describe('Trainer', () => {
     model.dispose();
   });
 
-  for (const optimizer of ['sgd', 'momentum', 'adam'] as const) {
+  for (const optimizer of ['sgd', 'momentum', 'adam', 'qgm'] as const) {
     it(`${optimizer}: tensor count stays flat over many steps, evaluations and merges, and returns to zero after dispose`, async () => {
       const baseline = tf.memory().numTensors;
       const model = createModel('mlp-small', { ...data, seed: 3 });
@@ -57,6 +57,38 @@ describe('Trainer', () => {
       assert.equal(tf.memory().numTensors, baseline);
     });
   }
+
+  it('qgm learns', async () => {
+    const model = createModel('mlp', { ...data, seed: 1 });
+    const trainer = makeTrainer(model, 'qgm');
+    await trainer.trainSteps(150);
+    assert.ok(trainer.evaluate(data.test).accuracy > 0.8);
+    trainer.dispose();
+    model.dispose();
+  });
+
+  it('qgm builds its momentum from how the model moved, merges included (local heavy-ball momentum does not)', async () => {
+    // One batch of 32 rows: every step sees the same rows, so from the same point the gradient is the same.
+    const batch = subsetSplit(data.train, data.featureCount, Int32Array.from({ length: 32 }, (_, i) => i));
+    const maxDiff = (a: Float32Array, b: Float32Array): number => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
+    const stepBackStep = async (optimizer: OptimizerName): Promise<number> => {
+      const model = createModel('mlp-small', { ...data, seed: 4 });
+      const trainer = makeTrainer(model, optimizer, 1, batch);
+      const start = getFlatParams(model);
+      await trainer.trainSteps(1);
+      const first = getFlatParams(model);
+      setFlatParams(model, start); // a merge that undoes the step
+      await trainer.trainSteps(1);
+      const diff = maxDiff(getFlatParams(model), first);
+      trainer.dispose();
+      model.dispose();
+      return diff;
+    };
+    // qgm: the model ended where it began, so its momentum is 0 and the second step repeats the first.
+    assert.ok((await stepBackStep('qgm')) < 1e-5);
+    // Heavy ball: the velocity of the undone step is still there and pushes the second step further.
+    assert.ok((await stepBackStep('momentum')) > 1e-3);
+  });
 
   it('is deterministic from the seed', async () => {
     const run = async (seed: number) => {

@@ -3,7 +3,7 @@ import { DEFAULT_TRAINING } from '../../src/bench/convergence.ts';
 import { parseTrainOptions } from '../../src/cli/train-options.ts';
 import { loadDaemonConfig } from '../../src/node/config.ts';
 import { DEFAULT_BATCH_SIZE } from '../../src/train/trainer.ts';
-import { DEFAULT_LEARNING_RATES, defaultLearningRate, learningRateDefaultsText, OPTIMIZER_NAMES, TRAINING_DEFAULTS } from '../../src/train/training-defaults.ts';
+import { DEFAULT_GOSSIP_TRAINING, DEFAULT_LEARNING_RATES, defaultLearningRate, learningRateDefaultsText, OPTIMIZER_NAMES, TRAINING_DEFAULTS } from '../../src/train/training-defaults.ts';
 
 describe('training defaults (one set for the daemon, train and bench:convergence)', () => {
   const pick = (o: { optimizer: string; learningRate: number; batchSize: number }): object => ({ optimizer: o.optimizer, learningRate: o.learningRate, batchSize: o.batchSize });
@@ -13,10 +13,11 @@ describe('training defaults (one set for the daemon, train and bench:convergence
     assert.equal(DEFAULT_BATCH_SIZE, TRAINING_DEFAULTS.batchSize);
   });
 
-  it('are what the daemon, the train command and the convergence benchmark use when no flag is given', async () => {
+  it('are what the train command and the convergence benchmark baselines use when no flag is given; gossiping daemons use quasi-global momentum', async () => {
     const { config } = await loadDaemonConfig([], {});
     assert.ok(config);
-    assert.deepEqual(pick(config), pick(TRAINING_DEFAULTS));
+    assert.deepEqual(pick(DEFAULT_GOSSIP_TRAINING), { optimizer: 'qgm', learningRate: 0.05, batchSize: 32 });
+    assert.deepEqual(pick(config), pick(DEFAULT_GOSSIP_TRAINING));
     assert.deepEqual(pick(parseTrainOptions([])), pick(TRAINING_DEFAULTS));
     assert.deepEqual(pick(DEFAULT_TRAINING), pick(TRAINING_DEFAULTS));
   });
@@ -32,6 +33,7 @@ describe('training defaults (one set for the daemon, train and bench:convergence
   });
 
   it('are shown the same way in both --help texts', () => {
-    assert.equal(learningRateDefaultsText(), '0.05 (momentum), 0.1 (sgd), 0.001 (adam)');
+    assert.equal(learningRateDefaultsText(), '0.05 (momentum), 0.1 (sgd), 0.001 (adam), 0.05 (qgm)');
+    assert.equal(learningRateDefaultsText('qgm'), '0.05 (qgm), 0.1 (sgd), 0.05 (momentum), 0.001 (adam)');
   });
 });
