@@ -29,7 +29,7 @@ import type { TrainingSetup } from '../sim/simulate.ts';
 import { AGGREGATOR_NAMES, DEFAULT_AGGREGATOR, isAggregatorName } from '../train/aggregators/index.ts';
 import { initBackend } from '../train/backend.ts';
 import { FASHION_MNIST_DEFAULT_DIR, loadDataset } from '../train/dataset.ts';
-import { TRAINING_DEFAULTS } from '../train/training-defaults.ts';
+import { DEFAULT_GOSSIP_TRAINING } from '../train/training-defaults.ts';
 
 export const DEFAULT_POISON_SAMPLES_PER_NODE = 8_000;
 const NAME = 'bench:poison';
@@ -99,9 +99,10 @@ average and with the default aggregator (${DEFAULT_AGGREGATOR}), in the simulato
 
   const backend = await initBackend('auto');
   const data = await loadDataset(values.data);
-  const training: TrainingSetup = { ...TRAINING_DEFAULTS };
+  // What a daemon runs: the gossip training default (quasi-global momentum) and H local steps per exchange.
+  const training: TrainingSetup = { ...DEFAULT_GOSSIP_TRAINING };
   console.log(`poison: data ${data.name}, ${nodes} nodes (${malicious} malicious: ${maliciousNodes.join(', ')}), ${values.partition}, mlp, seed ${seed}, backend ${backend}`);
-  console.log(`budget ${samplesPerNode} samples per node, ${training.optimizer} lr ${training.learningRate}, codec ${DEFAULT_CODEC_SPEC}, partners ${partners || 'any'}; a-little-is-enough z = ${aLittleIsEnoughZ(nodes, malicious).toFixed(3)}`);
+  console.log(`budget ${samplesPerNode} samples per node, ${training.optimizer} lr ${training.learningRate}, codec ${DEFAULT_CODEC_SPEC}, H = ${DEFAULT_PACING.localStepsPerExchange} local steps per exchange, partners ${partners || 'any'}; a-little-is-enough z = ${aLittleIsEnoughZ(nodes, malicious).toFixed(3)}`);
 
   const runs: PoisonRun[] = [];
   for (const aggregator of aggregators) {
@@ -115,7 +116,7 @@ average and with the default aggregator (${DEFAULT_AGGREGATOR}), in the simulato
         mode: 'gossip',
         samplesPerNode,
         training,
-        gossip: { codec: DEFAULT_CODEC_SPEC, aggregator, rounding: 'nearest' },
+        gossip: { codec: DEFAULT_CODEC_SPEC, aggregator, rounding: 'nearest', localStepsPerExchange: DEFAULT_PACING.localStepsPerExchange },
         pacing: DEFAULT_PACING,
         partners,
         evalPoints: 1,
