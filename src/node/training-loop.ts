@@ -72,7 +72,8 @@ export class TrainingLoop implements DaemonService {
     if (metrics !== undefined) {
       metrics.eval.accuracy = result.accuracy;
       metrics.eval.loss = result.loss;
-      metrics.eval.at = new Date(this.lastEvalMs).toISOString();
+      // A wall-clock instant for people and other processes; lastEvalMs is on the monotonic clock (src/common/clock.ts), only for intervals.
+      metrics.eval.at = new Date().toISOString();
     }
     // One info line per evaluation: what a person watching the terminal wants to see.
     const exchange = metrics?.exchange;

@@ -79,6 +79,8 @@ describe('TrainingLoop pacing', () => {
     assert.ok(h.evaluations() >= 4 && h.evaluations() <= 5, `${h.evaluations()} evaluations`);
     assert.equal(h.metrics.eval.accuracy, 0.5);
     assert.notEqual(h.metrics.eval.at, null);
+    // A wall-clock time (the loop's own clock is monotonic, fake here): within a minute of now.
+    assert.ok(Math.abs(Date.parse(h.metrics.eval.at!) - Date.now()) < 60_000, `eval.at ${h.metrics.eval.at}`);
   });
 
   it('does not train at all with stepsPerInterval 0', async () => {
