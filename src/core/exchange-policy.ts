@@ -27,6 +27,7 @@
  *   const d = policy.decide();                // { exchange: true } | { exchange: false, reason }
  *   if (d.exchange) { policy.started(); ... }
  */
+import { GossipLearnError } from '../common/errors.ts';
 
 /** Why a due exchange was not started; `local-steps` (fewer than H steps since the last one) is not counted as skipped. */
 export type SkipReason = 'byte-budget' | 'no-peer' | 'busy';
@@ -43,6 +44,18 @@ export interface ExchangePolicyOptions {
   now: () => number;
   /** Bytes this node has sent so far (cumulative, never decreasing). */
   sentBytes: () => number;
+  /**
+   * What one exchange costs before any was sent, bytes (>= 0; default 0): the
+   * encoded snapshot that starts a pair, measured by createGossipNode
+   * (src/core/gossip-node.ts). The first exchange is then held to the budget
+   * like the later ones, and a budget below it is refused (ByteBudgetError).
+   */
+  firstExchangeBytes?: number;
+}
+
+/** A byte budget that cannot carry a single exchange of this model. */
+export class ByteBudgetError extends GossipLearnError<'too-small'> {
+  override readonly name = 'ByteBudgetError';
 }
 
 /** What the policy did, for /metrics. */
@@ -65,14 +78,28 @@ const BUCKET_MS = 60_000;
 /** Buckets in the rolling window: 60 full minutes plus the current one (conservative: never under-counts). */
 const WINDOW_BUCKETS = HOUR_MS / BUCKET_MS + 1;
 
-/** Throws RangeError for H or a budget outside the documented ranges. */
-export function validatePolicyOptions(options: Pick<ExchangePolicyOptions, 'localStepsPerExchange' | 'byteBudgetPerHour'>): void {
+/** Throws RangeError for H or a budget outside the documented ranges, ByteBudgetError('too-small') for a budget below firstExchangeBytes. */
+export function validatePolicyOptions(options: Pick<ExchangePolicyOptions, 'localStepsPerExchange' | 'byteBudgetPerHour' | 'firstExchangeBytes'>): void {
   if (!Number.isSafeInteger(options.localStepsPerExchange) || options.localStepsPerExchange < 0) {
     throw new RangeError(`localStepsPerExchange must be a non-negative integer, got ${options.localStepsPerExchange}`);
   }
   if (!(options.byteBudgetPerHour >= 0) || !Number.isFinite(options.byteBudgetPerHour)) {
     throw new RangeError(`byteBudgetPerHour must be a non-negative number of bytes, got ${options.byteBudgetPerHour}`);
   }
+  const first = options.firstExchangeBytes ?? 0;
+  if (!(first >= 0) || !Number.isFinite(first)) throw new RangeError(`firstExchangeBytes must be a non-negative number of bytes, got ${first}`);
+  if (options.byteBudgetPerHour > 0 && first > options.byteBudgetPerHour) {
+    throw new ByteBudgetError(
+      'too-small',
+      `a byte budget of ${options.byteBudgetPerHour} bytes per hour cannot carry one exchange: the snapshot that starts a pair is ${first} bytes for this model; give at least ${first} bytes per hour (e.g. ${suggestedBudget(first)}), or 0 for unlimited`,
+    );
+  }
+}
+
+/** A round budget in the units --byte-budget reads, about ten exchanges' worth of `bytes`. */
+function suggestedBudget(bytes: number): string {
+  const tenFold = 10 * bytes;
+  return tenFold >= 1e6 ? `${Math.ceil(tenFold / 1e6)}MB` : `${Math.ceil(tenFold / 1e3)}kB`;
 }
 
 export class ExchangePolicy {
@@ -90,10 +117,10 @@ export class ExchangePolicy {
   private accountedBytes: number;
   private tokens = 0;
   private tokensAtMs: number;
-  /** Largest bytes sent between two ticks so far: the estimate of what the next exchange costs. */
+  /** Largest bytes sent between two ticks so far (at first: firstExchangeBytes): the estimate of what the next exchange costs. */
   private largestSpend = 0;
 
-  /** Throws RangeError (validatePolicyOptions). */
+  /** Throws RangeError or ByteBudgetError (validatePolicyOptions). */
   constructor(options: ExchangePolicyOptions) {
     validatePolicyOptions(options);
     this.localStepsPerExchange = options.localStepsPerExchange;
@@ -104,6 +131,7 @@ export class ExchangePolicy {
     this.bucketMinute = Math.floor(t / BUCKET_MS);
     this.tokensAtMs = t;
     this.accountedBytes = this.sentBytes();
+    this.largestSpend = options.firstExchangeBytes ?? 0;
   }
 
   /** The training driver reports local optimizer steps (merges do not count). */

@@ -34,6 +34,8 @@
  */
 import { GossipError } from './errors.ts';
 import { Exchange, SessionError, SessionTable, type ExchangeOutcome, type FrameBytes, type LocalModel } from '../protocol/session.ts';
+import { createCodec } from '../protocol/codec/index.ts';
+import { FRAME_FIXED_BYTES } from '../protocol/frame.ts';
 import type { Aggregator } from '../train/aggregators/index.ts';
 import type { LocalModelStore } from '../train/model-state.ts';
 import { PeerSampler, type PeerOutcome } from './peer-sampler.ts';
@@ -294,7 +296,8 @@ export interface GossipNodeSetup {
 /**
  * Builds a node's gossip core the one way the daemon and the simulator both
  * use. Throws an Error naming the problem for a bad codec spec, SessionError('bad-local') for a
- * bad paramCount, RangeError for a bad H or byte budget.
+ * bad paramCount, RangeError for a bad H or byte budget, ByteBudgetError when the
+ * byte budget cannot carry one snapshot of this model (src/core/exchange-policy.ts).
  */
 export function createGossipNode(setup: GossipNodeSetup): GossipNode {
   const sessions = new SessionTable({
@@ -308,11 +311,14 @@ export function createGossipNode(setup: GossipNodeSetup): GossipNode {
     ...(setup.now === undefined ? {} : { now: setup.now }),
   });
   const sent = sessions.stats.sent;
+  const byteBudgetPerHour = setup.byteBudgetPerHour ?? 0;
   const policy = new ExchangePolicy({
     localStepsPerExchange: setup.localStepsPerExchange ?? 0,
-    byteBudgetPerHour: setup.byteBudgetPerHour ?? 0,
+    byteBudgetPerHour,
     now: sessions.config.now,
     sentBytes: () => sent.payloadBytes + sent.metaBytes,
+    // Measured, not guessed: the snapshot of the current model that the first exchange with a new partner sends.
+    ...(byteBudgetPerHour > 0 ? { firstExchangeBytes: createCodec(sessions.config.snapshotCodec).encode(setup.model.read().params).length + FRAME_FIXED_BYTES } : {}),
   });
   const dp = setup.dp === undefined ? null : new DpRelease(setup.dp.settings, setup.dp);
   return new GossipNode({ sessions, model: setup.model, aggregator: setup.aggregator, sampler: new PeerSampler({ random: setup.random }), policy, dp });

@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGossipNode } from '../core/gossip-node.ts';
+import { ByteBudgetError } from '../core/exchange-policy.ts';
 import { DEFAULT_PACING, TRAINING_WINDOW_MS } from '../core/pacing.ts';
 import { DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
 import { createAggregator } from '../train/aggregators/index.ts';
@@ -298,7 +299,7 @@ export class Daemon {
     const codec = config.codec ?? DEFAULT_CODEC_SPEC;
     metrics.codec = codec;
     // Every gossip decision (what to send, how to merge, whom to call) is the core's; the services below only drive it.
-    const gossip = createGossipNode({
+    const gossip = withFlagName('--byte-budget', () => createGossipNode({
       swarmId: config.swarm,
       modelHash: host.modelHash,
       paramCount: host.paramCount,
@@ -312,7 +313,7 @@ export class Daemon {
       ...privacyOf(config, publicBase, logger),
       localStepsPerExchange: config.localStepsPerExchange,
       byteBudgetPerHour: config.byteBudgetPerHour,
-    });
+    }));
     // A node that never trains gossips on every tick of its exchange timer, whatever H is.
     gossip.setTraining(config.stepsPerInterval > 0);
     metrics.addRefresher(() => {
@@ -460,6 +461,16 @@ function privacyOf(config: DaemonConfig, publicBase: Float32Array | null, logger
     onExhausted: () => logger.warn({ budget: config.dpEpsilonBudget }, 'differential privacy: the next release would pass the epsilon budget: this node stops sharing its model'),
   });
   return dp === undefined ? {} : { dp };
+}
+
+/** Runs `build`; a ByteBudgetError it throws comes out with the flag that set the budget in front of its message. */
+function withFlagName<T>(flag: string, build: () => T): T {
+  try {
+    return build();
+  } catch (err) {
+    if (err instanceof ByteBudgetError) throw new ByteBudgetError(err.reason, `${flag}: ${err.message}`);
+    throw err;
+  }
 }
 
 /** Start failed for a reason the operator can fix; the message names the fix. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ExchangePolicy, HOUR_MS } from '../../src/core/exchange-policy.ts';
+import { ByteBudgetError, ExchangePolicy, HOUR_MS } from '../../src/core/exchange-policy.ts';
 import { createGossipNode } from '../../src/core/gossip-node.ts';
 import { exchangeInMemory } from '../../src/sim/network.ts';
 import { createAggregator } from '../../src/train/aggregators/index.ts';
@@ -73,6 +73,27 @@ describe('ExchangePolicy (aggregation policy)', () => {
     assert.throws(() => harness(2.5, 0), { name: 'RangeError', message: 'localStepsPerExchange must be a non-negative integer, got 2.5' });
     assert.throws(() => harness(1, -5), { name: 'RangeError', message: 'byteBudgetPerHour must be a non-negative number of bytes, got -5' });
   });
+
+  it('holds the first exchange to the budget too: a budget below one snapshot is refused, one above it waits for room', () => {
+    const state = { now: 0, sent: 0 };
+    const make = (byteBudgetPerHour: number) => new ExchangePolicy({ localStepsPerExchange: 0, byteBudgetPerHour, now: () => state.now, sentBytes: () => state.sent, firstExchangeBytes: 52_000 });
+    assert.throws(() => make(10), (err: unknown) => {
+      assert.ok(err instanceof ByteBudgetError);
+      assert.equal(err.reason, 'too-small');
+      assert.equal(err.message, 'a byte budget of 10 bytes per hour cannot carry one exchange: the snapshot that starts a pair is 52000 bytes for this model; give at least 52000 bytes per hour (e.g. 520kB), or 0 for unlimited');
+      return true;
+    });
+    const policy = make(100_000);
+    assert.deepEqual(policy.decide(), { exchange: true });
+    state.sent = 52_000;
+    state.now = 1_000;
+    policy.stats(); // books the 52 kB in the first minute
+    // Another 52 kB would pass 100 kB in this hour, whatever the token bucket holds.
+    state.now = 30 * 60_000;
+    assert.deepEqual(policy.decide(), { exchange: false, reason: 'byte-budget' });
+    state.now = HOUR_MS + 2 * 60_000;
+    assert.deepEqual(policy.decide(), { exchange: true });
+  });
 });
 
 class VectorModel implements LocalModelStore {
@@ -106,6 +127,11 @@ describe('GossipNode with an aggregation policy', () => {
     assert.equal(a.initiate('b'), null);
     first!.exchange.close();
     assert.deepEqual(a.policy.stats().skipped, { 'byte-budget': 0, 'no-peer': 1, busy: 1 });
+  });
+
+  it('measures the snapshot of its model and refuses a byte budget that cannot carry it', () => {
+    assert.throws(() => make(1, 0, 10, () => 0), { name: 'ByteBudgetError', reason: 'too-small', message: /^a byte budget of 10 bytes per hour cannot carry one exchange: the snapshot that starts a pair is \d+ bytes for this model/ });
+    assert.doesNotThrow(() => make(1, 0, 1500, () => 0));
   });
 
   it('does not answer once replying would break its byte budget, not even BUSY', () => {

@@ -41,7 +41,7 @@ Started through npm or npx (npm start, npx gossip-learn daemon), the daemon
 also stops that way when that npm process exits, since npm passes no signal on.`;
 
 /** Typed errors whose message is enough for the operator. */
-const START_ERROR_NAMES = new Set(['DaemonStartError', 'StateLockError', 'DataError', 'PartitionError', 'BackendError', 'ModelError', 'IdentityError', 'CheckpointError', 'SwarmKeyError', 'PrivacyError']);
+const START_ERROR_NAMES = new Set(['DaemonStartError', 'StateLockError', 'DataError', 'PartitionError', 'BackendError', 'ModelError', 'IdentityError', 'CheckpointError', 'SwarmKeyError', 'PrivacyError', 'ByteBudgetError']);
 
 export async function run(argv: string[]): Promise<number> {
   let loaded;
