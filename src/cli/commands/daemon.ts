@@ -26,7 +26,8 @@ ${configHelp()}
   ${'-v, --version'.padEnd(HELP_FLAG_COLUMN_CHARS)}  print the version and exit
   ${'-h, --help'.padEnd(HELP_FLAG_COLUMN_CHARS)}  show this help
 
-TIME is 500ms, 5s, 2m or a number of milliseconds; ADDR is a multiaddr.
+TIME takes a unit: 500ms, 5s, 2m (also 1.5s); a bare number such as 2 is
+refused, since it reads two ways (2ms or 2s?). ADDR is a multiaddr.
 
 ${dataFormatsHelp()}
 
