@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AGGREGATOR_NAMES, DEFAULT_AGGREGATOR } from '../../src/train/aggregators/index.ts';
-import { checkDaemonSpecs, ConfigError, envName, loadDaemonConfig, optionSpecs, parseDurationMs } from '../../src/node/config.ts';
+import { checkDaemonSpecs, ConfigError, envName, loadDaemonConfig, optionSpecs, parseDurationMs, validateDaemonConfig } from '../../src/node/config.ts';
 import { DEFAULT_LISTEN_ADDRESS, DEFAULT_METRICS_PORT } from '../../src/node/constants.ts';
 
 const rejectsWith = async (p: Promise<unknown>, reason: ConfigError['reason'], message: RegExp): Promise<void> => {
@@ -140,6 +140,34 @@ describe('daemon config', () => {
     const badDuration = join(dir, 'duration.yaml');
     await writeFile(badDuration, 'exchange-interval: soon\n');
     await rejectsWith(loadDaemonConfig(['--config', badDuration], {}), 'bad-file', new RegExp(`^config file ${badDuration}: exchange-interval: not a duration: 'soon' \\(use e\\.g\\. 500ms, 5s, 2m\\)$`));
+  });
+
+  it('refuses a bare number for a duration under its flag name in a config file, naming the file; takes it as ms under an ...Ms key', async () => {
+    const file = join(dir, 'bare.yaml');
+    for (const [key, n] of [['exchange-interval', 2], ['read-timeout', 20], ['checkpoint-interval', 60], ['evalInterval', 5]] as const) {
+      await writeFile(file, `${key}: ${n}\n`);
+      await rejectsWith(
+        loadDaemonConfig(['--config', file], {}),
+        'bad-file',
+        new RegExp(`^config file ${file}: ${key}: '${n}' has no unit: ${n}ms or ${n}s\\? \\(write e\\.g\\. 500ms, 5s, 2m\\)$`),
+      );
+    }
+    const json = join(dir, 'bare.json');
+    await writeFile(json, JSON.stringify({ 'exchange-interval': 2 }));
+    await rejectsWith(loadDaemonConfig(['--config', json], {}), 'bad-file', new RegExp(`^config file ${json}: exchange-interval: '2' has no unit: 2ms or 2s\\?`));
+    await writeFile(file, 'exchangeIntervalMs: 300\nreadTimeoutMs: 20000\n');
+    const { config } = await loadDaemonConfig(['--config', file], {});
+    assert.deepEqual([config?.exchangeIntervalMs, config?.readTimeoutMs], [300, 20_000]);
+  });
+
+  it('refuses an unknown option key (as createNode passes them) with reason unknown-option and the closest key', () => {
+    assert.throws(() => validateDaemonConfig({ byteBudget: 1000 }), {
+      name: 'ConfigError',
+      reason: 'unknown-option',
+      message: "unknown option 'byteBudget' (did you mean byteBudgetPerHour?); options are the config keys in camelCase, as the NodeOptions type lists them (byteBudgetPerHour, exchangeIntervalMs, distill: false for --no-distill)",
+    });
+    assert.throws(() => validateDaemonConfig({ exchangeInterval: 500 }), { reason: 'unknown-option', message: /^unknown option 'exchangeInterval' \(did you mean exchangeIntervalMs\?\); / });
+    assert.throws(() => validateDaemonConfig({ colour: 'red' }), { reason: 'unknown-option', message: /^unknown option 'colour'; options are the config keys/ });
   });
 
   it('takes config file keys as the flags are written (kebab case), in camelCase, or as the option keys', async () => {
