@@ -82,7 +82,8 @@ const modelNameSchema = z.enum(['mlp', 'mlp-small', 'cnn']);
 const backendSchema = z.enum(['auto', 'tensorflow', 'wasm', 'cpu']);
 const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 const optimizerSchema = z.enum(OPTIMIZER_NAMES);
-const positiveMs = z.number().int().positive();
+/** A duration that must be more than 0 (0, written bare, passes parseDurationMs). */
+const positiveMs = z.number().int().positive({ error: (issue) => `${String(issue.input)}ms: must be more than 0 (e.g. 500ms, 5s, 2m)` });
 /** A bearer token shorter than this is refused (a guessable token protects nothing). */
 export const MIN_METRICS_TOKEN_CHARS = 16;
 
@@ -110,7 +111,9 @@ export const daemonConfigSchema = z
     model: modelNameSchema.default('mlp'),
     backend: backendSchema.default('auto'),
     stateDir: z.string().min(1).default('.gossip-learn'),
-    exchangeIntervalMs: positiveMs
+    exchangeIntervalMs: z
+      .number()
+      .int()
       .min(MIN_EXCHANGE_INTERVAL_MS, { error: (issue) => `${issue.input}ms is below the floor of ${MIN_EXCHANGE_INTERVAL_MS}ms` })
       .default(DEFAULT_PACING.intervalMs),
     localStepsPerExchange: z.number().int().nonnegative().default(DEFAULT_PACING.localStepsPerExchange),

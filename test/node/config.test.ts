@@ -56,6 +56,9 @@ describe('daemon config', () => {
   it('refuses an exchange interval below the floor, naming the floor, and a bare number with a hint', async () => {
     await rejectsWith(loadDaemonConfig(['--exchange-interval', '10ms'], {}), 'bad-value', /^--exchange-interval: 10ms is below the floor of 50ms$/);
     await rejectsWith(loadDaemonConfig(['--exchange-interval', '2'], {}), 'bad-value', /^--exchange-interval: '2' has no unit: 2ms or 2s\? \(write e\.g\. 500ms, 5s, 2m\)$/);
+    await rejectsWith(loadDaemonConfig(['--exchange-interval', '0'], {}), 'bad-value', /^--exchange-interval: 0ms is below the floor of 50ms$/);
+    await rejectsWith(loadDaemonConfig(['--exchange-interval', '0s'], {}), 'bad-value', /^--exchange-interval: 0ms is below the floor of 50ms$/);
+    await rejectsWith(loadDaemonConfig(['--checkpoint-interval', '0'], {}), 'bad-value', /^--checkpoint-interval: 0ms: must be more than 0 \(e\.g\. 500ms, 5s, 2m\)$/);
     assert.equal((await loadDaemonConfig(['--exchange-interval', '50ms'], {})).config?.exchangeIntervalMs, 50);
   });
 
