@@ -222,5 +222,11 @@ describe('daemon config', () => {
       reason: 'bad-value',
       message: `--aggregator: unknown aggregator 'medain' (did you mean median?); known: ${AGGREGATOR_NAMES.join(', ')}`,
     });
+    const abbreviated = (await loadDaemonConfig(['--aggregator', 'avg'], {})).config!;
+    assert.throws(() => checkDaemonSpecs(abbreviated), {
+      name: 'ConfigError',
+      reason: 'bad-value',
+      message: `--aggregator: unknown aggregator 'avg' (did you mean average?); known: ${AGGREGATOR_NAMES.join(', ')}`,
+    });
   });
 });
