@@ -451,6 +451,9 @@ export async function loadDaemonConfig(argv: string[], env: NodeJS.ProcessEnv): 
   return { help: false, version: false, config: validateDaemonConfig(merged) };
 }
 
+/** What is wrong with a string that does not parse as a peer id, without libp2p's decoder internals. */
+export const notAPeerId = (text: string): string => `'${text}' is not a peer id (expected a base58 id like 12D3KooW...)`;
+
 /**
  * Checks the spec strings zod sees only as strings (codec, data, partition,
  * multiaddrs, teacher) with the parsers that will use them, so a typo is one
@@ -472,5 +475,13 @@ export function checkDaemonSpecs(config: DaemonConfig): void {
   for (const address of config.listen) check('listen', () => multiaddr(address));
   for (const address of config.bootstrap) check('bootstrap', () => multiaddr(address));
   if (config.teacher !== null) check('teacher', () => forcedTeacher(config.teacher as string, []));
-  for (const id of config.allowPeer) check('allow-peer', () => peerIdFromString(id));
+  for (const id of config.allowPeer) {
+    check('allow-peer', () => {
+      try {
+        peerIdFromString(id);
+      } catch {
+        throw new Error(notAPeerId(id));
+      }
+    });
+  }
 }

@@ -208,6 +208,7 @@ describe('daemon config', () => {
     await rejectsWith(checked(['--listen', 'tcp/1']), 'bad-value', /^--listen: /);
     await rejectsWith(checked(['--bootstrap', '/ip4/1.2.3']), 'bad-value', /^--bootstrap: /);
     await rejectsWith(checked(['--teacher', 'x']), 'bad-value', /^--teacher x is neither a multiaddr nor a peer id/);
+    await rejectsWith(checked(['--allow-peer', 'foo']), 'bad-value', /^--allow-peer: 'foo' is not a peer id \(expected a base58 id like 12D3KooW\.\.\.\)$/);
   });
 
   it('takes --aggregator from the registry, the default when unset, and names the closest one for a typo', async () => {

@@ -11,7 +11,7 @@ import { IDENTITY_FILE } from '../../src/node/constants.ts';
 import { Daemon } from '../../src/node/daemon.ts';
 import { loadOrCreateIdentity } from '../../src/node/identity.ts';
 import type { MetricsJson } from '../../src/node/metrics.ts';
-import { PRIVACY_LEDGER_FILE } from '../../src/node/privacy.ts';
+import { PRIVACY_LEDGER_FILE, readAllowlist } from '../../src/node/privacy.ts';
 import { SwarmKeyError, readSwarmKey, writeSwarmKey } from '../../src/node/swarm-key.ts';
 
 const CODEC = 'q8';
@@ -255,8 +255,27 @@ describe('privacy flags', () => {
     assert.throws(() => nodeConfig('/nonexistent', 0, { dpClip: 1, dpNoiseMultiplier: 1, dpDelta: 1 }), (err: unknown) => err instanceof ConfigError && err.message.startsWith('--dp-delta: '));
   });
 
-  it('a bad --allow-peer id is one line', () => {
-    assert.throws(() => checkDaemonSpecs(nodeConfig('/nonexistent', 0, { allowPeer: ['not-a-peer-id'] })), (err: unknown) => err instanceof ConfigError && err.message.startsWith('--allow-peer: '));
+  it('a bad --allow-peer id is one line, in the user\'s terms (no libp2p decoder internals)', () => {
+    assert.throws(() => checkDaemonSpecs(nodeConfig('/nonexistent', 0, { allowPeer: ['foo'] })), {
+      name: 'ConfigError',
+      reason: 'bad-value',
+      message: "--allow-peer: 'foo' is not a peer id (expected a base58 id like 12D3KooW...)",
+    });
+  });
+
+  it('a bad line of an --allow-peers file names the file and line the same way', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gl-allow-'));
+    try {
+      const file = join(dir, 'allowed.txt');
+      await writeFile(file, '# the swarm\nfoo\n');
+      await assert.rejects(readAllowlist({ allowPeer: [], allowPeers: file }), {
+        name: 'PrivacyError',
+        reason: 'bad-allowlist',
+        message: `--allow-peers ${file}:2: 'foo' is not a peer id (expected a base58 id like 12D3KooW...)`,
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
