@@ -38,6 +38,12 @@ describe('createNode (the library entry)', function () {
       createNode({ ...quiet(stateDir), codec: 'q3' }),
       (err: unknown) => err instanceof ConfigError && err.reason === 'bad-value' && err.message.startsWith('--codec: '),
     );
+    // An unknown key is an unknown option (no file involved), with the closest option key.
+    await assert.rejects(createNode({ ...quiet(stateDir), byteBudget: 1000 } as NodeOptions), {
+      name: 'ConfigError',
+      reason: 'unknown-option',
+      message: "unknown option 'byteBudget' (did you mean byteBudgetPerHour?); options are the config keys in camelCase, as the NodeOptions type lists them (byteBudgetPerHour, exchangeIntervalMs, distill: false for --no-distill)",
+    });
     await assert.rejects(access(stateDir), { code: 'ENOENT' });
   });
 

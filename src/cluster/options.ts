@@ -6,6 +6,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { describeArgsError } from '../common/arg-errors.ts';
+import { daemonFlagError } from './daemon-flag-hint.ts';
 import { DEFAULT_PACING } from '../core/pacing.ts';
 import { DEFAULT_CODEC_SPEC, isCodecSpec } from '../protocol/codec/index.ts';
 import { checkDataSpec } from '../train/dataset.ts';
@@ -262,7 +263,9 @@ export function parseClusterCommand(argv: string[], now: Date = new Date()): Clu
       options: CLUSTER_OPTIONS,
     });
   } catch (err) {
-    throw new ClusterError('bad-option', describeArgsError(err, Object.keys(CLUSTER_OPTIONS), '`npm run cluster -- --help` lists the options'));
+    const option = (err as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? (/'([^']*)'/.exec((err as Error).message)?.[1] ?? '') : '';
+    const daemonFlag = option === '' ? null : daemonFlagError(argv, option, Object.keys(CLUSTER_OPTIONS), '`npm run cluster -- --help` lists the options');
+    throw new ClusterError('bad-option', daemonFlag ?? describeArgsError(err, Object.keys(CLUSTER_OPTIONS), '`npm run cluster -- --help` lists the options'));
   }
   const v = parsed.values;
   if (v.help) return { kind: 'help' };

@@ -8,6 +8,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { describeArgsError } from '../common/arg-errors.ts';
+import { daemonFlagError } from './daemon-flag-hint.ts';
 import { parseDurationMs } from '../node/config.ts';
 import { checkDataSpec } from '../train/dataset.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
@@ -157,7 +158,9 @@ export function parseSoakCommand(argv: string[], now: Date = new Date()): SoakCo
   try {
     parsed = parseArgs({ args: argv, strict: true, allowPositionals: false, options: SOAK_OPTIONS });
   } catch (err) {
-    throw new ClusterError('bad-option', describeArgsError(err, Object.keys(SOAK_OPTIONS), '`npm run soak -- --help` lists the options'));
+    const option = (err as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? (/'([^']*)'/.exec((err as Error).message)?.[1] ?? '') : '';
+    const daemonFlag = option === '' ? null : daemonFlagError(argv, option, Object.keys(SOAK_OPTIONS), '`npm run soak -- --help` lists the options');
+    throw new ClusterError('bad-option', daemonFlag ?? describeArgsError(err, Object.keys(SOAK_OPTIONS), '`npm run soak -- --help` lists the options'));
   }
   const v = parsed.values;
   if (v.help) return { kind: 'help' };

@@ -44,10 +44,23 @@ export function toKebabCase(name: string): string {
 }
 
 /**
+ * Whether `short` abbreviates `name`: same first letter, and the rest of its
+ * letters appear in `name` in order (`avg` for `average`, `tm` for
+ * `trimmed-mean`).
+ */
+export function abbreviates(short: string, name: string): boolean {
+  if (short.length < 2 || short[0] !== name[0]) return false;
+  let at = 1;
+  for (let i = 1; i < name.length && at < short.length; i++) if (name[i] === short[at]) at++;
+  return at === short.length;
+}
+
+/**
  * The known name closest to `given`, or null when none is close: the same
  * name in kebab case, the only name that starts with it, the only one that
- * ends with it as a word (`port` for `metrics-port`), or the nearest within
- * an edit distance of a third of its length (at least 1; ties: none).
+ * ends with it as a word (`port` for `metrics-port`), the only one it
+ * abbreviates (`avg` for `average`), or the nearest within an edit distance
+ * of a third of its length (at least 1; ties: none).
  */
 export function closestName(given: string, known: readonly string[]): string | null {
   const wanted = toKebabCase(given.replace(/^-+/, '').replace(/=.*$/, ''));
@@ -57,6 +70,8 @@ export function closestName(given: string, known: readonly string[]): string | n
   if (prefixed.length === 1) return prefixed[0]!;
   const suffixed = known.filter((name) => name.endsWith(`-${wanted}`));
   if (suffixed.length === 1) return suffixed[0]!;
+  const abbreviated = known.filter((name) => abbreviates(wanted, name));
+  if (abbreviated.length === 1) return abbreviated[0]!;
   const limit = Math.max(1, Math.floor(wanted.length / 3));
   let best: string | null = null;
   let bestDistance = Number.POSITIVE_INFINITY;

@@ -35,11 +35,12 @@ import { isIP } from 'node:net';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { DEFAULT_DP_DELTA } from '../core/dp-release.ts';
 import { forcedTeacher } from './teacher-choice.ts';
-import { closestName, describeArgsError } from '../common/arg-errors.ts';
+import { closestName, describeArgsError, toKebabCase } from '../common/arg-errors.ts';
 import { GossipLearnError } from '../common/errors.ts';
 import { parseByteSize } from '../common/byte-size.ts';
 
-export type ConfigErrorReason = 'bad-flag' | 'bad-value' | 'bad-file' | 'bad-env';
+/** bad-flag: an unknown flag; bad-value: a value out of range; bad-file: the config file; unknown-option: a key createNode does not know. */
+export type ConfigErrorReason = 'bad-flag' | 'bad-value' | 'bad-file' | 'bad-env' | 'unknown-option';
 
 /** Bad configuration: the CLI prints the message as one line and exits 2. */
 export class ConfigError extends GossipLearnError<ConfigErrorReason> {
@@ -81,7 +82,8 @@ const modelNameSchema = z.enum(['mlp', 'mlp-small', 'cnn']);
 const backendSchema = z.enum(['auto', 'tensorflow', 'wasm', 'cpu']);
 const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 const optimizerSchema = z.enum(OPTIMIZER_NAMES);
-const positiveMs = z.number().int().positive();
+/** A duration that must be more than 0 (0, written bare, passes parseDurationMs). */
+const positiveMs = z.number().int().positive({ error: (issue) => `${String(issue.input)}ms: must be more than 0 (e.g. 500ms, 5s, 2m)` });
 /** A bearer token shorter than this is refused (a guessable token protects nothing). */
 export const MIN_METRICS_TOKEN_CHARS = 16;
 
@@ -109,7 +111,9 @@ export const daemonConfigSchema = z
     model: modelNameSchema.default('mlp'),
     backend: backendSchema.default('auto'),
     stateDir: z.string().min(1).default('.gossip-learn'),
-    exchangeIntervalMs: positiveMs
+    exchangeIntervalMs: z
+      .number()
+      .int()
       .min(MIN_EXCHANGE_INTERVAL_MS, { error: (issue) => `${issue.input}ms is below the floor of ${MIN_EXCHANGE_INTERVAL_MS}ms` })
       .default(DEFAULT_PACING.intervalMs),
     localStepsPerExchange: z.number().int().nonnegative().default(DEFAULT_PACING.localStepsPerExchange),
@@ -361,7 +365,9 @@ function optionOfFileKey(key: string): OptionSpec | undefined {
 /**
  * A config file's object as option values: keys may be the flag names in
  * kebab or camel case (`no-distill: true` is `distill: false`); durations may
- * be strings ("5s") like on the command line. An unknown key or one option
+ * be strings ("5s") like on the command line. A duration under its flag name
+ * needs a unit as the flag does (`exchange-interval: 2` is refused: 2ms or
+ * 2s?); under its option key (`exchangeIntervalMs: 300`) a number is ms. An unknown key or one option
  * given twice is a ConfigError naming the key (and the closest known one).
  */
 export function configFileValues(raw: Record<string, unknown>, path: string): Record<string, unknown> {
@@ -380,9 +386,10 @@ export function configFileValues(raw: Record<string, unknown>, path: string): Re
     if (earlier !== undefined) throw new ConfigError('bad-file', `config file ${path} sets ${o.flag} twice (as '${earlier}' and '${key}'); keep one`);
     seenAs.set(o.key, key);
     if (o.flag === 'no-distill' && o.key !== key && typeof value === 'boolean') values[o.key] = !value;
-    else if (o.kind === 'duration' && typeof value === 'string') {
+    else if (o.kind === 'duration' && (typeof value === 'string' || (typeof value === 'number' && key !== o.key))) {
+      // `exchangeIntervalMs: 300` says milliseconds in its name; `exchange-interval: 2` reads two ways and is refused as the flag is.
       try {
-        values[o.key] = parseDurationMs(value);
+        values[o.key] = parseDurationMs(String(value));
       } catch (err) {
         throw new ConfigError('bad-file', `config file ${path}: ${key}: ${(err as Error).message}`);
       }
@@ -402,7 +409,19 @@ export function configFileValues(raw: Record<string, unknown>, path: string): Re
 
 const flagOfKey = (key: string): string => optionSpecs.find((o) => o.key === key)?.flag ?? key;
 
-/** Validates a merged raw object; the first problem becomes a one-line ConfigError. */
+/** The option key (`byteBudgetPerHour`) closest to an unknown one (`byteBudget`), compared in kebab case; null when none is close. */
+function closestOptionKey(given: string): string | null {
+  const keys = Object.keys(daemonConfigSchema.in.shape);
+  const close = closestName(given, keys.map(toKebabCase));
+  return close === null ? null : (keys.find((k) => toKebabCase(k) === close) ?? null);
+}
+
+/**
+ * Validates a merged raw object (option keys: the config file's, or
+ * createNode's options); the first problem becomes a one-line ConfigError:
+ * 'unknown-option' for a key no option has (with the closest key), else
+ * 'bad-value' naming the option as its flag.
+ */
 export function validateDaemonConfig(raw: Record<string, unknown>): DaemonConfig {
   const result = daemonConfigSchema.safeParse(raw);
   if (result.success) return result.data;
@@ -410,7 +429,12 @@ export function validateDaemonConfig(raw: Record<string, unknown>): DaemonConfig
   if (issue === undefined) throw new ConfigError('bad-value', 'invalid configuration');
   const key = String(issue.path[0] ?? '');
   if (issue.code === 'unrecognized_keys') {
-    throw new ConfigError('bad-file', `unknown config key${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.join(', ')}`);
+    const given = issue.keys[0]!;
+    const close = closestOptionKey(given);
+    throw new ConfigError(
+      'unknown-option',
+      `unknown option '${given}'${close === null ? '' : ` (did you mean ${close}?)`}; options are the config keys in camelCase, as the NodeOptions type lists them (byteBudgetPerHour, exchangeIntervalMs, distill: false for --no-distill)`,
+    );
   }
   throw new ConfigError('bad-value', `--${flagOfKey(key)}: ${issue.message}`);
 }
@@ -426,6 +450,9 @@ export async function loadDaemonConfig(argv: string[], env: NodeJS.ProcessEnv): 
   const merged = { ...fromFile, ...fromEnv, ...flags.values };
   return { help: false, version: false, config: validateDaemonConfig(merged) };
 }
+
+/** What is wrong with a string that does not parse as a peer id, without libp2p's decoder internals. */
+export const notAPeerId = (text: string): string => `'${text}' is not a peer id (expected a base58 id like 12D3KooW...)`;
 
 /**
  * Checks the spec strings zod sees only as strings (codec, data, partition,
@@ -448,5 +475,13 @@ export function checkDaemonSpecs(config: DaemonConfig): void {
   for (const address of config.listen) check('listen', () => multiaddr(address));
   for (const address of config.bootstrap) check('bootstrap', () => multiaddr(address));
   if (config.teacher !== null) check('teacher', () => forcedTeacher(config.teacher as string, []));
-  for (const id of config.allowPeer) check('allow-peer', () => peerIdFromString(id));
+  for (const id of config.allowPeer) {
+    check('allow-peer', () => {
+      try {
+        peerIdFromString(id);
+      } catch {
+        throw new Error(notAPeerId(id));
+      }
+    });
+  }
 }

@@ -18,7 +18,7 @@ import type { DpReleaseOptions, DpSettings } from '../core/dp-release.ts';
 import { DEFAULT_DP_DELTA } from '../core/dp-release.ts';
 import { RdpAccountant, type RdpLedger } from '../core/rdp-accountant.ts';
 import { AccessControl } from './access-control.ts';
-import type { DaemonConfig } from './config.ts';
+import { notAPeerId, type DaemonConfig } from './config.ts';
 import { readSwarmKey, swarmKeyProtector } from './swarm-key.ts';
 
 /** The spending ledger of differential privacy, in the state dir. */
@@ -42,7 +42,7 @@ export async function readAllowlist(config: Pick<DaemonConfig, 'allowPeer' | 'al
     try {
       ids.add(peerIdFromString(text).toString());
     } catch {
-      throw new PrivacyError('bad-allowlist', `${where}: not a peer id: '${text}'`);
+      throw new PrivacyError('bad-allowlist', `${where}: ${notAPeerId(text)}`);
     }
   };
   config.allowPeer.forEach((id) => add(id, '--allow-peer'));

@@ -16,7 +16,7 @@
  * the Noise handshake, so it never gets a protocol, an announcement or a
  * model byte (docs/architecture.md "Contracts", `--psk`).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { generateKey, preSharedKey } from '@libp2p/pnet';
 import type { ConnectionProtector } from '@libp2p/interface';
 import { GossipLearnError } from '../common/errors.ts';
@@ -73,4 +73,21 @@ export async function readSwarmKey(path: string): Promise<Uint8Array> {
 /** The libp2p connection protector for a key read by readSwarmKey (a factory, as libp2p's `connectionProtector` option takes it). */
 export function swarmKeyProtector(key: Uint8Array): () => ConnectionProtector {
   return preSharedKey({ psk: key });
+}
+
+/**
+ * One warning line when the key file at `path` is readable or writable by
+ * group or others (mode & 0o077; POSIX only), else null. Not a refusal: the
+ * key still works, but anyone who can read it can join the swarm.
+ */
+export async function swarmKeyModeWarning(path: string): Promise<string | null> {
+  if (process.platform === 'win32') return null;
+  let mode: number;
+  try {
+    mode = (await stat(path)).mode & 0o777;
+  } catch {
+    return null; // readSwarmKey reports a file it cannot read
+  }
+  if ((mode & 0o077) === 0) return null;
+  return `warning: swarm key ${path} has mode ${mode.toString(8).padStart(4, '0')}: group or others can read it and join the swarm; run chmod 600 ${path}`;
 }

@@ -80,5 +80,8 @@ describe('gossip-learn CLI', () => {
     assert.match(stdout, /^ {2}csv:PATH +one sample per line/m);
     assert.match(stdout, /^Age: how many training steps \(batches of --batch-size rows\) the model\nembodies/m);
     assert.match(stdout, /also stops that way when that npm process exits/);
+    // The help says what the parser does: a duration needs a unit.
+    assert.match(stdout, /^TIME takes a unit: 500ms, 5s, 2m \(also 1\.5s\); a bare number such as 2 is\nrefused, since it reads two ways \(2ms or 2s\?\)\. ADDR is a multiaddr\.$/m);
+    assert.doesNotMatch(stdout, /number of milliseconds/);
   });
 });

@@ -130,4 +130,24 @@ describe('parseClusterArgs', () => {
     rejects(['--nodez', '3'], /^unknown option '--nodez' \(did you mean --nodes\?\); `npm run cluster -- --help` lists the options$/);
     rejects(['--duraton', '30s'], /^unknown option '--duraton' \(did you mean --duration\?\); `npm run cluster -- --help` lists the options$/);
   });
+
+  it('points a daemon-only flag to --daemon-arg, with its value, and names the ones the launcher sets itself', () => {
+    const hint = '; `npm run cluster -- --help` lists the options';
+    const message = (argv: string[]): string => {
+      try {
+        parseClusterArgs(argv, fixedNow);
+      } catch (err) {
+        assert.ok(err instanceof ClusterError && err.reason === 'bad-option');
+        return err.message;
+      }
+      throw new Error(`accepted ${argv.join(' ')}`);
+    };
+    assert.equal(message(['--byte-budget', '10MB']), `--byte-budget is a daemon flag: pass it to every daemon with --daemon-arg=--byte-budget=10MB${hint}`);
+    assert.equal(message(['--nodes', '3', '--read-timeout=5s']), `--read-timeout is a daemon flag: pass it to every daemon with --daemon-arg=--read-timeout=5s${hint}`);
+    assert.equal(message(['--mdns']), `--mdns is a daemon flag: pass it to every daemon with --daemon-arg=--mdns${hint}`);
+    assert.equal(message(['--byte-budget']), `--byte-budget is a daemon flag: pass it to every daemon with --daemon-arg=--byte-budget=VALUE${hint}`);
+    assert.equal(message(['--state-dir', 'x']), `--state-dir is a daemon flag the launcher sets for each daemon itself${hint}`);
+    // What the hint says works: the flag reaches every daemon.
+    assert.deepEqual(parseClusterArgs(['--daemon-arg=--byte-budget=10MB'], fixedNow)?.daemonArgs, ['--byte-budget=10MB']);
+  });
 });

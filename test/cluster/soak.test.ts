@@ -50,6 +50,14 @@ describe('soak options', () => {
     assert.throws(() => parseSoakCommand(['--kill-every', '30']), (err: unknown) => err instanceof ClusterError && err.reason === 'bad-option' && /--kill-every: '30' has no unit: 30ms or 30s\?/.test(err.message));
   });
 
+  it('points a daemon-only flag to --daemon-arg', () => {
+    assert.throws(() => parseSoakCommand(['--byte-budget', '1MB']), {
+      name: 'ClusterError',
+      reason: 'bad-option',
+      message: '--byte-budget is a daemon flag: pass it to every daemon with --daemon-arg=--byte-budget=1MB; `npm run soak -- --help` lists the options',
+    });
+  });
+
   it('refuses a kill interval that leaves no kill before the settle period', () => {
     assert.throws(
       () => parseSoakCommand(['--duration', '60s', '--kill-every', '50s', '--settle', '20s']),

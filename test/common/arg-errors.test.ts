@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { parseArgs } from 'node:util';
-import { closestName, describeArgsError, didYouMean, editDistance, toKebabCase } from '../../src/common/arg-errors.ts';
+import { abbreviates, closestName, describeArgsError, didYouMean, editDistance, toKebabCase } from '../../src/common/arg-errors.ts';
 
 const HINT = '`x --help` lists the options';
 const options = { seed: { type: 'string' }, 'state-dir': { type: 'string' }, 'batch-size': { type: 'string' }, mdns: { type: 'boolean' }, help: { type: 'boolean' } } as const;
@@ -38,6 +38,19 @@ describe('arg errors (did you mean, where the options are)', () => {
     assert.equal(closestName('--s', known), null, 'two names start with s: no guess');
     assert.equal(didYouMean('--sede', known), ' (did you mean --seed?)');
     assert.equal(didYouMean('--colour', known), '');
+  });
+
+  it('suggests the only name the given text abbreviates (letters in order, same first letter)', () => {
+    const aggregators = ['average', 'choco', 'clip', 'centered-clip', 'trimmed-mean', 'median'];
+    assert.equal(abbreviates('avg', 'average'), true);
+    assert.equal(abbreviates('avg', 'gravity'), false);
+    assert.equal(abbreviates('a', 'average'), false, 'one letter is a prefix or nothing');
+    assert.equal(closestName('avg', aggregators), 'average');
+    assert.equal(closestName('Average', aggregators), 'average');
+    assert.equal(closestName('tm', aggregators), 'trimmed-mean');
+    assert.equal(closestName('med', aggregators), 'median');
+    assert.equal(closestName('cc', aggregators), null, 'centered-clip and choco: no guess');
+    assert.equal(didYouMean('--bsize', known), ' (did you mean --batch-size?)');
   });
 
   it('turns every parseArgs error into one line that ends with where the options are listed', () => {

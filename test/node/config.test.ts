@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AGGREGATOR_NAMES, DEFAULT_AGGREGATOR } from '../../src/train/aggregators/index.ts';
-import { checkDaemonSpecs, ConfigError, envName, loadDaemonConfig, optionSpecs, parseDurationMs } from '../../src/node/config.ts';
+import { checkDaemonSpecs, ConfigError, envName, loadDaemonConfig, optionSpecs, parseDurationMs, validateDaemonConfig } from '../../src/node/config.ts';
 import { DEFAULT_LISTEN_ADDRESS, DEFAULT_METRICS_PORT } from '../../src/node/constants.ts';
 
 const rejectsWith = async (p: Promise<unknown>, reason: ConfigError['reason'], message: RegExp): Promise<void> => {
@@ -56,6 +56,9 @@ describe('daemon config', () => {
   it('refuses an exchange interval below the floor, naming the floor, and a bare number with a hint', async () => {
     await rejectsWith(loadDaemonConfig(['--exchange-interval', '10ms'], {}), 'bad-value', /^--exchange-interval: 10ms is below the floor of 50ms$/);
     await rejectsWith(loadDaemonConfig(['--exchange-interval', '2'], {}), 'bad-value', /^--exchange-interval: '2' has no unit: 2ms or 2s\? \(write e\.g\. 500ms, 5s, 2m\)$/);
+    await rejectsWith(loadDaemonConfig(['--exchange-interval', '0'], {}), 'bad-value', /^--exchange-interval: 0ms is below the floor of 50ms$/);
+    await rejectsWith(loadDaemonConfig(['--exchange-interval', '0s'], {}), 'bad-value', /^--exchange-interval: 0ms is below the floor of 50ms$/);
+    await rejectsWith(loadDaemonConfig(['--checkpoint-interval', '0'], {}), 'bad-value', /^--checkpoint-interval: 0ms: must be more than 0 \(e\.g\. 500ms, 5s, 2m\)$/);
     assert.equal((await loadDaemonConfig(['--exchange-interval', '50ms'], {})).config?.exchangeIntervalMs, 50);
   });
 
@@ -142,6 +145,34 @@ describe('daemon config', () => {
     await rejectsWith(loadDaemonConfig(['--config', badDuration], {}), 'bad-file', new RegExp(`^config file ${badDuration}: exchange-interval: not a duration: 'soon' \\(use e\\.g\\. 500ms, 5s, 2m\\)$`));
   });
 
+  it('refuses a bare number for a duration under its flag name in a config file, naming the file; takes it as ms under an ...Ms key', async () => {
+    const file = join(dir, 'bare.yaml');
+    for (const [key, n] of [['exchange-interval', 2], ['read-timeout', 20], ['checkpoint-interval', 60], ['evalInterval', 5]] as const) {
+      await writeFile(file, `${key}: ${n}\n`);
+      await rejectsWith(
+        loadDaemonConfig(['--config', file], {}),
+        'bad-file',
+        new RegExp(`^config file ${file}: ${key}: '${n}' has no unit: ${n}ms or ${n}s\\? \\(write e\\.g\\. 500ms, 5s, 2m\\)$`),
+      );
+    }
+    const json = join(dir, 'bare.json');
+    await writeFile(json, JSON.stringify({ 'exchange-interval': 2 }));
+    await rejectsWith(loadDaemonConfig(['--config', json], {}), 'bad-file', new RegExp(`^config file ${json}: exchange-interval: '2' has no unit: 2ms or 2s\\?`));
+    await writeFile(file, 'exchangeIntervalMs: 300\nreadTimeoutMs: 20000\n');
+    const { config } = await loadDaemonConfig(['--config', file], {});
+    assert.deepEqual([config?.exchangeIntervalMs, config?.readTimeoutMs], [300, 20_000]);
+  });
+
+  it('refuses an unknown option key (as createNode passes them) with reason unknown-option and the closest key', () => {
+    assert.throws(() => validateDaemonConfig({ byteBudget: 1000 }), {
+      name: 'ConfigError',
+      reason: 'unknown-option',
+      message: "unknown option 'byteBudget' (did you mean byteBudgetPerHour?); options are the config keys in camelCase, as the NodeOptions type lists them (byteBudgetPerHour, exchangeIntervalMs, distill: false for --no-distill)",
+    });
+    assert.throws(() => validateDaemonConfig({ exchangeInterval: 500 }), { reason: 'unknown-option', message: /^unknown option 'exchangeInterval' \(did you mean exchangeIntervalMs\?\); / });
+    assert.throws(() => validateDaemonConfig({ colour: 'red' }), { reason: 'unknown-option', message: /^unknown option 'colour'; options are the config keys/ });
+  });
+
   it('takes config file keys as the flags are written (kebab case), in camelCase, or as the option keys', async () => {
     const file = join(dir, 'keys.yaml');
     await writeFile(file, 'state-dir: /tmp/s\nmetricsPort: 0\nexchange-interval: 2s\nannounceInterval: 3s\nevalIntervalMs: 4000\nno-distill: true\nexit-with-parent: true\n');
@@ -177,6 +208,7 @@ describe('daemon config', () => {
     await rejectsWith(checked(['--listen', 'tcp/1']), 'bad-value', /^--listen: /);
     await rejectsWith(checked(['--bootstrap', '/ip4/1.2.3']), 'bad-value', /^--bootstrap: /);
     await rejectsWith(checked(['--teacher', 'x']), 'bad-value', /^--teacher x is neither a multiaddr nor a peer id/);
+    await rejectsWith(checked(['--allow-peer', 'foo']), 'bad-value', /^--allow-peer: 'foo' is not a peer id \(expected a base58 id like 12D3KooW\.\.\.\)$/);
   });
 
   it('takes --aggregator from the registry, the default when unset, and names the closest one for a typo', async () => {
@@ -190,6 +222,12 @@ describe('daemon config', () => {
       name: 'ConfigError',
       reason: 'bad-value',
       message: `--aggregator: unknown aggregator 'medain' (did you mean median?); known: ${AGGREGATOR_NAMES.join(', ')}`,
+    });
+    const abbreviated = (await loadDaemonConfig(['--aggregator', 'avg'], {})).config!;
+    assert.throws(() => checkDaemonSpecs(abbreviated), {
+      name: 'ConfigError',
+      reason: 'bad-value',
+      message: `--aggregator: unknown aggregator 'avg' (did you mean average?); known: ${AGGREGATOR_NAMES.join(', ')}`,
     });
   });
 });

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
@@ -11,8 +11,8 @@ import { IDENTITY_FILE } from '../../src/node/constants.ts';
 import { Daemon } from '../../src/node/daemon.ts';
 import { loadOrCreateIdentity } from '../../src/node/identity.ts';
 import type { MetricsJson } from '../../src/node/metrics.ts';
-import { PRIVACY_LEDGER_FILE } from '../../src/node/privacy.ts';
-import { SwarmKeyError, readSwarmKey, writeSwarmKey } from '../../src/node/swarm-key.ts';
+import { PRIVACY_LEDGER_FILE, readAllowlist } from '../../src/node/privacy.ts';
+import { SwarmKeyError, readSwarmKey, swarmKeyModeWarning, writeSwarmKey } from '../../src/node/swarm-key.ts';
 
 const CODEC = 'q8';
 
@@ -255,8 +255,75 @@ describe('privacy flags', () => {
     assert.throws(() => nodeConfig('/nonexistent', 0, { dpClip: 1, dpNoiseMultiplier: 1, dpDelta: 1 }), (err: unknown) => err instanceof ConfigError && err.message.startsWith('--dp-delta: '));
   });
 
-  it('a bad --allow-peer id is one line', () => {
-    assert.throws(() => checkDaemonSpecs(nodeConfig('/nonexistent', 0, { allowPeer: ['not-a-peer-id'] })), (err: unknown) => err instanceof ConfigError && err.message.startsWith('--allow-peer: '));
+  it('a bad --allow-peer id is one line, in the user\'s terms (no libp2p decoder internals)', () => {
+    assert.throws(() => checkDaemonSpecs(nodeConfig('/nonexistent', 0, { allowPeer: ['foo'] })), {
+      name: 'ConfigError',
+      reason: 'bad-value',
+      message: "--allow-peer: 'foo' is not a peer id (expected a base58 id like 12D3KooW...)",
+    });
+  });
+
+  it('a bad line of an --allow-peers file names the file and line the same way', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gl-allow-'));
+    try {
+      const file = join(dir, 'allowed.txt');
+      await writeFile(file, '# the swarm\nfoo\n');
+      await assert.rejects(readAllowlist({ allowPeer: [], allowPeers: file }), {
+        name: 'PrivacyError',
+        reason: 'bad-allowlist',
+        message: `--allow-peers ${file}:2: 'foo' is not a peer id (expected a base58 id like 12D3KooW...)`,
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('key and allowlist files are checked as config (one line, exit 2)', () => {
+  const node = join(process.cwd(), 'node_modules', '.bin', 'node');
+  const cli = (args: string[]) => spawnSync(node, ['bin/gossip-learn.js', ...args], { encoding: 'utf8', env: { ...process.env, GOSSIP_LEARN_PSK: '', GOSSIP_LEARN_ALLOW_PEERS: '' } });
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gl-psk-cli-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('daemon: a missing or malformed --psk file, and a bad --allow-peers file, exit 2 with the gossip-learn: daemon: prefix', async () => {
+    const missing = join(dir, 'missing.key');
+    const garbage = join(dir, 'garbage.key');
+    await writeFile(garbage, 'not a key\n', { mode: 0o600 });
+    const state = ['--state-dir', join(dir, 'never-created')];
+    const absent = cli(['daemon', '--psk', missing, ...state]);
+    assert.deepEqual([absent.status, absent.stderr], [2, `gossip-learn: daemon: --psk: cannot read swarm key ${missing}: ENOENT\n`]);
+    const bad = cli(['daemon', '--psk', garbage, ...state]);
+    assert.deepEqual([bad.status, bad.stderr], [2, `gossip-learn: daemon: --psk: ${garbage} is not a swarm key (expected /key/swarm/psk/1.0.0/, /base16/ and 64 hex digits; make one with gossip-learn keygen --out FILE)\n`]);
+    const list = cli(['daemon', '--allow-peers', join(dir, 'none.txt'), ...state]);
+    assert.deepEqual([list.status, list.stderr], [2, `gossip-learn: daemon: cannot read --allow-peers ${join(dir, 'none.txt')}: ENOENT\n`]);
+    await assert.rejects(stat(join(dir, 'never-created')), { code: 'ENOENT' });
+  });
+
+  it('keygen: an existing --out file exits 2 with the gossip-learn: keygen: prefix, as its other usage errors', async () => {
+    const path = join(dir, 'exists.key');
+    await writeFile(path, 'x');
+    const result = cli(['keygen', '--out', path]);
+    assert.deepEqual([result.status, result.stderr], [2, `gossip-learn: keygen: ${path} already exists: a swarm key is never overwritten (remove it first, or choose another --out)\n`]);
+    const noOut = cli(['keygen']);
+    assert.deepEqual([noOut.status, noOut.stderr], [2, 'gossip-learn: keygen: --out FILE is required; `gossip-learn keygen --help` lists the options\n']);
+  });
+
+  it('a key file readable by group or others gets one warning line (not a refusal) suggesting chmod 600', async function () {
+    if (process.platform === 'win32') this.skip();
+    const path = join(dir, 'open.key');
+    await writeSwarmKey(path);
+    assert.equal(await swarmKeyModeWarning(path), null, 'keygen writes mode 0600');
+    await chmod(path, 0o644);
+    const warning = `warning: swarm key ${path} has mode 0644: group or others can read it and join the swarm; run chmod 600 ${path}`;
+    assert.equal(await swarmKeyModeWarning(path), warning);
+    // The daemon warns and goes on: here it stops at the next check (a missing --allow-peers file), before binding anything.
+    const result = cli(['daemon', '--psk', path, '--allow-peers', join(dir, 'none.txt'), '--state-dir', join(dir, 'never-created')]);
+    assert.deepEqual([result.status, result.stderr], [2, `gossip-learn: daemon: --psk: ${warning}\ngossip-learn: daemon: cannot read --allow-peers ${join(dir, 'none.txt')}: ENOENT\n`]);
   });
 });
 

@@ -135,7 +135,8 @@ describe('ChocoAggregator', () => {
 
 describe('createAggregator', () => {
   it('names the known aggregators when given an unknown one', () => {
-    assert.throws(() => createAggregator('krum'), { name: 'MergeError', reason: 'bad-options', message: 'unknown aggregator "krum"; known: average, choco, clip, centered-clip, trimmed-mean, median' });
+    assert.throws(() => createAggregator('krum'), { name: 'MergeError', reason: 'bad-options', message: "unknown aggregator 'krum'; known: average, choco, clip, centered-clip, trimmed-mean, median" });
+    assert.throws(() => createAggregator('avg'), { name: 'MergeError', reason: 'bad-options', message: "unknown aggregator 'avg' (did you mean average?); known: average, choco, clip, centered-clip, trimmed-mean, median" });
   });
 });
 

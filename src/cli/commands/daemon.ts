@@ -8,7 +8,7 @@
  * logs go to stderr. The first signal stops gracefully (exchanges, checkpoint,
  * libp2p) and exits 0; a second signal forces exit 130.
  */
-import { checkDaemonSpecs, ConfigError, configHelp, HELP_FLAG_COLUMN_CHARS, loadDaemonConfig } from '../../node/config.ts';
+import { checkDaemonSpecs, ConfigError, configHelp, HELP_FLAG_COLUMN_CHARS, loadDaemonConfig, type DaemonConfig } from '../../node/config.ts';
 import { LISTEN_LINE_PREFIX, METRICS_LINE_PREFIX, PARENT_CHECK_INTERVAL_MS, PEER_ID_LINE_PREFIX } from '../../node/constants.ts';
 import { dataFormatsHelp } from '../../train/dataset.ts';
 import { CliUsageError } from '../usage-error.ts';
@@ -26,7 +26,8 @@ ${configHelp()}
   ${'-v, --version'.padEnd(HELP_FLAG_COLUMN_CHARS)}  print the version and exit
   ${'-h, --help'.padEnd(HELP_FLAG_COLUMN_CHARS)}  show this help
 
-TIME is 500ms, 5s, 2m or a number of milliseconds; ADDR is a multiaddr.
+TIME takes a unit: 500ms, 5s, 2m (also 1.5s); a bare number such as 2 is
+refused, since it reads two ways (2ms or 2s?). ADDR is a multiaddr.
 
 ${dataFormatsHelp()}
 
@@ -43,11 +44,36 @@ also stops that way when that npm process exits, since npm passes no signal on.`
 /** Typed errors whose message is enough for the operator. */
 const START_ERROR_NAMES = new Set(['DaemonStartError', 'StateLockError', 'DataError', 'PartitionError', 'BackendError', 'ModelError', 'IdentityError', 'CheckpointError', 'SwarmKeyError', 'PrivacyError', 'ByteBudgetError']);
 
+/**
+ * Reads the --psk key and the --allow-peers file before anything starts, so a
+ * missing or malformed one is a config error (one line, exit 2) like a bad
+ * flag; a key file open to group or others gets one warning line on stderr.
+ */
+async function checkPrivacyFiles(config: DaemonConfig): Promise<void> {
+  const [{ readSwarmKey, SwarmKeyError, swarmKeyModeWarning }, { readAllowlist, PrivacyError }] = await Promise.all([
+    import('../../node/swarm-key.ts'),
+    import('../../node/privacy.ts'),
+  ]);
+  try {
+    if (config.psk !== null) {
+      await readSwarmKey(config.psk);
+      const warning = await swarmKeyModeWarning(config.psk);
+      if (warning !== null) console.error(`gossip-learn: daemon: --psk: ${warning}`);
+    }
+    await readAllowlist(config);
+  } catch (err) {
+    if (err instanceof SwarmKeyError) throw new ConfigError('bad-value', `--psk: ${err.message}`);
+    if (err instanceof PrivacyError && err.reason === 'bad-allowlist') throw new ConfigError('bad-value', err.message);
+    throw err;
+  }
+}
+
 export async function run(argv: string[]): Promise<number> {
   let loaded;
   try {
     loaded = await loadDaemonConfig(argv, process.env);
     if (loaded.config !== null) checkDaemonSpecs(loaded.config);
+    if (loaded.config !== null && !loaded.help) await checkPrivacyFiles(loaded.config);
   } catch (err) {
     if (err instanceof ConfigError) throw new CliUsageError(`daemon: ${err.message}`);
     throw err;

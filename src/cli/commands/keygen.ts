@@ -25,7 +25,7 @@ Options:
   -v, --version  print the version and exit
   -h, --help     show this help`;
 
-/** Runs the command; exit 0 when written, 1 (one line on stderr) when the file exists or cannot be written. Throws CliUsageError for bad flags. */
+/** Runs the command; exit 0 when written. Throws CliUsageError (one line, exit 2) for bad flags and when the file exists or cannot be written. */
 export async function run(argv: string[]): Promise<number> {
   const options = { out: { type: 'string' }, version: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' } } as const;
   let values;
@@ -47,10 +47,8 @@ export async function run(argv: string[]): Promise<number> {
   try {
     await writeSwarmKey(values.out);
   } catch (err) {
-    if (err instanceof SwarmKeyError) {
-      console.error(`gossip-learn keygen: ${err.message}`);
-      return 1;
-    }
+    // The file exists or cannot be written there: the --out the user gave, a usage error like the others (exit 2).
+    if (err instanceof SwarmKeyError) throw new CliUsageError(`keygen: ${err.message}`);
     throw err;
   }
   console.log(`wrote a new swarm key to ${values.out} (mode 0600); start every node of the swarm with --psk ${values.out}`);

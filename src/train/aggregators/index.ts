@@ -64,6 +64,7 @@ export function createAggregator(name: string, options: Partial<MergeOptions> = 
     case 'median':
       return new MedianAggregator(options);
     default:
-      throw new MergeError('bad-options', `unknown aggregator ${JSON.stringify(name)}; known: ${AGGREGATOR_NAMES.join(', ')}`);
+      checkAggregatorName(name); // throws, naming the closest known aggregator
+      throw new MergeError('bad-options', `unknown aggregator '${name}'`);
   }
 }

@@ -1,0 +1,34 @@
+/**
+ * The error line for a daemon flag given to a launcher (`npm run cluster`,
+ * `npm run soak`) that does not take it: such a flag goes to every daemon
+ * through --daemon-arg, unless the launcher sets it for each daemon itself.
+ *
+ *   daemonFlagError(['--byte-budget', '10MB'], '--byte-budget', known, hint)
+ *   // "--byte-budget is a daemon flag: pass it to every daemon with --daemon-arg=--byte-budget=10MB; `npm run cluster -- --help` lists the options"
+ */
+import { optionSpecs } from '../node/config.ts';
+
+/** Daemon flags the launchers set for each daemon (src/cluster/launcher.ts): a --daemon-arg would clash with them. */
+const SET_PER_DAEMON = new Set(['node-index', 'num-nodes', 'state-dir', 'listen', 'metrics-host', 'metrics-port', 'bootstrap', 'no-distill', 'exit-with-parent']);
+
+/**
+ * For `option` (as parseArgs quoted it: `--byte-budget` or `--byte-budget=10MB`)
+ * that is a daemon flag and not one of `launcherFlags`: the line that says
+ * how to pass it, with its value from `argv` when there is one (the next
+ * argument, unless it starts with a dash, or the text after `=`); else null.
+ */
+export function daemonFlagError(argv: readonly string[], option: string, launcherFlags: readonly string[], helpHint: string): string | null {
+  const flag = option.replace(/^--/, '').replace(/=.*$/, '');
+  const spec = optionSpecs.find((o) => o.flag === flag);
+  if (spec === undefined || launcherFlags.includes(flag)) return null;
+  if (SET_PER_DAEMON.has(flag)) return `--${flag} is a daemon flag the launcher sets for each daemon itself; ${helpHint}`;
+  let value: string | null = null;
+  const at = argv.findIndex((arg) => arg === `--${flag}` || arg.startsWith(`--${flag}=`));
+  if (spec.kind !== 'boolean' && at >= 0) {
+    const arg = argv[at]!;
+    if (arg.includes('=')) value = arg.slice(arg.indexOf('=') + 1);
+    else if (at + 1 < argv.length && !argv[at + 1]!.startsWith('-')) value = argv[at + 1]!;
+  }
+  const passed = spec.kind === 'boolean' ? `--${flag}` : `--${flag}=${value ?? 'VALUE'}`;
+  return `--${flag} is a daemon flag: pass it to every daemon with --daemon-arg=${passed}; ${helpHint}`;
+}
