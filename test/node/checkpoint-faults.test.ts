@@ -25,11 +25,11 @@ import { validateDaemonConfig } from '../../src/node/config.ts';
 import { CHECKPOINT_FILE } from '../../src/node/constants.ts';
 import { Daemon } from '../../src/node/daemon.ts';
 import type { Logger } from '../../src/node/logger.ts';
-import type { MetricsJson } from '../../src/node/metrics.ts';
 import type { DaemonContext } from '../../src/node/service.ts';
 import { loadCheckpoint } from '../../src/train/checkpoint.ts';
 import type { LiveModel } from '../../src/train/live-model.ts';
 import { waitFor } from '../helpers/process.ts';
+import { daemonSuite, fastDaemonConfig, fetchMetrics } from '../helpers/daemons.ts';
 
 type Fault = 'none' | 'enospc-mid-write' | 'erofs' | 'enospc-and-unlink-fails';
 
@@ -292,39 +292,12 @@ describe('CheckpointService on a real read-only or full directory', function () 
 
 describe('Daemon with a failing checkpoint disk', function () {
   this.timeout(120_000);
-  let root: string;
-  const daemons: Daemon[] = [];
-  before(async () => {
-    root = await mkdtemp(join(tmpdir(), 'gl-ckpt-daemon-'));
-  });
-  after(async () => {
-    await Promise.all(daemons.map((d) => d.stop(1000)));
-    await rm(root, { recursive: true, force: true });
-  });
+  const suite = daemonSuite('gl-ckpt-daemon-');
+  const { daemons } = suite;
 
   const config = (name: string, nodeIndex: number, bootstrap: string[]) =>
-    validateDaemonConfig({
-      listen: ['/ip4/127.0.0.1/tcp/0'],
-      bootstrap,
-      swarm: 'disk-faults',
-      data: 'mnist',
-      partition: 'iid',
-      nodeIndex,
-      numNodes: 2,
-      model: 'mlp-small',
-      backend: 'wasm',
-      stateDir: join(root, name),
-      exchangeIntervalMs: 150,
-      announceIntervalMs: 200,
-      evalIntervalMs: 300,
-      checkpointIntervalMs: 100,
-      stepsPerInterval: 5,
-      dutyCycle: 1,
-      metricsPort: 0,
-      distill: false,
-      logLevel: 'silent',
-    });
-  const metrics = async (url: string): Promise<MetricsJson> => (await (await fetch(url)).json()) as MetricsJson;
+    validateDaemonConfig(fastDaemonConfig(join(suite.root, name), { bootstrap, swarm: 'disk-faults', nodeIndex, numNodes: 2, checkpointIntervalMs: 100 }));
+  const metrics = fetchMetrics;
 
   it('keeps training and gossiping while every checkpoint fails (ENOSPC)', async () => {
     const { fs, set } = faultyFs();
@@ -338,7 +311,7 @@ describe('Daemon with a failing checkpoint disk', function () {
     await waitFor(() => (a.checkpoints?.saves ?? 0) >= 1, 30_000, 'a first checkpoint');
     set('enospc-mid-write');
     await waitFor(() => (a.checkpoints?.failures ?? 0) >= 1, 30_000, 'a failed checkpoint');
-    const good = await loadCheckpoint(join(root, 'a', CHECKPOINT_FILE));
+    const good = await loadCheckpoint(join(suite.root, 'a', CHECKPOINT_FILE));
     const atFailure = await metrics(infoA.metricsUrl);
     await waitFor(() => (a.checkpoints?.failures ?? 0) >= 3, 30_000, 'three failed checkpoints');
     let now = atFailure;
@@ -352,7 +325,7 @@ describe('Daemon with a failing checkpoint disk', function () {
     );
     assert.equal(a.state, 'running');
     assert.equal(failureLines(lines).length, a.checkpoints!.failures);
-    assert.deepEqual(await loadCheckpoint(join(root, 'a', CHECKPOINT_FILE)), good);
-    await assertNoPileUp(join(root, 'a'));
+    assert.deepEqual(await loadCheckpoint(join(suite.root, 'a', CHECKPOINT_FILE)), good);
+    await assertNoPileUp(join(suite.root, 'a'));
   });
 });

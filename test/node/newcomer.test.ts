@@ -6,49 +6,23 @@
  * closes C once the grace is over: nobody is left at zero peers.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { validateDaemonConfig } from '../../src/node/config.ts';
 import { Daemon } from '../../src/node/daemon.ts';
-import type { MetricsJson } from '../../src/node/metrics.ts';
 import { waitFor } from '../helpers/process.ts';
+import { daemonSuite, fastDaemonConfig, fetchMetrics } from '../helpers/daemons.ts';
 
 describe('a newcomer whose only bootstrap is a node at its connection limit', function () {
   this.timeout(120_000);
-  let root: string;
-  const daemons: Daemon[] = [];
-  before(async () => {
-    root = await mkdtemp(join(tmpdir(), 'gl-newcomer-'));
-  });
-  after(async () => {
-    await Promise.all(daemons.map((d) => d.stop(1000)));
-    await rm(root, { recursive: true, force: true });
-  });
+  const suite = daemonSuite('gl-newcomer-');
+  const { daemons } = suite;
 
   const start = async (name: string, nodeIndex: number, bootstrap: string[], maxConnections = 64) => {
     const daemon = new Daemon({
-      config: validateDaemonConfig({
-        listen: ['/ip4/127.0.0.1/tcp/0'],
-        bootstrap,
-        swarm: 'newcomer',
-        data: 'mnist',
-        partition: 'iid',
-        nodeIndex,
-        numNodes: 3,
-        model: 'mlp-small',
-        backend: 'wasm',
-        stateDir: join(root, name),
-        exchangeIntervalMs: 200,
-        announceIntervalMs: 300,
-        evalIntervalMs: 1000,
-        stepsPerInterval: 2,
-        dutyCycle: 1,
-        metricsPort: 0,
-        distill: false,
-        logLevel: 'silent',
-      }),
+      config: validateDaemonConfig(
+        fastDaemonConfig(join(suite.root, name), { bootstrap, swarm: 'newcomer', nodeIndex, numNodes: 3, exchangeIntervalMs: 200, announceIntervalMs: 300, evalIntervalMs: 1000, stepsPerInterval: 2 }),
+      ),
       logger: pino({ level: 'silent' }),
       libp2p: { discoveryIntervalMs: 300 },
       limits: { maxStreamsPerPeer: 4, maxExchangesPerPeerPerMinute: 240, maxConnections, newcomerGraceMs: 4000 },
@@ -56,7 +30,7 @@ describe('a newcomer whose only bootstrap is a node at its connection limit', fu
     daemons.push(daemon);
     return { daemon, info: await daemon.start() };
   };
-  const metrics = async (url: string): Promise<MetricsJson> => (await (await fetch(url)).json()) as MetricsJson;
+  const metrics = fetchMetrics;
   const peersOf = (d: Daemon): string[] => d.libp2p!.getPeers().map((p) => p.toString());
 
   it('lets it in long enough to find the rest of the swarm, then trims back to its limit', async () => {

@@ -1,6 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { validateDaemonConfig, type DaemonConfig } from '../../src/node/config.ts';
@@ -10,6 +8,7 @@ import type { MetricsJson } from '../../src/node/metrics.ts';
 import { PROMETHEUS_PATH } from '../../src/node/prometheus.ts';
 import { loadCheckpoint } from '../../src/train/checkpoint.ts';
 import { allFinite } from '../../src/train/merge.ts';
+import { daemonSuite, fastDaemonConfig } from '../helpers/daemons.ts';
 
 async function getMetrics(url: string): Promise<MetricsJson> {
   const res = await fetch(url);
@@ -27,49 +26,19 @@ async function until(check: () => Promise<boolean>, what: () => string, timeoutM
 }
 
 function nodeConfig(stateDir: string, nodeIndex: number, bootstrap: string[], learningRate: number): DaemonConfig {
-  return validateDaemonConfig({
-    listen: ['/ip4/127.0.0.1/tcp/0'],
-    bootstrap,
-    swarm: 'healing',
-    data: 'mnist',
-    partition: 'iid',
-    nodeIndex,
-    numNodes: 3,
-    model: 'mlp-small',
-    backend: 'wasm',
-    stateDir,
-    seed: 5,
-    exchangeIntervalMs: 150,
-    announceIntervalMs: 200,
-    evalIntervalMs: 300,
-    checkpointIntervalMs: 300,
-    stepsPerInterval: 5,
-    dutyCycle: 1,
-    optimizer: 'sgd',
-    learningRate,
-    metricsPort: 0,
-    distill: false,
-    logLevel: 'silent',
-  });
+  return validateDaemonConfig(
+    fastDaemonConfig(stateDir, { bootstrap, swarm: 'healing', nodeIndex, numNodes: 3, seed: 5, checkpointIntervalMs: 300, optimizer: 'sgd', learningRate }),
+  );
 }
 
 describe('self-healing: three daemons on 127.0.0.1, one started with --learning-rate 1000000', function () {
   this.timeout(240_000);
-  let root: string;
-  const daemons: Daemon[] = [];
-
-  before(async () => {
-    root = await mkdtemp(join(tmpdir(), 'gl-healing-'));
-  });
-
-  after(async () => {
-    await Promise.all(daemons.map((d) => d.stop(1000)));
-    await rm(root, { recursive: true, force: true });
-  });
+  const suite = daemonSuite('gl-healing-');
+  const { daemons } = suite;
 
   it('the diverging node rolls back, lowers its rate and recovers; the other two keep improving; no checkpoint holds NaN/Inf', async () => {
     const make = (name: string, index: number, bootstrap: string[], rate: number): Daemon => {
-      const d = new Daemon({ config: nodeConfig(join(root, name), index, bootstrap, rate), logger: pino({ level: 'silent' }), libp2p: { discoveryIntervalMs: 300 } });
+      const d = new Daemon({ config: nodeConfig(join(suite.root, name), index, bootstrap, rate), logger: pino({ level: 'silent' }), libp2p: { discoveryIntervalMs: 300 } });
       daemons.push(d);
       return d;
     };
@@ -105,7 +74,7 @@ describe('self-healing: three daemons on 127.0.0.1, one started with --learning-
     assert.match(text, /^gossip_learn_model_rollbacks_total [1-9]\d*$/m);
 
     await bad.stop();
-    const checkpoint = await loadCheckpoint(join(root, 'bad', CHECKPOINT_FILE));
+    const checkpoint = await loadCheckpoint(join(suite.root, 'bad', CHECKPOINT_FILE));
     assert.ok(allFinite(checkpoint.params), 'the final checkpoint is finite');
   });
 });

@@ -7,16 +7,15 @@
  * as a real clock change leaves them.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { AnnouncementTable } from '../../src/node/announcer.ts';
 import { validateDaemonConfig } from '../../src/node/config.ts';
 import { Daemon } from '../../src/node/daemon.ts';
 import { PeerStreamLimiter } from '../../src/node/limits.ts';
-import { DaemonMetrics, type MetricsJson } from '../../src/node/metrics.ts';
+import { DaemonMetrics } from '../../src/node/metrics.ts';
 import { waitFor } from '../helpers/process.ts';
+import { daemonSuite, fastDaemonConfig, fetchMetrics } from '../helpers/daemons.ts';
 
 const TWO_HOURS_MS = 2 * 60 * 60 * 1000;
 const RealDate = Date;
@@ -101,40 +100,12 @@ describe('a wall clock that jumps 2 hours', function () {
 
 describe('two daemons while the wall clock jumps 2 hours forward, then back', function () {
   this.timeout(180_000);
-  let root: string;
-  const daemons: Daemon[] = [];
-  before(async () => {
-    root = await mkdtemp(join(tmpdir(), 'gl-wall-clock-'));
-  });
-  after(async () => {
-    shiftWallClock(0);
-    await Promise.all(daemons.map((d) => d.stop(1000)));
-    await rm(root, { recursive: true, force: true });
-  });
+  const suite = daemonSuite('gl-wall-clock-', () => shiftWallClock(0));
+  const { daemons } = suite;
 
   const config = (name: string, nodeIndex: number, bootstrap: string[]) =>
-    validateDaemonConfig({
-      listen: ['/ip4/127.0.0.1/tcp/0'],
-      bootstrap,
-      swarm: 'wall-clock',
-      data: 'mnist',
-      partition: 'iid',
-      nodeIndex,
-      numNodes: 2,
-      model: 'mlp-small',
-      backend: 'wasm',
-      stateDir: join(root, name),
-      exchangeIntervalMs: 150,
-      announceIntervalMs: 5000,
-      evalIntervalMs: 300,
-      checkpointIntervalMs: 1000,
-      stepsPerInterval: 5,
-      dutyCycle: 1,
-      metricsPort: 0,
-      distill: false,
-      logLevel: 'silent',
-    });
-  const metrics = async (url: string): Promise<MetricsJson> => (await (await fetch(url)).json()) as MetricsJson;
+    validateDaemonConfig(fastDaemonConfig(join(suite.root, name), { bootstrap, swarm: 'wall-clock', nodeIndex, numNodes: 2, announceIntervalMs: 5000, checkpointIntervalMs: 1000 }));
+  const metrics = fetchMetrics;
 
   it('keeps training, exchanging and knowing its peer; uptime never jumps or goes back', async () => {
     const a = new Daemon({ config: config('a', 0, []), logger: pino({ level: 'silent' }), libp2p: { discoveryIntervalMs: 300 } });
