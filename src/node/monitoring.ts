@@ -17,6 +17,7 @@ import { baseIdOf } from '../protocol/base-id.ts';
 import type { HttpServer } from './http.ts';
 import type { DaemonMetrics } from './metrics.ts';
 import { createLibp2pMetrics, PROMETHEUS_PATH, PrometheusExporter } from './prometheus.ts';
+import { keyMetricsFamilies } from './key-metrics/prometheus-families.ts';
 
 export class Monitoring {
   private readonly libp2pMetrics = createLibp2pMetrics();
@@ -42,6 +43,7 @@ export class Monitoring {
     const exporter = new PrometheusExporter({
       snapshot: () => metrics.toJson(),
       libp2pRegistry: this.libp2pMetrics.registry,
+      extraFamilies: keyMetricsFamilies(metrics.keyMetrics),
     });
     http.addRoute('GET', PROMETHEUS_PATH, () => exporter.response());
     return exporter;
