@@ -22,7 +22,7 @@ export interface RunningDaemon {
 export async function startDaemonPair(suite: DaemonSuite, swarm: string, options: DaemonConfigInput = {}): Promise<[RunningDaemon, RunningDaemon]> {
   const start = async (name: string, nodeIndex: number, bootstrap: string[]): Promise<RunningDaemon> => {
     const daemon = new Daemon({
-      config: validateDaemonConfig(fastDaemonConfig(join(suite.root, name), { swarm, nodeIndex, numNodes: 2, bootstrap, ...options })),
+      config: validateDaemonConfig(fastDaemonConfig(join(suite.root, `${swarm}-${name}`), { swarm, nodeIndex, numNodes: 2, bootstrap, ...options })),
       logger: pino({ level: 'silent' }),
       libp2p: { discoveryIntervalMs: 300 },
     });

@@ -176,7 +176,7 @@ export function daemonPageHtml(): string {
   const { js, css } = uplotAssets();
   cachedPage = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="no-referrer"><link rel="icon" href="data:,">
 <title>gossip-learn daemon</title>
 <style>${inlineSafe(css)}</style>
 <style>${PAGE_CSS}</style>

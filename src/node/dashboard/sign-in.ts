@@ -16,7 +16,7 @@ export const TOKEN_STORAGE_KEY = 'gossip-learn-metrics-token';
 
 export const SIGN_IN_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="no-referrer"><link rel="icon" href="data:,">
 <title>gossip-learn: metrics token</title>
 <style>body{font:15px system-ui,sans-serif;margin:3em auto;max-width:32em;color:#222}input{font:inherit;width:100%;margin:.5em 0}button{font:inherit}#error{color:#b00}</style>
 </head><body>
