@@ -369,6 +369,11 @@ export class ClusterLauncher {
   }
 
   /** Runs the whole cluster; resolves once every daemon has exited and results.json is written. */
+  /** The /metrics URL of each node that is up now (its dashboard is the same address without /metrics). */
+  metricsUrls(): Array<{ name: string; metricsUrl: string }> {
+    return this.nodes.flatMap((n) => (n.status === 'up' && n.metricsUrl !== null ? [{ name: n.tracker.name, metricsUrl: n.metricsUrl }] : []));
+  }
+
   /** The live swarm page's URL once it listens (null before, or when it could not listen). */
   dashboardUrl: string | null = null;
 

@@ -134,7 +134,7 @@ const PAGE_JS = `
       });
       body.appendChild(tr);
     });
-    set('peer-count', m.peerStats.length + ' peers · ' + (m.peers.connected == null ? 0 : m.peers.connected) + ' connected · ' + m.exchange.rejected + ' streams rejected');
+    set('peer-count', '· ' + m.peerStats.length + ' exchanged with · ' + (m.peers.connected == null ? 0 : m.peers.connected) + ' connected · ' + m.exchange.rejected + ' streams rejected');
   }
   function tick() {
     var since = lastTime();
