@@ -40,8 +40,18 @@ export class Monitoring {
       // Fingerprint of the exact parameter bits: shows a model did not change (fuzz:peer) or that two nodes agree.
       if (options.params !== undefined) metrics.model.paramsDigest = baseIdOf(options.params());
     });
+    // One snapshot per scrape: every family reads the same figures, and the refreshers
+    // (the parameter digest above, the latency percentiles) run once instead of once per family.
+    let scrape: ReturnType<DaemonMetrics['toJson']> | null = null;
+    const snapshot = (): ReturnType<DaemonMetrics['toJson']> => {
+      if (scrape === null) {
+        scrape = metrics.toJson();
+        setImmediate(() => (scrape = null));
+      }
+      return scrape;
+    };
     const exporter = new PrometheusExporter({
-      snapshot: () => metrics.toJson(),
+      snapshot,
       libp2pRegistry: this.libp2pMetrics.registry,
       extraFamilies: keyMetricsFamilies(metrics.keyMetrics),
     });
