@@ -7,7 +7,8 @@ export type ClusterErrorReason =
   | 'exited-early' // a daemon exited before it was ready
   | 'no-address' // a daemon's /metrics never listed a loopback multiaddr with /p2p/
   | 'metrics-failed' // /metrics could not be read or parsed
-  | 'bad-results'; // a results.json to re-render is missing, malformed or of a newer format
+  | 'bad-results' // a results.json to re-render is missing, malformed or of a newer format
+  | 'screenshot'; // headless Chromium could not take a dashboard screenshot (npm run screenshots)
 
 /** The one error class of the cluster launcher. */
 export class ClusterError extends GossipLearnError<ClusterErrorReason> {

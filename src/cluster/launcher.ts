@@ -31,6 +31,8 @@ import { ClusterError } from './errors.ts';
 import { fetchMetrics, pickDialAddress } from './metrics-client.ts';
 import type { ClusterConfig } from './options.ts';
 import type { NodeRow, NodeStatus, ProgressView } from './progress.ts';
+import { SwarmDashboard } from './swarm-dashboard.ts';
+import { swarmData } from './swarm-page.ts';
 import { buildResults, describeJoin, NodeTracker, RUNNING_STOP_REASON, writeResultsFile, type ClusterEvent, type ClusterResults, type NodeRole } from './results.ts';
 import { EXIT_WITH_PARENT_FLAG } from '../node/constants.ts';
 import { createRandom, deriveSeed } from '../train/random.ts';
@@ -367,9 +369,43 @@ export class ClusterLauncher {
   }
 
   /** Runs the whole cluster; resolves once every daemon has exited and results.json is written. */
+  /** The /metrics URL of each node that is up now (its dashboard is the same address without /metrics). */
+  metricsUrls(): Array<{ name: string; metricsUrl: string }> {
+    return this.nodes.flatMap((n) => (n.status === 'up' && n.metricsUrl !== null ? [{ name: n.tracker.name, metricsUrl: n.metricsUrl }] : []));
+  }
+
+  /** The live swarm page's URL once it listens (null before, or when it could not listen). */
+  dashboardUrl: string | null = null;
+
+  /** Serves the live swarm page (swarm-dashboard.ts) and prints its URL; a port in use costs the page only. */
+  private async startDashboard(): Promise<SwarmDashboard | null> {
+    const dashboard = new SwarmDashboard({
+      port: this.config.dashboardPort ?? 0,
+      title: `gossip-learn swarm ${this.config.swarm}`,
+      data: () => swarmData({ startedAt: new Date(this.startedAtMs).toISOString(), nodes: this.nodes.map((n) => ({ name: n.tracker.name, series: n.tracker.series })) }),
+    });
+    try {
+      this.dashboardUrl = await dashboard.start();
+    } catch (err) {
+      this.options.progress.event(`warning: no live swarm page on 127.0.0.1:${this.config.dashboardPort ?? 0}: ${(err as Error).message} (choose another --dashboard-port)`);
+      return null;
+    }
+    this.options.progress.event(`swarm page (every node, live): ${this.dashboardUrl}`);
+    return dashboard;
+  }
+
   async run(signal?: AbortSignal): Promise<ClusterResults> {
     const c = this.config;
     await mkdir(this.outDir, { recursive: true });
+    const dashboard = await this.startDashboard();
+    try {
+      return await this.runSwarm(c, signal);
+    } finally {
+      await dashboard?.stop();
+    }
+  }
+
+  private async runSwarm(c: ClusterConfig, signal?: AbortSignal): Promise<ClusterResults> {
     const reused = [];
     for (const n of this.nodes) {
       const existing = await readdir(n.stateDir).catch(() => []);

@@ -28,6 +28,14 @@ export interface MetricsSnapshot {
   /** Local training steps (batches) of this daemon process, `training.steps`; starts at 0 in a restarted process. */
   trainingSteps: number | null;
   distill: unknown;
+  /** The key figures the swarm page charts (src/node/key-metrics): smoothed consensus distance, ... */
+  consensusDistance: number | null;
+  /** ... exchange bytes per second sent over the last minute, ... */
+  bytesSentPerSecond: number | null;
+  /** ... training's share of the process CPU time since start, ... */
+  cpuShareTraining: number | null;
+  /** ... and joules since this process started. */
+  joules: number | null;
 }
 
 // A /metrics body is a few kilobytes; refuse anything absurd.
@@ -75,6 +83,10 @@ export function parseMetrics(body: unknown): MetricsSnapshot {
     bytesReceived: num(body, 'exchange', 'bytesReceived'),
     trainingSteps: num(body, 'training', 'steps'),
     distill: field(body, ['distill']) ?? null,
+    consensusDistance: num(body, 'convergence', 'consensusDistanceSmoothed'),
+    bytesSentPerSecond: num(body, 'communication', 'bytesSentPerSecond'),
+    cpuShareTraining: num(body, 'compute', 'shares', 'training'),
+    joules: num(body, 'energy', 'joules'),
   };
 }
 

@@ -62,6 +62,8 @@ export interface ClusterConfig {
   baselines?: boolean;
   /** The CLI file spawned as `node <cli> daemon …`; null = this repository's bin/gossip-learn.js. */
   cli: string | null;
+  /** Port of the live swarm page on 127.0.0.1 (0 = a free port, printed); absent in older results.json files: 0. */
+  dashboardPort?: number;
 }
 
 // Pacing: the gossip core's defaults (src/core/pacing.ts), the same a daemon
@@ -106,6 +108,7 @@ Options:
   --duty-cycle F            share of time each daemon may train, 0..1 (default: ${DEFAULT_DUTY_CYCLE})
   --backend NAME            tensorflow | wasm | cpu (default: the daemon's choice)
   --poll-interval TIME      how often the launcher reads each /metrics, at least ${MIN_POLL_INTERVAL_MS}ms (default: ${shown(DEFAULT_POLL_INTERVAL_MS)})
+  --dashboard-port PORT     port of the live swarm page on 127.0.0.1, printed at start (default: 0 = a free port)
   --progress MODE           auto | tty | plain | none (default: auto)
   --progress-every TIME     time between plain progress blocks (default: 10s)
   --start-timeout TIME      how long a daemon may take to become ready (default: 120s)
@@ -233,6 +236,7 @@ const CLUSTER_OPTIONS = {
   'steps-per-interval': { type: 'string' },
   backend: { type: 'string' },
   'poll-interval': { type: 'string' },
+  'dashboard-port': { type: 'string' },
   progress: { type: 'string' },
   'progress-every': { type: 'string' },
   'start-timeout': { type: 'string' },
@@ -298,6 +302,7 @@ export function parseClusterCommand(argv: string[], now: Date = new Date()): Clu
   const stepsPerInterval = parseNumber('steps-per-interval', v['steps-per-interval'], DEFAULT_STEPS_PER_INTERVAL, isInt(0), 'a non-negative integer');
   const dutyCycle = parseNumber('duty-cycle', v['duty-cycle'], DEFAULT_DUTY_CYCLE, (n) => n > 0 && n <= 1, 'a number in (0, 1]');
   const pollIntervalMs = parseDuration('poll-interval', v['poll-interval'], DEFAULT_POLL_INTERVAL_MS, 'refuse', isInt(MIN_POLL_INTERVAL_MS), `at least ${MIN_POLL_INTERVAL_MS}ms`);
+  const dashboardPort = parseNumber('dashboard-port', v['dashboard-port'], 0, isInt(0, 65535), 'a port from 0 to 65535 (0 = a free port)');
   const progressEverySeconds = durationSecondsOf('progress-every', v['progress-every'], 10_000, 'seconds', isPositive, 'a positive duration');
   const startTimeoutSeconds = durationSecondsOf('start-timeout', v['start-timeout'], 120_000, 'seconds', isPositive, 'a positive duration');
   const stopTimeoutSeconds = durationSecondsOf('stop-timeout', v['stop-timeout'], 20_000, 'seconds', isPositive, 'a positive duration');
@@ -340,6 +345,7 @@ export function parseClusterCommand(argv: string[], now: Date = new Date()): Clu
     report: !v['no-report'],
     baselines: !v['no-baselines'],
     cli: v.cli === undefined ? null : nonEmpty('cli', v.cli, ''),
+    dashboardPort,
   };
   return { kind: 'run', config };
 }

@@ -3,7 +3,8 @@
  * (accuracy over time per node, cumulative bytes sent per node, accuracy
  * against bytes; the baselines as dashed lines) drawn headless with
  * vega-lite + vega (`View.toSVG()` needs no canvas), and report.html that
- * shows them with the figures. Works from results.json alone, so a finished
+ * shows them with the figures, plus the live swarm page's charts over the whole
+ * run (swarm-page.ts, uPlot inline). Works from results.json alone, so a finished
  * run, a partial one (launcher died) and an old one all re-render.
  *
  *   const files = await writeReport(results, outDir); // report.html, *.svg
@@ -14,6 +15,7 @@ import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import { describeJoin, RUNNING_STOP_REASON, type ClusterResults, type NodeResult } from './results.ts';
 import { byteScale, formatBytes, type ByteScale } from './units.ts';
+import { swarmChartsSection, swarmChartsStyles, swarmData } from './swarm-page.ts';
 
 export const REPORT_FILES = {
   html: 'report.html',
@@ -262,6 +264,7 @@ export function renderHtml(results: ClusterResults, charts: RenderedCharts): str
   .warning { background: #fff4d6; padding: 0.5rem 0.75rem; max-width: 60rem; }
   code { font-size: 0.8rem; }
 </style>
+${swarmChartsStyles()}
 </head>
 <body>
 <h1>gossip-learn cluster report</h1>
@@ -274,6 +277,9 @@ ${charts.accuracy}
 ${charts.bytes}
 ${charts.accuracyVsBytes}
 </div>
+<h2>Swarm charts</h2>
+<p class="note">The charts of the live swarm page (npm run cluster prints its URL), over the whole run: every node on one chart.</p>
+${swarmChartsSection(swarmData(results))}
 <h2>Nodes</h2>
 <table class="nodes">
 <tr><th>node</th><th>role</th><th>accuracy</th><th>age</th><th>steps</th><th>exchanges</th><th>merged</th><th>sent</th><th>received</th><th>restarts</th><th>join</th><th>peer id</th></tr>

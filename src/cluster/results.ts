@@ -40,6 +40,16 @@ export interface NodeSample {
    * before it was recorded.
    */
   trainingSteps?: number;
+  /**
+   * The key figures of the swarm page (src/cluster/swarm-page.ts), absent in
+   * older results.json files: smoothed consensus distance, exchange bytes
+   * sent per second (last minute), training's share of CPU time, and joules
+   * (cumulative over restarts).
+   */
+  consensusDistance?: number | null;
+  bytesSentPerSecond?: number | null;
+  cpuShareTraining?: number | null;
+  joules?: number;
 }
 
 export type NodeRole = 'initial' | 'late';
@@ -126,7 +136,7 @@ export interface ClusterResults {
 // resolution instead of growing without bound.
 export const MAX_SAMPLES_PER_NODE = 4000;
 
-type Counter = 'exchanges' | 'merged' | 'bytesSent' | 'bytesReceived' | 'trainingSteps';
+type Counter = 'exchanges' | 'merged' | 'bytesSent' | 'bytesReceived' | 'trainingSteps' | 'joules';
 
 /** Keeps one node's series; counters that drop (a restarted process) continue from where they were. */
 export class NodeTracker {
@@ -141,8 +151,8 @@ export class NodeTracker {
   readonly exits: NodeExit[] = [];
   distill: unknown = null;
   private readonly samples: NodeSample[] = [];
-  private readonly offset: Record<Counter, number> = { exchanges: 0, merged: 0, bytesSent: 0, bytesReceived: 0, trainingSteps: 0 };
-  private readonly lastRaw: Record<Counter, number> = { exchanges: 0, merged: 0, bytesSent: 0, bytesReceived: 0, trainingSteps: 0 };
+  private readonly offset: Record<Counter, number> = { exchanges: 0, merged: 0, bytesSent: 0, bytesReceived: 0, trainingSteps: 0, joules: 0 };
+  private readonly lastRaw: Record<Counter, number> = { exchanges: 0, merged: 0, bytesSent: 0, bytesReceived: 0, trainingSteps: 0, joules: 0 };
   private stride = 1;
   private skipped = 0;
 
@@ -197,6 +207,10 @@ export class NodeTracker {
       bytesSent: this.cumulative('bytesSent', snapshot.bytesSent),
       bytesReceived: this.cumulative('bytesReceived', snapshot.bytesReceived),
       trainingSteps: this.cumulative('trainingSteps', snapshot.trainingSteps),
+      consensusDistance: snapshot.consensusDistance,
+      bytesSentPerSecond: snapshot.bytesSentPerSecond,
+      cpuShareTraining: snapshot.cpuShareTraining,
+      joules: Math.round(this.cumulative('joules', snapshot.joules) * 1000) / 1000,
     };
     this.push(sample);
     return sample;

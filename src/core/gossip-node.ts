@@ -38,6 +38,7 @@ import { createCodec } from '../protocol/codec/index.ts';
 import { FRAME_FIXED_BYTES } from '../protocol/frame.ts';
 import type { Aggregator } from '../train/aggregators/index.ts';
 import type { LocalModelStore } from '../train/model-state.ts';
+import { relativeDistance } from '../train/merge.ts';
 import { PeerSampler, type PeerOutcome } from './peer-sampler.ts';
 import { ExchangePolicy, type SkipReason } from './exchange-policy.ts';
 import { DpRelease, type DpReleaseOptions, type DpSettings } from './dp-release.ts';
@@ -53,7 +54,30 @@ export interface GossipNodeOptions {
   policy?: ExchangePolicy;
   /** Differential privacy (dp-release.ts): every model frame is computed from the released model instead of the local one. */
   dp?: DpRelease | null;
+  /** Accounts the work of each phase (the daemon measures CPU time, src/node/cpu-accounting.ts); default: none. */
+  meter?: WorkMeter;
 }
+
+/** The phases of the core's work a driver may account: encoding and decoding frames (codec, replicas, DP noise), and merging. */
+export type CorePhase = 'codec' | 'merging';
+
+/**
+ * Runs each phase of the core's work through the driver, which may measure it
+ * (the core itself reads no clock). `measure` must return what `run` returns
+ * and let its exceptions through.
+ */
+export interface WorkMeter {
+  measure<T>(phase: CorePhase, run: () => T): T;
+}
+
+const UNMEASURED: WorkMeter = { measure: (_phase, run) => run() };
+
+/**
+ * Weight of the newest merge in the smoothed consensus distance (an
+ * exponential moving average): about the last 1 / 0.2 = 5 merges count, so
+ * one peer that lags does not hide the trend of the others.
+ */
+export const CONSENSUS_SMOOTHING = 0.2;
 
 /** Counters of what the node merged; bytes are in `sessions.stats`. */
 export interface GossipCounters {
@@ -61,6 +85,10 @@ export interface GossipCounters {
   merged: number;
   /** Peer models the aggregator refused (the pair was dropped). */
   mergeRejected: number;
+  /** Consensus distance (src/train/merge.ts relativeDistance) at the latest merge, before it; null before the first. */
+  consensusDistance: number | null;
+  /** The same, smoothed over merges (CONSENSUS_SMOOTHING); null before the first merge. */
+  consensusDistanceSmoothed: number | null;
 }
 
 /** What one received frame produced. */
@@ -75,6 +103,8 @@ export interface GossipStep {
   received: FrameBytes;
   /** True when this frame's model was merged into the local model. */
   merged: boolean;
+  /** When merged: the consensus distance between our model and our replica of the peer just before the merge (else null). */
+  consensusDistance: number | null;
 }
 
 export class GossipNode {
@@ -83,12 +113,14 @@ export class GossipNode {
   readonly aggregator: Aggregator;
   readonly sampler: PeerSampler;
   readonly policy: ExchangePolicy;
-  readonly counters: GossipCounters = { merged: 0, mergeRejected: 0 };
+  readonly counters: GossipCounters = { merged: 0, mergeRejected: 0, consensusDistance: null, consensusDistanceSmoothed: null };
   /** null: no differential privacy, frames carry the local model. */
   readonly dp: DpRelease | null;
+  readonly meter: WorkMeter;
 
   constructor(options: GossipNodeOptions) {
     this.dp = options.dp ?? null;
+    this.meter = options.meter ?? UNMEASURED;
     this.sessions = options.sessions;
     this.model = options.model;
     this.aggregator = options.aggregator;
@@ -146,14 +178,18 @@ export class GossipNode {
     let released: LocalModel | null = null;
     try {
       const local = this.model.read();
-      if (this.dp !== null) {
-        // Spend a release only on an exchange that will run.
-        if (this.sessions.isBusy(peerId)) return null;
-        const params = this.dp.release(local.params);
-        if (params === null) return null;
-        released = { params, age: local.age, samplesSeen: local.samplesSeen };
-      }
-      start = this.sessions.initiate(peerId, released ?? local);
+      const begun = this.meter.measure('codec', () => {
+        if (this.dp !== null) {
+          // Spend a release only on an exchange that will run.
+          if (this.sessions.isBusy(peerId)) return null;
+          const params = this.dp.release(local.params);
+          if (params === null) return null;
+          released = { params, age: local.age, samplesSeen: local.samplesSeen };
+        }
+        return this.sessions.initiate(peerId, released ?? local);
+      });
+      if (begun === null) return null;
+      start = begun;
     } catch (err) {
       if (err instanceof SessionError && err.reason === 'busy') {
         this.policy.skip('busy');
@@ -216,13 +252,17 @@ export class GossipExchange {
   receive(bytes: Uint8Array): GossipStep {
     const node = this.node;
     const local = node.model.read();
-    const step = this.exchange.handle(bytes, this.outgoing(local));
+    const step = node.meter.measure('codec', () => this.exchange.handle(bytes, this.outgoing(local)));
     const base = { frames: step.frames, done: step.done, sent: step.sent, received: step.received };
-    if (step.merge === null) return { ...base, merged: false };
+    if (step.merge === null) return { ...base, merged: false, consensusDistance: null };
     const estimate = step.merge;
-    const result = node.aggregator.aggregate(local, [
-      { peerId: estimate.peerId, params: estimate.params, selfReplica: estimate.selfReplica, age: estimate.age, samplesSeen: estimate.samplesSeen },
-    ]);
+    // Measured before the merge moves our model toward the peer: how far apart the pair was.
+    const { distance, result } = node.meter.measure('merging', () => ({
+      distance: relativeDistance(local.params, estimate.params),
+      result: node.aggregator.aggregate(local, [
+        { peerId: estimate.peerId, params: estimate.params, selfReplica: estimate.selfReplica, age: estimate.age, samplesSeen: estimate.samplesSeen },
+      ]),
+    }));
     node.sampler.reportUpdate(this.peerId, result.status === 'rejected' || result.suspects?.includes(this.peerId) === true ? 'suspect' : 'accepted');
     if (result.status === 'rejected') {
       // The replicas moved but the model refused the update: drop the pair so both sides resync.
@@ -231,9 +271,15 @@ export class GossipExchange {
       this.exchange.close();
       throw new GossipError('merge-rejected', `${this.exchange.role === 'initiator' ? 'outbound' : 'inbound'} update from ${this.peerId} rejected: ${result.reason}`, step.received);
     }
-    node.model.write(local.params, result.counters);
+    node.meter.measure('merging', () => node.model.write(local.params, result.counters));
     node.counters.merged += 1;
-    return { ...base, merged: true };
+    if (distance !== null) {
+      const counters = node.counters;
+      counters.consensusDistance = distance;
+      const previous = counters.consensusDistanceSmoothed;
+      counters.consensusDistanceSmoothed = previous === null ? distance : previous + CONSENSUS_SMOOTHING * (distance - previous);
+    }
+    return { ...base, merged: true, consensusDistance: distance };
   }
 
   /**
@@ -291,6 +337,8 @@ export interface GossipNodeSetup {
   byteBudgetPerHour?: number;
   /** Differential privacy (dp-release.ts); omit for none. */
   dp?: { settings: DpSettings } & DpReleaseOptions;
+  /** Accounts the codec and merging work (the daemon's CPU time); omit for none. */
+  meter?: WorkMeter;
 }
 
 /**
@@ -321,5 +369,13 @@ export function createGossipNode(setup: GossipNodeSetup): GossipNode {
     ...(byteBudgetPerHour > 0 ? { firstExchangeBytes: createCodec(sessions.config.snapshotCodec).encode(setup.model.read().params).length + FRAME_FIXED_BYTES } : {}),
   });
   const dp = setup.dp === undefined ? null : new DpRelease(setup.dp.settings, setup.dp);
-  return new GossipNode({ sessions, model: setup.model, aggregator: setup.aggregator, sampler: new PeerSampler({ random: setup.random }), policy, dp });
+  return new GossipNode({
+    sessions,
+    model: setup.model,
+    aggregator: setup.aggregator,
+    sampler: new PeerSampler({ random: setup.random }),
+    policy,
+    dp,
+    ...(setup.meter === undefined ? {} : { meter: setup.meter }),
+  });
 }

@@ -19,6 +19,7 @@ import { AGGREGATOR_NAMES, checkAggregatorName, DEFAULT_AGGREGATOR } from '../tr
 import { checkDataSpec } from '../train/dataset.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
 import { DEFAULT_GOSSIP_TRAINING, defaultLearningRate, learningRateDefaultsText, OPTIMIZER_NAMES, TRAINING_DEFAULTS } from '../train/training-defaults.ts';
+import { DEFAULT_CPU_WATTS } from './key-metrics/energy.ts';
 import {
   DEFAULT_ANNOUNCE_INTERVAL_MS,
   DEFAULT_CHECKPOINT_INTERVAL_MS,
@@ -154,6 +155,8 @@ export const daemonConfigSchema = z
     dpNoiseMultiplier: z.number().positive().nullable().default(null),
     dpDelta: z.number().gt(0).lt(1).nullable().default(null),
     dpEpsilonBudget: z.number().positive().nullable().default(null),
+    // Dashboard (issue 19): src/node/key-metrics/energy.ts.
+    cpuWatts: z.number().positive().max(1000).default(DEFAULT_CPU_WATTS),
   })
   .strict()
   .refine((c) => c.nodeIndex < c.numNodes, { message: 'node-index must be smaller than num-nodes', path: ['nodeIndex'] })
@@ -224,6 +227,7 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'dpNoiseMultiplier', flag: 'dp-noise-multiplier', kind: 'number', help: 'differential privacy: Gaussian noise std Z*C per coordinate', shown: 'off' },
   { key: 'dpDelta', flag: 'dp-delta', kind: 'number', help: 'differential privacy: delta of the reported (epsilon, delta)', shown: String(DEFAULT_DP_DELTA) },
   { key: 'dpEpsilonBudget', flag: 'dp-epsilon-budget', kind: 'number', help: 'differential privacy: stop sharing before epsilon would pass this', shown: 'no budget' },
+  { key: 'cpuWatts', flag: 'cpu-watts', kind: 'number', help: 'energy estimate: watts one busy CPU core draws (energy = CPU seconds x W unless RAPL counters are readable)', shown: String(DEFAULT_CPU_WATTS) },
   { key: 'exitWithParent', flag: 'exit-with-parent', kind: 'boolean', help: 'exit when the parent process dies (the cluster launcher passes it; under npm or npx the daemon watches npm anyway)', shown: 'off' },
 ];
 
@@ -232,7 +236,7 @@ const HELP_ARG_BY_FLAG: Record<string, string> = {
   config: 'FILE', swarm: 'ID', data: 'SPEC', partition: 'SPEC', codec: 'SPEC', model: 'NAME', backend: 'NAME', optimizer: 'NAME',
   'log-level': 'LEVEL', 'state-dir': 'DIR', psk: 'FILE', 'allow-peer': 'ID', 'allow-peers': 'FILE', 'metrics-token': 'TOKEN', 'dp-clip': 'C',
   'dp-noise-multiplier': 'Z', 'dp-delta': 'D', 'dp-epsilon-budget': 'E', 'metrics-host': 'HOST', 'metrics-port': 'PORT', teacher: 'PEER', 'node-index': 'I',
-  aggregator: 'NAME',
+  aggregator: 'NAME', 'cpu-watts': 'W',
 };
 const HELP_ARG_BY_KIND: Record<OptionKind, string> = { boolean: '', list: 'ADDR', duration: 'TIME', int: 'N', number: 'X', string: 'VALUE', bytes: 'BYTES_PER_HOUR' };
 const helpArg = (o: OptionSpec): string => {

@@ -57,6 +57,10 @@ import { IdentityGuard, type DuplicateIdentityError } from './identity-guard.ts'
 import { DistillTeacherService } from './distill-teacher.ts';
 import { daemonDpSetup, dpSettingsOf, loadAccessControl } from './privacy.ts';
 import type { DaemonContext, DaemonService, NodeData } from './service.ts';
+import { MetricsHistory } from './key-metrics/metrics-history.ts';
+import { KeyMetricsSampler } from './key-metrics/sampler.ts';
+import { addDashboardRoutes } from './dashboard/routes.ts';
+import { SIGN_IN_PAGE } from './dashboard/sign-in.ts';
 
 
 export interface DaemonStartInfo {
@@ -93,6 +97,8 @@ export class Daemon {
   readonly config: DaemonConfig;
   readonly metrics = new DaemonMetrics();
   readonly http: HttpServer;
+  /** `GET /metrics/history`: one point per evaluation interval (src/node/key-metrics/metrics-history.ts). */
+  readonly history: MetricsHistory;
   readonly logger: Logger;
   readonly announcements = new AnnouncementTable();
   private readonly options: DaemonOptions;
@@ -117,8 +123,17 @@ export class Daemon {
     this.options = options;
     this.config = options.config;
     this.logger = options.logger ?? createLogger(options.config.logLevel);
-    this.http = new HttpServer({ host: options.config.metricsHost, port: options.config.metricsPort, token: options.config.metricsToken });
+    this.http = new HttpServer({
+      host: options.config.metricsHost,
+      port: options.config.metricsPort,
+      token: options.config.metricsToken,
+      measure: (run) => this.metrics.keyMetrics.cpu.measure('serving', run),
+      signInPage: SIGN_IN_PAGE,
+    });
     this.http.addRoute('GET', '/metrics', () => jsonResponse(this.metrics.toJson()));
+    this.metrics.keyMetrics.configureEnergy({ cpuWatts: options.config.cpuWatts });
+    this.history = new MetricsHistory({ intervalMs: options.config.evalIntervalMs });
+    addDashboardRoutes(this.http, { history: this.history });
     this.http.addRoute('GET', '/healthz', () =>
       this.stateValue === 'running' ? jsonResponse({ status: 'ok' }) : jsonResponse({ status: this.stateValue }, 503),
     );
@@ -266,6 +281,7 @@ export class Daemon {
       ...privacyOf(config, publicBase, logger),
       localStepsPerExchange: config.localStepsPerExchange,
       byteBudgetPerHour: config.byteBudgetPerHour,
+      meter: metrics.keyMetrics.cpu,
     }));
     const admission = new InboundAdmission(
       this.options.limits ?? {
@@ -323,6 +339,7 @@ export class Daemon {
       Object.assign(metrics.policy, { ...p, skipped: { ...p.skipped } });
     });
     metrics.addRefresher(() => (metrics.privacy.dp = gossip.dp?.status() ?? null));
+    metrics.addRefresher(() => metrics.keyMetrics.setConsensus(gossip.counters));
     if (gossip.dp?.exhausted === true) logger.warn(gossip.dp.status(), 'differential privacy: the epsilon budget was spent before this start: sharing nothing');
     const exchanges = new ExchangeService({
       gossip,
@@ -356,6 +373,7 @@ export class Daemon {
       // First: it must see every connection, the bootstrap dials included.
       new IdentityGuard({ claim, onDuplicate: (err) => this.refuse(err) }),
       new Connectivity({ bootstrap: config.bootstrap }),
+      new KeyMetricsSampler({ metrics, history: this.history }),
       new PeerIdentityCheck(),
       checkpoints,
       exchanges,

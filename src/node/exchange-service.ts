@@ -145,16 +145,17 @@ export class ExchangeService implements DaemonService {
     return this.track(async (signal) => {
       let stream: Stream | null = null;
       const exchange = started.exchange;
+      const startedMs = performance.now();
       try {
         stream = await context.node.dialProtocol(peerId, EXCHANGE_PROTOCOL_ID, { signal });
         const wire = lpStream(stream, { maxDataLength: MAX_CHUNK_DATA_BYTES, maxBufferSize: maxExchangeReadBufferBytes(this.maxFrameBytes) });
         await this.writeFrames(wire, started.frames, signal);
-        this.countBytes('sent', started.sent);
+        this.countBytes('sent', started.sent, id);
         while (!exchange.done) {
-          const bytes = await this.readFrame(wire, signal);
-          const step = this.receive(exchange, bytes);
+          const { bytes, arrivedMs } = await this.readFrame(wire, signal);
+          const step = this.receive(exchange, bytes, arrivedMs);
           await this.writeFrames(wire, step.frames, signal);
-          this.countBytes('sent', step.sent);
+          this.countBytes('sent', step.sent, id);
         }
         await stream.close({ signal });
         const outcome = exchange.outcome;
@@ -164,6 +165,8 @@ export class ExchangeService implements DaemonService {
         }
         if (outcome === 'error-from-peer') throw new ExchangeFailedError('no-frame', 'peer answered ERROR');
         metrics.exchange.lastAt = new Date().toISOString();
+        metrics.keyMetrics.exchangeRoundTripMs.observe(performance.now() - startedMs);
+        metrics.keyMetrics.exchangeCompleted(id);
         return 'merged';
       } catch (err) {
         exchange.close();
@@ -187,6 +190,7 @@ export class ExchangeService implements DaemonService {
       // Over a per-peer limit: refused before reading anything (the guard counts the hit).
       stream.abort(new ExchangeFailedError('stopped', 'per-peer limit reached'));
       metrics.exchange.rejected++;
+      metrics.keyMetrics.peers.rejected(id);
       return;
     }
     void this.track(async (signal) => {
@@ -194,30 +198,31 @@ export class ExchangeService implements DaemonService {
       try {
         const wire = lpStream(stream, { maxDataLength: MAX_CHUNK_DATA_BYTES, maxBufferSize: maxExchangeReadBufferBytes(this.maxFrameBytes) });
         while (!exchange.done) {
-          let bytes: Uint8Array;
+          let frame: { bytes: Uint8Array; arrivedMs: number };
           try {
-            bytes = await this.readFrame(wire, signal);
+            frame = await this.readFrame(wire, signal);
           } catch (err) {
             // After our reply the initiator either closes (the normal end) or asks once for NEED_BASE.
             if (exchange.outcome !== null && isEndOfStream(err)) break;
             throw err;
           }
-          const step = this.receive(exchange, bytes);
+          const step = this.receive(exchange, frame.bytes, frame.arrivedMs);
           await this.writeFrames(wire, step.frames, signal);
-          this.countBytes('sent', step.sent);
+          this.countBytes('sent', step.sent, id);
         }
         exchange.close();
         await stream.close({ signal });
-        this.countInbound(exchange.outcome);
+        this.countInbound(exchange.outcome, id);
       } catch (err) {
         exchange.close();
         stream.abort(err as Error);
         // A stream that already delivered a merged model is not a rejection, whatever happens after;
         // one whose update the model refused (outcome 'merged' at session level only) is.
         const modelRefused = err instanceof GossipError && err.reason === 'merge-rejected';
-        if (exchange.outcome === 'merged' && !modelRefused) this.countInbound('merged');
+        if (exchange.outcome === 'merged' && !modelRefused) this.countInbound('merged', id);
         else {
           metrics.exchange.rejected++;
+          metrics.keyMetrics.peers.rejected(id);
           this.inbound?.countRejection(err);
         }
         context.logger.debug({ err, peer: id }, exchange.outcome === 'merged' ? 'inbound exchange ended badly after merging' : 'inbound exchange rejected');
@@ -227,29 +232,41 @@ export class ExchangeService implements DaemonService {
     }, this.exchangeTimeoutMs);
   }
 
-  private countInbound(outcome: ExchangeOutcome): void {
+  private countInbound(outcome: ExchangeOutcome, peerId: string): void {
     const metrics = this.context?.metrics;
     if (metrics === undefined) return;
     if (outcome === 'merged') {
       metrics.exchange.accepted++;
       metrics.exchange.lastAt = new Date().toISOString();
+      metrics.keyMetrics.exchangeCompleted(peerId);
     } else if (outcome === 'busy') {
       metrics.exchange.busy++;
     }
   }
 
-  private readFrame(wire: LengthPrefixedChannel, signal: AbortSignal): Promise<Uint8Array> {
-    return readChunkedFrame(wire, { maxFrameBytes: this.maxFrameBytes, readTimeoutMs: this.readTimeoutMs, signal });
+  /** One whole frame, and when its first chunk arrived (performance.now ms: the start of updateToMergeMs). */
+  private async readFrame(wire: LengthPrefixedChannel, signal: AbortSignal): Promise<{ bytes: Uint8Array; arrivedMs: number }> {
+    let arrivedMs: number | null = null;
+    const timed: LengthPrefixedChannel = {
+      read: async (options) => {
+        const chunk = await wire.read(options);
+        arrivedMs ??= performance.now();
+        return chunk;
+      },
+      write: (data, options) => wire.write(data, options),
+    };
+    const bytes = await readChunkedFrame(timed, { maxFrameBytes: this.maxFrameBytes, readTimeoutMs: this.readTimeoutMs, signal });
+    return { bytes, arrivedMs: arrivedMs ?? performance.now() };
   }
 
   /** Feeds one received frame to the gossip core (which merges) and counts what it did (throws ProtocolError, GossipError). */
-  private receive(exchange: GossipExchange, bytes: Uint8Array): GossipStep {
+  private receive(exchange: GossipExchange, bytes: Uint8Array, arrivedMs: number): GossipStep {
     let step: GossipStep;
     try {
       step = exchange.receive(bytes);
     } catch (err) {
       // A refused model was still received in full: its bytes count like any other frame's.
-      if (err instanceof GossipError && err.received !== null) this.countBytes('received', err.received);
+      if (err instanceof GossipError && err.received !== null) this.countBytes('received', err.received, exchange.peerId);
       throw err;
     } finally {
       const metrics = this.context?.metrics;
@@ -259,13 +276,17 @@ export class ExchangeService implements DaemonService {
         metrics.exchange.needBase = this.gossip.sessions.stats.needBaseSent;
       }
     }
-    this.countBytes('received', step.received);
+    this.countBytes('received', step.received, exchange.peerId);
+    if (step.merged) this.context?.metrics.keyMetrics.updateToMergeMs.observe(performance.now() - arrivedMs);
     return step;
   }
 
   /** Bytes as the session measured them (frames, payload, model frames): never re-decoded here. */
-  private countBytes(direction: 'sent' | 'received', bytes: FrameBytes): void {
-    this.context?.metrics.countFrames(direction, bytes, this.gossip.sessions.config.paramCount);
+  private countBytes(direction: 'sent' | 'received', bytes: FrameBytes, peerId: string): void {
+    const metrics = this.context?.metrics;
+    if (metrics === undefined) return;
+    metrics.countFrames(direction, bytes, this.gossip.sessions.config.paramCount);
+    metrics.keyMetrics.peers.countBytes(peerId, direction, bytes.payloadBytes + bytes.metaBytes);
   }
 
   private async writeFrames(wire: LengthPrefixedChannel, frames: Uint8Array[], signal: AbortSignal): Promise<void> {

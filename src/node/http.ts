@@ -10,7 +10,10 @@
  *
  * With a `token` (--metrics-token) every route but `/healthz` answers 401
  * unless the request carries `Authorization: Bearer <token>` (compared in
- * constant time); routes added later follow the same rule.
+ * constant time); routes added later follow the same rule. A browser asking
+ * for a page (GET, Accept: text/html) without it gets, with the same 401, the
+ * `signInPage` when one is set (the dashboard's: it asks for the token and
+ * sends it as that header, src/node/dashboard/sign-in.ts).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -46,11 +49,20 @@ export class HttpServer {
   private readonly host: string;
   private readonly port: number;
   private readonly token: string | null;
+  private readonly measure: <T>(run: () => T) => T;
+  private readonly signInPage: string | null;
 
-  constructor(opts: { host: string; port: number; token?: string | null }) {
+  /**
+   * `measure` runs the synchronous part of each request's handling (the
+   * daemon charges its CPU time to serving); `signInPage` is the HTML a
+   * browser gets with a 401.
+   */
+  constructor(opts: { host: string; port: number; token?: string | null; measure?: <T>(run: () => T) => T; signInPage?: string | null }) {
     this.host = opts.host;
     this.port = opts.port;
     this.token = opts.token ?? null;
+    this.measure = opts.measure ?? ((run) => run());
+    this.signInPage = opts.signInPage ?? null;
   }
 
   /** Registers (or replaces) the handler of `METHOD path` (exact path, query string ignored). */
@@ -63,16 +75,18 @@ export class HttpServer {
   }
 
   async start(): Promise<{ host: string; port: number; baseUrl: string }> {
-    const server = createServer((req, res) => {
+    const server = createServer((req, res) => this.measure(() => {
       const path = (req.url ?? '/').split('?')[0] ?? '/';
       const handler = this.routes.get(`${req.method ?? 'GET'} ${path}`);
-      const reply = (r: HttpResponse): void => {
-        res.writeHead(r.status, { 'content-type': r.type, 'cache-control': 'no-store' });
-        res.end(r.body);
-      };
+      const reply = (r: HttpResponse): void =>
+        this.measure(() => {
+          res.writeHead(r.status, { 'content-type': r.type, 'cache-control': 'no-store' });
+          res.end(r.body);
+        });
       if (this.token !== null && path !== UNAUTHENTICATED_PATH && !bearerMatches(req.headers.authorization, this.token)) {
-        res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'www-authenticate': 'Bearer' });
-        res.end('unauthorized: send Authorization: Bearer <--metrics-token>\n');
+        const page = this.signInPage !== null && req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
+        res.writeHead(401, { 'content-type': `text/${page ? 'html' : 'plain'}; charset=utf-8`, 'cache-control': 'no-store', 'www-authenticate': 'Bearer' });
+        res.end(page ? this.signInPage : 'unauthorized: send Authorization: Bearer <--metrics-token>\n');
         return;
       }
       if (handler === undefined) {
@@ -80,9 +94,9 @@ export class HttpServer {
         return;
       }
       Promise.resolve()
-        .then(() => handler(req))
+        .then(() => this.measure(() => handler(req)))
         .then(reply, (err: unknown) => reply({ status: 500, type: 'text/plain; charset=utf-8', body: `${(err as Error).name}\n` }));
-    });
+    }));
     // Scrapers hold connections open; never let one keep shutdown waiting.
     server.keepAliveTimeout = 5_000;
     server.headersTimeout = 10_000;

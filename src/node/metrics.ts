@@ -13,6 +13,7 @@
 import type { FrameBytes } from '../protocol/session.ts';
 import { monotonicNowMs } from '../common/clock.ts';
 import type { DpStatus } from '../core/dp-release.ts';
+import { KeyMetrics, type KeyMetricsJson } from './key-metrics/key-metrics.ts';
 
 export interface ModelMetrics {
   name: string | null;
@@ -131,7 +132,8 @@ export interface PolicyMetrics {
   skipped: Record<string, number>;
 }
 
-export interface MetricsJson {
+/** Plus the key figures (src/node/key-metrics/key-metrics.ts): latency, convergence, communication, compute, energy, peerStats. */
+export interface MetricsJson extends KeyMetricsJson {
   peerId: string | null;
   addresses: string[] | null;
   swarm: string | null;
@@ -182,6 +184,8 @@ export class DaemonMetrics {
   readonly limits: LimitMetrics = { hits: {} };
   readonly policy: PolicyMetrics = { localStepsPerExchange: null, currentLocalSteps: null, pendingLocalSteps: null, byteBudgetPerHour: null, budgetWindowBytes: null, skipped: { 'byte-budget': 0, 'no-peer': 0, busy: 0 } };
   readonly privacy: PrivacyMetrics = { psk: false, allowlist: null, dp: null };
+  /** Latency, convergence, communication, compute, energy and per-peer figures (src/node/key-metrics/). */
+  readonly keyMetrics = new KeyMetrics();
 
   /** f32 bytes the carried payloads stood for, and their codec bytes: compressionRatio = f32 / payload. */
   private rawF32Bytes = 0;
@@ -234,6 +238,7 @@ export class DaemonMetrics {
       limits: { hits: { ...this.limits.hits } },
       policy: { ...this.policy, skipped: { ...this.policy.skipped } },
       privacy: { ...this.privacy, dp: this.privacy.dp === null ? null : { ...this.privacy.dp } },
+      ...this.keyMetrics.toJson(this.exchange),
     };
   }
 }

@@ -17,6 +17,7 @@ import { baseIdOf } from '../protocol/base-id.ts';
 import type { HttpServer } from './http.ts';
 import type { DaemonMetrics } from './metrics.ts';
 import { createLibp2pMetrics, PROMETHEUS_PATH, PrometheusExporter } from './prometheus.ts';
+import { keyMetricsFamilies } from './key-metrics/prometheus-families.ts';
 
 export class Monitoring {
   private readonly libp2pMetrics = createLibp2pMetrics();
@@ -39,9 +40,20 @@ export class Monitoring {
       // Fingerprint of the exact parameter bits: shows a model did not change (fuzz:peer) or that two nodes agree.
       if (options.params !== undefined) metrics.model.paramsDigest = baseIdOf(options.params());
     });
+    // One snapshot per scrape: every family reads the same figures, and the refreshers
+    // (the parameter digest above, the latency percentiles) run once instead of once per family.
+    let scrape: ReturnType<DaemonMetrics['toJson']> | null = null;
+    const snapshot = (): ReturnType<DaemonMetrics['toJson']> => {
+      if (scrape === null) {
+        scrape = metrics.toJson();
+        setImmediate(() => (scrape = null));
+      }
+      return scrape;
+    };
     const exporter = new PrometheusExporter({
-      snapshot: () => metrics.toJson(),
+      snapshot,
       libp2pRegistry: this.libp2pMetrics.registry,
+      extraFamilies: keyMetricsFamilies(metrics.keyMetrics),
     });
     http.addRoute('GET', PROMETHEUS_PATH, () => exporter.response());
     return exporter;

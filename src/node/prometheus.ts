@@ -26,10 +26,10 @@ import type { MetricsJson } from './metrics.ts';
 
 export const PROMETHEUS_PATH = '/metrics/prometheus';
 
-type FamilyType = 'counter' | 'gauge' | 'histogram' | 'summary';
+export type FamilyType = 'counter' | 'gauge' | 'histogram' | 'summary';
 type Labels = Record<string, string | number>;
 
-interface Sample {
+export interface Sample {
   value: number;
   labels?: Labels;
   /** Set by histograms and summaries (`<name>_bucket`, `_sum`, `_count`). */
@@ -91,7 +91,7 @@ const isoToSeconds = (iso: string | null): number | null => {
   return Number.isNaN(ms) ? null : ms / 1000;
 };
 
-interface DaemonFamilySpec {
+export interface DaemonFamilySpec {
   name: string;
   help: string;
   type: FamilyType;
@@ -520,6 +520,8 @@ export interface PrometheusExporterOptions {
   libp2pRegistry?: Registry | null;
   /** Node.js process metrics (default true). */
   processMetrics?: boolean;
+  /** More families of the daemon's own, rendered from the same snapshot (the key figures: src/node/key-metrics/prometheus-families.ts). */
+  extraFamilies?: DaemonFamilySpec[];
 }
 
 export class PrometheusExporter {
@@ -533,7 +535,7 @@ export class PrometheusExporter {
   constructor(options: PrometheusExporterOptions) {
     this.libp2pRegistry = options.libp2pRegistry ?? null;
     this.processRegistry = options.processMetrics === false ? null : sharedProcessRegistry();
-    for (const spec of DAEMON_FAMILIES) {
+    for (const spec of [...DAEMON_FAMILIES, ...(options.extraFamilies ?? [])]) {
       register(this.registry, new ComputedFamily(spec.name, spec.help, spec.type, () => spec.samples(options.snapshot())));
     }
   }

@@ -66,10 +66,12 @@ export class TrainingLoop implements DaemonService {
 
   /** Evaluates on the full test split now and publishes the result in metrics. */
   evaluate(): { accuracy: number; loss: number } {
-    const result = this.options.model.trainer.evaluate(this.options.test, EVAL_BATCH_SIZE);
-    this.lastEvalMs = this.now();
     const metrics = this.context?.metrics;
+    const evaluate = (): { accuracy: number; loss: number } => this.options.model.trainer.evaluate(this.options.test, EVAL_BATCH_SIZE);
+    const result = metrics === undefined ? evaluate() : metrics.keyMetrics.cpu.measure('evaluation', evaluate);
+    this.lastEvalMs = this.now();
     if (metrics !== undefined) {
+      metrics.keyMetrics.noteEvaluation(result.accuracy, this.lastEvalMs);
       metrics.eval.accuracy = result.accuracy;
       metrics.eval.loss = result.loss;
       // A wall-clock instant for people and other processes; lastEvalMs is on the monotonic clock (src/common/clock.ts), only for intervals.
@@ -89,12 +91,22 @@ export class TrainingLoop implements DaemonService {
     const { model, evalIntervalMs } = this.options;
     const { intervalMs, stepsPerInterval, dutyCycle } = this.options.pacing;
     const metrics = this.context!.metrics;
+    const key = metrics.keyMetrics;
+    // Each step's wall time (training.stepMs) and CPU time (compute.cpuSeconds.training).
+    const around = <T>(step: () => T): T => {
+      const started = performance.now();
+      try {
+        return key.cpu.measure('training', step);
+      } finally {
+        key.trainingStepMs.observe(performance.now() - started);
+      }
+    };
     while (!signal.aborted) {
       const windowStart = this.now();
       let done = 0;
       while (done < stepsPerInterval && !signal.aborted) {
         const sliceStart = this.now();
-        const result = await model.trainer.trainSteps(nextSliceSteps(stepsPerInterval, done), { signal });
+        const result = await model.trainer.trainSteps(nextSliceSteps(stepsPerInterval, done), { signal, around });
         done += result.steps;
         metrics.training.steps += result.steps;
         this.options.guard?.afterTraining(result);

@@ -63,6 +63,27 @@ export function l2Norm(values: Float32Array): number {
   return Math.sqrt(sum);
 }
 
+/**
+ * Consensus distance of one pair: ||local - peer||_2 / ||local||_2, the L2
+ * distance between our model and our replica of a peer, relative to our own
+ * norm (the consensus distance of decentralized SGD analyses, e.g. Kong et al.
+ * 2021, "Consensus control for decentralized deep learning", taken per pair).
+ * 0 = the two agree exactly; 1 = they differ by as much as our model weighs.
+ * Returns null when the lengths differ, a value is not finite, or our norm is 0.
+ */
+export function relativeDistance(local: Float32Array, peer: Float32Array): number | null {
+  if (local.length !== peer.length) return null;
+  let diff = 0;
+  let own = 0;
+  for (let i = 0; i < local.length; i++) {
+    const d = local[i]! - peer[i]!;
+    diff += d * d;
+    own += local[i]! * local[i]!;
+  }
+  const ratio = Math.sqrt(diff) / Math.sqrt(own);
+  return Number.isFinite(ratio) ? ratio : null;
+}
+
 /** True when every entry is a finite number. */
 export function allFinite(values: Float32Array): boolean {
   for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return false;

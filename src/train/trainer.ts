@@ -274,9 +274,14 @@ export class Trainer {
    * Stops early (without throwing) when `signal` aborts, or when
    * `maxSliceMs` of wall time has passed since the call began; a time
    * budget still runs at least one step, so a paced caller always makes
-   * progress (pass steps = 0 for none).
+   * progress (pass steps = 0 for none). `around`, when given, runs each
+   * step (synchronous) and must return what it returns: the daemon measures
+   * each step's time and CPU time with it.
    */
-  async trainSteps(steps: number, opts: { signal?: AbortSignal; maxSliceMs?: number } = {}): Promise<TrainStepsResult> {
+  async trainSteps(
+    steps: number,
+    opts: { signal?: AbortSignal; maxSliceMs?: number; around?: <T>(step: () => T) => T } = {},
+  ): Promise<TrainStepsResult> {
     if (this.disposed) throw new TrainerError('bad-options', 'trainer is disposed');
     const started = performance.now();
     let done = 0;
@@ -287,7 +292,7 @@ export class Trainer {
       if (opts.signal?.aborted) break;
       if (opts.maxSliceMs !== undefined && done > 0 && performance.now() - started >= opts.maxSliceMs) break;
       const t0 = performance.now();
-      const result = this.step();
+      const result = opts.around === undefined ? this.step() : opts.around(() => this.step());
       computeMs += performance.now() - t0;
       done++;
       samples += result.samples;

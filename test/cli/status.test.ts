@@ -7,6 +7,8 @@ import { promisify } from 'node:util';
 import { fetchMetrics, formatBytes, formatSeconds, formatStatus, parseStatusOptions } from '../../src/cli/commands/status.ts';
 import { CliUsageError } from '../../src/cli/usage-error.ts';
 import type { MetricsJson } from '../../src/node/metrics.ts';
+import { CpuAccounting } from '../../src/node/key-metrics/cpu-accounting.ts';
+import { KeyMetrics } from '../../src/node/key-metrics/key-metrics.ts';
 
 const execFileAsync = promisify(execFile);
 const cli = fileURLToPath(new URL('../../bin/gossip-learn.js', import.meta.url));
@@ -34,6 +36,8 @@ function sampleMetrics(): MetricsJson {
     limits: { hits: {} },
     policy: { localStepsPerExchange: 5, currentLocalSteps: 5, pendingLocalSteps: 2, byteBudgetPerHour: 0, budgetWindowBytes: 1_258_291, skipped: { 'byte-budget': 0, 'no-peer': 1, busy: 0 } },
     privacy: { psk: false, allowlist: null, dp: null },
+    // The key figures of a daemon that measured nothing yet (status does not show them).
+    ...new KeyMetrics({ cpu: new CpuAccounting({ clock: () => 0 }) }).toJson({ bytesSent: 0, bytesReceived: 0 }),
   };
 }
 const NOW = Date.parse('2026-01-01T00:01:00.000Z');

@@ -72,7 +72,7 @@ describe('cluster report', () => {
     const results = syntheticResults();
     results.config.data = 'csv:<script>alert(1)</script>';
     const html = renderHtml(results, await renderCharts(results));
-    assert.ok(!html.includes('<script>'));
+    assert.ok(!html.includes('<script>alert'));
     assert.match(html, /csv:&lt;script&gt;/);
   });
 

@@ -23,6 +23,10 @@ export function snapshot(overrides: Partial<MetricsSnapshot> = {}): MetricsSnaps
     bytesReceived: null,
     trainingSteps: null,
     distill: null,
+    consensusDistance: null,
+    bytesSentPerSecond: null,
+    cpuShareTraining: null,
+    joules: null,
     ...overrides,
   };
 }
@@ -63,6 +67,7 @@ export function syntheticResults(): ClusterResults {
         codec: 'q8+deflate',
         // Evaluations every 4 s, polled every 2 s: each one is seen twice.
         accuracy: t < 6 ? null : Math.min(0.95, 0.1 + Math.floor(t / 4) * 0.048 + i * 0.01),
+        loss: t < 6 ? null : 2 / (1 + Math.floor(t / 4)),
         evalAt: t < 6 ? null : new Date(startMs + Math.floor(t / 4) * 4000 - 500).toISOString(),
         age: local * 10,
         peersConnected: 2,
@@ -72,6 +77,11 @@ export function syntheticResults(): ClusterResults {
         bytesSent: local * 1000,
         bytesReceived: local * 900,
         trainingSteps: local * 5,
+        // The key figures of the swarm page: the pair converges, each process uses 2 J per second.
+        consensusDistance: t < 6 ? null : 0.5 / (t / 2),
+        bytesSentPerSecond: 500,
+        cpuShareTraining: 0.4 + i * 0.05,
+        joules: local * 2,
       }));
     });
   }

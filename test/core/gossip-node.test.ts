@@ -39,9 +39,44 @@ describe('GossipNode', () => {
     const [ma, mb] = [new VectorModel(1), new VectorModel(2)];
     const [a, b] = [node(ma, 0), node(mb, 1)];
     assert.equal(exchangeInMemory(a, 'a', b, 'b'), 'merged');
-    assert.deepEqual([a.counters, b.counters], [{ merged: 1, mergeRejected: 0 }, { merged: 1, mergeRejected: 0 }]);
+    assert.deepEqual([a.counters.merged, a.counters.mergeRejected, b.counters.merged, b.counters.mergeRejected], [1, 0, 1, 0]);
     assert.deepEqual([ma.writes, mb.writes], [1, 1]);
     assert.equal(a.sessions.stats.sent.payloadBytes, b.sessions.stats.received.payloadBytes);
+  });
+
+  it('measures the consensus distance at each merge (before it) and smooths it over merges', () => {
+    const [ma, mb] = [new VectorModel(1), new VectorModel(2)];
+    const [a, b] = [node(ma, 0), node(mb, 1)];
+    const before = ma.params.slice();
+    const peerBefore = mb.params.slice();
+    assert.equal(exchangeInMemory(a, 'a', b, 'b'), 'merged');
+    // b merged a's first snapshot: q8 of a's model, so close to ||a - b|| / ||b||.
+    let diff = 0;
+    let own = 0;
+    for (let i = 0; i < PARAMS; i++) {
+      diff += (peerBefore[i]! - before[i]!) ** 2;
+      own += peerBefore[i]! ** 2;
+    }
+    const exact = Math.sqrt(diff) / Math.sqrt(own);
+    const first = b.counters.consensusDistance!;
+    assert.ok(Math.abs(first - exact) < 0.02 * exact, `${first} vs ${exact}`);
+    assert.equal(b.counters.consensusDistanceSmoothed, first);
+    // After averaging the pair is closer: the next merge sees a smaller distance, the smoothed value moves a fifth of the way.
+    assert.equal(exchangeInMemory(a, 'a', b, 'b'), 'merged');
+    const second = b.counters.consensusDistance!;
+    assert.ok(second < first / 2, `${second} after ${first}`);
+    assert.ok(Math.abs(b.counters.consensusDistanceSmoothed! - (first + 0.2 * (second - first))) < 1e-12);
+  });
+
+  it('runs codec and merging work through its meter', () => {
+    const phases: string[] = [];
+    const meter = { measure: <T>(phase: 'codec' | 'merging', run: () => T): T => (phases.push(phase), run()) };
+    const b = createGossipNode({ swarmId: 's', modelHash: 'h', paramCount: PARAMS, model: new VectorModel(2), incarnation: 'inc-1', codec: 'q8', aggregator: createAggregator('average'), random: createRandom(1), meter });
+    const a = node(new VectorModel(1), 0);
+    const start = a.initiate('b')!;
+    b.accept('a').receive(start.frames[0]!);
+    assert.deepEqual(phases, ['codec', 'merging', 'merging']);
+    start.exchange.close();
   });
 
   it('returns null instead of starting a second exchange with a peer it is already exchanging with', () => {
@@ -62,7 +97,7 @@ describe('GossipNode', () => {
     assert.throws(() => responder.receive(start.frames[0]!), (e: unknown) => e instanceof GossipError && e.reason === 'merge-rejected' && e.message === 'inbound update from a rejected: norm-too-large' && e.received !== null && e.received.frames === 1);
     assert.deepEqual(mb.params, before);
     assert.equal(mb.writes, 0);
-    assert.deepEqual(b.counters, { merged: 0, mergeRejected: 1 });
+    assert.deepEqual(b.counters, { merged: 0, mergeRejected: 1, consensusDistance: null, consensusDistanceSmoothed: null });
     assert.deepEqual(b.sessions.peerIds(), []);
     start.exchange.close();
   });

@@ -168,6 +168,17 @@ describe('gossip-learn installed from its npm pack tarball', function () {
       });
     });
 
+    it('serve the dashboard page with uPlot read from the installed package, and the history', async () => {
+      const base = daemons[0]!.metricsUrl.replace(/\/metrics$/, '');
+      const page = await fetch(`${base}/`);
+      assert.equal(page.status, 200);
+      const html = await page.text();
+      assert.match(html, /uPlot/);
+      assert.ok(html.length > 50_000, `the page holds uPlot inline (${html.length} characters)`);
+      const history = (await (await fetch(`${base}/metrics/history`)).json()) as { points: number };
+      assert.ok(history.points >= 1);
+    });
+
     it("runs `import { createNode } from 'gossip-learn'` in a plain .mjs file: refuses a bad option, joins, merges, stops", async () => {
       const script = join(project, 'library-node.mjs');
       await writeFile(

@@ -1,12 +1,24 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DEFAULT_MERGE_OPTIONS, MergeError, checkUpdate, mixingWeights, weightedAverage } from '../../src/train/merge.ts';
+import { DEFAULT_MERGE_OPTIONS, MergeError, checkUpdate, mixingWeights, relativeDistance, weightedAverage } from '../../src/train/merge.ts';
 import type { MergeOptions } from '../../src/train/merge.ts';
 
 const options = (over: Partial<MergeOptions> = {}): MergeOptions => ({ ...DEFAULT_MERGE_OPTIONS, ...over });
 const counters = fc.record({ age: fc.nat({ max: 1e9 }), samplesSeen: fc.nat({ max: 1e12 }) });
 
 describe('merge rules', () => {
+  describe('relativeDistance', () => {
+    it('is ||local - peer|| / ||local||, 0 for equal vectors, null when undefined', () => {
+      assert.equal(relativeDistance(Float32Array.of(3, 4), Float32Array.of(3, 4)), 0);
+      assert.equal(relativeDistance(Float32Array.of(3, 4), Float32Array.of(0, 0)), 1);
+      assert.equal(relativeDistance(Float32Array.of(3, 4), Float32Array.of(6, 8)), 1);
+      assert.equal(relativeDistance(Float32Array.of(1, 0), Float32Array.of(0, 1)), Math.SQRT2);
+      assert.equal(relativeDistance(Float32Array.of(0, 0), Float32Array.of(1, 1)), null);
+      assert.equal(relativeDistance(Float32Array.of(1, 2), Float32Array.of(1)), null);
+      assert.equal(relativeDistance(Float32Array.of(1, 2), Float32Array.of(Number.NaN, 1)), null);
+    });
+  });
+
   describe('mixingWeights', () => {
     it('sums to one and caps every peer at capFactor times our own weight', () => {
       fc.assert(
