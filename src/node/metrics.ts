@@ -13,6 +13,7 @@
 import type { FrameBytes } from '../protocol/session.ts';
 import { monotonicNowMs } from '../common/clock.ts';
 import type { DpStatus } from '../core/dp-release.ts';
+import type { ReachMetrics } from './peer-reach.ts';
 
 export interface ModelMetrics {
   name: string | null;
@@ -148,6 +149,8 @@ export interface MetricsJson {
   limits: LimitMetrics;
   policy: PolicyMetrics;
   privacy: PrivacyMetrics;
+  /** Across networks: how each peer is reached and our own reachability (src/node/peer-reach.ts). Always present in toJson(); optional in the type so readers of older daemons still type-check. */
+  reach?: ReachMetrics;
 }
 
 export class DaemonMetrics {
@@ -182,6 +185,18 @@ export class DaemonMetrics {
   readonly limits: LimitMetrics = { hits: {} };
   readonly policy: PolicyMetrics = { localStepsPerExchange: null, currentLocalSteps: null, pendingLocalSteps: null, byteBudgetPerHour: null, budgetWindowBytes: null, skipped: { 'byte-budget': 0, 'no-peer': 0, busy: 0 } };
   readonly privacy: PrivacyMetrics = { psk: false, allowlist: null, dp: null };
+  /** Replaced by the daemon's refresher (src/node/peer-reach.ts snapshot) once libp2p runs. */
+  reach: ReachMetrics = {
+    reachability: null,
+    publicAddresses: [],
+    relayAddresses: [],
+    relay: { serving: false, unlimited: false },
+    connections: { direct: 0, relayed: 0, 'hole-punched': 0 },
+    exchanges: { direct: 0, relayed: 0, 'hole-punched': 0 },
+    holePunched: 0,
+    peers: {},
+    dht: null,
+  };
 
   /** f32 bytes the carried payloads stood for, and their codec bytes: compressionRatio = f32 / payload. */
   private rawF32Bytes = 0;
@@ -234,6 +249,7 @@ export class DaemonMetrics {
       limits: { hits: { ...this.limits.hits } },
       policy: { ...this.policy, skipped: { ...this.policy.skipped } },
       privacy: { ...this.privacy, dp: this.privacy.dp === null ? null : { ...this.privacy.dp } },
+      reach: structuredClone(this.reach),
     };
   }
 }
