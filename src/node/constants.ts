@@ -92,6 +92,8 @@ export const dhtProtocol = (swarm: string): string => `/gossip-learn/${swarm}/ka
 export const rendezvousKey = (swarm: string): string => `gossip-learn/${swarm}/rendezvous/1`;
 /** How often a node re-provides the rendezvous key and looks up the swarm's other providers. */
 export const DHT_DISCOVERY_INTERVAL_MS = 30_000;
+/** Pause between rounds while no other provider has been found yet. */
+export const DHT_EARLY_INTERVAL_MS = 5_000;
 /** One provide or lookup on the DHT gives up after this. */
 export const DHT_QUERY_TIMEOUT_MS = 20_000;
 /** At most this many providers are read from one lookup. */

@@ -19,7 +19,7 @@ import * as raw from 'multiformats/codecs/raw';
 import { sha256 } from 'multiformats/hashes/sha2';
 import { sleep } from './abortable-sleep.ts';
 import { MAX_DISCOVERY_CONNECTIONS } from './connectivity.ts';
-import { DHT_DISCOVERY_INTERVAL_MS, DHT_QUERY_TIMEOUT_MS, DIAL_TIMEOUT_MS, MAX_DHT_PROVIDERS_PER_LOOKUP, rendezvousKey } from './constants.ts';
+import { DHT_DISCOVERY_INTERVAL_MS, DHT_EARLY_INTERVAL_MS, DHT_QUERY_TIMEOUT_MS, DIAL_TIMEOUT_MS, MAX_DHT_PROVIDERS_PER_LOOKUP, rendezvousKey } from './constants.ts';
 import type { DaemonContext, DaemonService } from './service.ts';
 
 /** The CID (v1, raw, sha-256) every node of `swarm` provides on the DHT. */
@@ -29,7 +29,7 @@ export async function swarmRendezvousCid(swarm: string): Promise<CID> {
 
 export interface DhtDiscoveryOptions {
   swarm: string;
-  /** Pause between two rounds (provide + lookup); the first round starts at once. */
+  /** Pause between two rounds (provide + lookup); the first round starts at once, and rounds come every DHT_EARLY_INTERVAL_MS at most until a provider is found. */
   intervalMs?: number;
   queryTimeoutMs?: number;
   /** No new dials once the node holds this many connections. */
@@ -79,7 +79,9 @@ export class DhtDiscovery implements DaemonService {
     const signal = AbortSignal.any([this.stopController.signal, context.signal]);
     while (!signal.aborted) {
       await this.round(context, cid, signal);
-      await sleep(this.options.intervalMs ?? DHT_DISCOVERY_INTERVAL_MS, signal);
+      const intervalMs = this.options.intervalMs ?? DHT_DISCOVERY_INTERVAL_MS;
+      // Until another provider turned up (peers start in any order), look again sooner.
+      await sleep(this.stats.providersFound === 0 ? Math.min(intervalMs, DHT_EARLY_INTERVAL_MS) : intervalMs, signal);
     }
   }
 
