@@ -35,6 +35,7 @@ import { Trainer } from '../train/trainer.ts';
 import { Announcer, AnnouncementTable } from './announcer.ts';
 import { Connectivity } from './connectivity.ts';
 import { DhtDiscovery } from './dht-discovery.ts';
+import { DirectUpgrade } from './direct-upgrade.ts';
 import { PeerReach } from './peer-reach.ts';
 import { CheckpointService, restoreCheckpoint, type RestoreOutcome } from './checkpoints.ts';
 import type { DaemonConfig } from './config.ts';
@@ -372,6 +373,7 @@ export class Daemon {
       new IdentityGuard({ claim, onDuplicate: (err) => this.refuse(err) }),
       new Connectivity({ bootstrap: config.bootstrap }),
       dht,
+      new DirectUpgrade({ reach }),
       new PeerIdentityCheck(),
       checkpoints,
       exchanges,

@@ -4,10 +4,12 @@
  *
  * A connection is `relayed` when it runs through a circuit relay
  * (`/p2p-circuit` in its remote address), `hole-punched` when it is a direct
- * connection that opened while a relayed connection to the same peer was
+ * connection to a public address that opened while a relayed connection to the same peer was
  * open (DCUtR, src/node/libp2p.ts, is what dials then: libp2p does not dial a
  * peer it already holds an unlimited connection to, and a limited relayed
- * one is exactly what DCUtR upgrades), and `direct` otherwise. `limited`
+ * one is exactly what DCUtR upgrades; our own plain direct dials of such a
+ * peer, src/node/direct-upgrade.ts, are marked `direct`), and `direct`
+ * otherwise. `limited`
  * says whether the relay limits the connection (data and time): libp2p opens
  * no exchange or distill stream on such a connection, so model bytes wait
  * for a direct one, or cross a relay run with `--relay-unlimited`.
@@ -98,7 +100,8 @@ export class PeerReach {
   }
 
   private opened(connection: Connection): void {
-    if (isRelayed(connection.remoteAddr) || this.node === null) return;
+    // DCUtR dials public addresses only: a direct connection to a private one is a LAN dial, never a hole punch.
+    if (isRelayed(connection.remoteAddr) || isPrivate(connection.remoteAddr) !== false || this.node === null) return;
     const relayedOpen = this.node
       .getConnections(connection.remotePeer)
       .some((c) => c !== connection && c.status === 'open' && isRelayed(c.remoteAddr));
@@ -106,6 +109,11 @@ export class PeerReach {
       this.punched.add(connection);
       this.holePunched++;
     }
+  }
+
+  /** `connection` is a plain direct dial of ours (src/node/direct-upgrade.ts), not a hole punch, though a relayed connection was open. */
+  markDirect(connection: Connection): void {
+    if (this.punched.delete(connection)) this.holePunched--;
   }
 
   pathOf(connection: Connection): ReachPath {

@@ -320,6 +320,17 @@ const DAEMON_FAMILIES: DaemonFamilySpec[] = [
   { name: 'gossip_learn_dp_budget_exhausted', help: '1 once the epsilon budget is spent and the node shares nothing more, else 0.', type: 'gauge', samples: one((m) => (m.privacy.dp === null ? null : m.privacy.dp.exhausted ? 1 : 0)) },
   { name: 'gossip_learn_dp_clip_norm', help: 'Differential privacy: L2 norm bound of every released update.', type: 'gauge', samples: one((m) => m.privacy.dp?.clip) },
   { name: 'gossip_learn_dp_noise_multiplier', help: 'Differential privacy: noise standard deviation per coordinate divided by the clip norm.', type: 'gauge', samples: one((m) => m.privacy.dp?.noiseMultiplier) },
+  // Across networks (src/node/peer-reach.ts).
+  {
+    name: 'gossip_learn_reach_reachability',
+    help: 'Own reachability: 1 on the current state (public: a confirmed public address; relayed: only through a relay slot; private), 0 on the others.',
+    type: 'gauge',
+    samples: (m) => (m.reach?.reachability == null ? [] : (['public', 'relayed', 'private'] as const).map((state) => ({ value: m.reach!.reachability === state ? 1 : 0, labels: { state } }))),
+  },
+  { name: 'gossip_learn_reach_connections', help: 'Open connections by path: direct, relayed (through a circuit relay), hole-punched.', type: 'gauge', samples: perKey('path', (m) => m.reach?.connections) },
+  { name: 'gossip_learn_reach_exchanges_total', help: 'Exchanges (both directions) by the path of the connection they ran on: direct, relayed, hole-punched.', type: 'counter', samples: perKey('path', (m) => m.reach?.exchanges) },
+  { name: 'gossip_learn_reach_hole_punched_total', help: 'Direct connections to a public address opened while a relayed one to the same peer was open (DCUtR upgrades).', type: 'counter', samples: one((m) => m.reach?.holePunched) },
+  { name: 'gossip_learn_dht_providers_found', help: 'Other providers of the swarm rendezvous key seen on the DHT.', type: 'gauge', samples: one((m) => m.reach?.dht?.providersFound) },
 ];
 
 // ---------------------------------------------------------------------------

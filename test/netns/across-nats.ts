@@ -25,6 +25,8 @@ import type { ReachPath } from '../../src/node/peer-reach.ts';
 import { buildTopology, netnsUnavailable, removeStale, teardown, type Topology } from './topology.ts';
 
 const TRAIN_SECONDS = Number(process.env.GOSSIP_LEARN_NETNS_SECONDS ?? 60);
+/** The limited-relay run only looks at connections and paths, not accuracy. */
+const LIMITED_SECONDS = Math.min(30, TRAIN_SECONDS);
 const START_TIMEOUT_MS = 120_000;
 const POLL_MS = 1000;
 const ACCURACY_TOLERANCE = 0.02;
@@ -52,7 +54,7 @@ interface Daemon {
 }
 
 interface SwarmResult {
-  where: 'loopback' | 'netns';
+  where: 'loopback' | 'netns' | 'netns-limited';
   homeAccuracies: number[];
   /** Per home daemon: seconds from the swarm's start to its first exchange with the other home (null: none). */
   firstCrossExchangeSeconds: Array<number | null>;
@@ -63,6 +65,11 @@ interface SwarmResult {
   foundByDht: boolean[];
   /** Per home daemon: it exchanged with each daemon of the other home. */
   exchangedWithEach: boolean[];
+  /** Per home daemon: its connection to the other daemon of its home is direct (LAN), not through the relay. */
+  lanDirect: boolean[];
+  /** Exchanges (all peers, both directions) that ran on relayed connections, summed over the home daemons. */
+  relayedExchanges: number;
+  seconds: number;
   rows: string[][];
   reachability: string[];
 }
@@ -107,19 +114,19 @@ const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
  * Runs the swarm for TRAIN_SECONDS after its last daemon is up; `topology`
  * null = loopback. Every process it starts is in `children` (stopped by the caller too).
  */
-async function runSwarm(topology: Topology | null, root: string, children: SupervisedChild[]): Promise<SwarmResult> {
-  const where = topology === null ? 'loopback' : 'netns';
+async function runSwarm(topology: Topology | null, root: string, children: SupervisedChild[], relay: { unlimited: boolean; seconds: number }): Promise<SwarmResult> {
+  const where = topology === null ? 'loopback' : relay.unlimited ? 'netns' : 'netns-limited';
   const dir = await mkdtemp(join(root, `${where}-`));
   const listenOf = (host: string | null, port: number): string => (host === null ? '/ip4/127.0.0.1/tcp/0' : `/ip6/${host}/tcp/${port}`);
   const metricsPort = (i: number): string => (topology === null ? '0' : String(47901 + i));
-  const relayArgs = [...commonArgs(0, join(dir, 'relay')), '--relay', '--relay-unlimited', '--metrics-port', metricsPort(0), '--listen', listenOf(topology?.relayAddress ?? null, RELAY_PORT)];
+  const relayArgs = [...commonArgs(0, join(dir, 'relay')), '--relay', ...(relay.unlimited ? ['--relay-unlimited'] : []), '--metrics-port', metricsPort(0), '--listen', listenOf(topology?.relayAddress ?? null, RELAY_PORT)];
   if (topology !== null) relayArgs.push('--announce', listenOf(topology.relayAddress, RELAY_PORT));
-  const relay = await spawnDaemon(`${where}-relay`, 'pub', topology?.pub ?? null, relayArgs, dir);
-  children.push(relay.child);
+  const relayDaemon = await spawnDaemon(`${where}-relay`, 'pub', topology?.pub ?? null, relayArgs, dir);
+  children.push(relayDaemon.child);
   const relayAddress =
     topology === null
-      ? relay.listen.find((address) => address.startsWith('/ip4/127.0.0.1/tcp/') && address.includes('/p2p/'))!
-      : `${listenOf(topology.relayAddress, RELAY_PORT)}/p2p/${relay.peerId}`;
+      ? relayDaemon.listen.find((address) => address.startsWith('/ip4/127.0.0.1/tcp/') && address.includes('/p2p/'))!
+      : `${listenOf(topology.relayAddress, RELAY_PORT)}/p2p/${relayDaemon.peerId}`;
   const homes: Daemon[] = [];
   for (let i = 1; i <= 4; i++) {
     const site = i <= 2 ? 'home1' : 'home2';
@@ -129,9 +136,9 @@ async function runSwarm(topology: Topology | null, root: string, children: Super
     children.push(d.child);
     homes.push(d);
   }
-  const all = [relay, ...homes];
+  const all = [relayDaemon, ...homes];
   if (topology !== null) {
-    children.push(await pollInNamespace(topology.pub, [relay]));
+    children.push(await pollInNamespace(topology.pub, [relayDaemon]));
     children.push(await pollInNamespace(topology.homes[0].lan, homes.slice(0, 2)));
     children.push(await pollInNamespace(topology.homes[1].lan, homes.slice(2)));
   }
@@ -140,7 +147,7 @@ async function runSwarm(topology: Topology | null, root: string, children: Super
   const firstCross: Array<number | null> = homes.map(() => null);
   /** Largest exchange counts seen per (daemon, other-home peer): a peer drops out of reach.peers while disconnected. */
   const seen = new Map<string, Record<ReachPath, number>>();
-  while (performance.now() - startedAt < TRAIN_SECONDS * 1000) {
+  while (performance.now() - startedAt < relay.seconds * 1000) {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     if (topology === null) {
       await Promise.all(all.map(async (d) => (d.latest = (await fetch(d.metricsUrl).then((r) => r.json()).catch(() => d.latest)) as MetricsJson | null)));
@@ -177,18 +184,25 @@ async function runSwarm(topology: Topology | null, root: string, children: Super
     holePunched: homes.reduce((sum, d) => sum + (d.latest?.reach?.holePunched ?? 0), 0),
     foundByDht: homes.map((d) => otherHome(d).every((peer) => d.latest?.reach?.dht?.providers.includes(peer.peerId) === true)),
     exchangedWithEach: homes.map((d) => otherHome(d).every((peer) => Object.values(seen.get(`${d.peerId}>${peer.peerId}`) ?? {}).some((n) => n > 0))),
+    lanDirect: homes.map((d) => {
+      const mate = homes.find((h) => h.site === d.site && h !== d)!;
+      return d.latest?.reach?.peers[mate.peerId]?.via === 'direct';
+    }),
+    relayedExchanges: homes.reduce((sum, d) => sum + (d.latest?.reach?.exchanges.relayed ?? 0), 0),
+    seconds: relay.seconds,
     rows,
     reachability: all.map((d, i) => `${label(d.peerId)}: ${final[i]?.reach?.reachability ?? 'unknown'}`),
   };
 }
 
 function printResult(r: SwarmResult): void {
-  const lines = [`${r.where}: home accuracies ${r.homeAccuracies.map(pct).join(' ')} (mean ${pct(mean(r.homeAccuracies))}) after ${TRAIN_SECONDS} s`];
-  if (r.where === 'netns') {
+  const lines = [`${r.where}: home accuracies ${r.homeAccuracies.map(pct).join(' ')} (mean ${pct(mean(r.homeAccuracies))}) after ${r.seconds} s`];
+  if (r.where !== 'loopback') {
     const total = r.crossExchanges.direct + r.crossExchanges.relayed + r.crossExchanges['hole-punched'];
     const share = (n: number): string => (total === 0 ? '-' : pct(n / total));
     lines.push(
       `  reachability (AutoNAT + reservations): ${r.reachability.join(', ')}`,
+      `  home pairs on their LAN directly: ${r.lanDirect.map((ok, i) => `d${i + 1} ${ok ? 'yes' : 'no'}`).join(', ')}; exchanges on relayed connections (all peers): ${r.relayedExchanges}`,
       `  found through the DHT: ${r.foundByDht.map((ok, i) => `d${i + 1} ${ok ? 'yes' : 'NO'}`).join(', ')}`,
       `  first exchange across the NATs: ${r.firstCrossExchangeSeconds.map((s, i) => `d${i + 1} ${s === null ? 'never' : `${s.toFixed(1)} s`}`).join(', ')}`,
       `  exchanges across the NATs: ${total} (direct ${share(r.crossExchanges.direct)}, hole-punched ${share(r.crossExchanges['hole-punched'])}, relayed ${share(r.crossExchanges.relayed)}); hole-punched connections: ${r.holePunched}`,
@@ -239,19 +253,33 @@ describe('across NATs in network namespaces (npm run test:netns)', function () {
     if (topology !== null) await teardown(topology);
     topology = null;
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal).off('exit', emergencyTeardown);
-    if (root !== '') await rm(root, { recursive: true, force: true });
+    // GOSSIP_LEARN_NETNS_KEEP=1 keeps the daemons' logs (run with DEBUG=libp2p:dcutr* to see hole punching).
+    if (root !== '' && process.env.GOSSIP_LEARN_NETNS_KEEP === undefined) await rm(root, { recursive: true, force: true });
+    else if (root !== '') console.log(`logs kept in ${root}`);
   });
 
   it('home daemons find each other through the DHT, exchange across the NATs and learn as well as on loopback', async () => {
-    const loopback = await runSwarm(null, root, children);
+    const loopback = await runSwarm(null, root, children, { unlimited: true, seconds: TRAIN_SECONDS });
     printResult(loopback);
     await Promise.all(children.splice(0).map((c) => c.stop(10_000)));
-    const netns = await runSwarm(topology, root, children);
+    const netns = await runSwarm(topology, root, children, { unlimited: true, seconds: TRAIN_SECONDS });
     printResult(netns);
+    await Promise.all(children.splice(0).map((c) => c.stop(10_000)));
     const gap = mean(netns.homeAccuracies) - mean(loopback.homeAccuracies);
     console.log(`mean accuracy across NATs minus loopback: ${(100 * gap).toFixed(2)} points (tolerance ${100 * ACCURACY_TOLERANCE})`);
     assert.deepEqual(netns.foundByDht, [true, true, true, true], 'every home daemon finds both daemons of the other home through the DHT');
     assert.deepEqual(netns.exchangedWithEach, [true, true, true, true], 'every home daemon exchanges with both daemons of the other home');
     assert.ok(Math.abs(gap) <= ACCURACY_TOLERANCE, `mean accuracy ${pct(mean(netns.homeAccuracies))} across NATs vs ${pct(mean(loopback.homeAccuracies))} on loopback`);
+    assert.deepEqual(netns.lanDirect, [true, true, true, true], 'daemons of one home reach each other directly, not through the relay');
+  });
+
+  it('through a relay with the default limits, model bytes only cross the NATs on hole-punched connections', async () => {
+    const limited = await runSwarm(topology, root, children, { unlimited: false, seconds: LIMITED_SECONDS });
+    printResult(limited);
+    assert.deepEqual(limited.foundByDht, [true, true, true, true], 'every home daemon finds both daemons of the other home through the DHT');
+    assert.equal(limited.relayedExchanges, 0, 'no exchange ran on a relay-limited connection');
+    assert.equal(limited.crossExchanges.relayed, 0);
+    assert.equal(limited.crossExchanges.direct, 0, 'no plain direct connection can cross two NATs');
+    assert.deepEqual(limited.lanDirect, [true, true, true, true]);
   });
 });

@@ -18,6 +18,9 @@ import { checkDaemonSpecs, ConfigError, parseDaemonFlags, validateDaemonConfig }
 import { Daemon } from '../../src/node/daemon.ts';
 import type { MetricsJson } from '../../src/node/metrics.ts';
 import { isRelayed, PeerReach } from '../../src/node/peer-reach.ts';
+import { DirectUpgrade } from '../../src/node/direct-upgrade.ts';
+import { createLibp2pNode } from '../../src/node/libp2p.ts';
+import { generateKeyPair } from '@libp2p/crypto/keys';
 import { waitFor } from '../helpers/process.ts';
 import { daemonSuite, fastDaemonConfig, fetchMetrics } from '../helpers/daemons.ts';
 
@@ -150,7 +153,7 @@ describe('PeerReach', () => {
     const direct = connection('c', '/ip4/127.0.0.1/tcp/2');
     node.connect(relayed);
     node.connect(direct);
-    const punched = connection('b', '/ip4/192.0.2.9/tcp/3');
+    const punched = connection('b', '/ip6/3fff::9/tcp/3');
     node.connect(punched);
     assert.deepEqual([reach.pathOf(relayed), reach.pathOf(direct), reach.pathOf(punched)], ['relayed', 'direct', 'hole-punched']);
     reach.countExchange(punched);
@@ -164,6 +167,17 @@ describe('PeerReach', () => {
     assert.equal(snapshot.reachability, 'relayed');
   });
 
+  it('calls a direct connection to a private address a direct one even while a relayed one is open (DCUtR dials public addresses only)', () => {
+    const node = fakeNode();
+    const reach = new PeerReach();
+    reach.bind(node as unknown as Parameters<PeerReach['bind']>[0]);
+    node.connect(connection('b', '/ip4/127.0.0.1/tcp/1/p2p/12D3KooWRelay/p2p-circuit', true));
+    const lan = connection('b', '/ip6/fd01::11/tcp/4001');
+    node.connect(lan);
+    assert.equal(reach.pathOf(lan), 'direct');
+    assert.equal(reach.holePunched, 0);
+  });
+
   it('marks a peer reached only through a limited relay as limited', () => {
     const node = fakeNode();
     const reach = new PeerReach();
@@ -171,5 +185,45 @@ describe('PeerReach', () => {
     node.connect(connection('b', '/ip4/127.0.0.1/tcp/1/p2p/12D3KooWRelay/p2p-circuit', true));
     const snapshot = reach.snapshot(node as unknown as Parameters<PeerReach['snapshot']>[0]);
     assert.deepEqual(snapshot.peers.b, { via: 'relayed', limited: true, exchanges: { direct: 0, relayed: 0, 'hole-punched': 0 } });
+  });
+});
+
+describe('DirectUpgrade', function () {
+  this.timeout(60_000);
+  const nodes: Array<Awaited<ReturnType<typeof createLibp2pNode>>> = [];
+  after(async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+  });
+
+  it('replaces a relayed connection by a direct one when a plain dial to the peer works, and calls it direct', async () => {
+    const make = async (relay: boolean) => {
+      const node = await createLibp2pNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], swarm: 'upgrade', mdns: false, relay: relay ? { unlimited: false } : null });
+      nodes.push(node);
+      await node.start();
+      return node;
+    };
+    const r = await make(true);
+    const a = await make(false);
+    const b = await make(false);
+    await a.dial(r.getMultiaddrs()[0]!);
+    await b.dial(r.getMultiaddrs()[0]!);
+    await waitFor(() => b.getMultiaddrs().some(isRelayed), 20_000, 'B to reserve a slot on R');
+    const circuit = b.getMultiaddrs().find(isRelayed)!;
+    const relayed = await a.dial(circuit);
+    assert.ok(isRelayed(relayed.remoteAddr));
+    // A learns B's direct address as a DHT record or an announcement would carry it.
+    await a.peerStore.merge(b.peerId, { multiaddrs: b.getMultiaddrs().filter((m) => !isRelayed(m)) });
+    const reach = new PeerReach();
+    reach.bind(a);
+    const upgrade = new DirectUpgrade({ reach });
+    const silent = pino({ level: 'silent' });
+    await upgrade.start({ node: a, logger: silent, signal: new AbortController().signal } as unknown as Parameters<DirectUpgrade['start']>[0]);
+    assert.equal(await upgrade.round(), 1);
+    await waitFor(() => a.getConnections(b.peerId).length === 1 && !isRelayed(a.getConnections(b.peerId)[0]!.remoteAddr), 20_000, 'the relayed connection to be replaced');
+    assert.deepEqual(upgrade.stats, { attempts: 1, upgraded: 1 });
+    assert.equal(reach.pathOf(a.getConnections(b.peerId)[0]!), 'direct');
+    assert.equal(await upgrade.round(), 0, 'nothing left to upgrade');
+    await upgrade.stop();
+    reach.unbind();
   });
 });
