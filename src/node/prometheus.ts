@@ -425,6 +425,20 @@ const LIBP2P_REWRITES: Record<string, RewriteRule> = {
     scale: 1 / 1000,
     labels: renameLabel('statistic'),
   },
+  // kad-dht's adaptive timeouts (src/node/libp2p.ts runs one DHT per swarm): milliseconds, moving statistics by kind.
+  ...Object.fromEntries(
+    (
+      [
+        ['network_message_send_times', 'Time to send a kad-dht message to a peer'],
+        ['routing_table_ping_new_contact_time', 'Time of the ping that decides whether a new contact enters the kad-dht routing table'],
+        ['routing_table_ping_old_contact_time', 'Time of the ping that decides whether an old contact stays in the kad-dht routing table'],
+        ['reprovide_timeout', 'Time taken by kad-dht reprovide operations'],
+      ] as const
+    ).map(([stem, what]) => [
+      `libp2p_kad_dht_${stem}_milliseconds`,
+      { name: `libp2p_kad_dht_${stem}_seconds`, help: `${what}, moving statistics by kind.`, scale: 1 / 1000, labels: renameLabel('statistic') },
+    ]),
+  ),
   libp2p_registrar_topologies: { help: 'Topologies (protocol interest registrations) per protocol.', labels: renameLabel('protocol') },
   libp2p_registrar_protocol_handlers: { help: 'Protocol handlers registered with libp2p.' },
   libp2p_address_manager_observed_addresses: { help: 'Addresses of this node observed by peers (identify), not yet confirmed.' },
@@ -471,6 +485,9 @@ function fallbackRewrite(name: string, type: FamilyType, label: string | undefin
   let exported = name;
   if (type === 'counter' && !name.endsWith('_total')) exported = `${name}_total`;
   if (type !== 'counter' && name.endsWith('_total')) exported = name.slice(0, -'_total'.length);
+  // promtool: only histograms may end in _bucket, only histograms and summaries in _count or _sum (kad-dht reports a gauge `..._kad_bucket`).
+  if (type !== 'histogram' && exported.endsWith('_bucket')) exported = `${exported}s`;
+  if (type !== 'histogram' && type !== 'summary' && /_(count|sum)$/.test(exported)) exported = `${exported}_value`;
   const words = name.replace(/^libp2p_/, '').replace(/_total$/, '').replace(/_/g, ' ');
   return {
     name: exported,

@@ -25,6 +25,7 @@ import type { ReachPath } from '../../src/node/peer-reach.ts';
 import { buildTopology, netnsUnavailable, removeStale, teardown, type Topology } from './topology.ts';
 
 const TRAIN_SECONDS = Number(process.env.GOSSIP_LEARN_NETNS_SECONDS ?? 60);
+if (!Number.isFinite(TRAIN_SECONDS) || TRAIN_SECONDS < 10) throw new Error(`GOSSIP_LEARN_NETNS_SECONDS must be a number of seconds, at least 10 (got '${process.env.GOSSIP_LEARN_NETNS_SECONDS}')`);
 /** The limited-relay run only looks at connections and paths, not accuracy. */
 const LIMITED_SECONDS = Math.min(30, TRAIN_SECONDS);
 const START_TIMEOUT_MS = 120_000;

@@ -10,6 +10,7 @@
  * addresses): `npm run test:netns` measures it across namespaced NATs.
  */
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Connection, ConnectionGater } from '@libp2p/interface';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
@@ -61,8 +62,11 @@ describe('across networks on loopback: DHT discovery and circuit relays', functi
       dhtIntervalMs: 500,
     });
     suite.daemons.push(daemon);
-    return { daemon, info: await daemon.start() };
+    const info = await daemon.start();
+    metricsUrls.push(info.metricsUrl);
+    return { daemon, info };
   };
+  const metricsUrls: string[] = [];
 
   /** R, then A and B behind the gater; returns their metrics readers. */
   const triangle = async (tag: string, relayUnlimited: boolean) => {
@@ -102,6 +106,17 @@ describe('across networks on loopback: DHT discovery and circuit relays', functi
     assert.deepEqual({ via: reachA.peers[b.info.peerId]!.via, limited: reachA.peers[b.info.peerId]!.limited }, { via: 'relayed', limited: false });
     assert.ok(reachA.exchanges.relayed >= 2);
     assert.equal(reachA.holePunched, 0, 'no direct connection to B was possible');
+  });
+
+  it('keeps the Prometheus text of a relay and of a relayed node clean under promtool (kad-dht, relay, AutoNAT, DCUtR metrics included)', async function () {
+    if (spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status !== 0) this.skip();
+    for (const metricsUrl of metricsUrls) {
+      const url = `${metricsUrl}/prometheus`;
+      const text = await (await fetch(url)).text();
+      assert.match(text, /gossip_learn_reach_exchanges_total\{path="relayed"\}/);
+      const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      assert.equal(check.status, 0, `${url}: ${check.stdout}${check.stderr}`);
+    }
   });
 });
 
