@@ -124,6 +124,10 @@ export const daemonConfigSchema = z
     metricsHost: z.string().min(1).default(DEFAULT_METRICS_HOST),
     metricsPort: z.number().int().min(0).max(65535).default(DEFAULT_METRICS_PORT),
     mdns: z.boolean().default(false),
+    // Across networks (src/node/libp2p.ts): addresses to advertise, and serving as a circuit relay.
+    announce: z.array(z.string().min(1)).default([]),
+    relay: z.boolean().default(false),
+    relayUnlimited: z.boolean().default(false),
     teacher: z.string().min(1).nullable().default(null),
     distill: z.boolean().default(true),
     logLevel: logLevelSchema.default('info'),
@@ -172,6 +176,10 @@ export const daemonConfigSchema = z
     message: '--dp-delta and --dp-epsilon-budget need --dp-clip and --dp-noise-multiplier',
     path: ['dpClip'],
   })
+  .refine((c) => c.relay || !c.relayUnlimited, {
+    message: '--relay-unlimited only applies to a relay: add --relay',
+    path: ['relayUnlimited'],
+  })
   .transform((c) => ({ ...c, learningRate: c.learningRate ?? defaultLearningRate(c.optimizer) }));
 
 export type DaemonConfig = z.output<typeof daemonConfigSchema>;
@@ -200,6 +208,9 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'metricsHost', flag: 'metrics-host', kind: 'string', help: 'HTTP bind host for /metrics and /healthz', shown: DEFAULT_METRICS_HOST },
   { key: 'metricsPort', flag: 'metrics-port', kind: 'int', help: 'HTTP port (0 = a free port, printed at start)', shown: String(DEFAULT_METRICS_PORT) },
   { key: 'mdns', flag: 'mdns', kind: 'boolean', help: 'discover peers on the LAN with mDNS (multicast)', shown: 'off' },
+  { key: 'announce', flag: 'announce', kind: 'list', help: 'address peers should dial us at instead of the listen ones, e.g. /ip4/203.0.113.7/tcp/47800 on a public host (repeatable)', shown: 'listen + observed' },
+  { key: 'relay', flag: 'relay', kind: 'boolean', help: 'serve as a circuit relay (and DHT server) for NATed peers; for a publicly reachable host', shown: 'off' },
+  { key: 'relayUnlimited', flag: 'relay-unlimited', kind: 'boolean', help: 'with --relay: no data or time limit on relayed connections, so model exchanges may cross this relay (otherwise they wait for a direct connection)', shown: 'off' },
   { key: 'teacher', flag: 'teacher', kind: 'string', help: 'join: distill from this peer id or multiaddr', shown: 'best announced peer' },
   { key: 'distill', flag: 'no-distill', kind: 'boolean', help: 'join: skip distillation from a teacher', shown: 'distill on' },
   { key: 'logLevel', flag: 'log-level', kind: 'string', help: 'fatal | error | warn | info | debug | trace | silent', shown: 'info' },
@@ -478,6 +489,7 @@ export function checkDaemonSpecs(config: DaemonConfig): void {
   check('partition', () => parsePartitionSpec(config.partition));
   for (const address of config.listen) check('listen', () => multiaddr(address));
   for (const address of config.bootstrap) check('bootstrap', () => multiaddr(address));
+  for (const address of config.announce) check('announce', () => multiaddr(address));
   if (config.teacher !== null) check('teacher', () => forcedTeacher(config.teacher as string, []));
   for (const id of config.allowPeer) {
     check('allow-peer', () => {

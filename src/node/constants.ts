@@ -84,3 +84,19 @@ export const DEFAULT_EVAL_INTERVAL_MS = 10_000;
 export const SHUTDOWN_DEADLINE_MS = 5_000;
 /** How long a discovered peer dial may take. */
 export const DIAL_TIMEOUT_MS = 10_000;
+
+// Across networks (src/node/libp2p.ts, src/node/dht-discovery.ts).
+/** The swarm's own Kademlia DHT protocol: swarms never share routing tables or provider records. */
+export const dhtProtocol = (swarm: string): string => `/gossip-learn/${swarm}/kad/1.0.0`;
+/** Hashed (sha-256) into the CID under which every node of a swarm provides itself on the DHT. */
+export const rendezvousKey = (swarm: string): string => `gossip-learn/${swarm}/rendezvous/1`;
+/** How often a node re-provides the rendezvous key and looks up the swarm's other providers. */
+export const DHT_DISCOVERY_INTERVAL_MS = 30_000;
+/** Pause between rounds while no other provider has been found yet. */
+export const DHT_EARLY_INTERVAL_MS = 5_000;
+/** One provide or lookup on the DHT gives up after this. */
+export const DHT_QUERY_TIMEOUT_MS = 20_000;
+/** At most this many providers are read from one lookup. */
+export const MAX_DHT_PROVIDERS_PER_LOOKUP = 32;
+/** Slots a `--relay` node grants at once (one per NATed peer that reserves one). */
+export const MAX_RELAY_RESERVATIONS = 128;

@@ -34,6 +34,9 @@ import { createRandom, deriveSeed } from '../train/random.ts';
 import { Trainer } from '../train/trainer.ts';
 import { Announcer, AnnouncementTable } from './announcer.ts';
 import { Connectivity } from './connectivity.ts';
+import { DhtDiscovery } from './dht-discovery.ts';
+import { DirectUpgrade } from './direct-upgrade.ts';
+import { PeerReach } from './peer-reach.ts';
 import { CheckpointService, restoreCheckpoint, type RestoreOutcome } from './checkpoints.ts';
 import type { DaemonConfig } from './config.ts';
 import { CHECKPOINT_FILE, IDENTITY_FILE, SHUTDOWN_DEADLINE_MS } from './constants.ts';
@@ -78,6 +81,8 @@ export interface DaemonOptions {
   joinServices?: DaemonService[];
   /** Extra libp2p options (hardening: gater, protector, limits). */
   libp2p?: Partial<Pick<Libp2pNodeOptions, 'connectionGater' | 'connectionProtector' | 'maxConnections' | 'discoveryIntervalMs'>>;
+  /** Overrides for tests: pause between two DHT discovery rounds (default DHT_DISCOVERY_INTERVAL_MS). */
+  dhtIntervalMs?: number;
   /** Per-peer stream/rate and connection limits (defaults from src/node/limits.ts). */
   limits?: AdmissionLimits;
   /** Overrides for tests: exchange read timeout, chunk size. */
@@ -108,6 +113,7 @@ export class Daemon {
   private checkpointsValue: CheckpointService | null = null;
   private lock: StateLock | null = null;
   private admission: InboundAdmission | null = null;
+  private reach: PeerReach | null = null;
   private readonly startedServices: DaemonService[] = [];
   private readonly shutdown = new AbortController();
   private stateValue: DaemonState = 'new';
@@ -300,12 +306,17 @@ export class Daemon {
       bootstrap: config.bootstrap.filter((a) => a.includes('/p2p/')),
       swarm: config.swarm,
       mdns: config.mdns,
+      relay: config.relay ? { unlimited: config.relayUnlimited } : null,
+      announce: config.announce,
       agentVersion: agentVersion({ version: packageVersion(), swarm: config.swarm, modelHash: host.modelHash }),
       ...access.libp2pOptions(admission.libp2pOptions()),
       ...monitoring.libp2pOptions(),
       ...this.options.libp2p,
     });
     this.node = node;
+    const reach = new PeerReach({ serving: config.relay, unlimited: config.relayUnlimited });
+    reach.bind(node);
+    this.reach = reach;
     admission.bindNode(node);
     this.admission = admission;
     admission.reportTo(metrics);
@@ -344,6 +355,7 @@ export class Daemon {
     const exchanges = new ExchangeService({
       gossip,
       inbound: admission,
+      reach,
       readTimeoutMs: this.options.exchange?.readTimeoutMs ?? config.readTimeoutMs,
       maxFrameBytes: maxExchangeFrameBytes(host.paramCount),
       ...(this.options.exchange?.chunkBytes === undefined ? {} : { chunkBytes: this.options.exchange.chunkBytes }),
@@ -369,11 +381,17 @@ export class Daemon {
         accuracy: metrics.eval.accuracy,
       }),
     });
+    const dht = new DhtDiscovery({ swarm: config.swarm, ...(this.options.dhtIntervalMs === undefined ? {} : { intervalMs: this.options.dhtIntervalMs }) });
+    metrics.addRefresher(() => {
+      if (this.node !== null) metrics.reach = reach.snapshot(this.node, dht.stats);
+    });
     const services: DaemonService[] = [
       // First: it must see every connection, the bootstrap dials included.
       new IdentityGuard({ claim, onDuplicate: (err) => this.refuse(err) }),
       new Connectivity({ bootstrap: config.bootstrap }),
       new KeyMetricsSampler({ metrics, history: this.history }),
+      dht,
+      new DirectUpgrade({ reach }),
       new PeerIdentityCheck(),
       checkpoints,
       exchanges,
@@ -393,11 +411,20 @@ export class Daemon {
         exchanges,
         gossip,
         candidates: () => {
-          const connected = new Set(node.getPeers().map((p) => p.toString()));
-          // Prefer peers we can reach now; fall back to all announced ones (dial by peer store addresses).
+          // Model bytes only cross unlimited connections (direct, hole-punched, or a --relay-unlimited relay):
+          // a peer we hold only relay-limited connections to waits for DCUtR to open a direct one.
+          const usable = new Set<string>();
+          const limitedOnly = new Set<string>();
+          for (const connection of node.getConnections()) {
+            const id = connection.remotePeer.toString();
+            if (connection.limits == null) usable.add(id);
+            else limitedOnly.add(id);
+          }
+          for (const id of usable) limitedOnly.delete(id);
+          // Prefer peers we can reach now; fall back to announced ones we hold no connection to (dial by peer store addresses).
           const compatible = this.announcements.compatible(host.modelHash).map((p) => p.peerId);
-          const reachable = compatible.filter((p) => connected.has(p));
-          return reachable.length > 0 ? reachable : compatible;
+          const reachable = compatible.filter((p) => usable.has(p));
+          return reachable.length > 0 ? reachable : compatible.filter((p) => !limitedOnly.has(p));
         },
         pacing: { intervalMs: config.exchangeIntervalMs, jitterFraction: DEFAULT_PACING.jitterFraction },
         random,
@@ -460,6 +487,7 @@ export class Daemon {
     this.startedServices.length = 0;
     await this.http.stop();
     this.admission?.unbind();
+    this.reach?.unbind();
     await this.node?.stop();
     this.node = null;
     if (this.modelValue !== null) {

@@ -33,6 +33,7 @@ import { limitedIpOf } from './access-control.ts';
 import { maxExchangeReadBufferBytes } from './limits.ts';
 import { lpStream } from '@libp2p/utils';
 import { readChunkedFrame, writeChunkedFrame, type LengthPrefixedChannel } from './frame-stream.ts';
+import type { PeerReach } from './peer-reach.ts';
 
 export type ExchangeResult = 'merged' | 'busy' | 'skipped' | 'error-from-peer';
 
@@ -46,6 +47,8 @@ export interface ExchangeServiceOptions {
   chunkBytes?: number;
   /** Per-peer admission and rejection reasons (src/node/admission.ts). */
   inbound?: InboundGuard;
+  /** Counts completed exchanges by the path of their connection: direct, relayed, hole-punched (src/node/peer-reach.ts). */
+  reach?: Pick<PeerReach, 'countExchange'>;
 }
 
 /** An exchange that ended without a model: the peer answered ERROR ('no-frame'), or we are shutting down ('stopped'). */
@@ -61,6 +64,7 @@ export class ExchangeService implements DaemonService {
   private readonly maxFrameBytes: number;
   private readonly chunkBytes: number | undefined;
   private readonly inbound: InboundGuard | null;
+  private readonly reach: Pick<PeerReach, 'countExchange'> | null;
   private context: DaemonContext | null = null;
   /** Every running exchange (both directions), aborted at the shutdown deadline. */
   private readonly inFlight = new Map<Promise<unknown>, AbortController>();
@@ -73,6 +77,7 @@ export class ExchangeService implements DaemonService {
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_FRAME_LIMITS.maxFrameBytes;
     this.chunkBytes = options.chunkBytes;
     this.inbound = options.inbound ?? null;
+    this.reach = options.reach ?? null;
   }
 
   get inFlightCount(): number {
@@ -147,7 +152,10 @@ export class ExchangeService implements DaemonService {
       const exchange = started.exchange;
       const startedMs = performance.now();
       try {
-        stream = await context.node.dialProtocol(peerId, EXCHANGE_PROTOCOL_ID, { signal });
+        // libp2p reuses an open unlimited connection (direct, or through a --relay-unlimited relay); on a
+        // connection a relay limits, newStream throws LimitedConnectionError: model bytes wait for a direct one.
+        const connection = await context.node.dial(peerId, { signal });
+        stream = await connection.newStream(EXCHANGE_PROTOCOL_ID, { signal });
         const wire = lpStream(stream, { maxDataLength: MAX_CHUNK_DATA_BYTES, maxBufferSize: maxExchangeReadBufferBytes(this.maxFrameBytes) });
         await this.writeFrames(wire, started.frames, signal);
         this.countBytes('sent', started.sent, id);
@@ -167,6 +175,7 @@ export class ExchangeService implements DaemonService {
         metrics.exchange.lastAt = new Date().toISOString();
         metrics.keyMetrics.exchangeRoundTripMs.observe(performance.now() - startedMs);
         metrics.keyMetrics.exchangeCompleted(id);
+        this.reach?.countExchange(connection);
         return 'merged';
       } catch (err) {
         exchange.close();
@@ -212,14 +221,14 @@ export class ExchangeService implements DaemonService {
         }
         exchange.close();
         await stream.close({ signal });
-        this.countInbound(exchange.outcome, id);
+        this.countInbound(exchange.outcome, id, connection);
       } catch (err) {
         exchange.close();
         stream.abort(err as Error);
         // A stream that already delivered a merged model is not a rejection, whatever happens after;
         // one whose update the model refused (outcome 'merged' at session level only) is.
         const modelRefused = err instanceof GossipError && err.reason === 'merge-rejected';
-        if (exchange.outcome === 'merged' && !modelRefused) this.countInbound('merged', id);
+        if (exchange.outcome === 'merged' && !modelRefused) this.countInbound('merged', id, connection);
         else {
           metrics.exchange.rejected++;
           metrics.keyMetrics.peers.rejected(id);
@@ -232,10 +241,11 @@ export class ExchangeService implements DaemonService {
     }, this.exchangeTimeoutMs);
   }
 
-  private countInbound(outcome: ExchangeOutcome, peerId: string): void {
+  private countInbound(outcome: ExchangeOutcome, peerId: string, connection: Connection): void {
     const metrics = this.context?.metrics;
     if (metrics === undefined) return;
     if (outcome === 'merged') {
+      this.reach?.countExchange(connection);
       metrics.exchange.accepted++;
       metrics.exchange.lastAt = new Date().toISOString();
       metrics.keyMetrics.exchangeCompleted(peerId);

@@ -14,6 +14,7 @@ import type { FrameBytes } from '../protocol/session.ts';
 import { monotonicNowMs } from '../common/clock.ts';
 import type { DpStatus } from '../core/dp-release.ts';
 import { KeyMetrics, type KeyMetricsJson } from './key-metrics/key-metrics.ts';
+import type { ReachMetrics } from './peer-reach.ts';
 
 export interface ModelMetrics {
   name: string | null;
@@ -150,6 +151,8 @@ export interface MetricsJson extends KeyMetricsJson {
   limits: LimitMetrics;
   policy: PolicyMetrics;
   privacy: PrivacyMetrics;
+  /** Across networks: how each peer is reached and our own reachability (src/node/peer-reach.ts). Always present in toJson(); optional in the type so readers of older daemons still type-check. */
+  reach?: ReachMetrics;
 }
 
 export class DaemonMetrics {
@@ -186,6 +189,18 @@ export class DaemonMetrics {
   readonly privacy: PrivacyMetrics = { psk: false, allowlist: null, dp: null };
   /** Latency, convergence, communication, compute, energy and per-peer figures (src/node/key-metrics/). */
   readonly keyMetrics = new KeyMetrics();
+  /** Replaced by the daemon's refresher (src/node/peer-reach.ts snapshot) once libp2p runs. */
+  reach: ReachMetrics = {
+    reachability: null,
+    publicAddresses: [],
+    relayAddresses: [],
+    relay: { serving: false, unlimited: false },
+    connections: { direct: 0, relayed: 0, 'hole-punched': 0 },
+    exchanges: { direct: 0, relayed: 0, 'hole-punched': 0 },
+    holePunched: 0,
+    peers: {},
+    dht: null,
+  };
 
   /** f32 bytes the carried payloads stood for, and their codec bytes: compressionRatio = f32 / payload. */
   private rawF32Bytes = 0;
@@ -239,6 +254,7 @@ export class DaemonMetrics {
       policy: { ...this.policy, skipped: { ...this.policy.skipped } },
       privacy: { ...this.privacy, dp: this.privacy.dp === null ? null : { ...this.privacy.dp } },
       ...this.keyMetrics.toJson(this.exchange),
+      reach: structuredClone(this.reach),
     };
   }
 }

@@ -320,6 +320,17 @@ const DAEMON_FAMILIES: DaemonFamilySpec[] = [
   { name: 'gossip_learn_dp_budget_exhausted', help: '1 once the epsilon budget is spent and the node shares nothing more, else 0.', type: 'gauge', samples: one((m) => (m.privacy.dp === null ? null : m.privacy.dp.exhausted ? 1 : 0)) },
   { name: 'gossip_learn_dp_clip_norm', help: 'Differential privacy: L2 norm bound of every released update.', type: 'gauge', samples: one((m) => m.privacy.dp?.clip) },
   { name: 'gossip_learn_dp_noise_multiplier', help: 'Differential privacy: noise standard deviation per coordinate divided by the clip norm.', type: 'gauge', samples: one((m) => m.privacy.dp?.noiseMultiplier) },
+  // Across networks (src/node/peer-reach.ts).
+  {
+    name: 'gossip_learn_reach_reachability',
+    help: 'Own reachability: 1 on the current state (public: a confirmed public address; relayed: only through a relay slot; private), 0 on the others.',
+    type: 'gauge',
+    samples: (m) => (m.reach?.reachability == null ? [] : (['public', 'relayed', 'private'] as const).map((state) => ({ value: m.reach!.reachability === state ? 1 : 0, labels: { state } }))),
+  },
+  { name: 'gossip_learn_reach_connections', help: 'Open connections by path: direct, relayed (through a circuit relay), hole-punched.', type: 'gauge', samples: perKey('path', (m) => m.reach?.connections) },
+  { name: 'gossip_learn_reach_exchanges_total', help: 'Exchanges (both directions) by the path of the connection they ran on: direct, relayed, hole-punched.', type: 'counter', samples: perKey('path', (m) => m.reach?.exchanges) },
+  { name: 'gossip_learn_reach_hole_punched_total', help: 'Direct connections to a public address opened while a relayed one to the same peer was open (DCUtR upgrades).', type: 'counter', samples: one((m) => m.reach?.holePunched) },
+  { name: 'gossip_learn_dht_providers_found', help: 'Other providers of the swarm rendezvous key seen on the DHT.', type: 'gauge', samples: one((m) => m.reach?.dht?.providersFound) },
 ];
 
 // ---------------------------------------------------------------------------
@@ -414,6 +425,20 @@ const LIBP2P_REWRITES: Record<string, RewriteRule> = {
     scale: 1 / 1000,
     labels: renameLabel('statistic'),
   },
+  // kad-dht's adaptive timeouts (src/node/libp2p.ts runs one DHT per swarm): milliseconds, moving statistics by kind.
+  ...Object.fromEntries(
+    (
+      [
+        ['network_message_send_times', 'Time to send a kad-dht message to a peer'],
+        ['routing_table_ping_new_contact_time', 'Time of the ping that decides whether a new contact enters the kad-dht routing table'],
+        ['routing_table_ping_old_contact_time', 'Time of the ping that decides whether an old contact stays in the kad-dht routing table'],
+        ['reprovide_timeout', 'Time taken by kad-dht reprovide operations'],
+      ] as const
+    ).map(([stem, what]) => [
+      `libp2p_kad_dht_${stem}_milliseconds`,
+      { name: `libp2p_kad_dht_${stem}_seconds`, help: `${what}, moving statistics by kind.`, scale: 1 / 1000, labels: renameLabel('statistic') },
+    ]),
+  ),
   libp2p_registrar_topologies: { help: 'Topologies (protocol interest registrations) per protocol.', labels: renameLabel('protocol') },
   libp2p_registrar_protocol_handlers: { help: 'Protocol handlers registered with libp2p.' },
   libp2p_address_manager_observed_addresses: { help: 'Addresses of this node observed by peers (identify), not yet confirmed.' },
@@ -460,6 +485,9 @@ function fallbackRewrite(name: string, type: FamilyType, label: string | undefin
   let exported = name;
   if (type === 'counter' && !name.endsWith('_total')) exported = `${name}_total`;
   if (type !== 'counter' && name.endsWith('_total')) exported = name.slice(0, -'_total'.length);
+  // promtool: only histograms may end in _bucket, only histograms and summaries in _count or _sum (kad-dht reports a gauge `..._kad_bucket`).
+  if (type !== 'histogram' && exported.endsWith('_bucket')) exported = `${exported}s`;
+  if (type !== 'histogram' && type !== 'summary' && /_(count|sum)$/.test(exported)) exported = `${exported}_value`;
   const words = name.replace(/^libp2p_/, '').replace(/_total$/, '').replace(/_/g, ' ');
   return {
     name: exported,
