@@ -336,7 +336,7 @@ export class Daemon {
       path: checkpointPath,
       model: guard,
       intervalMs: config.checkpointIntervalMs,
-      meta: () => ({ peerId: metrics.peerId, swarm: config.swarm }),
+      meta: () => ({ peerId: metrics.peerId, swarm: config.swarm, data: config.data }),
       ...(this.options.checkpointFs === undefined ? {} : { fs: this.options.checkpointFs }),
     });
     this.checkpointsValue = checkpoints;
