@@ -38,6 +38,7 @@ import { forcedTeacher } from './teacher-choice.ts';
 import { closestName, describeArgsError, toKebabCase } from '../common/arg-errors.ts';
 import { GossipLearnError } from '../common/errors.ts';
 import { parseByteSize } from '../common/byte-size.ts';
+import { DEFAULT_PREDICT_BATCH_WINDOW_MS, DEFAULT_PREDICT_MAX_BATCH, DEFAULT_PREDICT_MAX_QUEUE, MAX_INSTANCES_PER_REQUEST } from './inference/defaults.ts';
 
 /** bad-flag: an unknown flag; bad-value: a value out of range; bad-file: the config file; unknown-option: a key createNode does not know. */
 export type ConfigErrorReason = 'bad-flag' | 'bad-value' | 'bad-file' | 'bad-env' | 'unknown-option';
@@ -154,6 +155,10 @@ export const daemonConfigSchema = z
     dpNoiseMultiplier: z.number().positive().nullable().default(null),
     dpDelta: z.number().gt(0).lt(1).nullable().default(null),
     dpEpsilonBudget: z.number().positive().nullable().default(null),
+    // Inference (issue 18): src/node/inference/.
+    predictBatchWindowMs: z.number().int().nonnegative().max(1000).default(DEFAULT_PREDICT_BATCH_WINDOW_MS),
+    predictMaxBatch: z.number().int().positive().max(MAX_INSTANCES_PER_REQUEST).default(DEFAULT_PREDICT_MAX_BATCH),
+    predictMaxQueue: z.number().int().positive().default(DEFAULT_PREDICT_MAX_QUEUE),
   })
   .strict()
   .refine((c) => c.nodeIndex < c.numNodes, { message: 'node-index must be smaller than num-nodes', path: ['nodeIndex'] })
@@ -224,6 +229,9 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'dpNoiseMultiplier', flag: 'dp-noise-multiplier', kind: 'number', help: 'differential privacy: Gaussian noise std Z*C per coordinate', shown: 'off' },
   { key: 'dpDelta', flag: 'dp-delta', kind: 'number', help: 'differential privacy: delta of the reported (epsilon, delta)', shown: String(DEFAULT_DP_DELTA) },
   { key: 'dpEpsilonBudget', flag: 'dp-epsilon-budget', kind: 'number', help: 'differential privacy: stop sharing before epsilon would pass this', shown: 'no budget' },
+  { key: 'predictBatchWindowMs', flag: 'predict-batch-window', kind: 'duration', help: 'POST /predict: how long the first request of a batch waits for others (0 = no batching; at most 1s)', shown: `${DEFAULT_PREDICT_BATCH_WINDOW_MS}ms` },
+  { key: 'predictMaxBatch', flag: 'predict-max-batch', kind: 'int', help: `POST /predict: most rows in one forward pass (at most ${MAX_INSTANCES_PER_REQUEST})`, shown: String(DEFAULT_PREDICT_MAX_BATCH) },
+  { key: 'predictMaxQueue', flag: 'predict-max-queue', kind: 'int', help: 'POST /predict: most rows waiting for a batch; beyond, 503 with Retry-After', shown: String(DEFAULT_PREDICT_MAX_QUEUE) },
   { key: 'exitWithParent', flag: 'exit-with-parent', kind: 'boolean', help: 'exit when the parent process dies (the cluster launcher passes it; under npm or npx the daemon watches npm anyway)', shown: 'off' },
 ];
 

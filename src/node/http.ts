@@ -36,6 +36,8 @@ export interface HttpResponse {
   /** Content-Type header. */
   type: string;
   body: string;
+  /** Further response headers (e.g. retry-after), lower case. */
+  headers?: Record<string, string>;
 }
 
 export type RouteHandler = (req: IncomingMessage) => HttpResponse | Promise<HttpResponse>;
@@ -67,7 +69,7 @@ export class HttpServer {
       const path = (req.url ?? '/').split('?')[0] ?? '/';
       const handler = this.routes.get(`${req.method ?? 'GET'} ${path}`);
       const reply = (r: HttpResponse): void => {
-        res.writeHead(r.status, { 'content-type': r.type, 'cache-control': 'no-store' });
+        res.writeHead(r.status, { ...r.headers, 'content-type': r.type, 'cache-control': 'no-store' });
         res.end(r.body);
       };
       if (this.token !== null && path !== UNAUTHENTICATED_PATH && !bearerMatches(req.headers.authorization, this.token)) {

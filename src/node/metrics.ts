@@ -13,6 +13,7 @@
 import type { FrameBytes } from '../protocol/session.ts';
 import { monotonicNowMs } from '../common/clock.ts';
 import type { DpStatus } from '../core/dp-release.ts';
+import { InferenceMetrics, type InferenceJson } from './inference/inference-metrics.ts';
 
 export interface ModelMetrics {
   name: string | null;
@@ -148,6 +149,8 @@ export interface MetricsJson {
   limits: LimitMetrics;
   policy: PolicyMetrics;
   privacy: PrivacyMetrics;
+  /** POST /predict (src/node/inference/inference-metrics.ts). */
+  inference: InferenceJson;
 }
 
 export class DaemonMetrics {
@@ -182,6 +185,7 @@ export class DaemonMetrics {
   readonly limits: LimitMetrics = { hits: {} };
   readonly policy: PolicyMetrics = { localStepsPerExchange: null, currentLocalSteps: null, pendingLocalSteps: null, byteBudgetPerHour: null, budgetWindowBytes: null, skipped: { 'byte-budget': 0, 'no-peer': 0, busy: 0 } };
   readonly privacy: PrivacyMetrics = { psk: false, allowlist: null, dp: null };
+  readonly inference = new InferenceMetrics();
 
   /** f32 bytes the carried payloads stood for, and their codec bytes: compressionRatio = f32 / payload. */
   private rawF32Bytes = 0;
@@ -234,6 +238,7 @@ export class DaemonMetrics {
       limits: { hits: { ...this.limits.hits } },
       policy: { ...this.policy, skipped: { ...this.policy.skipped } },
       privacy: { ...this.privacy, dp: this.privacy.dp === null ? null : { ...this.privacy.dp } },
+      inference: this.inference.toJson(),
     };
   }
 }

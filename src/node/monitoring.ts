@@ -43,6 +43,7 @@ export class Monitoring {
       snapshot: () => metrics.toJson(),
       libp2pRegistry: this.libp2pMetrics.registry,
     });
+    metrics.inference.registerInto(exporter.registry);
     http.addRoute('GET', PROMETHEUS_PATH, () => exporter.response());
     return exporter;
   }

@@ -34,6 +34,7 @@ function sampleMetrics(): MetricsJson {
     limits: { hits: {} },
     policy: { localStepsPerExchange: 5, currentLocalSteps: 5, pendingLocalSteps: 2, byteBudgetPerHour: 0, budgetWindowBytes: 1_258_291, skipped: { 'byte-budget': 0, 'no-peer': 1, busy: 0 } },
     privacy: { psk: false, allowlist: null, dp: null },
+    inference: { requests: 0, batches: 0, instances: 0, meanBatchSize: null, rejected: 0, rejectedByReason: {}, queuedRows: 0, latencyMs: { p50: null, p95: null, p99: null } },
   };
 }
 const NOW = Date.parse('2026-01-01T00:01:00.000Z');
