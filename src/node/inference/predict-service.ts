@@ -15,7 +15,6 @@
  * and token rules (src/node/http.ts), as /metrics does.
  */
 import type { IncomingMessage } from 'node:http';
-import { monotonicNowMs } from '../../common/clock.ts';
 import { classNamesOf } from '../../train/class-names.ts';
 import { predictLogits, toPredictions } from '../../train/prediction.ts';
 import { jsonResponse, type HttpResponse } from '../http.ts';
@@ -70,6 +69,8 @@ export class PredictService implements DaemonService {
   private readonly options: PredictServiceOptions;
   private batcher: PredictBatcher<BatchInfo> | null = null;
   private stopped = false;
+  /** Requests received whose rows are not in the batcher yet (body being read): a batch waits only for these. */
+  private arriving = 0;
 
   constructor(options: PredictServiceOptions) {
     this.options = options;
@@ -85,12 +86,14 @@ export class PredictService implements DaemonService {
       maxQueue: Math.max(this.options.maxQueue, this.options.maxBatch),
       // One synchronous step: the outputs and the age belong to the same model.
       run: (rows, count) => ({ outputs: predictLogits(live.model, rows, count), info: { age: live.age } }),
+      othersArriving: () => this.arriving > 0,
       onBatch: (rows) => metrics.inference.countBatch(rows),
     });
     this.batcher = batcher;
     metrics.inference.watchQueue(() => batcher.queued);
     context.http.addRoute('POST', PREDICT_PATH, async (req) => {
-      const startedMs = monotonicNowMs();
+      // performance.now, not src/common/clock.ts (whole ms): an answer takes well under a millisecond.
+      const startedMs = performance.now();
       metrics.inference.countRequest();
       const refuse = (status: number, reason: string, message: string, headers?: Record<string, string>): HttpResponse => {
         metrics.inference.countRejected(reason);
@@ -98,17 +101,25 @@ export class PredictService implements DaemonService {
       };
       const retryLater = { 'retry-after': String(PREDICT_RETRY_AFTER_SECONDS) };
       if (this.stopped) return refuse(503, 'stopping', 'the daemon is stopping', retryLater);
+      this.arriving++;
+      let arrived = false;
+      const arrive = (): void => {
+        if (!arrived) this.arriving--;
+        arrived = true;
+      };
       try {
         const { rows, count } = parseInstances(await readBody(req, MAX_PREDICT_BODY_BYTES), schema);
+        arrive();
         const answer = await batcher.submit(rows, count);
         if (!answer.outputs.every(Number.isFinite)) {
           // The divergence guard rolls such a model back at its next read (src/train/divergence-guard.ts).
           return refuse(503, 'model-not-finite', 'the model produced NaN or Infinity (it diverged and is being rolled back)', retryLater);
         }
         const predictions = toPredictions(answer.outputs, count, classes);
-        metrics.inference.countAnswered(monotonicNowMs() - startedMs);
+        metrics.inference.countAnswered(performance.now() - startedMs);
         return jsonResponse({ predictions, model: { name: live.modelName, hash: live.modelHash, age: answer.info.age } });
       } catch (err) {
+        arrive();
         if (err instanceof InstancesError) return refuse(400, err.reason, err.message);
         if (err instanceof BatcherError) return refuse(503, err.reason, err.message, retryLater);
         throw err;

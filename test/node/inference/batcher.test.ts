@@ -134,3 +134,56 @@ describe('PredictBatcher', () => {
     assert.deepEqual([...(await c).outputs], [3]);
   });
 });
+
+describe('PredictBatcher with othersArriving', () => {
+  it('after the ready I/O runs what waits, unless more is on its way; then it waits up to the window', async () => {
+    const time = new ManualTime();
+    const deferred: Array<() => void> = [];
+    const endOfIo = (): void => {
+      for (const fn of deferred.splice(0)) fn();
+    };
+    let arriving = 0;
+    const batches: number[] = [];
+    const batcher = new PredictBatcher({
+      windowMs: 10,
+      maxBatch: 8,
+      maxQueue: 8,
+      othersArriving: () => arriving > 0,
+      defer: (fn) => deferred.push(fn),
+      run: (rows, count) => {
+        batches.push(count);
+        return { outputs: rows.slice(0, count), info: null };
+      },
+      setTimer: time.setTimer,
+      clearTimer: time.clearTimer,
+      now: time.now,
+    });
+    const lone = batcher.submit(Float32Array.of(1), 1);
+    endOfIo();
+    assert.deepEqual(batches, [1], 'a lone request pays no window');
+    await lone;
+    // Two requests read in the same turn of the event loop run together.
+    const a = batcher.submit(Float32Array.of(2), 1);
+    const b = batcher.submit(Float32Array.of(3), 1);
+    endOfIo();
+    assert.deepEqual(batches, [1, 2]);
+    assert.deepEqual([[...(await a).outputs], [...(await b).outputs]], [[2], [3]]);
+    // Another request's body is still coming in: wait for it ...
+    arriving = 1;
+    const c = batcher.submit(Float32Array.of(4), 1);
+    endOfIo();
+    assert.deepEqual(batches, [1, 2]);
+    arriving = 0;
+    const d = batcher.submit(Float32Array.of(5), 1);
+    endOfIo();
+    assert.deepEqual(batches, [1, 2, 2], 'it came: both ran together');
+    await Promise.all([c, d]);
+    // ... but never longer than the window.
+    arriving = 1;
+    const e = batcher.submit(Float32Array.of(6), 1);
+    endOfIo();
+    time.advance(10);
+    assert.deepEqual(batches, [1, 2, 2, 1]);
+    await e;
+  });
+});

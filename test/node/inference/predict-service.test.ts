@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { mkdir, readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -134,29 +134,46 @@ describe('POST /predict (daemon)', () => {
     assert.match(prometheus, /^gossip_learn_inference_requests_total 6$/m);
   });
 
-  it('batches concurrent requests and answers 503 with Retry-After when the queue is full', async () => {
-    // A long window and a queue of 64 rows: 40 rows wait for the window, 30 more do not fit.
-    const { base } = await startDaemon('c', { predictBatchWindowMs: 400, predictMaxBatch: 64, predictMaxQueue: 64 });
+  it('batches requests that arrive while others are on their way, and answers 503 with Retry-After when the queue is full', async () => {
+    // A long window and a queue of 64 rows. A request whose body is still coming in holds the batch open.
+    const { base } = await startDaemon('c', { predictBatchWindowMs: 1000, predictMaxBatch: 64, predictMaxQueue: 64 });
+    const metricsOf = async (): Promise<{ queuedRows: number; batches: number; meanBatchSize: number }> =>
+      ((await fetchJson(`${base}/metrics`)) as { inference: { queuedRows: number; batches: number; meanBatchSize: number } }).inference;
+    const waitFor = async (what: string, done: (m: Awaited<ReturnType<typeof metricsOf>>) => boolean): Promise<void> => {
+      const deadline = Date.now() + 5000;
+      while (!done(await metricsOf())) if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    };
+    const slowBody = Buffer.from(JSON.stringify({ instances: instances(data, 99, 1) }));
+    let slowRequest: ReturnType<typeof request> | null = null;
+    const slow = new Promise<number>((resolve, reject) => {
+      const req = request(`${base}/predict`, { method: 'POST', headers: { ...auth, 'content-length': slowBody.length } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.write(slowBody.subarray(0, 10));
+      slowRequest = req;
+    });
+    // Sent while the slow one is arriving: 40 rows wait for it; 30 more do not fit in the queue.
     const waiting = predict(`${base}/predict`, { instances: instances(data, 0, 40) });
-    const deadline = Date.now() + 5000;
-    // Wait until the first request's rows are queued, then overflow the queue.
-    let queuedRows = 0;
-    while (queuedRows !== 40 && Date.now() < deadline) queuedRows = ((await fetchJson(`${base}/metrics`)) as { inference: { queuedRows: number } }).inference.queuedRows;
-    assert.equal(queuedRows, 40);
+    await waitFor('40 queued rows', (m) => m.queuedRows === 40);
     const refused = await predict(`${base}/predict`, { instances: instances(data, 40, 30) });
     assert.equal(refused.status, 503);
     assert.equal(refused.headers.get('retry-after'), '1');
     assert.deepEqual(await refused.json(), { error: 'the inference queue is full (40 rows waiting, at most 64)', reason: 'queue-full' });
+    // Eight single rows join the queue too; when the slow body completes, nothing else is coming: one forward pass for all.
+    const singles = Array.from({ length: 8 }, (_, i) => predict(`${base}/predict`, { instances: instances(data, i, 1) }));
+    await waitFor('48 queued rows', (m) => m.queuedRows === 48);
+    const batchesBefore = (await metricsOf()).batches;
+    slowRequest!.end(slowBody.subarray(10));
+    assert.equal(await slow, 200);
     const ok = await waiting;
     assert.equal(ok.status, 200);
     assert.equal(((await ok.json()) as PredictAnswer).predictions.length, 40);
-
-    // Requests sent together run together: 8 concurrent single rows, well within the window, make fewer forward passes than requests.
-    const before = ((await fetchJson(`${base}/metrics`)) as { inference: { batches: number } }).inference.batches;
-    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => predict(`${base}/predict`, { instances: instances(data, i, 1) })));
-    assert.deepEqual(answers.map((a) => a.status), Array(8).fill(200));
-    const after = ((await fetchJson(`${base}/metrics`)) as { inference: { batches: number; meanBatchSize: number } }).inference;
-    assert.ok(after.batches - before < 8, `${after.batches - before} forward passes for 8 requests`);
+    assert.deepEqual((await Promise.all(singles)).map((a) => a.status), Array(8).fill(200));
+    const after = await metricsOf();
+    assert.equal(after.batches - batchesBefore, 1, 'one forward pass for the 49 rows');
+    assert.equal(after.queuedRows, 0);
   });
 });
 
