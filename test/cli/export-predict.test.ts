@@ -58,7 +58,7 @@ describe('gossip-learn export and predict', () => {
       [['--checkpoint', 'c'], 'gossip-learn: export: --out DIR is required; `gossip-learn export --help` lists the options\n'],
       [['--checkpoint', 'c', '--out', 'x', '--quantize', 'int4'], "gossip-learn: export: --quantize: 'int4' is not one of none | float16 | uint16 | uint8\n"],
       [['--checkpoint', 'c', '--out', 'x', '--prune', '1'], "gossip-learn: export: --prune: '1' is not a fraction in [0, 1) (e.g. 0.8 prunes 80%)\n"],
-      [['--checkpoint', 'c', '--out', 'x', '--fine-tune-steps', '10'], 'gossip-learn: export: --fine-tune-steps fine-tunes a pruned model: give --prune FRACTION too\n'],
+      [['--checkpoint', 'c', '--out', 'x', '--fine-tune-steps', '1e3'], "gossip-learn: export: --fine-tune-steps: '1e3' is not a non-negative integer\n"],
       [['--checkpoint', join(dir, 'none.ckpt'), '--out', join(dir, 'x')], `gossip-learn: export: ${join(dir, 'none.ckpt')}: no checkpoint file\n`],
     ];
     for (const [args, stderr] of cases) assert.deepEqual(await runCli(['export', ...args]), { code: 2, stdout: '', stderr }, args.join(' '));

@@ -35,7 +35,7 @@ Options:
   --out DIR                where to write (a new or empty directory; required)
   --quantize MODE          weight storage: none (float32) | float16 | uint16 | uint8 (default: none)
   --prune FRACTION         magnitude pruning: zero this fraction (0..1) of each weight matrix and kernel (default: 0)
-  --fine-tune-steps N      after pruning, train N steps on the training split with the pruned weights kept at zero (default: 0)
+  --fine-tune-steps N      then train N steps on the training split at a tenth of the learning rate, pruned weights kept at zero (default: 0)
   --data SPEC              data the model was trained on (shapes, class names, evaluation; default: what the checkpoint records)
   --seed N                 seed of the fine-tuning order (default: 1)
   --backend NAME           auto | tensorflow | wasm | cpu (default: auto)
@@ -94,7 +94,6 @@ export async function run(argv: string[]): Promise<number> {
   if (values.prune !== undefined && (values.prune.trim() === '' || !(prune >= 0 && prune < 1))) fail(`--prune: '${values.prune}' is not a fraction in [0, 1) (e.g. 0.8 prunes 80%)`);
   const fineTuneSteps = values['fine-tune-steps'] === undefined ? 0 : Number(values['fine-tune-steps']);
   if (values['fine-tune-steps'] !== undefined && !/^\d+$/.test(values['fine-tune-steps'])) fail(`--fine-tune-steps: '${values['fine-tune-steps']}' is not a non-negative integer`);
-  if (fineTuneSteps > 0 && prune === 0) fail('--fine-tune-steps fine-tunes a pruned model: give --prune FRACTION too');
   const seed = values.seed === undefined ? 1 : Number(values.seed);
   if (values.seed !== undefined && !/^\d+$/.test(values.seed)) fail(`--seed: '${values.seed}' is not a non-negative integer`);
   const backendName = values.backend ?? process.env.GOSSIP_LEARN_BACKEND ?? 'auto';

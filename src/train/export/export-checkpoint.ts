@@ -24,7 +24,7 @@ import { evaluateModel, Trainer } from '../trainer.ts';
 import { defaultLearningRate, TRAINING_DEFAULTS, type OptimizerName } from '../training-defaults.ts';
 import { loadModelDir } from './model-dir.ts';
 import { encodeLayersModel, EXPORT_METADATA_VERSION, writeModelDir, type ModelFiles } from './model-export.ts';
-import { fineTuneMasked, pruneModel, prunedFraction } from './pruning.ts';
+import { fineTuneMasked, pruneModel, prunedFraction, type PruneMasks } from './pruning.ts';
 import type { WeightQuantization } from './weight-quantization.ts';
 
 export interface ExportCheckpointOptions {
@@ -35,7 +35,7 @@ export interface ExportCheckpointOptions {
   quantize: WeightQuantization;
   /** Fraction of each weight matrix / kernel pruned by magnitude, 0 <= prune < 1 (0: none). */
   prune: number;
-  /** Fine-tuning steps on the training split with the pruning mask fixed (0: none; ignored without pruning). */
+  /** Fine-tuning steps on the training split (momentum at a tenth of its rate), with the pruning mask fixed (0: none). */
   fineTuneSteps: number;
   /** Data spec; default: the one the checkpoint records (`meta.data`). */
   data?: string | null;
@@ -94,26 +94,28 @@ export async function exportCheckpoint(o: ExportCheckpointOptions): Promise<Expo
     const checkpointAccuracy = evaluate ? evaluateModel(model, data.test, data.featureCount, data.numClasses).accuracy : null;
     if (checkpointAccuracy !== null) log(`checkpoint: ${ckpt.modelName}, age ${ckpt.age}, test accuracy ${checkpointAccuracy.toFixed(4)}`);
     let pruned = 0;
+    // No pruning: no masks, and a fine-tuning is plain training (the baseline a pruned and fine-tuned model compares to).
+    let masks: PruneMasks = model.getWeights().map(() => null);
     if (o.prune > 0) {
-      const masks = pruneModel(model, o.prune);
+      masks = pruneModel(model, o.prune);
       pruned = prunedFraction(masks);
       log(`pruned ${(pruned * 100).toFixed(1)}% of the weight matrices and kernels by magnitude`);
-      if (o.fineTuneSteps > 0) {
-        const optimizer: OptimizerName = TRAINING_DEFAULTS.optimizer;
-        trainer = new Trainer({
-          model,
-          train: data.train,
-          featureCount: data.featureCount,
-          numClasses: data.numClasses,
-          batchSize: TRAINING_DEFAULTS.batchSize,
-          // A tenth of the training rate: fine-tuning repairs, it does not retrain.
-          learningRate: defaultLearningRate(optimizer) / 10,
-          optimizer,
-          seed: deriveSeed(seed, 'export-fine-tune', 0),
-        });
-        const loss = await fineTuneMasked(trainer, masks, o.fineTuneSteps);
-        log(`fine-tuned ${o.fineTuneSteps} steps with the mask fixed (mean loss ${loss.toFixed(4)})`);
-      }
+    }
+    if (o.fineTuneSteps > 0) {
+      const optimizer: OptimizerName = TRAINING_DEFAULTS.optimizer;
+      trainer = new Trainer({
+        model,
+        train: data.train,
+        featureCount: data.featureCount,
+        numClasses: data.numClasses,
+        batchSize: TRAINING_DEFAULTS.batchSize,
+        // A tenth of the training rate: fine-tuning repairs, it does not retrain.
+        learningRate: defaultLearningRate(optimizer) / 10,
+        optimizer,
+        seed: deriveSeed(seed, 'export-fine-tune', 0),
+      });
+      const loss = await fineTuneMasked(trainer, masks, o.fineTuneSteps);
+      log(`fine-tuned ${o.fineTuneSteps} steps on the training split${o.prune > 0 ? ' with the mask fixed' : ''} (mean loss ${loss.toFixed(4)})`);
     }
     const classes = classNamesOf(data);
     const files = await encodeLayersModel(model, {
@@ -124,7 +126,7 @@ export async function exportCheckpoint(o: ExportCheckpointOptions): Promise<Expo
         model: { name: ckpt.modelName, hash: ckpt.modelHash, params: paramCount(model), age: ckpt.age, samplesSeen: ckpt.samplesSeen },
         schema: { data: dataSpec, featureCount: data.featureCount, imageShape: data.imageShape, numClasses: data.numClasses, output: 'logits' },
         classes,
-        compression: { quantize: o.quantize, prune: o.prune, fineTuneSteps: o.prune > 0 ? o.fineTuneSteps : 0 },
+        compression: { quantize: o.quantize, prune: o.prune, fineTuneSteps: o.fineTuneSteps },
         exportedAt: new Date().toISOString(),
       },
     });
@@ -143,7 +145,7 @@ export async function exportCheckpoint(o: ExportCheckpointOptions): Promise<Expo
       params: ckpt.params.length,
       quantize: o.quantize,
       prunedFraction: pruned,
-      fineTuneSteps: o.prune > 0 ? o.fineTuneSteps : 0,
+      fineTuneSteps: o.fineTuneSteps,
       files: { count: files.shards.length + 1, bytes, gzipBytes: gzipBytes(files), float32Bytes: 4 * ckpt.params.length },
       accuracy: { checkpoint: checkpointAccuracy, exported: exportedAccuracy },
       classes,
