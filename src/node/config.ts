@@ -156,9 +156,19 @@ export const daemonConfigSchema = z
     dpDelta: z.number().gt(0).lt(1).nullable().default(null),
     dpEpsilonBudget: z.number().positive().nullable().default(null),
     // Inference (issue 18): src/node/inference/.
-    predictBatchWindowMs: z.number().int().nonnegative().max(1000).default(DEFAULT_PREDICT_BATCH_WINDOW_MS),
-    predictMaxBatch: z.number().int().positive().max(MAX_INSTANCES_PER_REQUEST).default(DEFAULT_PREDICT_MAX_BATCH),
-    predictMaxQueue: z.number().int().positive().default(DEFAULT_PREDICT_MAX_QUEUE),
+    predictBatchWindowMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(1000, { error: (issue) => `${String(issue.input)}ms is over the limit of 1s (a request waits at most this long for its batch)` })
+      .default(DEFAULT_PREDICT_BATCH_WINDOW_MS),
+    predictMaxBatch: z
+      .number()
+      .int()
+      .positive({ error: (issue) => `${String(issue.input)} rows: must be at least 1` })
+      .max(MAX_INSTANCES_PER_REQUEST, { error: (issue) => `${String(issue.input)} rows is over the limit of ${MAX_INSTANCES_PER_REQUEST} (the most one request may carry)` })
+      .default(DEFAULT_PREDICT_MAX_BATCH),
+    predictMaxQueue: z.number().int().positive({ error: (issue) => `${String(issue.input)} rows: must be at least 1` }).default(DEFAULT_PREDICT_MAX_QUEUE),
   })
   .strict()
   .refine((c) => c.nodeIndex < c.numNodes, { message: 'node-index must be smaller than num-nodes', path: ['nodeIndex'] })

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,6 +90,20 @@ describe('gossip-learn export and predict', () => {
     assert.equal(parsed.predictions.length, 60);
     assert.ok(Math.abs(parsed.predictions[0]!.probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-9);
     assert.match(json.stderr, /^accuracy: /m);
+  });
+
+  it('export --state-dir reads the state dir\'s checkpoint.bin', async () => {
+    const stateDir = join(dir, 'state');
+    await mkdir(stateDir);
+    await copyFile(checkpoint, join(stateDir, 'checkpoint.bin'));
+    const out = join(dir, 'from-state');
+    const exported = await runCli(['export', '--state-dir', stateDir, '--out', out, '--quantize', 'float16', '--data', `csv:${csv}`, '--no-evaluate']);
+    assert.equal(exported.code, 0, exported.stderr);
+    const modelJson = JSON.parse(await readFile(join(out, 'model.json'), 'utf8')) as { weightsManifest: Array<{ weights: Array<{ quantization?: unknown }> }> };
+    assert.ok(modelJson.weightsManifest[0]!.weights.every((w) => JSON.stringify(w.quantization) === '{"dtype":"float16"}'));
+    const again = await runCli(['export', '--state-dir', stateDir, '--out', out, '--data', `csv:${csv}`]);
+    assert.equal(again.code, 2);
+    assert.equal(again.stderr, `gossip-learn: export: ${out} is not empty (group1-shard1of1.bin, model.json): give a new or empty directory\n`);
   });
 
   it('predict refuses a missing model and data of the wrong width with one line', async () => {

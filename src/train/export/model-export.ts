@@ -148,7 +148,7 @@ export function modelFilesBytes(files: ModelFiles): number {
  */
 export async function writeModelDir(dir: string, files: ModelFiles): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const present = await readdir(dir);
+  const present = (await readdir(dir)).sort();
   if (present.length > 0) throw new ModelExportError('out-not-empty', `${dir} is not empty (${present.slice(0, 3).join(', ')}${present.length > 3 ? ', ...' : ''}): give a new or empty directory`);
   for (const shard of files.shards) await writeFileAtomic(join(dir, shard.name), shard.bytes);
   await writeFileAtomic(join(dir, MODEL_JSON_FILE), `${JSON.stringify(files.modelJson)}\n`);
