@@ -64,6 +64,8 @@ describe('POST /predict (daemon)', () => {
 
   it('answers in TensorFlow Serving shape, and an export of its model loaded by plain tf.loadLayersModel predicts the same labels', async () => {
     const { daemon, base } = await startDaemon('a');
+    const tensors = async (): Promise<number> => ((await fetchJson(`${base}/metrics`)) as { memory: { numTensors: number } }).memory.numTensors;
+    const tensorsBefore = await tensors();
     const rows = instances(data, 0, 200);
     const response = await predict(`${base}/predict`, { instances: rows });
     assert.equal(response.status, 200);
@@ -81,6 +83,7 @@ describe('POST /predict (daemon)', () => {
     // The same rows one at a time: batched or not, each row gets the same label.
     const single = (await (await predict(`${base}/predict`, { instances: [rows[7]] })).json()) as PredictAnswer;
     assert.equal(single.predictions[0]!.label, daemonLabels[7]);
+    assert.equal(await tensors(), tensorsBefore, 'every tensor of the forward passes was freed');
 
     // Stop (the final checkpoint holds the model that answered: it does not train), export, load as any tfjs program would.
     await daemon.stop(2000);
