@@ -17,9 +17,19 @@ export const commands: Command[] = [
     load: () => import('./commands/daemon.ts'),
   },
   {
+    name: 'export',
+    summary: 'write a model (state dir or checkpoint) as a tfjs LayersModel directory, optionally pruned and quantized',
+    load: () => import('./commands/export.ts'),
+  },
+  {
     name: 'keygen',
     summary: 'write a new pre-shared key for a private swarm (--out FILE; use it with daemon --psk FILE)',
     load: () => import('./commands/keygen.ts'),
+  },
+  {
+    name: 'predict',
+    summary: 'run an exported model over a data set offline: accuracy and predictions (CSV or JSON)',
+    load: () => import('./commands/predict.ts'),
   },
   {
     name: 'status',

@@ -39,6 +39,7 @@ import { forcedTeacher } from './teacher-choice.ts';
 import { closestName, describeArgsError, toKebabCase } from '../common/arg-errors.ts';
 import { GossipLearnError } from '../common/errors.ts';
 import { parseByteSize } from '../common/byte-size.ts';
+import { DEFAULT_PREDICT_BATCH_WINDOW_MS, DEFAULT_PREDICT_MAX_BATCH, DEFAULT_PREDICT_MAX_QUEUE, MAX_INSTANCES_PER_REQUEST } from './inference/defaults.ts';
 
 /** bad-flag: an unknown flag; bad-value: a value out of range; bad-file: the config file; unknown-option: a key createNode does not know. */
 export type ConfigErrorReason = 'bad-flag' | 'bad-value' | 'bad-file' | 'bad-env' | 'unknown-option';
@@ -161,6 +162,20 @@ export const daemonConfigSchema = z
     dpEpsilonBudget: z.number().positive().nullable().default(null),
     // Dashboard (issue 19): src/node/key-metrics/energy.ts.
     cpuWatts: z.number().positive().max(1000).default(DEFAULT_CPU_WATTS),
+    // Inference (issue 18): src/node/inference/.
+    predictBatchWindowMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(1000, { error: (issue) => `${String(issue.input)}ms is over the limit of 1s (a request waits at most this long for its batch)` })
+      .default(DEFAULT_PREDICT_BATCH_WINDOW_MS),
+    predictMaxBatch: z
+      .number()
+      .int()
+      .positive({ error: (issue) => `${String(issue.input)} rows: must be at least 1` })
+      .max(MAX_INSTANCES_PER_REQUEST, { error: (issue) => `${String(issue.input)} rows is over the limit of ${MAX_INSTANCES_PER_REQUEST} (the most one request may carry)` })
+      .default(DEFAULT_PREDICT_MAX_BATCH),
+    predictMaxQueue: z.number().int().positive({ error: (issue) => `${String(issue.input)} rows: must be at least 1` }).default(DEFAULT_PREDICT_MAX_QUEUE),
   })
   .strict()
   .refine((c) => c.nodeIndex < c.numNodes, { message: 'node-index must be smaller than num-nodes', path: ['nodeIndex'] })
@@ -239,6 +254,9 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'dpDelta', flag: 'dp-delta', kind: 'number', help: 'differential privacy: delta of the reported (epsilon, delta)', shown: String(DEFAULT_DP_DELTA) },
   { key: 'dpEpsilonBudget', flag: 'dp-epsilon-budget', kind: 'number', help: 'differential privacy: stop sharing before epsilon would pass this', shown: 'no budget' },
   { key: 'cpuWatts', flag: 'cpu-watts', kind: 'number', help: 'energy estimate: watts one busy CPU core draws (energy = CPU seconds x W unless RAPL counters are readable)', shown: String(DEFAULT_CPU_WATTS) },
+  { key: 'predictBatchWindowMs', flag: 'predict-batch-window', kind: 'duration', help: 'POST /predict: how long the first request of a batch waits for others (0 = no batching; at most 1s)', shown: `${DEFAULT_PREDICT_BATCH_WINDOW_MS}ms` },
+  { key: 'predictMaxBatch', flag: 'predict-max-batch', kind: 'int', help: `POST /predict: most rows in one forward pass (at most ${MAX_INSTANCES_PER_REQUEST})`, shown: String(DEFAULT_PREDICT_MAX_BATCH) },
+  { key: 'predictMaxQueue', flag: 'predict-max-queue', kind: 'int', help: 'POST /predict: most rows waiting for a batch; beyond, 503 with Retry-After', shown: String(DEFAULT_PREDICT_MAX_QUEUE) },
   { key: 'exitWithParent', flag: 'exit-with-parent', kind: 'boolean', help: 'exit when the parent process dies (the cluster launcher passes it; under npm or npx the daemon watches npm anyway)', shown: 'off' },
 ];
 

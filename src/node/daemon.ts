@@ -49,6 +49,7 @@ import { createLibp2pNode, type DaemonLibp2p, type Libp2pNodeOptions } from './l
 import { maxExchangeFrameBytes } from './limits.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { DaemonMetrics } from './metrics.ts';
+import { PredictService } from './inference/predict-service.ts';
 import { Monitoring } from './monitoring.ts';
 import { agentVersion, PeerIdentityCheck } from './peer-identity.ts';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
@@ -365,7 +366,7 @@ export class Daemon {
       path: checkpointPath,
       model: guard,
       intervalMs: config.checkpointIntervalMs,
-      meta: () => ({ peerId: metrics.peerId, swarm: config.swarm }),
+      meta: () => ({ peerId: metrics.peerId, swarm: config.swarm, data: config.data }),
       ...(this.options.checkpointFs === undefined ? {} : { fs: this.options.checkpointFs }),
     });
     this.checkpointsValue = checkpoints;
@@ -396,6 +397,8 @@ export class Daemon {
       checkpoints,
       exchanges,
       announcer,
+      // POST /predict on the live model; before the join, so a joining node answers too.
+      new PredictService({ batchWindowMs: config.predictBatchWindowMs, maxBatch: config.predictMaxBatch, maxQueue: config.predictMaxQueue }),
       // Default: the knowledge-transfer join (teacher side always; joiner side on a first start).
       // With differential privacy a joiner is taught the latest release, never the local model (src/core/dp-release.ts).
       ...(this.options.joinServices ?? [new DistillTeacherService(gossip.dp === null ? {} : { released: () => (gossip.dp!.accountant.releases > 0 ? gossip.dp!.latest : null) }), new DistillJoinerService()]),

@@ -39,6 +39,8 @@ export interface HttpResponse {
   /** Content-Type header. */
   type: string;
   body: string;
+  /** Further response headers (e.g. retry-after), lower case. */
+  headers?: Record<string, string>;
 }
 
 export type RouteHandler = (req: IncomingMessage) => HttpResponse | Promise<HttpResponse>;
@@ -80,7 +82,7 @@ export class HttpServer {
       const handler = this.routes.get(`${req.method ?? 'GET'} ${path}`);
       const reply = (r: HttpResponse): void =>
         this.measure(() => {
-          res.writeHead(r.status, { 'content-type': r.type, 'cache-control': 'no-store' });
+          res.writeHead(r.status, { ...r.headers, 'content-type': r.type, 'cache-control': 'no-store' });
           res.end(r.body);
         });
       if (this.token !== null && path !== UNAUTHENTICATED_PATH && !bearerMatches(req.headers.authorization, this.token)) {

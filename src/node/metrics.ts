@@ -15,6 +15,7 @@ import { monotonicNowMs } from '../common/clock.ts';
 import type { DpStatus } from '../core/dp-release.ts';
 import { KeyMetrics, type KeyMetricsJson } from './key-metrics/key-metrics.ts';
 import type { ReachMetrics } from './peer-reach.ts';
+import { InferenceMetrics, type InferenceJson } from './inference/inference-metrics.ts';
 
 export interface ModelMetrics {
   name: string | null;
@@ -153,6 +154,8 @@ export interface MetricsJson extends KeyMetricsJson {
   privacy: PrivacyMetrics;
   /** Across networks: how each peer is reached and our own reachability (src/node/peer-reach.ts). Always present in toJson(); optional in the type so readers of older daemons still type-check. */
   reach?: ReachMetrics;
+  /** POST /predict (src/node/inference/inference-metrics.ts). */
+  inference: InferenceJson;
 }
 
 export class DaemonMetrics {
@@ -201,6 +204,7 @@ export class DaemonMetrics {
     peers: {},
     dht: null,
   };
+  readonly inference = new InferenceMetrics();
 
   /** f32 bytes the carried payloads stood for, and their codec bytes: compressionRatio = f32 / payload. */
   private rawF32Bytes = 0;
@@ -255,6 +259,7 @@ export class DaemonMetrics {
       privacy: { ...this.privacy, dp: this.privacy.dp === null ? null : { ...this.privacy.dp } },
       ...this.keyMetrics.toJson(this.exchange),
       reach: structuredClone(this.reach),
+      inference: this.inference.toJson(),
     };
   }
 }

@@ -55,6 +55,7 @@ export class Monitoring {
       libp2pRegistry: this.libp2pMetrics.registry,
       extraFamilies: keyMetricsFamilies(metrics.keyMetrics),
     });
+    metrics.inference.registerInto(exporter.registry);
     http.addRoute('GET', PROMETHEUS_PATH, () => exporter.response());
     return exporter;
   }

@@ -38,6 +38,7 @@ function sampleMetrics(): MetricsJson {
     privacy: { psk: false, allowlist: null, dp: null },
     // The key figures of a daemon that measured nothing yet (status does not show them).
     ...new KeyMetrics({ cpu: new CpuAccounting({ clock: () => 0 }) }).toJson({ bytesSent: 0, bytesReceived: 0 }),
+    inference: { requests: 0, batches: 0, instances: 0, meanBatchSize: null, rejected: 0, rejectedByReason: {}, queuedRows: 0, latencyMs: { p50: null, p95: null, p99: null } },
   };
 }
 const NOW = Date.parse('2026-01-01T00:01:00.000Z');

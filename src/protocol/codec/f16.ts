@@ -7,94 +7,19 @@
  * receiver must reject Infinity. Decode rejects the Inf/NaN bit patterns.
  */
 import { ProtocolError } from '../errors.ts';
-import { assertFinite, expectLength, hostIsLittleEndian } from './bytes.ts';
+import { encodeHalfBits, EXPONENT_MASK_HALF, halfTable } from '../../common/half-float.ts';
+import { assertFinite, expectLength } from './bytes.ts';
 import type { EncodeOptions, VectorStage } from './stage.ts';
 
-const MAX_FINITE_HALF_BITS = 0x7bff;
-const EXPONENT_MASK_HALF = 0x7c00;
-
-const scratchF32 = new Float32Array(1);
-const scratchU32 = new Uint32Array(scratchF32.buffer);
-
-/** float32 -> binary16 bits, round to nearest even, saturating. `value` must be finite. */
-export function float32ToHalfBits(value: number): number {
-  scratchF32[0] = value;
-  const x = scratchU32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exponent = ((x >>> 23) & 0xff) - 127 + 15;
-  const mantissa = x & 0x7fffff;
-  if (exponent >= 31) return sign | MAX_FINITE_HALF_BITS;
-  if (exponent <= 0) {
-    if (exponent < -10) return sign; // below half the smallest subnormal: rounds to zero
-    const full = mantissa | 0x800000;
-    const shift = 14 - exponent;
-    let half = full >>> shift;
-    const rest = full & ((1 << shift) - 1);
-    const midpoint = 1 << (shift - 1);
-    if (rest > midpoint || (rest === midpoint && (half & 1) === 1)) half++;
-    return sign | half;
-  }
-  let half = (exponent << 10) | (mantissa >>> 13);
-  const rest = mantissa & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (half & 1) === 1)) half++; // a carry into the exponent is correct rounding
-  if (half >= EXPONENT_MASK_HALF) return sign | MAX_FINITE_HALF_BITS;
-  return sign | half;
-}
-
-/** binary16 bits -> number (Inf/NaN patterns included; callers reject them first). */
-export function halfBitsToFloat(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >>> 10) & 0x1f;
-  const mantissa = bits & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 31) return mantissa === 0 ? sign * Infinity : NaN;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-}
-
-let decodeTable: Float32Array | null = null;
-
-/** 65536-entry lookup table (256 KiB), built on first decode. */
-function halfTable(): Float32Array {
-  if (decodeTable === null) {
-    decodeTable = new Float32Array(65536);
-    for (let bits = 0; bits < 65536; bits++) decodeTable[bits] = halfBitsToFloat(bits);
-  }
-  return decodeTable;
-}
-
-/** Node 24's native Float16Array (not in TypeScript's ES2023 lib yet); undefined on older runtimes. */
-type Float16ArrayLike = { set(values: ArrayLike<number>): void; readonly buffer: ArrayBuffer };
-const NativeFloat16Array = (globalThis as { Float16Array?: new (length: number) => Float16ArrayLike }).Float16Array;
-
-/** binary16 bits of every value, saturating; `values` must be finite. */
-export function encodeHalfBitsScalar(values: Float32Array): Uint8Array {
-  const out = new Uint8Array(values.length * 2);
-  for (let i = 0, o = 0; i < values.length; i++, o += 2) {
-    const bits = float32ToHalfBits(values[i]!);
-    out[o] = bits & 0xff;
-    out[o + 1] = bits >>> 8;
-  }
-  return out;
-}
+// The conversion itself lives in src/common: exported models' float16 weights use it too.
+export { encodeHalfBitsScalar, float32ToHalfBits, halfBitsToFloat } from '../../common/half-float.ts';
 
 export class Float16Stage implements VectorStage {
   readonly spec = 'f16';
 
   encode(values: Float32Array, _options: EncodeOptions): Uint8Array {
     assertFinite(values, 'f16');
-    if (NativeFloat16Array !== undefined && hostIsLittleEndian) {
-      // The engine's conversion (round to nearest even, measured ~4x faster than the scalar loop),
-      // then overflow to +-Infinity is turned into the same saturation as float32ToHalfBits.
-      const halves = new NativeFloat16Array(values.length);
-      halves.set(values);
-      const bits = new Uint16Array(halves.buffer);
-      for (let i = 0; i < bits.length; i++) {
-        const b = bits[i]!;
-        if ((b & 0x7fff) === EXPONENT_MASK_HALF) bits[i] = (b & 0x8000) | MAX_FINITE_HALF_BITS;
-      }
-      return new Uint8Array(halves.buffer);
-    }
-    return encodeHalfBitsScalar(values);
+    return encodeHalfBits(values);
   }
 
   decode(bytes: Uint8Array, count: number): Float32Array {

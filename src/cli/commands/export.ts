@@ -1,0 +1,136 @@
+/**
+ * `gossip-learn export`: a daemon's model (its state dir) or a checkpoint
+ * file as a standard TensorFlow.js LayersModel directory (model.json +
+ * weight shards) that plain `tf.loadLayersModel` loads, optionally pruned by
+ * magnitude and with quantized weights (src/train/export/).
+ *
+ *   gossip-learn export --state-dir .gossip-learn/node-a --out model --quantize uint8
+ *   gossip-learn export --checkpoint mlp.ckpt --out model-p80 --quantize uint8 --prune 0.8 --fine-tune-steps 500
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { describeArgsError } from '../../common/arg-errors.ts';
+import { CliUsageError } from '../usage-error.ts';
+
+const EXPORT_HELP_HINT = '`gossip-learn export --help` lists the options';
+const QUANTIZATIONS = ['none', 'float16', 'uint16', 'uint8'] as const;
+/** Typed errors whose message is enough for the user (exit 2, one line). */
+const INPUT_ERROR_NAMES = new Set(['CheckpointError', 'DataError', 'ModelError', 'PruningError', 'ModelExportError', 'BackendError', 'WeightQuantizationError']);
+
+const help = (): string => `Usage: gossip-learn export (--state-dir DIR | --checkpoint FILE) --out DIR [options]
+
+Writes the model of a daemon's state dir (its checkpoint.bin) or of a
+checkpoint file (gossip-learn train --checkpoint) as a TensorFlow.js
+LayersModel directory: model.json and weight shards, which
+tf.loadLayersModel loads unchanged in Node and in browsers. Quantized weights
+use the tfjs weights-manifest quantization fields, so the loader dequantizes
+them itself. model.json's userDefinedMetadata.gossipLearn holds the class
+names, the input schema, the model name, hash and age. The model outputs
+logits. The export is then loaded back and evaluated on the full test split.
+
+Options:
+  --state-dir DIR          export the checkpoint of this daemon state dir (stop the daemon first for its latest model)
+  --checkpoint FILE        export this checkpoint file instead
+  --out DIR                where to write (a new or empty directory; required)
+  --quantize MODE          weight storage: none (float32) | float16 | uint16 | uint8 (default: none)
+  --prune FRACTION         magnitude pruning: zero this fraction (0..1) of each weight matrix and kernel (default: 0)
+  --fine-tune-steps N      then train N steps on the training split at a tenth of the learning rate, pruned weights kept at zero (default: 0)
+  --data SPEC              data the model was trained on (shapes, class names, evaluation; default: what the checkpoint records)
+  --seed N                 seed of the fine-tuning order (default: 1)
+  --backend NAME           auto | tensorflow | wasm | cpu (default: auto)
+  --no-evaluate            skip the test-split evaluation
+  --json FILE              write the report (sizes, accuracies) as JSON here
+  -v, --version            print the version and exit
+  -h, --help               show this help
+
+Example:
+  gossip-learn train --data fashion-mnist --model mlp --epochs 5 --checkpoint mlp.ckpt
+  gossip-learn export --checkpoint mlp.ckpt --out mlp-uint8 --quantize uint8
+  gossip-learn predict --model mlp-uint8 --data fashion-mnist`;
+
+const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
+
+/** Runs the command; exit 0 when written. Bad flags, checkpoints, data or an occupied --out are CliUsageError (one line, exit 2). */
+export async function run(argv: string[]): Promise<number> {
+  const options = {
+    'state-dir': { type: 'string' },
+    checkpoint: { type: 'string' },
+    out: { type: 'string' },
+    quantize: { type: 'string' },
+    prune: { type: 'string' },
+    'fine-tune-steps': { type: 'string' },
+    data: { type: 'string' },
+    seed: { type: 'string' },
+    backend: { type: 'string' },
+    'no-evaluate': { type: 'boolean' },
+    json: { type: 'string' },
+    version: { type: 'boolean', short: 'v' },
+    help: { type: 'boolean', short: 'h' },
+  } as const;
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new CliUsageError(`export: ${describeArgsError(err, Object.keys(options), EXPORT_HELP_HINT)}`);
+  }
+  if (values.help === true) {
+    console.log(help());
+    return 0;
+  }
+  if (values.version === true) {
+    const { packageVersion } = await import('../../node/version.ts');
+    console.log(packageVersion());
+    return 0;
+  }
+  const fail = (message: string): never => {
+    throw new CliUsageError(`export: ${message}`);
+  };
+  if ((values['state-dir'] === undefined) === (values.checkpoint === undefined)) fail(`give exactly one of --state-dir DIR and --checkpoint FILE; ${EXPORT_HELP_HINT}`);
+  if (values.out === undefined || values.out === '') fail(`--out DIR is required; ${EXPORT_HELP_HINT}`);
+  const quantize = values.quantize ?? 'none';
+  if (!(QUANTIZATIONS as readonly string[]).includes(quantize)) fail(`--quantize: '${quantize}' is not one of ${QUANTIZATIONS.join(' | ')}`);
+  const prune = values.prune === undefined ? 0 : Number(values.prune);
+  if (values.prune !== undefined && (values.prune.trim() === '' || !(prune >= 0 && prune < 1))) fail(`--prune: '${values.prune}' is not a fraction in [0, 1) (e.g. 0.8 prunes 80%)`);
+  const fineTuneSteps = values['fine-tune-steps'] === undefined ? 0 : Number(values['fine-tune-steps']);
+  if (values['fine-tune-steps'] !== undefined && !/^\d+$/.test(values['fine-tune-steps'])) fail(`--fine-tune-steps: '${values['fine-tune-steps']}' is not a non-negative integer`);
+  const seed = values.seed === undefined ? 1 : Number(values.seed);
+  if (values.seed !== undefined && !/^\d+$/.test(values.seed)) fail(`--seed: '${values.seed}' is not a non-negative integer`);
+  const backendName = values.backend ?? process.env.GOSSIP_LEARN_BACKEND ?? 'auto';
+  if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(backendName)) fail(`--backend: '${backendName}' is not one of auto | tensorflow | wasm | cpu`);
+
+  const [{ CHECKPOINT_FILE }, { packageVersion }, { initBackend }, { exportCheckpoint }] = await Promise.all([
+    import('../../node/constants.ts'),
+    import('../../node/version.ts'),
+    import('../../train/backend.ts'),
+    import('../../train/export/export-checkpoint.ts'),
+  ]);
+  const checkpoint = values.checkpoint ?? join(values['state-dir']!, CHECKPOINT_FILE);
+  try {
+    await initBackend(backendName as 'auto', { log: () => {} });
+    const report = await exportCheckpoint({
+      checkpoint,
+      out: values.out!,
+      quantize: quantize as (typeof QUANTIZATIONS)[number],
+      prune,
+      fineTuneSteps,
+      data: values.data ?? null,
+      seed,
+      evaluate: values['no-evaluate'] !== true,
+      generator: `gossip-learn ${packageVersion()}`,
+      log: (line) => console.log(line),
+    });
+    const { files, accuracy } = report;
+    console.log(`exported: ${report.out} (${report.modelName}, ${report.params} parameters, weights ${report.quantize}${report.prunedFraction > 0 ? `, ${(report.prunedFraction * 100).toFixed(1)}% pruned` : ''}; model.json + ${files.count - 1} shard${files.count === 2 ? '' : 's'})`);
+    console.log(
+      `size: ${files.bytes} bytes (${kib(files.bytes)}), gzip ${files.gzipBytes} bytes; float32 weights ${files.float32Bytes} bytes: ` +
+        `${(files.float32Bytes / files.bytes).toFixed(2)}x smaller, ${(files.float32Bytes / files.gzipBytes).toFixed(2)}x with gzip`,
+    );
+    if (accuracy.exported !== null) console.log(`test accuracy: checkpoint ${accuracy.checkpoint?.toFixed(4)}, exported ${accuracy.exported.toFixed(4)}`);
+    if (values.json !== undefined) await writeFile(values.json, `${JSON.stringify(report, null, 2)}\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof Error && INPUT_ERROR_NAMES.has(err.name)) throw new CliUsageError(`export: ${err.message}`);
+    throw err;
+  }
+}

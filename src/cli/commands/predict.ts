@@ -1,0 +1,140 @@
+/**
+ * `gossip-learn predict`: runs an exported model (a tfjs LayersModel
+ * directory, `gossip-learn export`) over a data set offline; prints the
+ * accuracy on its labelled rows and writes the predictions as CSV or JSON.
+ *
+ *   gossip-learn predict --model mlp-uint8 --data fashion-mnist
+ *   gossip-learn predict --model mlp-uint8 --data csv:rows.csv --out predictions.json
+ */
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { describeArgsError } from '../../common/arg-errors.ts';
+import { CliUsageError } from '../usage-error.ts';
+
+const PREDICT_HELP_HINT = '`gossip-learn predict --help` lists the options';
+const INPUT_ERROR_NAMES = new Set(['DataError', 'ModelDirError', 'BackendError']);
+
+const help = (): string => `Usage: gossip-learn predict --model DIR --data SPEC [options]
+
+Runs the model in DIR (a TensorFlow.js LayersModel directory, as gossip-learn
+export writes it) over the rows of a data source, prints "accuracy: X" against
+their labels, and writes one prediction per row (label, class name, class
+probabilities) as CSV or JSON. Rows are normalized as the data source
+normalizes them for training.
+
+Options:
+  --model DIR        the model directory (model.json + weight shards; required)
+  --data SPEC        mnist | fashion-mnist[:DIR] | csv:PATH (required)
+  --split NAME       test | train: which split of the data to run (default: test)
+  --out FILE         write the predictions here; - for stdout (default: none, only the accuracy)
+  --format NAME      csv | json (default: from --out's extension, else csv)
+  --backend NAME     auto | tensorflow | wasm | cpu (default: auto)
+  -v, --version      print the version and exit
+  -h, --help         show this help
+
+CSV columns: index, label, class_name, true_label, p0 .. p<K-1>.
+JSON: {"model": {...}, "accuracy": X, "predictions": [{"label", "className", "trueLabel", "probabilities"}]}.`;
+
+/** Runs the command; exit 0 on success. Bad flags, a missing or malformed model, bad data: CliUsageError (one line, exit 2). */
+export async function run(argv: string[]): Promise<number> {
+  const options = {
+    model: { type: 'string' },
+    data: { type: 'string' },
+    split: { type: 'string' },
+    out: { type: 'string' },
+    format: { type: 'string' },
+    backend: { type: 'string' },
+    version: { type: 'boolean', short: 'v' },
+    help: { type: 'boolean', short: 'h' },
+  } as const;
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new CliUsageError(`predict: ${describeArgsError(err, Object.keys(options), PREDICT_HELP_HINT)}`);
+  }
+  if (values.help === true) {
+    console.log(help());
+    return 0;
+  }
+  if (values.version === true) {
+    const { packageVersion } = await import('../../node/version.ts');
+    console.log(packageVersion());
+    return 0;
+  }
+  const fail = (message: string): never => {
+    throw new CliUsageError(`predict: ${message}`);
+  };
+  if (values.model === undefined || values.model === '') fail(`--model DIR is required; ${PREDICT_HELP_HINT}`);
+  if (values.data === undefined || values.data === '') fail(`--data SPEC is required; ${PREDICT_HELP_HINT}`);
+  const split = values.split ?? 'test';
+  if (split !== 'test' && split !== 'train') fail(`--split: '${split}' is not one of test | train`);
+  const format = values.format ?? (values.out?.endsWith('.json') === true ? 'json' : 'csv');
+  if (format !== 'csv' && format !== 'json') fail(`--format: '${format}' is not one of csv | json`);
+  const backendName = values.backend ?? process.env.GOSSIP_LEARN_BACKEND ?? 'auto';
+  if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(backendName)) fail(`--backend: '${backendName}' is not one of auto | tensorflow | wasm | cpu`);
+
+  const [{ initBackend }, { loadDataset }, { loadModelDir }, { flatInputSize, predictLogits, toPredictions }, { classNamesOf }] = await Promise.all([
+    import('../../train/backend.ts'),
+    import('../../train/dataset.ts'),
+    import('../../train/export/model-dir.ts'),
+    import('../../train/prediction.ts'),
+    import('../../train/class-names.ts'),
+  ]);
+  try {
+    await initBackend(backendName as 'auto', { log: () => {} });
+    const { model, metadata } = await loadModelDir(values.model!);
+    try {
+      const data = await loadDataset(values.data!);
+      const rows = split === 'test' ? data.test : data.train;
+      const inputSize = flatInputSize(model);
+      if (inputSize !== data.featureCount) fail(`the model in ${values.model} takes ${inputSize ?? 'a non-flat input'} features per row, ${values.data} has ${data.featureCount}`);
+      const logits = predictLogits(model, rows.x, rows.count);
+      const numClasses = logits.length / Math.max(rows.count, 1);
+      if (numClasses !== data.numClasses) fail(`the model in ${values.model} outputs ${numClasses} classes, ${values.data} has ${data.numClasses}`);
+      const classes = metadata?.classes ?? classNamesOf(data);
+      const predictions = toPredictions(logits, rows.count, classes);
+      let correct = 0;
+      predictions.forEach((p, i) => {
+        if (p.label === rows.y[i]) correct++;
+      });
+      const accuracy = rows.count === 0 ? Number.NaN : correct / rows.count;
+      if (values.out !== undefined) {
+        const text =
+          format === 'json'
+            ? `${JSON.stringify({
+                model: metadata === null ? null : { name: metadata.model.name, hash: metadata.model.hash, age: metadata.model.age, quantize: metadata.compression.quantize, prune: metadata.compression.prune },
+                accuracy,
+                predictions: predictions.map((p, i) => ({ label: p.label, className: p.className, trueLabel: rows.y[i], probabilities: p.probabilities })),
+              })}\n`
+            : [
+                ['index', 'label', 'class_name', 'true_label', ...Array.from({ length: numClasses }, (_, k) => `p${k}`)].join(','),
+                ...predictions.map((p, i) => [i, p.label, csvCell(p.className ?? ''), rows.y[i], ...p.probabilities.map((q) => q.toPrecision(6))].join(',')),
+              ].join('\n') + '\n';
+        if (values.out === '-') {
+          // A reader that stops early (| head) is no error.
+          process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+            if (err.code !== 'EPIPE') throw err;
+          });
+          process.stdout.write(text);
+        }
+        else await writeFile(values.out, text);
+      }
+      // With predictions on stdout the summary goes to stderr, so the CSV/JSON stays clean.
+      const summary = values.out === '-' ? console.error : console.log;
+      summary(`accuracy: ${accuracy.toFixed(4)}`);
+      summary(`rows: ${rows.count} (${values.data} ${split} split), model ${metadata?.model.name ?? 'unknown'}${metadata === null ? '' : `, weights ${metadata.compression.quantize}${metadata.compression.prune > 0 ? `, pruned ${metadata.compression.prune}` : ''}`}`);
+      return 0;
+    } finally {
+      model.dispose();
+    }
+  } catch (err) {
+    if (err instanceof Error && INPUT_ERROR_NAMES.has(err.name)) throw new CliUsageError(`predict: ${err.message}`);
+    throw err;
+  }
+}
+
+/** A CSV cell: quoted when it holds a comma, quote or line break (RFC 4180). */
+function csvCell(text: string): string {
+  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}

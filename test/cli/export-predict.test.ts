@@ -1,0 +1,125 @@
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createRandom } from '../../src/train/random.ts';
+
+const run = promisify(execFile);
+const cli = fileURLToPath(new URL('../../bin/gossip-learn.js', import.meta.url));
+
+async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { env: { ...process.env, GOSSIP_LEARN_BACKEND: 'wasm' } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('gossip-learn export and predict', () => {
+  let dir: string;
+  let csv: string;
+  let checkpoint: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gl-cli-export-'));
+    // A learnable 3-class task: the label is which of three features is largest.
+    const random = createRandom(3);
+    const lines = ['f0,f1,f2,f3,label'];
+    for (let i = 0; i < 300; i++) {
+      const f = [random(), random(), random(), random()];
+      lines.push(`${f.join(',')},${f.slice(0, 3).indexOf(Math.max(...f.slice(0, 3)))}`);
+    }
+    csv = join(dir, 'task.csv');
+    await writeFile(csv, `${lines.join('\n')}\n`);
+    checkpoint = join(dir, 'model.ckpt');
+    const trained = await runCli(['train', '--data', `csv:${csv}`, '--model', 'mlp-small', '--epochs', '3', '--checkpoint', checkpoint]);
+    assert.equal(trained.code, 0, trained.stderr);
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('export --help lists every flag; predict --help too', async () => {
+    const exportHelp = await runCli(['export', '--help']);
+    assert.equal(exportHelp.code, 0);
+    for (const flag of ['state-dir', 'checkpoint', 'out', 'quantize', 'prune', 'fine-tune-steps', 'data', 'seed', 'backend', 'no-evaluate', 'json']) assert.match(exportHelp.stdout, new RegExp(`^ {2}--${flag}\\b`, 'm'), flag);
+    const predictHelp = await runCli(['predict', '--help']);
+    assert.equal(predictHelp.code, 0);
+    for (const flag of ['model', 'data', 'split', 'out', 'format', 'backend']) assert.match(predictHelp.stdout, new RegExp(`^ {2}--${flag}\\b`, 'm'), flag);
+  });
+
+  it('refuses bad export flags with one line and exit 2', async () => {
+    const cases: Array<[string[], string]> = [
+      [['--out', 'x'], 'gossip-learn: export: give exactly one of --state-dir DIR and --checkpoint FILE; `gossip-learn export --help` lists the options\n'],
+      [['--checkpoint', 'c'], 'gossip-learn: export: --out DIR is required; `gossip-learn export --help` lists the options\n'],
+      [['--checkpoint', 'c', '--out', 'x', '--quantize', 'int4'], "gossip-learn: export: --quantize: 'int4' is not one of none | float16 | uint16 | uint8\n"],
+      [['--checkpoint', 'c', '--out', 'x', '--prune', '1'], "gossip-learn: export: --prune: '1' is not a fraction in [0, 1) (e.g. 0.8 prunes 80%)\n"],
+      [['--checkpoint', 'c', '--out', 'x', '--fine-tune-steps', '1e3'], "gossip-learn: export: --fine-tune-steps: '1e3' is not a non-negative integer\n"],
+      [['--checkpoint', join(dir, 'none.ckpt'), '--out', join(dir, 'x')], `gossip-learn: export: ${join(dir, 'none.ckpt')}: no checkpoint file\n`],
+    ];
+    for (const [args, stderr] of cases) assert.deepEqual(await runCli(['export', ...args]), { code: 2, stdout: '', stderr }, args.join(' '));
+  });
+
+  it('exports uint8 weights (one byte each), and predict on it prints the same accuracy export measured', async () => {
+    const out = join(dir, 'u8');
+    const report = join(dir, 'report.json');
+    const exported = await runCli(['export', '--checkpoint', checkpoint, '--out', out, '--quantize', 'uint8', '--data', `csv:${csv}`, '--json', report]);
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.match(exported.stdout, /^exported: .*u8 \(mlp-small, \d+ parameters, weights uint8; model\.json \+ 1 shard\)$/m);
+    const r = JSON.parse(await readFile(report, 'utf8')) as { files: { bytes: number; float32Bytes: number }; accuracy: { checkpoint: number; exported: number } };
+    assert.deepEqual((await readdir(out)).sort(), ['group1-shard1of1.bin', 'model.json']);
+    // One byte per weight (model.json, the topology, is most of the bytes of a model this small).
+    assert.equal((await readFile(join(out, 'group1-shard1of1.bin'))).length, r.files.float32Bytes / 4);
+    assert.ok(r.accuracy.exported > 0.5, `exported accuracy ${r.accuracy.exported}`);
+
+    const predicted = await runCli(['predict', '--model', out, '--data', `csv:${csv}`, '--out', join(dir, 'p.csv')]);
+    assert.equal(predicted.code, 0, predicted.stderr);
+    assert.match(predicted.stdout, new RegExp(`^accuracy: ${r.accuracy.exported.toFixed(4)}$`, 'm'));
+    const rows = (await readFile(join(dir, 'p.csv'), 'utf8')).trim().split('\n');
+    assert.equal(rows[0], 'index,label,class_name,true_label,p0,p1,p2');
+    assert.equal(rows.length, 1 + 60); // the fixed 20% test split of 300 rows
+
+    const json = await runCli(['predict', '--model', out, '--data', `csv:${csv}`, '--out', '-', '--format', 'json']);
+    assert.equal(json.code, 0, json.stderr);
+    const parsed = JSON.parse(json.stdout) as { accuracy: number; predictions: Array<{ label: number; className: null; probabilities: number[] }> };
+    assert.equal(parsed.accuracy.toFixed(4), r.accuracy.exported.toFixed(4));
+    assert.equal(parsed.predictions.length, 60);
+    assert.ok(Math.abs(parsed.predictions[0]!.probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-9);
+    assert.match(json.stderr, /^accuracy: /m);
+  });
+
+  it('export --state-dir reads the state dir\'s checkpoint.bin', async () => {
+    const stateDir = join(dir, 'state');
+    await mkdir(stateDir);
+    await copyFile(checkpoint, join(stateDir, 'checkpoint.bin'));
+    const out = join(dir, 'from-state');
+    const exported = await runCli(['export', '--state-dir', stateDir, '--out', out, '--quantize', 'float16', '--data', `csv:${csv}`, '--no-evaluate']);
+    assert.equal(exported.code, 0, exported.stderr);
+    const modelJson = JSON.parse(await readFile(join(out, 'model.json'), 'utf8')) as { weightsManifest: Array<{ weights: Array<{ quantization?: unknown }> }> };
+    assert.ok(modelJson.weightsManifest[0]!.weights.every((w) => JSON.stringify(w.quantization) === '{"dtype":"float16"}'));
+    const again = await runCli(['export', '--state-dir', stateDir, '--out', out, '--data', `csv:${csv}`]);
+    assert.equal(again.code, 2);
+    assert.equal(again.stderr, `gossip-learn: export: ${out} is not empty (group1-shard1of1.bin, model.json): give a new or empty directory\n`);
+  });
+
+  it('predict refuses a missing model and data of the wrong width with one line', async () => {
+    assert.deepEqual(await runCli(['predict', '--model', join(dir, 'nope'), '--data', `csv:${csv}`]), {
+      code: 2,
+      stdout: '',
+      stderr: `gossip-learn: predict: ${join(dir, 'nope', 'model.json')}: no such file\n`,
+    });
+    const out = join(dir, 'none');
+    assert.equal((await runCli(['export', '--checkpoint', checkpoint, '--out', out, '--data', `csv:${csv}`, '--no-evaluate'])).code, 0);
+    const wide = join(dir, 'wide.csv');
+    await writeFile(wide, 'a,b,label\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n9,10,0\n');
+    assert.deepEqual(await runCli(['predict', '--model', out, '--data', `csv:${wide}`]), {
+      code: 2,
+      stdout: '',
+      stderr: `gossip-learn: predict: the model in ${out} takes 4 features per row, csv:${wide} has 2\n`,
+    });
+  });
+});
