@@ -27,7 +27,7 @@ import { createAggregator } from '../train/aggregators/index.ts';
 import { initBackend } from '../train/backend.ts';
 import { DivergenceGuard } from '../train/divergence-guard.ts';
 import { LiveModel } from '../train/live-model.ts';
-import { loadDataset } from '../train/dataset.ts';
+import { dataOptionsOf, datasetSchema, loadDataset } from '../train/dataset.ts';
 import { createModel, modelHash as computeModelHash } from '../train/models.ts';
 import { partitionIndices, subsetSplit } from '../train/partition.ts';
 import { createRandom, deriveSeed } from '../train/random.ts';
@@ -217,7 +217,7 @@ export class Daemon {
       optimizer: config.optimizer,
       seed: deriveSeed(config.seed, 'trainer', config.nodeIndex),
     });
-    const host = new LiveModel({ model, trainer, modelName: config.model, modelHash: computeModelHash(model) });
+    const host = new LiveModel({ model, trainer, modelName: config.model, modelHash: computeModelHash(model, datasetSchema(data.dataset)) });
     this.modelValue = host;
     const checkpointPath = join(config.stateDir, CHECKPOINT_FILE);
     // Differential privacy starts its released model at the seeded initialization, which every peer can compute.
@@ -511,8 +511,10 @@ export class DaemonStoppedError extends GossipLearnError<'stopped'> {
 }
 
 /** Loads the data source and cuts this node's training partition. */
-export async function loadNodeData(config: Pick<DaemonConfig, 'data' | 'partition' | 'seed' | 'nodeIndex' | 'numNodes'>): Promise<NodeData> {
-  const dataset = await loadDataset(config.data);
+export async function loadNodeData(
+  config: Pick<DaemonConfig, 'data' | 'partition' | 'seed' | 'nodeIndex' | 'numNodes'> & Partial<Pick<DaemonConfig, 'classes' | 'csvDelimiter' | 'normalization' | 'testData'>>,
+): Promise<NodeData> {
+  const dataset = await loadDataset(config.data, dataOptionsOf(config));
   const indices = partitionIndices(config.partition, dataset.train.y, dataset.numClasses, {
     seed: config.seed,
     nodeIndex: config.nodeIndex,

@@ -34,6 +34,7 @@ import { DEFAULT_FRAME_LIMITS, type FrameLimits } from '../protocol/frame.ts';
 import type { DistillBudget } from '../train/distill.ts';
 import { distillFromTeacher } from '../train/distill-join.ts';
 import { createModel, isModelName, modelHash, modelNames } from '../train/models.ts';
+import { datasetSchema } from '../train/dataset.ts';
 import { getFlatParams, paramCount } from '../train/params.ts';
 import { evaluateModel } from '../train/trainer.ts';
 import { createRandom, deriveSeed } from '../train/random.ts';
@@ -334,7 +335,7 @@ export class DistillJoinerService implements DaemonService {
       if (!isModelName(name)) throw new Error(`not a registry model: ${name}`); // decodeDistillAnswer checks names first
       const { dataset } = context.data;
       const probe: tf.LayersModel = createModel(name, { featureCount: dataset.featureCount, imageShape: dataset.imageShape, numClasses: dataset.numClasses, seed: 0 });
-      shape = { modelHash: modelHash(probe), paramCount: paramCount(probe) };
+      shape = { modelHash: modelHash(probe, datasetSchema(dataset)), paramCount: paramCount(probe) };
       probe.dispose();
       this.registryShapes.set(name, shape);
     }

@@ -15,6 +15,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { isModelName, ModelError, modelNames, type ModelBuilder, type ModelName, type ModelOptions } from './models/builder.ts';
 import { buildCnn } from './models/cnn.ts';
 import { buildMlp } from './models/mlp.ts';
+import type { DataSchema } from './data/schema.ts';
 
 export {
   isModelName,
@@ -72,13 +73,17 @@ function canonical(value: unknown): unknown {
 /**
  * Hex SHA-256 of the architecture (layer classes and their shape-relevant
  * config, in order) and every weight's shape and dtype; independent of
- * weight values, layer names and initializer seeds.
+ * weight values, layer names and initializer seeds. A data `schema`
+ * (declared classes, feature columns, normalization; data/schema.ts) is
+ * part of it when given, so nodes whose data mean different things never
+ * exchange; without one the hash is the architecture's alone.
  */
-export function modelHash(model: tf.LayersModel): string {
+export function modelHash(model: tf.LayersModel, schema: DataSchema | null = null): string {
   const description = {
     inputs: model.inputs.map((t) => t.shape),
     layers: model.layers.map((layer) => ({ class: layer.getClassName(), config: canonical(layer.getConfig()) })),
     weights: model.weights.map((w) => ({ shape: w.shape, dtype: w.dtype, trainable: w.trainable })),
+    ...(schema === null ? {} : { schema }),
   };
   return createHash('sha256').update(JSON.stringify(description)).digest('hex');
 }
