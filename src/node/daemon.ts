@@ -200,6 +200,7 @@ export class Daemon {
 
     const data = await loadNodeData(config);
     this.throwIfStopping();
+    metrics.eval.testSet = data.dataset.testSource ?? `held-out rows of ${data.dataset.name}`;
     const model = createModel(config.model, {
       featureCount: data.dataset.featureCount,
       imageShape: data.dataset.imageShape,
