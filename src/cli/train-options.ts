@@ -24,7 +24,7 @@ const flags: FlagSpec[] = [
   { flag: 'csv-delimiter', value: 'CHAR', help: 'cell delimiter of csv: data: one character or tab', shown: 'detected' },
   { flag: 'normalization', value: 'FILE', help: 'normalize features with this file of gossip-learn data-stats', shown: 'none' },
   { flag: 'test-data', value: 'SPEC', help: 'test set (a data spec) instead of the held-out rows', shown: 'held-out rows' },
-  { flag: 'model', value: 'NAME', help: 'registry model: mlp | mlp-small | cnn', shown: 'mlp' },
+  { flag: 'model', value: 'NAME', help: 'registry model: mlp | mlp-small | cnn, or PATH/model.json (tfjs LayersModel)', shown: 'mlp' },
   { flag: 'epochs', value: 'N', help: 'passes over this node\'s partition', shown: '1' },
   { flag: 'batch-size', value: 'N', help: 'rows per optimizer step', shown: String(TRAINING_DEFAULTS.batchSize) },
   { flag: 'learning-rate', value: 'X', help: 'step size', shown: learningRateDefaultsText() },
@@ -80,7 +80,10 @@ const schema = z
     'csv-delimiter': z.string().optional(),
     normalization: z.string().min(1).optional(),
     'test-data': z.string().min(1).optional(),
-    model: z.enum(['mlp', 'mlp-small', 'cnn'], { error: 'model must be one of mlp | mlp-small | cnn' }).default('mlp'),
+    model: z
+      .string()
+      .refine((m) => ['mlp', 'mlp-small', 'cnn'].includes(m) || m.endsWith('.json'), 'model must be one of mlp | mlp-small | cnn, or a tfjs model file ending in .json')
+      .default('mlp'),
     epochs: positiveInt('epochs').default(1),
     'batch-size': positiveInt('batch size').default(TRAINING_DEFAULTS.batchSize),
     'learning-rate': z
@@ -107,7 +110,8 @@ export interface TrainOptions {
   data: string;
   /** The data schema and test set (--classes, --csv-delimiter, --normalization, --test-data). */
   dataOptions: DataOptions;
-  model: 'mlp' | 'mlp-small' | 'cnn';
+  /** A registry name or a tfjs model file (`.json`). */
+  model: string;
   epochs: number;
   batchSize: number;
   learningRate: number;

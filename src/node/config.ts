@@ -113,7 +113,11 @@ export const daemonConfigSchema = z
     partition: z.string().min(1).default('iid'),
     nodeIndex: z.number().int().nonnegative().default(0),
     numNodes: z.number().int().positive().default(1),
-    model: modelNameSchema.default('mlp'),
+    // A registry name, or a tfjs LayersModel file (contract: a value ending in .json; src/train/models/file-model.ts).
+    model: z
+      .string()
+      .refine((m) => modelNameSchema.safeParse(m).success || m.endsWith('.json'), { error: (issue) => `'${String(issue.input)}' is neither a registry model (mlp | mlp-small | cnn) nor a tfjs model file ending in .json` })
+      .default('mlp'),
     backend: backendSchema.default('auto'),
     stateDir: z.string().min(1).default('.gossip-learn'),
     exchangeIntervalMs: z
@@ -195,7 +199,7 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'partition', flag: 'partition', kind: 'string', help: 'partition: iid | dirichlet:<alpha> | shards:<k>', shown: 'iid' },
   { key: 'nodeIndex', flag: 'node-index', kind: 'int', help: 'this node\'s index in the partition', shown: '0' },
   { key: 'numNodes', flag: 'num-nodes', kind: 'int', help: 'number of partitions', shown: '1' },
-  { key: 'model', flag: 'model', kind: 'string', help: 'model: mlp | mlp-small | cnn', shown: 'mlp' },
+  { key: 'model', flag: 'model', kind: 'string', help: 'model: mlp | mlp-small | cnn, or PATH/model.json (a tfjs LayersModel; its weights, if any, are the shared initial point)', shown: 'mlp' },
   { key: 'backend', flag: 'backend', kind: 'string', help: 'tfjs backend: auto | tensorflow | wasm | cpu', shown: 'auto' },
   { key: 'stateDir', flag: 'state-dir', kind: 'string', help: 'identity key, checkpoint, lock', shown: '.gossip-learn' },
   { key: 'exchangeIntervalMs', flag: 'exchange-interval', kind: 'duration', help: `tick of the exchange timer: at most one exchange we start per interval (jittered; at least ${MIN_EXCHANGE_INTERVAL_MS}ms)`, shown: shownMs(DEFAULT_PACING.intervalMs) },

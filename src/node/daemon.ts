@@ -28,7 +28,7 @@ import { initBackend } from '../train/backend.ts';
 import { DivergenceGuard } from '../train/divergence-guard.ts';
 import { LiveModel } from '../train/live-model.ts';
 import { dataOptionsOf, datasetSchema, loadDataset } from '../train/dataset.ts';
-import { createModel, modelHash as computeModelHash } from '../train/models.ts';
+import { buildModel, modelHash as computeModelHash, modelNameOf } from '../train/models.ts';
 import { partitionIndices, subsetSplit } from '../train/partition.ts';
 import { createRandom, deriveSeed } from '../train/random.ts';
 import { Trainer } from '../train/trainer.ts';
@@ -201,7 +201,7 @@ export class Daemon {
     const data = await loadNodeData(config);
     this.throwIfStopping();
     metrics.eval.testSet = data.dataset.testSource ?? `held-out rows of ${data.dataset.name}`;
-    const model = createModel(config.model, {
+    const model = await buildModel(config.model, {
       featureCount: data.dataset.featureCount,
       imageShape: data.dataset.imageShape,
       numClasses: data.dataset.numClasses,
@@ -218,7 +218,8 @@ export class Daemon {
       optimizer: config.optimizer,
       seed: deriveSeed(config.seed, 'trainer', config.nodeIndex),
     });
-    const host = new LiveModel({ model, trainer, modelName: config.model, modelHash: computeModelHash(model, datasetSchema(data.dataset)) });
+    const hash = computeModelHash(model, datasetSchema(data.dataset));
+    const host = new LiveModel({ model, trainer, modelName: modelNameOf(config.model, hash), modelHash: hash });
     this.modelValue = host;
     const checkpointPath = join(config.stateDir, CHECKPOINT_FILE);
     // Differential privacy starts its released model at the seeded initialization, which every peer can compute.

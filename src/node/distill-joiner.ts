@@ -166,7 +166,7 @@ export interface DistillJoinerOptions {
 
 export type JoinOutcome =
   | { status: 'distilled'; teacher: string; startedFromTeacher: boolean; steps: number }
-  | { status: 'cold'; reason: 'restored' | 'disabled' | 'no-discovery' | 'untrained-peers' | 'other-swarm-peers' | 'no-teacher' | 'bad-teacher' | 'aborted' };
+  | { status: 'cold'; reason: 'restored' | 'disabled' | 'no-discovery' | 'untrained-peers' | 'other-swarm-peers' | 'no-teacher' | 'bad-teacher' | 'aborted' | 'model-file' };
 
 export class DistillJoinerService implements DaemonService {
   readonly name = 'distill';
@@ -188,7 +188,7 @@ export class DistillJoinerService implements DaemonService {
     const { config } = context;
     this.outcome = await this.firstStart(context);
     const refreshIntervalMs = this.options.refreshIntervalMs === undefined ? DISTILL_REFRESH_INTERVAL_MS : this.options.refreshIntervalMs;
-    if (refreshIntervalMs !== null && config.distill) this.refreshLoop = this.refresh(context, refreshIntervalMs);
+    if (refreshIntervalMs !== null && config.distill && isModelName(context.model.modelName)) this.refreshLoop = this.refresh(context, refreshIntervalMs);
   }
 
   async stop(): Promise<void> {
@@ -209,6 +209,12 @@ export class DistillJoinerService implements DaemonService {
     if (!config.distill) {
       logger.info('distill: disabled (--no-distill), cold start');
       return { status: 'cold', reason: 'disabled' };
+    }
+    if (!isModelName(context.model.modelName)) {
+      // A teacher only ever names a registry model (src/protocol/distill-messages.ts): a model file's
+      // nodes start from the file's shared weights (or seeded initializers) and learn by gossip.
+      logger.info('distill: a model file (--model FILE.json) joins by gossip alone, from its shared initial point: cold start');
+      return { status: 'cold', reason: 'model-file' };
     }
     if (!teacherDiscoveryPossible(config)) {
       // Nothing dials us in time and we dial nobody: waiting would only delay training.

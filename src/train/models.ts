@@ -16,6 +16,7 @@ import { isModelName, ModelError, modelNames, type ModelBuilder, type ModelName,
 import { buildCnn } from './models/cnn.ts';
 import { buildMlp } from './models/mlp.ts';
 import type { DataSchema } from './data/schema.ts';
+import { isModelFile, loadModelFile } from './models/file-model.ts';
 
 export {
   isModelName,
@@ -28,6 +29,7 @@ export {
   type ModelOptions,
 } from './models/builder.ts';
 export { buildMlp } from './models/mlp.ts';
+export { isModelFile, loadModelFile } from './models/file-model.ts';
 
 /**
  * Builders by name. `mlp` is 784-128-10 (101,770 parameters for MNIST
@@ -53,6 +55,24 @@ export function createModel(name: ModelName, opts: ModelOptions): tf.LayersModel
     throw new ModelError('bad-options', `imageShape [${opts.imageShape.join(', ')}] does not hold featureCount ${opts.featureCount} values`);
   }
   return builder(opts);
+}
+
+/**
+ * The model a --model value names: a registry name (createModel) or a tfjs
+ * LayersModel file ending in `.json` (models/file-model.ts, which throws
+ * ModelError naming the file).
+ */
+export async function buildModel(spec: string, opts: ModelOptions): Promise<tf.LayersModel> {
+  return isModelFile(spec) ? loadModelFile(spec, opts) : createModel(spec as ModelName, opts);
+}
+
+/**
+ * The name a node announces and checkpoints for its model: the registry
+ * name, or for a file `file:` + the first 16 hex digits of the model hash
+ * (so nodes holding the same model under other paths name it alike).
+ */
+export function modelNameOf(spec: string, hash: string): string {
+  return isModelFile(spec) ? `file:${hash.slice(0, 16)}` : spec;
 }
 
 /** Config keys that vary between identical architectures (names, seeds, initial values). */

@@ -30,12 +30,12 @@ describe('gossip-learn data-stats', () => {
 
   it('writes mean and spread of every feature, then train normalizes with it', async () => {
     const data = join(dir, 'a.csv');
-    // 5 training rows of 6 (one held out): x1 is constant, x2 varies.
+    // x1 is constant, x2 varies.
     await writeFile(data, 'x1;x2;label\n1;0;cat\n1;2;dog\n1;4;cat\n1;6;dog\n1;8;cat\n1;10;dog\n');
     const out = join(dir, 'stats.json');
     const { code, stdout } = await runCli(['data-stats', '--data', `csv:${data}`, '--classes', 'cat,dog', '--out', out]);
     assert.equal(code, 0);
-    assert.equal(stdout, `wrote statistics of 2 features over 5 rows of csv:${data} to ${out}; give every node --normalization ${out}\n`);
+    assert.equal(stdout, `wrote statistics of 2 features over 6 rows of csv:${data} to ${out}; give every node --normalization ${out}\n`);
     const stats = JSON.parse(await readFile(out, 'utf8'));
     assert.equal(stats.format, 'gossip-learn-data-stats/1');
     assert.deepEqual(stats.featureNames, ['x1', 'x2']);

@@ -61,7 +61,7 @@ describe('gossip-learn train', () => {
     [['--batch-size=-4'], /^train: --batch-size: batch size must be a positive integer \(got '-4'\)$/],
     [['--batch-size', '-4'], /^train: option --batch-size needs a value \(one that starts with a dash is written --batch-size=-\.\.\.\); `gossip-learn train --help` lists the options$/],
     [['--learning-rate', 'fast'], /^train: --learning-rate: learning rate must be a positive number \(got 'fast'\)$/],
-    [['--model', 'resnet'], /^train: --model: model must be one of mlp \| mlp-small \| cnn \(got 'resnet'\)$/],
+    [['--model', 'resnet'], /^train: --model: model must be one of mlp \| mlp-small \| cnn, or a tfjs model file ending in \.json \(got 'resnet'\)$/],
     [['--optimizer', 'rmsprop'], /^train: --optimizer: optimizer must be one of sgd \| momentum \| adam \| qgm \(got 'rmsprop'\)$/],
     [['--backend', 'gpu'], /^train: --backend: backend must be one of auto \| tensorflow \| wasm \| cpu \(got 'gpu'\)$/],
     [['--node-index', '2', '--num-nodes', '2'], /^train: --node-index: node index must be below the number of nodes \(got '2'\)$/],

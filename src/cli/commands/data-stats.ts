@@ -1,6 +1,6 @@
 /**
  * `gossip-learn data-stats --data SPEC --out FILE`: computes the per-feature
- * mean and standard deviation of a data source's training rows and writes
+ * mean and standard deviation over all rows of a data source and writes
  * them as JSON (src/train/data/schema.ts, format gossip-learn-data-stats/1).
  * Every node of a swarm then starts with `--normalization FILE`, so the same
  * input means the same on every peer (the statistics are part of the model
@@ -18,8 +18,9 @@ const HELP_HINT = '`gossip-learn data-stats --help` lists the options';
 
 const help = (): string => `Usage: gossip-learn data-stats --data SPEC --out FILE [options]
 
-Computes the mean and standard deviation of every feature over the training
-rows of SPEC and writes them to FILE (JSON). Give the same FILE to every node
+Computes the mean and standard deviation of every feature over all rows of
+SPEC (a CSV file's every row; train and test split of a built-in set) and
+writes them to FILE (JSON). Give the same FILE to every node
 of a swarm with --normalization FILE: features are then normalized alike
 everywhere, and nodes with other statistics never merge (part of the model hash).
 Compute it once from data that represents the swarm's (e.g. one node's file,

@@ -54,7 +54,7 @@ class ProgressPrinter {
 async function train(o: TrainOptions): Promise<number> {
   const out = new ProgressPrinter(process.stdout);
   const started = performance.now();
-  const [{ initBackend }, { loadDataset, datasetSchema }, { partitionIndices, subsetSplit }, { createModel, modelHash }, { paramCount, getFlatParams }, { Trainer }, { deriveSeed }] =
+  const [{ initBackend }, { loadDataset, datasetSchema }, { partitionIndices, subsetSplit }, { buildModel, modelHash, modelNameOf }, { paramCount, getFlatParams }, { Trainer }, { deriveSeed }] =
     await Promise.all([
       import('../../train/backend.ts'),
       import('../../train/dataset.ts'),
@@ -74,8 +74,9 @@ async function train(o: TrainOptions): Promise<number> {
       `${data.test.count} test rows (${data.testSource ?? 'held out'}), ${data.numClasses} classes${data.classNames === undefined ? '' : ` (${data.classNames.join(', ')})`}`,
   );
   // Same seed on every node: gossip averaging works best from a common initialization.
-  const model = createModel(o.model, { featureCount: data.featureCount, imageShape: data.imageShape, numClasses: data.numClasses, seed: o.seed });
+  const model = await buildModel(o.model, { featureCount: data.featureCount, imageShape: data.imageShape, numClasses: data.numClasses, seed: o.seed });
   const hash = modelHash(model, datasetSchema(data));
+  const modelName = modelNameOf(o.model, hash);
   out.line(`model: ${o.model}, ${paramCount(model)} parameters, hash ${hash.slice(0, 12)}; ${o.optimizer} lr ${o.learningRate}, batch ${o.batchSize}`);
   const trainer = new Trainer({
     model,
@@ -149,7 +150,7 @@ async function train(o: TrainOptions): Promise<number> {
   if (o.checkpoint !== null) {
     const { saveCheckpoint } = await import('../../train/checkpoint.ts');
     await saveCheckpoint(o.checkpoint, {
-      modelName: o.model,
+      modelName,
       modelHash: hash,
       params: getFlatParams(model),
       age: trainer.age,

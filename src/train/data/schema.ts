@@ -49,20 +49,23 @@ const statsSchema = z
   .refine((s) => s.mean.length === s.std.length, { message: 'mean and std have different lengths' });
 
 /**
- * Per-feature mean and standard deviation (population, float64) of the
- * dataset's training rows; a constant column gets std 1 so it stays as it is
- * (shifted to 0). Throws DataError('empty') for no rows.
+ * Per-feature mean and standard deviation (population, float64) over every
+ * row of the dataset (train and test split: all of a CSV file's rows); a
+ * constant column gets std 1 so it stays as it is (shifted to 0). Throws
+ * DataError('empty') for no rows.
  */
 export function computeDataStats(dataset: Dataset, spec: string): DataStats {
-  const { train, featureCount: width } = dataset;
-  if (train.count === 0) throw new DataError('empty', `${spec}: no training rows to compute statistics from`);
+  const { featureCount: width } = dataset;
+  const splits = [dataset.train, dataset.test];
+  const rows = splits.reduce((n, s) => n + s.count, 0);
+  if (rows === 0) throw new DataError('empty', `${spec}: no rows to compute statistics from`);
   const mean = new Float64Array(width);
   const squares = new Float64Array(width);
-  for (let r = 0; r < train.count; r++) for (let f = 0; f < width; f++) mean[f] += train.x[r * width + f]!;
-  for (let f = 0; f < width; f++) mean[f] /= train.count;
-  for (let r = 0; r < train.count; r++) for (let f = 0; f < width; f++) squares[f] += (train.x[r * width + f]! - mean[f]!) ** 2;
-  const std = Array.from(squares, (s) => Math.sqrt(s / train.count) || 1);
-  return { format: DATA_STATS_FORMAT, data: spec, rows: train.count, featureNames: dataset.featureNames ?? null, mean: Array.from(mean), std };
+  for (const split of splits) for (let r = 0; r < split.count; r++) for (let f = 0; f < width; f++) mean[f] += split.x[r * width + f]!;
+  for (let f = 0; f < width; f++) mean[f] /= rows;
+  for (const split of splits) for (let r = 0; r < split.count; r++) for (let f = 0; f < width; f++) squares[f] += (split.x[r * width + f]! - mean[f]!) ** 2;
+  const std = Array.from(squares, (s) => Math.sqrt(s / rows) || 1);
+  return { format: DATA_STATS_FORMAT, data: spec, rows, featureNames: dataset.featureNames ?? null, mean: Array.from(mean), std };
 }
 
 /** Reads a data-stats file; DataError 'missing-file' / 'unreadable' / 'bad-stats' (one line naming the file). */
