@@ -28,7 +28,10 @@ import { initBackend } from '../train/backend.ts';
 import { DivergenceGuard } from '../train/divergence-guard.ts';
 import { LiveModel } from '../train/live-model.ts';
 import { dataOptionsOf, datasetSchema, loadDataset } from '../train/dataset.ts';
-import { buildModel, modelHash as computeModelHash, modelNameOf } from '../train/models.ts';
+import { buildModel, modelFromLayersModel, modelHash as computeModelHash, modelNameOf } from '../train/models.ts';
+import type { Dataset } from '../train/dataset.ts';
+import type * as tf from '@tensorflow/tfjs';
+import { NodeEvents } from './node-events.ts';
 import { partitionIndices, subsetSplit } from '../train/partition.ts';
 import { createRandom, deriveSeed } from '../train/random.ts';
 import { Trainer } from '../train/trainer.ts';
@@ -71,6 +74,14 @@ export interface DaemonOptions {
   onReady?: (info: DaemonStartInfo) => void;
   /** Services started after the announcer and before training (default: the distill join, both sides: DistillTeacherService, DistillJoinerService). */
   joinServices?: DaemonService[];
+  /**
+   * A library caller's own model (createNode): used instead of --model, copied (the caller's stays
+   * untouched) with the adjustments of a model file (src/train/models/file-model.ts); its weights are
+   * the initial point. Named `user:<hash>` in metrics and announcements.
+   */
+  model?: tf.LayersModel;
+  /** A library caller's own data (createNode): used instead of --data, as given (no partition, no normalization). */
+  dataset?: Dataset;
   /** Extra libp2p options (hardening: gater, protector, limits). */
   libp2p?: Partial<Pick<Libp2pNodeOptions, 'connectionGater' | 'connectionProtector' | 'maxConnections' | 'discoveryIntervalMs'>>;
   /** Per-peer stream/rate and connection limits (defaults from src/node/limits.ts). */
@@ -94,6 +105,8 @@ export class Daemon {
   readonly http: HttpServer;
   readonly logger: Logger;
   readonly announcements = new AnnouncementTable();
+  /** Exchanges, merges and evaluations as they happen (createNode's on(...)); a listener that throws is logged. */
+  readonly events: NodeEvents;
   private readonly options: DaemonOptions;
   private node: DaemonLibp2p | null = null;
   private modelValue: LiveModel | null = null;
@@ -116,6 +129,7 @@ export class Daemon {
     this.options = options;
     this.config = options.config;
     this.logger = options.logger ?? createLogger(options.config.logLevel);
+    this.events = new NodeEvents((event, err) => this.logger.warn({ event, err }, `a listener of '${event}' threw; the node goes on`));
     this.http = new HttpServer({ host: options.config.metricsHost, port: options.config.metricsPort, token: options.config.metricsToken });
     this.http.addRoute('GET', '/metrics', () => jsonResponse(this.metrics.toJson()));
     this.http.addRoute('GET', '/healthz', () =>
@@ -198,16 +212,19 @@ export class Daemon {
     metrics.backend = await initBackend(config.backend, { log: (line) => logger.info(line) });
     this.throwIfStopping();
 
-    const data = await loadNodeData(config);
+    const own = this.options.dataset;
+    const data = own === undefined ? await loadNodeData(config) : { dataset: own, train: own.train, test: own.test };
     this.throwIfStopping();
     metrics.eval.testSet = data.dataset.testSource ?? `held-out rows of ${data.dataset.name}`;
-    const model = await buildModel(config.model, {
+    const modelOptions = {
       featureCount: data.dataset.featureCount,
       imageShape: data.dataset.imageShape,
       numClasses: data.dataset.numClasses,
       // Same seed everywhere: every node of a swarm starts from the same weights.
       seed: config.seed,
-    });
+    };
+    const userModel = this.options.model;
+    const model = userModel === undefined ? await buildModel(config.model, modelOptions) : await modelFromLayersModel(userModel, 'model', modelOptions);
     const trainer = new Trainer({
       model,
       train: data.train,
@@ -219,7 +236,7 @@ export class Daemon {
       seed: deriveSeed(config.seed, 'trainer', config.nodeIndex),
     });
     const hash = computeModelHash(model, datasetSchema(data.dataset));
-    const host = new LiveModel({ model, trainer, modelName: modelNameOf(config.model, hash), modelHash: hash });
+    const host = new LiveModel({ model, trainer, modelName: userModel === undefined ? modelNameOf(config.model, hash) : `user:${hash.slice(0, 16)}`, modelHash: hash });
     this.modelValue = host;
     const checkpointPath = join(config.stateDir, CHECKPOINT_FILE);
     // Differential privacy starts its released model at the seeded initialization, which every peer can compute.
@@ -396,6 +413,7 @@ export class Daemon {
       announcements: this.announcements,
       restored,
       signal: this.shutdown.signal,
+      events: this.events,
     };
     for (const service of services) {
       this.throwIfStopping();

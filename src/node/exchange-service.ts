@@ -152,7 +152,7 @@ export class ExchangeService implements DaemonService {
         this.countBytes('sent', started.sent);
         while (!exchange.done) {
           const bytes = await this.readFrame(wire, signal);
-          const step = this.receive(exchange, bytes);
+          const step = this.receive(exchange, bytes, id);
           await this.writeFrames(wire, step.frames, signal);
           this.countBytes('sent', step.sent);
         }
@@ -160,15 +160,18 @@ export class ExchangeService implements DaemonService {
         const outcome = exchange.outcome;
         if (outcome === 'busy') {
           metrics.exchange.busy++;
+          context.events?.emit('exchange', { peer: id, direction: 'outbound', outcome: 'busy' });
           return 'busy';
         }
         if (outcome === 'error-from-peer') throw new ExchangeFailedError('no-frame', 'peer answered ERROR');
         metrics.exchange.lastAt = new Date().toISOString();
+        context.events?.emit('exchange', { peer: id, direction: 'outbound', outcome: 'merged' });
         return 'merged';
       } catch (err) {
         exchange.close();
         stream?.abort(err as Error);
         metrics.exchange.failed++;
+        context.events?.emit('exchange', { peer: id, direction: 'outbound', outcome: 'failed' });
         throw err;
       }
     }, this.exchangeTimeoutMs);
@@ -202,22 +205,23 @@ export class ExchangeService implements DaemonService {
             if (exchange.outcome !== null && isEndOfStream(err)) break;
             throw err;
           }
-          const step = this.receive(exchange, bytes);
+          const step = this.receive(exchange, bytes, id);
           await this.writeFrames(wire, step.frames, signal);
           this.countBytes('sent', step.sent);
         }
         exchange.close();
         await stream.close({ signal });
-        this.countInbound(exchange.outcome);
+        this.countInbound(exchange.outcome, id);
       } catch (err) {
         exchange.close();
         stream.abort(err as Error);
         // A stream that already delivered a merged model is not a rejection, whatever happens after;
         // one whose update the model refused (outcome 'merged' at session level only) is.
         const modelRefused = err instanceof GossipError && err.reason === 'merge-rejected';
-        if (exchange.outcome === 'merged' && !modelRefused) this.countInbound('merged');
+        if (exchange.outcome === 'merged' && !modelRefused) this.countInbound('merged', id);
         else {
           metrics.exchange.rejected++;
+          context.events?.emit('exchange', { peer: id, direction: 'inbound', outcome: 'rejected' });
           this.inbound?.countRejection(err);
         }
         context.logger.debug({ err, peer: id }, exchange.outcome === 'merged' ? 'inbound exchange ended badly after merging' : 'inbound exchange rejected');
@@ -227,14 +231,16 @@ export class ExchangeService implements DaemonService {
     }, this.exchangeTimeoutMs);
   }
 
-  private countInbound(outcome: ExchangeOutcome): void {
+  private countInbound(outcome: ExchangeOutcome, peer: string): void {
     const metrics = this.context?.metrics;
     if (metrics === undefined) return;
     if (outcome === 'merged') {
       metrics.exchange.accepted++;
       metrics.exchange.lastAt = new Date().toISOString();
+      this.context?.events?.emit('exchange', { peer, direction: 'inbound', outcome: 'merged' });
     } else if (outcome === 'busy') {
       metrics.exchange.busy++;
+      this.context?.events?.emit('exchange', { peer, direction: 'inbound', outcome: 'busy' });
     }
   }
 
@@ -243,7 +249,8 @@ export class ExchangeService implements DaemonService {
   }
 
   /** Feeds one received frame to the gossip core (which merges) and counts what it did (throws ProtocolError, GossipError). */
-  private receive(exchange: GossipExchange, bytes: Uint8Array): GossipStep {
+  private receive(exchange: GossipExchange, bytes: Uint8Array, peer: string): GossipStep {
+    const mergedBefore = this.gossip.counters.merged;
     let step: GossipStep;
     try {
       step = exchange.receive(bytes);
@@ -258,6 +265,7 @@ export class ExchangeService implements DaemonService {
         metrics.exchange.mergeRejected = this.gossip.counters.mergeRejected;
         metrics.exchange.needBase = this.gossip.sessions.stats.needBaseSent;
       }
+      if (this.gossip.counters.merged > mergedBefore) this.context?.events?.emit('merge', { peer, merged: this.gossip.counters.merged });
     }
     this.countBytes('received', step.received);
     return step;

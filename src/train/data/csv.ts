@@ -30,6 +30,7 @@ import { createGunzip } from 'node:zlib';
 import { parse } from 'csv-parse';
 import { createRandom, shuffleInPlace } from '../random.ts';
 import { detectDelimiter, isDecimalCommaNumber, withoutTrailingEmptyCell } from './csv-delimiter.ts';
+import { LabelMap } from './labels.ts';
 import { DataError, type Dataset, type Split } from './types.ts';
 
 /** Share of the rows held out as the test split. */
@@ -38,8 +39,7 @@ export const CSV_TEST_FRACTION = 0.2;
 const CSV_SPLIT_SEED = 7321;
 /** Header names (any case) that mark the label column; without one, the last column is the label. */
 export const LABEL_COLUMN_NAMES = ['label', 'class', 'target', 'y'];
-/** Most classes integer labels may imply without --classes (a stray 999999 must not build a million-way output layer). */
-export const MAX_UNDECLARED_CLASSES = 1000;
+export { MAX_UNDECLARED_CLASSES } from './labels.ts';
 /** Bytes read to detect the delimiter. */
 const DELIMITER_SAMPLE_BYTES = 64 * 1024;
 
@@ -149,8 +149,7 @@ export async function readCsvTable(path: string, options: CsvOptions): Promise<C
   const { stream, head } = await openSource(path);
   const sample = head.toString('utf8');
   const delimiter = options.delimiter ?? detectDelimiter(sample, head.length < DELIMITER_SAMPLE_BYTES);
-  const classIndex = options.classes === null ? null : new Map(options.classes.map((name, i) => [name, i]));
-  const declared = options.classes === null ? '' : ` (--classes ${options.classes.join(',')})`;
+  const labels = new LabelMap(options.classes);
 
   const parser = parse({ delimiter, bom: true, trim: true, relax_column_count: true, skip_empty_lines: true, info: true });
   stream.on('error', (err) => parser.destroy(err));
@@ -162,7 +161,6 @@ export async function readCsvTable(path: string, options: CsvOptions): Promise<C
   let labelColumn = -1;
   let rows: GrowingRows | null = null;
   let features = new Float32Array(0);
-  let largestLabel = -1;
   const columnName = (c: number): string => (header ? `${c + 1} ('${header[c]}')` : `${c + 1}`);
   const where = (line: number): string => `${path}: row ${line}`;
 
@@ -183,26 +181,9 @@ export async function readCsvTable(path: string, options: CsvOptions): Promise<C
   };
 
   const labelOf = (cell: string, line: number): number => {
-    if (cell === '') throw new DataError('bad-label', `${where(line)}, column ${columnName(labelColumn)}: empty label`, path);
-    const byName = classIndex?.get(cell);
-    if (byName !== undefined) return byName;
-    if (/^\d+$/.test(cell)) {
-      const index = Number(cell);
-      const count = options.classes?.length ?? MAX_UNDECLARED_CLASSES;
-      if (index < count) return index;
-      if (options.classes !== null) throw new DataError('bad-label', `${where(line)}: label '${cell}' is not below the class count ${count}${declared}`, path);
-      throw new DataError(
-        'bad-label',
-        `${where(line)}: label '${cell}' is not below ${MAX_UNDECLARED_CLASSES}, the most classes without --classes; declare the classes in index order with --classes NAME,NAME,...`,
-        path,
-      );
-    }
-    if (classIndex !== null) throw new DataError('bad-label', `${where(line)}: label '${cell}' is not one of the declared classes${declared}`, path);
-    throw new DataError(
-      'bad-label',
-      `${where(line)}: label '${cell}' is text: declare the classes in index order, the same on every node, with --classes NAME,NAME,... (e.g. --classes ${cell},...)`,
-      path,
-    );
+    const index = labels.indexOf(cell);
+    if (typeof index === 'number') return index;
+    throw new DataError('bad-label', cell === '' ? `${where(line)}, column ${columnName(labelColumn)}: ${index}` : `${where(line)}: ${index}`, path);
   };
 
   const addRow = (record: string[], line: number): void => {
@@ -218,9 +199,7 @@ export async function readCsvTable(path: string, options: CsvOptions): Promise<C
       }
       features[f++] = value;
     }
-    const label = labelOf(record[labelColumn]!, line);
-    if (label > largestLabel) largestLabel = label;
-    rows!.push(features, label);
+    rows!.push(features, labelOf(record[labelColumn]!, line));
   };
 
   try {
@@ -250,7 +229,7 @@ export async function readCsvTable(path: string, options: CsvOptions): Promise<C
   }
   const table = rows! as GrowingRows;
   const headerNames = header as string[] | null;
-  const numClasses = options.classes?.length ?? largestLabel + 1;
+  const numClasses = labels.numClasses;
   if (numClasses < 2) {
     throw new DataError('bad-label', `${path}: the label column ${columnName(labelColumn)} has a single class; declare all classes of the swarm with --classes NAME,NAME,... and a node may hold one`, path);
   }

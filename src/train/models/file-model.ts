@@ -135,21 +135,49 @@ export async function loadModelFile(path: string, opts: ModelOptions): Promise<t
   }
   const weightData = new Uint8Array(buffers.reduce((n, b) => n + b.length, 0));
   buffers.reduce((offset, b) => (weightData.set(b, offset), offset + b.length), 0);
+  return modelFromArtifacts(path, topology, weightSpecs.length === 0 ? null : { weightSpecs, weightData: weightData.buffer }, opts);
+}
 
+/**
+ * A copy of a caller's own tfjs LayersModel (createNode's `model`), made
+ * the way a file is loaded (same adjustments and checks; `label` names it
+ * in errors). The caller's model is left as it is; its weights are the
+ * shared initial point.
+ */
+export async function modelFromLayersModel(model: tf.LayersModel, label: string, opts: ModelOptions): Promise<tf.LayersModel> {
+  let saved: tf.io.ModelArtifacts | null = null;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  const artifacts = saved as unknown as tf.io.ModelArtifacts;
+  const topology = JSON.parse(JSON.stringify(artifacts.modelTopology)) as JsonObject;
+  dropFinalSoftmax(topology);
+  const weights = artifacts.weightSpecs === undefined ? null : { weightSpecs: artifacts.weightSpecs, weightData: artifacts.weightData as ArrayBuffer };
+  return modelFromArtifacts(label, topology, weights, opts);
+}
+
+/** tfjs loads the (adjusted) topology and weights; errors become ModelError naming `label`. */
+async function modelFromArtifacts(
+  label: string,
+  topology: JsonObject,
+  weights: { weightSpecs: tf.io.WeightsManifestEntry[]; weightData: ArrayBuffer } | null,
+  opts: ModelOptions,
+): Promise<tf.LayersModel> {
   let inner: tf.LayersModel;
   try {
-    inner = await tf.loadLayersModel(
-      tf.io.fromMemory(weightSpecs.length === 0 ? { modelTopology: topology } : { modelTopology: topology, weightSpecs, weightData: weightData.buffer }),
-    );
+    inner = await tf.loadLayersModel(tf.io.fromMemory(weights === null ? { modelTopology: topology } : { modelTopology: topology, ...weights }));
   } catch (err) {
     const unknown = /Unknown (layer|initializer|regularizer|constraint|activation)[^:]*: ([^.\s]+)/.exec(firstLine(err));
     if (unknown !== null) {
-      throw new ModelError('custom-layer', `${path}: ${unknown[1]} class '${unknown[2]}' is not built into tfjs (custom ${unknown[1]}s cannot be loaded); use built-in layers only`);
+      throw new ModelError('custom-layer', `${label}: ${unknown[1]} class '${unknown[2]}' is not built into tfjs (custom ${unknown[1]}s cannot be loaded); use built-in layers only`);
     }
-    throw new ModelError('bad-model-file', `${path}: tfjs cannot load it: ${firstLine(err)}`);
+    throw new ModelError('bad-model-file', `${label}: tfjs cannot load it: ${firstLine(err)}`);
   }
   try {
-    return fitToData(inner, path, opts);
+    return fitToData(inner, label, opts);
   } catch (err) {
     inner.dispose();
     throw err;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel, ModelError, modelHash, modelNameOf } from '../../../src/train/models.ts';
+import { initBackend } from '../../../src/train/backend.ts';
 import { saveModelDir } from '../../helpers/model-files.ts';
 
 const tabular = { featureCount: 4, imageShape: null, numClasses: 3, seed: 1 };
@@ -26,7 +27,7 @@ describe('--model FILE.json (tfjs LayersModel)', () => {
   let topologyOnly: string;
   let original: tf.Sequential;
   before(async () => {
-    await tf.setBackend('cpu');
+    await initBackend('wasm');
     dir = await mkdtemp(join(tmpdir(), 'gossip-model-file-'));
     original = denseModel();
     withWeights = await saveModelDir(original, join(dir, 'weights'));
