@@ -28,7 +28,7 @@ import { initBackend } from '../train/backend.ts';
 import { DivergenceGuard } from '../train/divergence-guard.ts';
 import { LiveModel } from '../train/live-model.ts';
 import { dataOptionsOf, datasetSchema, loadDataset } from '../train/dataset.ts';
-import { buildModel, modelFromLayersModel, modelHash as computeModelHash, modelNameOf } from '../train/models.ts';
+import { buildModel, isModelFile, modelFileImageShape, modelFromLayersModel, modelHash as computeModelHash, modelNameOf } from '../train/models.ts';
 import type { Dataset } from '../train/dataset.ts';
 import type * as tf from '@tensorflow/tfjs';
 import { NodeEvents } from './node-events.ts';
@@ -213,7 +213,12 @@ export class Daemon {
     this.throwIfStopping();
 
     const own = this.options.dataset;
-    const data = own === undefined ? await loadNodeData(config) : { dataset: own, train: own.train, test: own.test };
+    const userModel = this.options.model;
+    // images:DIR data becomes the model's input shape (src/train/data/images.ts).
+    const userShape = userModel?.inputs[0]?.shape;
+    const imageShape =
+      userShape !== undefined ? (userShape.length === 4 ? (userShape.slice(1) as [number, number, number]) : null) : isModelFile(config.model) ? await modelFileImageShape(config.model) : null;
+    const data = own === undefined ? await loadNodeData(config, imageShape) : { dataset: own, train: own.train, test: own.test };
     this.throwIfStopping();
     metrics.eval.testSet = data.dataset.testSource ?? `held-out rows of ${data.dataset.name}`;
     const modelOptions = {
@@ -223,7 +228,6 @@ export class Daemon {
       // Same seed everywhere: every node of a swarm starts from the same weights.
       seed: config.seed,
     };
-    const userModel = this.options.model;
     const model = userModel === undefined ? await buildModel(config.model, modelOptions) : await modelFromLayersModel(userModel, 'model', modelOptions);
     const trainer = new Trainer({
       model,
@@ -533,8 +537,9 @@ export class DaemonStoppedError extends GossipLearnError<'stopped'> {
 /** Loads the data source and cuts this node's training partition. */
 export async function loadNodeData(
   config: Pick<DaemonConfig, 'data' | 'partition' | 'seed' | 'nodeIndex' | 'numNodes'> & Partial<Pick<DaemonConfig, 'classes' | 'csvDelimiter' | 'normalization' | 'testData'>>,
+  imageShape: [number, number, number] | null = null,
 ): Promise<NodeData> {
-  const dataset = await loadDataset(config.data, dataOptionsOf(config));
+  const dataset = await loadDataset(config.data, { ...dataOptionsOf(config), imageShape });
   const indices = partitionIndices(config.partition, dataset.train.y, dataset.numClasses, {
     seed: config.seed,
     nodeIndex: config.nodeIndex,

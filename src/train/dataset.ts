@@ -5,6 +5,7 @@
  *   fashion-mnist          IDX .gz files where Debian's dataset-fashion-mnist puts them
  *   fashion-mnist:<dir>    the same files from another directory
  *   csv:<path>             numeric features + a label column
+ *   images:<dir>           one subfolder of PNG/JPEG images per class
  *
  *   const data = await loadDataset('fashion-mnist');
  *   data.train.x  // Float32Array, count * featureCount, 0..1
@@ -15,6 +16,7 @@
  */
 import { resolve } from 'node:path';
 import { CSV_TEST_FRACTION, LABEL_COLUMN_NAMES, loadCsvDataset, MAX_UNDECLARED_CLASSES } from './data/csv.ts';
+import { DEFAULT_IMAGE_SHAPE, loadImageFolder } from './data/images.ts';
 import { checkStatsFit, normalizedSplit, readNormalizationFile } from './data/schema.ts';
 import { FASHION_MNIST_DEFAULT_DIR, loadIdxImageDataset } from './data/idx-dataset.ts';
 import { loadEmbeddedMnist } from './data/mnist.ts';
@@ -26,7 +28,7 @@ export { parseCsvDelimiter } from './data/csv-delimiter.ts';
 import { parseCsvDelimiter } from './data/csv-delimiter.ts';
 export { FASHION_MNIST_DEFAULT_DIR } from './data/idx-dataset.ts';
 
-export const DATA_SPEC_HELP = 'mnist | fashion-mnist | fashion-mnist:<dir> | csv:<path>';
+export const DATA_SPEC_HELP = 'mnist | fashion-mnist | fashion-mnist:<dir> | csv:<path> | images:<dir>';
 
 /** The data sources and file formats for --help (train and daemon): what each spec reads and how. */
 export function dataFormatsHelp(): string {
@@ -48,7 +50,11 @@ export function dataFormatsHelp(): string {
                        most ${MAX_UNDECLARED_CLASSES} without it). ${testPercent}% of the rows, the same on every
                        node, are the test split, unless --test-data SPEC names a shared one.
                        Features are used as written, or normalized with --normalization FILE
-                       (gossip-learn data-stats writes it; give every node the same file).`;
+                       (gossip-learn data-stats writes it; give every node the same file).
+  images:DIR           one subfolder of .png/.jpg/.jpeg files per class (the folder name is the
+                       class: one of --classes, else the folder names sorted). Images become
+                       the --model file's input [height, width, channels], else ${DEFAULT_IMAGE_SHAPE.join('x')}
+                       (channels 1: grayscale, 3: RGB), values 0..1; ${testPercent}% are the test split.`;
 }
 
 /** How a node reads its data beyond the spec: the swarm's data schema and the test set. */
@@ -61,6 +67,8 @@ export interface DataOptions {
   normalization?: string | null;
   /** A shared test set (--test-data SPEC); null/absent: the source's own held-out rows. */
   testData?: string | null;
+  /** [height, width, channels] images:DIR data becomes (the model's input); absent: DEFAULT_IMAGE_SHAPE. */
+  imageShape?: [number, number, number] | null;
 }
 
 /** DataOptions from flag values (`csvDelimiter` as written: one character or `tab`). */
@@ -91,6 +99,12 @@ function resolveSpec(spec: string, options: DataOptions = {}, csvSplit: CsvSplit
     if (given === '') throw new DataError('unknown-spec', `data spec 'csv:' needs a file path after the colon`);
     const path = resolve(given);
     return { key: null, load: () => loadCsvDataset(path, { classes: options.classes ?? null, delimiter: options.csvDelimiter ?? null }, csvSplit) };
+  }
+  if (spec.startsWith('images:')) {
+    const given = spec.slice('images:'.length);
+    if (given === '') throw new DataError('unknown-spec', `data spec 'images:' needs a directory after the colon`);
+    const dir = resolve(given);
+    return { key: null, load: () => loadImageFolder(dir, { classes: options.classes ?? null, imageShape: options.imageShape ?? DEFAULT_IMAGE_SHAPE }, csvSplit) };
   }
   throw new DataError('unknown-spec', `unknown data spec '${spec}' (expected ${DATA_SPEC_HELP})`);
 }
@@ -127,7 +141,7 @@ export async function loadDataset(spec: string, options: DataOptions = {}): Prom
   // Nothing to change: the (possibly cached) source itself.
   let dataset: Dataset = source;
   const classes = options.classes ?? null;
-  if (classes !== null && !spec.startsWith('csv:')) {
+  if (classes !== null && !spec.startsWith('csv:') && !spec.startsWith('images:')) {
     if (classes.length !== source.numClasses) {
       throw new DataError('bad-classes', `--classes names ${classes.length} classes, but ${source.name} has ${source.numClasses}`);
     }

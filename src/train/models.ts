@@ -29,7 +29,7 @@ export {
   type ModelOptions,
 } from './models/builder.ts';
 export { buildMlp } from './models/mlp.ts';
-export { isModelFile, loadModelFile, modelFromLayersModel } from './models/file-model.ts';
+export { isModelFile, loadModelFile, modelFileImageShape, modelFromLayersModel } from './models/file-model.ts';
 
 /**
  * Builders by name. `mlp` is 784-128-10 (101,770 parameters for MNIST

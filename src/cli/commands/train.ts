@@ -54,7 +54,7 @@ class ProgressPrinter {
 async function train(o: TrainOptions): Promise<number> {
   const out = new ProgressPrinter(process.stdout);
   const started = performance.now();
-  const [{ initBackend }, { loadDataset, datasetSchema }, { partitionIndices, subsetSplit }, { buildModel, modelHash, modelNameOf }, { paramCount, getFlatParams }, { Trainer }, { deriveSeed }] =
+  const [{ initBackend }, { loadDataset, datasetSchema }, { partitionIndices, subsetSplit }, { buildModel, isModelFile, modelFileImageShape, modelHash, modelNameOf }, { paramCount, getFlatParams }, { Trainer }, { deriveSeed }] =
     await Promise.all([
       import('../../train/backend.ts'),
       import('../../train/dataset.ts'),
@@ -66,7 +66,8 @@ async function train(o: TrainOptions): Promise<number> {
     ]);
 
   const backend = await initBackend(o.backend, { log: (line) => out.line(line) });
-  const data = await loadDataset(o.data, o.dataOptions);
+  const imageShape = isModelFile(o.model) ? await modelFileImageShape(o.model) : null;
+  const data = await loadDataset(o.data, { ...o.dataOptions, imageShape });
   const mine = partitionIndices(o.partition, data.train.y, data.numClasses, { seed: o.seed, nodeIndex: o.nodeIndex, numNodes: o.numNodes });
   const local = o.numNodes === 1 ? data.train : subsetSplit(data.train, data.featureCount, mine);
   out.line(

@@ -81,6 +81,28 @@ function dropFinalSoftmax(topology: JsonObject): void {
   }
 }
 
+/**
+ * The [height, width, channels] input of a model file, read from its
+ * topology (the first layer's batch_input_shape), for `images:DIR` data to
+ * be converted to; null when the file cannot be read or its input is not an
+ * image (loadModelFile reports those problems).
+ */
+export async function modelFileImageShape(path: string): Promise<[number, number, number] | null> {
+  let json: Json;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8')) as Json;
+  } catch {
+    return null;
+  }
+  if (!isObject(json) || !isObject(json.modelTopology)) return null;
+  const found = modelConfig(json.modelTopology);
+  const first = found?.layers[0];
+  const config = first !== undefined && isObject(first.config) ? first.config : null;
+  const shape = config === null ? null : (config.batch_input_shape ?? config.batchInputShape);
+  if (!Array.isArray(shape) || shape.length !== 4 || !shape.slice(1).every((d) => typeof d === 'number' && Number.isInteger(d) && d > 0)) return null;
+  return shape.slice(1) as [number, number, number];
+}
+
 const firstLine = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
 
 /**

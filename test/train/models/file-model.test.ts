@@ -3,7 +3,7 @@ import { cp, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { buildModel, ModelError, modelHash, modelNameOf } from '../../../src/train/models.ts';
+import { buildModel, ModelError, modelFileImageShape, modelHash, modelNameOf } from '../../../src/train/models.ts';
 import { initBackend } from '../../../src/train/backend.ts';
 import { saveModelDir } from '../../helpers/model-files.ts';
 
@@ -73,7 +73,10 @@ describe('--model FILE.json (tfjs LayersModel)', () => {
 
   it('feeds flat rows to a model whose input is an image', async () => {
     const cnn = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [4, 4, 1], filters: 2, kernelSize: 3 }), tf.layers.flatten(), tf.layers.dense({ units: 3 })] });
-    const model = await buildModel(await saveModelDir(cnn, join(dir, 'cnn')), { featureCount: 16, imageShape: [4, 4, 1], numClasses: 3, seed: 1 });
+    const file = await saveModelDir(cnn, join(dir, 'cnn'));
+    assert.deepEqual(await modelFileImageShape(file), [4, 4, 1]);
+    assert.equal(await modelFileImageShape(withWeights), null);
+    const model = await buildModel(file, { featureCount: 16, imageShape: [4, 4, 1], numClasses: 3, seed: 1 });
     assert.deepEqual(model.inputs[0]!.shape, [null, 16]);
     const out = model.predict(tf.zeros([2, 16])) as tf.Tensor;
     assert.deepEqual(out.shape, [2, 3]);
