@@ -78,7 +78,7 @@ export type {
 export type NodeOptions = Omit<DaemonConfigInput, 'exitWithParent' | 'model' | 'data'> & {
   /** A registry name, a `PATH/model.json` file, or your own tfjs LayersModel (not modified: the node trains a copy). */
   model?: DaemonConfigInput['model'] | tf.LayersModel;
-  /** A data spec (`csv:PATH`, `mnist`...), or your own rows: `{ x, y, test? }` or an async iterable of `{ x, y }` batches. */
+  /** A data spec (`csv:PATH`, `mnist`...), or your own rows: `{ x, y, test? }` or an async iterable of `{ x, y }` batches (used as given: no partition; testData, normalization and csvDelimiter are refused). */
   data?: DaemonConfigInput['data'] | ArrayData;
 };
 
@@ -140,6 +140,10 @@ export async function createNode(options: NodeOptions = {}): Promise<GossipLearn
     ...(data === undefined || ownData !== undefined ? {} : { data }),
   });
   checkDaemonSpecs(config);
+  const specOnly = (['testData', 'normalization', 'csvDelimiter'] as const).filter((key) => config[key] !== null);
+  if (ownData !== undefined && specOnly.length > 0) {
+    throw new ConfigError('bad-value', `${specOnly.join(', ')} read a data spec; with your own rows give data.test for a shared test set and normalize the rows yourself`);
+  }
   const dataset = ownData === undefined ? undefined : await datasetFromArrays(ownData, { classes: config.classes });
   const daemon = new Daemon({ config, ...(ownModel === undefined ? {} : { model: ownModel }), ...(dataset === undefined ? {} : { dataset }) });
   const info = await daemon.start();
@@ -149,10 +153,9 @@ export async function createNode(options: NodeOptions = {}): Promise<GossipLearn
     metricsUrl: info.metricsUrl,
     config,
     metrics: () => daemon.metrics.toJson(),
-    // EventEmitter's conditional listener type does not narrow on a generic K: the map's types are the same.
-    on: (event, listener) => (daemon.events.on(event, listener as never), node),
-    once: (event, listener) => (daemon.events.once(event, listener as never), node),
-    off: (event, listener) => (daemon.events.off(event, listener as never), node),
+    on: (event, listener) => (daemon.events.on(event, listener), node),
+    once: (event, listener) => (daemon.events.once(event, listener), node),
+    off: (event, listener) => (daemon.events.off(event, listener), node),
     stop: (deadlineMs) => daemon.stop(deadlineMs),
   };
   return node;

@@ -176,6 +176,11 @@ describe('createNode (the library entry)', function () {
         createNode(nodeOptions('bad-row', ['red'], { data: { x: [[1, 2], [3]], y: ['red', 'blue'] } })),
         (err: unknown) => err instanceof DataError && err.reason === 'bad-shape' && err.message === 'data: row 2 has 1 values, expected 2',
       );
+      await assert.rejects(createNode(nodeOptions('spec-only', ['red'], { testData: 'csv:test.csv' })), {
+        name: 'ConfigError',
+        reason: 'bad-value',
+        message: 'testData read a data spec; with your own rows give data.test for a shared test set and normalize the rows yourself',
+      });
       await assert.rejects(access(join(root, 'bad-label')), { code: 'ENOENT' });
     });
   });

@@ -21,19 +21,42 @@ export interface NodeEventMap {
 
 export type NodeEventName = keyof NodeEventMap;
 
-export class NodeEvents extends EventEmitter<NodeEventMap> {
+/** A listener of `event`. */
+export type NodeEventListener<K extends NodeEventName> = (...args: NodeEventMap[K]) => void;
+
+/**
+ * The node's events. Wraps a node:events EventEmitter rather than extending
+ * it, so the published declarations do not depend on the caller's
+ * @types/node version (its EventEmitter generics differ between versions).
+ */
+export class NodeEvents {
+  private readonly emitter = new EventEmitter();
   private readonly onListenerError: (event: NodeEventName, err: unknown) => void;
 
   /** `onListenerError` gets what a listener threw (default: ignored). */
   constructor(onListenerError: (event: NodeEventName, err: unknown) => void = () => {}) {
-    super();
     this.onListenerError = onListenerError;
   }
 
+  on<K extends NodeEventName>(event: K, listener: NodeEventListener<K>): this {
+    this.emitter.on(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  once<K extends NodeEventName>(event: K, listener: NodeEventListener<K>): this {
+    this.emitter.once(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  off<K extends NodeEventName>(event: K, listener: NodeEventListener<K>): this {
+    this.emitter.off(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
   /** Calls every listener of `event`; one that throws is reported to onListenerError, the others still run. */
-  override emit<K extends NodeEventName>(event: K, ...args: NodeEventMap[K]): boolean {
+  emit<K extends NodeEventName>(event: K, ...args: NodeEventMap[K]): boolean {
     // Raw listeners: a once() wrapper removes itself when called.
-    const listeners = this.rawListeners(event) as Array<(...a: NodeEventMap[K]) => void>;
+    const listeners = this.emitter.rawListeners(event) as Array<(...a: NodeEventMap[K]) => void>;
     for (const listener of listeners) {
       try {
         listener(...args);
