@@ -89,7 +89,8 @@ Options:
   --nodes N                 daemons in all, late joiners included (default: ${DEFAULT_NODES})
   --duration TIME           how long to run after the first nodes are up (default: ${DEFAULT_DURATION_SECONDS}s)
   --data SPEC               mnist | fashion-mnist[:dir] | csv:<path> | images:<dir> (default: mnist;
-                            --classes, --normalization, --test-data go to the daemons as --daemon-arg)
+                            --classes, --normalization, --test-data go to the daemons as --daemon-arg,
+                            and the baselines read the data as the daemons do)
   --partition SPEC          iid | dirichlet:<alpha> | shards:<k> (default: dirichlet:0.3)
   --model NAME              mlp | mlp-small | cnn, or PATH/model.json (a tfjs LayersModel; the baselines
                             then are skipped: they train registry models only) (default: mlp)

@@ -16,7 +16,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import type * as Tf from '@tensorflow/tfjs';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { createRandom, shuffleInPlace } from '../random.ts';
@@ -64,12 +64,12 @@ function decode(path: string, bytes: Buffer): { width: number; height: number; r
 }
 
 /** Writes the image, resized and converted to `shape`, as 0..1 floats into `out`. */
-function convert(image: { width: number; height: number; rgba: Uint8Array }, shape: [number, number, number], out: Float32Array): void {
+function convert(tf: typeof Tf, image: { width: number; height: number; rgba: Uint8Array }, shape: [number, number, number], out: Float32Array): void {
   const [height, width, channels] = shape;
   const values = tf.tidy(() => {
-    const rgb = tf.tensor3d(image.rgba, [image.height, image.width, 4], 'int32').slice([0, 0, 0], [-1, -1, 3]).toFloat().div(255) as tf.Tensor3D;
+    const rgb = tf.tensor3d(image.rgba, [image.height, image.width, 4], 'int32').slice([0, 0, 0], [-1, -1, 3]).toFloat().div(255) as Tf.Tensor3D;
     const pixels = channels === 1 ? rgb.mul(tf.tensor1d([0.299, 0.587, 0.114])).sum(2, true) : rgb;
-    const sized = image.height === height && image.width === width ? pixels : tf.image.resizeBilinear(pixels as tf.Tensor3D, [height, width]);
+    const sized = image.height === height && image.width === width ? pixels : tf.image.resizeBilinear(pixels as Tf.Tensor3D, [height, width]);
     return sized.dataSync() as Float32Array;
   });
   out.set(values);
@@ -102,6 +102,8 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions, 
   if (files.length === 0) throw new DataError('empty', `${dir}: no .png, .jpg or .jpeg files in its class folders`, dir);
   if (labels.numClasses < 2) throw new DataError('bad-label', `${dir}: a single class folder; declare all classes of the swarm with --classes NAME,NAME,... and a node may hold one`, dir);
 
+  // Loaded here: dataset.ts (and through it the daemon's config checks) must not pull in tfjs.
+  const tf = await import('@tensorflow/tfjs');
   const featureCount = options.imageShape.reduce((a, b) => a * b, 1);
   const x = new Float32Array(files.length * featureCount);
   const y = new Int32Array(files.length);
@@ -114,7 +116,7 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions, 
       throw new DataError('unreadable', `${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, path);
     }
     if (bytes.length > MAX_IMAGE_FILE_BYTES) throw new DataError('bad-shape', `${path}: ${bytes.length} bytes, more than the ${MAX_IMAGE_FILE_BYTES} an image may have`, path);
-    convert(decode(path, bytes), options.imageShape, x.subarray(i * featureCount, (i + 1) * featureCount));
+    convert(tf, decode(path, bytes), options.imageShape, x.subarray(i * featureCount, (i + 1) * featureCount));
     y[i] = label;
   }
   const all: Split = { x, y, count: files.length };
