@@ -51,6 +51,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { DaemonMetrics } from './metrics.ts';
 import { Monitoring } from './monitoring.ts';
 import { agentVersion, PeerIdentityCheck } from './peer-identity.ts';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { packageVersion } from './version.ts';
 import { acquireStateLock, type StateLock } from './state-lock.ts';
 import { TrainingLoop } from './training-loop.ts';
@@ -269,6 +270,26 @@ export class Daemon {
     const { privateKey, created } = await loadOrCreateIdentity(join(config.stateDir, IDENTITY_FILE));
     if (created) this.createdIdentity = join(config.stateDir, IDENTITY_FILE);
     this.throwIfStopping();
+    const random = createRandom(deriveSeed(config.seed, 'daemon', peerIdFromPrivateKey(privateKey).toString()));
+    const codec = config.codec ?? DEFAULT_CODEC_SPEC;
+    metrics.codec = codec;
+    // Every gossip decision (what to send, how to merge, whom to call) is the core's; the services below only drive it.
+    // Built before libp2p listens, so a refused byte budget stops the start before the peer id and addresses are printed.
+    const gossip = withFlagName('--byte-budget', () => createGossipNode({
+      swarmId: config.swarm,
+      modelHash: host.modelHash,
+      paramCount: host.paramCount,
+      model: guard,
+      incarnation: claim.incarnation,
+      codec,
+      ...(this.options.exchange?.snapshotCodec === undefined ? {} : { snapshotCodec: this.options.exchange.snapshotCodec }),
+      aggregator: createAggregator(config.aggregator),
+      random,
+      rounding: random,
+      ...privacyOf(config, publicBase, logger),
+      localStepsPerExchange: config.localStepsPerExchange,
+      byteBudgetPerHour: config.byteBudgetPerHour,
+    }));
     const admission = new InboundAdmission(
       this.options.limits ?? {
         maxStreamsPerPeer: config.maxStreamsPerPeer,
@@ -318,25 +339,6 @@ export class Daemon {
     const info: DaemonStartInfo = { peerId: metrics.peerId, addresses: metrics.addresses, metricsUrl: `${baseUrl}/metrics` };
     this.options.onReady?.(info);
 
-    const random = createRandom(deriveSeed(config.seed, 'daemon', metrics.peerId));
-    const codec = config.codec ?? DEFAULT_CODEC_SPEC;
-    metrics.codec = codec;
-    // Every gossip decision (what to send, how to merge, whom to call) is the core's; the services below only drive it.
-    const gossip = withFlagName('--byte-budget', () => createGossipNode({
-      swarmId: config.swarm,
-      modelHash: host.modelHash,
-      paramCount: host.paramCount,
-      model: guard,
-      incarnation: claim.incarnation,
-      codec,
-      ...(this.options.exchange?.snapshotCodec === undefined ? {} : { snapshotCodec: this.options.exchange.snapshotCodec }),
-      aggregator: createAggregator(config.aggregator),
-      random,
-      rounding: random,
-      ...privacyOf(config, publicBase, logger),
-      localStepsPerExchange: config.localStepsPerExchange,
-      byteBudgetPerHour: config.byteBudgetPerHour,
-    }));
     // A node that never trains gossips on every tick of its exchange timer, whatever H is.
     gossip.setTraining(config.stepsPerInterval > 0);
     metrics.addRefresher(() => {

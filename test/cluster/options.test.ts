@@ -147,6 +147,9 @@ describe('parseClusterArgs', () => {
     assert.equal(message(['--mdns']), `--mdns is a daemon flag: pass it to every daemon with --daemon-arg=--mdns${hint}`);
     assert.equal(message(['--byte-budget']), `--byte-budget is a daemon flag: pass it to every daemon with --daemon-arg=--byte-budget=VALUE${hint}`);
     assert.equal(message(['--state-dir', 'x']), `--state-dir is a daemon flag the launcher sets for each daemon itself${hint}`);
+    // A misspelt daemon flag gets the suggestion and the way to pass it; a misspelt launcher flag the plain suggestion.
+    assert.equal(message(['--log-levl', 'warn']), `unknown option '--log-levl' (did you mean --log-level?): --log-level is a daemon flag: pass it to every daemon with --daemon-arg=--log-level=warn${hint}`);
+    assert.equal(message(['--node', '3']), `unknown option '--node' (did you mean --nodes?)${hint}`);
     // What the hint says works: the flag reaches every daemon.
     assert.deepEqual(parseClusterArgs(['--daemon-arg=--byte-budget=10MB'], fixedNow)?.daemonArgs, ['--byte-budget=10MB']);
   });
