@@ -227,6 +227,8 @@ describe('daemon config', () => {
     };
     await rejectsWith(checked(['--csv-delimiter', ';;']), 'bad-value', /^--csv-delimiter: ';;' is not one character \(e\.g\. ',' or ';' or tab\)$/);
     await rejectsWith(checked(['--test-data', 'imagenet']), 'bad-value', /^--test-data: unknown data spec 'imagenet'/);
+    assert.equal((await loadDaemonConfig(['--model', 'my-model/model.json'], {})).config?.model, 'my-model/model.json');
+    await rejectsWith(loadDaemonConfig(['--model', 'resnet'], {}), 'bad-value', /^--model: 'resnet' is neither a registry model \(mlp \| mlp-small \| cnn\) nor a tfjs model file ending in \.json$/);
   });
 
   it('takes --aggregator from the registry, the default when unset, and names the closest one for a typo', async () => {
