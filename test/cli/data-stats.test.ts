@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,25 @@ describe('gossip-learn data-stats', () => {
     const trained = await runCli(['train', '--data', `csv:${data}`, '--classes', 'cat,dog', '--normalization', out, '--model', 'mlp-small', '--max-steps', '1']);
     assert.equal(trained.code, 0, trained.stderr);
     assert.match(trained.stdout, /^data: csv:a\.csv, 5 of 5 training rows .*, 1 test rows \(held out\), 2 classes \(cat, dog\)$/m);
+  });
+
+  it('converts images:DIR to the --model file\'s input shape', async () => {
+    const model = join(dir, 'model', 'model.json');
+    await mkdir(join(dir, 'model'));
+    // A topology without weights is enough: data-stats reads its input shape only.
+    await writeFile(model, JSON.stringify({
+      format: 'layers-model',
+      modelTopology: { class_name: 'Sequential', config: { name: 's', layers: [
+        { class_name: 'Flatten', config: { name: 'f', batch_input_shape: [null, 4, 4, 1] } },
+        { class_name: 'Dense', config: { name: 'd', units: 2 } },
+      ] } },
+    }));
+    const images = fileURLToPath(new URL('../../examples/own-images', import.meta.url));
+    const out = join(dir, 'images.json');
+    const { code, stdout, stderr } = await runCli(['data-stats', '--data', `images:${images}`, '--model', model, '--out', out]);
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout, `wrote statistics of 16 features over 30 rows of images:${images} to ${out}; give every node --normalization ${out}\n`);
+    assert.equal(stderr, '');
   });
 
   it('needs --data and --out and names a data problem in one line', async () => {

@@ -31,6 +31,8 @@ Options:
   --out FILE            where to write the statistics (required; replaced if it exists)
   --classes NAMES       class names in index order, as the nodes give them (text labels need them)
   --csv-delimiter CHAR  cell delimiter of csv: data: one character or tab (default: detected)
+  --model FILE          images:DIR data: the nodes' --model file, whose input shape images become
+                        (default: 28x28 grayscale)
   -v, --version         print the version and exit
   -h, --help            show this help`;
 
@@ -41,6 +43,7 @@ export async function run(argv: string[]): Promise<number> {
     out: { type: 'string' },
     classes: { type: 'string' },
     'csv-delimiter': { type: 'string' },
+    model: { type: 'string' },
     version: { type: 'boolean', short: 'v' },
     help: { type: 'boolean', short: 'h' },
   } as const;
@@ -62,11 +65,16 @@ export async function run(argv: string[]): Promise<number> {
   if (values.data === undefined || values.data === '') throw new CliUsageError(`data-stats: --data SPEC is required; ${HELP_HINT}`);
   if (values.out === undefined || values.out === '') throw new CliUsageError(`data-stats: --out FILE is required; ${HELP_HINT}`);
   const { computeDataStats, DataError, dataOptionsOf, loadDataset } = await import('../../train/dataset.ts');
+  const { isModelFile, modelFileImageShape } = await import('../../train/models.ts');
+  if (values.model !== undefined && !isModelFile(values.model)) throw new CliUsageError(`data-stats: --model: '${values.model}' is not a tfjs model file ending in .json`);
+  const imageShape = values.model === undefined ? null : await modelFileImageShape(values.model);
+  // Images are resized with tfjs: pick its backend as the other commands do (and without tfjs's console banner).
+  if (values.data.startsWith('images:')) await (await import('../../train/backend.ts')).initBackend();
   const classes = values.classes === undefined ? null : values.classes.split(',').map((c) => c.trim()).filter((c) => c !== '');
   let stats;
   try {
     const dataOptions = dataOptionsOf({ classes, csvDelimiter: values['csv-delimiter'] ?? null });
-    stats = computeDataStats(await loadDataset(values.data, { ...dataOptions, testData: null }), values.data);
+    stats = computeDataStats(await loadDataset(values.data, { ...dataOptions, testData: null, imageShape }), values.data);
   } catch (err) {
     if (err instanceof DataError) throw new CliUsageError(`data-stats: ${err.message}`);
     if (values['csv-delimiter'] !== undefined && err instanceof Error && !(err instanceof DataError)) throw new CliUsageError(`data-stats: --csv-delimiter: ${err.message}`);
