@@ -9,6 +9,7 @@
  * test split, as for a CSV file.
  */
 import { createRandom, shuffleInPlace } from '../random.ts';
+import { GrowingRows } from './growing-rows.ts';
 import { LabelMap } from './labels.ts';
 import { DataError, type Dataset, type Split } from './types.ts';
 
@@ -40,38 +41,39 @@ function isIterable(data: ArrayData): data is AsyncIterable<ArrayRows> {
 
 /** Appends rows to typed arrays, checking width, values and labels; errors name `source`, the row (from 1) and the value. */
 class RowSink {
-  x: number[] = [];
-  y: number[] = [];
-  count = 0;
-  width: number | null;
+  private rows: GrowingRows | null = null;
   readonly source: string;
   readonly labels: LabelMap;
   constructor(source: string, labels: LabelMap, width: number | null) {
     this.source = source;
     this.labels = labels;
-    this.width = width;
+    if (width !== null) this.rows = new GrowingRows(width);
   }
-  add(rows: ArrayRows): void {
-    if (rows.x.length !== rows.y.length) throw new DataError('count-mismatch', `${this.source}: ${rows.x.length} rows of x but ${rows.y.length} labels`);
-    for (let i = 0; i < rows.x.length; i++) {
-      const row = rows.x[i]!;
+  get count(): number {
+    return this.rows?.count ?? 0;
+  }
+  get width(): number | null {
+    return this.rows?.width ?? null;
+  }
+  add(batch: ArrayRows): void {
+    if (batch.x.length !== batch.y.length) throw new DataError('count-mismatch', `${this.source}: ${batch.x.length} rows of x but ${batch.y.length} labels`);
+    for (let i = 0; i < batch.x.length; i++) {
+      const row = batch.x[i]!;
       const at = `${this.source}: row ${this.count + 1}`;
       if (this.count >= MAX_ARRAY_ROWS) throw new DataError('bad-shape', `${this.source}: more than ${MAX_ARRAY_ROWS} rows`);
-      this.width ??= row.length;
-      if (row.length !== this.width) throw new DataError('bad-shape', `${at} has ${row.length} values, expected ${this.width}`);
+      this.rows ??= new GrowingRows(row.length);
+      if (row.length !== this.rows.width) throw new DataError('bad-shape', `${at} has ${row.length} values, expected ${this.rows.width}`);
       for (let f = 0; f < row.length; f++) {
-        const value = row[f]!;
+        const value = row[f];
         if (typeof value !== 'number' || !Number.isFinite(value)) throw new DataError('bad-shape', `${at}, feature ${f + 1}: ${String(value)} is not a finite number`);
-        this.x.push(value);
       }
-      const index = this.labels.indexOf(String(rows.y[i]));
+      const index = this.labels.indexOf(String(batch.y[i]));
       if (typeof index === 'string') throw new DataError('bad-label', `${at}: ${index}`);
-      this.y.push(index);
-      this.count++;
+      this.rows.push(row, index);
     }
   }
   split(): Split {
-    return { x: Float32Array.from(this.x), y: Int32Array.from(this.y), count: this.count };
+    return this.rows?.split() ?? { x: new Float32Array(0), y: new Int32Array(0), count: 0 };
   }
 }
 

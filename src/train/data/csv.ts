@@ -30,6 +30,7 @@ import { createGunzip } from 'node:zlib';
 import { parse } from 'csv-parse';
 import { createRandom, shuffleInPlace } from '../random.ts';
 import { detectDelimiter, isDecimalCommaNumber, withoutTrailingEmptyCell } from './csv-delimiter.ts';
+import { GrowingRows } from './growing-rows.ts';
 import { LabelMap } from './labels.ts';
 import { DataError, type Dataset, type Split } from './types.ts';
 
@@ -68,31 +69,6 @@ function parseNumber(cell: string): number | null {
   if (cell === '') return null;
   const value = Number(cell);
   return Number.isFinite(value) ? value : null;
-}
-
-/** Float32/Int32 storage that doubles as rows arrive (no per-row objects). */
-class GrowingRows {
-  x: Float32Array;
-  y: Int32Array;
-  count = 0;
-  private readonly width: number;
-  constructor(width: number) {
-    this.width = width;
-    this.x = new Float32Array(1024 * width);
-    this.y = new Int32Array(1024);
-  }
-  push(features: ArrayLike<number>, label: number): void {
-    if (this.count === this.y.length) {
-      const x = new Float32Array(this.x.length * 2);
-      x.set(this.x);
-      this.x = x;
-      const y = new Int32Array(this.y.length * 2);
-      y.set(this.y);
-      this.y = y;
-    }
-    this.x.set(features, this.count * this.width);
-    this.y[this.count++] = label;
-  }
 }
 
 /** The file's bytes as a stream, gunzipped when it starts with the gzip magic bytes. */
