@@ -24,7 +24,7 @@ size. Targets: RSS <= 300 MB per mlp daemon, tensor count flat.`,
   options: {
     nodes: { type: 'string', default: '4', arg: 'N', help: 'daemons (at least 2)' },
     seconds: { type: 'string', default: '150', arg: 'S', help: 'run time' },
-    model: { type: 'string', default: 'mlp', arg: 'NAME', help: 'registry model: mlp | mlp-small | cnn' },
+    model: { type: 'string', default: 'mlp', arg: 'NAME', help: 'registry model: mlp | mlp-small | cnn, or PATH/model.json (a tfjs LayersModel)' },
     'sample-every': { type: 'string', default: '5', arg: 'S', help: 'seconds between /metrics samples' },
     'daemon-arg': { type: 'string', multiple: true, default: [], arg: 'FLAG', help: 'extra flag for every daemon, e.g. --daemon-arg=--codec=q8+deflate' },
     json: { type: 'string', arg: 'FILE', help: 'write the figures as JSON here' },

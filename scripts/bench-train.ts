@@ -36,7 +36,7 @@ by side, each row in its own child process on the embedded mnist data; the
 wasm/cpu speed-up against its targets. Backends that cannot start are skipped.`,
   options: {
     backends: { type: 'string', default: 'tensorflow,wasm,cpu', arg: 'LIST', help: 'backends to time' },
-    models: { type: 'string', default: 'mlp,cnn', arg: 'LIST', help: 'registry models to time' },
+    models: { type: 'string', default: 'mlp,cnn', arg: 'LIST', help: 'registry models to time, or PATH/model.json files (tfjs LayersModels taking MNIST rows: 784 inputs, 10 outputs)' },
     'batch-sizes': { type: 'string', default: '32,256', arg: 'LIST', help: 'batch sizes to time' },
     seconds: { type: 'string', default: '8', arg: 'S', help: 'timed training per row' },
     'warmup-seconds': { type: 'string', default: '2', arg: 'S', help: 'warm-up per row (at most 30 steps)' },

@@ -2,7 +2,9 @@ import { strict as assert } from 'node:assert';
 import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, createNode, type NodeOptions } from '../src/index.ts';
+import * as tf from '@tensorflow/tfjs';
+import { ConfigError, createNode, DataError, type GossipLearnNode, type NodeEventMap, type NodeOptions } from '../src/index.ts';
+import { createRandom, normal } from '../src/train/random.ts';
 
 /** A quiet node on 127.0.0.1 that neither trains nor joins: fast to start and stop. */
 const quiet = (stateDir: string): NodeOptions => ({
@@ -86,5 +88,100 @@ describe('createNode (the library entry)', function () {
     } finally {
       await again.stop();
     }
+  });
+
+  describe('with your own tfjs model and data', () => {
+    const classes = ['red', 'green', 'blue'];
+    /** Three Gaussian blobs in 2-D (class c around (2c, -2c)); `labels` picks which classes a node holds. */
+    const blobs = (labels: string[], count: number, seed: number): { x: number[][]; y: string[] } => {
+      const random = createRandom(seed);
+      const x: number[][] = [];
+      const y: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const label = labels[i % labels.length]!;
+        const c = classes.indexOf(label);
+        x.push([2 * c + 0.5 * normal(random), -2 * c + 0.5 * normal(random)]);
+        y.push(label);
+      }
+      return { x, y };
+    };
+    const ownModel = (): tf.LayersModel =>
+      tf.sequential({
+        layers: [
+          tf.layers.dense({ inputShape: [2], units: 8, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+          tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }),
+        ],
+      });
+    const nodeOptions = (name: string, labels: string[], extra: NodeOptions = {}): NodeOptions => ({
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      metricsHost: '127.0.0.1',
+      metricsPort: 0,
+      backend: 'wasm',
+      swarm: 'own-data',
+      distill: false,
+      exchangeIntervalMs: 150,
+      announceIntervalMs: 200,
+      evalIntervalMs: 300,
+      stepsPerInterval: 5,
+      dutyCycle: 1,
+      logLevel: 'silent',
+      stateDir: join(root, name),
+      classes,
+      data: { ...blobs(labels, 200, name.length), test: blobs(classes, 90, 99) },
+      model: ownModel(),
+      ...extra,
+    });
+
+    /** Resolves with the first event of `event` that `accept` takes, or rejects after `deadlineMs`. */
+    const waitFor = <K extends keyof NodeEventMap>(node: GossipLearnNode, event: K, accept: (...args: NodeEventMap[K]) => boolean, deadlineMs: number): Promise<NodeEventMap[K]> =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          node.off(event, listener);
+          reject(new Error(`no ${event} within ${deadlineMs} ms`));
+        }, deadlineMs);
+        const listener = (...args: NodeEventMap[K]): void => {
+          if (!accept(...args)) return;
+          clearTimeout(timer);
+          node.off(event, listener);
+          resolve(args);
+        };
+        node.on(event, listener);
+      });
+
+    it('trains a caller\'s model on rows holding other classes, merges with a peer and reports it in events', async () => {
+      const a = await createNode(nodeOptions('own-a', ['red', 'green']));
+      const b = await createNode(nodeOptions('own-b', ['green', 'blue'], { bootstrap: a.addresses }));
+      try {
+        assert.match(a.metrics().model.name ?? '', /^user:[0-9a-f]{16}$/);
+        assert.equal(a.metrics().model.hash, b.metrics().model.hash);
+        assert.equal(a.metrics().eval.testSet, 'data.test');
+        const [merge] = await waitFor(a, 'merge', () => true, 30_000);
+        assert.equal(merge.peer, b.peerId);
+        const [exchange] = await waitFor(b, 'exchange', (e) => e.outcome === 'merged', 30_000);
+        assert.equal(exchange.peer, a.peerId);
+        // Alone each node knows two of three classes (at most 2/3 of the shared test set); merged, more.
+        const [evaluation] = await waitFor(a, 'evaluation', (e) => e.accuracy > 0.8, 60_000);
+        assert.equal(evaluation.testSet, 'data.test');
+      } finally {
+        await Promise.all([a.stop(), b.stop()]);
+      }
+    });
+
+    it('names the row of a bad label or an uneven row, before it starts anything', async () => {
+      await assert.rejects(
+        createNode(nodeOptions('bad-label', ['red'], { data: { x: [[1, 2], [3, 4]], y: ['red', 'purple'] } })),
+        (err: unknown) => err instanceof DataError && err.reason === 'bad-label' && err.message === "data: row 2: label 'purple' is not one of the declared classes (--classes red,green,blue)",
+      );
+      await assert.rejects(
+        createNode(nodeOptions('bad-row', ['red'], { data: { x: [[1, 2], [3]], y: ['red', 'blue'] } })),
+        (err: unknown) => err instanceof DataError && err.reason === 'bad-shape' && err.message === 'data: row 2 has 1 values, expected 2',
+      );
+      await assert.rejects(createNode(nodeOptions('spec-only', ['red'], { testData: 'csv:test.csv' })), {
+        name: 'ConfigError',
+        reason: 'bad-value',
+        message: 'testData read a data spec; with your own rows give data.test for a shared test set and normalize the rows yourself',
+      });
+      await assert.rejects(access(join(root, 'bad-label')), { code: 'ENOENT' });
+    });
   });
 });

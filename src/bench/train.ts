@@ -75,10 +75,10 @@ export async function measureTrainRow(
   const tf = await import('@tensorflow/tfjs');
   const { BackendError, initBackend, isBackendName } = await import('../train/backend.ts');
   const { loadDataset } = await import('../train/dataset.ts');
-  const { createModel, isModelName } = await import('../train/models.ts');
+  const { buildModel, isModelFile, isModelName } = await import('../train/models.ts');
   const { Trainer } = await import('../train/trainer.ts');
   if (!isBackendName(backendName)) throw new Error(`unknown backend ${backendName}`);
-  if (!isModelName(modelName)) throw new Error(`unknown model ${modelName}`);
+  if (!isModelName(modelName) && !isModelFile(modelName)) throw new Error(`unknown model ${modelName}`);
   try {
     await initBackend(backendName);
   } catch (err) {
@@ -86,7 +86,7 @@ export async function measureTrainRow(
     throw err;
   }
   const data = await loadDataset('mnist');
-  const model = createModel(modelName, { featureCount: data.featureCount, imageShape: data.imageShape, numClasses: data.numClasses, seed: 1 });
+  const model = await buildModel(modelName, { featureCount: data.featureCount, imageShape: data.imageShape, numClasses: data.numClasses, seed: 1 });
   const trainer = new Trainer({ model, train: data.train, featureCount: data.featureCount, numClasses: data.numClasses, batchSize, learningRate: 1e-3, optimizer: 'adam', seed: 1 });
   const warmup = await trainer.trainSteps(WARMUP_MAX_STEPS, { maxSliceMs: warmupSeconds * 1000 });
   // A row too slow for two warm-up steps gets one timed step (trainSteps always runs at least one).

@@ -22,6 +22,11 @@ export const commands: Command[] = [
     load: () => import('./commands/export.ts'),
   },
   {
+    name: 'data-stats',
+    summary: 'write per-feature mean and spread of a data source (--data SPEC --out FILE; every node uses it with --normalization FILE)',
+    load: () => import('./commands/data-stats.ts'),
+  },
+  {
     name: 'keygen',
     summary: 'write a new pre-shared key for a private swarm (--out FILE; use it with daemon --psk FILE)',
     load: () => import('./commands/keygen.ts'),

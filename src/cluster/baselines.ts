@@ -15,7 +15,7 @@
  * that nobody gossips and nobody waits.
  */
 import { loadDaemonConfig } from '../node/config.ts';
-import type { Dataset } from '../train/dataset.ts';
+import { dataOptionsOf, type DataOptions, type Dataset } from '../train/dataset.ts';
 import type { OptimizerName } from '../train/trainer.ts';
 import type { ClusterResults } from './results.ts';
 
@@ -76,6 +76,13 @@ export async function daemonTraining(daemonArgs: readonly string[], env: NodeJS.
   return { optimizer: config.optimizer, learningRate: config.learningRate, batchSize: config.batchSize };
 }
 
+/** The data schema the cluster's daemons read their data with (--classes, --csv-delimiter, --normalization, --test-data as --daemon-arg). */
+export async function daemonDataOptions(daemonArgs: readonly string[], env: NodeJS.ProcessEnv): Promise<DataOptions> {
+  const { config } = await loadDaemonConfig([...daemonArgs], env);
+  if (config === null) throw new Error('--daemon-arg=--help is not a daemon setting');
+  return dataOptionsOf(config);
+}
+
 export type BaselineBudget =
   | { ok: true; daemonSamplesPerNode: number; samplesPerNode: number; capped: boolean }
   | { ok: false; reason: string };
@@ -104,6 +111,8 @@ export interface BaselineOptions {
   signal?: AbortSignal;
   /** The data to use instead of loading `results.config.data` (tests). */
   data?: Dataset;
+  /** How the daemons read `results.config.data` (--classes, --normalization, ... given as --daemon-arg; daemonDataOptions). */
+  dataOptions?: DataOptions;
   /** Cap of samples per baseline (default MAX_BASELINE_SAMPLES). */
   maxSamples?: number;
 }
@@ -136,7 +145,7 @@ export async function computeBaselines(results: ClusterResults, training: Baseli
     const requested = c.backend ?? 'auto';
     if (requested !== 'auto' && !isBackendName(requested)) return { status: 'skipped', reason: `'${requested}' is not a backend` };
     const backend = await initBackend(requested);
-    const data = options.data ?? (await loadDataset(c.data));
+    const data = options.data ?? (await loadDataset(c.data, options.dataOptions ?? {}));
     const nodes = c.nodes;
     say(
       `baselines: ${count(budget.samplesPerNode)} samples per node` +

@@ -13,7 +13,7 @@
  */
 import { CLI_PATH } from './child-process.ts';
 import { join, relative, resolve } from 'node:path';
-import { computeBaselines, daemonTraining, describeBaselines, type BaselineOutcome } from './baselines.ts';
+import { computeBaselines, daemonDataOptions, daemonTraining, describeBaselines, type BaselineOutcome } from './baselines.ts';
 import { ClusterError } from './errors.ts';
 import { ClusterLauncher, RESULTS_FILE } from './launcher.ts';
 import { clusterHelp, parseClusterCommand, type ClusterConfig } from './options.ts';
@@ -53,13 +53,15 @@ export function summaryLines(results: ClusterResults): string[] {
 /** Runs the baselines of `results` with progress lines; a first signal during them skips them. */
 async function baselinesFor(results: ClusterResults, signal: AbortSignal, quiet: boolean): Promise<BaselineOutcome> {
   let training;
+  let dataOptions;
   try {
     training = await daemonTraining(results.config.daemonArgs, process.env);
+    dataOptions = await daemonDataOptions(results.config.daemonArgs, process.env);
   } catch (err) {
     return { status: 'skipped', reason: `the daemons' training settings: ${(err as Error).message}` };
   }
   if (!quiet) console.log('cluster: training the baselines (--no-baselines skips them; Ctrl-C skips them now)');
-  return computeBaselines(results, training, { signal, onProgress: (line) => quiet || console.log(`cluster: ${line}`) });
+  return computeBaselines(results, training, { signal, dataOptions, onProgress: (line) => quiet || console.log(`cluster: ${line}`) });
 }
 
 /** `--report-only DIR`: results.json (finished or partial) to report.html, computing missing baselines unless told not to. */

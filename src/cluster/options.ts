@@ -90,9 +90,12 @@ show how they learn, stop them, and write results.json + report.html.
 Options:
   --nodes N                 daemons in all, late joiners included (default: ${DEFAULT_NODES})
   --duration TIME           how long to run after the first nodes are up (default: ${DEFAULT_DURATION_SECONDS}s)
-  --data SPEC               mnist | fashion-mnist[:dir] | csv:<path> (default: mnist)
+  --data SPEC               mnist | fashion-mnist[:dir] | csv:<path> | images:<dir> (default: mnist;
+                            --classes, --normalization, --test-data go to the daemons as --daemon-arg,
+                            and the baselines read the data as the daemons do)
   --partition SPEC          iid | dirichlet:<alpha> | shards:<k> (default: dirichlet:0.3)
-  --model NAME              mlp | mlp-small | cnn (default: mlp)
+  --model NAME              mlp | mlp-small | cnn, or PATH/model.json (a tfjs LayersModel; the baselines
+                            then are skipped: they train registry models only) (default: mlp)
   --codec SPEC              update codec, e.g. topk:0.01+q4+deflate (default: the daemon's, ${DEFAULT_CODEC_SPEC})
   --aggregator NAME         merge rule of every daemon: ${AGGREGATOR_NAMES.join(' | ')} (default: ${DEFAULT_AGGREGATOR})
   --seed N                  seed for partitions, models and churn (default: 1)

@@ -184,7 +184,7 @@ export function parseSoakCommand(argv: string[], now: Date = new Date()): SoakCo
       data: checked('data', v.data, 'mnist', checkDataSpec),
       partition: checked('partition', v.partition, 'iid', parsePartitionSpec),
       model: checked('model', v.model, 'mlp', (m) => {
-        if (!['mlp', 'mlp-small', 'cnn'].includes(m)) throw new Error(`unknown model '${m}' (mlp, mlp-small or cnn)`);
+        if (!['mlp', 'mlp-small', 'cnn'].includes(m) && !m.endsWith('.json')) throw new Error(`unknown model '${m}' (mlp, mlp-small or cnn, or a tfjs model file ending in .json)`);
       }),
       seed: integer('seed', v.seed, 1, 0, 2 ** 31 - 1),
       outDir: v.out ?? `runs/soak-${stamp}`,

@@ -16,7 +16,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { DEFAULT_PACING, TRAINING_WINDOW_MS } from '../core/pacing.ts';
 import { createCodec, DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
 import { AGGREGATOR_NAMES, checkAggregatorName, DEFAULT_AGGREGATOR } from '../train/aggregators/index.ts';
-import { checkDataSpec } from '../train/dataset.ts';
+import { checkDataSpec, parseCsvDelimiter } from '../train/dataset.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
 import { DEFAULT_GOSSIP_TRAINING, defaultLearningRate, learningRateDefaultsText, OPTIMIZER_NAMES, TRAINING_DEFAULTS } from '../train/training-defaults.ts';
 import { DEFAULT_CPU_WATTS } from './key-metrics/energy.ts';
@@ -107,10 +107,19 @@ export const daemonConfigSchema = z
       .regex(/^[A-Za-z0-9._-]{1,64}$/, 'swarm must be 1-64 characters of A-Z a-z 0-9 . _ -')
       .default(DEFAULT_SWARM),
     data: z.string().min(1).default('mnist'),
+    // Own data (issue 17): the swarm's data schema (src/train/data/schema.ts) and a shared test set.
+    classes: z.array(z.string().min(1)).min(2, 'name at least 2 classes, in index order').refine((c) => new Set(c).size === c.length, 'a class is named twice').nullable().default(null),
+    csvDelimiter: z.string().min(1).nullable().default(null),
+    normalization: z.string().min(1).nullable().default(null),
+    testData: z.string().min(1).nullable().default(null),
     partition: z.string().min(1).default('iid'),
     nodeIndex: z.number().int().nonnegative().default(0),
     numNodes: z.number().int().positive().default(1),
-    model: modelNameSchema.default('mlp'),
+    // A registry name, or a tfjs LayersModel file (contract: a value ending in .json; src/train/models/file-model.ts).
+    model: z
+      .string()
+      .refine((m) => modelNameSchema.safeParse(m).success || m.endsWith('.json'), { error: (issue) => `'${String(issue.input)}' is neither a registry model (mlp | mlp-small | cnn) nor a tfjs model file ending in .json` })
+      .default('mlp'),
     backend: backendSchema.default('auto'),
     stateDir: z.string().min(1).default('.gossip-learn'),
     exchangeIntervalMs: z
@@ -208,11 +217,15 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'listen', flag: 'listen', kind: 'list', help: 'listen multiaddr (repeatable)', shown: DEFAULT_LISTEN_ADDRESS },
   { key: 'bootstrap', flag: 'bootstrap', kind: 'list', help: 'peer to join, e.g. /ip4/127.0.0.1/tcp/47800[/p2p/<id>] (repeatable)', shown: 'none' },
   { key: 'swarm', flag: 'swarm', kind: 'string', help: 'swarm id: only peers of the same swarm exchange', shown: DEFAULT_SWARM },
-  { key: 'data', flag: 'data', kind: 'string', help: 'data source: mnist | fashion-mnist[:<dir>] | csv:<path>', shown: 'mnist' },
+  { key: 'data', flag: 'data', kind: 'string', help: 'data source: mnist | fashion-mnist[:<dir>] | csv:<path> | images:<dir>', shown: 'mnist' },
+  { key: 'classes', flag: 'classes', kind: 'list', help: 'class names in index order, the same on every node (a node may hold only some); part of the model hash', shown: 'integer labels' },
+  { key: 'csvDelimiter', flag: 'csv-delimiter', kind: 'string', help: 'cell delimiter of csv: data: one character or tab', shown: 'detected' },
+  { key: 'normalization', flag: 'normalization', kind: 'string', help: 'normalize features with this file of gossip-learn data-stats (the same on every node)', shown: 'none' },
+  { key: 'testData', flag: 'test-data', kind: 'string', help: 'shared test set (a data spec) instead of this node\'s held-out rows', shown: 'held-out rows' },
   { key: 'partition', flag: 'partition', kind: 'string', help: 'partition: iid | dirichlet:<alpha> | shards:<k>', shown: 'iid' },
   { key: 'nodeIndex', flag: 'node-index', kind: 'int', help: 'this node\'s index in the partition', shown: '0' },
   { key: 'numNodes', flag: 'num-nodes', kind: 'int', help: 'number of partitions', shown: '1' },
-  { key: 'model', flag: 'model', kind: 'string', help: 'model: mlp | mlp-small | cnn', shown: 'mlp' },
+  { key: 'model', flag: 'model', kind: 'string', help: 'model: mlp | mlp-small | cnn, or PATH/model.json (a tfjs LayersModel; its weights, if any, are the shared initial point)', shown: 'mlp' },
   { key: 'backend', flag: 'backend', kind: 'string', help: 'tfjs backend: auto | tensorflow | wasm | cpu', shown: 'auto' },
   { key: 'stateDir', flag: 'state-dir', kind: 'string', help: 'identity key, checkpoint, lock', shown: '.gossip-learn' },
   { key: 'exchangeIntervalMs', flag: 'exchange-interval', kind: 'duration', help: `tick of the exchange timer: at most one exchange we start per interval (jittered; at least ${MIN_EXCHANGE_INTERVAL_MS}ms)`, shown: shownMs(DEFAULT_PACING.intervalMs) },
@@ -265,7 +278,7 @@ const HELP_ARG_BY_FLAG: Record<string, string> = {
   config: 'FILE', swarm: 'ID', data: 'SPEC', partition: 'SPEC', codec: 'SPEC', model: 'NAME', backend: 'NAME', optimizer: 'NAME',
   'log-level': 'LEVEL', 'state-dir': 'DIR', psk: 'FILE', 'allow-peer': 'ID', 'allow-peers': 'FILE', 'metrics-token': 'TOKEN', 'dp-clip': 'C',
   'dp-noise-multiplier': 'Z', 'dp-delta': 'D', 'dp-epsilon-budget': 'E', 'metrics-host': 'HOST', 'metrics-port': 'PORT', teacher: 'PEER', 'node-index': 'I',
-  aggregator: 'NAME', 'cpu-watts': 'W',
+  aggregator: 'NAME', 'cpu-watts': 'W', classes: 'NAMES', 'csv-delimiter': 'CHAR', normalization: 'FILE', 'test-data': 'SPEC',
 };
 const HELP_ARG_BY_KIND: Record<OptionKind, string> = { boolean: '', list: 'ADDR', duration: 'TIME', int: 'N', number: 'X', string: 'VALUE', bytes: 'BYTES_PER_HOUR' };
 const helpArg = (o: OptionSpec): string => {
@@ -504,6 +517,8 @@ export function checkDaemonSpecs(config: DaemonConfig): void {
   if (config.codec !== null) check('codec', () => createCodec(config.codec as string));
   check('aggregator', () => checkAggregatorName(config.aggregator));
   check('data', () => checkDataSpec(config.data));
+  if (config.testData !== null) check('test-data', () => checkDataSpec(config.testData as string));
+  if (config.csvDelimiter !== null) check('csv-delimiter', () => parseCsvDelimiter(config.csvDelimiter as string));
   check('partition', () => parsePartitionSpec(config.partition));
   for (const address of config.listen) check('listen', () => multiaddr(address));
   for (const address of config.bootstrap) check('bootstrap', () => multiaddr(address));

@@ -27,8 +27,11 @@ import { createAggregator } from '../train/aggregators/index.ts';
 import { initBackend } from '../train/backend.ts';
 import { DivergenceGuard } from '../train/divergence-guard.ts';
 import { LiveModel } from '../train/live-model.ts';
-import { loadDataset } from '../train/dataset.ts';
-import { createModel, modelHash as computeModelHash } from '../train/models.ts';
+import { dataOptionsOf, datasetSchema, loadDataset } from '../train/dataset.ts';
+import { buildModel, isModelFile, modelFileImageShape, modelFromLayersModel, modelHash as computeModelHash, modelNameOf } from '../train/models.ts';
+import type { Dataset } from '../train/dataset.ts';
+import type * as tf from '@tensorflow/tfjs';
+import { NodeEvents } from './node-events.ts';
 import { partitionIndices, subsetSplit } from '../train/partition.ts';
 import { createRandom, deriveSeed } from '../train/random.ts';
 import { Trainer } from '../train/trainer.ts';
@@ -80,6 +83,14 @@ export interface DaemonOptions {
   onReady?: (info: DaemonStartInfo) => void;
   /** Services started after the announcer and before training (default: the distill join, both sides: DistillTeacherService, DistillJoinerService). */
   joinServices?: DaemonService[];
+  /**
+   * A library caller's own model (createNode): used instead of --model, copied (the caller's stays
+   * untouched) with the adjustments of a model file (src/train/models/file-model.ts); its weights are
+   * the initial point. Named `user:<hash>` in metrics and announcements.
+   */
+  model?: tf.LayersModel;
+  /** A library caller's own data (createNode): used instead of --data, as given (no partition, no normalization). */
+  dataset?: Dataset;
   /** Extra libp2p options (hardening: gater, protector, limits). */
   libp2p?: Partial<Pick<Libp2pNodeOptions, 'connectionGater' | 'connectionProtector' | 'maxConnections' | 'discoveryIntervalMs'>>;
   /** Overrides for tests: pause between two DHT discovery rounds (default DHT_DISCOVERY_INTERVAL_MS). */
@@ -107,6 +118,8 @@ export class Daemon {
   readonly history: MetricsHistory;
   readonly logger: Logger;
   readonly announcements = new AnnouncementTable();
+  /** Exchanges, merges and evaluations as they happen (createNode's on(...)); a listener that throws is logged. */
+  readonly events: NodeEvents;
   private readonly options: DaemonOptions;
   private node: DaemonLibp2p | null = null;
   private modelValue: LiveModel | null = null;
@@ -130,6 +143,7 @@ export class Daemon {
     this.options = options;
     this.config = options.config;
     this.logger = options.logger ?? createLogger(options.config.logLevel);
+    this.events = new NodeEvents((event, err) => this.logger.warn({ event, err }, `a listener of '${event}' threw; the node goes on`));
     this.http = new HttpServer({
       host: options.config.metricsHost,
       port: options.config.metricsPort,
@@ -221,15 +235,23 @@ export class Daemon {
     metrics.backend = await initBackend(config.backend, { log: (line) => logger.info(line) });
     this.throwIfStopping();
 
-    const data = await loadNodeData(config);
+    const own = this.options.dataset;
+    const userModel = this.options.model;
+    // images:DIR data becomes the model's input shape (src/train/data/images.ts).
+    const userShape = userModel?.inputs[0]?.shape;
+    const imageShape =
+      userShape !== undefined ? (userShape.length === 4 ? (userShape.slice(1) as [number, number, number]) : null) : isModelFile(config.model) ? await modelFileImageShape(config.model) : null;
+    const data = own === undefined ? await loadNodeData(config, imageShape) : { dataset: own, train: own.train, test: own.test };
     this.throwIfStopping();
-    const model = createModel(config.model, {
+    metrics.eval.testSet = data.dataset.testSource ?? `held-out rows of ${data.dataset.name}`;
+    const modelOptions = {
       featureCount: data.dataset.featureCount,
       imageShape: data.dataset.imageShape,
       numClasses: data.dataset.numClasses,
       // Same seed everywhere: every node of a swarm starts from the same weights.
       seed: config.seed,
-    });
+    };
+    const model = userModel === undefined ? await buildModel(config.model, modelOptions) : await modelFromLayersModel(userModel, 'model', modelOptions);
     const trainer = new Trainer({
       model,
       train: data.train,
@@ -240,7 +262,8 @@ export class Daemon {
       optimizer: config.optimizer,
       seed: deriveSeed(config.seed, 'trainer', config.nodeIndex),
     });
-    const host = new LiveModel({ model, trainer, modelName: config.model, modelHash: computeModelHash(model) });
+    const hash = computeModelHash(model, datasetSchema(data.dataset));
+    const host = new LiveModel({ model, trainer, modelName: userModel === undefined ? modelNameOf(config.model, hash) : `user:${hash.slice(0, 16)}`, modelHash: hash });
     this.modelValue = host;
     const checkpointPath = join(config.stateDir, CHECKPOINT_FILE);
     // Differential privacy starts its released model at the seeded initialization, which every peer can compute.
@@ -444,6 +467,7 @@ export class Daemon {
       announcements: this.announcements,
       restored,
       signal: this.shutdown.signal,
+      events: this.events,
     };
     for (const service of services) {
       this.throwIfStopping();
@@ -562,8 +586,11 @@ export class DaemonStoppedError extends GossipLearnError<'stopped'> {
 }
 
 /** Loads the data source and cuts this node's training partition. */
-export async function loadNodeData(config: Pick<DaemonConfig, 'data' | 'partition' | 'seed' | 'nodeIndex' | 'numNodes'>): Promise<NodeData> {
-  const dataset = await loadDataset(config.data);
+export async function loadNodeData(
+  config: Pick<DaemonConfig, 'data' | 'partition' | 'seed' | 'nodeIndex' | 'numNodes'> & Partial<Pick<DaemonConfig, 'classes' | 'csvDelimiter' | 'normalization' | 'testData'>>,
+  imageShape: [number, number, number] | null = null,
+): Promise<NodeData> {
+  const dataset = await loadDataset(config.data, { ...dataOptionsOf(config), imageShape });
   const indices = partitionIndices(config.partition, dataset.train.y, dataset.numClasses, {
     seed: config.seed,
     nodeIndex: config.nodeIndex,

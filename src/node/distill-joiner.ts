@@ -34,6 +34,7 @@ import { DEFAULT_FRAME_LIMITS, type FrameLimits } from '../protocol/frame.ts';
 import type { DistillBudget } from '../train/distill.ts';
 import { distillFromTeacher } from '../train/distill-join.ts';
 import { createModel, isModelName, modelHash, modelNames } from '../train/models.ts';
+import { datasetSchema } from '../train/dataset.ts';
 import { getFlatParams, paramCount } from '../train/params.ts';
 import { evaluateModel } from '../train/trainer.ts';
 import { createRandom, deriveSeed } from '../train/random.ts';
@@ -165,7 +166,7 @@ export interface DistillJoinerOptions {
 
 export type JoinOutcome =
   | { status: 'distilled'; teacher: string; startedFromTeacher: boolean; steps: number }
-  | { status: 'cold'; reason: 'restored' | 'disabled' | 'no-discovery' | 'untrained-peers' | 'other-swarm-peers' | 'no-teacher' | 'bad-teacher' | 'aborted' };
+  | { status: 'cold'; reason: 'restored' | 'disabled' | 'no-discovery' | 'untrained-peers' | 'other-swarm-peers' | 'no-teacher' | 'bad-teacher' | 'aborted' | 'model-file' };
 
 export class DistillJoinerService implements DaemonService {
   readonly name = 'distill';
@@ -187,7 +188,7 @@ export class DistillJoinerService implements DaemonService {
     const { config } = context;
     this.outcome = await this.firstStart(context);
     const refreshIntervalMs = this.options.refreshIntervalMs === undefined ? DISTILL_REFRESH_INTERVAL_MS : this.options.refreshIntervalMs;
-    if (refreshIntervalMs !== null && config.distill) this.refreshLoop = this.refresh(context, refreshIntervalMs);
+    if (refreshIntervalMs !== null && config.distill && isModelName(context.model.modelName)) this.refreshLoop = this.refresh(context, refreshIntervalMs);
   }
 
   async stop(): Promise<void> {
@@ -208,6 +209,12 @@ export class DistillJoinerService implements DaemonService {
     if (!config.distill) {
       logger.info('distill: disabled (--no-distill), cold start');
       return { status: 'cold', reason: 'disabled' };
+    }
+    if (!isModelName(context.model.modelName)) {
+      // A teacher only ever names a registry model (src/protocol/distill-messages.ts): a model file's
+      // nodes start from the file's shared weights (or seeded initializers) and learn by gossip.
+      logger.info('distill: a model file (--model FILE.json) joins by gossip alone, from its shared initial point: cold start');
+      return { status: 'cold', reason: 'model-file' };
     }
     if (!teacherDiscoveryPossible(config)) {
       // Nothing dials us in time and we dial nobody: waiting would only delay training.
@@ -334,7 +341,7 @@ export class DistillJoinerService implements DaemonService {
       if (!isModelName(name)) throw new Error(`not a registry model: ${name}`); // decodeDistillAnswer checks names first
       const { dataset } = context.data;
       const probe: tf.LayersModel = createModel(name, { featureCount: dataset.featureCount, imageShape: dataset.imageShape, numClasses: dataset.numClasses, seed: 0 });
-      shape = { modelHash: modelHash(probe), paramCount: paramCount(probe) };
+      shape = { modelHash: modelHash(probe, datasetSchema(dataset)), paramCount: paramCount(probe) };
       probe.dispose();
       this.registryShapes.set(name, shape);
     }

@@ -169,6 +169,7 @@ export class ExchangeService implements DaemonService {
         const outcome = exchange.outcome;
         if (outcome === 'busy') {
           metrics.exchange.busy++;
+          context.events?.emit('exchange', { peer: id, direction: 'outbound', outcome: 'busy' });
           return 'busy';
         }
         if (outcome === 'error-from-peer') throw new ExchangeFailedError('no-frame', 'peer answered ERROR');
@@ -176,11 +177,13 @@ export class ExchangeService implements DaemonService {
         metrics.keyMetrics.exchangeRoundTripMs.observe(performance.now() - startedMs);
         metrics.keyMetrics.exchangeCompleted(id);
         this.reach?.countExchange(connection);
+        context.events?.emit('exchange', { peer: id, direction: 'outbound', outcome: 'merged' });
         return 'merged';
       } catch (err) {
         exchange.close();
         stream?.abort(err as Error);
         metrics.exchange.failed++;
+        context.events?.emit('exchange', { peer: id, direction: 'outbound', outcome: 'failed' });
         throw err;
       }
     }, this.exchangeTimeoutMs);
@@ -232,6 +235,7 @@ export class ExchangeService implements DaemonService {
         else {
           metrics.exchange.rejected++;
           metrics.keyMetrics.peers.rejected(id);
+          context.events?.emit('exchange', { peer: id, direction: 'inbound', outcome: 'rejected' });
           this.inbound?.countRejection(err);
         }
         context.logger.debug({ err, peer: id }, exchange.outcome === 'merged' ? 'inbound exchange ended badly after merging' : 'inbound exchange rejected');
@@ -249,8 +253,10 @@ export class ExchangeService implements DaemonService {
       metrics.exchange.accepted++;
       metrics.exchange.lastAt = new Date().toISOString();
       metrics.keyMetrics.exchangeCompleted(peerId);
+      this.context?.events?.emit('exchange', { peer: peerId, direction: 'inbound', outcome: 'merged' });
     } else if (outcome === 'busy') {
       metrics.exchange.busy++;
+      this.context?.events?.emit('exchange', { peer: peerId, direction: 'inbound', outcome: 'busy' });
     }
   }
 
@@ -271,6 +277,7 @@ export class ExchangeService implements DaemonService {
 
   /** Feeds one received frame to the gossip core (which merges) and counts what it did (throws ProtocolError, GossipError). */
   private receive(exchange: GossipExchange, bytes: Uint8Array, arrivedMs: number): GossipStep {
+    const mergedBefore = this.gossip.counters.merged;
     let step: GossipStep;
     try {
       step = exchange.receive(bytes);
@@ -285,6 +292,7 @@ export class ExchangeService implements DaemonService {
         metrics.exchange.mergeRejected = this.gossip.counters.mergeRejected;
         metrics.exchange.needBase = this.gossip.sessions.stats.needBaseSent;
       }
+      if (this.gossip.counters.merged > mergedBefore) this.context?.events?.emit('merge', { peer: exchange.peerId, merged: this.gossip.counters.merged });
     }
     this.countBytes('received', step.received, exchange.peerId);
     if (step.merged) this.context?.metrics.keyMetrics.updateToMergeMs.observe(performance.now() - arrivedMs);

@@ -34,6 +34,8 @@ export interface EvalMetrics {
   loss: number | null;
   /** ISO time of the evaluation. */
   at: string | null;
+  /** What the accuracy is measured on: `held-out rows of <data>` (this node's own), or the --test-data spec shared by the swarm. */
+  testSet: string | null;
 }
 
 export interface ExchangeMetrics {
@@ -165,7 +167,7 @@ export class DaemonMetrics {
   backend: string | null = null;
   codec: string | null = null;
   readonly model: ModelMetrics = { name: null, hash: null, params: null, age: null, samplesSeen: null, paramsDigest: null, rollbacks: 0 };
-  readonly eval: EvalMetrics = { accuracy: null, loss: null, at: null };
+  readonly eval: EvalMetrics = { accuracy: null, loss: null, at: null, testSet: null };
   readonly exchange: ExchangeMetrics = {
     initiated: 0,
     accepted: 0,

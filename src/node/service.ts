@@ -15,6 +15,7 @@ import type { AnnouncementTable } from './announcer.ts';
 import type { RestoreOutcome } from './checkpoints.ts';
 import type { DaemonConfig } from './config.ts';
 import type { HttpServer } from './http.ts';
+import type { NodeEvents } from './node-events.ts';
 import type { DaemonLibp2p } from './libp2p.ts';
 import type { Logger } from './logger.ts';
 import type { DaemonMetrics } from './metrics.ts';
@@ -44,6 +45,8 @@ export interface DaemonContext {
   restored: RestoreOutcome;
   /** Aborted when the daemon starts shutting down. */
   signal: AbortSignal;
+  /** Exchanges, merges and evaluations for library callers (src/node/node-events.ts); absent in tests that build a partial context. */
+  events?: NodeEvents;
 }
 
 export interface DaemonService {

@@ -76,6 +76,7 @@ export class TrainingLoop implements DaemonService {
       metrics.eval.loss = result.loss;
       // A wall-clock instant for people and other processes; lastEvalMs is on the monotonic clock (src/common/clock.ts), only for intervals.
       metrics.eval.at = new Date().toISOString();
+      this.context?.events?.emit('evaluation', { accuracy: result.accuracy, loss: result.loss, age: this.options.model.age, at: metrics.eval.at, testSet: metrics.eval.testSet });
     }
     // One info line per evaluation: what a person watching the terminal wants to see.
     const exchange = metrics?.exchange;

@@ -5,6 +5,7 @@
  *   fashion-mnist          IDX .gz files where Debian's dataset-fashion-mnist puts them
  *   fashion-mnist:<dir>    the same files from another directory
  *   csv:<path>             numeric features + a label column
+ *   images:<dir>           one subfolder of PNG/JPEG images per class
  *
  *   const data = await loadDataset('fashion-mnist');
  *   data.train.x  // Float32Array, count * featureCount, 0..1
@@ -14,15 +15,20 @@
  * treat a Dataset as read-only.
  */
 import { resolve } from 'node:path';
-import { CSV_TEST_FRACTION, LABEL_COLUMN_NAMES, loadCsvDataset } from './data/csv.ts';
+import { CSV_TEST_FRACTION, LABEL_COLUMN_NAMES, loadCsvDataset, MAX_UNDECLARED_CLASSES } from './data/csv.ts';
+import { DEFAULT_IMAGE_SHAPE, loadImageFolder } from './data/images.ts';
+import { checkStatsFit, normalizedSplit, readNormalizationFile } from './data/schema.ts';
 import { FASHION_MNIST_DEFAULT_DIR, loadIdxImageDataset } from './data/idx-dataset.ts';
 import { loadEmbeddedMnist } from './data/mnist.ts';
 import { DataError, type Dataset } from './data/types.ts';
 
-export { DataError, type DataErrorReason, type Dataset, type Split } from './data/types.ts';
+export { DataError, type DataErrorReason, type Dataset, type Normalization, type Split } from './data/types.ts';
+export { computeDataStats, datasetSchema, DATA_STATS_FORMAT, type DataSchema, type DataStats } from './data/schema.ts';
+export { parseCsvDelimiter } from './data/csv-delimiter.ts';
+import { parseCsvDelimiter } from './data/csv-delimiter.ts';
 export { FASHION_MNIST_DEFAULT_DIR } from './data/idx-dataset.ts';
 
-export const DATA_SPEC_HELP = 'mnist | fashion-mnist | fashion-mnist:<dir> | csv:<path>';
+export const DATA_SPEC_HELP = 'mnist | fashion-mnist | fashion-mnist:<dir> | csv:<path> | images:<dir>';
 
 /** The data sources and file formats for --help (train and daemon): what each spec reads and how. */
 export function dataFormatsHelp(): string {
@@ -34,20 +40,53 @@ export function dataFormatsHelp(): string {
                        train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte,
                        each optionally gzipped (.gz); DIR defaults to
                        ${FASHION_MNIST_DEFAULT_DIR} (Debian package dataset-fashion-mnist)
-  csv:PATH             one sample per line, comma separated: numeric features and one label.
-                       The first line is a header when all its cells are text, or one is text
-                       where the second line has a number. The label is the column named
-                       ${labelNames} (any case) in a header, else the last column.
-                       Labels are integers 0..K-1 (K = the largest + 1) or text (classes
-                       numbered in sorted order). ${testPercent}% of the rows, the same on every node,
-                       are the test split; features are standardized with the train split's
-                       mean and spread.`;
+  csv:PATH             one sample per row: numeric features and one label. The delimiter
+                       (, ; tab |) is detected (--csv-delimiter forces one); quoted cells,
+                       a BOM, CRLF and a trailing delimiter are fine. The first row is a
+                       header when all its cells are text, or one is text where the second
+                       row has a number. The label is the column named ${labelNames}
+                       (any case) in a header, else the last column. Labels are class names
+                       from --classes, or integers below the class count (--classes, or at
+                       most ${MAX_UNDECLARED_CLASSES} without it). ${testPercent}% of the rows, the same on every
+                       node, are the test split, unless --test-data SPEC names a shared one.
+                       Features are used as written, or normalized with --normalization FILE
+                       (gossip-learn data-stats writes it; give every node the same file).
+  images:DIR           one subfolder of .png/.jpg/.jpeg files per class (the folder name is the
+                       class: one of --classes, else the folder names sorted). Images become
+                       the --model file's input [height, width, channels], else ${DEFAULT_IMAGE_SHAPE.join('x')}
+                       (channels 1: grayscale, 3: RGB), values 0..1; ${testPercent}% are the test split.`;
+}
+
+/** How a node reads its data beyond the spec: the swarm's data schema and the test set. */
+export interface DataOptions {
+  /** Class names in index order, the same on every node (--classes); null/absent: undeclared. */
+  classes?: string[] | null;
+  /** CSV cell delimiter (--csv-delimiter); null/absent: detected. */
+  csvDelimiter?: string | null;
+  /** A data-stats file (--normalization); null/absent: features as written. */
+  normalization?: string | null;
+  /** A shared test set (--test-data SPEC); null/absent: the source's own held-out rows. */
+  testData?: string | null;
+  /** [height, width, channels] images:DIR data becomes (the model's input); absent: DEFAULT_IMAGE_SHAPE. */
+  imageShape?: [number, number, number] | null;
+}
+
+/** DataOptions from flag values (`csvDelimiter` as written: one character or `tab`). */
+export function dataOptionsOf(flags: { classes?: string[] | null; csvDelimiter?: string | null; normalization?: string | null; testData?: string | null }): DataOptions {
+  return {
+    classes: flags.classes ?? null,
+    csvDelimiter: flags.csvDelimiter == null ? null : parseCsvDelimiter(flags.csvDelimiter),
+    normalization: flags.normalization ?? null,
+    testData: flags.testData ?? null,
+  };
 }
 
 // Keyed by the resolved spec; a failed load is not cached, so a fix takes effect.
 const cache = new Map<string, Promise<Dataset>>();
 
-function resolveSpec(spec: string): { key: string | null; load: () => Promise<Dataset> } {
+type CsvSplit = 'hold-out' | 'all-train' | 'all-test';
+
+function resolveSpec(spec: string, options: DataOptions = {}, csvSplit: CsvSplit = 'hold-out'): { key: string | null; load: () => Promise<Dataset> } {
   if (spec === 'mnist') return { key: 'mnist', load: async () => loadEmbeddedMnist() };
   if (spec === 'fashion-mnist' || spec.startsWith('fashion-mnist:')) {
     const given = spec.slice('fashion-mnist:'.length);
@@ -59,7 +98,13 @@ function resolveSpec(spec: string): { key: string | null; load: () => Promise<Da
     const given = spec.slice('csv:'.length);
     if (given === '') throw new DataError('unknown-spec', `data spec 'csv:' needs a file path after the colon`);
     const path = resolve(given);
-    return { key: null, load: () => loadCsvDataset(path) };
+    return { key: null, load: () => loadCsvDataset(path, { classes: options.classes ?? null, delimiter: options.csvDelimiter ?? null }, csvSplit) };
+  }
+  if (spec.startsWith('images:')) {
+    const given = spec.slice('images:'.length);
+    if (given === '') throw new DataError('unknown-spec', `data spec 'images:' needs a directory after the colon`);
+    const dir = resolve(given);
+    return { key: null, load: () => loadImageFolder(dir, { classes: options.classes ?? null, imageShape: options.imageShape ?? DEFAULT_IMAGE_SHAPE }, csvSplit) };
   }
   throw new DataError('unknown-spec', `unknown data spec '${spec}' (expected ${DATA_SPEC_HELP})`);
 }
@@ -69,8 +114,8 @@ export function checkDataSpec(spec: string): void {
   resolveSpec(spec);
 }
 
-export async function loadDataset(spec: string): Promise<Dataset> {
-  const { key, load } = resolveSpec(spec);
+async function loadSource(spec: string, options: DataOptions, csvSplit: CsvSplit): Promise<Dataset> {
+  const { key, load } = resolveSpec(spec, options, csvSplit);
   if (key === null) return load();
   let pending = cache.get(key);
   if (pending === undefined) {
@@ -79,4 +124,49 @@ export async function loadDataset(spec: string): Promise<Dataset> {
     pending.catch(() => cache.delete(key));
   }
   return pending;
+}
+
+/**
+ * Loads `spec` with the swarm's schema (`options`): declared classes,
+ * a fixed normalization from a data-stats file, a shared test set. The
+ * result is a new object when options change anything (cached image sets
+ * are never modified); `testSource` is set only for --test-data. Throws
+ * DataError: 'bad-classes' (--classes does not fit the data),
+ * 'schema-mismatch' (test set or statistics of another shape), 'bad-stats',
+ * and what the source's loader throws.
+ */
+export async function loadDataset(spec: string, options: DataOptions = {}): Promise<Dataset> {
+  const testData = options.testData ?? null;
+  const source = await loadSource(spec, options, testData === null ? 'hold-out' : 'all-train');
+  // Nothing to change: the (possibly cached) source itself.
+  let dataset: Dataset = source;
+  const classes = options.classes ?? null;
+  if (classes !== null && !spec.startsWith('csv:') && !spec.startsWith('images:')) {
+    if (classes.length !== source.numClasses) {
+      throw new DataError('bad-classes', `--classes names ${classes.length} classes, but ${source.name} has ${source.numClasses}`);
+    }
+    dataset = { ...dataset, classNames: classes };
+  }
+  if (testData !== null) {
+    const shared = await loadSource(testData, options, 'all-test');
+    if (shared.featureCount !== dataset.featureCount || shared.numClasses !== dataset.numClasses) {
+      throw new DataError(
+        'schema-mismatch',
+        `--test-data ${testData}: ${shared.featureCount} features and ${shared.numClasses} classes, but ${dataset.name} has ${dataset.featureCount} and ${dataset.numClasses}`,
+      );
+    }
+    dataset = { ...dataset, test: shared.test, testSource: testData };
+  }
+  if (options.normalization != null) {
+    const stats = await readNormalizationFile(options.normalization);
+    checkStatsFit(stats, dataset, options.normalization);
+    const normalization = { mean: stats.mean, std: stats.std };
+    dataset = {
+      ...dataset,
+      normalization,
+      train: normalizedSplit(dataset.train, dataset.featureCount, normalization),
+      test: normalizedSplit(dataset.test, dataset.featureCount, normalization),
+    };
+  }
+  return dataset;
 }

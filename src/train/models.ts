@@ -15,6 +15,8 @@ import type * as tf from '@tensorflow/tfjs';
 import { isModelName, ModelError, modelNames, type ModelBuilder, type ModelName, type ModelOptions } from './models/builder.ts';
 import { buildCnn } from './models/cnn.ts';
 import { buildMlp } from './models/mlp.ts';
+import type { DataSchema } from './data/schema.ts';
+import { isModelFile, loadModelFile } from './models/file-model.ts';
 
 export {
   isModelName,
@@ -27,6 +29,7 @@ export {
   type ModelOptions,
 } from './models/builder.ts';
 export { buildMlp } from './models/mlp.ts';
+export { isModelFile, loadModelFile, modelFileImageShape, modelFromLayersModel } from './models/file-model.ts';
 
 /**
  * Builders by name. `mlp` is 784-128-10 (101,770 parameters for MNIST
@@ -54,6 +57,24 @@ export function createModel(name: ModelName, opts: ModelOptions): tf.LayersModel
   return builder(opts);
 }
 
+/**
+ * The model a --model value names: a registry name (createModel) or a tfjs
+ * LayersModel file ending in `.json` (models/file-model.ts, which throws
+ * ModelError naming the file).
+ */
+export async function buildModel(spec: string, opts: ModelOptions): Promise<tf.LayersModel> {
+  return isModelFile(spec) ? loadModelFile(spec, opts) : createModel(spec as ModelName, opts);
+}
+
+/**
+ * The name a node announces and checkpoints for its model: the registry
+ * name, or for a file `file:` + the first 16 hex digits of the model hash
+ * (so nodes holding the same model under other paths name it alike).
+ */
+export function modelNameOf(spec: string, hash: string): string {
+  return isModelFile(spec) ? `file:${hash.slice(0, 16)}` : spec;
+}
+
 /** Config keys that vary between identical architectures (names, seeds, initial values). */
 const VOLATILE_CONFIG_KEY = /^name$|initializer|regularizer|constraint/i;
 
@@ -72,13 +93,17 @@ function canonical(value: unknown): unknown {
 /**
  * Hex SHA-256 of the architecture (layer classes and their shape-relevant
  * config, in order) and every weight's shape and dtype; independent of
- * weight values, layer names and initializer seeds.
+ * weight values, layer names and initializer seeds. A data `schema`
+ * (declared classes, feature columns, normalization; data/schema.ts) is
+ * part of it when given, so nodes whose data mean different things never
+ * exchange; without one the hash is the architecture's alone.
  */
-export function modelHash(model: tf.LayersModel): string {
+export function modelHash(model: tf.LayersModel, schema: DataSchema | null = null): string {
   const description = {
     inputs: model.inputs.map((t) => t.shape),
     layers: model.layers.map((layer) => ({ class: layer.getClassName(), config: canonical(layer.getConfig()) })),
     weights: model.weights.map((w) => ({ shape: w.shape, dtype: w.dtype, trainable: w.trainable })),
+    ...(schema === null ? {} : { schema }),
   };
   return createHash('sha256').update(JSON.stringify(description)).digest('hex');
 }

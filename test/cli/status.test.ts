@@ -24,7 +24,7 @@ function sampleMetrics(): MetricsJson {
     codec: 'topk:0.1+q4+deflate',
     uptimeSeconds: 312.4,
     model: { name: 'mlp', hash: 'abc', params: 101770, age: 1234, samplesSeen: 39488, paramsDigest: 'f00', rollbacks: 0 },
-    eval: { accuracy: 0.9012, loss: 0.32101, at: '2026-01-01T00:00:57.000Z' },
+    eval: { accuracy: 0.9012, loss: 0.32101, at: '2026-01-01T00:00:57.000Z', testSet: 'held-out rows of mnist' },
     exchange: {
       initiated: 130, accepted: 118, failed: 2, rejected: 1, merged: 240, bytesSent: 1_258_291, bytesReceived: 1_153_434, payloadBytes: 0, metaBytes: 0,
       compressionRatio: 31.24, needBase: 0, mergeRejected: 0, busy: 3, lastAt: '2026-01-01T00:00:59.600Z', rejectedByReason: { timeout: 1 },
@@ -119,7 +119,7 @@ describe('gossip-learn status', () => {
 
   it('says what is missing before the first evaluation and exchange', () => {
     const m = sampleMetrics();
-    m.eval = { accuracy: null, loss: null, at: null };
+    m.eval = { accuracy: null, loss: null, at: null, testSet: null };
     m.exchange.lastAt = null;
     m.exchange.compressionRatio = null;
     m.distill.teacher = null;

@@ -34,7 +34,7 @@ describe('gossip-learn train', () => {
     }
     assert.match(stdout, /^ {2}-v, --version +print the version and exit$/m);
     assert.match(stdout, /--learning-rate X +step size \(default: 0\.05 \(momentum\), 0\.1 \(sgd\), 0\.001 \(adam\), 0\.05 \(qgm\)\)/);
-    assert.match(stdout, /^ {2}csv:PATH +one sample per line/m);
+    assert.match(stdout, /^ {2}csv:PATH +one sample per row/m);
     assert.match(stdout, /t10k-images-idx3-ubyte/);
   });
 
@@ -61,7 +61,7 @@ describe('gossip-learn train', () => {
     [['--batch-size=-4'], /^train: --batch-size: batch size must be a positive integer \(got '-4'\)$/],
     [['--batch-size', '-4'], /^train: option --batch-size needs a value \(one that starts with a dash is written --batch-size=-\.\.\.\); `gossip-learn train --help` lists the options$/],
     [['--learning-rate', 'fast'], /^train: --learning-rate: learning rate must be a positive number \(got 'fast'\)$/],
-    [['--model', 'resnet'], /^train: --model: model must be one of mlp \| mlp-small \| cnn \(got 'resnet'\)$/],
+    [['--model', 'resnet'], /^train: --model: model must be one of mlp \| mlp-small \| cnn, or a tfjs model file ending in \.json \(got 'resnet'\)$/],
     [['--optimizer', 'rmsprop'], /^train: --optimizer: optimizer must be one of sgd \| momentum \| adam \| qgm \(got 'rmsprop'\)$/],
     [['--backend', 'gpu'], /^train: --backend: backend must be one of auto \| tensorflow \| wasm \| cpu \(got 'gpu'\)$/],
     [['--node-index', '2', '--num-nodes', '2'], /^train: --node-index: node index must be below the number of nodes \(got '2'\)$/],
@@ -106,7 +106,7 @@ describe('gossip-learn train', () => {
       assert.equal(code, 0, stderr);
       assert.equal(stderr, '');
       assert.match(stdout, /^backend: wasm \(requested\)$/m);
-      assert.match(stdout, /^data: mnist, \d+ of 8000 training rows \(partition dirichlet:0\.5, node 1 of 4\), 2000 test rows, 10 classes$/m);
+      assert.match(stdout, /^data: mnist, \d+ of 8000 training rows \(partition dirichlet:0\.5, node 1 of 4\), 2000 test rows \(held out\), 10 classes$/m);
       assert.match(stdout, /^epoch 1\/1 {2}step \d+\/\d+ {2}loss \d+\.\d{4} {2}\d+ samples\/s$/m);
       assert.match(stdout, /^trained 40 steps, 1280 samples at \d+ samples\/s/m);
       const accuracy = Number(/^test accuracy: (\d\.\d{4}) \(loss \d+\.\d{4}, 2000 test rows\)$/m.exec(stdout)?.[1]);

@@ -4,7 +4,7 @@
  * process on a small seeded data set (no daemon, no mnist).
  */
 import { strict as assert } from 'node:assert';
-import { baselineBudget, computeBaselines, daemonTraining, describeBaselines, type Baselines } from '../../src/cluster/baselines.ts';
+import { baselineBudget, computeBaselines, daemonDataOptions, daemonTraining, describeBaselines, type Baselines } from '../../src/cluster/baselines.ts';
 import type { ClusterResults } from '../../src/cluster/results.ts';
 import { ConfigError, validateDaemonConfig } from '../../src/node/config.ts';
 import type { Dataset } from '../../src/train/dataset.ts';
@@ -73,6 +73,15 @@ describe('cluster baselines', function () {
         optimizer: 'adam',
         learningRate: 0.1,
         batchSize: 64,
+      });
+    });
+
+    it('read the data as the daemons do (--classes, --csv-delimiter, --normalization, --test-data given as --daemon-arg)', async () => {
+      assert.deepEqual(await daemonDataOptions(['--classes=cat,dog', '--csv-delimiter=tab', '--test-data=csv:t.csv'], { GOSSIP_LEARN_NORMALIZATION: 's.json' }), {
+        classes: ['cat', 'dog'],
+        csvDelimiter: '\t',
+        normalization: 's.json',
+        testData: 'csv:t.csv',
       });
     });
 

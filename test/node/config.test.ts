@@ -211,6 +211,26 @@ describe('daemon config', () => {
     await rejectsWith(checked(['--allow-peer', 'foo']), 'bad-value', /^--allow-peer: 'foo' is not a peer id \(expected a base58 id like 12D3KooW\.\.\.\)$/);
   });
 
+  it('takes the data schema flags (--classes, --csv-delimiter, --normalization, --test-data) and refuses bad ones in one line', async () => {
+    const { config } = await loadDaemonConfig(['--classes', 'cat,dog', '--classes', 'fish', '--csv-delimiter', 'tab', '--normalization', 'stats.json', '--test-data', 'csv:t.csv'], {});
+    assert.deepEqual(config?.classes, ['cat', 'dog', 'fish']);
+    assert.equal(config?.csvDelimiter, 'tab');
+    assert.equal(config?.normalization, 'stats.json');
+    assert.equal(config?.testData, 'csv:t.csv');
+    assert.equal((await loadDaemonConfig([], { GOSSIP_LEARN_CLASSES: 'a,b' })).config?.classes?.join(), 'a,b');
+    assert.equal((await loadDaemonConfig([], {})).config?.classes, null);
+    await rejectsWith(loadDaemonConfig(['--classes', 'cat,cat'], {}), 'bad-value', /^--classes: a class is named twice$/);
+    await rejectsWith(loadDaemonConfig(['--classes', 'cat'], {}), 'bad-value', /^--classes: name at least 2 classes, in index order$/);
+    const checked = async (argv: string[]): Promise<void> => {
+      const { config: c } = await loadDaemonConfig(argv, {});
+      checkDaemonSpecs(c!);
+    };
+    await rejectsWith(checked(['--csv-delimiter', ';;']), 'bad-value', /^--csv-delimiter: ';;' is not one character \(e\.g\. ',' or ';' or tab\)$/);
+    await rejectsWith(checked(['--test-data', 'imagenet']), 'bad-value', /^--test-data: unknown data spec 'imagenet'/);
+    assert.equal((await loadDaemonConfig(['--model', 'my-model/model.json'], {})).config?.model, 'my-model/model.json');
+    await rejectsWith(loadDaemonConfig(['--model', 'resnet'], {}), 'bad-value', /^--model: 'resnet' is neither a registry model \(mlp \| mlp-small \| cnn\) nor a tfjs model file ending in \.json$/);
+  });
+
   it('takes --aggregator from the registry, the default when unset, and names the closest one for a typo', async () => {
     assert.equal((await loadDaemonConfig([], {})).config?.aggregator, DEFAULT_AGGREGATOR);
     const { config } = await loadDaemonConfig(['--aggregator', 'median'], {});

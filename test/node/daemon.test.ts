@@ -128,6 +128,7 @@ describe('Daemon: three nodes on 127.0.0.1', function () {
     for (const key of ['peerId', 'addresses', 'backend', 'uptimeSeconds', 'model', 'eval', 'exchange', 'peers', 'distill']) assert.ok(key in first, key);
     for (const key of ['name', 'hash', 'params', 'age', 'samplesSeen']) assert.ok(key in first.model, `model.${key}`);
     for (const key of ['accuracy', 'loss', 'at']) assert.ok(key in first.eval, `eval.${key}`);
+    assert.equal(first.eval.testSet, 'held-out rows of mnist');
     for (const key of ['initiated', 'accepted', 'failed', 'rejected', 'merged', 'bytesSent', 'bytesReceived', 'payloadBytes', 'metaBytes', 'compressionRatio']) {
       assert.ok(key in first.exchange, `exchange.${key}`);
     }

@@ -238,8 +238,14 @@ const merged: number = metrics.exchange.merged;
 const wrongType: NodeOptions = { metricsPort: '0' };
 // @ts-expect-error exitWithParent belongs to the daemon command, not to a library node
 const notAnOption: NodeOptions = { exitWithParent: true };
+// Your own rows and classes; events with typed payloads.
+const ownData: NodeOptions = { data: { x: [[5.1, 3.5], [6.2, 2.9]], y: ['setosa', 'versicolor'] }, classes: ['setosa', 'versicolor', 'virginica'] };
+node.on('evaluation', (e) => console.log(e.accuracy.toFixed(3), e.testSet));
+node.once('merge', (e) => console.log(e.peer, e.merged));
+// @ts-expect-error no such event
+node.on('trained', () => {});
 await node.stop();
-export { accuracy, merged, wrongType, notAnOption, ConfigError };
+export { accuracy, merged, wrongType, notAnOption, ownData, ConfigError };
 `,
     );
     const compilerOptions = { target: 'ES2023', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: [] as string[] };

@@ -180,7 +180,7 @@ describe('loadDataset', () => {
   });
 
   describe('csv', () => {
-    it('reads a header, finds the label column by name and standardizes features', async () => {
+    it('reads a header, finds the label column by name and keeps features as written', async () => {
       const file = join(dir, 'named.csv');
       const rows = ['a,label,b'];
       for (let i = 0; i < 10; i++) rows.push(`${i},${i % 3},${2 * i + 1}`);
@@ -191,19 +191,22 @@ describe('loadDataset', () => {
       assert.equal(data.imageShape, null);
       assert.equal(data.train.count, 8);
       assert.equal(data.test.count, 2);
+      assert.deepEqual(data.featureNames, ['a', 'b']);
+      assert.equal(data.normalization, undefined);
       checkDataset(data);
-      let mean = 0;
-      for (let r = 0; r < data.train.count; r++) mean += data.train.x[r * 2]!;
-      assert.ok(Math.abs(mean / data.train.count) < 1e-6);
+      for (let r = 0; r < data.train.count; r++) assert.equal(data.train.x[r * 2 + 1], 2 * data.train.x[r * 2]! + 1);
     });
 
-    it('uses the last column without a header and maps text labels in sorted order', async () => {
+    it('uses the last column without a header and maps text labels through --classes', async () => {
       const file = join(dir, 'iris-like.csv');
       await writeFile(file, '5.1,3.5,setosa\r\n6.2,2.9,versicolor\r\n5.0,3.4,setosa\r\n6.9,3.1,virginica\r\n5.9,3.0,versicolor\r\n');
-      const data = await loadDataset(`csv:${file}`);
+      const data = await loadDataset(`csv:${file}`, { classes: ['virginica', 'versicolor', 'setosa'] });
       assert.equal(data.featureCount, 2);
       assert.equal(data.numClasses, 3);
+      assert.deepEqual(data.classNames, ['virginica', 'versicolor', 'setosa']);
       assert.equal(data.train.count + data.test.count, 5);
+      const labelOf51 = [...Array(data.train.count).keys()].map((r) => [data.train.x[r * 2], data.train.y[r]] as const).find(([x]) => Math.abs(x! - 5.1) < 1e-6);
+      if (labelOf51 !== undefined) assert.equal(labelOf51[1], 2);
     });
 
     it('names row and column of a non-numeric cell', async () => {
@@ -225,7 +228,9 @@ describe('loadDataset', () => {
     it('rejects a file with a single class', async () => {
       const file = join(dir, 'one-class.csv');
       await writeFile(file, '1,0\n2,0\n3,0\n');
-      await assert.rejects(loadDataset(`csv:${file}`), assertDataError('bad-label', /single class/));
+      await assert.rejects(loadDataset(`csv:${file}`), assertDataError('bad-label', /single class; declare all classes of the swarm with --classes/));
+      const data = await loadDataset(`csv:${file}`, { classes: ['zero', 'one'] });
+      assert.equal(data.numClasses, 2);
     });
   });
 

@@ -54,7 +54,7 @@ class ProgressPrinter {
 async function train(o: TrainOptions): Promise<number> {
   const out = new ProgressPrinter(process.stdout);
   const started = performance.now();
-  const [{ initBackend }, { loadDataset }, { partitionIndices, subsetSplit }, { createModel, modelHash }, { paramCount, getFlatParams }, { Trainer }, { deriveSeed }] =
+  const [{ initBackend }, { loadDataset, datasetSchema }, { partitionIndices, subsetSplit }, { buildModel, isModelFile, modelFileImageShape, modelHash, modelNameOf }, { paramCount, getFlatParams }, { Trainer }, { deriveSeed }] =
     await Promise.all([
       import('../../train/backend.ts'),
       import('../../train/dataset.ts'),
@@ -66,16 +66,18 @@ async function train(o: TrainOptions): Promise<number> {
     ]);
 
   const backend = await initBackend(o.backend, { log: (line) => out.line(line) });
-  const data = await loadDataset(o.data);
+  const imageShape = isModelFile(o.model) ? await modelFileImageShape(o.model) : null;
+  const data = await loadDataset(o.data, { ...o.dataOptions, imageShape });
   const mine = partitionIndices(o.partition, data.train.y, data.numClasses, { seed: o.seed, nodeIndex: o.nodeIndex, numNodes: o.numNodes });
   const local = o.numNodes === 1 ? data.train : subsetSplit(data.train, data.featureCount, mine);
   out.line(
     `data: ${data.name}, ${local.count} of ${data.train.count} training rows (partition ${o.partition}, node ${o.nodeIndex} of ${o.numNodes}), ` +
-      `${data.test.count} test rows, ${data.numClasses} classes`,
+      `${data.test.count} test rows (${data.testSource ?? 'held out'}), ${data.numClasses} classes${data.classNames === undefined ? '' : ` (${data.classNames.join(', ')})`}`,
   );
   // Same seed on every node: gossip averaging works best from a common initialization.
-  const model = createModel(o.model, { featureCount: data.featureCount, imageShape: data.imageShape, numClasses: data.numClasses, seed: o.seed });
-  const hash = modelHash(model);
+  const model = await buildModel(o.model, { featureCount: data.featureCount, imageShape: data.imageShape, numClasses: data.numClasses, seed: o.seed });
+  const hash = modelHash(model, datasetSchema(data));
+  const modelName = modelNameOf(o.model, hash);
   out.line(`model: ${o.model}, ${paramCount(model)} parameters, hash ${hash.slice(0, 12)}; ${o.optimizer} lr ${o.learningRate}, batch ${o.batchSize}`);
   const trainer = new Trainer({
     model,
@@ -149,7 +151,7 @@ async function train(o: TrainOptions): Promise<number> {
   if (o.checkpoint !== null) {
     const { saveCheckpoint } = await import('../../train/checkpoint.ts');
     await saveCheckpoint(o.checkpoint, {
-      modelName: o.model,
+      modelName,
       modelHash: hash,
       params: getFlatParams(model),
       age: trainer.age,

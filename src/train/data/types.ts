@@ -19,6 +19,25 @@ export interface Dataset {
   train: Split;
   /** The full held-out test split: evaluation always uses all of it. */
   test: Split;
+  /** Class names in index order (csv with --classes); absent: classes are numbers. */
+  classNames?: string[];
+  /** Feature column names from a CSV header, in input order; absent: no header. */
+  featureNames?: string[];
+  /** The fixed normalization applied to x (--normalization FILE); absent: none. */
+  normalization?: Normalization;
+  /** The --test-data spec the test split comes from; absent: the source's own held-out rows. */
+  testSource?: string;
+}
+
+/**
+ * Per-feature statistics every node of a swarm applies alike: x' = (x - mean) / std.
+ * Written by `gossip-learn data-stats`; the same file on every node.
+ */
+export interface Normalization {
+  /** featureCount means. */
+  mean: number[];
+  /** featureCount spreads, each > 0 (a constant column gets 1). */
+  std: number[];
 }
 
 export type DataErrorReason =
@@ -32,6 +51,9 @@ export type DataErrorReason =
   | 'count-mismatch'
   | 'bad-label'
   | 'bad-csv'
+  | 'bad-classes'
+  | 'bad-stats'
+  | 'schema-mismatch'
   | 'empty';
 
 /** Every problem with a data source; the message names the file and what is wrong. */

@@ -31,7 +31,7 @@ export interface ModelOptions {
 
 export type ModelBuilder = (opts: ModelOptions) => tf.LayersModel;
 
-export type ModelErrorReason = 'unknown-model' | 'unavailable' | 'bad-options';
+export type ModelErrorReason = 'unknown-model' | 'unavailable' | 'bad-options' | 'missing-file' | 'bad-model-file' | 'custom-layer';
 
 export class ModelError extends GossipLearnError<ModelErrorReason> {
   override readonly name = 'ModelError';
