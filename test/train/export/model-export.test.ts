@@ -18,7 +18,7 @@ const metadata: ExportMetadata = {
   version: EXPORT_METADATA_VERSION,
   generator: 'gossip-learn test',
   model: { name: 'mlp-small', hash: 'h', params: 0, age: 7, samplesSeen: 70 },
-  schema: { data: null, featureCount: 20, imageShape: null, numClasses: 4, output: 'logits' },
+  schema: { data: null, featureCount: 20, imageShape: null, numClasses: 4, featureNames: null, normalization: null, output: 'logits' },
   classes: ['a', 'b', 'c', 'd'],
   compression: { quantize: 'none', prune: 0, fineTuneSteps: 0 },
   exportedAt: '2026-01-01T00:00:00.000Z',
