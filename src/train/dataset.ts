@@ -65,9 +65,10 @@ export interface DataOptions {
   csvDelimiter?: string | null;
   /**
    * A data-stats file (--normalization), or the statistics themselves (as a
-   * checkpoint or an export records them); null/absent: features as written.
+   * checkpoint or an export records them; `origin` names where they come
+   * from in errors); null/absent: features as written.
    */
-  normalization?: string | Normalization | null;
+  normalization?: string | (Normalization & { origin?: string }) | null;
   /** A shared test set (--test-data SPEC); null/absent: the source's own held-out rows. */
   testData?: string | null;
   /** [height, width, channels] images:DIR data becomes (the model's input); absent: DEFAULT_IMAGE_SHAPE. */
@@ -163,7 +164,7 @@ export async function loadDataset(spec: string, options: DataOptions = {}): Prom
   if (options.normalization != null) {
     const given = options.normalization;
     const stats = typeof given === 'string' ? await readNormalizationFile(given) : given;
-    checkStatsFit(stats, dataset, typeof given === 'string' ? given : 'the recorded normalization');
+    checkStatsFit(stats, dataset, typeof given === 'string' ? given : (given.origin ?? 'the recorded normalization'));
     const normalization = { mean: [...stats.mean], std: [...stats.std] };
     dataset = {
       ...dataset,

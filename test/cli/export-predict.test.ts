@@ -159,5 +159,12 @@ describe('gossip-learn export and predict', () => {
     const rows = predicted.stdout.trim().split('\n').slice(1).map((line) => line.split(','));
     assert.equal(rows.length, 60);
     for (const row of rows) assert.equal(row[2], names[Number(row[1])]);
+    const narrow = join(work, 'narrow.csv');
+    await writeFile(narrow, 'a,animal\n1,cat\n2,dog\n3,fish\n4,cat\n5,dog\n');
+    assert.deepEqual(await runCli(['predict', '--model', out, '--data', `csv:${narrow}`]), {
+      code: 2,
+      stdout: '',
+      stderr: `gossip-learn: predict: the normalization of ${join(out, 'model.json')}: statistics for 4 features, but csv:narrow.csv has 1\n`,
+    });
   });
 });

@@ -7,6 +7,7 @@
  *   gossip-learn predict --model mlp-uint8 --data csv:rows.csv --out predictions.json
  */
 import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeArgsError } from '../../common/arg-errors.ts';
 import { CliUsageError } from '../usage-error.ts';
@@ -102,7 +103,7 @@ export async function run(argv: string[]): Promise<number> {
       // The export's schema: its classes name text labels, its statistics normalize raw features (the model was trained on normalized ones).
       const data = await loadDataset(values.data!, {
         classes: givenClasses ?? metadata?.classes ?? null,
-        normalization: metadata?.schema.normalization ?? null,
+        normalization: metadata?.schema.normalization == null ? null : { ...metadata.schema.normalization, origin: `the normalization of ${join(values.model!, 'model.json')}` },
         csvDelimiter,
         imageShape: metadata?.schema.imageShape ?? null,
       });

@@ -102,7 +102,7 @@ export async function exportCheckpoint(o: ExportCheckpointOptions): Promise<Expo
   const imageShape = isModelFile(modelSpec) ? await modelFileImageShape(modelSpec) : null;
   const data = await loadDataset(dataSpec, {
     classes: o.classes ?? source?.classes ?? null,
-    normalization: o.normalization ?? source?.normalization ?? null,
+    normalization: o.normalization ?? (source?.normalization == null ? null : { ...source.normalization, origin: `the normalization ${o.checkpoint} records` }),
     csvDelimiter: o.csvDelimiter ?? source?.csvDelimiter ?? null,
     testData: o.testData ?? source?.testData ?? null,
     imageShape,
