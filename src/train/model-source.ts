@@ -24,15 +24,27 @@ export interface ModelSource {
   model: string | null;
   /** --classes in index order; null: undeclared. */
   classes: string[] | null;
-  /** The statistics the features were normalized with (what the model hash holds); null: none. */
+  /**
+   * The statistics the features were normalized with (what the model hash
+   * holds); null: none, or more than MAX_RECORDED_STATS_FEATURES features
+   * (then only `normalizationFile` is recorded).
+   */
   normalization: Normalization | null;
-  /** The --normalization file they were read from, absolute (for people; the statistics above are what counts). */
+  /** The --normalization file they were read from, absolute (export reads it when the statistics are not recorded). */
   normalizationFile: string | null;
   /** The CSV delimiter forced by --csv-delimiter (the character itself); null: detected. */
   csvDelimiter: string | null;
   /** --test-data, a path in it made absolute; null: held-out rows. */
   testData: string | null;
 }
+
+/**
+ * Most features whose statistics are recorded in a checkpoint: about 40
+ * bytes of JSON each, so at most ~170 KB of the checkpoint header's 1 MiB
+ * (src/train/checkpoint.ts MAX_CHECKPOINT_HEADER_BYTES); a large image's
+ * statistics stay in their file.
+ */
+export const MAX_RECORDED_STATS_FEATURES = 4096;
 
 const SPEC_WITH_PATH = /^(csv|images|fashion-mnist):(.+)$/;
 
@@ -58,7 +70,10 @@ export function modelSourceOf(o: {
     data: absoluteDataSpec(o.data),
     model: o.model === null ? null : isModelFile(o.model) ? resolve(o.model) : o.model,
     classes: o.options.classes ?? null,
-    normalization: o.dataset.normalization === undefined ? null : { mean: [...o.dataset.normalization.mean], std: [...o.dataset.normalization.std] },
+    normalization:
+      o.dataset.normalization === undefined || o.dataset.normalization.mean.length > MAX_RECORDED_STATS_FEATURES
+        ? null
+        : { mean: [...o.dataset.normalization.mean], std: [...o.dataset.normalization.std] },
     normalizationFile,
     csvDelimiter: o.options.csvDelimiter ?? null,
     testData: o.options.testData == null ? null : absoluteDataSpec(o.options.testData),

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { resolve } from 'node:path';
-import { absoluteDataSpec, modelSourceOf, readModelSource } from '../../src/train/model-source.ts';
+import { absoluteDataSpec, MAX_RECORDED_STATS_FEATURES, modelSourceOf, readModelSource } from '../../src/train/model-source.ts';
 
 describe('model source (what a checkpoint records for export)', () => {
   it('makes the path of a data spec absolute and leaves other specs alone', () => {
@@ -32,6 +32,15 @@ describe('model source (what a checkpoint records for export)', () => {
     assert.deepEqual(modelSourceOf({ data: 'mnist', model: 'mlp', options: {}, dataset: {} }), {
       data: 'mnist', model: 'mlp', classes: null, normalization: null, normalizationFile: null, csvDelimiter: null, testData: null,
     });
+    // A large image's statistics stay in their file: only its path is recorded.
+    const wide = modelSourceOf({
+      data: 'images:pics',
+      model: 'cnn',
+      options: { normalization: '/s/stats.json' },
+      dataset: { normalization: { mean: Array(MAX_RECORDED_STATS_FEATURES + 1).fill(0), std: Array(MAX_RECORDED_STATS_FEATURES + 1).fill(1) } },
+    });
+    assert.equal(wide.normalization, null);
+    assert.equal(wide.normalizationFile, '/s/stats.json');
     // Older checkpoints have none; a malformed record is ignored (export falls back to meta.data and flags).
     assert.equal(readModelSource({ data: 'mnist' }), null);
     assert.equal(readModelSource({ source: { ...source, normalization: { mean: [1], std: [0] } } }), null);

@@ -47,7 +47,7 @@ export interface ExportCheckpointOptions {
   model?: string | null;
   /** --classes; default: the recorded ones. */
   classes?: string[] | null;
-  /** A data-stats file or statistics; default: the recorded statistics. */
+  /** A data-stats file or statistics; default: the recorded statistics, else the recorded file. */
   normalization?: string | Normalization | null;
   /** CSV delimiter character; default: the recorded one, else detected. */
   csvDelimiter?: string | null;
@@ -102,7 +102,7 @@ export async function exportCheckpoint(o: ExportCheckpointOptions): Promise<Expo
   const imageShape = isModelFile(modelSpec) ? await modelFileImageShape(modelSpec) : null;
   const data = await loadDataset(dataSpec, {
     classes: o.classes ?? source?.classes ?? null,
-    normalization: o.normalization ?? (source?.normalization == null ? null : { ...source.normalization, origin: `the normalization ${o.checkpoint} records` }),
+    normalization: o.normalization ?? (source?.normalization == null ? (source?.normalizationFile ?? null) : { ...source.normalization, origin: `the normalization ${o.checkpoint} records` }),
     csvDelimiter: o.csvDelimiter ?? source?.csvDelimiter ?? null,
     testData: o.testData ?? source?.testData ?? null,
     imageShape,
