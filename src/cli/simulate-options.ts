@@ -164,7 +164,7 @@ function churn(values: { 'churn-online'?: string; 'churn-offline'?: string; 'chu
     return { kind: 'trace', online: map };
   }
   if (online === undefined && offline === undefined) return { kind: 'none' };
-  if (online === undefined || offline === undefined) fail(online === undefined ? 'churn-offline' : 'churn-online', 'churn needs both --churn-online and --churn-offline (mean periods, e.g. 10m and 2m)');
+  if (online === undefined || offline === undefined) fail(offline === undefined ? 'churn-offline' : 'churn-online', 'churn needs both --churn-online and --churn-offline (mean periods, e.g. 10m and 2m)');
   return { kind: 'rates', meanOnlineMs: duration('churn-online', online), meanOfflineMs: duration('churn-offline', offline) };
 }
 
