@@ -77,7 +77,7 @@ simulated time to the target accuracy, bytes per node, wall seconds per simulate
         nodes: { type: 'string', default: '100,300,1000', arg: 'N,N', help: 'swarm sizes' },
         partitions: { type: 'string', default: 'iid,dirichlet:0.3', arg: 'SPEC,SPEC', help: 'partitions' },
         codecs: { type: 'string', default: 'f32,default', arg: 'SPEC,SPEC', help: `delta codecs ('default' = ${DEFAULT_CODEC_SPEC})` },
-        duration: { type: 'string', default: '60s', arg: 'TIME', help: 'simulated time per run' },
+        duration: { type: 'string', default: '30s', arg: 'TIME', help: 'simulated time per run' },
         target: { type: 'string', default: '0.7', arg: 'ACC', help: 'target mean accuracy (time to reach it is reported)' },
         data: { type: 'string', default: DEFAULT_SIMULATE_DATA, arg: 'SPEC', help: 'data set' },
         model: { type: 'string', default: 'mlp-small', arg: 'NAME', help: 'model' },
