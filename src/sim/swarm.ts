@@ -179,7 +179,8 @@ interface Flow {
   responder: SwarmNode;
   /** The initiator's epoch when it started (its next tick belongs to that epoch). */
   epoch: number;
-  sides: { initiator: GossipExchange; responder: GossipExchange };
+  /** Each side until it is done (then null: a finished flow that a pending timeout still holds must not keep the pair's replicas alive). */
+  sides: { initiator: GossipExchange | null; responder: GossipExchange | null };
   startedMs: number;
   /** A frame was lost in this direction: later frames on the stream do not arrive either. */
   lost: { toResponder: boolean; toInitiator: boolean };
@@ -297,7 +298,8 @@ export async function simulateSwarm(config: SwarmConfig): Promise<SwarmResult> {
     const endInitiator = (flow: Flow, ok: boolean): void => {
       if (flow.initiatorDone) return;
       flow.initiatorDone = true;
-      flow.sides.initiator.close();
+      flow.sides.initiator?.close();
+      flow.sides.initiator = null;
       flow.initiator.gossip.reportOutcome(flow.responder.id, { ok, durationMs: clock.now() - flow.startedMs });
       if (ok) counters.completed += 1;
       nextTick(flow.initiator, flow.epoch);
@@ -305,7 +307,8 @@ export async function simulateSwarm(config: SwarmConfig): Promise<SwarmResult> {
     const endResponder = (flow: Flow): void => {
       if (flow.responderDone) return;
       flow.responderDone = true;
-      flow.sides.responder.close();
+      flow.sides.responder?.close();
+      flow.sides.responder = null;
     };
     const send = (flow: Flow, fromInitiator: boolean, frames: readonly Uint8Array[]): void => {
       const from = fromInitiator ? flow.initiator : flow.responder;
@@ -325,6 +328,7 @@ export async function simulateSwarm(config: SwarmConfig): Promise<SwarmResult> {
       const node = toInitiator ? flow.initiator : flow.responder;
       if (!node.online) return;
       const side = toInitiator ? flow.sides.initiator : flow.sides.responder;
+      if (side === null) return;
       let step;
       try {
         step = side.receive(frame);
