@@ -46,4 +46,9 @@ export const commands: Command[] = [
     summary: 'train one model on one data partition (centralized / local-only baseline)',
     load: () => import('./commands/train.ts'),
   },
+  {
+    name: 'simulate',
+    summary: 'run N gossip nodes in one process over a simulated network (latency, bandwidth, drops, churn)',
+    load: () => import('./commands/simulate.ts'),
+  },
 ];

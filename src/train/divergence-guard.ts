@@ -20,7 +20,7 @@
  *   createGossipNode({ ..., model: guard });   // reads never see NaN/Inf
  */
 import { allFinite, type TrainingCounters } from './merge.ts';
-import type { LiveModel } from './live-model.ts';
+import type { Trainer } from './trainer.ts';
 import type { LocalModelStore, ModelState } from './model-state.ts';
 
 /** Loss above this multiple of the reference (recent healthy mean, at least ln(classes)) counts as divergence. */
@@ -44,8 +44,18 @@ export interface RollbackEvent {
   rollbacks: number;
 }
 
+/**
+ * What the guard needs of a model: the LiveModel (live-model.ts) of the
+ * daemon, or a simulated node's slot of the shared model (src/sim/shared-model.ts).
+ */
+export interface GuardedModel extends LocalModelStore {
+  readonly modelName: string;
+  readonly modelHash: string;
+  readonly trainer: Pick<Trainer, 'learningRate' | 'resetOptimizer'>;
+}
+
 export interface DivergenceGuardOptions {
-  model: LiveModel;
+  model: GuardedModel;
   /** Classes of the task: ln(numClasses) is the loss floor of the explosion test. */
   numClasses: number;
   /** Told about every rollback (the daemon logs it). */
@@ -53,7 +63,7 @@ export interface DivergenceGuardOptions {
 }
 
 export class DivergenceGuard implements LocalModelStore {
-  readonly model: LiveModel;
+  readonly model: GuardedModel;
   private readonly chanceLoss: number;
   private readonly onRollback: ((event: RollbackEvent) => void) | undefined;
   private lastGood: ModelState;

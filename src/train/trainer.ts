@@ -124,9 +124,31 @@ class QuasiGlobalMomentum {
     );
   }
 
+  /** The buffers as host arrays (momentum then previous, in variable order); the tensors stay. */
+  values(): Float32Array[] {
+    return [...this.momentum, ...this.previous].map((t) => t.dataSync() as Float32Array);
+  }
+
+  /** Overwrites the buffers from `values` (as `values()` returns them). */
+  restore(values: readonly Float32Array[]): void {
+    tf.tidy(() => [...this.momentum, ...this.previous].forEach((t, i) => t.assign(tf.tensor(values[i]!, t.shape, 'float32'))));
+  }
+
   dispose(): void {
     for (const t of [...this.momentum, ...this.previous]) t.dispose();
   }
+}
+
+/**
+ * A trainer's optimizer state outside TensorFlow.js (Trainer.park): the
+ * optimizer's own slots (tfjs getWeights order, iterations first) and the
+ * quasi-global momentum buffers, as host arrays. `fresh`: nothing to restore
+ * (never stepped, or reset while parked): unpark builds a new optimizer.
+ */
+interface ParkedOptimizer {
+  fresh: boolean;
+  slots: Array<{ name: string; shape: number[]; values: Float32Array }>;
+  quasiGlobal: Float32Array[] | null;
 }
 
 export class Trainer {
@@ -149,6 +171,8 @@ export class Trainer {
   private stepsApplied = 0;
   private samplesTrained = 0;
   private disposed = false;
+  /** Non-null while parked: the optimizer's state lives here and its tensors are freed. */
+  private parked: ParkedOptimizer | null = null;
 
   constructor(opts: TrainerOptions) {
     const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
@@ -191,13 +215,64 @@ export class Trainer {
   resetOptimizer(learningRate: number): void {
     if (!(learningRate > 0) || !Number.isFinite(learningRate)) throw new TrainerError('bad-options', `learningRate must be a positive number, got ${learningRate}`);
     if (this.disposed) throw new TrainerError('bad-options', 'trainer is disposed');
+    this.rate = learningRate;
+    if (this.parked !== null) {
+      // A fresh optimizer is built from the model's weights at unpark (the quasi-global buffer starts there).
+      this.parked = { fresh: true, slots: [], quasiGlobal: null };
+      return;
+    }
     disposeOptimizer(this.optimizer);
     this.optimizer = createOptimizer(this.optimizerName, learningRate);
     if (this.quasiGlobal !== null) {
       this.quasiGlobal.dispose();
       this.quasiGlobal = new QuasiGlobalMomentum(this.variables, learningRate);
     }
-    this.rate = learningRate;
+  }
+
+  /** True between park() and unpark(). */
+  get isParked(): boolean {
+    return this.parked !== null;
+  }
+
+  /**
+   * Moves the optimizer's state (momentum, Adam moments, the quasi-global
+   * buffers) out of TensorFlow.js into host arrays and frees its tensors, so
+   * many trainers can share one tfjs model: the simulator keeps one model
+   * for all its nodes and swaps a node's weights and optimizer state in for
+   * its training slice (src/sim/shared-model.ts). trainSteps refuses to run
+   * while parked. Idempotent.
+   */
+  async park(): Promise<void> {
+    if (this.parked !== null || this.disposed) return;
+    const named = await this.optimizer.getWeights();
+    const slots = named.map((w) => ({ name: w.name, shape: [...w.tensor.shape], values: Float32Array.from(w.tensor.dataSync()) }));
+    // getWeights makes a new iterations scalar (first) and hands out the slots' own variables (freed with the optimizer).
+    named[0]?.tensor.dispose();
+    const quasiGlobal = this.quasiGlobal === null ? null : this.quasiGlobal.values().map((v) => Float32Array.from(v));
+    disposeOptimizer(this.optimizer);
+    this.quasiGlobal?.dispose();
+    this.quasiGlobal = null;
+    this.parked = { fresh: false, slots, quasiGlobal };
+  }
+
+  /**
+   * Rebuilds the optimizer from the parked state, on the model's weights as
+   * they are now (load the node's weights first). Idempotent.
+   */
+  async unpark(): Promise<void> {
+    const parked = this.parked;
+    if (parked === null || this.disposed) return;
+    this.parked = null;
+    this.optimizer = createOptimizer(this.optimizerName, this.rate);
+    if (this.optimizerName === 'qgm') this.quasiGlobal = new QuasiGlobalMomentum(this.variables, this.rate);
+    if (parked.fresh) return;
+    if (parked.slots.length > 0) {
+      const tensors = parked.slots.map((s) => ({ name: s.name, tensor: tf.tensor(s.values, s.shape, 'float32') }));
+      await this.optimizer.setWeights(tensors);
+      // setWeights made its own variables from these.
+      for (const t of tensors) t.tensor.dispose();
+    }
+    if (parked.quasiGlobal !== null) this.quasiGlobal!.restore(parked.quasiGlobal);
   }
 
   /** Optimizer steps applied so far (the model's age). */
@@ -283,6 +358,7 @@ export class Trainer {
     opts: { signal?: AbortSignal; maxSliceMs?: number; around?: <T>(step: () => T) => T } = {},
   ): Promise<TrainStepsResult> {
     if (this.disposed) throw new TrainerError('bad-options', 'trainer is disposed');
+    if (this.parked !== null) throw new TrainerError('bad-options', 'trainer is parked: unpark() it first');
     const started = performance.now();
     let done = 0;
     let samples = 0;
@@ -316,6 +392,7 @@ export class Trainer {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    if (this.parked !== null) return;
     this.quasiGlobal?.dispose();
     disposeOptimizer(this.optimizer);
   }

@@ -1,0 +1,88 @@
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parseRate, parseSimulateOptions } from '../../src/cli/simulate-options.ts';
+import { CliUsageError } from '../../src/cli/usage-error.ts';
+import { blobs } from '../helpers/blobs.ts';
+
+const run = promisify(execFile);
+const cli = fileURLToPath(new URL('../../bin/gossip-learn.js', import.meta.url));
+
+function options(argv: string[]) {
+  const parsed = parseSimulateOptions(argv);
+  assert.equal(parsed.kind, 'ok');
+  return (parsed as Extract<typeof parsed, { kind: 'ok' }>).options;
+}
+
+function refused(argv: string[], message: string): void {
+  assert.throws(() => parseSimulateOptions(argv), (err: unknown) => err instanceof CliUsageError && err.message === message);
+}
+
+describe('gossip-learn simulate', () => {
+  it('reads durations, ranges and rates with their units', () => {
+    const o = options(['--nodes', '1000', '--latency', '20ms..1s', '--bandwidth', '500kB/s..2MB/s', '--drop', '0.5', '--duration', '2m', '--churn-online', '10m', '--churn-offline', '90s']);
+    assert.equal(o.nodes, 1000);
+    assert.deepEqual(o.network, { latencyMs: { min: 20, max: 1000 }, uploadBytesPerSecond: { min: 500_000, max: 2_000_000 }, dropRate: 0.5 });
+    assert.equal(o.durationMs, 120_000);
+    assert.deepEqual(o.churn, { kind: 'rates', meanOnlineMs: 600_000, meanOfflineMs: 90_000 });
+    assert.equal(options(['--bandwidth', 'unlimited', '--latency', '50ms']).network.uploadBytesPerSecond, null);
+    assert.deepEqual(options(['--latency', '50ms']).network.latencyMs, { min: 50, max: 50 });
+    assert.equal(parseRate('1MiB/s'), 1_048_576);
+  });
+
+  it('refuses bad values with one line naming the flag', () => {
+    refused(['--duration', '30'], "simulate: --duration: '30' has no unit: 30ms or 30s? (write e.g. 500ms, 5s, 2m)");
+    refused(['--latency', '200ms..20ms'], 'simulate: --latency: the range 200ms..20ms runs backwards');
+    refused(['--bandwidth', '1MB'], "simulate: --bandwidth: '1MB' is not a rate: write bytes per second, e.g. 500kB/s, 1MB/s");
+    refused(['--drop', '1'], "simulate: --drop: must be a probability in [0, 1) (e.g. 0.1), got '1'");
+    refused(['--nodes', '1'], "simulate: --nodes: must be an integer >= 2, got '1'");
+    refused(['--churn-online', '10m'], 'simulate: --churn-offline: churn needs both --churn-online and --churn-offline (mean periods, e.g. 10m and 2m)');
+    refused(['--shuffle-length', '20', '--view-size', '8'], 'simulate: --shuffle-length: must be at most the view size (8), got 20');
+    refused(['--codec', 'q9'], "simulate: --codec: not a codec spec: 'q9' (e.g. f32, topk:0.1+q4+deflate)");
+  });
+
+  it('reads a churn trace file and refuses a malformed one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'simulate-trace-'));
+    try {
+      const good = join(dir, 'trace.json');
+      await writeFile(good, JSON.stringify([{ node: 3, onlineSeconds: [[0, 60], [120, 300]] }]));
+      const o = options(['--churn-trace', good]);
+      assert.equal(o.churn.kind, 'trace');
+      assert.deepEqual(o.churn.kind === 'trace' ? o.churn.online.get(3) : null, [[0, 60_000], [120_000, 300_000]]);
+      const bad = join(dir, 'bad.json');
+      await writeFile(bad, JSON.stringify([{ node: 3, onlineSeconds: [[60, 0]] }]));
+      refused(['--churn-trace', bad], `simulate: --churn-trace: ${bad}: node 3 has an interval [60, 0] that ends before it starts`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs end to end and writes the contract fields, the curve and the chart', async function () {
+    this.timeout(120_000);
+    const dir = await mkdtemp(join(tmpdir(), 'simulate-cli-'));
+    try {
+      const rows = blobs(600, 3);
+      const lines = ['a,b,c,d,e,f,g,h,label', ...Array.from({ length: rows.count }, (_, i) => [...rows.x.subarray(i * 8, i * 8 + 8)].map((v) => v.toFixed(4)).join(',') + `,${rows.y[i]}`)];
+      await writeFile(join(dir, 'blobs.csv'), `${lines.join('\n')}\n`);
+      const json = join(dir, 'sim.json');
+      const args = ['simulate', '--data', `csv:${join(dir, 'blobs.csv')}`, '--nodes', '6', '--partition', 'iid', '--duration', '3s', '--eval-interval', '1s', '--view-size', '3', '--shuffle-length', '2', '--json', json];
+      const { stdout } = await run(process.execPath, [cli, ...args], { env: { ...process.env, GOSSIP_LEARN_BACKEND: 'wasm' } });
+      assert.match(stdout, /^ {2}t= +1s +mean /m, 'a progress line per curve point');
+      assert.match(stdout, /^final: mean [\d.]+%, worst [\d.]+% \(all 6 nodes\)/m);
+      const out = JSON.parse(await readFile(json, 'utf8')) as Record<string, unknown> & { curve: unknown[] };
+      for (const field of ['nodes', 'partition', 'codec', 'wallSeconds', 'peakRssBytes', 'finalMeanAccuracy', 'bytesPerNode']) assert.ok(field in out, field);
+      assert.equal(out.nodes, 6);
+      assert.equal(out.partition, 'iid');
+      assert.equal(out.codec, 'topk:0.1+q4+deflate');
+      assert.ok((out.peakRssBytes as number) > 10e6 && (out.bytesPerNode as number) > 0);
+      assert.equal(out.curve.length, 4);
+      assert.match(await readFile(join(dir, 'sim.svg'), 'utf8'), /^<svg/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
