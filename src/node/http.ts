@@ -95,9 +95,14 @@ export class HttpServer {
         reply({ status: 404, type: 'text/plain; charset=utf-8', body: 'not found\n' });
         return;
       }
-      Promise.resolve()
-        .then(() => this.measure(() => handler(req)))
-        .then(reply, (err: unknown) => reply({ status: 500, type: 'text/plain; charset=utf-8', body: `${(err as Error).name}\n` }));
+      // The handler's synchronous start runs inside this measured piece (one CPU clock read pair less per request than a piece of its own).
+      let answer: Promise<HttpResponse>;
+      try {
+        answer = Promise.resolve(handler(req));
+      } catch (err) {
+        answer = Promise.reject(err);
+      }
+      answer.then(reply, (err: unknown) => reply({ status: 500, type: 'text/plain; charset=utf-8', body: `${(err as Error).name}\n` }));
     }));
     // Scrapers hold connections open; never let one keep shutdown waiting.
     server.keepAliveTimeout = 5_000;

@@ -46,7 +46,7 @@ describe('gossip-learn export and predict', () => {
   it('export --help lists every flag; predict --help too', async () => {
     const exportHelp = await runCli(['export', '--help']);
     assert.equal(exportHelp.code, 0);
-    for (const flag of ['state-dir', 'checkpoint', 'out', 'quantize', 'prune', 'fine-tune-steps', 'data', 'model', 'classes', 'normalization', 'csv-delimiter', 'test-data', 'seed', 'backend', 'no-evaluate', 'json']) assert.match(exportHelp.stdout, new RegExp(`^ {2}--${flag}\\b`, 'm'), flag);
+    for (const flag of ['state-dir', 'checkpoint', 'out', 'quantize', 'prune', 'fine-tune-steps', 'prune-steps', 'prune-scope', 'data', 'model', 'classes', 'normalization', 'csv-delimiter', 'test-data', 'seed', 'backend', 'no-evaluate', 'json']) assert.match(exportHelp.stdout, new RegExp(`^ {2}--${flag}\\b`, 'm'), flag);
     const predictHelp = await runCli(['predict', '--help']);
     assert.equal(predictHelp.code, 0);
     for (const flag of ['model', 'data', 'classes', 'csv-delimiter', 'split', 'out', 'format', 'backend']) assert.match(predictHelp.stdout, new RegExp(`^ {2}--${flag}\\b`, 'm'), flag);
@@ -59,6 +59,9 @@ describe('gossip-learn export and predict', () => {
       [['--checkpoint', 'c', '--out', 'x', '--quantize', 'int4'], "gossip-learn: export: --quantize: 'int4' is not one of none | float16 | uint16 | uint8\n"],
       [['--checkpoint', 'c', '--out', 'x', '--prune', '1'], "gossip-learn: export: --prune: '1' is not a fraction in [0, 1) (e.g. 0.8 prunes 80%)\n"],
       [['--checkpoint', 'c', '--out', 'x', '--fine-tune-steps', '1e3'], "gossip-learn: export: --fine-tune-steps: '1e3' is not a non-negative integer\n"],
+      [['--checkpoint', 'c', '--out', 'x', '--prune-steps', '0'], "gossip-learn: export: --prune-steps: '0' is not a positive integer\n"],
+      [['--checkpoint', 'c', '--out', 'x', '--prune', '0.8', '--prune-steps', '10', '--fine-tune-steps', '10'], 'gossip-learn: export: --prune-steps 10 spreads over the fine-tuning: give --fine-tune-steps of at least 11\n'],
+      [['--checkpoint', 'c', '--out', 'x', '--prune-scope', 'model'], "gossip-learn: export: --prune-scope: 'model' is not one of layer | global\n"],
       [['--checkpoint', 'c', '--out', 'x', '--classes', 'cat'], "gossip-learn: export: --classes: name at least 2 classes, comma separated, in index order (got 'cat')\n"],
       [['--checkpoint', 'c', '--out', 'x', '--classes', 'cat,dog,cat'], "gossip-learn: export: --classes: a class is named twice (got 'cat,dog,cat')\n"],
       [['--checkpoint', 'c', '--out', 'x', '--csv-delimiter', ';;'], "gossip-learn: export: --csv-delimiter: ';;' is not one character (e.g. ',' or ';' or tab)\n"],
@@ -93,6 +96,17 @@ describe('gossip-learn export and predict', () => {
     assert.equal(parsed.predictions.length, 60);
     assert.ok(Math.abs(parsed.predictions[0]!.probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-9);
     assert.match(json.stderr, /^accuracy: /m);
+  });
+
+  it('export --prune-steps prunes gradually over the fine-tuning and records the schedule in the metadata', async () => {
+    const out = join(dir, 'gradual');
+    const exported = await runCli(['export', '--checkpoint', checkpoint, '--out', out, '--quantize', 'uint8', '--prune', '0.5', '--fine-tune-steps', '12', '--prune-steps', '3', '--prune-scope', 'global', '--data', `csv:${csv}`, '--no-evaluate']);
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.match(exported.stdout, /^pruned 50\.0% of the weight matrices and kernels by magnitude \(one threshold over all\)$/m);
+    assert.match(exported.stdout, /^pruned in 3 stages \(cubic schedule\) and fine-tuned 12 steps on the training split with the mask fixed \(mean loss \d+\.\d{4}\)$/m);
+    const modelJson = JSON.parse(await readFile(join(out, 'model.json'), 'utf8')) as { userDefinedMetadata: { gossipLearn: { version: number; compression: unknown } } };
+    assert.equal(modelJson.userDefinedMetadata.gossipLearn.version, 3);
+    assert.deepEqual(modelJson.userDefinedMetadata.gossipLearn.compression, { quantize: 'uint8', prune: 0.5, fineTuneSteps: 12, pruneStages: 3, pruneScope: 'global' });
   });
 
   it('export --state-dir reads the state dir\'s checkpoint.bin', async () => {

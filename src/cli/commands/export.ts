@@ -41,6 +41,8 @@ Options:
   --quantize MODE          weight storage: none (float32) | float16 | uint16 | uint8 (default: none)
   --prune FRACTION         magnitude pruning: zero this fraction (0..1) of each weight matrix and kernel (default: 0)
   --fine-tune-steps N      then train N steps on the training split at a tenth of the learning rate, pruned weights kept at zero (default: 0)
+  --prune-steps K          prune gradually in K stages along a cubic schedule spread over the fine-tuning steps (Zhu and Gupta 2017; default: 1, at once)
+  --prune-scope SCOPE      layer: the fraction of every kernel | global: one magnitude threshold over all kernels (default: layer)
   --data SPEC              data the model was trained on (shapes, class names, evaluation; default: what the checkpoint records)
   --model NAME|FILE        the --model it was trained with, a registry name or model.json (default: recorded)
   --classes NAMES          the --classes it was trained with, comma separated (default: recorded)
@@ -70,6 +72,8 @@ export async function run(argv: string[]): Promise<number> {
     quantize: { type: 'string' },
     prune: { type: 'string' },
     'fine-tune-steps': { type: 'string' },
+    'prune-steps': { type: 'string' },
+    'prune-scope': { type: 'string' },
     data: { type: 'string' },
     model: { type: 'string' },
     classes: { type: 'string' },
@@ -109,6 +113,11 @@ export async function run(argv: string[]): Promise<number> {
   if (values.prune !== undefined && (values.prune.trim() === '' || !(prune >= 0 && prune < 1))) fail(`--prune: '${values.prune}' is not a fraction in [0, 1) (e.g. 0.8 prunes 80%)`);
   const fineTuneSteps = values['fine-tune-steps'] === undefined ? 0 : Number(values['fine-tune-steps']);
   if (values['fine-tune-steps'] !== undefined && !/^\d+$/.test(values['fine-tune-steps'])) fail(`--fine-tune-steps: '${values['fine-tune-steps']}' is not a non-negative integer`);
+  const pruneStages = values['prune-steps'] === undefined ? 1 : Number(values['prune-steps']);
+  if (values['prune-steps'] !== undefined && !(/^\d+$/.test(values['prune-steps']) && pruneStages >= 1)) fail(`--prune-steps: '${values['prune-steps']}' is not a positive integer`);
+  if (pruneStages > 1 && fineTuneSteps < pruneStages + 1) fail(`--prune-steps ${pruneStages} spreads over the fine-tuning: give --fine-tune-steps of at least ${pruneStages + 1}`);
+  const pruneScope = values['prune-scope'] ?? 'layer';
+  if (pruneScope !== 'layer' && pruneScope !== 'global') fail(`--prune-scope: '${pruneScope}' is not one of layer | global`);
   const seed = values.seed === undefined ? 1 : Number(values.seed);
   if (values.seed !== undefined && !/^\d+$/.test(values.seed)) fail(`--seed: '${values.seed}' is not a non-negative integer`);
   const classes = values.classes === undefined ? null : values.classes.split(',').map((c) => c.trim()).filter((c) => c !== '');
@@ -140,6 +149,8 @@ export async function run(argv: string[]): Promise<number> {
       quantize: quantize as (typeof QUANTIZATIONS)[number],
       prune,
       fineTuneSteps,
+      pruneStages,
+      pruneScope: pruneScope as 'layer' | 'global',
       data: values.data ?? null,
       model: values.model ?? null,
       classes,

@@ -55,18 +55,34 @@ function shapeOf(value: unknown): number[] {
   return shape;
 }
 
-/** Copies the nested array `value` of shape `shape` into `out` at `offset`, checking every length and value. */
-function fill(value: unknown, shape: number[], depth: number, out: Float32Array, offset: number, path: string): number {
-  if (depth === shape.length) {
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new InstancesError('not-finite', `${path}: not a finite number (${brief(value)})`);
-    out[offset] = value;
-    return offset + 1;
-  }
+/** `instances[i][j]...` for the indices of a value (built only for an error message). */
+const pathOf = (indices: readonly number[]): string => `instances${indices.map((i) => `[${i}]`).join('')}`;
+
+/**
+ * Copies the nested array `value` of shape `shape` into `out` at `offset`,
+ * checking every length and value; `indices` is the value's position (its
+ * path is spelled out only when a check fails: per value it would cost more
+ * than the copy).
+ */
+function fill(value: unknown, shape: number[], depth: number, out: Float32Array, offset: number, indices: number[]): number {
   if (!Array.isArray(value) || value.length !== shape[depth]) {
-    throw new InstancesError('bad-shape', `${path}: expected an array of ${shape[depth]}, got ${Array.isArray(value) ? `an array of ${value.length}` : brief(value)}`);
+    throw new InstancesError('bad-shape', `${pathOf(indices)}: expected an array of ${shape[depth]}, got ${Array.isArray(value) ? `an array of ${value.length}` : brief(value)}`);
+  }
+  if (depth === shape.length - 1) {
+    // The innermost level: numbers, copied in one loop.
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new InstancesError('not-finite', `${pathOf([...indices, i])}: not a finite number (${brief(v)})`);
+      out[offset + i] = v;
+    }
+    return offset + value.length;
   }
   let at = offset;
-  for (let i = 0; i < value.length; i++) at = fill(value[i], shape, depth + 1, out, at, `${path}[${i}]`);
+  for (let i = 0; i < value.length; i++) {
+    indices.push(i);
+    at = fill(value[i], shape, depth + 1, out, at, indices);
+    indices.pop();
+  }
   return at;
 }
 
@@ -90,7 +106,7 @@ export function parseInstances(bodyText: string, schema: InstanceSchema): { rows
     if (!shapes.some((s) => s.length === given.length)) {
       throw new InstancesError('bad-shape', `instances[${i}]: expected an array of shape ${describeShapes(shapes)}, got ${given.length === 0 ? brief(instance) : `${given.length} nested levels`}`);
     }
-    fill(instance, shape, 0, rows, i * schema.featureCount, `instances[${i}]`);
+    fill(instance, shape, 0, rows, i * schema.featureCount, [i]);
   });
   return { rows, count: instances.length };
 }

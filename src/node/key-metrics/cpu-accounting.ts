@@ -14,6 +14,15 @@
  * It implements the gossip core's WorkMeter (src/core/gossip-node.ts), so the
  * core's codec and merging phases are measured without the core reading a clock.
  * A measured piece nested in another counts for the inner phase only.
+ *
+ * Serving (HTTP: parsing, routing, answering) runs on the JavaScript thread
+ * alone, so it is measured with that thread's CPU clock
+ * (`process.threadCpuUsage()`, Node >= 23.9; the process clock where it is
+ * missing): `process.cpuUsage()` sums over every thread of the process and
+ * costs several microseconds a call here, which a daemon answering thousands
+ * of `POST /predict` a second paid twice per measured piece (measured with
+ * `npm run bench:predict`: README "Inference"). The other phases keep the
+ * process clock: a tfjs backend may train on threads of its own.
  */
 import type { CorePhase, WorkMeter } from '../../core/gossip-node.ts';
 
@@ -36,26 +45,42 @@ const processCpuMicros: CpuClock = () => {
   return usage.user + usage.system;
 };
 
+/** The calling thread's CPU time (user + system) in microseconds, where Node has it. */
+const threadCpuMicros: CpuClock | null =
+  typeof (process as { threadCpuUsage?: () => NodeJS.CpuUsage }).threadCpuUsage === 'function'
+    ? () => {
+        const usage = (process as unknown as { threadCpuUsage: () => NodeJS.CpuUsage }).threadCpuUsage();
+        return usage.user + usage.system;
+      }
+    : null;
+
+/** Phases whose work runs on the JavaScript thread only (measured with the thread clock). */
+const JS_THREAD_PHASES: ReadonlySet<CpuPhase> = new Set(['serving']);
+
 export class CpuAccounting implements WorkMeter {
   private readonly clock: CpuClock;
+  private readonly threadClock: CpuClock;
   private readonly startMicros: number;
   private readonly micros = new Map<CpuPhase, number>(CPU_PHASES.map((p) => [p, 0]));
   /** CPU time of measured pieces running inside the current one, per nesting level. */
   private readonly nested: number[] = [];
 
-  constructor(options: { clock?: CpuClock } = {}) {
+  /** `clock`: the process's CPU clock; `threadClock`: the JS thread's, for serving (default: the thread clock where Node has it, else `clock`). */
+  constructor(options: { clock?: CpuClock; threadClock?: CpuClock } = {}) {
     this.clock = options.clock ?? processCpuMicros;
+    this.threadClock = options.threadClock ?? (options.clock === undefined ? (threadCpuMicros ?? processCpuMicros) : options.clock);
     this.startMicros = this.clock();
   }
 
   /** Runs `run` (synchronous) and charges its CPU time to `phase`; returns what it returns, lets its exceptions through. */
   measure<T>(phase: CpuPhase, run: () => T): T {
-    const start = this.clock();
+    const clock = JS_THREAD_PHASES.has(phase) ? this.threadClock : this.clock;
+    const start = clock();
     this.nested.push(0);
     try {
       return run();
     } finally {
-      const elapsed = Math.max(0, this.clock() - start);
+      const elapsed = Math.max(0, clock() - start);
       const inner = this.nested.pop() ?? 0;
       this.micros.set(phase, (this.micros.get(phase) ?? 0) + Math.max(0, elapsed - inner));
       if (this.nested.length > 0) this.nested[this.nested.length - 1]! += elapsed;

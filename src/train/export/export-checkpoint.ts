@@ -28,7 +28,7 @@ import { evaluateModel, Trainer } from '../trainer.ts';
 import { defaultLearningRate, TRAINING_DEFAULTS, type OptimizerName } from '../training-defaults.ts';
 import { loadModelDir } from './model-dir.ts';
 import { encodeLayersModel, EXPORT_METADATA_VERSION, writeModelDir, type ModelFiles } from './model-export.ts';
-import { fineTuneMasked, pruneModel, prunedFraction, type PruneMasks } from './pruning.ts';
+import { fineTuneMasked, pruneGradually, pruneModel, prunedFraction, PruningError, type PruneMasks, type PruneScope } from './pruning.ts';
 import type { WeightQuantization } from './weight-quantization.ts';
 
 export interface ExportCheckpointOptions {
@@ -41,6 +41,10 @@ export interface ExportCheckpointOptions {
   prune: number;
   /** Fine-tuning steps on the training split (momentum at a tenth of its rate), with the pruning mask fixed (0: none). */
   fineTuneSteps: number;
+  /** Pruning stages along the cubic schedule, spread over the fine-tuning steps (default 1: one-shot pruning, then fine-tuning). */
+  pruneStages?: number;
+  /** Per kernel (`layer`, default) or one threshold over all kernels (`global`). */
+  pruneScope?: PruneScope;
   /** Data spec; default: the one the checkpoint records (`meta.source.data`, else `meta.data`). */
   data?: string | null;
   /** --model value (registry name or model.json); default: the recorded one, else the checkpoint's registry model name. */
@@ -124,12 +128,18 @@ export async function exportCheckpoint(o: ExportCheckpointOptions): Promise<Expo
     const checkpointAccuracy = evaluate ? evaluateModel(model, data.test, data.featureCount, data.numClasses).accuracy : null;
     if (checkpointAccuracy !== null) log(`checkpoint: ${ckpt.modelName}, age ${ckpt.age}, test accuracy ${checkpointAccuracy.toFixed(4)}`);
     let pruned = 0;
+    const pruneStages = o.pruneStages ?? 1;
+    const pruneScope = o.pruneScope ?? 'layer';
+    if (o.prune > 0 && pruneStages > 1 && o.fineTuneSteps < pruneStages + 1) {
+      throw new PruningError('bad-schedule', `${pruneStages} pruning stages need at least ${pruneStages + 1} fine-tuning steps to spread over, got ${o.fineTuneSteps}`);
+    }
+    const describePruned = (): string => `pruned ${(pruned * 100).toFixed(1)}% of the weight matrices and kernels by magnitude${pruneScope === 'global' ? ' (one threshold over all)' : ''}`;
     // No pruning: no masks, and a fine-tuning is plain training (the baseline a pruned and fine-tuned model compares to).
     let masks: PruneMasks = model.getWeights().map(() => null);
-    if (o.prune > 0) {
-      masks = pruneModel(model, o.prune);
+    if (o.prune > 0 && o.fineTuneSteps === 0) {
+      masks = pruneModel(model, o.prune, { scope: pruneScope });
       pruned = prunedFraction(masks);
-      log(`pruned ${(pruned * 100).toFixed(1)}% of the weight matrices and kernels by magnitude`);
+      log(describePruned());
     }
     if (o.fineTuneSteps > 0) {
       const optimizer: OptimizerName = TRAINING_DEFAULTS.optimizer;
@@ -144,8 +154,17 @@ export async function exportCheckpoint(o: ExportCheckpointOptions): Promise<Expo
         optimizer,
         seed: deriveSeed(seed, 'export-fine-tune', 0),
       });
-      const loss = await fineTuneMasked(trainer, masks, o.fineTuneSteps);
-      log(`fine-tuned ${o.fineTuneSteps} steps on the training split${o.prune > 0 ? ' with the mask fixed' : ''} (mean loss ${loss.toFixed(4)})`);
+      if (o.prune > 0) {
+        const result = await pruneGradually(trainer, { fraction: o.prune, stages: pruneStages, steps: o.fineTuneSteps, scope: pruneScope });
+        masks = result.masks;
+        pruned = prunedFraction(masks);
+        log(describePruned());
+        const schedule = pruneStages === 1 ? 'at once' : `in ${pruneStages} stages (cubic schedule)`;
+        log(`pruned ${schedule} and fine-tuned ${o.fineTuneSteps} steps on the training split with the mask fixed (mean loss ${result.loss.toFixed(4)})`);
+      } else {
+        const loss = await fineTuneMasked(trainer, masks, o.fineTuneSteps);
+        log(`fine-tuned ${o.fineTuneSteps} steps on the training split (mean loss ${loss.toFixed(4)})`);
+      }
     }
     const classes = classNamesOf(data);
     const normalization = data.normalization === undefined ? null : { mean: [...data.normalization.mean], std: [...data.normalization.std] };
@@ -165,7 +184,7 @@ export async function exportCheckpoint(o: ExportCheckpointOptions): Promise<Expo
           output: 'logits',
         },
         classes,
-        compression: { quantize: o.quantize, prune: o.prune, fineTuneSteps: o.fineTuneSteps },
+        compression: { quantize: o.quantize, prune: o.prune, fineTuneSteps: o.fineTuneSteps, pruneStages, pruneScope },
         exportedAt: new Date().toISOString(),
       },
     });

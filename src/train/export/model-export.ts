@@ -23,8 +23,8 @@ import { quantizeWeightValues, type ManifestQuantization, type WeightQuantizatio
 export const MODEL_JSON_FILE = 'model.json';
 /** Shard size of tfjs's converter (4 MiB): browsers cache and fetch files of this size well. */
 export const WEIGHT_SHARD_BYTES = 4 * 1024 * 1024;
-/** Version of the `userDefinedMetadata` layout below (2: schema.featureNames and schema.normalization). */
-export const EXPORT_METADATA_VERSION = 2;
+/** Version of the `userDefinedMetadata` layout below (2: schema.featureNames and schema.normalization; 3: compression.pruneStages and pruneScope). */
+export const EXPORT_METADATA_VERSION = 3;
 
 /** What travels in `userDefinedMetadata`: enough for a consumer to know what output i means and where the model came from. */
 export interface ExportMetadata {
@@ -51,7 +51,8 @@ export interface ExportMetadata {
   };
   /** classes[i] names output i; null when the data source does not name its classes. */
   classes: string[] | null;
-  compression: { quantize: WeightQuantization; prune: number; fineTuneSteps: number };
+  /** pruneStages and pruneScope: how --prune was applied (src/train/export/pruning.ts; metadata version 3). */
+  compression: { quantize: WeightQuantization; prune: number; fineTuneSteps: number; pruneStages: number; pruneScope: 'layer' | 'global' };
   /** ISO time of the export. */
   exportedAt: string;
 }

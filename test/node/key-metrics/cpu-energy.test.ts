@@ -37,6 +37,23 @@ describe('CpuAccounting', () => {
     assert.equal(cpu.seconds('merging'), 0.05);
   });
 
+  it('measures serving with the thread clock and the other phases with the process clock', () => {
+    const process = fakeClock();
+    const thread = fakeClock();
+    const cpu = new CpuAccounting({ clock: process.clock, threadClock: thread.clock });
+    cpu.measure('serving', () => {
+      process.spend(900_000); // other threads of the process (a backend's pool) are not serving
+      thread.spend(100_000);
+    });
+    cpu.measure('training', () => {
+      process.spend(400_000);
+      thread.spend(50_000);
+    });
+    assert.equal(cpu.seconds('serving'), 0.1);
+    assert.equal(cpu.seconds('training'), 0.4);
+    assert.equal(cpu.summary().cpuSeconds.total, 1.3);
+  });
+
   it('has null shares before any CPU time passed', () => {
     const { clock } = fakeClock();
     assert.equal(new CpuAccounting({ clock }).summary().shares.training, null);

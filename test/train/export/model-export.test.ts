@@ -21,7 +21,7 @@ const metadata: ExportMetadata = {
   model: { name: 'mlp-small', hash: 'h', params: 0, age: 7, samplesSeen: 70 },
   schema: { data: null, featureCount: 20, imageShape: null, numClasses: 4, featureNames: null, normalization: null, output: 'logits' },
   classes: ['a', 'b', 'c', 'd'],
-  compression: { quantize: 'none', prune: 0, fineTuneSteps: 0 },
+  compression: { quantize: 'none', prune: 0, fineTuneSteps: 0, pruneStages: 1, pruneScope: 'layer' },
   exportedAt: '2026-01-01T00:00:00.000Z',
 };
 
