@@ -201,7 +201,7 @@ export const daemonConfigSchema = z
     path: ['dpClip'],
   })
   .refine((c) => c.relay || !c.relayUnlimited, {
-    message: '--relay-unlimited only applies to a relay: add --relay',
+    message: 'only applies to a relay: add --relay',
     path: ['relayUnlimited'],
   })
   .transform((c) => ({ ...c, learningRate: c.learningRate ?? defaultLearningRate(c.optimizer) }));
@@ -501,6 +501,30 @@ export async function loadDaemonConfig(argv: string[], env: NodeJS.ProcessEnv): 
 export const notAPeerId = (text: string): string => `'${text}' is not a peer id (expected a base58 id like 12D3KooW...)`;
 
 /**
+ * Parses a TCP multiaddr given to --listen, --bootstrap or --announce: the
+ * daemon's only transport is TCP (src/node/libp2p.ts), so an address without a
+ * /tcp/<port> part could never be listened on or dialled. Throws an Error whose
+ * message says what to write instead: `1.2.3.4:47800` gets `/ip4/1.2.3.4/tcp/47800`,
+ * `/ip4/1.2.3.4` the same with a port.
+ */
+export function checkTcpMultiaddr(text: string): void {
+  let components: Array<{ name: string; value?: string }>;
+  try {
+    components = multiaddr(text).getComponents();
+  } catch {
+    const hostPort = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+    const hint = hostPort === null ? 'write e.g. /ip4/127.0.0.1/tcp/47800' : `did you mean /${isIP(hostPort[1]!) === 4 ? 'ip4' : 'dns'}/${hostPort[1]}/tcp/${hostPort[2]}?`;
+    throw new Error(`'${text}' is not a multiaddr (${hint})`);
+  }
+  if (!components.some((c) => c.name === 'tcp')) {
+    const host = components[0];
+    const at = text.indexOf('/p2p/');
+    const fixed = host?.value === undefined || host.name === 'p2p' ? '/ip4/127.0.0.1/tcp/47800' : `/${host.name}/${host.value}/tcp/47800${at < 0 ? '' : text.slice(at)}`;
+    throw new Error(`'${text}' has no TCP port, the only transport (write e.g. ${fixed})`);
+  }
+}
+
+/**
  * Checks the spec strings zod sees only as strings (codec, data, partition,
  * multiaddrs, teacher) with the parsers that will use them, so a typo is one
  * ConfigError line (exit 2) before the daemon binds ports, not a stack later.
@@ -520,9 +544,9 @@ export function checkDaemonSpecs(config: DaemonConfig): void {
   if (config.testData !== null) check('test-data', () => checkDataSpec(config.testData as string));
   if (config.csvDelimiter !== null) check('csv-delimiter', () => parseCsvDelimiter(config.csvDelimiter as string));
   check('partition', () => parsePartitionSpec(config.partition));
-  for (const address of config.listen) check('listen', () => multiaddr(address));
-  for (const address of config.bootstrap) check('bootstrap', () => multiaddr(address));
-  for (const address of config.announce) check('announce', () => multiaddr(address));
+  for (const address of config.listen) check('listen', () => checkTcpMultiaddr(address));
+  for (const address of config.bootstrap) check('bootstrap', () => checkTcpMultiaddr(address));
+  for (const address of config.announce) check('announce', () => checkTcpMultiaddr(address));
   if (config.teacher !== null) check('teacher', () => forcedTeacher(config.teacher as string, []));
   for (const id of config.allowPeer) {
     check('allow-peer', () => {
