@@ -482,7 +482,18 @@ export function validateDaemonConfig(raw: Record<string, unknown>): DaemonConfig
       `unknown option '${given}'${close === null ? '' : ` (did you mean ${close}?)`}; options are the config keys in camelCase, as the NodeOptions type lists them (byteBudgetPerHour, exchangeIntervalMs, distill: false for --no-distill)`,
     );
   }
-  throw new ConfigError('bad-value', `--${flagOfKey(key)}: ${issue.message}`);
+  throw new ConfigError('bad-value', `--${flagOfKey(key)}: ${boundInWords(issue, raw[key]) ?? issue.message}`);
+}
+
+/**
+ * zod's default message for a number out of range ("Too big: expected number
+ * to be <=65535") in words with the value given ("must be at most 65535 (got
+ * 99999)"); null for any other issue, and for bounds with their own message.
+ */
+function boundInWords(issue: z.core.$ZodIssue, value: unknown): string | null {
+  if ((issue.code !== 'too_big' && issue.code !== 'too_small') || issue.origin !== 'number' || !/^Too (big|small):/.test(issue.message)) return null;
+  const bound = issue.code === 'too_big' ? `${issue.inclusive === true ? 'at most' : 'below'} ${String(issue.maximum)}` : `${issue.inclusive === true ? 'at least' : 'more than'} ${String(issue.minimum)}`;
+  return `must be ${bound} (got ${String(value)})`;
 }
 
 /** flags > environment > config file > defaults. */

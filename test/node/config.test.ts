@@ -117,7 +117,10 @@ describe('daemon config', () => {
     await rejectsWith(loadDaemonConfig(['--metricsPort', '0'], {}), 'bad-flag', /^unknown option '--metricsPort' \(did you mean --metrics-port\?\); `gossip-learn daemon --help` lists the options$/);
     await rejectsWith(loadDaemonConfig(['--seed', 'x'], {}), 'bad-value', /^--seed: not an integer: 'x'$/);
     await rejectsWith(loadDaemonConfig(['--model', 'resnet'], {}), 'bad-value', /^--model: /);
-    await rejectsWith(loadDaemonConfig(['--metrics-port', '70000'], {}), 'bad-value', /^--metrics-port: /);
+    await rejectsWith(loadDaemonConfig(['--metrics-port', '70000'], {}), 'bad-value', /^--metrics-port: must be at most 65535 \(got 70000\)$/);
+    await rejectsWith(loadDaemonConfig(['--duty-cycle', '0'], {}), 'bad-value', /^--duty-cycle: must be more than 0 \(got 0\)$/);
+    await rejectsWith(loadDaemonConfig(['--dp-clip', '1', '--dp-noise-multiplier', '1', '--dp-delta', '1'], {}), 'bad-value', /^--dp-delta: must be below 1 \(got 1\)$/);
+    await rejectsWith(loadDaemonConfig(['--max-connections', '0'], {}), 'bad-value', /^--max-connections: must be more than 0 \(got 0\)$/);
     await rejectsWith(loadDaemonConfig(['--node-index', '2', '--num-nodes', '2'], {}), 'bad-value', /node-index must be smaller than num-nodes/);
     await rejectsWith(loadDaemonConfig(['--exchange-interval', 'soon'], {}), 'bad-value', /--exchange-interval: not a duration/);
     await rejectsWith(loadDaemonConfig(['--swarm', 'a b'], {}), 'bad-value', /^--swarm: swarm must be/);
