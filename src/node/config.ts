@@ -482,18 +482,23 @@ export function validateDaemonConfig(raw: Record<string, unknown>): DaemonConfig
       `unknown option '${given}'${close === null ? '' : ` (did you mean ${close}?)`}; options are the config keys in camelCase, as the NodeOptions type lists them (byteBudgetPerHour, exchangeIntervalMs, distill: false for --no-distill)`,
     );
   }
-  throw new ConfigError('bad-value', `--${flagOfKey(key)}: ${boundInWords(issue, raw[key]) ?? issue.message}`);
+  const duration = optionSpecs.find((o) => o.key === key)?.kind === 'duration';
+  throw new ConfigError('bad-value', `--${flagOfKey(key)}: ${inWords(issue, raw[key], duration) ?? issue.message}`);
 }
 
 /**
- * zod's default message for a number out of range ("Too big: expected number
- * to be <=65535") in words with the value given ("must be at most 65535 (got
- * 99999)"); null for any other issue, and for bounds with their own message.
+ * zod's default messages in words with the value given: a number out of
+ * range ("Too big: expected number to be <=65535") as "must be at most 65535
+ * (got 99999)" (a duration as 30s rather than 30000), a value not among the
+ * choices ('Invalid option: expected one of "sgd"|"adam"') as "'rmsprop' is
+ * not one of sgd | adam". Null for any other issue and for custom messages.
  */
-function boundInWords(issue: z.core.$ZodIssue, value: unknown): string | null {
+function inWords(issue: z.core.$ZodIssue, value: unknown, duration: boolean): string | null {
+  if (issue.code === 'invalid_value' && /^Invalid option:/.test(issue.message)) return `'${String(value)}' is not one of ${issue.values.map(String).join(' | ')}`;
   if ((issue.code !== 'too_big' && issue.code !== 'too_small') || issue.origin !== 'number' || !/^Too (big|small):/.test(issue.message)) return null;
-  const bound = issue.code === 'too_big' ? `${issue.inclusive === true ? 'at most' : 'below'} ${String(issue.maximum)}` : `${issue.inclusive === true ? 'at least' : 'more than'} ${String(issue.minimum)}`;
-  return `must be ${bound} (got ${String(value)})`;
+  const shown = (n: unknown): string => (duration && typeof n === 'number' ? shownMs(n) : String(n));
+  const bound = issue.code === 'too_big' ? `${issue.inclusive === true ? 'at most' : 'below'} ${shown(issue.maximum)}` : `${issue.inclusive === true ? 'at least' : 'more than'} ${shown(issue.minimum)}`;
+  return `must be ${bound} (got ${shown(value)})`;
 }
 
 /** flags > environment > config file > defaults. */
