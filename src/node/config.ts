@@ -81,6 +81,12 @@ export function parseDurationMs(text: string): number {
 export const MIN_EXCHANGE_INTERVAL_MS = 50;
 
 const modelNameSchema = z.enum(['mlp', 'mlp-small', 'cnn']);
+const notAModel = (model: string): string => `'${model}' is neither a registry model (mlp | mlp-small | cnn) nor a tfjs model file ending in .json`;
+
+/** Throws an Error (message: notAModel) unless `model` is a registry model name or a tfjs model file (`.json`); for launchers that pass --model on. */
+export function checkModelSpec(model: string): void {
+  if (!modelNameSchema.safeParse(model).success && !model.endsWith('.json')) throw new Error(notAModel(model));
+}
 const backendSchema = z.enum(['auto', 'tensorflow', 'wasm', 'cpu']);
 const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 const optimizerSchema = z.enum(OPTIMIZER_NAMES);
@@ -118,7 +124,7 @@ export const daemonConfigSchema = z
     // A registry name, or a tfjs LayersModel file (contract: a value ending in .json; src/train/models/file-model.ts).
     model: z
       .string()
-      .refine((m) => modelNameSchema.safeParse(m).success || m.endsWith('.json'), { error: (issue) => `'${String(issue.input)}' is neither a registry model (mlp | mlp-small | cnn) nor a tfjs model file ending in .json` })
+      .refine((m) => modelNameSchema.safeParse(m).success || m.endsWith('.json'), { error: (issue) => notAModel(String(issue.input)) })
       .default('mlp'),
     backend: backendSchema.default('auto'),
     stateDir: z.string().min(1).default('.gossip-learn'),
