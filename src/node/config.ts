@@ -523,7 +523,7 @@ export async function loadDaemonConfig(argv: string[], env: NodeJS.ProcessEnv): 
 export const notAPeerId = (text: string): string => `'${text}' is not a peer id (expected a base58 id like 12D3KooW...)`;
 
 /**
- * Parses a TCP multiaddr given to --listen, --bootstrap or --announce: the
+ * Checks a TCP multiaddr given to --listen, --bootstrap or --announce: the
  * daemon's only transport is TCP (src/node/libp2p.ts), so an address without a
  * /tcp/<port> part could never be listened on or dialled. Throws an Error whose
  * message says what to write instead: `1.2.3.4:47800` gets `/ip4/1.2.3.4/tcp/47800`,
@@ -533,9 +533,10 @@ export function checkTcpMultiaddr(text: string): void {
   let components: Array<{ name: string; value?: string }>;
   try {
     components = multiaddr(text).getComponents();
-  } catch {
+  } catch (err) {
+    // A multiaddr with a bad part keeps the parser's reason ('Invalid IPv4 address "1.2.3"'); anything else gets an example.
     const hostPort = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
-    const hint = hostPort === null ? 'write e.g. /ip4/127.0.0.1/tcp/47800' : `did you mean /${isIP(hostPort[1]!) === 4 ? 'ip4' : 'dns'}/${hostPort[1]}/tcp/${hostPort[2]}?`;
+    const hint = text.startsWith('/') ? (err as Error).message : hostPort === null ? 'write e.g. /ip4/127.0.0.1/tcp/47800' : `did you mean /${isIP(hostPort[1]!) === 4 ? 'ip4' : 'dns'}/${hostPort[1]}/tcp/${hostPort[2]}?`;
     throw new Error(`'${text}' is not a multiaddr (${hint})`);
   }
   if (!components.some((c) => c.name === 'tcp')) {

@@ -140,6 +140,7 @@ describe('across-networks flags', () => {
     assert.equal(refusal(['--announce', '203.0.113.7:47800']), "--announce: '203.0.113.7:47800' is not a multiaddr (did you mean /ip4/203.0.113.7/tcp/47800?)");
     assert.equal(refusal(['--bootstrap', 'relay.example.org:47800']), "--bootstrap: 'relay.example.org:47800' is not a multiaddr (did you mean /dns/relay.example.org/tcp/47800?)");
     assert.equal(refusal(['--announce', 'garbage']), "--announce: 'garbage' is not a multiaddr (write e.g. /ip4/127.0.0.1/tcp/47800)");
+    assert.equal(refusal(['--listen', '/ip4/1.2.3/tcp/47800']), "--listen: '/ip4/1.2.3/tcp/47800' is not a multiaddr (Invalid IPv4 address \"1.2.3\")");
     // Parses, but no TCP: the daemon would advertise (or dial) an address nobody can use.
     assert.equal(refusal(['--announce', '/ip4/203.0.113.7']), "--announce: '/ip4/203.0.113.7' has no TCP port, the only transport (write e.g. /ip4/203.0.113.7/tcp/47800)");
     assert.equal(refusal(['--bootstrap', '/ip4/127.0.0.1/p2p/12D3KooWDFyW6DyFXX2GLpHGPfzvXQftr1CZGYXrr4euQ6xAQsiR']), "--bootstrap: '/ip4/127.0.0.1/p2p/12D3KooWDFyW6DyFXX2GLpHGPfzvXQftr1CZGYXrr4euQ6xAQsiR' has no TCP port, the only transport (write e.g. /ip4/127.0.0.1/tcp/47800/p2p/12D3KooWDFyW6DyFXX2GLpHGPfzvXQftr1CZGYXrr4euQ6xAQsiR)");
