@@ -28,6 +28,7 @@ import { initBackend } from '../train/backend.ts';
 import { DivergenceGuard } from '../train/divergence-guard.ts';
 import { LiveModel } from '../train/live-model.ts';
 import { dataOptionsOf, datasetSchema, loadDataset } from '../train/dataset.ts';
+import { modelSourceOf } from '../train/model-source.ts';
 import { buildModel, isModelFile, modelFileImageShape, modelFromLayersModel, modelHash as computeModelHash, modelNameOf } from '../train/models.ts';
 import type { Dataset } from '../train/dataset.ts';
 import type * as tf from '@tensorflow/tfjs';
@@ -266,6 +267,9 @@ export class Daemon {
       seed: deriveSeed(config.seed, 'trainer', config.nodeIndex),
     });
     const hash = computeModelHash(model, datasetSchema(data.dataset));
+    // A library caller's own rows have no spec to reload them from.
+    const source =
+      own === undefined ? modelSourceOf({ data: config.data, model: userModel === undefined ? config.model : null, options: dataOptionsOf(config), dataset: data.dataset }) : null;
     const host = new LiveModel({ model, trainer, modelName: userModel === undefined ? modelNameOf(config.model, hash) : `user:${hash.slice(0, 16)}`, modelHash: hash });
     this.modelValue = host;
     const checkpointPath = join(config.stateDir, CHECKPOINT_FILE);
@@ -392,7 +396,8 @@ export class Daemon {
       path: checkpointPath,
       model: guard,
       intervalMs: config.checkpointIntervalMs,
-      meta: () => ({ peerId: metrics.peerId, swarm: config.swarm, data: config.data }),
+      // `source`: what gossip-learn export needs to rebuild this very model (src/train/model-source.ts).
+      meta: () => ({ peerId: metrics.peerId, swarm: config.swarm, data: config.data, ...(source === null ? {} : { source }) }),
       ...(this.options.checkpointFs === undefined ? {} : { fs: this.options.checkpointFs }),
     });
     this.checkpointsValue = checkpoints;

@@ -4,10 +4,12 @@
  * (`userDefinedMetadata.classes`) read them from.
  *
  *   classNamesOf({ name: 'fashion-mnist', numClasses: 10 })   // ['T-shirt/top', 'Trouser', ...]
+ *   classNamesOf({ name: 'csv:data.csv', numClasses: 3, classNames: ['cat', 'dog', 'fish'] })   // ['cat', 'dog', 'fish']
  *   classNamesOf({ name: 'csv:data.csv', numClasses: 3 })      // null: not known here
  *
- * Today only the built-in image sets name their classes; a swarm data schema
- * with its own names (`--classes A,B,C`) plugs in here.
+ * A dataset's declared names come first: `--classes A,B,C` (any source),
+ * an image folder's subfolder names (src/train/data/images.ts), a library
+ * caller's `classes`. Else the built-in image sets name theirs.
  */
 
 /** Fashion-MNIST's labels 0..9 (Xiao, Rasul and Vollgraf 2017, the dataset's README). */
@@ -15,8 +17,9 @@ export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dre
 /** MNIST's labels are the digits themselves. */
 export const MNIST_CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] as const;
 
-/** Class names by label index, or null when the data source does not name its classes. */
-export function classNamesOf(dataset: { name: string; numClasses: number }): string[] | null {
+/** Class names by label index, or null when the data source does not name its classes (a copy: safe to keep). */
+export function classNamesOf(dataset: { name: string; numClasses: number; classNames?: readonly string[] }): string[] | null {
+  if (dataset.classNames !== undefined && dataset.classNames.length === dataset.numClasses) return [...dataset.classNames];
   const known = dataset.name === 'fashion-mnist' ? FASHION_MNIST_CLASSES : dataset.name === 'mnist' ? MNIST_CLASSES : null;
   return known !== null && known.length === dataset.numClasses ? [...known] : null;
 }

@@ -20,10 +20,10 @@ import { DEFAULT_IMAGE_SHAPE, loadImageFolder } from './data/images.ts';
 import { checkStatsFit, normalizedSplit, readNormalizationFile } from './data/schema.ts';
 import { FASHION_MNIST_DEFAULT_DIR, loadIdxImageDataset } from './data/idx-dataset.ts';
 import { loadEmbeddedMnist } from './data/mnist.ts';
-import { DataError, type Dataset } from './data/types.ts';
+import { DataError, type Dataset, type Normalization } from './data/types.ts';
 
 export { DataError, type DataErrorReason, type Dataset, type Normalization, type Split } from './data/types.ts';
-export { computeDataStats, datasetSchema, DATA_STATS_FORMAT, type DataSchema, type DataStats } from './data/schema.ts';
+export { computeDataStats, datasetSchema, DATA_STATS_FORMAT, normalizeRows, type DataSchema, type DataStats } from './data/schema.ts';
 export { parseCsvDelimiter } from './data/csv-delimiter.ts';
 import { parseCsvDelimiter } from './data/csv-delimiter.ts';
 export { FASHION_MNIST_DEFAULT_DIR } from './data/idx-dataset.ts';
@@ -63,8 +63,12 @@ export interface DataOptions {
   classes?: string[] | null;
   /** CSV cell delimiter (--csv-delimiter); null/absent: detected. */
   csvDelimiter?: string | null;
-  /** A data-stats file (--normalization); null/absent: features as written. */
-  normalization?: string | null;
+  /**
+   * A data-stats file (--normalization), or the statistics themselves (as a
+   * checkpoint or an export records them; `origin` names where they come
+   * from in errors); null/absent: features as written.
+   */
+  normalization?: string | (Normalization & { origin?: string }) | null;
   /** A shared test set (--test-data SPEC); null/absent: the source's own held-out rows. */
   testData?: string | null;
   /** [height, width, channels] images:DIR data becomes (the model's input); absent: DEFAULT_IMAGE_SHAPE. */
@@ -158,9 +162,10 @@ export async function loadDataset(spec: string, options: DataOptions = {}): Prom
     dataset = { ...dataset, test: shared.test, testSource: testData };
   }
   if (options.normalization != null) {
-    const stats = await readNormalizationFile(options.normalization);
-    checkStatsFit(stats, dataset, options.normalization);
-    const normalization = { mean: stats.mean, std: stats.std };
+    const given = options.normalization;
+    const stats = typeof given === 'string' ? await readNormalizationFile(given) : given;
+    checkStatsFit(stats, dataset, typeof given === 'string' ? given : (given.origin ?? 'the recorded normalization'));
+    const normalization = { mean: [...stats.mean], std: [...stats.std] };
     dataset = {
       ...dataset,
       normalization,

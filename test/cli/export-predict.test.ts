@@ -10,9 +10,9 @@ import { createRandom } from '../../src/train/random.ts';
 const run = promisify(execFile);
 const cli = fileURLToPath(new URL('../../bin/gossip-learn.js', import.meta.url));
 
-async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function runCli(args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { env: { ...process.env, GOSSIP_LEARN_BACKEND: 'wasm' } });
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { env: { ...process.env, GOSSIP_LEARN_BACKEND: 'wasm' }, ...(cwd === undefined ? {} : { cwd }) });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -46,10 +46,10 @@ describe('gossip-learn export and predict', () => {
   it('export --help lists every flag; predict --help too', async () => {
     const exportHelp = await runCli(['export', '--help']);
     assert.equal(exportHelp.code, 0);
-    for (const flag of ['state-dir', 'checkpoint', 'out', 'quantize', 'prune', 'fine-tune-steps', 'data', 'seed', 'backend', 'no-evaluate', 'json']) assert.match(exportHelp.stdout, new RegExp(`^ {2}--${flag}\\b`, 'm'), flag);
+    for (const flag of ['state-dir', 'checkpoint', 'out', 'quantize', 'prune', 'fine-tune-steps', 'data', 'model', 'classes', 'normalization', 'csv-delimiter', 'test-data', 'seed', 'backend', 'no-evaluate', 'json']) assert.match(exportHelp.stdout, new RegExp(`^ {2}--${flag}\\b`, 'm'), flag);
     const predictHelp = await runCli(['predict', '--help']);
     assert.equal(predictHelp.code, 0);
-    for (const flag of ['model', 'data', 'split', 'out', 'format', 'backend']) assert.match(predictHelp.stdout, new RegExp(`^ {2}--${flag}\\b`, 'm'), flag);
+    for (const flag of ['model', 'data', 'classes', 'csv-delimiter', 'split', 'out', 'format', 'backend']) assert.match(predictHelp.stdout, new RegExp(`^ {2}--${flag}\\b`, 'm'), flag);
   });
 
   it('refuses bad export flags with one line and exit 2', async () => {
@@ -59,6 +59,9 @@ describe('gossip-learn export and predict', () => {
       [['--checkpoint', 'c', '--out', 'x', '--quantize', 'int4'], "gossip-learn: export: --quantize: 'int4' is not one of none | float16 | uint16 | uint8\n"],
       [['--checkpoint', 'c', '--out', 'x', '--prune', '1'], "gossip-learn: export: --prune: '1' is not a fraction in [0, 1) (e.g. 0.8 prunes 80%)\n"],
       [['--checkpoint', 'c', '--out', 'x', '--fine-tune-steps', '1e3'], "gossip-learn: export: --fine-tune-steps: '1e3' is not a non-negative integer\n"],
+      [['--checkpoint', 'c', '--out', 'x', '--classes', 'cat'], "gossip-learn: export: --classes: name at least 2 classes, comma separated, in index order (got 'cat')\n"],
+      [['--checkpoint', 'c', '--out', 'x', '--classes', 'cat,dog,cat'], "gossip-learn: export: --classes: a class is named twice (got 'cat,dog,cat')\n"],
+      [['--checkpoint', 'c', '--out', 'x', '--csv-delimiter', ';;'], "gossip-learn: export: --csv-delimiter: ';;' is not one character (e.g. ',' or ';' or tab)\n"],
       [['--checkpoint', join(dir, 'none.ckpt'), '--out', join(dir, 'x')], `gossip-learn: export: ${join(dir, 'none.ckpt')}: no checkpoint file\n`],
     ];
     for (const [args, stderr] of cases) assert.deepEqual(await runCli(['export', ...args]), { code: 2, stdout: '', stderr }, args.join(' '));
@@ -120,6 +123,48 @@ describe('gossip-learn export and predict', () => {
       code: 2,
       stdout: '',
       stderr: `gossip-learn: predict: the model in ${out} takes 4 features per row, csv:${wide} has 2\n`,
+    });
+  });
+
+  it('a model trained with a model file, --classes, --normalization and relative paths exports from elsewhere without flags, and predict maps text labels and normalizes by the export', async () => {
+    const work = join(dir, 'own');
+    await mkdir(work);
+    const repo = fileURLToPath(new URL('../..', import.meta.url));
+    // Semicolons and text labels; the label is the class whose of a, b, c is largest (c offset by 1000), d is noise: unusable unnormalized.
+    const random = createRandom(5);
+    const names = ['cat', 'dog', 'fish'];
+    const lines = ['a;b;c;d;animal'];
+    for (let i = 0; i < 300; i++) {
+      const f = [random(), random(), random()];
+      lines.push(`${f[0]! * 10};${f[1]! * 10};${f[2]! * 10 + 1000};${random() * 1000};${names[f.indexOf(Math.max(...f))]}`);
+    }
+    await writeFile(join(work, 'pets.csv'), `${lines.join('\n')}\n`);
+    const common = ['--data', 'csv:pets.csv', '--classes', 'cat,dog,fish', '--csv-delimiter', ';'];
+    assert.equal((await runCli(['data-stats', ...common, '--out', 'stats.json'], work)).code, 0);
+    const trained = await runCli(['train', ...common, '--normalization', 'stats.json', '--model', join(repo, 'examples/own-model/model.json'), '--epochs', '10', '--checkpoint', 'pets.ckpt'], work);
+    assert.equal(trained.code, 0, trained.stderr);
+    const out = join(dir, 'pets-model');
+    const report = join(dir, 'pets-report.json');
+    const exported = await runCli(['export', '--checkpoint', join(work, 'pets.ckpt'), '--out', out, '--json', report]);
+    assert.equal(exported.code, 0, exported.stderr);
+    const r = JSON.parse(await readFile(report, 'utf8')) as { classes: string[]; normalization: { mean: number[] }; accuracy: { checkpoint: number; exported: number } };
+    assert.deepEqual(r.classes, names);
+    assert.equal(r.normalization.mean.length, 4);
+    assert.ok(r.accuracy.exported > 0.8, `exported accuracy ${r.accuracy.exported}`);
+    assert.equal(r.accuracy.exported, r.accuracy.checkpoint);
+
+    const predicted = await runCli(['predict', '--model', out, '--data', `csv:${join(work, 'pets.csv')}`, '--out', '-']);
+    assert.equal(predicted.code, 0, predicted.stderr);
+    assert.match(predicted.stderr, new RegExp(`^accuracy: ${r.accuracy.exported.toFixed(4)}$`, 'm'));
+    const rows = predicted.stdout.trim().split('\n').slice(1).map((line) => line.split(','));
+    assert.equal(rows.length, 60);
+    for (const row of rows) assert.equal(row[2], names[Number(row[1])]);
+    const narrow = join(work, 'narrow.csv');
+    await writeFile(narrow, 'a,animal\n1,cat\n2,dog\n3,fish\n4,cat\n5,dog\n');
+    assert.deepEqual(await runCli(['predict', '--model', out, '--data', `csv:${narrow}`]), {
+      code: 2,
+      stdout: '',
+      stderr: `gossip-learn: predict: the normalization of ${join(out, 'model.json')}: statistics for 4 features, but csv:narrow.csv has 1\n`,
     });
   });
 });

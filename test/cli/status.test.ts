@@ -105,7 +105,7 @@ describe('gossip-learn status', () => {
       formatStatus('http://127.0.0.1:47900/metrics', sampleMetrics(), NOW),
       [
         'http://127.0.0.1:47900/metrics: peer 12D3KooWExamplePeer, up 5 min 12 s',
-        '  accuracy   90.12% on the full test split (loss 0.3210), evaluated 3 s ago',
+        '  accuracy   90.12% on held-out rows of mnist (loss 0.3210), evaluated 3 s ago',
         '  model      mlp (101,770 parameters), age 1,234 steps, 39,488 samples seen',
         '  peers      2 connected, 2 known in swarm demo; 1 of another swarm (never exchange with us)',
         '  exchanges  240 merged; 130 started, 118 answered, 2 failed, 1 rejected, 3 busy; last 0.4 s ago',
@@ -115,6 +115,16 @@ describe('gossip-learn status', () => {
         '  memory     247.1 MiB RSS, 123 tensors',
       ].join('\n'),
     );
+  });
+
+  it('names a shared test set, and shows /predict once it was asked', () => {
+    const m = sampleMetrics();
+    m.eval.testSet = 'csv:examples/own-data/test.csv';
+    m.inference = { requests: 12, batches: 3, instances: 12, meanBatchSize: 4, rejected: 1, rejectedByReason: { 'bad-shape': 1 }, queuedRows: 0, latencyMs: { p50: 1.524, p95: 2, p99: 3.1 } };
+    const text = formatStatus('u', m, NOW);
+    assert.match(text, /^ {2}accuracy {3}90\.12% on csv:examples\/own-data\/test\.csv \(loss 0\.3210\), evaluated 3 s ago$/m);
+    assert.match(text, /^ {2}predict {4}12 requests, 3 batches of 4\.0 rows on average, 1 refused; latency p50 1\.52 ms, p99 3\.10 ms\n {2}memory /m);
+    assert.doesNotMatch(formatStatus('u', sampleMetrics(), NOW), /predict/);
   });
 
   it('says what is missing before the first evaluation and exchange', () => {
@@ -154,7 +164,7 @@ describe('gossip-learn status', () => {
     servers.push(good.server);
     const ok = await runCli(['status', '--metrics-url', good.url]);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.match(ok.stdout, new RegExp(`^${good.url}: peer 12D3KooWExamplePeer, up 5 min 12 s\\n {2}accuracy {3}90\\.12% on the full test split`));
+    assert.match(ok.stdout, new RegExp(`^${good.url}: peer 12D3KooWExamplePeer, up 5 min 12 s\\n {2}accuracy {3}90\\.12% on held-out rows of mnist`));
     assert.equal(ok.stderr, '');
     // A port nothing listens on: one a fixture had, closed again.
     const gone = await fixture(() => undefined);

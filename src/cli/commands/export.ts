@@ -5,6 +5,7 @@
  * magnitude and with quantized weights (src/train/export/).
  *
  *   gossip-learn export --state-dir .gossip-learn/node-a --out model --quantize uint8
+ *   gossip-learn export --state-dir .gossip-learn/iris-a --out iris-model   # model file, classes, normalization: as recorded
  *   gossip-learn export --checkpoint mlp.ckpt --out model-p80 --quantize uint8 --prune 0.8 --fine-tune-steps 500
  */
 import { writeFile } from 'node:fs/promises';
@@ -26,8 +27,12 @@ LayersModel directory: model.json and weight shards, which
 tf.loadLayersModel loads unchanged in Node and in browsers. Quantized weights
 use the tfjs weights-manifest quantization fields, so the loader dequantizes
 them itself. model.json's userDefinedMetadata.gossipLearn holds the class
-names, the input schema, the model name, hash and age. The model outputs
-logits. The export is then loaded back and evaluated on the full test split.
+names, the input schema (with the normalization statistics a consumer
+applies to raw rows: x' = (x - mean) / std), the model name, hash and age.
+The model outputs logits. The model is rebuilt as the checkpoint records
+it was trained (data, --model file, --classes, --normalization statistics,
+--csv-delimiter, --test-data); the flags below override a record. The
+export is then loaded back and evaluated on the full test split.
 
 Options:
   --state-dir DIR          export the checkpoint of this daemon state dir (stop the daemon first for its latest model)
@@ -37,6 +42,11 @@ Options:
   --prune FRACTION         magnitude pruning: zero this fraction (0..1) of each weight matrix and kernel (default: 0)
   --fine-tune-steps N      then train N steps on the training split at a tenth of the learning rate, pruned weights kept at zero (default: 0)
   --data SPEC              data the model was trained on (shapes, class names, evaluation; default: what the checkpoint records)
+  --model NAME|FILE        the --model it was trained with, a registry name or model.json (default: recorded)
+  --classes NAMES          the --classes it was trained with, comma separated (default: recorded)
+  --normalization FILE     the data-stats file it was trained with (default: the recorded statistics)
+  --csv-delimiter CHAR     the CSV delimiter, one character or tab (default: recorded, else detected)
+  --test-data SPEC         the shared test set to evaluate on (default: recorded, else held-out rows)
   --seed N                 seed of the fine-tuning order (default: 1)
   --backend NAME           auto | tensorflow | wasm | cpu (default: auto)
   --no-evaluate            skip the test-split evaluation
@@ -61,6 +71,11 @@ export async function run(argv: string[]): Promise<number> {
     prune: { type: 'string' },
     'fine-tune-steps': { type: 'string' },
     data: { type: 'string' },
+    model: { type: 'string' },
+    classes: { type: 'string' },
+    normalization: { type: 'string' },
+    'csv-delimiter': { type: 'string' },
+    'test-data': { type: 'string' },
     seed: { type: 'string' },
     backend: { type: 'string' },
     'no-evaluate': { type: 'boolean' },
@@ -96,15 +111,26 @@ export async function run(argv: string[]): Promise<number> {
   if (values['fine-tune-steps'] !== undefined && !/^\d+$/.test(values['fine-tune-steps'])) fail(`--fine-tune-steps: '${values['fine-tune-steps']}' is not a non-negative integer`);
   const seed = values.seed === undefined ? 1 : Number(values.seed);
   if (values.seed !== undefined && !/^\d+$/.test(values.seed)) fail(`--seed: '${values.seed}' is not a non-negative integer`);
+  const classes = values.classes === undefined ? null : values.classes.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  if (classes !== null && classes.length < 2) fail(`--classes: name at least 2 classes, comma separated, in index order (got '${values.classes}')`);
+  if (classes !== null && new Set(classes).size !== classes.length) fail(`--classes: a class is named twice (got '${values.classes}')`);
+  for (const flag of ['model', 'normalization', 'test-data', 'data'] as const) if (values[flag] === '') fail(`--${flag} must not be empty`);
   const backendName = values.backend ?? process.env.GOSSIP_LEARN_BACKEND ?? 'auto';
   if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(backendName)) fail(`--backend: '${backendName}' is not one of auto | tensorflow | wasm | cpu`);
 
-  const [{ CHECKPOINT_FILE }, { packageVersion }, { initBackend }, { exportCheckpoint }] = await Promise.all([
+  const [{ CHECKPOINT_FILE }, { packageVersion }, { initBackend }, { exportCheckpoint }, { parseCsvDelimiter }] = await Promise.all([
     import('../../node/constants.ts'),
     import('../../node/version.ts'),
     import('../../train/backend.ts'),
     import('../../train/export/export-checkpoint.ts'),
+    import('../../train/dataset.ts'),
   ]);
+  let csvDelimiter: string | null = null;
+  try {
+    csvDelimiter = values['csv-delimiter'] === undefined ? null : parseCsvDelimiter(values['csv-delimiter']);
+  } catch (err) {
+    fail(`--csv-delimiter: ${(err as Error).message}`);
+  }
   const checkpoint = values.checkpoint ?? join(values['state-dir']!, CHECKPOINT_FILE);
   try {
     await initBackend(backendName as 'auto', { log: () => {} });
@@ -115,6 +141,11 @@ export async function run(argv: string[]): Promise<number> {
       prune,
       fineTuneSteps,
       data: values.data ?? null,
+      model: values.model ?? null,
+      classes,
+      normalization: values.normalization ?? null,
+      csvDelimiter,
+      testData: values['test-data'] ?? null,
       seed,
       evaluate: values['no-evaluate'] !== true,
       generator: `gossip-learn ${packageVersion()}`,

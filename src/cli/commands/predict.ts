@@ -7,6 +7,7 @@
  *   gossip-learn predict --model mlp-uint8 --data csv:rows.csv --out predictions.json
  */
 import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeArgsError } from '../../common/arg-errors.ts';
 import { CliUsageError } from '../usage-error.ts';
@@ -19,12 +20,16 @@ const help = (): string => `Usage: gossip-learn predict --model DIR --data SPEC 
 Runs the model in DIR (a TensorFlow.js LayersModel directory, as gossip-learn
 export writes it) over the rows of a data source, prints "accuracy: X" against
 their labels, and writes one prediction per row (label, class name, class
-probabilities) as CSV or JSON. Rows are normalized as the data source
-normalizes them for training.
+probabilities) as CSV or JSON. The data is read with the schema the export
+records: its class names map text labels (no --classes needed), its
+normalization statistics are applied to the raw features, and images:DIR
+becomes its image shape.
 
 Options:
   --model DIR        the model directory (model.json + weight shards; required)
-  --data SPEC        mnist | fashion-mnist[:DIR] | csv:PATH (required)
+  --data SPEC        mnist | fashion-mnist[:DIR] | csv:PATH | images:DIR (required)
+  --classes NAMES    class names in index order, comma separated (default: the export's)
+  --csv-delimiter C  the CSV delimiter, one character or tab (default: detected)
   --split NAME       test | train: which split of the data to run (default: test)
   --out FILE         write the predictions here; - for stdout (default: none, only the accuracy)
   --format NAME      csv | json (default: from --out's extension, else csv)
@@ -40,6 +45,8 @@ export async function run(argv: string[]): Promise<number> {
   const options = {
     model: { type: 'string' },
     data: { type: 'string' },
+    classes: { type: 'string' },
+    'csv-delimiter': { type: 'string' },
     split: { type: 'string' },
     out: { type: 'string' },
     format: { type: 'string' },
@@ -71,28 +78,42 @@ export async function run(argv: string[]): Promise<number> {
   if (split !== 'test' && split !== 'train') fail(`--split: '${split}' is not one of test | train`);
   const format = values.format ?? (values.out?.endsWith('.json') === true ? 'json' : 'csv');
   if (format !== 'csv' && format !== 'json') fail(`--format: '${format}' is not one of csv | json`);
+  const givenClasses = values.classes === undefined ? null : values.classes.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  if (givenClasses !== null && givenClasses.length < 2) fail(`--classes: name at least 2 classes, comma separated, in index order (got '${values.classes}')`);
   const backendName = values.backend ?? process.env.GOSSIP_LEARN_BACKEND ?? 'auto';
   if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(backendName)) fail(`--backend: '${backendName}' is not one of auto | tensorflow | wasm | cpu`);
 
-  const [{ initBackend }, { loadDataset }, { loadModelDir }, { flatInputSize, predictLogits, toPredictions }, { classNamesOf }] = await Promise.all([
+  const [{ initBackend }, { loadDataset, parseCsvDelimiter }, { loadModelDir }, { flatInputSize, predictLogits, toPredictions }, { classNamesOf }] = await Promise.all([
     import('../../train/backend.ts'),
     import('../../train/dataset.ts'),
     import('../../train/export/model-dir.ts'),
     import('../../train/prediction.ts'),
     import('../../train/class-names.ts'),
   ]);
+  let csvDelimiter: string | null = null;
+  try {
+    csvDelimiter = values['csv-delimiter'] === undefined ? null : parseCsvDelimiter(values['csv-delimiter']);
+  } catch (err) {
+    fail(`--csv-delimiter: ${(err as Error).message}`);
+  }
   try {
     await initBackend(backendName as 'auto', { log: () => {} });
     const { model, metadata } = await loadModelDir(values.model!);
     try {
-      const data = await loadDataset(values.data!);
+      // The export's schema: its classes name text labels, its statistics normalize raw features (the model was trained on normalized ones).
+      const data = await loadDataset(values.data!, {
+        classes: givenClasses ?? metadata?.classes ?? null,
+        normalization: metadata?.schema.normalization == null ? null : { ...metadata.schema.normalization, origin: `the normalization of ${join(values.model!, 'model.json')}` },
+        csvDelimiter,
+        imageShape: metadata?.schema.imageShape ?? null,
+      });
       const rows = split === 'test' ? data.test : data.train;
       const inputSize = flatInputSize(model);
       if (inputSize !== data.featureCount) fail(`the model in ${values.model} takes ${inputSize ?? 'a non-flat input'} features per row, ${values.data} has ${data.featureCount}`);
       const logits = predictLogits(model, rows.x, rows.count);
       const numClasses = logits.length / Math.max(rows.count, 1);
       if (numClasses !== data.numClasses) fail(`the model in ${values.model} outputs ${numClasses} classes, ${values.data} has ${data.numClasses}`);
-      const classes = metadata?.classes ?? classNamesOf(data);
+      const classes = classNamesOf(data) ?? metadata?.classes ?? null;
       const predictions = toPredictions(logits, rows.count, classes);
       let correct = 0;
       predictions.forEach((p, i) => {

@@ -25,7 +25,8 @@ const STATUS_HELP_HINT = '`gossip-learn status --help` lists the options';
 const help = (): string => `Usage: gossip-learn status [options]
 
 Show a running daemon's state: reads its /metrics (JSON) over HTTP and prints
-accuracy, model age, peers, exchanges, traffic, training and memory. Each
+accuracy (and on which test set), model age, peers, exchanges, traffic,
+training, /predict requests (once there are any) and memory. Each
 daemon prints its metrics URL at start (\`metrics: http://127.0.0.1:47900/metrics\`).
 
 Options:
@@ -146,7 +147,8 @@ const ago = (iso: string | null, nowMs: number): string | null => (iso === null 
 export function formatStatus(url: string, m: MetricsJson, nowMs: number): string {
   const rows: Array<[string, string]> = [];
   const evaluated = ago(m.eval.at, nowMs);
-  rows.push(['accuracy', `${percent(m.eval.accuracy)}${m.eval.accuracy === null ? '' : ` on the full test split (loss ${m.eval.loss?.toFixed(4) ?? '?'})${evaluated === null ? '' : `, evaluated ${evaluated}`}`}`]);
+  // testSet: the --test-data spec, or `held-out rows of <data>` (a daemon before it was reported: null).
+  rows.push(['accuracy', `${percent(m.eval.accuracy)}${m.eval.accuracy === null ? '' : ` on ${m.eval.testSet ?? 'the full test split'} (loss ${m.eval.loss?.toFixed(4) ?? '?'})${evaluated === null ? '' : `, evaluated ${evaluated}`}`}`]);
   rows.push(['model', `${m.model.name ?? '?'} (${count(m.model.params)} parameters), age ${count(m.model.age)} steps, ${count(m.model.samplesSeen)} samples seen`]);
   const strangers = [
     ...(m.peers.otherSwarm ? [`${m.peers.otherSwarm} of another swarm`] : []),
@@ -167,9 +169,20 @@ export function formatStatus(url: string, m: MetricsJson, nowMs: number): string
   }
   const privacy = privacyLine(m);
   if (privacy !== null) rows.push(['privacy', privacy]);
+  const inference = inferenceLine(m);
+  if (inference !== null) rows.push(['predict', inference]);
   rows.push(['memory', `${m.memory.rssBytes === null ? '?' : formatBytes(m.memory.rssBytes)} RSS, ${count(m.memory.numTensors)} tensors`]);
   const width = Math.max(...rows.map(([label]) => label.length));
   return [`${url}: peer ${m.peerId ?? '?'}, up ${formatSeconds(m.uptimeSeconds)}`, ...rows.map(([label, text]) => `  ${label.padEnd(width)}  ${text}`)].join('\n');
+}
+
+/** The POST /predict row: `12 requests, 3 batches of 4.0 rows on average, 1 refused; latency p50 1.52 ms, p99 3.10 ms`; null before the first request (or from a daemon without inference metrics). */
+function inferenceLine(m: MetricsJson): string | null {
+  const i = m.inference as MetricsJson['inference'] | undefined;
+  if (i === undefined || i.requests === 0) return null;
+  const batches = i.meanBatchSize === null ? `${count(i.batches)} batches` : `${count(i.batches)} batches of ${i.meanBatchSize.toFixed(1)} rows on average`;
+  const latency = i.latencyMs.p50 === null || i.latencyMs.p99 === null ? '' : `; latency p50 ${i.latencyMs.p50.toFixed(2)} ms, p99 ${i.latencyMs.p99.toFixed(2)} ms`;
+  return `${count(i.requests)} requests, ${batches}, ${count(i.rejected)} refused${latency}`;
 }
 
 /** The privacy row of the summary, or null when the daemon runs an open swarm without differential privacy. */

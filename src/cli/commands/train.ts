@@ -150,14 +150,23 @@ async function train(o: TrainOptions): Promise<number> {
   out.line(`test accuracy: ${fmt(evaluation.accuracy)} (loss ${fmt(evaluation.loss)}, ${data.test.count} test rows)`);
 
   if (o.checkpoint !== null) {
-    const { saveCheckpoint } = await import('../../train/checkpoint.ts');
+    const [{ saveCheckpoint }, { modelSourceOf }] = await Promise.all([import('../../train/checkpoint.ts'), import('../../train/model-source.ts')]);
     await saveCheckpoint(o.checkpoint, {
       modelName,
       modelHash: hash,
       params: getFlatParams(model),
       age: trainer.age,
       samplesSeen: trainer.samplesSeen,
-      meta: { data: data.name, partition: o.partition, nodeIndex: o.nodeIndex, numNodes: o.numNodes, seed: o.seed, testAccuracy: evaluation.accuracy },
+      meta: {
+        data: o.data,
+        // What gossip-learn export needs to rebuild this very model (src/train/model-source.ts).
+        source: modelSourceOf({ data: o.data, model: o.model, options: o.dataOptions, dataset: data }),
+        partition: o.partition,
+        nodeIndex: o.nodeIndex,
+        numNodes: o.numNodes,
+        seed: o.seed,
+        testAccuracy: evaluation.accuracy,
+      },
     });
     out.line(`checkpoint: ${o.checkpoint}`);
   }

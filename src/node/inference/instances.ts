@@ -3,8 +3,8 @@
  * `{"instances": [row, row, ...]}`, checked and turned into one Float32Array
  * of flat rows. A row is a flat array of featureCount numbers, or, for image
  * data, a nested array of the image shape (`[28][28][1]`, or `[28][28]` for
- * one channel). Values are in the units the node trains on (the data
- * source's normalization: pixels 0..1 for the image sets).
+ * one channel). Values are raw features as in the data files (pixels
+ * 0..1 for the image sets); ./predict-service.ts applies a --normalization.
  *
  *   const { rows, count } = parseInstances(body, { featureCount: 784, imageShape: [28, 28, 1], maxInstances: 1024 });
  *

@@ -11,11 +11,16 @@
  * tfjs model, and the age is read in the same synchronous step. Training
  * steps and merges also change the weights only synchronously, between two
  * event-loop turns (src/train/live-model.ts), so a batch sees the model of
- * one instant, never half a merge. The route follows the HTTP server's bind
+ * one instant, never half a merge. Instances are raw features, as in the
+ * data files: a daemon started with --normalization applies its statistics
+ * itself (x' = (x - mean) / std) before the forward pass. `className` is
+ * the dataset's declared class name (--classes, an image folder's name, the
+ * built-in sets' names; src/train/class-names.ts), null when it has none. The route follows the HTTP server's bind
  * and token rules (src/node/http.ts), as /metrics does.
  */
 import type { IncomingMessage } from 'node:http';
 import { classNamesOf } from '../../train/class-names.ts';
+import { normalizeRows } from '../../train/dataset.ts';
 import { predictLogits, toPredictions } from '../../train/prediction.ts';
 import { jsonResponse, type HttpResponse } from '../http.ts';
 import type { DaemonContext, DaemonService } from '../service.ts';
@@ -80,6 +85,7 @@ export class PredictService implements DaemonService {
     const { model: live, metrics, data } = context;
     const schema = { featureCount: data.dataset.featureCount, imageShape: data.dataset.imageShape, maxInstances: MAX_INSTANCES_PER_REQUEST };
     const classes = classNamesOf(data.dataset);
+    const normalization = data.dataset.normalization;
     const batcher = new PredictBatcher<BatchInfo>({
       windowMs: this.options.batchWindowMs,
       maxBatch: this.options.maxBatch,
@@ -109,6 +115,8 @@ export class PredictService implements DaemonService {
       };
       try {
         const { rows, count } = parseInstances(await readBody(req, MAX_PREDICT_BODY_BYTES), schema);
+        // Raw units in, the units the model trained on out (in place: rows is this request's own array).
+        if (normalization !== undefined) normalizeRows(rows, count, schema.featureCount, normalization, rows);
         arrive();
         const answer = await batcher.submit(rows, count);
         if (!answer.outputs.every(Number.isFinite)) {

@@ -92,27 +92,39 @@ export async function readNormalizationFile(path: string): Promise<DataStats> {
   return result.data as DataStats;
 }
 
-/** Checks that `stats` fits `dataset` (feature count and names); DataError('schema-mismatch'). */
-export function checkStatsFit(stats: DataStats, dataset: Dataset, path: string): void {
+/**
+ * Checks that `stats` fits `dataset` (feature count, and names when both
+ * have them); DataError('schema-mismatch'). `path` names the statistics'
+ * origin in the message (the file, or where recorded statistics came from).
+ */
+export function checkStatsFit(stats: Normalization & { featureNames?: string[] | null }, dataset: Dataset, path: string): void {
   if (stats.mean.length !== dataset.featureCount) {
     throw new DataError('schema-mismatch', `${path}: statistics for ${stats.mean.length} features, but ${dataset.name} has ${dataset.featureCount}`, path);
   }
   const names = dataset.featureNames ?? null;
-  if (stats.featureNames !== null && names !== null && stats.featureNames.join('\0') !== names.join('\0')) {
+  if (stats.featureNames != null && names !== null && stats.featureNames.join('\0') !== names.join('\0')) {
     throw new DataError('schema-mismatch', `${path}: statistics for columns ${stats.featureNames.join(',')}, but ${dataset.name} has ${names.join(',')}`, path);
   }
 }
 
-/** A copy of `split` with x' = (x - mean) / std per feature. */
-export function normalizedSplit(split: Split, featureCount: number, norm: Normalization): Split {
-  const x = new Float32Array(split.x.length);
-  for (let r = 0; r < split.count; r++) {
+/**
+ * x' = (x - mean) / std per feature over `count` flat rows of `featureCount`
+ * values, written into `out` (a new array by default; `rows` itself to
+ * normalize in place). Returns `out`.
+ */
+export function normalizeRows(rows: Float32Array, count: number, featureCount: number, norm: Normalization, out: Float32Array = new Float32Array(rows.length)): Float32Array {
+  for (let r = 0; r < count; r++) {
     for (let f = 0; f < featureCount; f++) {
       const i = r * featureCount + f;
-      x[i] = (split.x[i]! - norm.mean[f]!) / norm.std[f]!;
+      out[i] = (rows[i]! - norm.mean[f]!) / norm.std[f]!;
     }
   }
-  return { x, y: split.y, count: split.count };
+  return out;
+}
+
+/** A copy of `split` with x' = (x - mean) / std per feature. */
+export function normalizedSplit(split: Split, featureCount: number, norm: Normalization): Split {
+  return { x: normalizeRows(split.x, split.count, featureCount, norm), y: split.y, count: split.count };
 }
 
 /** The dataset's schema for the model hash; null when it declares nothing beyond feature and class counts. */

@@ -1,9 +1,11 @@
 /**
  * `gossip-learn export`'s work: a checkpoint (a daemon's state dir or a file
  * `gossip-learn train --checkpoint` wrote) becomes a compressed tfjs
- * LayersModel directory. Steps: rebuild the registry model for the
- * checkpoint's data shapes, check its hash against the checkpoint, load the
- * parameters, optionally prune by magnitude and fine-tune with the mask
+ * LayersModel directory. Steps: rebuild the model as the checkpoint
+ * records it was built (src/train/model-source.ts: data, registry model or
+ * model file, classes, normalization, CSV delimiter, test set; flags
+ * override), check its hash (with the data schema) against the
+ * checkpoint, load the parameters, optionally prune by magnitude and fine-tune with the mask
  * fixed (src/train/export/pruning.ts), then write model.json and the shards
  * with the chosen weight quantization (Deep Compression, Han, Mao and Dally
  * 2016, without its weight-sharing stage: the tfjs format has no codebook),
@@ -16,8 +18,10 @@
 import { gzipSync } from 'node:zlib';
 import { loadCheckpoint } from '../checkpoint.ts';
 import { classNamesOf } from '../class-names.ts';
-import { loadDataset } from '../dataset.ts';
-import { createModel, isModelName, ModelError, modelHash } from '../models.ts';
+import { datasetSchema, loadDataset } from '../dataset.ts';
+import type { Normalization } from '../data/types.ts';
+import { buildModel, isModelFile, isModelName, ModelError, modelFileImageShape, modelHash } from '../models.ts';
+import { readModelSource } from '../model-source.ts';
 import { paramCount, setFlatParams } from '../params.ts';
 import { deriveSeed } from '../random.ts';
 import { evaluateModel, Trainer } from '../trainer.ts';
@@ -37,8 +41,18 @@ export interface ExportCheckpointOptions {
   prune: number;
   /** Fine-tuning steps on the training split (momentum at a tenth of its rate), with the pruning mask fixed (0: none). */
   fineTuneSteps: number;
-  /** Data spec; default: the one the checkpoint records (`meta.data`). */
+  /** Data spec; default: the one the checkpoint records (`meta.source.data`, else `meta.data`). */
   data?: string | null;
+  /** --model value (registry name or model.json); default: the recorded one, else the checkpoint's registry model name. */
+  model?: string | null;
+  /** --classes; default: the recorded ones. */
+  classes?: string[] | null;
+  /** A data-stats file or statistics; default: the recorded statistics, else the recorded file. */
+  normalization?: string | Normalization | null;
+  /** CSV delimiter character; default: the recorded one, else detected. */
+  csvDelimiter?: string | null;
+  /** --test-data SPEC; default: the recorded one. */
+  testData?: string | null;
   seed?: number;
   /** Evaluate the checkpoint and the exported files on the full test split (default true). */
   evaluate?: boolean;
@@ -59,6 +73,8 @@ export interface ExportReport {
   /** On the full test split; null when not evaluated. */
   accuracy: { checkpoint: number | null; exported: number | null };
   classes: string[] | null;
+  /** The normalization a consumer applies to raw rows before the model (also in the metadata), null: none. */
+  normalization: Normalization | null;
 }
 
 /** Size of the files gzipped one by one at level 9 (what a web server with gzip sends). */
@@ -76,18 +92,32 @@ function gzipBytes(files: ModelFiles): number {
 export async function exportCheckpoint(o: ExportCheckpointOptions): Promise<ExportReport> {
   const log = o.log ?? (() => {});
   const ckpt = await loadCheckpoint(o.checkpoint);
-  const recorded = typeof ckpt.meta.data === 'string' ? ckpt.meta.data : null;
-  const dataSpec = o.data ?? recorded;
+  const source = readModelSource(ckpt.meta);
+  const dataSpec = o.data ?? source?.data ?? (typeof ckpt.meta.data === 'string' ? ckpt.meta.data : null);
   if (dataSpec === null) throw new ModelError('bad-options', `${o.checkpoint} does not record its data source: give --data SPEC (the data the model was trained on)`);
-  if (!isModelName(ckpt.modelName)) throw new ModelError('unknown-model', `${o.checkpoint} holds model '${ckpt.modelName}', not a registry model`);
-  const data = await loadDataset(dataSpec);
+  const modelSpec = o.model ?? source?.model ?? (isModelName(ckpt.modelName) ? ckpt.modelName : null);
+  if (modelSpec === null) {
+    throw new ModelError('unknown-model', `${o.checkpoint} holds model '${ckpt.modelName}', not a registry model, and records no model file: give --model PATH/model.json (the file it was trained from)`);
+  }
+  const imageShape = isModelFile(modelSpec) ? await modelFileImageShape(modelSpec) : null;
+  const data = await loadDataset(dataSpec, {
+    classes: o.classes ?? source?.classes ?? null,
+    normalization: o.normalization ?? (source?.normalization == null ? (source?.normalizationFile ?? null) : { ...source.normalization, origin: `the normalization ${o.checkpoint} records` }),
+    csvDelimiter: o.csvDelimiter ?? source?.csvDelimiter ?? null,
+    testData: o.testData ?? source?.testData ?? null,
+    imageShape,
+  });
   const seed = o.seed ?? 1;
-  const model = createModel(ckpt.modelName, { featureCount: data.featureCount, imageShape: data.imageShape, numClasses: data.numClasses, seed });
+  const model = await buildModel(modelSpec, { featureCount: data.featureCount, imageShape: data.imageShape, numClasses: data.numClasses, seed });
   let trainer: Trainer | null = null;
   try {
-    const hash = modelHash(model);
+    const hash = modelHash(model, datasetSchema(data));
     if (hash !== ckpt.modelHash) {
-      throw new ModelError('bad-options', `${o.checkpoint} holds a '${ckpt.modelName}' for other data shapes than ${dataSpec} (model hash ${ckpt.modelHash.slice(0, 12)}, rebuilt ${hash.slice(0, 12)}): give the --data it was trained on`);
+      throw new ModelError(
+        'bad-options',
+        `${o.checkpoint} holds a '${ckpt.modelName}' that is not ${modelSpec} over ${dataSpec} as rebuilt (${describeSchema(data)}; model hash ${ckpt.modelHash.slice(0, 12)}, rebuilt ${hash.slice(0, 12)}): ` +
+          'give the --data, --model, --classes and --normalization it was trained with',
+      );
     }
     setFlatParams(model, ckpt.params);
     const evaluate = o.evaluate ?? true;
@@ -118,13 +148,22 @@ export async function exportCheckpoint(o: ExportCheckpointOptions): Promise<Expo
       log(`fine-tuned ${o.fineTuneSteps} steps on the training split${o.prune > 0 ? ' with the mask fixed' : ''} (mean loss ${loss.toFixed(4)})`);
     }
     const classes = classNamesOf(data);
+    const normalization = data.normalization === undefined ? null : { mean: [...data.normalization.mean], std: [...data.normalization.std] };
     const files = await encodeLayersModel(model, {
       quantize: o.quantize,
       metadata: {
         version: EXPORT_METADATA_VERSION,
         generator: o.generator,
         model: { name: ckpt.modelName, hash: ckpt.modelHash, params: paramCount(model), age: ckpt.age, samplesSeen: ckpt.samplesSeen },
-        schema: { data: dataSpec, featureCount: data.featureCount, imageShape: data.imageShape, numClasses: data.numClasses, output: 'logits' },
+        schema: {
+          data: dataSpec,
+          featureCount: data.featureCount,
+          imageShape: data.imageShape,
+          numClasses: data.numClasses,
+          featureNames: data.featureNames ?? null,
+          normalization,
+          output: 'logits',
+        },
         classes,
         compression: { quantize: o.quantize, prune: o.prune, fineTuneSteps: o.fineTuneSteps },
         exportedAt: new Date().toISOString(),
@@ -149,9 +188,19 @@ export async function exportCheckpoint(o: ExportCheckpointOptions): Promise<Expo
       files: { count: files.shards.length + 1, bytes, gzipBytes: gzipBytes(files), float32Bytes: 4 * ckpt.params.length },
       accuracy: { checkpoint: checkpointAccuracy, exported: exportedAccuracy },
       classes,
+      normalization,
     };
   } finally {
     trainer?.dispose();
     model.dispose();
   }
+}
+
+/** The data a rebuilt model's hash covered, for the mismatch message: `4 features, 3 classes, classes a,b,c, normalized, columns f0,f1`. */
+function describeSchema(data: { classNames?: string[]; normalization?: Normalization; featureNames?: string[]; featureCount: number; numClasses: number }): string {
+  const parts = [`${data.featureCount} features, ${data.numClasses} classes`];
+  if (data.classNames !== undefined) parts.push(`classes ${data.classNames.join(',')}`);
+  if (data.normalization !== undefined) parts.push('normalized');
+  if (data.featureNames !== undefined) parts.push(`columns ${data.featureNames.join(',')}`);
+  return parts.join(', ');
 }

@@ -23,8 +23,8 @@ import { quantizeWeightValues, type ManifestQuantization, type WeightQuantizatio
 export const MODEL_JSON_FILE = 'model.json';
 /** Shard size of tfjs's converter (4 MiB): browsers cache and fetch files of this size well. */
 export const WEIGHT_SHARD_BYTES = 4 * 1024 * 1024;
-/** Version of the `userDefinedMetadata` layout below. */
-export const EXPORT_METADATA_VERSION = 1;
+/** Version of the `userDefinedMetadata` layout below (2: schema.featureNames and schema.normalization). */
+export const EXPORT_METADATA_VERSION = 2;
 
 /** What travels in `userDefinedMetadata`: enough for a consumer to know what output i means and where the model came from. */
 export interface ExportMetadata {
@@ -32,8 +32,23 @@ export interface ExportMetadata {
   /** 'gossip-learn <version>'. */
   generator: string;
   model: { name: string; hash: string; params: number; age: number; samplesSeen: number };
-  /** The input and output: a flat row of featureCount values (normalized as the data source does), logits over numClasses. */
-  schema: { data: string | null; featureCount: number; imageShape: [number, number, number] | null; numClasses: number; output: 'logits' };
+  /**
+   * The input and output. Input: a flat row of featureCount values (pixels
+   * 0..1 for image data); when `normalization` is set, a consumer first
+   * applies x' = (x - mean[i]) / std[i] to each raw value x of column i
+   * (the swarm's --normalization statistics: the model was trained on x').
+   * Output: logits over numClasses (softmax gives probabilities).
+   */
+  schema: {
+    data: string | null;
+    featureCount: number;
+    imageShape: [number, number, number] | null;
+    numClasses: number;
+    /** CSV header names of the input columns, in order; null without a header. */
+    featureNames: string[] | null;
+    normalization: { mean: number[]; std: number[] } | null;
+    output: 'logits';
+  };
   /** classes[i] names output i; null when the data source does not name its classes. */
   classes: string[] | null;
   compression: { quantize: WeightQuantization; prune: number; fineTuneSteps: number };

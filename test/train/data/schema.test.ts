@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { computeDataStats, DataError, datasetSchema, loadDataset, type Dataset } from '../../../src/train/dataset.ts';
+import { computeDataStats, DataError, datasetSchema, loadDataset, normalizeRows, type Dataset } from '../../../src/train/dataset.ts';
 import { createModel, modelHash } from '../../../src/train/models.ts';
 
 function hashOf(data: Dataset): string {
@@ -74,6 +74,26 @@ describe('data schema', () => {
     assert.deepEqual(find(a), find(b));
     const fileStats = computeDataStats(await loadDataset(`csv:${nodeA}`, { classes }), 'x');
     assert.deepEqual(a.normalization, { mean: fileStats.mean, std: fileStats.std });
+  });
+
+  it('takes recorded statistics in place of the file: same rows, same hash; a wrong width is named', async () => {
+    const fromFile = await loadDataset(`csv:${nodeA}`, { classes, normalization: stats });
+    const recorded = await loadDataset(`csv:${nodeA}`, { classes, normalization: { mean: fromFile.normalization!.mean, std: fromFile.normalization!.std } });
+    assert.deepEqual(recorded.train.x, fromFile.train.x);
+    assert.equal(hashOf(recorded), hashOf(fromFile));
+    await assert.rejects(
+      loadDataset(`csv:${nodeA}`, { classes, normalization: { mean: [0, 0, 0], std: [1, 1, 1] } }),
+      dataError('schema-mismatch', 'the recorded normalization: statistics for 3 features, but csv:a.csv has 2'),
+    );
+  });
+
+  it('normalizes rows into a new array or in place', () => {
+    const rows = Float32Array.from([1, 2, 3, 6]);
+    const norm = { mean: [1, 2], std: [2, 4] };
+    assert.deepEqual(Array.from(normalizeRows(rows, 2, 2, norm)), [0, 0, 1, 1]);
+    assert.deepEqual(Array.from(rows), [1, 2, 3, 6]);
+    normalizeRows(rows, 2, 2, norm, rows);
+    assert.deepEqual(Array.from(rows), [0, 0, 1, 1]);
   });
 
   it('has no schema for data that declares nothing', async () => {

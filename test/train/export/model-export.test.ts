@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../src/train/backend.ts';
 import { saveCheckpoint } from '../../../src/train/checkpoint.ts';
+import { datasetSchema, loadDataset } from '../../../src/train/dataset.ts';
 import { createModel, ModelError, modelHash } from '../../../src/train/models.ts';
 import { getFlatParams } from '../../../src/train/params.ts';
 import { exportCheckpoint } from '../../../src/train/export/export-checkpoint.ts';
@@ -18,7 +19,7 @@ const metadata: ExportMetadata = {
   version: EXPORT_METADATA_VERSION,
   generator: 'gossip-learn test',
   model: { name: 'mlp-small', hash: 'h', params: 0, age: 7, samplesSeen: 70 },
-  schema: { data: null, featureCount: 20, imageShape: null, numClasses: 4, output: 'logits' },
+  schema: { data: null, featureCount: 20, imageShape: null, numClasses: 4, featureNames: null, normalization: null, output: 'logits' },
   classes: ['a', 'b', 'c', 'd'],
   compression: { quantize: 'none', prune: 0, fineTuneSteps: 0 },
   exportedAt: '2026-01-01T00:00:00.000Z',
@@ -128,7 +129,7 @@ describe('exportCheckpoint', () => {
   });
 
   /** A small CSV task (4 features, 3 classes) and a checkpoint of an mlp-small trained on nothing (its seeded init). */
-  async function fixture(meta: Record<string, unknown>): Promise<{ csv: string; checkpoint: string; model: tf.LayersModel }> {
+  async function fixture(meta: Record<string, unknown>): Promise<{ csv: string; checkpoint: string; model: tf.LayersModel; hash: string }> {
     const random = createRandom(11);
     const rows = ['a,b,c,d,label'];
     for (let i = 0; i < 60; i++) rows.push(`${random()},${random()},${random()},${random()},${i % 3}`);
@@ -136,20 +137,22 @@ describe('exportCheckpoint', () => {
     await writeFile(csv, `${rows.join('\n')}\n`);
     const model = createModel('mlp-small', { featureCount: 4, imageShape: null, numClasses: 3, seed: 1 });
     const checkpoint = join(dir, 'ckpt.bin');
-    await saveCheckpoint(checkpoint, { modelName: 'mlp-small', modelHash: modelHash(model), params: getFlatParams(model), age: 12, samplesSeen: 384, meta });
-    return { csv, checkpoint, model };
+    // The hash as train and the daemon compute it: with the data schema (here the CSV header's column names).
+    const hash = modelHash(model, datasetSchema(await loadDataset(`csv:${csv}`)));
+    await saveCheckpoint(checkpoint, { modelName: 'mlp-small', modelHash: hash, params: getFlatParams(model), age: 12, samplesSeen: 384, meta });
+    return { csv, checkpoint, model, hash };
   }
 
   it('exports the checkpoint with its age, hash and schema; the exported model predicts the same labels', async () => {
-    const { csv, checkpoint, model } = await fixture({});
+    const { csv, checkpoint, model, hash } = await fixture({});
     const out = join(dir, 'out');
     const report = await exportCheckpoint({ checkpoint, out, quantize: 'none', prune: 0, fineTuneSteps: 0, data: `csv:${csv}`, generator: 'gossip-learn test' });
     assert.equal(report.accuracy.exported, report.accuracy.checkpoint);
     assert.equal(report.files.float32Bytes, 4 * report.params);
     const { model: loaded, metadata: read } = await loadModelDir(out);
     assert.equal(read?.model.age, 12);
-    assert.equal(read?.model.hash, modelHash(model));
-    assert.deepEqual(read?.schema, { data: `csv:${csv}`, featureCount: 4, imageShape: null, numClasses: 3, output: 'logits' });
+    assert.equal(read?.model.hash, hash);
+    assert.deepEqual(read?.schema, { data: `csv:${csv}`, featureCount: 4, imageShape: null, numClasses: 3, featureNames: ['a', 'b', 'c', 'd'], normalization: null, output: 'logits' });
     assert.equal(read?.classes, null);
     const x = Float32Array.from({ length: 40 }, (_, i) => Math.sin(i));
     assert.deepEqual(predictions(loaded, x, 10, 4), predictions(model, x, 10, 4));
@@ -167,11 +170,17 @@ describe('exportCheckpoint', () => {
   });
 
   it('refuses data of other shapes than the checkpoint model was built for', async () => {
-    const { checkpoint, model } = await fixture({ data: 'mnist' });
-    await assert.rejects(
-      exportCheckpoint({ checkpoint, out: join(dir, 'out'), quantize: 'none', prune: 0, fineTuneSteps: 0, generator: 'x' }),
-      (err: unknown) => err instanceof ModelError && err.reason === 'bad-options' && /holds a 'mlp-small' for other data shapes than mnist/.test(err.message),
-    );
+    const { checkpoint, model, hash } = await fixture({ data: 'mnist' });
+    const mnistModel = createModel('mlp-small', { featureCount: 784, imageShape: [28, 28, 1], numClasses: 10, seed: 1 });
+    const rebuilt = modelHash(mnistModel);
+    mnistModel.dispose();
+    await assert.rejects(exportCheckpoint({ checkpoint, out: join(dir, 'out'), quantize: 'none', prune: 0, fineTuneSteps: 0, generator: 'x' }), {
+      name: 'ModelError',
+      reason: 'bad-options',
+      message:
+        `${checkpoint} holds a 'mlp-small' that is not mlp-small over mnist as rebuilt (784 features, 10 classes; model hash ${hash.slice(0, 12)}, rebuilt ${rebuilt.slice(0, 12)}): ` +
+        'give the --data, --model, --classes and --normalization it was trained with',
+    });
     model.dispose();
   });
 });
