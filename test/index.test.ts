@@ -34,7 +34,7 @@ describe('createNode (the library entry)', function () {
     const stateDir = join(root, 'never');
     await assert.rejects(
       createNode({ ...quiet(stateDir), metricsPort: 70_000 }),
-      (err: unknown) => err instanceof ConfigError && err.reason === 'bad-value' && err.message === '--metrics-port: Too big: expected number to be <=65535',
+      (err: unknown) => err instanceof ConfigError && err.reason === 'bad-value' && err.message === '--metrics-port: must be at most 65535 (got 70000)',
     );
     await assert.rejects(
       createNode({ ...quiet(stateDir), codec: 'q3' }),

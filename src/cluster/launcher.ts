@@ -396,7 +396,10 @@ export class ClusterLauncher {
 
   async run(signal?: AbortSignal): Promise<ClusterResults> {
     const c = this.config;
-    await mkdir(this.outDir, { recursive: true });
+    await mkdir(this.outDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+      const why = err.code === 'EEXIST' || err.code === 'ENOTDIR' ? 'a file is in the way (it must be a directory)' : (err.code ?? err.message);
+      throw new ClusterError('bad-option', `--out: cannot create ${this.outDir}: ${why}`);
+    });
     const dashboard = await this.startDashboard();
     try {
       return await this.runSwarm(c, signal);

@@ -12,6 +12,7 @@
  * the report and prints where they are.
  */
 import { CLI_PATH } from './child-process.ts';
+import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { computeBaselines, daemonDataOptions, daemonTraining, describeBaselines, type BaselineOutcome } from './baselines.ts';
 import { ClusterError } from './errors.ts';
@@ -144,7 +145,9 @@ export async function runCluster(argv: string[]): Promise<number> {
       results = await launcher.run(runAbort.signal);
     } catch (err) {
       console.error(`cluster: ${(err as Error).message}`);
-      console.error(`cluster: partial results in ${display(join(config.outDir, RESULTS_FILE))}`);
+      // Only when there are some: a run that failed before its first write (e.g. an --out it cannot create) has none.
+      const partial = join(config.outDir, RESULTS_FILE);
+      if (existsSync(partial)) console.error(`cluster: partial results in ${display(partial)}`);
       return 1;
     }
     phase = 'baselines';

@@ -10,7 +10,7 @@ import { daemonFlagError } from './daemon-flag-hint.ts';
 import { DEFAULT_PACING } from '../core/pacing.ts';
 import { DEFAULT_CODEC_SPEC, isCodecSpec } from '../protocol/codec/index.ts';
 import { checkDataSpec } from '../train/dataset.ts';
-import { MIN_EXCHANGE_INTERVAL_MS, parseDurationMs } from '../node/config.ts';
+import { checkModelSpec, MIN_EXCHANGE_INTERVAL_MS, parseDurationMs } from '../node/config.ts';
 import { AGGREGATOR_NAMES, checkAggregatorName, DEFAULT_AGGREGATOR } from '../train/aggregators/index.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
 import { MAX_BASELINE_SAMPLES } from './baselines.ts';
@@ -320,7 +320,7 @@ export function parseClusterCommand(argv: string[], now: Date = new Date()): Clu
     durationSeconds,
     data: spec('data', v.data, 'mnist', checkDataSpec),
     partition: spec('partition', v.partition, 'dirichlet:0.3', parsePartitionSpec),
-    model: nonEmpty('model', v.model, 'mlp'),
+    model: spec('model', v.model, 'mlp', checkModelSpec),
     codec:
       v.codec === undefined
         ? null

@@ -81,6 +81,12 @@ export function parseDurationMs(text: string): number {
 export const MIN_EXCHANGE_INTERVAL_MS = 50;
 
 const modelNameSchema = z.enum(['mlp', 'mlp-small', 'cnn']);
+const notAModel = (model: string): string => `'${model}' is neither a registry model (mlp | mlp-small | cnn) nor a tfjs model file ending in .json`;
+
+/** Throws an Error (message: notAModel) unless `model` is a registry model name or a tfjs model file (`.json`); for launchers that pass --model on. */
+export function checkModelSpec(model: string): void {
+  if (!modelNameSchema.safeParse(model).success && !model.endsWith('.json')) throw new Error(notAModel(model));
+}
 const backendSchema = z.enum(['auto', 'tensorflow', 'wasm', 'cpu']);
 const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 const optimizerSchema = z.enum(OPTIMIZER_NAMES);
@@ -118,7 +124,7 @@ export const daemonConfigSchema = z
     // A registry name, or a tfjs LayersModel file (contract: a value ending in .json; src/train/models/file-model.ts).
     model: z
       .string()
-      .refine((m) => modelNameSchema.safeParse(m).success || m.endsWith('.json'), { error: (issue) => `'${String(issue.input)}' is neither a registry model (mlp | mlp-small | cnn) nor a tfjs model file ending in .json` })
+      .refine((m) => modelNameSchema.safeParse(m).success || m.endsWith('.json'), { error: (issue) => notAModel(String(issue.input)) })
       .default('mlp'),
     backend: backendSchema.default('auto'),
     stateDir: z.string().min(1).default('.gossip-learn'),
@@ -201,7 +207,7 @@ export const daemonConfigSchema = z
     path: ['dpClip'],
   })
   .refine((c) => c.relay || !c.relayUnlimited, {
-    message: '--relay-unlimited only applies to a relay: add --relay',
+    message: 'only applies to a relay: add --relay',
     path: ['relayUnlimited'],
   })
   .transform((c) => ({ ...c, learningRate: c.learningRate ?? defaultLearningRate(c.optimizer) }));
@@ -482,7 +488,23 @@ export function validateDaemonConfig(raw: Record<string, unknown>): DaemonConfig
       `unknown option '${given}'${close === null ? '' : ` (did you mean ${close}?)`}; options are the config keys in camelCase, as the NodeOptions type lists them (byteBudgetPerHour, exchangeIntervalMs, distill: false for --no-distill)`,
     );
   }
-  throw new ConfigError('bad-value', `--${flagOfKey(key)}: ${issue.message}`);
+  const duration = optionSpecs.find((o) => o.key === key)?.kind === 'duration';
+  throw new ConfigError('bad-value', `--${flagOfKey(key)}: ${inWords(issue, raw[key], duration) ?? issue.message}`);
+}
+
+/**
+ * zod's default messages in words with the value given: a number out of
+ * range ("Too big: expected number to be <=65535") as "must be at most 65535
+ * (got 99999)" (a duration as 30s rather than 30000), a value not among the
+ * choices ('Invalid option: expected one of "sgd"|"adam"') as "'rmsprop' is
+ * not one of sgd | adam". Null for any other issue and for custom messages.
+ */
+function inWords(issue: z.core.$ZodIssue, value: unknown, duration: boolean): string | null {
+  if (issue.code === 'invalid_value' && /^Invalid option:/.test(issue.message)) return `'${String(value)}' is not one of ${issue.values.map(String).join(' | ')}`;
+  if ((issue.code !== 'too_big' && issue.code !== 'too_small') || issue.origin !== 'number' || !/^Too (big|small):/.test(issue.message)) return null;
+  const shown = (n: unknown): string => (duration && typeof n === 'number' ? shownMs(n) : String(n));
+  const bound = issue.code === 'too_big' ? `${issue.inclusive === true ? 'at most' : 'below'} ${shown(issue.maximum)}` : `${issue.inclusive === true ? 'at least' : 'more than'} ${shown(issue.minimum)}`;
+  return `must be ${bound} (got ${shown(value)})`;
 }
 
 /** flags > environment > config file > defaults. */
@@ -499,6 +521,31 @@ export async function loadDaemonConfig(argv: string[], env: NodeJS.ProcessEnv): 
 
 /** What is wrong with a string that does not parse as a peer id, without libp2p's decoder internals. */
 export const notAPeerId = (text: string): string => `'${text}' is not a peer id (expected a base58 id like 12D3KooW...)`;
+
+/**
+ * Checks a TCP multiaddr given to --listen, --bootstrap or --announce: the
+ * daemon's only transport is TCP (src/node/libp2p.ts), so an address without a
+ * /tcp/<port> part could never be listened on or dialled. Throws an Error whose
+ * message says what to write instead: `1.2.3.4:47800` gets `/ip4/1.2.3.4/tcp/47800`,
+ * `/ip4/1.2.3.4` the same with a port.
+ */
+export function checkTcpMultiaddr(text: string): void {
+  let components: Array<{ name: string; value?: string }>;
+  try {
+    components = multiaddr(text).getComponents();
+  } catch (err) {
+    // A multiaddr with a bad part keeps the parser's reason ('Invalid IPv4 address "1.2.3"'); anything else gets an example.
+    const hostPort = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+    const hint = text.startsWith('/') ? (err as Error).message : hostPort === null ? 'write e.g. /ip4/127.0.0.1/tcp/47800' : `did you mean /${isIP(hostPort[1]!) === 4 ? 'ip4' : 'dns'}/${hostPort[1]}/tcp/${hostPort[2]}?`;
+    throw new Error(`'${text}' is not a multiaddr (${hint})`);
+  }
+  if (!components.some((c) => c.name === 'tcp')) {
+    const host = components[0];
+    const at = text.indexOf('/p2p/');
+    const fixed = host?.value === undefined || host.name === 'p2p' ? '/ip4/127.0.0.1/tcp/47800' : `/${host.name}/${host.value}/tcp/47800${at < 0 ? '' : text.slice(at)}`;
+    throw new Error(`'${text}' has no TCP port, the only transport (write e.g. ${fixed})`);
+  }
+}
 
 /**
  * Checks the spec strings zod sees only as strings (codec, data, partition,
@@ -520,9 +567,9 @@ export function checkDaemonSpecs(config: DaemonConfig): void {
   if (config.testData !== null) check('test-data', () => checkDataSpec(config.testData as string));
   if (config.csvDelimiter !== null) check('csv-delimiter', () => parseCsvDelimiter(config.csvDelimiter as string));
   check('partition', () => parsePartitionSpec(config.partition));
-  for (const address of config.listen) check('listen', () => multiaddr(address));
-  for (const address of config.bootstrap) check('bootstrap', () => multiaddr(address));
-  for (const address of config.announce) check('announce', () => multiaddr(address));
+  for (const address of config.listen) check('listen', () => checkTcpMultiaddr(address));
+  for (const address of config.bootstrap) check('bootstrap', () => checkTcpMultiaddr(address));
+  for (const address of config.announce) check('announce', () => checkTcpMultiaddr(address));
   if (config.teacher !== null) check('teacher', () => forcedTeacher(config.teacher as string, []));
   for (const id of config.allowPeer) {
     check('allow-peer', () => {

@@ -227,7 +227,10 @@ export class Daemon {
     // The start time is a wall-clock instant (compared with other processes' starts), not a duration.
     const claim = { incarnation: randomBytes(8).toString('hex'), startedAtMs: Date.now() };
     // mkdir returns the first directory it created: a failed start removes what it made, nothing else.
-    this.createdStateDir = (await mkdir(config.stateDir, { recursive: true })) ?? null;
+    this.createdStateDir =
+      (await mkdir(config.stateDir, { recursive: true }).catch((err: unknown) => {
+        throw stateDirError(err, config.stateDir);
+      })) ?? null;
     this.throwIfStopping();
     this.lock = await acquireStateLock(config.stateDir);
     this.throwIfStopping();
@@ -554,8 +557,15 @@ function withFlagName<T>(flag: string, build: () => T): T {
 }
 
 /** Start failed for a reason the operator can fix; the message names the fix. */
-export class DaemonStartError extends GossipLearnError<'address-in-use' | 'cannot-listen'> {
+export class DaemonStartError extends GossipLearnError<'address-in-use' | 'cannot-listen' | 'bad-state-dir'> {
   override readonly name = 'DaemonStartError';
+}
+
+/** One line for a state dir that cannot be created (a file in the way, no permission), naming --state-dir. */
+function stateDirError(err: unknown, stateDir: string): Error {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way (it must be a directory)' : code === 'EACCES' ? 'permission denied' : String((err as Error)?.message ?? err);
+  return new DaemonStartError('bad-state-dir', `cannot use state dir ${stateDir}: ${why}; choose another --state-dir`);
 }
 
 /** One line for a libp2p listen failure: which address, why, and which flag fixes it. */

@@ -89,6 +89,9 @@ function toCandidate(row: AnnouncedTeacher): TeacherCandidate {
   return { id: row.peerId, target: addresses.length > 0 ? addresses : peerIdFromString(row.peerId) };
 }
 
+/** What a --teacher value looks like, for the refusal of one that parses as neither. */
+const TEACHER_EXAMPLE = 'write a peer id (12D3KooW...) or its multiaddr (/ip4/127.0.0.1/tcp/47800/p2p/12D3KooW...)';
+
 /**
  * `--teacher` value to a candidate: a multiaddr (starts with '/') or a peer
  * id; a peer id we have an announcement for is dialled at its announced
@@ -99,13 +102,13 @@ export function forcedTeacher(value: string, announced: Iterable<AnnouncedTeache
     try {
       return { id: value, target: multiaddr(value) };
     } catch (err) {
-      throw new TeacherChoiceError(`--teacher ${value} is not a valid multiaddr: ${(err as Error).message}`);
+      throw new TeacherChoiceError(`--teacher: '${value}' is not a multiaddr (${(err as Error).message}); ${TEACHER_EXAMPLE}`);
     }
   }
   for (const row of announced) if (row.peerId === value) return toCandidate(row);
   try {
     return { id: value, target: peerIdFromString(value) };
   } catch (err) {
-    throw new TeacherChoiceError(`--teacher ${value} is neither a multiaddr nor a peer id: ${(err as Error).message}`);
+    throw new TeacherChoiceError(`--teacher: '${value}' is neither a multiaddr nor a peer id; ${TEACHER_EXAMPLE}`);
   }
 }

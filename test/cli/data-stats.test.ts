@@ -78,4 +78,12 @@ describe('gossip-learn data-stats', () => {
     assert.equal(r.code, 2);
     assert.equal(r.stderr, `gossip-learn: data-stats: ${text}: row 2: label 'cat' is text: declare the classes in index order, the same on every node, with --classes NAME,NAME,... (e.g. --classes cat,...)\n`);
   });
+
+  it('refuses an --out in a missing directory before reading the data', async () => {
+    assert.deepEqual(await runCli(['data-stats', '--data', 'mnist', '--out', join(dir, 'missing', 'stats.json')]), {
+      code: 2,
+      stdout: '',
+      stderr: `gossip-learn: data-stats: --out: directory ${join(dir, 'missing')} does not exist (create it first)\n`,
+    });
+  });
 });

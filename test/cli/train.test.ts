@@ -85,6 +85,11 @@ describe('gossip-learn train', () => {
     const data = await runCli(['train', '--data', 'csv:/nonexistent/file.csv', '--backend', 'cpu']);
     assert.equal(data.code, 2);
     assert.equal(data.stderr, 'gossip-learn: train: /nonexistent/file.csv: file not found\n');
+    // Refused before training, not with a stack trace after it.
+    const checkpoint = await runCli(['train', '--checkpoint', '/nonexistent/dir/model.ckpt']);
+    assert.deepEqual(checkpoint, { code: 2, stdout: '', stderr: 'gossip-learn: train: --checkpoint: directory /nonexistent/dir does not exist (create it first)\n' });
+    const json = await runCli(['train', '--json', '/nonexistent/dir/result.json']);
+    assert.deepEqual(json, { code: 2, stdout: '', stderr: 'gossip-learn: train: --json: directory /nonexistent/dir does not exist (create it first)\n' });
   });
 
   describe('end to end', () => {

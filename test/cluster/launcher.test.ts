@@ -4,9 +4,9 @@
  * process left behind. The real-daemon runs are in cluster.test.ts.
  */
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -225,6 +225,19 @@ describe('ClusterLauncher (with a fake daemon)', () => {
     assert.match(results.stopReason, /^error: node-1/);
     for (const pid of allPids(results)) assert.equal(isAlive(pid), false);
     assert.match(await readFile(join(dir, 'nodes', 'node-1', 'daemon.log'), 'utf8'), /failing on purpose/);
+  });
+
+  it('an --out that is a file: one line naming --out, and no claim of partial results', async () => {
+    const file = join(dir, 'a-file');
+    await writeFile(file, '');
+    await assert.rejects(new ClusterLauncher(config(file, ['--nodes', '2', '--late-join', '0', '--duration', '0.2']), { cliPath: fakeDaemon, progress: new RecordingProgress() }).run(), {
+      name: 'ClusterError',
+      reason: 'bad-option',
+      message: `--out: cannot create ${file}: a file is in the way (it must be a directory)`,
+    });
+    const run = spawnSync(process.execPath, [clusterScript, '--cli', fakeDaemon, '--nodes', '2', '--late-join', '0', '--duration', '1s', '--progress', 'none', '--no-baselines', '--out', file], { encoding: 'utf8' });
+    assert.equal(run.status, 1);
+    assert.equal(run.stderr, `cluster: --out: cannot create ${file}: a file is in the way (it must be a directory)\n`);
   });
 
   it('stops every daemon gracefully on SIGTERM to the launcher, then writes results and the report', async () => {

@@ -103,6 +103,15 @@ describe('parseClusterArgs', () => {
     assert.equal(parseClusterArgs(['--churn', '0'], fixedNow)?.churnSeconds, 0, '0 is 0 in any unit');
   });
 
+  it('refuses a --model the daemons would refuse, before starting any (a registry name or a .json file pass)', () => {
+    assert.throws(() => parseClusterArgs(['--model', 'mpl'], fixedNow), {
+      name: 'ClusterError',
+      reason: 'bad-option',
+      message: "--model: 'mpl' is neither a registry model (mlp | mlp-small | cnn) nor a tfjs model file ending in .json",
+    });
+    assert.equal(parseClusterArgs(['--model', 'examples/own-model/model.json'], fixedNow)?.model, 'examples/own-model/model.json');
+  });
+
   it('refuses a bare number where it read milliseconds before, with the hint', () => {
     assert.throws(
       () => parseClusterArgs(['--exchange-interval', '3'], fixedNow),

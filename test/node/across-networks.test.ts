@@ -123,12 +123,29 @@ describe('across networks on loopback: DHT discovery and circuit relays', functi
 describe('across-networks flags', () => {
   it('refuses --relay-unlimited without --relay', () => {
     const { values } = parseDaemonFlags(['--relay-unlimited']);
-    assert.throws(() => validateDaemonConfig(values), (err: unknown) => err instanceof ConfigError && err.reason === 'bad-value' && err.message === '--relay-unlimited: --relay-unlimited only applies to a relay: add --relay');
+    assert.throws(() => validateDaemonConfig(values), (err: unknown) => err instanceof ConfigError && err.reason === 'bad-value' && err.message === '--relay-unlimited: only applies to a relay: add --relay');
   });
 
-  it('refuses an --announce that is not a multiaddr, naming the flag', () => {
-    const config = validateDaemonConfig(parseDaemonFlags(['--announce', '203.0.113.7:47800']).values);
-    assert.throws(() => checkDaemonSpecs(config), (err: unknown) => err instanceof ConfigError && err.reason === 'bad-value' && err.message.startsWith('--announce: '));
+  it('refuses an --announce that is not a multiaddr, naming the flag and the multiaddr to write', () => {
+    const refusal = (args: string[]): string => {
+      const config = validateDaemonConfig(parseDaemonFlags(args).values);
+      try {
+        checkDaemonSpecs(config);
+      } catch (err) {
+        assert.ok(err instanceof ConfigError && err.reason === 'bad-value');
+        return err.message;
+      }
+      return 'accepted';
+    };
+    assert.equal(refusal(['--announce', '203.0.113.7:47800']), "--announce: '203.0.113.7:47800' is not a multiaddr (did you mean /ip4/203.0.113.7/tcp/47800?)");
+    assert.equal(refusal(['--bootstrap', 'relay.example.org:47800']), "--bootstrap: 'relay.example.org:47800' is not a multiaddr (did you mean /dns/relay.example.org/tcp/47800?)");
+    assert.equal(refusal(['--announce', 'garbage']), "--announce: 'garbage' is not a multiaddr (write e.g. /ip4/127.0.0.1/tcp/47800)");
+    assert.equal(refusal(['--listen', '/ip4/1.2.3/tcp/47800']), "--listen: '/ip4/1.2.3/tcp/47800' is not a multiaddr (Invalid IPv4 address \"1.2.3\")");
+    // Parses, but no TCP: the daemon would advertise (or dial) an address nobody can use.
+    assert.equal(refusal(['--announce', '/ip4/203.0.113.7']), "--announce: '/ip4/203.0.113.7' has no TCP port, the only transport (write e.g. /ip4/203.0.113.7/tcp/47800)");
+    assert.equal(refusal(['--bootstrap', '/ip4/127.0.0.1/p2p/12D3KooWDFyW6DyFXX2GLpHGPfzvXQftr1CZGYXrr4euQ6xAQsiR']), "--bootstrap: '/ip4/127.0.0.1/p2p/12D3KooWDFyW6DyFXX2GLpHGPfzvXQftr1CZGYXrr4euQ6xAQsiR' has no TCP port, the only transport (write e.g. /ip4/127.0.0.1/tcp/47800/p2p/12D3KooWDFyW6DyFXX2GLpHGPfzvXQftr1CZGYXrr4euQ6xAQsiR)");
+    assert.equal(refusal(['--listen', '/ip6/::1/udp/47800/quic-v1']), "--listen: '/ip6/::1/udp/47800/quic-v1' has no TCP port, the only transport (write e.g. /ip6/::1/tcp/47800)");
+    assert.equal(refusal(['--bootstrap', '/ip4/203.0.113.7/tcp/47800/p2p/12D3KooWDFyW6DyFXX2GLpHGPfzvXQftr1CZGYXrr4euQ6xAQsiR/p2p-circuit']), 'accepted');
   });
 
   it('takes --announce repeatedly, --relay and --relay-unlimited', () => {

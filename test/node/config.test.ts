@@ -117,7 +117,13 @@ describe('daemon config', () => {
     await rejectsWith(loadDaemonConfig(['--metricsPort', '0'], {}), 'bad-flag', /^unknown option '--metricsPort' \(did you mean --metrics-port\?\); `gossip-learn daemon --help` lists the options$/);
     await rejectsWith(loadDaemonConfig(['--seed', 'x'], {}), 'bad-value', /^--seed: not an integer: 'x'$/);
     await rejectsWith(loadDaemonConfig(['--model', 'resnet'], {}), 'bad-value', /^--model: /);
-    await rejectsWith(loadDaemonConfig(['--metrics-port', '70000'], {}), 'bad-value', /^--metrics-port: /);
+    await rejectsWith(loadDaemonConfig(['--metrics-port', '70000'], {}), 'bad-value', /^--metrics-port: must be at most 65535 \(got 70000\)$/);
+    await rejectsWith(loadDaemonConfig(['--duty-cycle', '0'], {}), 'bad-value', /^--duty-cycle: must be more than 0 \(got 0\)$/);
+    await rejectsWith(loadDaemonConfig(['--dp-clip', '1', '--dp-noise-multiplier', '1', '--dp-delta', '1'], {}), 'bad-value', /^--dp-delta: must be below 1 \(got 1\)$/);
+    await rejectsWith(loadDaemonConfig(['--max-connections', '0'], {}), 'bad-value', /^--max-connections: must be more than 0 \(got 0\)$/);
+    await rejectsWith(loadDaemonConfig(['--read-timeout', '60s'], {}), 'bad-value', /^--read-timeout: must be at most 30s \(got 60s\)$/);
+    await rejectsWith(loadDaemonConfig(['--optimizer', 'rmsprop'], {}), 'bad-value', /^--optimizer: 'rmsprop' is not one of sgd \| momentum \| adam \| qgm$/);
+    await rejectsWith(loadDaemonConfig([], { GOSSIP_LEARN_LOG_LEVEL: 'loud' }), 'bad-value', /^--log-level: 'loud' is not one of fatal \| error \| warn \| info \| debug \| trace \| silent$/);
     await rejectsWith(loadDaemonConfig(['--node-index', '2', '--num-nodes', '2'], {}), 'bad-value', /node-index must be smaller than num-nodes/);
     await rejectsWith(loadDaemonConfig(['--exchange-interval', 'soon'], {}), 'bad-value', /--exchange-interval: not a duration/);
     await rejectsWith(loadDaemonConfig(['--swarm', 'a b'], {}), 'bad-value', /^--swarm: swarm must be/);
@@ -207,7 +213,7 @@ describe('daemon config', () => {
     await rejectsWith(checked(['--partition', 'dirichlet']), 'bad-value', /^--partition: /);
     await rejectsWith(checked(['--listen', 'tcp/1']), 'bad-value', /^--listen: /);
     await rejectsWith(checked(['--bootstrap', '/ip4/1.2.3']), 'bad-value', /^--bootstrap: /);
-    await rejectsWith(checked(['--teacher', 'x']), 'bad-value', /^--teacher x is neither a multiaddr nor a peer id/);
+    await rejectsWith(checked(['--teacher', 'x']), 'bad-value', /^--teacher: 'x' is neither a multiaddr nor a peer id; write a peer id \(12D3KooW\.\.\.\) or its multiaddr \(\/ip4\/127\.0\.0\.1\/tcp\/47800\/p2p\/12D3KooW\.\.\.\)$/);
     await rejectsWith(checked(['--allow-peer', 'foo']), 'bad-value', /^--allow-peer: 'foo' is not a peer id \(expected a base58 id like 12D3KooW\.\.\.\)$/);
   });
 

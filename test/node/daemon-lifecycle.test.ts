@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -114,5 +114,17 @@ describe('Daemon start failures', function () {
     // The failed start already tore everything down: a later stop() waits for that teardown instead of running a second one.
     await daemon.stop();
     assert.equal(daemon.state, 'stopped');
+  });
+
+  it('a state dir that is a file (or under one): one line naming --state-dir, not a stack', async () => {
+    const file = join(root, 'a-file');
+    await writeFile(file, 'not a directory');
+    for (const stateDir of [file, join(file, 'sub')]) {
+      await assert.rejects(makeDaemon(stateDir).start(), {
+        name: 'DaemonStartError',
+        reason: 'bad-state-dir',
+        message: `cannot use state dir ${stateDir}: a file is in the way (it must be a directory); choose another --state-dir`,
+      });
+    }
   });
 });

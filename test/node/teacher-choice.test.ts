@@ -74,6 +74,6 @@ describe('teacher choice', () => {
 
   it('--teacher rejects garbage with TeacherChoiceError', () => {
     assert.throws(() => forcedTeacher('/not/a/multiaddr', []), (e: unknown) => e instanceof TeacherChoiceError && e.reason === 'bad-teacher');
-    assert.throws(() => forcedTeacher('hello', []), (e: unknown) => e instanceof TeacherChoiceError && e.reason === 'bad-teacher');
+    assert.throws(() => forcedTeacher('hello', []), (e: unknown) => e instanceof TeacherChoiceError && e.reason === 'bad-teacher' && e.message === "--teacher: 'hello' is neither a multiaddr nor a peer id; write a peer id (12D3KooW...) or its multiaddr (/ip4/127.0.0.1/tcp/47800/p2p/12D3KooW...)");
   });
 });

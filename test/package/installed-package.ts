@@ -209,7 +209,7 @@ await node.stop();
       );
       const ran = ok(await run(process.execPath, [script, daemons[0]!.listen, join(stateRoot, 'library')], { cwd: project }), 'node library-node.mjs');
       const [refused, summary] = ran.stdout.trim().split('\n');
-      assert.equal(refused, 'refused: --metrics-port: Too small: expected number to be >=0');
+      assert.equal(refused, 'refused: --metrics-port: must be at least 0 (got -1)');
       const result = JSON.parse(summary!) as { peerId: string; servedPeerId: string; addresses: string[]; merged: number; model: string };
       assert.equal(result.servedPeerId, result.peerId);
       assert.ok(result.addresses.some((a) => a.startsWith('/ip4/127.0.0.1/tcp/')), result.addresses.join(' '));

@@ -12,6 +12,7 @@
 import { parseArgs } from 'node:util';
 import { describeArgsError } from '../../common/arg-errors.ts';
 import { writeFileAtomic } from '../../common/atomic-file.ts';
+import { checkOutputPath } from '../output-path.ts';
 import { CliUsageError } from '../usage-error.ts';
 
 const HELP_HINT = '`gossip-learn data-stats --help` lists the options';
@@ -64,6 +65,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (values.data === undefined || values.data === '') throw new CliUsageError(`data-stats: --data SPEC is required; ${HELP_HINT}`);
   if (values.out === undefined || values.out === '') throw new CliUsageError(`data-stats: --out FILE is required; ${HELP_HINT}`);
+  await checkOutputPath('data-stats: --out', values.out);
   const { computeDataStats, DataError, dataOptionsOf, loadDataset } = await import('../../train/dataset.ts');
   if (values.model !== undefined && !values.model.endsWith('.json')) throw new CliUsageError(`data-stats: --model: '${values.model}' is not a tfjs model file ending in .json`);
   // Loaded only when needed: models.ts brings tfjs (about 80 MB of RSS a CSV does not need).

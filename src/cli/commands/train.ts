@@ -10,6 +10,7 @@
  * (and checkpoints); a second one exits at once.
  */
 import { writeFile } from 'node:fs/promises';
+import { checkOutputPath } from '../output-path.ts';
 import { CliUsageError } from '../usage-error.ts';
 import { parseTrainOptions, trainHelp, type TrainOptions } from '../train-options.ts';
 
@@ -211,6 +212,9 @@ export async function run(argv: string[]): Promise<number> {
     console.log(packageVersion());
     return 0;
   }
+  // Before training: a result that cannot be written must not cost the run.
+  if (options.checkpoint !== null) await checkOutputPath('train: --checkpoint', options.checkpoint);
+  if (options.json !== null) await checkOutputPath('train: --json', options.json);
   try {
     return await train(options);
   } catch (err) {

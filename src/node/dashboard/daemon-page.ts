@@ -91,8 +91,10 @@ const PAGE_JS = `
     });
   }
   function set(id, value) { GL.text(document.getElementById(id), value); }
+  // Three significant figures, as the chart axes: 0.194, 19.3, 673.
+  function sig3(x) { return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2); }
   function ms(summary) {
-    return summary.p50 == null ? '-' : summary.p50 + ' / ' + summary.p95 + ' / ' + summary.p99 + ' ms';
+    return summary.p50 == null ? '-' : sig3(summary.p50) + ' / ' + sig3(summary.p95) + ' / ' + sig3(summary.p99) + ' ms';
   }
   function pct(x) { return x == null ? '-' : (x * 100).toFixed(1) + '%'; }
   function bytes(x) { return x == null ? '-' : x >= 1048576 ? (x / 1048576).toFixed(2) + ' MiB' : x >= 1024 ? (x / 1024).toFixed(1) + ' KiB' : Math.round(x) + ' B'; }
@@ -103,7 +105,7 @@ const PAGE_JS = `
   }
   function figures(m) {
     set('peer-id', m.peerId);
-    set('identity', 'swarm ' + m.swarm + ' · model ' + m.model.name + ' (' + m.model.params + ' params) · codec ' + m.codec + ' · backend ' + m.backend + ' · up ' + Math.round(m.uptimeSeconds) + ' s');
+    set('identity', 'swarm ' + m.swarm + ' · model ' + m.model.name + ' (' + m.model.params.toLocaleString('en-US') + ' params) · codec ' + m.codec + ' · backend ' + m.backend + ' · up ' + Math.round(m.uptimeSeconds) + ' s');
     set('f-accuracy', m.eval.accuracy == null ? '-' : pct(m.eval.accuracy));
     var slope = m.convergence.accuracySlopePerMinute;
     set('f-slope', slope == null ? '-' : (slope >= 0 ? '+' : '') + (slope * 100).toFixed(2) + ' pt/min');

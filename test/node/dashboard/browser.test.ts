@@ -55,6 +55,12 @@ describe('the dashboard in a real headless Chromium', function () {
     for (const chart of DAEMON_CHARTS) assert.ok(points[chart.id]! >= 2, `${chart.id}: ${points[chart.id]} points`);
     // The peer table lists the other daemon.
     await page.waitForFunction('document.querySelectorAll("#peers tr").length >= 1', { timeout: 10_000 });
+    // Figures as people read them: latencies to three significant digits, the parameter count with separators.
+    await page.waitForFunction('document.getElementById("f-rtt").textContent !== "-"', { timeout: 30_000 });
+    const text = (id: string): Promise<string> => page.$eval(`#${id}`, (el) => el.textContent ?? '');
+    const sig3 = String.raw`(\d{3,}|\d{2}\.\d|\d\.\d{2})`;
+    assert.match(await text('f-rtt'), new RegExp(`^${sig3} / ${sig3} / ${sig3} ms$`));
+    assert.match(await text('identity'), /\(\d{1,3}(,\d{3})* params\)/);
     assert.deepEqual(errors, []);
     await page.close();
   });

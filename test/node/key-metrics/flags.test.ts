@@ -7,7 +7,9 @@ describe('daemon --cpu-watts', () => {
     assert.equal((await loadDaemonConfig([], {})).config!.cpuWatts, DEFAULT_CPU_WATTS);
     assert.equal((await loadDaemonConfig(['--cpu-watts', '4.5'], {})).config!.cpuWatts, 4.5);
     assert.equal((await loadDaemonConfig([], { GOSSIP_LEARN_CPU_WATTS: '2' })).config!.cpuWatts, 2);
-    await assert.rejects(loadDaemonConfig(['--cpu-watts', '0'], {}), { name: 'ConfigError', message: '--cpu-watts: Too small: expected number to be >0' });
+    await assert.rejects(loadDaemonConfig(['--cpu-watts', '0'], {}), { name: 'ConfigError', message: '--cpu-watts: must be more than 0 (got 0)' });
+    await assert.rejects(loadDaemonConfig(['--cpu-watts=-1'], {}), { name: 'ConfigError', message: '--cpu-watts: must be more than 0 (got -1)' });
+    await assert.rejects(loadDaemonConfig(['--cpu-watts', '2000'], {}), { name: 'ConfigError', message: '--cpu-watts: must be at most 1000 (got 2000)' });
     await assert.rejects(loadDaemonConfig(['--cpu-watts', 'lots'], {}), { name: 'ConfigError', message: "--cpu-watts: not a number: 'lots'" });
   });
 });
