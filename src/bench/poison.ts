@@ -99,7 +99,7 @@ average and with the default aggregator (${DEFAULT_AGGREGATOR}), in the simulato
 
   const backend = await initBackend('auto');
   const data = await loadDataset(values.data);
-  // What a daemon runs: the gossip training default (quasi-global momentum) and H local steps per exchange.
+  // What a daemon runs: the gossip training default (src/train/training-defaults.ts) and H local steps per exchange.
   const training: TrainingSetup = { ...DEFAULT_GOSSIP_TRAINING };
   console.log(`poison: data ${data.name}, ${nodes} nodes (${malicious} malicious: ${maliciousNodes.join(', ')}), ${values.partition}, mlp, seed ${seed}, backend ${backend}`);
   console.log(`budget ${samplesPerNode} samples per node, ${training.optimizer} lr ${training.learningRate}, codec ${DEFAULT_CODEC_SPEC}, H = ${DEFAULT_PACING.localStepsPerExchange} local steps per exchange, partners ${partners || 'any'}; a-little-is-enough z = ${aLittleIsEnoughZ(nodes, malicious).toFixed(3)}`);

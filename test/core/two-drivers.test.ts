@@ -91,7 +91,7 @@ describe('gossip core: the simulator and the daemon drive it to the same paramet
   const setups: Array<[string, GossipSetup, OptimizerName]> = [
     ['average, topk+q4 deltas, stochastic rounding', { codec: 'topk:0.3+q4+deflate', aggregator: 'average', rounding: 'stochastic', swarmId: SWARM }, 'momentum'],
     ['choco (needs the pair replica on both drivers), q8', { codec: 'q8', aggregator: 'choco', mergeOptions: { gamma: 0.5 }, rounding: 'nearest', swarmId: SWARM }, 'momentum'],
-    ['the defaults: quasi-global momentum (its buffer sees every merge), topk+q4 deltas', { codec: 'topk:0.1+q4+deflate', aggregator: 'average', rounding: 'nearest', swarmId: SWARM }, 'qgm'],
+    ['quasi-global momentum (its buffer sees every merge), topk+q4 deltas', { codec: 'topk:0.1+q4+deflate', aggregator: 'average', rounding: 'nearest', swarmId: SWARM }, 'qgm'],
   ];
   for (const [label, setup, optimizer] of setups) {
     it(`${label}: bit-for-bit equal after every step and merge`, async () => {
