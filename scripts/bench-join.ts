@@ -7,6 +7,9 @@
  * 2. Picks the teacher as the daemon does (best accuracy), encodes its model
  *    as the distill protocol's answer (registry name + hash + codec snapshot)
  *    and decodes it as a joiner would: the bytes are the real message sizes.
+ *    With `--model PATH/model.json` there is no teacher (the distill protocol
+ *    names registry models only; a daemon with a model file joins by gossip
+ *    alone): only `cold` runs, and the output says the other modes were skipped.
  * 3. Joins one new node (its own partition) five ways, side by side:
  *    cold (random mlp, local training), copy (teacher weights, then local
  *    training), kd (teacher weights, then distillation), cold-small (random
@@ -16,7 +19,7 @@
  *    count, so never 0; null if never within the budget), accuracy after the
  *    budget, bytes transferred.
  *
- *   npm run bench:join -- [--data mnist] [--partition dirichlet:0.5] [--nodes 4]
+ *   npm run bench:join -- [--data mnist] [--model mlp] [--partition dirichlet:0.5] [--nodes 4]
  *     [--swarm-rounds 40] [--swarm-steps 40] [--budget 3000] [--temperature 2] [--alpha 0.5]
  *     [--codec q8+deflate] [--optimizer sgd] [--learning-rate 0.05] [--seed 1] [--json FILE]
  *
@@ -31,6 +34,8 @@ import { exitScriptUsage, parseScriptArgs, scriptNumber } from '../src/cli/scrip
 import { createCodec } from '../src/protocol/codec/index.ts';
 import { isBackendName } from '../src/train/backend.ts';
 import type { DistillOptimizerName } from '../src/train/distill.ts';
+import { MODEL_SPEC_CHOICES, modelSpecProblem } from '../src/train/model-spec.ts';
+import { ModelError } from '../src/train/models.ts';
 
 const NAME = 'bench:join';
 const { values: args } = parseScriptArgs({
@@ -45,6 +50,7 @@ copy, kd, cold-small, kd-small): steps and seconds until it is within
 after --budget steps, bytes transferred.`,
   options: {
     data: { type: 'string', default: 'mnist', arg: 'SPEC', help: 'data source' },
+    model: { type: 'string', default: 'mlp', arg: 'SPEC', help: `model of the swarm and the joiner: ${MODEL_SPEC_CHOICES} (a model file has no distill teacher: only cold runs)` },
     partition: { type: 'string', default: 'dirichlet:0.5', arg: 'SPEC', help: 'partition of the swarm and the joiner' },
     nodes: { type: 'string', default: '4', arg: 'N', help: 'swarm nodes (the joiner is one more)' },
     'swarm-rounds': { type: 'string', default: '40', arg: 'N', help: 'swarm rounds of local steps then push-pull averaging' },
@@ -86,10 +92,13 @@ try {
 } catch (err) {
   exitScriptUsage(`${NAME}: --codec: ${(err as Error).message}`);
 }
+const modelProblem = modelSpecProblem(args.model);
+if (modelProblem !== null) exitScriptUsage(`${NAME}: --model: ${modelProblem}`);
 if (args.backend !== 'auto' && !isBackendName(args.backend)) exitScriptUsage(`${NAME}: --backend must be auto | tensorflow | wasm | cpu (got '${args.backend}')`);
 
 const result = await runJoinBenchmark({
   data: args.data,
+  model: args.model,
   partition: args.partition,
   swarmNodes: numSwarmNodes,
   swarmRounds,
@@ -107,7 +116,7 @@ const result = await runJoinBenchmark({
   modes: selectedModes as JoinMode[],
   seed,
   log: (line) => console.log(line),
-});
+}).catch((err: unknown) => (err instanceof ModelError ? exitScriptUsage(`${NAME}: ${err.message}`) : Promise.reject(err)));
 console.log(formatJoinBenchReport(result));
 
 if (args.json !== undefined) {

@@ -1,29 +1,32 @@
 /**
  * The accuracy baseline behind `npm run bench:accuracy`: centralized
- * training of each registry model on the full training set (Fashion-MNIST
- * by default) for a fixed number of epochs, then accuracy on the full test
- * split: the figure gossip runs are compared against. One process, one
- * backend. A deadline bounds the whole run (the machine is shared): a model
- * still training at the deadline stops there and its row says how many
- * epochs it completed. Without the Fashion-MNIST files it says so and falls
- * back to the embedded mnist. Targets: mlp >= 0.87, cnn >= 0.89.
+ * training of each model (a registry name, or a tfjs LayersModel file
+ * `PATH/model.json` built as the daemon builds it, src/train/model-spec.ts)
+ * on the full training set (Fashion-MNIST by default) for a fixed number of
+ * epochs, then accuracy on the full test split: the figure gossip runs are
+ * compared against. One process, one backend. A deadline bounds the whole
+ * run (the machine is shared): a model still training at the deadline stops
+ * there and its row says how many epochs it completed. Without the
+ * Fashion-MNIST files it says so and falls back to the embedded mnist.
+ * Targets: mlp >= 0.87, cnn >= 0.89 (none for a model file).
  */
 import { formatTable } from '../cli/table.ts';
 import { initBackend, type BackendName } from '../train/backend.ts';
 import { DataError, loadDataset, type Dataset } from '../train/dataset.ts';
-import { createModel, type ModelName } from '../train/models.ts';
-import { paramCount } from '../train/params.ts';
+import { buildReplica, describeModel, modelSpecImageShape } from '../train/model-spec.ts';
+import { isModelFile, type ModelName } from '../train/models.ts';
 import { Trainer } from '../train/trainer.ts';
 
 const ACCURACY_TARGETS: Record<string, number> = { mlp: 0.87, cnn: 0.89 };
 const SEED = 1;
 
 export interface AccuracyBenchOptions {
-  models: ModelName[];
+  /** Registry names or `PATH/model.json` files. */
+  models: string[];
   /** Data source spec; falls back to 'mnist' when it is not installed. */
   data: string;
-  /** Planned epochs per model. */
-  epochs: Record<ModelName, number>;
+  /** Planned epochs per registry model, and (`file`) for each model file. */
+  epochs: Record<ModelName | 'file', number>;
   batchSize: number;
   learningRate: number;
   backend: BackendName | 'auto';
@@ -41,8 +44,11 @@ export interface AccuracyEpochRow {
 }
 
 export interface AccuracyResultRow {
-  model: ModelName;
+  /** The --models entry: a registry name or a model file's path. */
+  model: string;
   params: number;
+  /** The model hash (topology, weight shapes, data schema; src/train/models.ts modelHash). */
+  modelHash: string;
   epochs: number;
   epochsPlanned: number;
   batchSize: number;
@@ -65,9 +71,9 @@ export interface AccuracyBenchResult {
   results: AccuracyResultRow[];
 }
 
-async function loadData(spec: string, log: (line: string) => void): Promise<{ data: Dataset; spec: string }> {
+async function loadData(spec: string, imageShape: [number, number, number] | null, log: (line: string) => void): Promise<{ data: Dataset; spec: string }> {
   try {
-    return { data: await loadDataset(spec), spec };
+    return { data: await loadDataset(spec, { imageShape }), spec };
   } catch (err) {
     if (!(err instanceof DataError) || spec === 'mnist') throw err;
     log(`${spec} is not available (${err.message}); using the embedded mnist instead.`);
@@ -76,19 +82,27 @@ async function loadData(spec: string, log: (line: string) => void): Promise<{ da
   }
 }
 
-/** Trains each model in turn until its epochs or the deadline; logs per-epoch lines. */
+/**
+ * Trains each model in turn until its epochs or the deadline; logs
+ * per-epoch lines. `images:DIR` data takes the input shape of the first
+ * model file in the list. Every model is checked against the data before
+ * any trains: ModelError (naming a model file that does not fit).
+ */
 export async function runAccuracyBenchmark(options: AccuracyBenchOptions): Promise<AccuracyBenchResult> {
   const { batchSize, learningRate, log } = options;
   const deadline = performance.now() + options.maxMinutes * 60_000;
   const backend = await initBackend(options.backend, { log });
-  const { data, spec: dataSpec } = await loadData(options.data, log);
+  const firstFile = options.models.find(isModelFile);
+  const { data, spec: dataSpec } = await loadData(options.data, firstFile === undefined ? null : await modelSpecImageShape(firstFile), log);
+  for (const name of options.models) await describeModel(name, data, SEED);
   log(`data: ${dataSpec} (${data.train.count} train, ${data.test.count} test), batch ${batchSize}, adam lr ${learningRate}, deadline ${options.maxMinutesText} min`);
 
   const results: AccuracyResultRow[] = [];
   for (const name of options.models) {
-    const epochsPlanned = options.epochs[name];
+    const epochsPlanned = isModelFile(name) ? options.epochs.file : options.epochs[name as ModelName];
     const started = performance.now();
-    const model = createModel(name, { featureCount: data.featureCount, imageShape: data.imageShape, numClasses: data.numClasses, seed: SEED });
+    const { model, hash, paramCount: params } = await buildReplica(name, data, SEED);
+    if (isModelFile(name)) log(`${name}: ${params} parameters, hash ${hash.slice(0, 16)}`);
     const trainer = new Trainer({ model, train: data.train, featureCount: data.featureCount, numClasses: data.numClasses, batchSize, learningRate, optimizer: 'adam', seed: SEED });
     const perEpoch: AccuracyEpochRow[] = [];
     let trainMs = 0;
@@ -112,7 +126,8 @@ export async function runAccuracyBenchmark(options: AccuracyBenchOptions): Promi
     }
     results.push({
       model: name,
-      params: paramCount(model),
+      params,
+      modelHash: hash,
       epochs: perEpoch.length,
       epochsPlanned,
       batchSize,

@@ -36,8 +36,8 @@ import { FASHION_MNIST_DEFAULT_DIR, loadDataset } from '../train/dataset.ts';
 import { DEFAULT_PACING } from '../core/pacing.ts';
 import { AGGREGATOR_NAMES, checkAggregatorName, DEFAULT_AGGREGATOR } from '../train/aggregators/index.ts';
 import { DEFAULT_MERGE_OPTIONS } from '../train/merge.ts';
-import { isModelName } from '../train/models.ts';
-import type { ModelName } from '../train/models.ts';
+import { MODEL_SPEC_CHOICES, modelSpecImageShape, modelSpecProblem } from '../train/model-spec.ts';
+import { benchModel, modelLine } from './bench-model.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
 import { DEFAULT_GOSSIP_TRAINING, OPTIMIZER_NAMES, TRAINING_DEFAULTS, type OptimizerName } from '../train/training-defaults.ts';
 import { simulate } from '../sim/simulate.ts';
@@ -61,7 +61,7 @@ export const DEFAULT_TRAINING: TrainingSetup = { ...TRAINING_DEFAULTS };
 export const DEFAULT_SIM_PARTNERS = 3;
 
 /** One benchmark row: a simulation's figures (less the per-node finals) with its mode, seed and final accuracies. */
-export interface BenchRun extends Omit<SimulationResult, 'finalAccuracies' | 'privacy'> {
+export interface BenchRun extends Omit<SimulationResult, 'finalAccuracies' | 'privacy' | 'model'> {
   mode: 'centralized' | 'local' | 'f32' | 'compressed';
   seed: number;
   codec: string;
@@ -132,7 +132,7 @@ process, per seed. Target per seed: f32's final mean accuracy - 1 point.`,
         nodes: { type: 'string', default: '8', arg: 'N', help: 'nodes' },
         data: { type: 'string', default: fashionInstalled ? 'fashion-mnist' : 'mnist', arg: 'SPEC', help: 'data source; fashion-mnist when installed, else mnist' },
         partition: { type: 'string', default: 'dirichlet:0.3', arg: 'SPEC', help: 'partition of the data over the nodes' },
-        model: { type: 'string', default: 'mlp', arg: 'NAME', help: 'mlp | mlp-small | cnn' },
+        model: { type: 'string', default: 'mlp', arg: 'SPEC', help: `${MODEL_SPEC_CHOICES} (a tfjs LayersModel: its weights, if any, are every node's initial point)` },
         seeds: { type: 'string', default: '1', arg: 'LIST', help: 'comma list of seeds (partitions, models, shuffling); every mode runs on each' },
         'samples-per-node': { type: 'string', default: String(DEFAULT_SAMPLES_PER_NODE), arg: 'N', help: 'sample budget per node' },
         codec: { type: 'string', multiple: true, default: [], arg: 'SPEC', help: `extra compressed run; the default codec (${DEFAULT_CODEC_SPEC}) always runs` },
@@ -175,8 +175,9 @@ process, per seed. Target per seed: f32's final mean accuracy - 1 point.`,
   } catch (err) {
     exitScriptUsage(`${NAME}: --aggregator: ${(err as Error).message}`);
   }
-  if (!isModelName(values.model)) exitScriptUsage(`${NAME}: --model must be mlp | mlp-small | cnn (got '${values.model}')`);
-  const model: ModelName = values.model;
+  const modelProblem = modelSpecProblem(values.model);
+  if (modelProblem !== null) exitScriptUsage(`${NAME}: --model: ${modelProblem}`);
+  const model = values.model;
   try {
     parsePartitionSpec(values.partition);
   } catch (err) {
@@ -200,10 +201,12 @@ process, per seed. Target per seed: f32's final mean accuracy - 1 point.`,
 
   const dataSpec = values.data;
   const backend = await initBackend('auto');
-  const data = await loadDataset(dataSpec);
+  const data = await loadDataset(dataSpec, { imageShape: await modelSpecImageShape(model) });
+  const identity = await benchModel(NAME, model, data, seeds[0]!);
   const dataNote = dataSpec === 'fashion-mnist' && fashionInstalled ? ' (installed Debian package)' : dataSpec === 'mnist' && !fashionInstalled ? ' (Fashion-MNIST not installed: embedded MNIST instead)' : '';
   const simPacing = { ...DEFAULT_PACING, stepsPerInterval: CLASSIC_F32.stepsPerInterval };
-  console.log(`convergence: data ${data.name}${dataNote}, ${data.train.count} train / ${data.test.count} test rows; ${nodes} nodes, ${values.partition}, model ${model}, seeds ${seeds.join(',')}, backend ${backend}`);
+  console.log(`convergence: data ${data.name}${dataNote}, ${data.train.count} train / ${data.test.count} test rows; ${nodes} nodes, ${values.partition}, seeds ${seeds.join(',')}, backend ${backend}`);
+  console.log(modelLine(model, identity));
   console.log(`budget ${samplesPerNode} samples per node, lr ${learningRate} batch ${baselineTraining.batchSize}; nodes train ${simPacing.stepsPerInterval} steps per ${simPacing.intervalMs} ms (virtual), duty cycle ${simPacing.dutyCycle}; partners ${partners || 'any'}`);
   console.log(`f32: classic gossip (momentum, a full f32 model every interval, plain average, gamma 1). compressed: ${gossipTraining.optimizer}, aggregator ${values.aggregator}, H = ${localStepsList.join(', ')} local steps per exchange, snapshots ${values['snapshot-codec']}, gamma ${gamma}, round-to-nearest`);
   console.log('every curve point on the full test split');
@@ -226,6 +229,9 @@ process, per seed. Target per seed: f32's final mean accuracy - 1 point.`,
         nodes,
         partition: values.partition,
         model,
+        modelName: identity.name,
+        modelHash: identity.hash,
+        paramCount: identity.paramCount,
         seeds,
         samplesPerNode,
         backend,

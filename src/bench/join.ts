@@ -7,7 +7,13 @@
  * distill protocol's answer and decodes it as a joiner would (so the bytes
  * are the real message sizes), then joins one new node several ways side by
  * side: cold, copy (teacher weights, then local training), kd (distillation),
- * cold-small and kd-small (into mlp-small). Per mode: local steps and
+ * cold-small and kd-small (into mlp-small). The swarm and the joiner run
+ * `model` (mlp by default; a registry name or `PATH/model.json`, built as
+ * the daemon builds it, src/train/model-spec.ts). A model file's swarm has
+ * no teacher: the distill protocol names registry models only, so a daemon
+ * with a model file joins by gossip alone (src/node/distill-joiner.ts);
+ * here only `cold` runs then, and the other modes are reported as skipped,
+ * with that reason. Per mode: local steps and
  * training seconds until accuracy on the FULL test split is within a gap of
  * the swarm's mean (distillation steps count; null if never within the
  * budget), accuracy after the budget, bytes transferred. Seconds exclude
@@ -23,7 +29,9 @@ import { loadDataset, type Split } from '../train/dataset.ts';
 import { Distiller, type DistillOptimizerName } from '../train/distill.ts';
 import { buildTeacher } from '../train/distill-join.ts';
 import { weightedAverage } from '../train/merge.ts';
-import { createModel, isModelName, modelHash, modelNames, type ModelName } from '../train/models.ts';
+import { buildReplica, modelSpecImageShape, type ModelIdentity } from '../train/model-spec.ts';
+import { modelLine } from './bench-model.ts';
+import { createModel, isModelFile, isModelName, modelHash, modelNames, type ModelName, type ModelOptions } from '../train/models.ts';
 import { getFlatParams, paramCount, setFlatParams } from '../train/params.ts';
 import { partitionIndices, subsetSplit } from '../train/partition.ts';
 import { createRandom, deriveSeed, permutation } from '../train/random.ts';
@@ -34,6 +42,8 @@ export type JoinMode = (typeof JOIN_MODES)[number];
 
 export interface JoinBenchOptions {
   data: string;
+  /** The swarm's model (and the joiner's, but in the -small modes): a registry name or `PATH/model.json`. */
+  model: string;
   partition: string;
   /** Swarm nodes; the joiner takes one more partition. */
   swarmNodes: number;
@@ -59,7 +69,8 @@ export interface JoinBenchOptions {
 
 export interface JoinRunResult {
   mode: JoinMode;
-  model: ModelName;
+  /** The joiner's model: the swarm's spec, or mlp-small. */
+  model: string;
   stepsToTarget: number | null;
   secondsToTarget: number | null;
   accuracyAtStart: number;
@@ -75,11 +86,30 @@ export interface JoinBenchResult {
   swarmAccuracies: number[];
   swarmMean: number;
   teacherIndex: number;
+  /** The swarm's model as peers see it. */
+  model: ModelIdentity;
+  /** Modes asked for but not run, and why (a model file's swarm has no distill teacher). */
+  skipped: Array<{ mode: JoinMode; reason: string }>;
   testCount: number;
   joinerSamples: number;
   runs: JoinRunResult[];
   /** From the start of runJoinBenchmark to its end. */
   totalSeconds: number;
+}
+
+/** Why a mode cannot run for a swarm of a model file (the daemon's distill join skips such nodes: src/node/distill-joiner.ts). */
+const NO_TEACHER_REASON: Record<Exclude<JoinMode, 'cold'>, string> = {
+  copy: 'a model file has no distill teacher (the distill protocol names registry models only; such a node joins by gossip alone)',
+  kd: 'a model file has no distill teacher (the distill protocol names registry models only; such a node joins by gossip alone)',
+  'kd-small': 'a model file has no distill teacher (the distill protocol names registry models only; such a node joins by gossip alone)',
+  'cold-small': 'an mlp-small joiner could neither gossip with a model-file swarm nor distill from it (it is only the baseline of kd-small)',
+};
+
+/** One line per distinct reason: "skipped copy, kd: <reason>". */
+function skippedLines(skipped: ReadonlyArray<{ mode: JoinMode; reason: string }>): string[] {
+  const byReason = new Map<string, JoinMode[]>();
+  for (const s of skipped) byReason.set(s.reason, [...(byReason.get(s.reason) ?? []), s.mode]);
+  return [...byReason].map(([reason, modes]) => `skipped ${modes.join(', ')}: ${reason}`);
 }
 
 const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
@@ -96,7 +126,7 @@ export async function runJoinBenchmark(options: JoinBenchOptions): Promise<JoinB
   const numSwarmNodes = options.swarmNodes;
   const benchStarted = performance.now();
   const backend = await initBackend(options.backend);
-  const data = await loadDataset(options.data);
+  const data = await loadDataset(options.data, { imageShape: await modelSpecImageShape(options.model) });
   const modelOptions = { featureCount: data.featureCount, imageShape: data.imageShape, numClasses: data.numClasses };
   const { featureCount, numClasses } = data;
   const numNodes = numSwarmNodes + 1; // the last index is the joiner's partition
@@ -106,13 +136,21 @@ export async function runJoinBenchmark(options: JoinBenchOptions): Promise<JoinB
 
   log(`bench:join  backend ${backend}, data ${options.data} (${data.train.count} train / ${data.test.count} test), partition ${options.partition}, seed ${seed}`);
 
+  // A model file's swarm has no teacher: the distill protocol names registry models only (the daemon skips the distill join for it).
+  const noTeacher = isModelFile(options.model);
+  const skipped = noTeacher ? options.modes.filter((mode) => mode !== 'cold').map((mode) => ({ mode, reason: NO_TEACHER_REASON[mode] })) : [];
+  for (const line of skippedLines(skipped)) log(line);
+
   // ---- 1. The swarm -----------------------------------------------------------------
   const swarm: SwarmNode[] = [];
+  let swarmModel: ModelIdentity | null = null;
   for (let i = 0; i < numSwarmNodes; i++) {
     const local = localSplit(i);
-    const model = createModel('mlp', { ...modelOptions, seed: deriveSeed(seed, 'swarm-init') }); // gossip swarms share an initialization seed
+    const { model, ...identity } = await buildReplica(options.model, data, deriveSeed(seed, 'swarm-init')); // gossip swarms share an initialization seed
+    swarmModel ??= identity;
     swarm.push({ model, local, trainer: new Trainer({ model, train: local, featureCount, numClasses, batchSize, learningRate, optimizer, seed: deriveSeed(seed, 'swarm', i) }) });
   }
+  log(modelLine(options.model, swarmModel!));
   const pairing = createRandom(deriveSeed(seed, 'pairing'));
   const swarmStarted = performance.now();
   for (let round = 0; round < options.swarmRounds; round++) {
@@ -131,41 +169,13 @@ export async function runJoinBenchmark(options: JoinBenchOptions): Promise<JoinB
   const swarmMean = swarmAccuracies.reduce((a, b) => a + b, 0) / swarmAccuracies.length;
   const target = swarmMean - options.targetGap;
   const teacherIndex = swarmAccuracies.indexOf(Math.max(...swarmAccuracies));
-  const teacherNode = swarm[teacherIndex]!;
   log(
-    `swarm: ${numSwarmNodes} x mlp, ${options.swarmRounds} rounds x ${options.swarmSteps} local steps, ${((performance.now() - swarmStarted) / 1000).toFixed(1)} s; ` +
+    `swarm: ${numSwarmNodes} x ${options.model}, ${options.swarmRounds} rounds x ${options.swarmSteps} local steps, ${((performance.now() - swarmStarted) / 1000).toFixed(1)} s; ` +
       `accuracy ${swarmAccuracies.map(pct).join(' ')} (mean ${pct(swarmMean)}); target ${pct(target)}; teacher node ${teacherIndex}`,
   );
 
   // ---- 2. The teacher's answer, as on the wire ---------------------------------------
-  const teacherHash = modelHash(teacherNode.model);
-  const requestBytes = encodeDistillRequest({ swarmId: 'bench', incarnation: 'joiner', wantedModel: null }).length;
-  const answerFrame = encodeDistillModel(
-    { swarmId: 'bench', incarnation: 'teacher', modelName: 'mlp', modelHash: teacherHash, params: getFlatParams(teacherNode.model), age: teacherNode.trainer.age, samplesSeen: teacherNode.trainer.samplesSeen },
-    options.codec,
-  );
-  const registryShapes = new Map<string, { modelHash: string; paramCount: number }>();
-  const answer = decodeDistillAnswer(answerFrame, {
-    swarmId: 'bench',
-    frameLimits: DEFAULT_FRAME_LIMITS,
-    registryModelNames: modelNames,
-    resolveModel: (name) => {
-      let shape = registryShapes.get(name);
-      if (shape === undefined && isModelName(name)) {
-        const probe = createModel(name, { ...modelOptions, seed: 0 });
-        shape = { modelHash: modelHash(probe), paramCount: paramCount(probe) };
-        probe.dispose();
-        registryShapes.set(name, shape);
-      }
-      if (shape === undefined) throw new Error(`not a registry model: ${name}`);
-      return shape;
-    },
-  });
-  if (answer.kind !== 'model') throw new Error('the teacher answered BUSY in-process');
-  const teacherModel = answer;
-  const transferBytes = requestBytes + answerFrame.length;
-  const receivedTeacher = buildTeacher(answer.modelName as ModelName, answer.params, modelOptions);
-  log(`teacher answer: ${answerFrame.length} bytes (${options.codecSpec}, ${answer.params.length} params; f32 would be ${answer.params.length * 4}); received teacher accuracy ${pct(accuracyOf(receivedTeacher))}`);
+  const teacher = noTeacher ? null : teacherOnTheWire(swarm[teacherIndex]!, options.model as ModelName, options, modelOptions, accuracyOf, log);
   for (const node of swarm) node.trainer.dispose();
 
   // ---- 3. The joiner, each way -------------------------------------------------------
@@ -184,16 +194,17 @@ export async function runJoinBenchmark(options: JoinBenchOptions): Promise<JoinB
   }
 
   async function runMode(mode: JoinMode): Promise<JoinRunResult> {
-    const modelName: ModelName = mode.endsWith('-small') ? 'mlp-small' : 'mlp';
-    const model = createModel(modelName, { ...modelOptions, seed: deriveSeed(seed, 'joiner-init') });
+    const modelName = mode.endsWith('-small') ? 'mlp-small' : options.model;
+    const { model } = await buildReplica(modelName, data, deriveSeed(seed, 'joiner-init'));
     const usesTeacher = mode !== 'cold' && mode !== 'cold-small';
-    if (mode === 'copy' || (mode === 'kd' && modelHash(model) === teacherModel.modelHash)) setFlatParams(model, teacherModel.params);
+    if (usesTeacher && teacher === null) throw new Error(`join mode ${mode} needs a teacher`); // skipped above for a model file
+    if (mode === 'copy' || (mode === 'kd' && modelHash(model) === teacher!.modelHash)) setFlatParams(model, teacher!.params);
     const accuracyAtStart = accuracyOf(model);
     const stepSeed = deriveSeed(seed, 'joiner-steps');
     let step: () => void;
     let release: () => void;
     if (mode === 'kd' || mode === 'kd-small') {
-      const distiller = new Distiller({ teacher: receivedTeacher, student: model, train: joinerData, featureCount, numClasses, batchSize, learningRate, optimizer, temperature, alpha, seed: stepSeed });
+      const distiller = new Distiller({ teacher: teacher!.model, student: model, train: joinerData, featureCount, numClasses, batchSize, learningRate, optimizer, temperature, alpha, seed: stepSeed });
       step = () => void distiller.step();
       release = () => distiller.dispose();
     } else {
@@ -219,16 +230,16 @@ export async function runJoinBenchmark(options: JoinBenchOptions): Promise<JoinB
     }
     release();
     model.dispose();
-    return { mode, model: modelName, stepsToTarget, secondsToTarget, accuracyAtStart, accuracyAfterBudget: accuracy, bytes: usesTeacher ? transferBytes : 0, trainSeconds: trainMs / 1000 };
+    return { mode, model: modelName, stepsToTarget, secondsToTarget, accuracyAtStart, accuracyAfterBudget: accuracy, bytes: usesTeacher ? teacher!.transferBytes : 0, trainSeconds: trainMs / 1000 };
   }
 
   const runs: JoinRunResult[] = [];
-  for (const mode of options.modes) {
+  for (const mode of options.modes.filter((m) => !skipped.some((s) => s.mode === m))) {
     const run = await runMode(mode);
     runs.push(run);
     log(`  ${mode}: done in ${run.trainSeconds.toFixed(1)} s of training`);
   }
-  receivedTeacher.dispose();
+  teacher?.model.dispose();
   return {
     options,
     backend,
@@ -236,11 +247,59 @@ export async function runJoinBenchmark(options: JoinBenchOptions): Promise<JoinB
     swarmAccuracies,
     swarmMean,
     teacherIndex,
+    model: swarmModel!,
+    skipped,
     testCount: data.test.count,
     joinerSamples: joinerData.count,
     runs,
     totalSeconds: (performance.now() - benchStarted) / 1000,
   };
+}
+
+/** The teacher as a joiner receives it: its distill answer (model, hash, parameters) and the request + answer bytes. */
+interface ReceivedTeacher {
+  model: tf.LayersModel;
+  modelHash: string;
+  params: Float32Array;
+  transferBytes: number;
+}
+
+/** Encodes the teacher node's model as the distill protocol's answer and decodes it as a joiner would (registry models only). */
+function teacherOnTheWire(
+  teacherNode: SwarmNode,
+  modelName: ModelName,
+  options: JoinBenchOptions,
+  modelOptions: Omit<ModelOptions, 'seed'>,
+  accuracyOf: (model: tf.LayersModel) => number,
+  log: (line: string) => void,
+): ReceivedTeacher {
+  const teacherHash = modelHash(teacherNode.model);
+  const requestBytes = encodeDistillRequest({ swarmId: 'bench', incarnation: 'joiner', wantedModel: null }).length;
+  const answerFrame = encodeDistillModel(
+    { swarmId: 'bench', incarnation: 'teacher', modelName, modelHash: teacherHash, params: getFlatParams(teacherNode.model), age: teacherNode.trainer.age, samplesSeen: teacherNode.trainer.samplesSeen },
+    options.codec,
+  );
+  const registryShapes = new Map<string, { modelHash: string; paramCount: number }>();
+  const answer = decodeDistillAnswer(answerFrame, {
+    swarmId: 'bench',
+    frameLimits: DEFAULT_FRAME_LIMITS,
+    registryModelNames: modelNames,
+    resolveModel: (name) => {
+      let shape = registryShapes.get(name);
+      if (shape === undefined && isModelName(name)) {
+        const probe = createModel(name, { ...modelOptions, seed: 0 });
+        shape = { modelHash: modelHash(probe), paramCount: paramCount(probe) };
+        probe.dispose();
+        registryShapes.set(name, shape);
+      }
+      if (shape === undefined) throw new Error(`not a registry model: ${name}`);
+      return shape;
+    },
+  });
+  if (answer.kind !== 'model') throw new Error('the teacher answered BUSY in-process');
+  const model = buildTeacher(answer.modelName as ModelName, answer.params, modelOptions);
+  log(`teacher answer: ${answerFrame.length} bytes (${options.codecSpec}, ${answer.params.length} params; f32 would be ${answer.params.length * 4}); received teacher accuracy ${pct(accuracyOf(model))}`);
+  return { model, modelHash: answer.modelHash, params: answer.params, transferBytes: requestBytes + answerFrame.length };
 }
 
 /** Speed-up of `fast` over `slow` in steps; a slow run that never got there counts as the budget (lower bound). */
@@ -266,6 +325,7 @@ export function formatJoinBenchReport(result: JoinBenchResult): string {
   ]);
   const lines = [
     '',
+    modelLine(result.options.model, result.model),
     `target: within ${(100 * targetGap).toFixed(0)} points of the swarm mean ${pct(result.swarmMean)} = ${pct(result.target)} on the full test split (${result.testCount} samples)`,
     formatTable(header, rows, { leftColumns: header.length, rule: true }),
   ];
@@ -276,6 +336,7 @@ export function formatJoinBenchReport(result: JoinBenchResult): string {
       lines.push(`${fast} vs ${slow}: ${ratio === null ? `${fast} never reached the target` : `${lowerBound ? '>= ' : ''}${ratio.toFixed(1)}x sooner (steps)`}`);
     }
   }
+  lines.push(...skippedLines(result.skipped));
   lines.push(`total ${result.totalSeconds.toFixed(0)} s`);
   return lines.join('\n');
 }
@@ -286,7 +347,9 @@ export function joinBenchJson(result: JoinBenchResult): Record<string, unknown> 
   return {
     target: result.target,
     budgetSteps: o.budgetSteps,
-    runs: result.runs.map((r) => ({ mode: r.mode, stepsToTarget: r.stepsToTarget, secondsToTarget: r.secondsToTarget, accuracyAfterBudget: r.accuracyAfterBudget, bytes: r.bytes })),
+    model: { spec: o.model, ...result.model },
+    skipped: result.skipped,
+    runs: result.runs.map((r) => ({ mode: r.mode, model: r.model, stepsToTarget: r.stepsToTarget, secondsToTarget: r.secondsToTarget, accuracyAfterBudget: r.accuracyAfterBudget, bytes: r.bytes })),
     swarm: { nodes: o.swarmNodes, rounds: o.swarmRounds, stepsPerRound: o.swarmSteps, accuracies: result.swarmAccuracies, meanAccuracy: result.swarmMean, teacherIndex: result.teacherIndex },
     settings: { data: o.data, partition: o.partition, backend: result.backend, codec: o.codecSpec, optimizer: o.optimizer, learningRate: o.learningRate, batchSize: o.batchSize, temperature: o.temperature, alpha: o.alpha, seed: o.seed, joinerSamples: result.joinerSamples },
     speedups: {

@@ -1,7 +1,7 @@
 /**
  * The poisoning benchmark (issue 16): how much accuracy the honest nodes keep
  * when some peers are malicious, with the plain average and with the default
- * aggregator. 8 nodes on Fashion-MNIST dirichlet:0.3 (mlp), 2 of them
+ * aggregator. 8 nodes on Fashion-MNIST dirichlet:0.3 (mlp, or --model), 2 of them
  * malicious, in the simulator (src/sim/simulate.ts) with the real sessions,
  * codecs and aggregators; the attacks are crafted by the simulator's driver
  * (src/sim/adversary.ts), never by the daemon. Every attack runs with each
@@ -29,7 +29,9 @@ import type { TrainingSetup } from '../sim/simulate.ts';
 import { AGGREGATOR_NAMES, DEFAULT_AGGREGATOR, isAggregatorName } from '../train/aggregators/index.ts';
 import { initBackend } from '../train/backend.ts';
 import { FASHION_MNIST_DEFAULT_DIR, loadDataset } from '../train/dataset.ts';
+import { MODEL_SPEC_CHOICES, modelSpecImageShape, modelSpecProblem } from '../train/model-spec.ts';
 import { DEFAULT_GOSSIP_TRAINING } from '../train/training-defaults.ts';
+import { benchModel, modelLine } from './bench-model.ts';
 
 export const DEFAULT_POISON_SAMPLES_PER_NODE = 8_000;
 const NAME = 'bench:poison';
@@ -75,6 +77,7 @@ average and with the default aggregator (${DEFAULT_AGGREGATOR}), in the simulato
         malicious: { type: 'string', default: '2', arg: 'M', help: 'malicious nodes among them (the last M)' },
         data: { type: 'string', default: fashionInstalled ? 'fashion-mnist' : 'mnist', arg: 'SPEC', help: 'data source; fashion-mnist when installed, else mnist' },
         partition: { type: 'string', default: 'dirichlet:0.3', arg: 'SPEC', help: 'partition of the data over the nodes' },
+        model: { type: 'string', default: 'mlp', arg: 'SPEC', help: `${MODEL_SPEC_CHOICES} (a tfjs LayersModel: its weights, if any, are every node's initial point)` },
         seed: { type: 'string', default: '1', arg: 'N', help: 'seed of partitions, models, shuffling and attacks' },
         'samples-per-node': { type: 'string', default: String(DEFAULT_POISON_SAMPLES_PER_NODE), arg: 'N', help: 'sample budget per node' },
         attacks: { type: 'string', default: ATTACK_NAMES.join(','), arg: 'LIST', help: `comma list of ${ATTACK_NAMES.join(', ')}` },
@@ -96,12 +99,16 @@ average and with the default aggregator (${DEFAULT_AGGREGATOR}), in the simulato
   const aggregators = nameList(values.aggregators, '--aggregators', AGGREGATOR_NAMES, isAggregatorName);
   const maliciousNodes = Array.from({ length: malicious }, (_, k) => nodes - malicious + k);
   const honest = Array.from({ length: nodes }, (_, i) => i).filter((i) => !maliciousNodes.includes(i));
+  const modelProblem = modelSpecProblem(values.model);
+  if (modelProblem !== null) exitScriptUsage(`${NAME}: --model: ${modelProblem}`);
 
   const backend = await initBackend('auto');
-  const data = await loadDataset(values.data);
+  const data = await loadDataset(values.data, { imageShape: await modelSpecImageShape(values.model) });
+  const model = await benchModel(NAME, values.model, data, seed);
   // What a daemon runs: the gossip training default (src/train/training-defaults.ts) and H local steps per exchange.
   const training: TrainingSetup = { ...DEFAULT_GOSSIP_TRAINING };
-  console.log(`poison: data ${data.name}, ${nodes} nodes (${malicious} malicious: ${maliciousNodes.join(', ')}), ${values.partition}, mlp, seed ${seed}, backend ${backend}`);
+  console.log(`poison: data ${data.name}, ${nodes} nodes (${malicious} malicious: ${maliciousNodes.join(', ')}), ${values.partition}, seed ${seed}, backend ${backend}`);
+  console.log(modelLine(values.model, model));
   console.log(`budget ${samplesPerNode} samples per node, ${training.optimizer} lr ${training.learningRate}, codec ${DEFAULT_CODEC_SPEC}, H = ${DEFAULT_PACING.localStepsPerExchange} local steps per exchange, partners ${partners || 'any'}; a-little-is-enough z = ${aLittleIsEnoughZ(nodes, malicious).toFixed(3)}`);
 
   const runs: PoisonRun[] = [];
@@ -111,7 +118,7 @@ average and with the default aggregator (${DEFAULT_AGGREGATOR}), in the simulato
         data,
         partition: values.partition,
         numNodes: nodes,
-        model: 'mlp',
+        model: values.model,
         seed,
         mode: 'gossip',
         samplesPerNode,
@@ -169,7 +176,7 @@ average and with the default aggregator (${DEFAULT_AGGREGATOR}), in the simulato
   for (const c of checks) console.log(`${c.pass ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`);
 
   if (values.json) {
-    const out = { defaultAggregator: DEFAULT_AGGREGATOR, runs, data: data.name, nodes, maliciousNodes, partition: values.partition, model: 'mlp', seed, samplesPerNode, partners, codec: DEFAULT_CODEC_SPEC, backend, training, checks };
+    const out = { defaultAggregator: DEFAULT_AGGREGATOR, runs, data: data.name, nodes, maliciousNodes, partition: values.partition, model: values.model, modelName: model.name, modelHash: model.hash, paramCount: model.paramCount, seed, samplesPerNode, partners, codec: DEFAULT_CODEC_SPEC, backend, training, checks };
     await writeFile(values.json, `${JSON.stringify(out, null, 2)}\n`);
     console.log(`wrote ${values.json}`);
   }

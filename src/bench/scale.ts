@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { exitScriptUsage, parseScriptArgs } from '../cli/script-args.ts';
 import { DEFAULT_SIMULATE_DATA } from '../cli/simulate-options.ts';
 import { DEFAULT_CODEC_SPEC, isCodecSpec } from '../protocol/codec/index.ts';
+import { MODEL_SPEC_CHOICES, modelSpecProblem } from '../train/model-spec.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
 import { swarmPlotSvg } from './swarm-plot.ts';
 
@@ -47,6 +48,11 @@ export interface ScaleResult {
   timeToTargetSeconds: number | null;
   bytesPerNodeAtTarget: number | null;
   exchanges: unknown;
+  /** The model every node ran: --model as given, the name nodes announce, its hash and size. */
+  model: string;
+  modelName: string;
+  modelHash: string;
+  paramCount: number;
   loadAverage: { before: number[]; after: number[] };
   curve: Array<{ timeMs: number; meanAccuracy: number; worstAccuracy: number; p10Accuracy: number; p50Accuracy: number; p90Accuracy: number; bytesPerNode: number }>;
 }
@@ -80,7 +86,7 @@ simulated time to the target accuracy, bytes per node, wall seconds per simulate
         duration: { type: 'string', default: '30s', arg: 'TIME', help: 'simulated time per run' },
         target: { type: 'string', default: '0.7', arg: 'ACC', help: 'target mean accuracy (time to reach it is reported)' },
         data: { type: 'string', default: DEFAULT_SIMULATE_DATA, arg: 'SPEC', help: 'data set' },
-        model: { type: 'string', default: 'mlp-small', arg: 'NAME', help: 'model' },
+        model: { type: 'string', default: 'mlp-small', arg: 'SPEC', help: `${MODEL_SPEC_CHOICES} (a tfjs LayersModel: its weights, if any, are every node's initial point)` },
         'eval-interval': { type: 'string', default: '10s', arg: 'TIME', help: 'simulated time between curve points' },
         'eval-nodes': { type: 'string', default: '100', arg: 'N', help: 'nodes sampled per curve point (the final point evaluates all)' },
         'eval-rows': { type: 'string', default: '1000', arg: 'N', help: 'first N test rows every evaluation uses' },
@@ -106,6 +112,8 @@ simulated time to the target accuracy, bytes per node, wall seconds per simulate
   }
   const codecs = list(values.codecs).map((c) => (c === 'default' ? DEFAULT_CODEC_SPEC : c));
   for (const c of codecs) if (!isCodecSpec(c)) exitScriptUsage(`${NAME}: --codecs: not a codec spec: '${c}' (e.g. f32, default, topk:0.1+q4+deflate)`);
+  const modelProblem = modelSpecProblem(values.model);
+  if (modelProblem !== null) exitScriptUsage(`${NAME}: --model: ${modelProblem}`);
   if (values.resume === true && values.json === undefined) exitScriptUsage(`${NAME}: --resume needs --json FILE (the runs to keep)`);
 
   const results: ScaleResult[] = values.resume === true && existsSync(values.json!) ? (JSON.parse(readFileSync(values.json!, 'utf8')) as { results: ScaleResult[] }).results : [];
@@ -117,8 +125,9 @@ simulated time to the target accuracy, bytes per node, wall seconds per simulate
     await writeFile(values.json, `${JSON.stringify({ results }, null, 2)}\n`);
     await writeFile(values.json.replace(/\.json$/i, '') + '.svg', await swarmPlotSvg(results.map((r) => ({ label: `${r.nodes} ${r.partition} ${r.codec}`, curve: r.curve }))));
   };
+  let failedCode: number | null = null;
   try {
-    for (const n of nodes) {
+    grid: for (const n of nodes) {
       for (const partition of partitions) {
         for (const codec of codecs) {
           if (done(n, partition, codec)) {
@@ -133,7 +142,12 @@ simulated time to the target accuracy, bytes per node, wall seconds per simulate
           ];
           console.log(`${NAME}: gossip-learn simulate ${args.slice(0, -4).join(' ')}`);
           const code = await runChild(args);
-          if (code !== 0) throw new Error(`${NAME}: simulate exited with ${code} for ${n} nodes ${partition} ${codec}`);
+          // simulate printed its one line (e.g. a model file that does not fit the data) on stderr.
+          if (code !== 0) {
+            console.error(`${NAME}: simulate exited with ${code} for ${n} nodes ${partition} ${codec}`);
+            failedCode = code;
+            break grid;
+          }
           const run = JSON.parse(await readFile(out, 'utf8')) as ScaleResult & { curve: ScaleResult['curve'] };
           const atTarget = run.timeToTargetSeconds === null ? null : run.curve.find((p) => p.timeMs >= run.timeToTargetSeconds! * 1000) ?? null;
           results.push({
@@ -151,6 +165,10 @@ simulated time to the target accuracy, bytes per node, wall seconds per simulate
             timeToTargetSeconds: run.timeToTargetSeconds,
             bytesPerNodeAtTarget: atTarget?.bytesPerNode ?? null,
             exchanges: run.exchanges,
+            model: run.model,
+            modelName: run.modelName,
+            modelHash: run.modelHash,
+            paramCount: run.paramCount,
             loadAverage: run.loadAverage,
             curve: run.curve.map(({ timeMs, meanAccuracy, worstAccuracy, p10Accuracy, p50Accuracy, p90Accuracy, bytesPerNode }) => ({ timeMs, meanAccuracy, worstAccuracy, p10Accuracy, p50Accuracy, p90Accuracy, bytesPerNode })),
           });
@@ -161,6 +179,7 @@ simulated time to the target accuracy, bytes per node, wall seconds per simulate
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+  if (failedCode !== null) process.exit(failedCode);
   console.log('');
   console.log('nodes  partition        codec                 final mean  worst   to target   MB/node  wall s  s/sim-min  peak RSS');
   for (const r of results) {

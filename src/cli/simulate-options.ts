@@ -19,7 +19,7 @@ import { DEFAULT_VIEW, SWARM_EXCHANGE_TIMEOUT_MS } from '../sim/swarm.ts';
 import { AGGREGATOR_NAMES, DEFAULT_AGGREGATOR } from '../train/aggregators/index.ts';
 import { isBackendName, type BackendName } from '../train/backend.ts';
 import { FASHION_MNIST_DEFAULT_DIR } from '../train/dataset.ts';
-import { isModelName, type ModelName } from '../train/models.ts';
+import { MODEL_SPEC_CHOICES, modelSpecProblem } from '../train/model-spec.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
 import { DEFAULT_GOSSIP_TRAINING, OPTIMIZER_NAMES, type OptimizerName } from '../train/training-defaults.ts';
 import { readScriptArgs, type ScriptOption } from './script-args.ts';
@@ -32,7 +32,8 @@ export interface SimulateOptions {
   nodes: number;
   data: string;
   partition: string;
-  model: ModelName;
+  /** A registry name or `PATH/model.json` (src/train/model-spec.ts). */
+  model: string;
   codec: string;
   aggregator: string;
   optimizer: OptimizerName;
@@ -57,7 +58,7 @@ const OPTIONS = {
   duration: { type: 'string', default: '60s', arg: 'TIME', help: 'simulated (virtual) time to run, e.g. 90s, 5m' },
   data: { type: 'string', default: DEFAULT_SIMULATE_DATA, arg: 'SPEC', help: 'mnist | fashion-mnist | fashion-mnist:<dir> | csv:<path>' },
   partition: { type: 'string', default: 'dirichlet:0.3', arg: 'SPEC', help: 'iid | dirichlet:<alpha> | shards:<k>' },
-  model: { type: 'string', default: 'mlp-small', arg: 'NAME', help: 'mlp | mlp-small | cnn' },
+  model: { type: 'string', default: 'mlp-small', arg: 'SPEC', help: `${MODEL_SPEC_CHOICES} (a tfjs LayersModel: its weights, if any, are every node's initial point)` },
   codec: { type: 'string', default: DEFAULT_CODEC_SPEC, arg: 'SPEC', help: 'delta codec, as the daemon\'s --codec (f32 for uncompressed)' },
   aggregator: { type: 'string', default: DEFAULT_AGGREGATOR, arg: 'NAME', help: AGGREGATOR_NAMES.join(' | ') },
   optimizer: { type: 'string', default: DEFAULT_GOSSIP_TRAINING.optimizer, arg: 'NAME', help: OPTIMIZER_NAMES.join(' | ') },
@@ -175,7 +176,8 @@ export function parseSimulateOptions(argv: string[]): { kind: 'help'; text: stri
   if (result.kind === 'error') throw new CliUsageError(result.message.replace(/`npm run simulate -- --help`/, '`gossip-learn simulate --help`'));
   const v = result.values;
   const nodes = integer('nodes', v.nodes, 2);
-  if (!isModelName(v.model)) fail('model', `unknown model '${v.model}' (expected mlp | mlp-small | cnn)`);
+  const modelProblem = modelSpecProblem(v.model);
+  if (modelProblem !== null) fail('model', modelProblem);
   try {
     parsePartitionSpec(v.partition);
   } catch (err) {

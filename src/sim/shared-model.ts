@@ -9,7 +9,7 @@
  * grows by P floats of parameters (plus the parked optimizer state and the
  * gossip sessions' replicas) per node, not by a tfjs model per node.
  *
- *   const shared = new SharedModel({ model: 'mlp-small', featureCount: 784, imageShape: [28, 28, 1], numClasses: 10, seed: 1, nodes: 1000 });
+ *   const shared = await SharedModel.create({ model: 'mlp-small', data, seed: 1, nodes: 1000 });   // or model: 'my-model/model.json'
  *   const trainer = shared.createTrainer({ train, batchSize: 32, learningRate: 0.05, optimizer: 'qgm', seed: 7 });
  *   const slot = shared.slotModel(3, trainer);            // node 3's LocalModelStore (the gossip core reads and writes it)
  *   const result = await shared.train(3, trainer, 5);     // 5 local steps on node 3's weights
@@ -18,21 +18,26 @@
  *
  * Events of the simulator never overlap (src/sim/virtual-clock.ts awaits
  * each), so the one model is never used by two nodes at once.
+ *
+ * The model is a --model spec built once as a daemon builds it
+ * (src/train/model-spec.ts buildReplica); every slot starts from its
+ * parameters: a model file's weights when it has them, else the seeded
+ * initialization, the shared initial point of daemons with the same --seed.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Split } from '../train/dataset.ts';
+import type { Dataset, Split } from '../train/dataset.ts';
 import type { GuardedModel } from '../train/divergence-guard.ts';
 import type { TrainingCounters } from '../train/merge.ts';
 import type { ModelState } from '../train/model-state.ts';
-import { createModel, modelHash, type ModelName } from '../train/models.ts';
-import { getFlatParams, paramCount, ParamsError, setFlatParams } from '../train/params.ts';
+import { buildReplica, type ModelReplica } from '../train/model-spec.ts';
+import { getFlatParams, ParamsError, setFlatParams } from '../train/params.ts';
 import { evaluateModel, Trainer, type Evaluation, type OptimizerName, type TrainStepsResult } from '../train/trainer.ts';
 
 export interface SharedModelOptions {
-  model: ModelName;
-  featureCount: number;
-  imageShape: [number, number, number] | null;
-  numClasses: number;
+  /** A --model spec: a registry name or `PATH/model.json`. */
+  model: string;
+  /** The data the model must fit (feature count, image shape, classes, schema for the hash). */
+  data: Dataset;
   /** Seed of the common initialization every node starts from (as daemons started with the same --seed). */
   seed: number;
   /** Slots in the arena (nodes). */
@@ -41,7 +46,8 @@ export interface SharedModelOptions {
 
 export class SharedModel {
   readonly model: tf.LayersModel;
-  readonly modelName: ModelName;
+  /** The name nodes announce (`file:<hash>` for a model file). */
+  readonly modelName: string;
   readonly modelHash: string;
   readonly paramCount: number;
   readonly featureCount: number;
@@ -52,17 +58,27 @@ export class SharedModel {
   /** The rows `accuracy` last evaluated, as a tensor. */
   private rows: { split: Split; x: tf.Tensor2D } | null = null;
 
-  /** Throws ModelError for a bad model or shape, RangeError when the arena would not fit in one typed array. */
-  constructor(options: SharedModelOptions) {
-    this.model = createModel(options.model, { featureCount: options.featureCount, imageShape: options.imageShape, numClasses: options.numClasses, seed: options.seed });
-    this.modelName = options.model;
-    this.modelHash = modelHash(this.model);
-    this.paramCount = paramCount(this.model);
-    this.featureCount = options.featureCount;
-    this.numClasses = options.numClasses;
-    this.arena = new Float32Array(this.paramCount * options.nodes);
+  /** Builds the model (ModelError, naming a model file that does not fit the data) and fills every slot with its parameters (RangeError when the arena would not fit in one typed array). */
+  static async create(options: SharedModelOptions): Promise<SharedModel> {
+    const replica = await buildReplica(options.model, options.data, options.seed);
+    try {
+      return new SharedModel(replica, options.data, options.nodes);
+    } catch (err) {
+      replica.model.dispose();
+      throw err;
+    }
+  }
+
+  private constructor(replica: ModelReplica, data: Dataset, nodes: number) {
+    this.model = replica.model;
+    this.modelName = replica.name;
+    this.modelHash = replica.hash;
+    this.paramCount = replica.paramCount;
+    this.featureCount = data.featureCount;
+    this.numClasses = data.numClasses;
+    this.arena = new Float32Array(this.paramCount * nodes);
     const initial = getFlatParams(this.model);
-    for (let i = 0; i < options.nodes; i++) this.arena.set(initial, i * this.paramCount);
+    for (let i = 0; i < nodes; i++) this.arena.set(initial, i * this.paramCount);
   }
 
   /** Node `index`'s parameters: a view into the arena (writes go straight to the node's model). */

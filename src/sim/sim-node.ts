@@ -1,10 +1,13 @@
 /**
  * One simulated node: its own model, trainer and data partition behind a
  * LiveModel, and a gossip core built by the same createGossipNode the daemon
- * uses (src/core/gossip-node.ts). Nodes of one run start from the same seeded
- * initialization, as daemons started with the same --seed do.
+ * uses (src/core/gossip-node.ts). The model is a --model spec, a registry
+ * name or `PATH/model.json`, built as a daemon builds it
+ * (src/train/model-spec.ts buildReplica): nodes of one run start from the
+ * same point, as daemons started with the same --seed do (a model file's
+ * weights when it has them, else the seeded initialization).
  *
- *   const node = createSimNode({ data, partition: 'iid', index: 0, numNodes: 4, model: 'mlp', seed: 1, training, gossip });
+ *   const node = await createSimNode({ data, partition: 'iid', index: 0, numNodes: 4, model: 'mlp', seed: 1, training, gossip });
  *   await node.live.trainer.trainSteps(5);
  *   node.dispose();
  */
@@ -17,7 +20,7 @@ import type { Dataset, Split } from '../train/dataset.ts';
 import { DivergenceGuard } from '../train/divergence-guard.ts';
 import { LiveModel } from '../train/live-model.ts';
 import type { MergeOptions } from '../train/merge.ts';
-import { createModel, modelHash, type ModelName } from '../train/models.ts';
+import { buildReplica } from '../train/model-spec.ts';
 import { partitionIndices, subsetSplit } from '../train/partition.ts';
 import { createRandom, deriveSeed } from '../train/random.ts';
 import { Trainer, type OptimizerName } from '../train/trainer.ts';
@@ -55,7 +58,8 @@ export interface SimNodeOptions {
   partition: string;
   index: number;
   numNodes: number;
-  model: ModelName;
+  /** A --model spec: a registry name or a tfjs LayersModel file ending in `.json`. */
+  model: string;
   seed: number;
   training: TrainingSetup;
   /** null: the node never gossips (local and centralized baselines). */
@@ -89,46 +93,54 @@ export function simNodeId(index: number): string {
   return `node-${index}`;
 }
 
-/** Builds node `index`; throws PartitionError, ModelError or a codec spec error for bad settings. */
-export function createSimNode(options: SimNodeOptions): SimNode {
+/** Builds node `index`; throws PartitionError, ModelError (naming a model file) or a codec spec error for bad settings. */
+export async function createSimNode(options: SimNodeOptions): Promise<SimNode> {
   const { data, index } = options;
   const attack = options.attack ?? null;
   const ownRows = options.train ?? subsetSplit(data.train, data.featureCount, partitionIndices(options.partition, data.train.y, data.numClasses, { seed: options.seed, nodeIndex: index, numNodes: options.numNodes }));
   const train = attack?.trainSplit === undefined ? ownRows : attack.trainSplit(ownRows);
-  const model = createModel(options.model, { featureCount: data.featureCount, imageShape: data.imageShape, numClasses: data.numClasses, seed: options.seed });
-  const trainer = new Trainer({
-    model,
-    train,
-    featureCount: data.featureCount,
-    numClasses: data.numClasses,
-    batchSize: options.training.batchSize,
-    learningRate: options.training.learningRate,
-    optimizer: options.training.optimizer,
-    seed: deriveSeed(options.seed, 'sim-node', index),
-  });
-  const live = new LiveModel({ model, trainer, modelName: options.model, modelHash: modelHash(model) });
-  const guard = new DivergenceGuard({ model: live, numClasses: data.numClasses });
-  const random = createRandom(deriveSeed(options.seed, 'sim-gossip', index));
-  const setup = options.gossip;
-  const gossip =
-    setup === null
-      ? null
-      : createGossipNode({
-          swarmId: setup.swarmId ?? 'simulation',
-          modelHash: live.modelHash,
-          paramCount: live.paramCount,
-          model: attack?.store === undefined ? guard : attack.store(guard),
-          incarnation: `sim-${index}`,
-          codec: attack?.codec ?? setup.codec,
-          ...(attack?.codec !== undefined ? { snapshotCodec: attack.codec } : setup.snapshotCodec === undefined ? {} : { snapshotCodec: setup.snapshotCodec }),
-          aggregator: createAggregator(setup.aggregator, setup.mergeOptions ?? {}),
-          random,
-          ...(setup.rounding === 'stochastic' ? { rounding: createRandom(deriveSeed(options.seed, 'sim-rounding', index)) } : {}),
-          ...(options.now === undefined ? {} : { now: options.now }),
-          ...(setup.localStepsPerExchange === undefined ? {} : { localStepsPerExchange: setup.localStepsPerExchange }),
-          ...(setup.byteBudgetPerHour === undefined ? {} : { byteBudgetPerHour: setup.byteBudgetPerHour }),
-          // The seeded initial model is public: every node computes the same one.
-          ...(setup.dp === undefined ? {} : { dp: { settings: setup.dp, publicBase: live.read().params, random: createRandom(deriveSeed(options.seed, 'sim-dp', index)) } }),
-        });
-  return { index, id: simNodeId(index), live, guard, gossip, random, tamper: attack?.tamper ?? null, dispose: () => live.dispose() };
+  const { model, name, hash } = await buildReplica(options.model, data, options.seed);
+  let trainer: Trainer | null = null;
+  try {
+    trainer = new Trainer({
+      model,
+      train,
+      featureCount: data.featureCount,
+      numClasses: data.numClasses,
+      batchSize: options.training.batchSize,
+      learningRate: options.training.learningRate,
+      optimizer: options.training.optimizer,
+      seed: deriveSeed(options.seed, 'sim-node', index),
+    });
+    const live = new LiveModel({ model, trainer, modelName: name, modelHash: hash });
+    const guard = new DivergenceGuard({ model: live, numClasses: data.numClasses });
+    const random = createRandom(deriveSeed(options.seed, 'sim-gossip', index));
+    const setup = options.gossip;
+    const gossip =
+      setup === null
+        ? null
+        : createGossipNode({
+            swarmId: setup.swarmId ?? 'simulation',
+            modelHash: live.modelHash,
+            paramCount: live.paramCount,
+            model: attack?.store === undefined ? guard : attack.store(guard),
+            incarnation: `sim-${index}`,
+            codec: attack?.codec ?? setup.codec,
+            ...(attack?.codec !== undefined ? { snapshotCodec: attack.codec } : setup.snapshotCodec === undefined ? {} : { snapshotCodec: setup.snapshotCodec }),
+            aggregator: createAggregator(setup.aggregator, setup.mergeOptions ?? {}),
+            random,
+            ...(setup.rounding === 'stochastic' ? { rounding: createRandom(deriveSeed(options.seed, 'sim-rounding', index)) } : {}),
+            ...(options.now === undefined ? {} : { now: options.now }),
+            ...(setup.localStepsPerExchange === undefined ? {} : { localStepsPerExchange: setup.localStepsPerExchange }),
+            ...(setup.byteBudgetPerHour === undefined ? {} : { byteBudgetPerHour: setup.byteBudgetPerHour }),
+            // The initial model (the file's weights or the seeded initialization) is public: every node computes the same one.
+            ...(setup.dp === undefined ? {} : { dp: { settings: setup.dp, publicBase: live.read().params, random: createRandom(deriveSeed(options.seed, 'sim-dp', index)) } }),
+          });
+    return { index, id: simNodeId(index), live, guard, gossip, random, tamper: attack?.tamper ?? null, dispose: () => live.dispose() };
+  } catch (err) {
+    // A bad codec or aggregator spec: nothing of this node may stay allocated.
+    trainer?.dispose();
+    model.dispose();
+    throw err;
+  }
 }

@@ -26,7 +26,7 @@ import { GossipLearnError } from '../common/errors.ts';
 import type { Pacing } from '../core/pacing.ts';
 import { DEFAULT_PACING, exchangeDelayMs, nextSliceSteps, TRAINING_WINDOW_MS, trainingRestMs, validatePacing } from '../core/pacing.ts';
 import type { Dataset, Split } from '../train/dataset.ts';
-import type { ModelName } from '../train/models.ts';
+import type { ModelIdentity } from '../train/model-spec.ts';
 import { createRandom, deriveSeed } from '../train/random.ts';
 import type { Random } from '../train/random.ts';
 import { evaluateModel } from '../train/trainer.ts';
@@ -50,7 +50,8 @@ export interface SimulationConfig {
   data: Dataset;
   partition: string;
   numNodes: number;
-  model: ModelName;
+  /** A --model spec: a registry name or `PATH/model.json` (src/train/model-spec.ts); every node builds its own replica. */
+  model: string;
   seed: number;
   mode: SimulationMode;
   /** Sample budget per node; a centralized run gets numNodes times this. */
@@ -105,6 +106,8 @@ export interface SimulationResult {
   seconds: number;
   /** With differential privacy (gossip.dp): the largest epsilon and release count over the nodes, and how many nodes ran out of budget; else null. */
   privacy: { maxEpsilon: number; maxReleases: number; exhaustedNodes: number } | null;
+  /** The model every node ran: its announced name, hash (topology, weight shapes, data schema) and parameter count. */
+  model: ModelIdentity;
 }
 
 /** Thrown for a configuration the simulator cannot run (reason 'bad-config'). */
@@ -150,7 +153,7 @@ function evaluateAll(nodes: SimNode[], data: Dataset, rows: number): { accuracie
   return { accuracies, testRows: test.count };
 }
 
-/** Runs one simulation to the sample budget. Throws SimulationError for a configuration it cannot run. */
+/** Runs one simulation to the sample budget. Throws SimulationError for a configuration it cannot run, ModelError (naming the file) for a model that does not fit the data. */
 export async function simulate(config: SimulationConfig): Promise<SimulationResult> {
   const started = performance.now();
   const { data } = config;
@@ -177,7 +180,7 @@ export async function simulate(config: SimulationConfig): Promise<SimulationResu
   try {
     for (let i = 0; i < nodeCount; i++) {
       nodes.push(
-        createSimNode({
+        await createSimNode({
           data,
           partition: config.partition,
           index: i,
@@ -285,6 +288,7 @@ export async function simulate(config: SimulationConfig): Promise<SimulationResu
       virtualMs: clock.now(),
       seconds: (performance.now() - started) / 1000,
       privacy: privacySummary(nodes),
+      model: { name: nodes[0]!.live.modelName, hash: nodes[0]!.live.modelHash, paramCount: nodes[0]!.live.paramCount },
     };
   } finally {
     for (const node of nodes) node.dispose();

@@ -47,7 +47,6 @@ import { ProtocolError } from '../protocol/errors.ts';
 import { createAggregator } from '../train/aggregators/index.ts';
 import type { Dataset, Split } from '../train/dataset.ts';
 import { DivergenceGuard } from '../train/divergence-guard.ts';
-import type { ModelName } from '../train/models.ts';
 import { partitionIndices, subsetSplit } from '../train/partition.ts';
 import { createRandom, deriveSeed, permutation, type Random } from '../train/random.ts';
 import type { Trainer } from '../train/trainer.ts';
@@ -78,7 +77,8 @@ export interface SwarmConfig {
   data: Dataset;
   partition: string;
   numNodes: number;
-  model: ModelName;
+  /** A --model spec: a registry name or `PATH/model.json` (built once, src/sim/shared-model.ts). */
+  model: string;
   seed: number;
   training: TrainingSetup;
   gossip: GossipSetup;
@@ -144,6 +144,9 @@ export interface SwarmResult {
   shuffles: { started: number; failed: number };
   /** Parameters per model. */
   paramCount: number;
+  /** The name nodes announce the model under (`file:<hash>` for a model file) and its hash (topology, weight shapes, data schema). */
+  modelName: string;
+  modelHash: string;
   virtualMs: number;
   wallSeconds: number;
   /** Virtual ms of the first curve point at or above targetAccuracy; null if never (or no target). */
@@ -219,7 +222,7 @@ function validate(config: SwarmConfig): void {
   }
 }
 
-/** Runs one swarm for `durationMs` of virtual time. Throws SwarmConfigError (or the partition's, model's or codec's error) for a bad configuration. */
+/** Runs one swarm for `durationMs` of virtual time. Throws SwarmConfigError (or the partition's, model's or codec's error; a model file that does not fit the data: ModelError naming it) for a bad configuration. */
 export async function simulateSwarm(config: SwarmConfig): Promise<SwarmResult> {
   validate(config);
   const started = performance.now();
@@ -230,7 +233,7 @@ export async function simulateSwarm(config: SwarmConfig): Promise<SwarmResult> {
   const timeoutMs = config.exchangeTimeoutMs ?? SWARM_EXCHANGE_TIMEOUT_MS;
   const clock = new VirtualClock();
   const links = new SimLinks(config.network, numNodes, config.seed);
-  const shared = new SharedModel({ model: config.model, featureCount: data.featureCount, imageShape: data.imageShape, numClasses: data.numClasses, seed: config.seed, nodes: numNodes });
+  const shared = await SharedModel.create({ model: config.model, data, seed: config.seed, nodes: numNodes });
   const nodes: SwarmNode[] = [];
   try {
     const initial = shared.slot(0).slice();
@@ -482,6 +485,8 @@ export async function simulateSwarm(config: SwarmConfig): Promise<SwarmResult> {
       exchanges: { ...pick(counters, ['started', 'completed', 'timedOut', 'failedDials', 'rejectedMerges']), merges: nodes.reduce((s, n) => s + n.gossip.counters.merged, 0) },
       shuffles: { started: counters.shuffles, failed: counters.shufflesFailed },
       paramCount: shared.paramCount,
+      modelName: shared.modelName,
+      modelHash: shared.modelHash,
       virtualMs: clock.now(),
       wallSeconds: wallSeconds(),
       timeToTargetMs,

@@ -7,7 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseRate, parseSimulateOptions } from '../../src/cli/simulate-options.ts';
 import { CliUsageError } from '../../src/cli/usage-error.ts';
-import { blobs } from '../helpers/blobs.ts';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/train/backend.ts';
+import { datasetSchema } from '../../src/train/data/schema.ts';
+import { loadDataset } from '../../src/train/dataset.ts';
+import { buildModel, modelHash } from '../../src/train/models.ts';
+import { blobs, blobsCsv } from '../helpers/blobs.ts';
+import { saveModelDir } from '../helpers/model-files.ts';
 
 const run = promisify(execFile);
 const cli = fileURLToPath(new URL('../../bin/gossip-learn.js', import.meta.url));
@@ -43,6 +49,10 @@ describe('gossip-learn simulate', () => {
     refused(['--churn-online', '10m'], 'simulate: --churn-offline: churn needs both --churn-online and --churn-offline (mean periods, e.g. 10m and 2m)');
     refused(['--shuffle-length', '20', '--view-size', '8'], 'simulate: --shuffle-length: must be at most the view size (8), got 20');
     refused(['--codec', 'q9'], "simulate: --codec: not a codec spec: 'q9' (e.g. f32, topk:0.1+q4+deflate)");
+    refused(['--model', 'mlp-big'], "simulate: --model: unknown model 'mlp-big' (expected mlp | mlp-small | cnn | PATH/model.json)");
+    assert.equal(options(['--model', 'my-model/model.json']).model, 'my-model/model.json');
+    const help = parseSimulateOptions(['--help']);
+    assert.match(help.kind === 'help' ? help.text : '', /^ {2}--model SPEC +mlp \| mlp-small \| cnn \| PATH\/model\.json /m);
   });
 
   it('reads a churn trace file and refuses a malformed one', async () => {
@@ -81,6 +91,41 @@ describe('gossip-learn simulate', () => {
       assert.ok((out.peakRssBytes as number) > 10e6 && (out.bytesPerNode as number) > 0);
       assert.equal(out.curve.length, 4);
       assert.match(await readFile(join(dir, 'sim.svg'), 'utf8'), /^<svg/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs on --model PATH/model.json: every node on the file\'s model, its hash and parameter count reported; a misfit file is one line', async function () {
+    this.timeout(120_000);
+    await initBackend('wasm');
+    const dir = await mkdtemp(join(tmpdir(), 'simulate-model-file-'));
+    try {
+      const csv = join(dir, 'blobs.csv');
+      await writeFile(csv, blobsCsv(blobs(300, 3)));
+      const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [8], units: 6, activation: 'relu' }), tf.layers.dense({ units: 4, activation: 'softmax' })] });
+      const file = await saveModelDir(model, join(dir, 'model'));
+      model.dispose();
+      const narrow = tf.sequential({ layers: [tf.layers.dense({ inputShape: [8], units: 3 })] });
+      const threeOutputs = await saveModelDir(narrow, join(dir, 'three'));
+      narrow.dispose();
+      const loaded = await buildModel(file, { featureCount: 8, imageShape: null, numClasses: 4, seed: 1 });
+      const hash = modelHash(loaded, datasetSchema(await loadDataset(`csv:${csv}`)));
+      loaded.dispose();
+
+      const json = join(dir, 'sim.json');
+      const args = ['simulate', '--data', `csv:${csv}`, '--nodes', '3', '--partition', 'iid', '--duration', '2s', '--eval-interval', '1s', '--view-size', '2', '--shuffle-length', '1'];
+      const env = { ...process.env, GOSSIP_LEARN_BACKEND: 'wasm' };
+      const { stdout } = await run(process.execPath, [cli, ...args, '--model', file, '--json', json], { env });
+      assert.match(stdout, new RegExp(`^simulate: 3 nodes, .*, ${file} \\(82 parameters, hash ${hash.slice(0, 16)}\\), codec `, 'm'));
+      const out = JSON.parse(await readFile(json, 'utf8')) as Record<string, unknown>;
+      assert.deepEqual([out.model, out.modelName, out.modelHash, out.paramCount], [file, `file:${hash.slice(0, 16)}`, hash, 82]);
+
+      const bad = await run(process.execPath, [cli, ...args, '--model', threeOutputs], { env }).then(
+        () => ({ code: 0, stderr: '' }),
+        (err: { code: number; stderr: string }) => err,
+      );
+      assert.deepEqual([bad.code, bad.stderr.trim()], [2, `gossip-learn: simulate: ${threeOutputs}: the model outputs [3], but the data has 4 classes (one output per class)`]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

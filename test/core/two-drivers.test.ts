@@ -43,10 +43,10 @@ function schedule(seed: number, length: number): Step[] {
   return steps;
 }
 
-function makeNodes(gossip: GossipSetup, optimizer: OptimizerName): SimNode[] {
-  return Array.from({ length: NODES }, (_, index) =>
+function makeNodes(gossip: GossipSetup, optimizer: OptimizerName): Promise<SimNode[]> {
+  return Promise.all(Array.from({ length: NODES }, (_, index) =>
     createSimNode({ data, partition: 'shards:1', index, numNodes: NODES, model: 'mlp-small', seed: 5, training: { optimizer, learningRate: 0.1, batchSize: 16 }, gossip }),
-  );
+  ));
 }
 
 interface DaemonSide {
@@ -95,10 +95,10 @@ describe('gossip core: the simulator and the daemon drive it to the same paramet
   ];
   for (const [label, setup, optimizer] of setups) {
     it(`${label}: bit-for-bit equal after every step and merge`, async () => {
-      const simulated = makeNodes(setup, optimizer);
+      const simulated = await makeNodes(setup, optimizer);
       const daemons: DaemonSide[] = [];
       try {
-        for (const node of makeNodes(setup, optimizer)) daemons.push(await startDaemonSide(node));
+        for (const node of await makeNodes(setup, optimizer)) daemons.push(await startDaemonSide(node));
         for (const d of daemons.slice(1)) await daemons[0]!.libp2p.dial(d.libp2p.getMultiaddrs()[0]!);
         await daemons[1]!.libp2p.dial(daemons[2]!.libp2p.getMultiaddrs()[0]!);
         assertSameParams(simulated, daemons, 'at the start');

@@ -26,3 +26,10 @@ export function blobs(count: number, seed: number, options: { features?: number;
 export function blobDataset(): Dataset {
   return { name: 'blobs', featureCount: 8, imageShape: null, numClasses: 4, train: blobs(800, 1), test: blobs(400, 2) };
 }
+
+/** `rows` as CSV text: a header `f0,...,label` and one row per sample, integer labels (what `--data csv:FILE` reads). */
+export function blobsCsv(rows: Split, features = 8): string {
+  const header = [...Array.from({ length: features }, (_, f) => `f${f}`), 'label'].join(',');
+  const lines = Array.from({ length: rows.count }, (_, i) => [...rows.x.subarray(i * features, (i + 1) * features)].map((v) => v.toFixed(4)).join(',') + `,${rows.y[i]}`);
+  return `${[header, ...lines].join('\n')}\n`;
+}

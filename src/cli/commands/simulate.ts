@@ -25,19 +25,22 @@ export function peakRssBytes(): number {
 }
 
 async function simulateCommand(o: SimulateOptions): Promise<number> {
-  const [{ initBackend }, { loadDataset }, { simulateSwarm }, { swarmPlotSvg }] = await Promise.all([
+  const [{ initBackend }, { loadDataset }, { describeModel, modelSpecImageShape }, { simulateSwarm }, { swarmPlotSvg }] = await Promise.all([
     import('../../train/backend.ts'),
     import('../../train/dataset.ts'),
+    import('../../train/model-spec.ts'),
     import('../../sim/swarm.ts'),
     import('../../bench/swarm-plot.ts'),
   ]);
   const loadBefore = loadavg();
   const backend = await initBackend(o.backend, { log: (line) => console.log(line) });
-  const data = await loadDataset(o.data);
+  const data = await loadDataset(o.data, { imageShape: await modelSpecImageShape(o.model) });
+  // Before the arena of every node's parameters is allocated: a model file that does not fit the data is one line.
+  const model = await describeModel(o.model, data, o.seed);
   const { network, churn } = o;
   const bandwidth = network.uploadBytesPerSecond === null ? 'unlimited' : `${mb(network.uploadBytesPerSecond.min)}/s..${mb(network.uploadBytesPerSecond.max)}/s`;
   const churnText = churn.kind === 'none' ? 'none' : churn.kind === 'rates' ? `online ~${churn.meanOnlineMs / 1000}s, offline ~${churn.meanOfflineMs / 1000}s` : `trace (${churn.online.size} nodes listed)`;
-  console.log(`simulate: ${o.nodes} nodes, ${data.name} ${o.partition}, ${o.model}, codec ${o.codec}, ${o.aggregator}, ${o.optimizer} lr ${o.learningRate}, H = ${SIMULATE_LOCAL_STEPS_PER_EXCHANGE}, seed ${o.seed}, backend ${backend}`);
+  console.log(`simulate: ${o.nodes} nodes, ${data.name} ${o.partition}, ${o.model} (${model.paramCount} parameters, hash ${model.hash.slice(0, 16)}), codec ${o.codec}, ${o.aggregator}, ${o.optimizer} lr ${o.learningRate}, H = ${SIMULATE_LOCAL_STEPS_PER_EXCHANGE}, seed ${o.seed}, backend ${backend}`);
   console.log(`network: latency ${network.latencyMs.min}..${network.latencyMs.max} ms, upload ${bandwidth}, drop ${network.dropRate}, churn ${churnText}; view ${o.view.size} peers (CYCLON, ${o.view.shuffleLength} per shuffle every ${o.view.shuffleIntervalMs / 1000}s)`);
   console.log(`${o.durationMs / 1000}s simulated; curve points every ${o.evalIntervalMs / 1000}s on ${Math.min(o.evalNodes, o.nodes)} nodes x ${o.evalRows || data.test.count} test rows, the final one on all nodes; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
   const result = await simulateSwarm({
@@ -93,6 +96,8 @@ async function simulateCommand(o: SimulateOptions): Promise<number> {
       shuffles: result.shuffles,
       data: data.name,
       model: o.model,
+      modelName: result.modelName,
+      modelHash: result.modelHash,
       paramCount: result.paramCount,
       aggregator: o.aggregator,
       training: { optimizer: o.optimizer, learningRate: o.learningRate, batchSize: 32, localStepsPerExchange: SIMULATE_LOCAL_STEPS_PER_EXCHANGE },
