@@ -9,11 +9,9 @@
  *   gossip-learn data-stats --data csv:all-rows.csv --out stats.json
  *   gossip-learn daemon --data csv:node-a.csv --classes cat,dog,fish --normalization stats.json
  */
-import { parseArgs } from 'node:util';
-import { describeArgsError } from '../../common/arg-errors.ts';
+import { readCommandArgs, usageFailure, type UsageFailure } from '../command-args.ts';
 import { writeFileAtomic } from '../../common/atomic-file.ts';
 import { checkOutputPath } from '../output-path.ts';
-import { CliUsageError } from '../usage-error.ts';
 
 const HELP_HINT = '`gossip-learn data-stats --help` lists the options';
 
@@ -45,29 +43,15 @@ export async function run(argv: string[]): Promise<number> {
     classes: { type: 'string' },
     'csv-delimiter': { type: 'string' },
     model: { type: 'string' },
-    version: { type: 'boolean', short: 'v' },
-    help: { type: 'boolean', short: 'h' },
   } as const;
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
-  } catch (err) {
-    throw new CliUsageError(`data-stats: ${describeArgsError(err, Object.keys(options), HELP_HINT)}`);
-  }
-  if (values.help === true) {
-    console.log(help());
-    return 0;
-  }
-  if (values.version === true) {
-    const { packageVersion } = await import('../../node/version.ts');
-    console.log(packageVersion());
-    return 0;
-  }
-  if (values.data === undefined || values.data === '') throw new CliUsageError(`data-stats: --data SPEC is required; ${HELP_HINT}`);
-  if (values.out === undefined || values.out === '') throw new CliUsageError(`data-stats: --out FILE is required; ${HELP_HINT}`);
+  const values = await readCommandArgs('data-stats', argv, options, HELP_HINT, help);
+  if (values === null) return 0;
+  const fail: UsageFailure = usageFailure('data-stats');
+  if (values.data === undefined || values.data === '') fail(`--data SPEC is required; ${HELP_HINT}`);
+  if (values.out === undefined || values.out === '') fail(`--out FILE is required; ${HELP_HINT}`);
   await checkOutputPath('data-stats: --out', values.out);
   const { computeDataStats, DataError, dataOptionsOf, loadDataset } = await import('../../train/dataset.ts');
-  if (values.model !== undefined && !values.model.endsWith('.json')) throw new CliUsageError(`data-stats: --model: '${values.model}' is not a tfjs model file ending in .json`);
+  if (values.model !== undefined && !values.model.endsWith('.json')) fail(`--model: '${values.model}' is not a tfjs model file ending in .json`);
   // Loaded only when needed: models.ts brings tfjs (about 80 MB of RSS a CSV does not need).
   const imageShape = values.model === undefined ? null : await (await import('../../train/models.ts')).modelFileImageShape(values.model);
   // Images are resized with tfjs: pick its backend as the other commands do (and without tfjs's console banner).
@@ -78,8 +62,8 @@ export async function run(argv: string[]): Promise<number> {
     const dataOptions = dataOptionsOf({ classes, csvDelimiter: values['csv-delimiter'] ?? null });
     stats = computeDataStats(await loadDataset(values.data, { ...dataOptions, testData: null, imageShape }), values.data);
   } catch (err) {
-    if (err instanceof DataError) throw new CliUsageError(`data-stats: ${err.message}`);
-    if (values['csv-delimiter'] !== undefined && err instanceof Error && !(err instanceof DataError)) throw new CliUsageError(`data-stats: --csv-delimiter: ${err.message}`);
+    if (err instanceof DataError) fail(err.message);
+    if (values['csv-delimiter'] !== undefined && err instanceof Error && !(err instanceof DataError)) fail(`--csv-delimiter: ${err.message}`);
     throw err;
   }
   await writeFileAtomic(values.out, `${JSON.stringify(stats, null, 2)}\n`);

@@ -10,9 +10,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { describeArgsError } from '../../common/arg-errors.ts';
-import { CliUsageError } from '../usage-error.ts';
+import { readCommandArgs, usageFailure, type UsageFailure } from '../command-args.ts';
 
 const EXPORT_HELP_HINT = '`gossip-learn export --help` lists the options';
 const QUANTIZATIONS = ['none', 'float16', 'uint16', 'uint8'] as const;
@@ -84,27 +82,10 @@ export async function run(argv: string[]): Promise<number> {
     backend: { type: 'string' },
     'no-evaluate': { type: 'boolean' },
     json: { type: 'string' },
-    version: { type: 'boolean', short: 'v' },
-    help: { type: 'boolean', short: 'h' },
   } as const;
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
-  } catch (err) {
-    throw new CliUsageError(`export: ${describeArgsError(err, Object.keys(options), EXPORT_HELP_HINT)}`);
-  }
-  if (values.help === true) {
-    console.log(help());
-    return 0;
-  }
-  if (values.version === true) {
-    const { packageVersion } = await import('../../node/version.ts');
-    console.log(packageVersion());
-    return 0;
-  }
-  const fail = (message: string): never => {
-    throw new CliUsageError(`export: ${message}`);
-  };
+  const values = await readCommandArgs('export', argv, options, EXPORT_HELP_HINT, help);
+  if (values === null) return 0;
+  const fail: UsageFailure = usageFailure('export');
   if ((values['state-dir'] === undefined) === (values.checkpoint === undefined)) fail(`give exactly one of --state-dir DIR and --checkpoint FILE; ${EXPORT_HELP_HINT}`);
   if (values.out === undefined || values.out === '') fail(`--out DIR is required; ${EXPORT_HELP_HINT}`);
   const quantize = values.quantize ?? 'none';
@@ -172,7 +153,7 @@ export async function run(argv: string[]): Promise<number> {
     if (values.json !== undefined) await writeFile(values.json, `${JSON.stringify(report, null, 2)}\n`);
     return 0;
   } catch (err) {
-    if (err instanceof Error && INPUT_ERROR_NAMES.has(err.name)) throw new CliUsageError(`export: ${err.message}`);
+    if (err instanceof Error && INPUT_ERROR_NAMES.has(err.name)) fail(err.message);
     throw err;
   }
 }

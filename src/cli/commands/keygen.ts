@@ -6,10 +6,8 @@
  *
  *   gossip-learn keygen --out swarm.key
  */
-import { parseArgs } from 'node:util';
-import { describeArgsError } from '../../common/arg-errors.ts';
+import { readCommandArgs, usageFailure, type UsageFailure } from '../command-args.ts';
 import { SwarmKeyError, writeSwarmKey } from '../../node/swarm-key.ts';
-import { CliUsageError } from '../usage-error.ts';
 
 const KEYGEN_HELP_HINT = '`gossip-learn keygen --help` lists the options';
 
@@ -27,28 +25,16 @@ Options:
 
 /** Runs the command; exit 0 when written. Throws CliUsageError (one line, exit 2) for bad flags and when the file exists or cannot be written. */
 export async function run(argv: string[]): Promise<number> {
-  const options = { out: { type: 'string' }, version: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' } } as const;
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
-  } catch (err) {
-    throw new CliUsageError(`keygen: ${describeArgsError(err, Object.keys(options), KEYGEN_HELP_HINT)}`);
-  }
-  if (values.help === true) {
-    console.log(help());
-    return 0;
-  }
-  if (values.version === true) {
-    const { packageVersion } = await import('../../node/version.ts');
-    console.log(packageVersion());
-    return 0;
-  }
-  if (values.out === undefined || values.out === '') throw new CliUsageError(`keygen: --out FILE is required; ${KEYGEN_HELP_HINT}`);
+  const options = { out: { type: 'string' } } as const;
+  const values = await readCommandArgs('keygen', argv, options, KEYGEN_HELP_HINT, help);
+  if (values === null) return 0;
+  const fail: UsageFailure = usageFailure('keygen');
+  if (values.out === undefined || values.out === '') fail(`--out FILE is required; ${KEYGEN_HELP_HINT}`);
   try {
     await writeSwarmKey(values.out);
   } catch (err) {
     // The file exists or cannot be written there: the --out the user gave, a usage error like the others (exit 2).
-    if (err instanceof SwarmKeyError) throw new CliUsageError(`keygen: ${err.message}`);
+    if (err instanceof SwarmKeyError) fail(err.message);
     throw err;
   }
   console.log(`wrote a new swarm key to ${values.out} (mode 0600); start every node of the swarm with --psk ${values.out}`);

@@ -8,9 +8,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { describeArgsError } from '../../common/arg-errors.ts';
-import { CliUsageError } from '../usage-error.ts';
+import { readCommandArgs, usageFailure, type UsageFailure } from '../command-args.ts';
 
 const PREDICT_HELP_HINT = '`gossip-learn predict --help` lists the options';
 const INPUT_ERROR_NAMES = new Set(['DataError', 'ModelDirError', 'BackendError']);
@@ -51,27 +49,10 @@ export async function run(argv: string[]): Promise<number> {
     out: { type: 'string' },
     format: { type: 'string' },
     backend: { type: 'string' },
-    version: { type: 'boolean', short: 'v' },
-    help: { type: 'boolean', short: 'h' },
   } as const;
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
-  } catch (err) {
-    throw new CliUsageError(`predict: ${describeArgsError(err, Object.keys(options), PREDICT_HELP_HINT)}`);
-  }
-  if (values.help === true) {
-    console.log(help());
-    return 0;
-  }
-  if (values.version === true) {
-    const { packageVersion } = await import('../../node/version.ts');
-    console.log(packageVersion());
-    return 0;
-  }
-  const fail = (message: string): never => {
-    throw new CliUsageError(`predict: ${message}`);
-  };
+  const values = await readCommandArgs('predict', argv, options, PREDICT_HELP_HINT, help);
+  if (values === null) return 0;
+  const fail: UsageFailure = usageFailure('predict');
   if (values.model === undefined || values.model === '') fail(`--model DIR is required; ${PREDICT_HELP_HINT}`);
   if (values.data === undefined || values.data === '') fail(`--data SPEC is required; ${PREDICT_HELP_HINT}`);
   const split = values.split ?? 'test';
@@ -150,7 +131,7 @@ export async function run(argv: string[]): Promise<number> {
       model.dispose();
     }
   } catch (err) {
-    if (err instanceof Error && INPUT_ERROR_NAMES.has(err.name)) throw new CliUsageError(`predict: ${err.message}`);
+    if (err instanceof Error && INPUT_ERROR_NAMES.has(err.name)) fail(err.message);
     throw err;
   }
 }
