@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { parseByteSize } from '../common/byte-size.ts';
 import { DEFAULT_PACING } from '../core/pacing.ts';
 import { parseDurationMs } from '../node/config.ts';
-import { DEFAULT_CODEC_SPEC, isCodecSpec } from '../protocol/codec/index.ts';
+import { codecSpecProblem, DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
 import type { ChurnSpec, NetworkConditions, Range } from '../sim/conditions.ts';
 import { DEFAULT_VIEW, SWARM_EXCHANGE_TIMEOUT_MS } from '../sim/swarm.ts';
 import { AGGREGATOR_NAMES, DEFAULT_AGGREGATOR } from '../train/aggregators/index.ts';
@@ -181,7 +181,8 @@ export function parseSimulateOptions(argv: string[]): { kind: 'help'; text: stri
   } catch (err) {
     fail('partition', (err as Error).message);
   }
-  if (!isCodecSpec(v.codec)) fail('codec', `not a codec spec: '${v.codec}' (e.g. f32, topk:0.1+q4+deflate)`);
+  const codecProblem = codecSpecProblem(v.codec);
+  if (codecProblem !== null) fail('codec', codecProblem);
   if (!(AGGREGATOR_NAMES as readonly string[]).includes(v.aggregator)) fail('aggregator', `unknown aggregator '${v.aggregator}' (expected ${AGGREGATOR_NAMES.join(' | ')})`);
   if (!(OPTIMIZER_NAMES as readonly string[]).includes(v.optimizer)) fail('optimizer', `unknown optimizer '${v.optimizer}' (expected ${OPTIMIZER_NAMES.join(' | ')})`);
   const backend = v.backend;

@@ -8,7 +8,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { describeArgsError } from '../common/arg-errors.ts';
 import { daemonFlagError } from './daemon-flag-hint.ts';
 import { DEFAULT_PACING } from '../core/pacing.ts';
-import { DEFAULT_CODEC_SPEC, isCodecSpec } from '../protocol/codec/index.ts';
+import { checkCodecSpec, DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
 import { checkDataSpec } from '../train/dataset.ts';
 import { checkModelSpec, MIN_EXCHANGE_INTERVAL_MS, parseDurationMs } from '../node/config.ts';
 import { AGGREGATOR_NAMES, checkAggregatorName, DEFAULT_AGGREGATOR } from '../train/aggregators/index.ts';
@@ -324,9 +324,7 @@ export function parseClusterCommand(argv: string[], now: Date = new Date()): Clu
     codec:
       v.codec === undefined
         ? null
-        : spec('codec', v.codec, '', (codec) => {
-            if (!isCodecSpec(codec)) throw new Error(`not a codec spec: '${codec}' (e.g. topk:0.01+q4+deflate)`);
-          }),
+        : spec('codec', v.codec, '', checkCodecSpec),
     aggregator: spec('aggregator', v.aggregator, DEFAULT_AGGREGATOR, checkAggregatorName),
     seed,
     lateJoin,

@@ -14,7 +14,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { multiaddr } from '@multiformats/multiaddr';
 import { DEFAULT_PACING, TRAINING_WINDOW_MS } from '../core/pacing.ts';
-import { createCodec, DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
+import { checkCodecSpec, DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
 import { AGGREGATOR_NAMES, checkAggregatorName, DEFAULT_AGGREGATOR } from '../train/aggregators/index.ts';
 import { checkDataSpec, parseCsvDelimiter } from '../train/dataset.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
@@ -461,6 +461,26 @@ export function configFileValues(raw: Record<string, unknown>, path: string): Re
 
 const flagOfKey = (key: string): string => optionSpecs.find((o) => o.key === key)?.flag ?? key;
 
+/**
+ * How an error names an option, by the option key (`cpuWatts`): as the flag
+ * (`--cpu-watts`), the environment variable (`GOSSIP_LEARN_CPU_WATTS`) or
+ * the config file key (`config file gl.yaml: cpu-watts`) that gave its value.
+ */
+export type OptionNamer = (key: string) => string;
+
+/** Names every option as its flag (`--cpu-watts`): values given on the command line or through createNode. */
+export const flagNameOf: OptionNamer = (key) => `--${flagOfKey(key)}`;
+
+/** Names each option by where its value came from: the flags win over the environment, which wins over the file. */
+function sourceNamer(flags: object, env: object, file: object, configPath: string | undefined): OptionNamer {
+  return (key) => {
+    if (Object.hasOwn(flags, key)) return flagNameOf(key);
+    if (Object.hasOwn(env, key)) return envName(flagOfKey(key));
+    if (Object.hasOwn(file, key) && configPath !== undefined) return `config file ${configPath}: ${flagOfKey(key)}`;
+    return flagNameOf(key);
+  };
+}
+
 /** The option key (`byteBudgetPerHour`) closest to an unknown one (`byteBudget`), compared in kebab case; null when none is close. */
 function closestOptionKey(given: string): string | null {
   const keys = Object.keys(daemonConfigSchema.in.shape);
@@ -474,7 +494,7 @@ function closestOptionKey(given: string): string | null {
  * 'unknown-option' for a key no option has (with the closest key), else
  * 'bad-value' naming the option as its flag.
  */
-export function validateDaemonConfig(raw: Record<string, unknown>): DaemonConfig {
+export function validateDaemonConfig(raw: Record<string, unknown>, nameOf: OptionNamer = flagNameOf): DaemonConfig {
   const result = daemonConfigSchema.safeParse(raw);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
@@ -489,7 +509,7 @@ export function validateDaemonConfig(raw: Record<string, unknown>): DaemonConfig
     );
   }
   const duration = optionSpecs.find((o) => o.key === key)?.kind === 'duration';
-  throw new ConfigError('bad-value', `--${flagOfKey(key)}: ${inWords(issue, raw[key], duration) ?? issue.message}`);
+  throw new ConfigError('bad-value', `${nameOf(key)}: ${inWords(issue, raw[key], duration) ?? issue.message}`);
 }
 
 /**
@@ -507,16 +527,22 @@ function inWords(issue: z.core.$ZodIssue, value: unknown, duration: boolean): st
   return `must be ${bound} (got ${shown(value)})`;
 }
 
-/** flags > environment > config file > defaults. */
-export async function loadDaemonConfig(argv: string[], env: NodeJS.ProcessEnv): Promise<{ help: boolean; version: boolean; config: DaemonConfig | null }> {
+/**
+ * flags > environment > config file > defaults. A bad value is a ConfigError
+ * naming where it came from (`--cpu-watts`, `GOSSIP_LEARN_CPU_WATTS`, or the
+ * config file and key); `nameOf` names options the same way for later checks
+ * (checkDaemonSpecs).
+ */
+export async function loadDaemonConfig(argv: string[], env: NodeJS.ProcessEnv): Promise<{ help: boolean; version: boolean; config: DaemonConfig | null; nameOf: OptionNamer }> {
   const flags = parseDaemonFlags(argv);
-  if (flags.help || flags.version) return { help: flags.help, version: flags.version, config: null };
+  if (flags.help || flags.version) return { help: flags.help, version: flags.version, config: null, nameOf: flagNameOf };
   const fromEnv = parseDaemonEnv(env);
   const configPath = (flags.values.config ?? fromEnv.config) as string | undefined;
   const fromFile = configPath === undefined ? {} : await readConfigFile(configPath);
   delete fromFile.config;
   const merged = { ...fromFile, ...fromEnv, ...flags.values };
-  return { help: false, version: false, config: validateDaemonConfig(merged) };
+  const nameOf = sourceNamer(flags.values, fromEnv, fromFile, configPath);
+  return { help: false, version: false, config: validateDaemonConfig(merged, nameOf), nameOf };
 }
 
 /** What is wrong with a string that does not parse as a peer id, without libp2p's decoder internals. */
@@ -552,27 +578,28 @@ export function checkTcpMultiaddr(text: string): void {
  * multiaddrs, teacher) with the parsers that will use them, so a typo is one
  * ConfigError line (exit 2) before the daemon binds ports, not a stack later.
  */
-export function checkDaemonSpecs(config: DaemonConfig): void {
-  const check = (flag: string, parse: () => unknown): void => {
+export function checkDaemonSpecs(config: DaemonConfig, nameOf: OptionNamer = flagNameOf): void {
+  const check = (key: keyof DaemonConfig, parse: () => unknown): void => {
     try {
       parse();
     } catch (err) {
       const message = (err as Error).message;
-      throw new ConfigError('bad-value', message.startsWith(`--${flag}`) ? message : `--${flag}: ${message}`);
+      const name = nameOf(key);
+      throw new ConfigError('bad-value', message.startsWith(`--${flagOfKey(key)}`) ? message.replace(`--${flagOfKey(key)}`, name) : `${name}: ${message}`);
     }
   };
-  if (config.codec !== null) check('codec', () => createCodec(config.codec as string));
+  if (config.codec !== null) check('codec', () => checkCodecSpec(config.codec as string));
   check('aggregator', () => checkAggregatorName(config.aggregator));
   check('data', () => checkDataSpec(config.data));
-  if (config.testData !== null) check('test-data', () => checkDataSpec(config.testData as string));
-  if (config.csvDelimiter !== null) check('csv-delimiter', () => parseCsvDelimiter(config.csvDelimiter as string));
+  if (config.testData !== null) check('testData', () => checkDataSpec(config.testData as string));
+  if (config.csvDelimiter !== null) check('csvDelimiter', () => parseCsvDelimiter(config.csvDelimiter as string));
   check('partition', () => parsePartitionSpec(config.partition));
   for (const address of config.listen) check('listen', () => checkTcpMultiaddr(address));
   for (const address of config.bootstrap) check('bootstrap', () => checkTcpMultiaddr(address));
   for (const address of config.announce) check('announce', () => checkTcpMultiaddr(address));
   if (config.teacher !== null) check('teacher', () => forcedTeacher(config.teacher as string, []));
   for (const id of config.allowPeer) {
-    check('allow-peer', () => {
+    check('allowPeer', () => {
       try {
         peerIdFromString(id);
       } catch {

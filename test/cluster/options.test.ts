@@ -72,7 +72,8 @@ describe('parseClusterArgs', () => {
     rejects(['--data', ''], /^--data must not be empty$/);
     rejects(['--data', 'imagenet'], /^--data: unknown data spec 'imagenet'/);
     rejects(['--partition', 'shards'], /^--partition: /);
-    rejects(['--codec', 'q9'], /^--codec: not a codec spec: 'q9'/);
+    rejects(['--codec', 'q9'], /^--codec: codec spec "q9": unknown stage "q9"; a spec is \[topk:FRACTION\|COUNT \+\] f32 \| f16 \| q8/);
+    rejects(['--codec', 'q8+deflat'], /^--codec: codec spec "q8\+deflat": unknown stage "deflat" \(did you mean deflate\?\); a spec is /);
     rejects(['--aggregator', 'centred-clip'], /^--aggregator: unknown aggregator 'centred-clip' \(did you mean centered-clip\?\); known: average, /);
   });
 

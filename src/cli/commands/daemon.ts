@@ -8,7 +8,7 @@
  * logs go to stderr. The first signal stops gracefully (exchanges, checkpoint,
  * libp2p) and exits 0; a second signal forces exit 130.
  */
-import { checkDaemonSpecs, ConfigError, configHelp, HELP_FLAG_COLUMN_CHARS, loadDaemonConfig, type DaemonConfig } from '../../node/config.ts';
+import { checkDaemonSpecs, ConfigError, configHelp, HELP_FLAG_COLUMN_CHARS, loadDaemonConfig, type DaemonConfig, type OptionNamer } from '../../node/config.ts';
 import { LISTEN_LINE_PREFIX, METRICS_LINE_PREFIX, PARENT_CHECK_INTERVAL_MS, PEER_ID_LINE_PREFIX } from '../../node/constants.ts';
 import { dataFormatsHelp } from '../../train/dataset.ts';
 import { CliUsageError } from '../usage-error.ts';
@@ -49,7 +49,7 @@ const START_ERROR_NAMES = new Set(['DaemonStartError', 'StateLockError', 'DataEr
  * missing or malformed one is a config error (one line, exit 2) like a bad
  * flag; a key file open to group or others gets one warning line on stderr.
  */
-async function checkPrivacyFiles(config: DaemonConfig): Promise<void> {
+async function checkPrivacyFiles(config: DaemonConfig, nameOf: OptionNamer): Promise<void> {
   const [{ readSwarmKey, SwarmKeyError, swarmKeyModeWarning }, { readAllowlist, PrivacyError }] = await Promise.all([
     import('../../node/swarm-key.ts'),
     import('../../node/privacy.ts'),
@@ -58,11 +58,11 @@ async function checkPrivacyFiles(config: DaemonConfig): Promise<void> {
     if (config.psk !== null) {
       await readSwarmKey(config.psk);
       const warning = await swarmKeyModeWarning(config.psk);
-      if (warning !== null) console.error(`gossip-learn: daemon: --psk: ${warning}`);
+      if (warning !== null) console.error(`gossip-learn: daemon: ${nameOf('psk')}: ${warning}`);
     }
     await readAllowlist(config);
   } catch (err) {
-    if (err instanceof SwarmKeyError) throw new ConfigError('bad-value', `--psk: ${err.message}`);
+    if (err instanceof SwarmKeyError) throw new ConfigError('bad-value', `${nameOf('psk')}: ${err.message}`);
     if (err instanceof PrivacyError && err.reason === 'bad-allowlist') throw new ConfigError('bad-value', err.message);
     throw err;
   }
@@ -72,8 +72,8 @@ export async function run(argv: string[]): Promise<number> {
   let loaded;
   try {
     loaded = await loadDaemonConfig(argv, process.env);
-    if (loaded.config !== null) checkDaemonSpecs(loaded.config);
-    if (loaded.config !== null && !loaded.help) await checkPrivacyFiles(loaded.config);
+    if (loaded.config !== null) checkDaemonSpecs(loaded.config, loaded.nameOf);
+    if (loaded.config !== null && !loaded.help) await checkPrivacyFiles(loaded.config, loaded.nameOf);
   } catch (err) {
     if (err instanceof ConfigError) throw new CliUsageError(`daemon: ${err.message}`);
     throw err;
