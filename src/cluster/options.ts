@@ -74,6 +74,13 @@ export const DEFAULT_NODES = 5;
 export const DEFAULT_DURATION_SECONDS = 120;
 export const DEFAULT_POLL_INTERVAL_MS = 2000;
 export const MIN_POLL_INTERVAL_MS = 100;
+/**
+ * Shortest --churn (and soak --kill-every) accepted: a daemon needs about a
+ * second to come back from its state dir (tfjs backend, data, libp2p), so
+ * kills more often than that would leave no node up, and a typo such as
+ * `1ms` for `1m` would only kill processes.
+ */
+export const MIN_CHURN_INTERVAL_MS = 1000;
 export const DEFAULT_DUTY_CYCLE = DEFAULT_PACING.dutyCycle;
 export const DEFAULT_STEPS_PER_INTERVAL = DEFAULT_PACING.stepsPerInterval;
 export const DEFAULT_EXCHANGE_INTERVAL_MS = DEFAULT_PACING.intervalMs;
@@ -101,7 +108,7 @@ Options:
   --seed N                  seed for partitions, models and churn (default: 1)
   --late-join N             the last N nodes start late and join a trained swarm (default: 1)
   --late-join-delay TIME    when late joiners start (default: 40% of --duration)
-  --churn TIME              kill -9 a random node this often and restart it (default: 0 = off)
+  --churn TIME              kill -9 a random node this often and restart it, at least ${shown(MIN_CHURN_INTERVAL_MS)} (default: 0 = off)
   --churn-downtime TIME     how long a killed node stays down (default: 3s)
   --out DIR                 output directory (default: runs/cluster-<time>)
   --swarm NAME              swarm id (default: cluster-<seed>)
@@ -299,7 +306,7 @@ export function parseClusterCommand(argv: string[], now: Date = new Date()): Clu
     isNonNegative,
     'a duration (0 or more)',
   );
-  const churnSeconds = durationSecondsOf('churn', v.churn, 0, 'seconds', isNonNegative, 'a duration (0 = off)');
+  const churnSeconds = durationSecondsOf('churn', v.churn, 0, 'seconds', (ms) => ms === 0 || ms >= MIN_CHURN_INTERVAL_MS, `0 (off) or at least the floor of ${shown(MIN_CHURN_INTERVAL_MS)}`);
   const churnDowntimeSeconds = durationSecondsOf('churn-downtime', v['churn-downtime'], 3000, 'seconds', isNonNegative, 'a duration (0 or more)');
   const exchangeIntervalMs = parseDuration('exchange-interval', v['exchange-interval'], DEFAULT_EXCHANGE_INTERVAL_MS, 'refuse', isInt(MIN_EXCHANGE_INTERVAL_MS), `at least the daemon's floor of ${MIN_EXCHANGE_INTERVAL_MS}ms`);
   const stepsPerInterval = parseNumber('steps-per-interval', v['steps-per-interval'], DEFAULT_STEPS_PER_INTERVAL, isInt(0), 'a non-negative integer');

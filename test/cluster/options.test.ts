@@ -128,6 +128,14 @@ describe('parseClusterArgs', () => {
     rejects(['--exchange-interval', '20ms'], /^--exchange-interval must be at least the daemon's floor of 50ms/);
   });
 
+  it('refuses a churn interval below its floor, naming the floor; 0 stays off', () => {
+    rejects(['--churn', '1ms'], /^--churn must be 0 \(off\) or at least the floor of 1s \(got '1ms'\)$/);
+    rejects(['--churn', '999ms'], /^--churn must be 0 \(off\) or at least the floor of 1s \(got '999ms'\)$/);
+    rejects(['--churn', '0.5'], /^--churn must be 0 \(off\) or at least the floor of 1s \(got '0.5'\)$/);
+    assert.equal(parseClusterArgs(['--churn', '1s'], fixedNow)?.churnSeconds, 1);
+    assert.equal(parseClusterArgs(['--churn', '0s'], fixedNow)?.churnSeconds, 0);
+  });
+
   it('reads fractional durations to the millisecond', () => {
     assert.equal(parseClusterArgs(['--exchange-interval', '1.5s'], fixedNow)?.exchangeIntervalMs, 1500);
   });
