@@ -19,6 +19,7 @@ import { DEFAULT_VIEW, SWARM_EXCHANGE_TIMEOUT_MS } from '../sim/swarm.ts';
 import { AGGREGATOR_NAMES, DEFAULT_AGGREGATOR } from '../train/aggregators/index.ts';
 import { isBackendName, type BackendName } from '../train/backend.ts';
 import { FASHION_MNIST_DEFAULT_DIR } from '../train/dataset.ts';
+import { DATA_SPEC_HELP } from '../train/data/spec-help.ts';
 import { isModelName, type ModelName } from '../train/models.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
 import { DEFAULT_GOSSIP_TRAINING, OPTIMIZER_NAMES, type OptimizerName } from '../train/training-defaults.ts';
@@ -55,7 +56,7 @@ export interface SimulateOptions {
 const OPTIONS = {
   nodes: { type: 'string', default: '100', arg: 'N', help: 'simulated nodes (>= 2)' },
   duration: { type: 'string', default: '60s', arg: 'TIME', help: 'simulated (virtual) time to run, e.g. 90s, 5m' },
-  data: { type: 'string', default: DEFAULT_SIMULATE_DATA, arg: 'SPEC', help: 'mnist | fashion-mnist | fashion-mnist:<dir> | csv:<path>' },
+  data: { type: 'string', default: DEFAULT_SIMULATE_DATA, arg: 'SPEC', help: DATA_SPEC_HELP },
   partition: { type: 'string', default: 'dirichlet:0.3', arg: 'SPEC', help: 'iid | dirichlet:<alpha> | shards:<k>' },
   model: { type: 'string', default: 'mlp-small', arg: 'NAME', help: 'mlp | mlp-small | cnn' },
   codec: { type: 'string', default: DEFAULT_CODEC_SPEC, arg: 'SPEC', help: 'delta codec, as the daemon\'s --codec (f32 for uncompressed)' },

@@ -9,7 +9,7 @@ import { describeArgsError } from '../common/arg-errors.ts';
 import { daemonFlagError } from './daemon-flag-hint.ts';
 import { DEFAULT_PACING } from '../core/pacing.ts';
 import { checkCodecSpec, DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
-import { checkDataSpec } from '../train/dataset.ts';
+import { checkDataSpec, DATA_SPEC_HELP } from '../train/dataset.ts';
 import { checkModelSpec, MIN_EXCHANGE_INTERVAL_MS, parseDurationMs } from '../node/config.ts';
 import { AGGREGATOR_NAMES, checkAggregatorName, DEFAULT_AGGREGATOR } from '../train/aggregators/index.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
@@ -97,7 +97,7 @@ show how they learn, stop them, and write results.json + report.html.
 Options:
   --nodes N                 daemons in all, late joiners included (default: ${DEFAULT_NODES})
   --duration TIME           how long to run after the first nodes are up (default: ${DEFAULT_DURATION_SECONDS}s)
-  --data SPEC               mnist | fashion-mnist[:dir] | csv:<path> | images:<dir> (default: mnist;
+  --data SPEC               ${DATA_SPEC_HELP} (default: mnist;
                             --classes, --normalization, --test-data go to the daemons as --daemon-arg,
                             and the baselines read the data as the daemons do)
   --partition SPEC          iid | dirichlet:<alpha> | shards:<k> (default: dirichlet:0.3)

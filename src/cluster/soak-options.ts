@@ -10,7 +10,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { describeArgsError } from '../common/arg-errors.ts';
 import { daemonFlagError } from './daemon-flag-hint.ts';
 import { parseDurationMs } from '../node/config.ts';
-import { checkDataSpec } from '../train/dataset.ts';
+import { checkDataSpec, DATA_SPEC_HELP } from '../train/dataset.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
 import { ClusterError } from './errors.ts';
 import { MAX_NODES, MIN_CHURN_INTERVAL_MS } from './options.ts';
@@ -75,7 +75,7 @@ Options:
   --no-steady               skip the run without churn (no accuracy comparison)
   --max-accuracy-drop X     allowed drop of final mean accuracy vs the steady run, 0..1 (default: ${DEFAULT_MAX_ACCURACY_DROP})
   --min-accuracy X          the churn run's final mean accuracy must reach X, 0..1 (default: 0 = no floor)
-  --data SPEC               mnist | fashion-mnist[:dir] | csv:<path> (default: mnist)
+  --data SPEC               ${DATA_SPEC_HELP} (default: mnist)
   --partition SPEC          iid | dirichlet:<alpha> | shards:<k> (default: iid)
   --model NAME              mlp | mlp-small | cnn (default: mlp)
   --seed N                  seed of partitions, models and kills (default: 1)

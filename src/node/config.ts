@@ -16,7 +16,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { DEFAULT_PACING, TRAINING_WINDOW_MS } from '../core/pacing.ts';
 import { checkCodecSpec, DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
 import { AGGREGATOR_NAMES, checkAggregatorName, DEFAULT_AGGREGATOR } from '../train/aggregators/index.ts';
-import { checkDataSpec, parseCsvDelimiter } from '../train/dataset.ts';
+import { checkDataSpec, DATA_SPEC_HELP, parseCsvDelimiter } from '../train/dataset.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
 import { DEFAULT_GOSSIP_TRAINING, defaultLearningRate, learningRateDefaultsText, OPTIMIZER_NAMES, TRAINING_DEFAULTS } from '../train/training-defaults.ts';
 import { DEFAULT_CPU_WATTS } from './key-metrics/energy.ts';
@@ -223,7 +223,7 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'listen', flag: 'listen', kind: 'list', help: 'listen multiaddr (repeatable)', shown: DEFAULT_LISTEN_ADDRESS },
   { key: 'bootstrap', flag: 'bootstrap', kind: 'list', help: 'peer to join, e.g. /ip4/127.0.0.1/tcp/47800[/p2p/<id>] (repeatable)', shown: 'none' },
   { key: 'swarm', flag: 'swarm', kind: 'string', help: 'swarm id: only peers of the same swarm exchange', shown: DEFAULT_SWARM },
-  { key: 'data', flag: 'data', kind: 'string', help: 'data source: mnist | fashion-mnist[:<dir>] | csv:<path> | images:<dir>', shown: 'mnist' },
+  { key: 'data', flag: 'data', kind: 'string', help: `data source: ${DATA_SPEC_HELP}`, shown: 'mnist' },
   { key: 'classes', flag: 'classes', kind: 'list', help: 'class names in index order, the same on every node (a node may hold only some); part of the model hash', shown: 'integer labels' },
   { key: 'csvDelimiter', flag: 'csv-delimiter', kind: 'string', help: 'cell delimiter of csv: data: one character or tab', shown: 'detected' },
   { key: 'normalization', flag: 'normalization', kind: 'string', help: 'normalize features with this file of gossip-learn data-stats (the same on every node)', shown: 'none' },
