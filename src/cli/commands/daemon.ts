@@ -5,11 +5,15 @@
  *
  * Prints `peer id: …`, one `listen: …` line per multiaddr and
  * `metrics: http://…/metrics` on stdout (formats in src/node/constants.ts);
- * logs go to stderr. The first signal stops gracefully (exchanges, checkpoint,
- * libp2p) and exits 0; a second signal forces exit 130.
+ * logs go to stderr. The first SIGINT or SIGTERM stops gracefully
+ * (exchanges, checkpoint, libp2p) and exits 0. A SIGTERM during that stop is
+ * ignored (GNU timeout and some service managers send two at once); a second
+ * SIGINT (Ctrl-C pressed again, on purpose) forces exit 130 after deleting
+ * the temp files of writes in flight (src/common/atomic-file.ts).
  */
 import { checkDaemonSpecs, ConfigError, configHelp, HELP_FLAG_COLUMN_CHARS, loadDaemonConfig, type DaemonConfig, type OptionNamer } from '../../node/config.ts';
 import { LISTEN_LINE_PREFIX, METRICS_LINE_PREFIX, PARENT_CHECK_INTERVAL_MS, PEER_ID_LINE_PREFIX } from '../../node/constants.ts';
+import { removeTempFilesInFlightSync } from '../../common/atomic-file.ts';
 import { dataFormatsHelp } from '../../train/dataset.ts';
 import { CliUsageError } from '../usage-error.ts';
 
@@ -37,7 +41,8 @@ embodies: its own, and after a merge with an older peer that peer's age
 the checkpoint keeps the age, so a restarted daemon resumes at it. Shown in
 the logs, in /metrics (model.age) and by \`gossip-learn status\`.
 
-Stopping: Ctrl-C or SIGTERM stops gracefully (exchanges, checkpoint, exit 0).
+Stopping: Ctrl-C or SIGTERM stops gracefully (exchanges, checkpoint, exit 0);
+more SIGTERMs meanwhile are ignored, a second Ctrl-C exits at once (130).
 Started through npm or npx (npm start, npx gossip-learn daemon), the daemon
 also stops that way when that npm process exits, since npm passes no signal on.`;
 
@@ -113,12 +118,21 @@ export async function run(argv: string[]): Promise<number> {
   let signals = 0;
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((resolve) => (resolveExit = resolve));
-  /** First call: graceful stop (logged with why); a second one (another signal) exits at once. */
+  /**
+   * First call: graceful stop (logged with why). During it, a SIGINT exits at
+   * once (130) without leaving a temp file; anything else (a repeated
+   * SIGTERM, the launcher going) is logged and changes nothing.
+   */
   const stopFor = (why: { signal: NodeJS.Signals } | { launcherGone: number }): void => {
     signals++;
     if (signals > 1) {
-      daemon.logger.warn(why, 'second signal: forcing exit');
-      process.exit(130);
+      if ('signal' in why && why.signal === 'SIGINT') {
+        const removed = removeTempFilesInFlightSync();
+        daemon.logger.warn({ ...why, removedTempFiles: removed }, 'second signal: forcing exit');
+        process.exit(130);
+      }
+      daemon.logger.info(why, 'already stopping gracefully: ignored (a second Ctrl-C forces the exit)');
+      return;
     }
     daemon.logger.info(why, 'stopping');
     daemon.stop().then(
@@ -134,7 +148,7 @@ export async function run(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   // A bug must not kill the daemon silently: the reason goes to the (JSON) log first.
   const onFatal = (err: unknown): void => {
-    daemon.logger.fatal({ err }, 'uncaught error, exiting');
+    daemon.logger.fatal({ err, removedTempFiles: removeTempFilesInFlightSync() }, 'uncaught error, exiting');
     process.exit(70);
   };
   process.on('uncaughtException', onFatal);
