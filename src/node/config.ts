@@ -158,6 +158,8 @@ export const daemonConfigSchema = z
     evalIntervalMs: positiveMs.default(DEFAULT_EVAL_INTERVAL_MS),
     announceIntervalMs: positiveMs.default(DEFAULT_ANNOUNCE_INTERVAL_MS),
     exitWithParent: z.boolean().default(false),
+    // The launcher's own pid (src/node/launcher.ts): a daemon it started watches it even if it died before the daemon could read its parent.
+    parentPid: z.number().int().min(2, { error: (issue) => `${String(issue.input)} is not a launcher's pid (2 or more)` }).nullable().default(null),
     // Hardening (issue 7): every exchange read gives up after this (at most 30 s; a stalled stream is reset).
     readTimeoutMs: positiveMs.max(30_000).default(READ_TIMEOUT_MS),
     maxStreamsPerPeer: z.number().int().positive().default(DEFAULT_MAX_STREAMS_PER_PEER),
@@ -276,14 +278,15 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'predictBatchWindowMs', flag: 'predict-batch-window', kind: 'duration', help: 'POST /predict: how long the first request of a batch waits for others (0 = no batching; at most 1s)', shown: `${DEFAULT_PREDICT_BATCH_WINDOW_MS}ms` },
   { key: 'predictMaxBatch', flag: 'predict-max-batch', kind: 'int', help: `POST /predict: most rows in one forward pass (at most ${MAX_INSTANCES_PER_REQUEST})`, shown: String(DEFAULT_PREDICT_MAX_BATCH) },
   { key: 'predictMaxQueue', flag: 'predict-max-queue', kind: 'int', help: 'POST /predict: most rows waiting for a batch; beyond, 503 with Retry-After', shown: String(DEFAULT_PREDICT_MAX_QUEUE) },
-  { key: 'exitWithParent', flag: 'exit-with-parent', kind: 'boolean', help: 'exit when the parent process dies (the cluster launcher passes it; under npm or npx the daemon watches npm anyway)', shown: 'off' },
+  { key: 'exitWithParent', flag: 'exit-with-parent', kind: 'boolean', help: 'exit when the parent process dies (under npm or npx the daemon watches npm anyway)', shown: 'off' },
+  { key: 'parentPid', flag: 'parent-pid', kind: 'int', help: 'exit when process PID, which started this daemon, dies, also if it died before the daemon was up (the cluster launcher passes its own pid)', shown: 'none' },
 ];
 
 /** Placeholders in --help, in the style of `gossip-learn train --help`; by kind unless named here. */
 const HELP_ARG_BY_FLAG: Record<string, string> = {
   config: 'FILE', swarm: 'ID', data: 'SPEC', partition: 'SPEC', codec: 'SPEC', model: 'NAME', backend: 'NAME', optimizer: 'NAME',
   'log-level': 'LEVEL', 'state-dir': 'DIR', psk: 'FILE', 'allow-peer': 'ID', 'allow-peers': 'FILE', 'metrics-token': 'TOKEN', 'dp-clip': 'C',
-  'dp-noise-multiplier': 'Z', 'dp-delta': 'D', 'dp-epsilon-budget': 'E', 'metrics-host': 'HOST', 'metrics-port': 'PORT', teacher: 'PEER', 'node-index': 'I',
+  'dp-noise-multiplier': 'Z', 'dp-delta': 'D', 'dp-epsilon-budget': 'E', 'metrics-host': 'HOST', 'metrics-port': 'PORT', teacher: 'PEER', 'node-index': 'I', 'parent-pid': 'PID',
   aggregator: 'NAME', 'cpu-watts': 'W', classes: 'NAMES', 'csv-delimiter': 'CHAR', normalization: 'FILE', 'test-data': 'SPEC',
 };
 const HELP_ARG_BY_KIND: Record<OptionKind, string> = { boolean: '', list: 'ADDR', duration: 'TIME', int: 'N', number: 'X', string: 'VALUE', bytes: 'BYTES_PER_HOUR' };

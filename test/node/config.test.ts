@@ -232,6 +232,13 @@ describe('daemon config', () => {
     await rejectsWith(checked(['--allow-peer', 'foo']), 'bad-value', /^--allow-peer: 'foo' is not a peer id \(expected a base58 id like 12D3KooW\.\.\.\)$/);
   });
 
+  it('takes --parent-pid (a launcher\'s pid, 2 or more), none by default', async () => {
+    assert.equal((await loadDaemonConfig([], {})).config?.parentPid, null);
+    assert.equal((await loadDaemonConfig(['--parent-pid', '4242'], {})).config?.parentPid, 4242);
+    await rejectsWith(loadDaemonConfig(['--parent-pid', '1'], {}), 'bad-value', /^--parent-pid: 1 is not a launcher's pid \(2 or more\)$/);
+    await rejectsWith(loadDaemonConfig(['--parent-pid', 'me'], {}), 'bad-value', /^--parent-pid: not an integer: 'me'$/);
+  });
+
   it('names the environment variable or the config file key that gave a bad value, the flag only for a flag', async () => {
     const loadedAndChecked = async (argv: string[], env: NodeJS.ProcessEnv): Promise<void> => {
       const { config, nameOf } = await loadDaemonConfig(argv, env);

@@ -157,12 +157,12 @@ export async function run(argv: string[]): Promise<number> {
   // Started by npm (npm start / run / exec, npx), or --exit-with-parent: stop as if signalled when the launcher goes.
   let parentWatch: NodeJS.Timeout | null = null;
   const { findLauncher, launcherAlive } = await import('../../node/launcher.ts');
-  const launcher = await findLauncher({ exitWithParent: config.exitWithParent, env: process.env });
+  const launcher = await findLauncher({ exitWithParent: config.exitWithParent, parentPid: config.parentPid, env: process.env });
   if (launcher !== null) {
     const launcherPid = launcher.pids.at(-1)!;
     daemon.logger.info({ launcherPid, watched: launcher.pids }, launcher.kind === 'npm' ? 'started by npm: stops when that npm process exits' : 'stops when its parent process exits');
     let checking = false;
-    parentWatch = setInterval(() => {
+    const check = (): void => {
       if (checking || signals > 0) return;
       checking = true;
       launcherAlive(launcher).then(
@@ -174,7 +174,10 @@ export async function run(argv: string[]): Promise<number> {
         },
         () => (checking = false),
       );
-    }, PARENT_CHECK_INTERVAL_MS);
+    };
+    // At once, then every second: a launcher that died while we loaded (--parent-pid) is already gone.
+    check();
+    parentWatch = setInterval(check, PARENT_CHECK_INTERVAL_MS);
     parentWatch.unref();
   }
 
