@@ -270,7 +270,7 @@ const DAEMON_FAMILIES: DaemonFamilySpec[] = [
   },
   {
     name: 'gossip_learn_exchanges_skipped_total',
-    help: 'Exchanges the aggregation policy found due but did not start, by reason (byte-budget, no-peer, busy).',
+    help: 'Exchanges the aggregation policy found due but did not start, by reason (byte-budget, no-peer, busy, backoff).',
     type: 'counter',
     samples: perKey('reason', (m) => m.policy.skipped),
   },
