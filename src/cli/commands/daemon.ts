@@ -65,7 +65,7 @@ async function checkPrivacyFiles(config: DaemonConfig, nameOf: OptionNamer): Pro
       const warning = await swarmKeyModeWarning(config.psk);
       if (warning !== null) console.error(`gossip-learn: daemon: ${nameOf('psk')}: ${warning}`);
     }
-    await readAllowlist(config);
+    await readAllowlist(config, nameOf);
   } catch (err) {
     if (err instanceof SwarmKeyError) throw new ConfigError('bad-value', `${nameOf('psk')}: ${err.message}`);
     if (err instanceof PrivacyError && err.reason === 'bad-allowlist') throw new ConfigError('bad-value', err.message);
