@@ -154,7 +154,7 @@ export async function run(argv: string[]): Promise<number> {
   process.on('uncaughtException', onFatal);
   process.on('unhandledRejection', onFatal);
 
-  // Started by npm (npm start / run / exec, npx), or --exit-with-parent: stop as if signalled when the launcher goes.
+  // Started by npm (npm start / run / exec, npx), --exit-with-parent or --parent-pid: stop as if signalled when the launcher goes.
   let parentWatch: NodeJS.Timeout | null = null;
   const { findLauncher, launcherAlive } = await import('../../node/launcher.ts');
   const launcher = await findLauncher({ exitWithParent: config.exitWithParent, parentPid: config.parentPid, env: process.env });
