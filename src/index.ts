@@ -71,11 +71,11 @@ export type {
 
 /**
  * The daemon's options (DaemonConfigInput, all optional). `exitWithParent`
- * is left out: it belongs to the `daemon` command, which exits the process;
+ * and `parentPid` are left out: they belong to the `daemon` command, which exits the process;
  * a library node stops when the caller calls stop(). `model` and `data`
  * also take the caller's own tfjs LayersModel and rows (see above).
  */
-export type NodeOptions = Omit<DaemonConfigInput, 'exitWithParent' | 'model' | 'data'> & {
+export type NodeOptions = Omit<DaemonConfigInput, 'exitWithParent' | 'parentPid' | 'model' | 'data'> & {
   /** A registry name, a `PATH/model.json` file, or your own tfjs LayersModel (not modified: the node trains a copy). */
   model?: DaemonConfigInput['model'] | tf.LayersModel;
   /** A data spec (`csv:PATH`, `mnist`...), or your own rows: `{ x, y, test? }` or an async iterable of `{ x, y }` batches (used as given: no partition; testData, normalization and csvDelimiter are refused). */
@@ -125,8 +125,8 @@ function isLayersModel(value: unknown): value is tf.LayersModel {
 }
 
 export async function createNode(options: NodeOptions = {}): Promise<GossipLearnNode> {
-  if ('exitWithParent' in options) {
-    throw new ConfigError('bad-value', 'exitWithParent belongs to the `gossip-learn daemon` command; a library node stops when you call stop()');
+  for (const key of ['exitWithParent', 'parentPid'] as const) {
+    if (key in options) throw new ConfigError('bad-value', `${key} belongs to the \`gossip-learn daemon\` command; a library node stops when you call stop()`);
   }
   const { model, data, ...rest } = options;
   const ownModel = isLayersModel(model) ? model : undefined;

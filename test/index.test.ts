@@ -49,11 +49,16 @@ describe('createNode (the library entry)', function () {
     await assert.rejects(access(stateDir), { code: 'ENOENT' });
   });
 
-  it('refuses exitWithParent, an option of the daemon command only', async () => {
+  it('refuses exitWithParent and parentPid, options of the daemon command only', async () => {
     await assert.rejects(createNode({ exitWithParent: true } as NodeOptions), {
       name: 'ConfigError',
       reason: 'bad-value',
       message: 'exitWithParent belongs to the `gossip-learn daemon` command; a library node stops when you call stop()',
+    });
+    await assert.rejects(createNode({ parentPid: 4242 } as NodeOptions), {
+      name: 'ConfigError',
+      reason: 'bad-value',
+      message: 'parentPid belongs to the `gossip-learn daemon` command; a library node stops when you call stop()',
     });
   });
 

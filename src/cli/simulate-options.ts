@@ -13,12 +13,13 @@ import { z } from 'zod';
 import { parseByteSize } from '../common/byte-size.ts';
 import { DEFAULT_PACING } from '../core/pacing.ts';
 import { parseDurationMs } from '../node/config.ts';
-import { DEFAULT_CODEC_SPEC, isCodecSpec } from '../protocol/codec/index.ts';
+import { codecSpecProblem, DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
 import type { ChurnSpec, NetworkConditions, Range } from '../sim/conditions.ts';
 import { DEFAULT_VIEW, SWARM_EXCHANGE_TIMEOUT_MS } from '../sim/swarm.ts';
 import { AGGREGATOR_NAMES, DEFAULT_AGGREGATOR } from '../train/aggregators/index.ts';
 import { isBackendName, type BackendName } from '../train/backend.ts';
 import { FASHION_MNIST_DEFAULT_DIR } from '../train/dataset.ts';
+import { DATA_SPEC_HELP } from '../train/data/spec-help.ts';
 import { MODEL_SPEC_CHOICES, modelSpecProblem } from '../train/model-spec.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
 import { DEFAULT_GOSSIP_TRAINING, OPTIMIZER_NAMES, type OptimizerName } from '../train/training-defaults.ts';
@@ -56,7 +57,7 @@ export interface SimulateOptions {
 const OPTIONS = {
   nodes: { type: 'string', default: '100', arg: 'N', help: 'simulated nodes (>= 2)' },
   duration: { type: 'string', default: '60s', arg: 'TIME', help: 'simulated (virtual) time to run, e.g. 90s, 5m' },
-  data: { type: 'string', default: DEFAULT_SIMULATE_DATA, arg: 'SPEC', help: 'mnist | fashion-mnist | fashion-mnist:<dir> | csv:<path>' },
+  data: { type: 'string', default: DEFAULT_SIMULATE_DATA, arg: 'SPEC', help: DATA_SPEC_HELP },
   partition: { type: 'string', default: 'dirichlet:0.3', arg: 'SPEC', help: 'iid | dirichlet:<alpha> | shards:<k>' },
   model: { type: 'string', default: 'mlp-small', arg: 'SPEC', help: `${MODEL_SPEC_CHOICES} (a tfjs LayersModel: its weights, if any, are every node's initial point)` },
   codec: { type: 'string', default: DEFAULT_CODEC_SPEC, arg: 'SPEC', help: 'delta codec, as the daemon\'s --codec (f32 for uncompressed)' },
@@ -183,7 +184,8 @@ export function parseSimulateOptions(argv: string[]): { kind: 'help'; text: stri
   } catch (err) {
     fail('partition', (err as Error).message);
   }
-  if (!isCodecSpec(v.codec)) fail('codec', `not a codec spec: '${v.codec}' (e.g. f32, topk:0.1+q4+deflate)`);
+  const codecProblem = codecSpecProblem(v.codec);
+  if (codecProblem !== null) fail('codec', codecProblem);
   if (!(AGGREGATOR_NAMES as readonly string[]).includes(v.aggregator)) fail('aggregator', `unknown aggregator '${v.aggregator}' (expected ${AGGREGATOR_NAMES.join(' | ')})`);
   if (!(OPTIMIZER_NAMES as readonly string[]).includes(v.optimizer)) fail('optimizer', `unknown optimizer '${v.optimizer}' (expected ${OPTIMIZER_NAMES.join(' | ')})`);
   const backend = v.backend;

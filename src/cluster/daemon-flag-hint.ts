@@ -10,7 +10,7 @@ import { closestName } from '../common/arg-errors.ts';
 import { optionSpecs } from '../node/config.ts';
 
 /** Daemon flags the launchers set for each daemon (src/cluster/launcher.ts): a --daemon-arg would clash with them. */
-const SET_PER_DAEMON = new Set(['node-index', 'num-nodes', 'state-dir', 'listen', 'metrics-host', 'metrics-port', 'bootstrap', 'no-distill', 'exit-with-parent']);
+const SET_PER_DAEMON = new Set(['node-index', 'num-nodes', 'state-dir', 'listen', 'metrics-host', 'metrics-port', 'bootstrap', 'no-distill', 'exit-with-parent', 'parent-pid']);
 
 /**
  * For `option` (as parseArgs quoted it: `--byte-budget` or `--byte-budget=10MB`)

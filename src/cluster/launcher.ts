@@ -8,8 +8,9 @@
  *   const launcher = new ClusterLauncher(config, { cliPath, progress });
  *   const results = await launcher.run(abortSignal);
  *
- * No daemon outlives the launcher: each gets --exit-with-parent (it polls
- * its parent pid), runs in its own process group (so a terminal Ctrl-C
+ * No daemon outlives the launcher: each gets --parent-pid with our pid (it
+ * stops when its parent is no longer that process, also when we died before
+ * it could look), runs in its own process group (so a terminal Ctrl-C
  * reaches only the launcher, which then sends exactly one SIGTERM: a
  * second signal would make a daemon skip its checkpoint), and is stopped
  * with SIGTERM, then SIGKILL after --stop-timeout.
@@ -34,7 +35,7 @@ import type { NodeRow, NodeStatus, ProgressView } from './progress.ts';
 import { SwarmDashboard } from './swarm-dashboard.ts';
 import { swarmData } from './swarm-page.ts';
 import { buildResults, describeJoin, NodeTracker, RUNNING_STOP_REASON, writeResultsFile, type ClusterEvent, type ClusterResults, type NodeRole } from './results.ts';
-import { EXIT_WITH_PARENT_FLAG } from '../node/constants.ts';
+import { PARENT_PID_FLAG } from '../node/constants.ts';
 import { createRandom, deriveSeed } from '../train/random.ts';
 
 export { RESULTS_FILE } from './results.ts';
@@ -150,7 +151,7 @@ export class ClusterLauncher {
       '--exchange-interval', `${c.exchangeIntervalMs}ms`,
       '--checkpoint-interval', CLUSTER_CHECKPOINT_INTERVAL,
       '--eval-interval', CLUSTER_EVAL_INTERVAL,
-      EXIT_WITH_PARENT_FLAG,
+      PARENT_PID_FLAG, String(process.pid),
     ];
     if (c.codec !== null) args.push('--codec', c.codec);
     args.push('--aggregator', c.aggregator);

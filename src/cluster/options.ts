@@ -8,8 +8,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { describeArgsError } from '../common/arg-errors.ts';
 import { daemonFlagError } from './daemon-flag-hint.ts';
 import { DEFAULT_PACING } from '../core/pacing.ts';
-import { DEFAULT_CODEC_SPEC, isCodecSpec } from '../protocol/codec/index.ts';
-import { checkDataSpec } from '../train/dataset.ts';
+import { checkCodecSpec, DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
+import { checkDataSpec, DATA_SPEC_HELP } from '../train/dataset.ts';
 import { checkModelSpec, MIN_EXCHANGE_INTERVAL_MS, parseDurationMs } from '../node/config.ts';
 import { AGGREGATOR_NAMES, checkAggregatorName, DEFAULT_AGGREGATOR } from '../train/aggregators/index.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
@@ -74,6 +74,13 @@ export const DEFAULT_NODES = 5;
 export const DEFAULT_DURATION_SECONDS = 120;
 export const DEFAULT_POLL_INTERVAL_MS = 2000;
 export const MIN_POLL_INTERVAL_MS = 100;
+/**
+ * Shortest --churn (and soak --kill-every) accepted: a daemon needs about a
+ * second to come back from its state dir (tfjs backend, data, libp2p), so
+ * kills more often than that would leave no node up, and a typo such as
+ * `1ms` for `1m` would only kill processes.
+ */
+export const MIN_CHURN_INTERVAL_MS = 1000;
 export const DEFAULT_DUTY_CYCLE = DEFAULT_PACING.dutyCycle;
 export const DEFAULT_STEPS_PER_INTERVAL = DEFAULT_PACING.stepsPerInterval;
 export const DEFAULT_EXCHANGE_INTERVAL_MS = DEFAULT_PACING.intervalMs;
@@ -90,7 +97,7 @@ show how they learn, stop them, and write results.json + report.html.
 Options:
   --nodes N                 daemons in all, late joiners included (default: ${DEFAULT_NODES})
   --duration TIME           how long to run after the first nodes are up (default: ${DEFAULT_DURATION_SECONDS}s)
-  --data SPEC               mnist | fashion-mnist[:dir] | csv:<path> | images:<dir> (default: mnist;
+  --data SPEC               ${DATA_SPEC_HELP} (default: mnist;
                             --classes, --normalization, --test-data go to the daemons as --daemon-arg,
                             and the baselines read the data as the daemons do)
   --partition SPEC          iid | dirichlet:<alpha> | shards:<k> (default: dirichlet:0.3)
@@ -101,7 +108,7 @@ Options:
   --seed N                  seed for partitions, models and churn (default: 1)
   --late-join N             the last N nodes start late and join a trained swarm (default: 1)
   --late-join-delay TIME    when late joiners start (default: 40% of --duration)
-  --churn TIME              kill -9 a random node this often and restart it (default: 0 = off)
+  --churn TIME              kill -9 a random node this often and restart it, at least ${shown(MIN_CHURN_INTERVAL_MS)} (default: 0 = off)
   --churn-downtime TIME     how long a killed node stays down (default: 3s)
   --out DIR                 output directory (default: runs/cluster-<time>)
   --swarm NAME              swarm id (default: cluster-<seed>)
@@ -299,7 +306,7 @@ export function parseClusterCommand(argv: string[], now: Date = new Date()): Clu
     isNonNegative,
     'a duration (0 or more)',
   );
-  const churnSeconds = durationSecondsOf('churn', v.churn, 0, 'seconds', isNonNegative, 'a duration (0 = off)');
+  const churnSeconds = durationSecondsOf('churn', v.churn, 0, 'seconds', (ms) => ms === 0 || ms >= MIN_CHURN_INTERVAL_MS, `0 (off) or at least the floor of ${shown(MIN_CHURN_INTERVAL_MS)}`);
   const churnDowntimeSeconds = durationSecondsOf('churn-downtime', v['churn-downtime'], 3000, 'seconds', isNonNegative, 'a duration (0 or more)');
   const exchangeIntervalMs = parseDuration('exchange-interval', v['exchange-interval'], DEFAULT_EXCHANGE_INTERVAL_MS, 'refuse', isInt(MIN_EXCHANGE_INTERVAL_MS), `at least the daemon's floor of ${MIN_EXCHANGE_INTERVAL_MS}ms`);
   const stepsPerInterval = parseNumber('steps-per-interval', v['steps-per-interval'], DEFAULT_STEPS_PER_INTERVAL, isInt(0), 'a non-negative integer');
@@ -324,9 +331,7 @@ export function parseClusterCommand(argv: string[], now: Date = new Date()): Clu
     codec:
       v.codec === undefined
         ? null
-        : spec('codec', v.codec, '', (codec) => {
-            if (!isCodecSpec(codec)) throw new Error(`not a codec spec: '${codec}' (e.g. topk:0.01+q4+deflate)`);
-          }),
+        : spec('codec', v.codec, '', checkCodecSpec),
     aggregator: spec('aggregator', v.aggregator, DEFAULT_AGGREGATOR, checkAggregatorName),
     seed,
     lateJoin,

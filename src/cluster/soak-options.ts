@@ -10,10 +10,10 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { describeArgsError } from '../common/arg-errors.ts';
 import { daemonFlagError } from './daemon-flag-hint.ts';
 import { parseDurationMs } from '../node/config.ts';
-import { checkDataSpec } from '../train/dataset.ts';
+import { checkDataSpec, DATA_SPEC_HELP } from '../train/dataset.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
 import { ClusterError } from './errors.ts';
-import { MAX_NODES } from './options.ts';
+import { MAX_NODES, MIN_CHURN_INTERVAL_MS } from './options.ts';
 
 export interface SoakConfig {
   /** Length of each run once its nodes are up, in seconds. */
@@ -69,13 +69,13 @@ final mean accuracy is at most --max-accuracy-drop below the steady run's
 Options:
   --duration TIME           length of each run once its nodes are up (default: 10m)
   --nodes N                 daemons per run, 2 to ${MAX_NODES} (default: ${DEFAULT_SOAK_NODES})
-  --kill-every TIME         time between two kill -9 (default: 30s)
+  --kill-every TIME         time between two kill -9, at least ${MIN_CHURN_INTERVAL_MS / 1000}s (default: 30s)
   --downtime TIME           how long a killed node stays down (default: 3s)
   --settle TIME             no kill in the last TIME of the run (default: 60s, at most half of --duration)
   --no-steady               skip the run without churn (no accuracy comparison)
   --max-accuracy-drop X     allowed drop of final mean accuracy vs the steady run, 0..1 (default: ${DEFAULT_MAX_ACCURACY_DROP})
   --min-accuracy X          the churn run's final mean accuracy must reach X, 0..1 (default: 0 = no floor)
-  --data SPEC               mnist | fashion-mnist[:dir] | csv:<path> (default: mnist)
+  --data SPEC               ${DATA_SPEC_HELP} (default: mnist)
   --partition SPEC          iid | dirichlet:<alpha> | shards:<k> (default: iid)
   --model NAME              mlp | mlp-small | cnn (default: mlp)
   --seed N                  seed of partitions, models and kills (default: 1)
@@ -165,7 +165,7 @@ export function parseSoakCommand(argv: string[], now: Date = new Date()): SoakCo
   const v = parsed.values;
   if (v.help) return { kind: 'help' };
   const durationMs = duration('duration', v.duration, DEFAULT_SOAK_DURATION_MS, 1000);
-  const killEveryMs = duration('kill-every', v['kill-every'], DEFAULT_KILL_EVERY_MS, 1000);
+  const killEveryMs = duration('kill-every', v['kill-every'], DEFAULT_KILL_EVERY_MS, MIN_CHURN_INTERVAL_MS);
   const settleMs = duration('settle', v.settle, Math.min(DEFAULT_SETTLE_MS, Math.floor(durationMs / 2)), 0);
   if (settleMs > durationMs / 2) bad(`--settle must be at most half of --duration (${settleMs} ms > ${durationMs / 2} ms)`);
   if (killEveryMs > durationMs - settleMs) bad(`--kill-every (${killEveryMs} ms) leaves no kill before the last --settle (${settleMs} ms) of a ${durationMs} ms run`);

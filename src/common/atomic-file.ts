@@ -18,6 +18,7 @@
  * below loops until every byte is written.
  */
 import { randomBytes } from 'node:crypto';
+import { unlinkSync } from 'node:fs';
 import { link, open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -55,11 +56,40 @@ export interface AtomicWriteOptions {
   fs?: AtomicFileSystem;
 }
 
+/**
+ * Temp files of this process's writes in flight (at most one per write
+ * running; each leaves the set when its write ends). A process that must
+ * exit at once (the daemon on a second Ctrl-C) removes them first with
+ * removeTempFilesInFlightSync, so even a forced exit leaves no temp file.
+ */
+const tempFilesInFlight = new Set<string>();
+
+/**
+ * Deletes the temp files of the writes in flight, synchronously (for the
+ * line before process.exit: nothing asynchronous runs after it); those
+ * writes then fail (ENOENT) if the process goes on. Returns the paths removed.
+ */
+export function removeTempFilesInFlightSync(): string[] {
+  const removed: string[] = [];
+  for (const temp of tempFilesInFlight) {
+    try {
+      unlinkSync(temp);
+      removed.push(temp);
+    } catch {
+      // Already renamed into place or removed: nothing left behind.
+    }
+  }
+  tempFilesInFlight.clear();
+  return removed;
+}
+
 /** Writes `data` to `path` atomically (see above). The directory must exist. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
   const { open, rename, link, unlink } = options.fs ?? NODE_FILE_SYSTEM;
   const temp = join(dirname(path), `${tempFilePrefix(path)}${process.pid}-${randomBytes(4).toString('hex')}`);
   let tempExists = false;
+  // Registered before the open: a forced exit while open(2) creates the file must find it too.
+  tempFilesInFlight.add(temp);
   try {
     const handle = await open(temp, 'wx', options.mode ?? 0o666);
     tempExists = true;
@@ -76,7 +106,9 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
       tempExists = false;
     }
   } finally {
-    if (tempExists) await unlink(temp).catch(() => undefined);
+    if (!tempExists) tempFilesInFlight.delete(temp);
+    else await unlink(temp).catch(() => undefined);
+    tempFilesInFlight.delete(temp);
   }
   await syncDirectory(dirname(path));
 }

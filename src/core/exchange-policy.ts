@@ -30,8 +30,9 @@
 import { GossipLearnError } from '../common/errors.ts';
 
 /** Why a due exchange was not started; `local-steps` (fewer than H steps since the last one) is not counted as skipped. */
-export type SkipReason = 'byte-budget' | 'no-peer' | 'busy';
-export const SKIP_REASONS: readonly SkipReason[] = ['byte-budget', 'no-peer', 'busy'];
+/** byte-budget: spent; no-peer: no candidate; busy: an exchange of ours still running; backoff: every candidate in its backoff after a failure or BUSY (src/core/peer-sampler.ts). */
+export type SkipReason = 'byte-budget' | 'no-peer' | 'busy' | 'backoff';
+export const SKIP_REASONS: readonly SkipReason[] = ['byte-budget', 'no-peer', 'busy', 'backoff'];
 
 export type ExchangeDecision = { exchange: true } | { exchange: false; reason: SkipReason | 'local-steps' };
 
@@ -110,7 +111,7 @@ export class ExchangePolicy {
   private pendingSteps = 0;
   private training = true;
   private lastSteps: number | null = null;
-  private readonly skipped: Record<SkipReason, number> = { 'byte-budget': 0, 'no-peer': 0, busy: 0 };
+  private readonly skipped: Record<SkipReason, number> = { 'byte-budget': 0, 'no-peer': 0, busy: 0, backoff: 0 };
   /** Bytes sent per minute, ring of WINDOW_BUCKETS (bounded). */
   private readonly buckets = new Float64Array(WINDOW_BUCKETS);
   private bucketMinute: number;

@@ -150,8 +150,10 @@ export class GossipNode {
     if (!decision.exchange) return { peerId: null, reason: decision.reason };
     const peerId = this.sampler.choose(candidates);
     if (peerId === null) {
-      this.policy.skip('no-peer');
-      return { peerId: null, reason: 'no-peer' };
+      // Candidates, but each in its backoff after failing or answering BUSY: wait rather than call them every tick.
+      const reason = candidates.length > 0 ? 'backoff' : 'no-peer';
+      this.policy.skip(reason);
+      return { peerId: null, reason };
     }
     return { peerId };
   }
@@ -373,7 +375,7 @@ export function createGossipNode(setup: GossipNodeSetup): GossipNode {
     sessions,
     model: setup.model,
     aggregator: setup.aggregator,
-    sampler: new PeerSampler({ random: setup.random }),
+    sampler: new PeerSampler({ random: setup.random, now: sessions.config.now }),
     policy,
     dp,
     ...(setup.meter === undefined ? {} : { meter: setup.meter }),

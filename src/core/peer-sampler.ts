@@ -2,10 +2,14 @@
  * Whom to call next: a random compatible peer, weighted down for recent
  * failures, slowness and updates the aggregator cut down or refused
  * (suspicion), never the previous partner when another peer is available.
- * With a single candidate it is called every interval.
+ * A peer whose exchange failed or that answered BUSY (or, out of byte
+ * budget, nothing) is not called again before its backoff ends: 500 ms after
+ * the first such outcome, doubling with each next one up to 30 s, reset by a
+ * success (capped exponential backoff, as TCP's retransmission timer, RFC
+ * 6298). With a single healthy candidate it is called every interval.
  *
- *   const sampler = new PeerSampler({ random });
- *   const peer = sampler.choose(candidates);     // string | null
+ *   const sampler = new PeerSampler({ random, now });   // now: ms, monotonic (daemon) or virtual (simulator)
+ *   const peer = sampler.choose(candidates);     // string | null (null: none, or all in backoff)
  *   sampler.report(peer, { ok: true, durationMs: 120 });
  *   sampler.reportUpdate(peer, 'suspect');       // its model was clipped, trimmed or rejected
  */
@@ -19,6 +23,8 @@ export interface PeerOutcome {
 interface PeerRecord {
   /** Consecutive failures (reset by a success). */
   failures: number;
+  /** Not chosen before this time (ms on the sampler's clock); 0 after a success. */
+  retryAtMs: number;
   /** Exponential moving average of successful exchange durations. */
   meanDurationMs: number | null;
   /** Exponential moving average in [0, 1] of how often its updates were suspect or rejected. */
@@ -30,6 +36,8 @@ export type UpdateVerdict = 'accepted' | 'suspect';
 
 export interface PeerSamplerOptions {
   random: () => number;
+  /** Clock in ms for the backoff: monotonic in the daemon, the virtual clock in the simulator (src/core has no clock of its own). */
+  now: () => number;
   /** Weight of a peer = 1 / (1 + failures)^2 / slowness; a peer this many failures deep is skipped. */
   maxFailures?: number;
   maxPeers?: number;
@@ -42,16 +50,28 @@ const SUSPICION_WEIGHT_FLOOR = 0.1;
 /** Failed peers stay down-weighted but are retried, so a restarted peer comes back. */
 const DEFAULT_MAX_FAILURES = 8;
 const DEFAULT_MAX_PEER_RECORDS = 1024;
+/** Backoff after the first failure or BUSY in a row: the default exchange interval (src/core/pacing.ts), so one tick is skipped. */
+export const PEER_BACKOFF_BASE_MS = 500;
+/** Longest backoff: a peer back from a restart or with a fresh byte budget is called again within this. */
+export const PEER_BACKOFF_MAX_MS = 30_000;
+
+/** Backoff after `failures` (>= 1) failures or BUSY answers in a row: PEER_BACKOFF_BASE_MS doubled per failure after the first, at most PEER_BACKOFF_MAX_MS. */
+export function peerBackoffMs(failures: number): number {
+  // 2^6 x 500 ms already passes the cap; the exponent is bounded so it never overflows.
+  return Math.min(PEER_BACKOFF_MAX_MS, PEER_BACKOFF_BASE_MS * 2 ** Math.min(Math.max(failures, 1) - 1, 16));
+}
 
 export class PeerSampler {
   /** Least recently reported peers are forgotten first (bounded: a long-running node meets many peers). */
   private readonly records: LruMap<string, PeerRecord>;
   private readonly random: () => number;
+  private readonly now: () => number;
   private readonly maxFailures: number;
   private last: string | null = null;
 
   constructor(options: PeerSamplerOptions) {
     this.random = options.random;
+    this.now = options.now;
     this.maxFailures = options.maxFailures ?? DEFAULT_MAX_FAILURES;
     this.records = new LruMap(options.maxPeers ?? DEFAULT_MAX_PEER_RECORDS);
   }
@@ -70,8 +90,10 @@ export class PeerSampler {
     return w;
   }
 
+  /** A weighted random candidate not in backoff (never the previous partner when there is another), or null when there is none. */
   choose(candidates: readonly string[]): string | null {
-    const unique = [...new Set(candidates)];
+    const nowMs = this.now();
+    const unique = [...new Set(candidates)].filter((p) => (this.records.peek(p)?.retryAtMs ?? 0) <= nowMs);
     let pool = unique.filter((p) => (this.records.peek(p)?.failures ?? 0) < this.maxFailures);
     // Everyone failing: keep trying the least-failed ones rather than going silent.
     if (pool.length === 0) pool = unique;
@@ -97,15 +119,23 @@ export class PeerSampler {
     return chosen;
   }
 
+  /** How an exchange we started with `peerId` went: a failure (BUSY, no answer, error) starts or lengthens its backoff, a success ends it. */
   report(peerId: string, outcome: PeerOutcome): void {
     const record = this.record(peerId);
     if (outcome.ok) {
       record.failures = 0;
+      record.retryAtMs = 0;
       record.meanDurationMs =
         record.meanDurationMs === null ? outcome.durationMs : record.meanDurationMs + DURATION_EMA_ALPHA * (outcome.durationMs - record.meanDurationMs);
     } else {
       record.failures++;
+      record.retryAtMs = this.now() + peerBackoffMs(record.failures);
     }
+  }
+
+  /** Whether `peerId` is in its backoff now (a failure or BUSY, and its backoff not over). */
+  inBackoff(peerId: string): boolean {
+    return (this.records.peek(peerId)?.retryAtMs ?? 0) > this.now();
   }
 
   /** How the aggregator took the peer's last update (a rejection counts as 'suspect'). */
@@ -122,7 +152,7 @@ export class PeerSampler {
   private record(peerId: string): PeerRecord {
     let record = this.records.get(peerId);
     if (record === undefined) {
-      record = { failures: 0, meanDurationMs: null, suspicion: 0 };
+      record = { failures: 0, retryAtMs: 0, meanDurationMs: null, suspicion: 0 };
       this.records.set(peerId, record);
     }
     return record;

@@ -14,9 +14,9 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { multiaddr } from '@multiformats/multiaddr';
 import { DEFAULT_PACING, TRAINING_WINDOW_MS } from '../core/pacing.ts';
-import { createCodec, DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
+import { checkCodecSpec, DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
 import { AGGREGATOR_NAMES, checkAggregatorName, DEFAULT_AGGREGATOR } from '../train/aggregators/index.ts';
-import { checkDataSpec, parseCsvDelimiter } from '../train/dataset.ts';
+import { checkDataSpec, DATA_SPEC_HELP, parseCsvDelimiter } from '../train/dataset.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
 import { DEFAULT_GOSSIP_TRAINING, defaultLearningRate, learningRateDefaultsText, OPTIMIZER_NAMES, TRAINING_DEFAULTS } from '../train/training-defaults.ts';
 import { DEFAULT_CPU_WATTS } from './key-metrics/energy.ts';
@@ -158,6 +158,8 @@ export const daemonConfigSchema = z
     evalIntervalMs: positiveMs.default(DEFAULT_EVAL_INTERVAL_MS),
     announceIntervalMs: positiveMs.default(DEFAULT_ANNOUNCE_INTERVAL_MS),
     exitWithParent: z.boolean().default(false),
+    // The launcher's own pid (src/node/launcher.ts): a daemon it started watches it even if it died before the daemon could read its parent.
+    parentPid: z.number().int().min(2, { error: (issue) => `${String(issue.input)} is not a launcher's pid (2 or more)` }).nullable().default(null),
     // Hardening (issue 7): every exchange read gives up after this (at most 30 s; a stalled stream is reset).
     readTimeoutMs: positiveMs.max(30_000).default(READ_TIMEOUT_MS),
     maxStreamsPerPeer: z.number().int().positive().default(DEFAULT_MAX_STREAMS_PER_PEER),
@@ -223,7 +225,7 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'listen', flag: 'listen', kind: 'list', help: 'listen multiaddr (repeatable)', shown: DEFAULT_LISTEN_ADDRESS },
   { key: 'bootstrap', flag: 'bootstrap', kind: 'list', help: 'peer to join, e.g. /ip4/127.0.0.1/tcp/47800[/p2p/<id>] (repeatable)', shown: 'none' },
   { key: 'swarm', flag: 'swarm', kind: 'string', help: 'swarm id: only peers of the same swarm exchange', shown: DEFAULT_SWARM },
-  { key: 'data', flag: 'data', kind: 'string', help: 'data source: mnist | fashion-mnist[:<dir>] | csv:<path> | images:<dir>', shown: 'mnist' },
+  { key: 'data', flag: 'data', kind: 'string', help: `data source: ${DATA_SPEC_HELP}`, shown: 'mnist' },
   { key: 'classes', flag: 'classes', kind: 'list', help: 'class names in index order, the same on every node (a node may hold only some); part of the model hash', shown: 'integer labels' },
   { key: 'csvDelimiter', flag: 'csv-delimiter', kind: 'string', help: 'cell delimiter of csv: data: one character or tab', shown: 'detected' },
   { key: 'normalization', flag: 'normalization', kind: 'string', help: 'normalize features with this file of gossip-learn data-stats (the same on every node)', shown: 'none' },
@@ -276,14 +278,15 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'predictBatchWindowMs', flag: 'predict-batch-window', kind: 'duration', help: 'POST /predict: how long the first request of a batch waits for others (0 = no batching; at most 1s)', shown: `${DEFAULT_PREDICT_BATCH_WINDOW_MS}ms` },
   { key: 'predictMaxBatch', flag: 'predict-max-batch', kind: 'int', help: `POST /predict: most rows in one forward pass (at most ${MAX_INSTANCES_PER_REQUEST})`, shown: String(DEFAULT_PREDICT_MAX_BATCH) },
   { key: 'predictMaxQueue', flag: 'predict-max-queue', kind: 'int', help: 'POST /predict: most rows waiting for a batch; beyond, 503 with Retry-After', shown: String(DEFAULT_PREDICT_MAX_QUEUE) },
-  { key: 'exitWithParent', flag: 'exit-with-parent', kind: 'boolean', help: 'exit when the parent process dies (the cluster launcher passes it; under npm or npx the daemon watches npm anyway)', shown: 'off' },
+  { key: 'exitWithParent', flag: 'exit-with-parent', kind: 'boolean', help: 'exit when the parent process dies (under npm or npx the daemon watches npm anyway)', shown: 'off' },
+  { key: 'parentPid', flag: 'parent-pid', kind: 'int', help: 'exit when process PID, which started this daemon, dies, also if it died before the daemon was up (the cluster launcher passes its own pid)', shown: 'none' },
 ];
 
 /** Placeholders in --help, in the style of `gossip-learn train --help`; by kind unless named here. */
 const HELP_ARG_BY_FLAG: Record<string, string> = {
   config: 'FILE', swarm: 'ID', data: 'SPEC', partition: 'SPEC', codec: 'SPEC', model: 'NAME', backend: 'NAME', optimizer: 'NAME',
   'log-level': 'LEVEL', 'state-dir': 'DIR', psk: 'FILE', 'allow-peer': 'ID', 'allow-peers': 'FILE', 'metrics-token': 'TOKEN', 'dp-clip': 'C',
-  'dp-noise-multiplier': 'Z', 'dp-delta': 'D', 'dp-epsilon-budget': 'E', 'metrics-host': 'HOST', 'metrics-port': 'PORT', teacher: 'PEER', 'node-index': 'I',
+  'dp-noise-multiplier': 'Z', 'dp-delta': 'D', 'dp-epsilon-budget': 'E', 'metrics-host': 'HOST', 'metrics-port': 'PORT', teacher: 'PEER', 'node-index': 'I', 'parent-pid': 'PID',
   aggregator: 'NAME', 'cpu-watts': 'W', classes: 'NAMES', 'csv-delimiter': 'CHAR', normalization: 'FILE', 'test-data': 'SPEC',
 };
 const HELP_ARG_BY_KIND: Record<OptionKind, string> = { boolean: '', list: 'ADDR', duration: 'TIME', int: 'N', number: 'X', string: 'VALUE', bytes: 'BYTES_PER_HOUR' };
@@ -461,6 +464,26 @@ export function configFileValues(raw: Record<string, unknown>, path: string): Re
 
 const flagOfKey = (key: string): string => optionSpecs.find((o) => o.key === key)?.flag ?? key;
 
+/**
+ * How an error names an option, by the option key (`cpuWatts`): as the flag
+ * (`--cpu-watts`), the environment variable (`GOSSIP_LEARN_CPU_WATTS`) or
+ * the config file key (`config file gl.yaml: cpu-watts`) that gave its value.
+ */
+export type OptionNamer = (key: string) => string;
+
+/** Names every option as its flag (`--cpu-watts`): values given on the command line or through createNode. */
+export const flagNameOf: OptionNamer = (key) => `--${flagOfKey(key)}`;
+
+/** Names each option by where its value came from: the flags win over the environment, which wins over the file. */
+function sourceNamer(flags: object, env: object, file: object, configPath: string | undefined): OptionNamer {
+  return (key) => {
+    if (Object.hasOwn(flags, key)) return flagNameOf(key);
+    if (Object.hasOwn(env, key)) return envName(flagOfKey(key));
+    if (Object.hasOwn(file, key) && configPath !== undefined) return `config file ${configPath}: ${flagOfKey(key)}`;
+    return flagNameOf(key);
+  };
+}
+
 /** The option key (`byteBudgetPerHour`) closest to an unknown one (`byteBudget`), compared in kebab case; null when none is close. */
 function closestOptionKey(given: string): string | null {
   const keys = Object.keys(daemonConfigSchema.in.shape);
@@ -474,7 +497,7 @@ function closestOptionKey(given: string): string | null {
  * 'unknown-option' for a key no option has (with the closest key), else
  * 'bad-value' naming the option as its flag.
  */
-export function validateDaemonConfig(raw: Record<string, unknown>): DaemonConfig {
+export function validateDaemonConfig(raw: Record<string, unknown>, nameOf: OptionNamer = flagNameOf): DaemonConfig {
   const result = daemonConfigSchema.safeParse(raw);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
@@ -489,7 +512,7 @@ export function validateDaemonConfig(raw: Record<string, unknown>): DaemonConfig
     );
   }
   const duration = optionSpecs.find((o) => o.key === key)?.kind === 'duration';
-  throw new ConfigError('bad-value', `--${flagOfKey(key)}: ${inWords(issue, raw[key], duration) ?? issue.message}`);
+  throw new ConfigError('bad-value', `${nameOf(key)}: ${inWords(issue, raw[key], duration) ?? issue.message}`);
 }
 
 /**
@@ -507,16 +530,22 @@ function inWords(issue: z.core.$ZodIssue, value: unknown, duration: boolean): st
   return `must be ${bound} (got ${shown(value)})`;
 }
 
-/** flags > environment > config file > defaults. */
-export async function loadDaemonConfig(argv: string[], env: NodeJS.ProcessEnv): Promise<{ help: boolean; version: boolean; config: DaemonConfig | null }> {
+/**
+ * flags > environment > config file > defaults. A bad value is a ConfigError
+ * naming where it came from (`--cpu-watts`, `GOSSIP_LEARN_CPU_WATTS`, or the
+ * config file and key); `nameOf` names options the same way for later checks
+ * (checkDaemonSpecs).
+ */
+export async function loadDaemonConfig(argv: string[], env: NodeJS.ProcessEnv): Promise<{ help: boolean; version: boolean; config: DaemonConfig | null; nameOf: OptionNamer }> {
   const flags = parseDaemonFlags(argv);
-  if (flags.help || flags.version) return { help: flags.help, version: flags.version, config: null };
+  if (flags.help || flags.version) return { help: flags.help, version: flags.version, config: null, nameOf: flagNameOf };
   const fromEnv = parseDaemonEnv(env);
   const configPath = (flags.values.config ?? fromEnv.config) as string | undefined;
   const fromFile = configPath === undefined ? {} : await readConfigFile(configPath);
   delete fromFile.config;
   const merged = { ...fromFile, ...fromEnv, ...flags.values };
-  return { help: false, version: false, config: validateDaemonConfig(merged) };
+  const nameOf = sourceNamer(flags.values, fromEnv, fromFile, configPath);
+  return { help: false, version: false, config: validateDaemonConfig(merged, nameOf), nameOf };
 }
 
 /** What is wrong with a string that does not parse as a peer id, without libp2p's decoder internals. */
@@ -552,27 +581,28 @@ export function checkTcpMultiaddr(text: string): void {
  * multiaddrs, teacher) with the parsers that will use them, so a typo is one
  * ConfigError line (exit 2) before the daemon binds ports, not a stack later.
  */
-export function checkDaemonSpecs(config: DaemonConfig): void {
-  const check = (flag: string, parse: () => unknown): void => {
+export function checkDaemonSpecs(config: DaemonConfig, nameOf: OptionNamer = flagNameOf): void {
+  const check = (key: keyof DaemonConfig, parse: () => unknown): void => {
     try {
       parse();
     } catch (err) {
       const message = (err as Error).message;
-      throw new ConfigError('bad-value', message.startsWith(`--${flag}`) ? message : `--${flag}: ${message}`);
+      const name = nameOf(key);
+      throw new ConfigError('bad-value', message.startsWith(`--${flagOfKey(key)}`) ? message.replace(`--${flagOfKey(key)}`, name) : `${name}: ${message}`);
     }
   };
-  if (config.codec !== null) check('codec', () => createCodec(config.codec as string));
+  if (config.codec !== null) check('codec', () => checkCodecSpec(config.codec as string));
   check('aggregator', () => checkAggregatorName(config.aggregator));
   check('data', () => checkDataSpec(config.data));
-  if (config.testData !== null) check('test-data', () => checkDataSpec(config.testData as string));
-  if (config.csvDelimiter !== null) check('csv-delimiter', () => parseCsvDelimiter(config.csvDelimiter as string));
+  if (config.testData !== null) check('testData', () => checkDataSpec(config.testData as string));
+  if (config.csvDelimiter !== null) check('csvDelimiter', () => parseCsvDelimiter(config.csvDelimiter as string));
   check('partition', () => parsePartitionSpec(config.partition));
   for (const address of config.listen) check('listen', () => checkTcpMultiaddr(address));
   for (const address of config.bootstrap) check('bootstrap', () => checkTcpMultiaddr(address));
   for (const address of config.announce) check('announce', () => checkTcpMultiaddr(address));
   if (config.teacher !== null) check('teacher', () => forcedTeacher(config.teacher as string, []));
   for (const id of config.allowPeer) {
-    check('allow-peer', () => {
+    check('allowPeer', () => {
       try {
         peerIdFromString(id);
       } catch {

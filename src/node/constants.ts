@@ -39,10 +39,11 @@ export const PEER_ID_LINE_PREFIX = 'peer id: ';
 export const LISTEN_LINE_PREFIX = 'listen: ';
 
 /**
- * Flag that makes the daemon exit when its parent process dies (the cluster
- * launcher passes it, so daemons never outlive a SIGKILLed launcher).
+ * Flag with which a launcher gives a daemon its own pid: the daemon stops
+ * when its parent is not that process, even when the launcher died before
+ * the daemon read its parent (the cluster launcher passes it).
  */
-export const EXIT_WITH_PARENT_FLAG = '--exit-with-parent';
+export const PARENT_PID_FLAG = '--parent-pid';
 /** How often the daemon checks that its parent is still alive. */
 export const PARENT_CHECK_INTERVAL_MS = 1_000;
 

@@ -5,7 +5,11 @@
  * a SIGKILL to npm leaves both behind (docs/architecture.md "Processes and
  * signals"). So a daemon started by npm watches the whole chain from its
  * parent up to that npm process, and stops gracefully as soon as one link
- * breaks; `--exit-with-parent` watches at least the direct parent.
+ * breaks; `--exit-with-parent` watches at least the direct parent, and
+ * `--parent-pid PID` (what the cluster launcher passes) that given parent:
+ * process.ppid read at start names whoever adopted a daemon whose launcher
+ * died while it started (PID 1 or a subreaper), so only a pid passed in says
+ * which process started it.
  *
  *   const launcher = await findLauncher({ exitWithParent: false, env: process.env });
  *   if (launcher !== null) setInterval(async () => { if (!(await launcherAlive(launcher))) stop(); }, 1000);
@@ -68,6 +72,8 @@ export function isShell(info: Pick<ProcessInfo, 'comm' | 'argv'>): boolean {
 export interface FindLauncherOptions {
   /** --exit-with-parent: watch the direct parent even when npm is not the launcher. */
   exitWithParent: boolean;
+  /** --parent-pid: the process that started us, which must still be our parent (null: not given). */
+  parentPid?: number | null;
   env: NodeJS.ProcessEnv;
   /** Our parent's pid (process.ppid). */
   ppid?: number;
@@ -76,7 +82,8 @@ export interface FindLauncherOptions {
 }
 
 /**
- * The chain to watch: [npm's shell, npm] or [npm] when npm started us (its
+ * The chain to watch: [parentPid] when given (if it is no longer our parent,
+ * launcherAlive is false at once); else [npm's shell, npm] or [npm] when npm started us (its
  * environment says so and our parent, or our parent's parent through a
  * shell, is npm); [parent] under npm without /proc, or with exitWithParent;
  * else null. A process
@@ -84,6 +91,7 @@ export interface FindLauncherOptions {
  * parent is the cluster launcher) is not npm's: the launcher answers for it.
  */
 export async function findLauncher(options: FindLauncherOptions): Promise<Launcher | null> {
+  if (options.parentPid !== undefined && options.parentPid !== null) return { pids: [options.parentPid], kind: 'parent' };
   const ppid = options.ppid ?? process.ppid;
   const read = options.read ?? ((pid: number) => readProcess(pid));
   const underNpm = (options.env.npm_execpath ?? '') !== '' || (options.env.npm_lifecycle_event ?? '') !== '';

@@ -132,7 +132,7 @@ export interface PolicyMetrics {
   byteBudgetPerHour: number | null;
   /** Bytes sent in the current rolling-hour window (whole minutes). */
   budgetWindowBytes: number | null;
-  /** Due exchanges not started, by reason: byte-budget, no-peer, busy. */
+  /** Due exchanges not started, by reason: byte-budget, no-peer, busy, backoff. */
   skipped: Record<string, number>;
 }
 
@@ -190,7 +190,7 @@ export class DaemonMetrics {
   readonly training: TrainingMetrics = { steps: 0, loss: null, samplesPerSecond: null };
   readonly memory: MemoryMetrics = { rssBytes: null, numTensors: null };
   readonly limits: LimitMetrics = { hits: {} };
-  readonly policy: PolicyMetrics = { localStepsPerExchange: null, currentLocalSteps: null, pendingLocalSteps: null, byteBudgetPerHour: null, budgetWindowBytes: null, skipped: { 'byte-budget': 0, 'no-peer': 0, busy: 0 } };
+  readonly policy: PolicyMetrics = { localStepsPerExchange: null, currentLocalSteps: null, pendingLocalSteps: null, byteBudgetPerHour: null, budgetWindowBytes: null, skipped: { 'byte-budget': 0, 'no-peer': 0, busy: 0, backoff: 0 } };
   readonly privacy: PrivacyMetrics = { psk: false, allowlist: null, dp: null };
   /** Latency, convergence, communication, compute, energy and per-peer figures (src/node/key-metrics/). */
   readonly keyMetrics = new KeyMetrics();

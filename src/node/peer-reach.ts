@@ -17,7 +17,11 @@
  * Own reachability comes from the address manager, which AutoNAT feeds:
  * `public` once a public (non-private, non-relay) address of ours is
  * confirmed (AutoNAT dial-backs, or `--announce`), `relayed` when we are
- * reachable only through a relay reservation, `private` otherwise.
+ * reachable only through a relay reservation, `private` otherwise. It says
+ * who can dial us, whatever we serve: a `--relay` listening on loopback or a
+ * LAN address is `private`, which is right (only this machine or that LAN can
+ * reach it, so it relays for no NATed peer elsewhere); a relay for other
+ * networks shows `public` once its public address is confirmed or announced.
  *
  *   const reach = new PeerReach();
  *   reach.bind(node);                       // listens to connection:open
@@ -45,7 +49,7 @@ export interface PeerReachEntry {
 }
 
 export interface ReachMetrics {
-  /** Own reachability: public (a confirmed public address), relayed (only through a relay slot), private. */
+  /** Own reachability, who can dial us: public (a confirmed public address), relayed (only through a relay slot), private (only this machine or its LAN; for a --relay: no peer of another network can use it). */
   reachability: Reachability | null;
   /** Our public addresses that AutoNAT confirmed or --announce set. */
   publicAddresses: string[];

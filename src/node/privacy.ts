@@ -18,7 +18,7 @@ import type { DpReleaseOptions, DpSettings } from '../core/dp-release.ts';
 import { DEFAULT_DP_DELTA } from '../core/dp-release.ts';
 import { RdpAccountant, type RdpLedger } from '../core/rdp-accountant.ts';
 import { AccessControl } from './access-control.ts';
-import { notAPeerId, type DaemonConfig } from './config.ts';
+import { flagNameOf, notAPeerId, type DaemonConfig, type OptionNamer } from './config.ts';
 import { readSwarmKey, swarmKeyProtector } from './swarm-key.ts';
 
 /** The spending ledger of differential privacy, in the state dir. */
@@ -33,9 +33,12 @@ export class PrivacyError extends GossipLearnError<'bad-allowlist' | 'bad-ledger
 /**
  * Peer ids from --allow-peer and the --allow-peers file (one a line; blank
  * lines and `#` comments skipped), or null when neither is given. Throws
- * PrivacyError('bad-allowlist') naming the file and line of a bad id.
+ * PrivacyError('bad-allowlist') naming the file and line of a bad id, and
+ * the option as `nameOf` names it (default: its flag; the daemon command
+ * passes loadDaemonConfig's, which names a GOSSIP_LEARN_* variable instead
+ * when the value came from one).
  */
-export async function readAllowlist(config: Pick<DaemonConfig, 'allowPeer' | 'allowPeers'>): Promise<Set<string> | null> {
+export async function readAllowlist(config: Pick<DaemonConfig, 'allowPeer' | 'allowPeers'>, nameOf: OptionNamer = flagNameOf): Promise<Set<string> | null> {
   if (config.allowPeer.length === 0 && config.allowPeers === null) return null;
   const ids = new Set<string>();
   const add = (text: string, where: string): void => {
@@ -45,18 +48,19 @@ export async function readAllowlist(config: Pick<DaemonConfig, 'allowPeer' | 'al
       throw new PrivacyError('bad-allowlist', `${where}: ${notAPeerId(text)}`);
     }
   };
-  config.allowPeer.forEach((id) => add(id, '--allow-peer'));
+  config.allowPeer.forEach((id) => add(id, nameOf('allowPeer')));
+  const fileOption = nameOf('allowPeers');
   if (config.allowPeers !== null) {
     let text: string;
     try {
       text = await readFile(config.allowPeers, 'utf8');
     } catch (err) {
-      throw new PrivacyError('bad-allowlist', `cannot read --allow-peers ${config.allowPeers}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new PrivacyError('bad-allowlist', `cannot read ${fileOption} ${config.allowPeers}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
-    if (text.length > MAX_ALLOWLIST_BYTES) throw new PrivacyError('bad-allowlist', `--allow-peers ${config.allowPeers} is over ${MAX_ALLOWLIST_BYTES} bytes`);
+    if (text.length > MAX_ALLOWLIST_BYTES) throw new PrivacyError('bad-allowlist', `${fileOption} ${config.allowPeers} is over ${MAX_ALLOWLIST_BYTES} bytes`);
     text.split('\n').forEach((line, i) => {
       const id = line.replace(/#.*/, '').trim();
-      if (id !== '') add(id, `--allow-peers ${config.allowPeers}:${i + 1}`);
+      if (id !== '') add(id, `${fileOption} ${config.allowPeers}:${i + 1}`);
     });
   }
   return ids;

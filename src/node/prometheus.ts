@@ -270,7 +270,7 @@ const DAEMON_FAMILIES: DaemonFamilySpec[] = [
   },
   {
     name: 'gossip_learn_exchanges_skipped_total',
-    help: 'Exchanges the aggregation policy found due but did not start, by reason (byte-budget, no-peer, busy).',
+    help: 'Exchanges the aggregation policy found due but did not start, by reason (byte-budget, no-peer, busy, backoff).',
     type: 'counter',
     samples: perKey('reason', (m) => m.policy.skipped),
   },
@@ -323,7 +323,7 @@ const DAEMON_FAMILIES: DaemonFamilySpec[] = [
   // Across networks (src/node/peer-reach.ts).
   {
     name: 'gossip_learn_reach_reachability',
-    help: 'Own reachability: 1 on the current state (public: a confirmed public address; relayed: only through a relay slot; private), 0 on the others.',
+    help: 'Own reachability, who can dial this node: 1 on the current state (public: a confirmed public address; relayed: only through a relay slot; private: only this machine or its LAN, so a --relay in this state relays for no peer of another network), 0 on the others.',
     type: 'gauge',
     samples: (m) => (m.reach?.reachability == null ? [] : (['public', 'relayed', 'private'] as const).map((state) => ({ value: m.reach!.reachability === state ? 1 : 0, labels: { state } }))),
   },

@@ -26,9 +26,10 @@ export { DataError, type DataErrorReason, type Dataset, type Normalization, type
 export { computeDataStats, datasetSchema, DATA_STATS_FORMAT, normalizeRows, type DataSchema, type DataStats } from './data/schema.ts';
 export { parseCsvDelimiter } from './data/csv-delimiter.ts';
 import { parseCsvDelimiter } from './data/csv-delimiter.ts';
+import { DATA_SPEC_HELP } from './data/spec-help.ts';
 export { FASHION_MNIST_DEFAULT_DIR } from './data/idx-dataset.ts';
 
-export const DATA_SPEC_HELP = 'mnist | fashion-mnist | fashion-mnist:<dir> | csv:<path> | images:<dir>';
+export { DATA_SPEC_HELP } from './data/spec-help.ts';
 
 /** The data sources and file formats for --help (train and daemon): what each spec reads and how. */
 export function dataFormatsHelp(): string {

@@ -3,6 +3,8 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { join } from 'node:path';
+import { checkDataSpec, DATA_SPEC_HELP } from '../../src/train/dataset.ts';
 
 const run = promisify(execFile);
 const cli = fileURLToPath(new URL('../../bin/gossip-learn.js', import.meta.url));
@@ -83,5 +85,23 @@ describe('gossip-learn CLI', () => {
     // The help says what the parser does: a duration needs a unit.
     assert.match(stdout, /^TIME takes a unit: 500ms, 5s, 2m \(also 1\.5s\); a bare number such as 2 is\nrefused, since it reads two ways \(2ms or 2s\?\)\. ADDR is a multiaddr\.$/m);
     assert.doesNotMatch(stdout, /number of milliseconds/);
+  });
+
+  it('lists every data spec on the --data line of every command that reads data (images:DIR included)', async () => {
+    // Each kind DATA_SPEC_HELP names is one the data parser takes, and no kind it takes is missing from it.
+    for (const spec of ['mnist', 'fashion-mnist', 'fashion-mnist:some/dir', 'csv:rows.csv', 'images:photos']) assert.doesNotThrow(() => checkDataSpec(spec), spec);
+    assert.deepEqual(DATA_SPEC_HELP.split(' | '), ['mnist', 'fashion-mnist[:DIR]', 'csv:PATH', 'images:DIR']);
+    const scripts = fileURLToPath(new URL('../../scripts/', import.meta.url));
+    const helps: Array<[string, string[]]> = [
+      ...['daemon', 'train', 'data-stats', 'predict', 'export', 'simulate'].map((command): [string, string[]] => [command, [cli, command, '--help']]),
+      ['cluster', [join(scripts, 'cluster.ts'), '--help']],
+      ['soak', [join(scripts, 'soak.ts'), '--help']],
+    ];
+    for (const [name, args] of helps) {
+      const { stdout } = await run(process.execPath, args);
+      const line = stdout.split('\n').find((l) => /^ {2}--data SPEC /.test(l));
+      assert.ok(line !== undefined, `${name} --help has no --data line`);
+      assert.ok(line.includes(DATA_SPEC_HELP), `${name} --help: ${line}`);
+    }
   });
 });

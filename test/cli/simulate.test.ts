@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseRate, parseSimulateOptions } from '../../src/cli/simulate-options.ts';
 import { CliUsageError } from '../../src/cli/usage-error.ts';
+import { CODEC_SPEC_SYNTAX } from '../../src/protocol/codec/index.ts';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/train/backend.ts';
 import { datasetSchema } from '../../src/train/data/schema.ts';
@@ -48,7 +49,7 @@ describe('gossip-learn simulate', () => {
     refused(['--nodes', '1'], "simulate: --nodes: must be an integer >= 2, got '1'");
     refused(['--churn-online', '10m'], 'simulate: --churn-offline: churn needs both --churn-online and --churn-offline (mean periods, e.g. 10m and 2m)');
     refused(['--shuffle-length', '20', '--view-size', '8'], 'simulate: --shuffle-length: must be at most the view size (8), got 20');
-    refused(['--codec', 'q9'], "simulate: --codec: not a codec spec: 'q9' (e.g. f32, topk:0.1+q4+deflate)");
+    refused(['--codec', 'q9'], `simulate: --codec: codec spec "q9": unknown stage "q9"; a spec is ${CODEC_SPEC_SYNTAX}`);
     refused(['--model', 'mlp-big'], "simulate: --model: unknown model 'mlp-big' (expected mlp | mlp-small | cnn | PATH/model.json)");
     assert.equal(options(['--model', 'my-model/model.json']).model, 'my-model/model.json');
     const help = parseSimulateOptions(['--help']);

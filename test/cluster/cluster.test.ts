@@ -141,7 +141,7 @@ describe('npm run cluster (real daemons)', function () {
       assert.ok(pids.every(isAlive));
       run.child.kill('SIGKILL');
       await run.exited;
-      // Daemons run with --exit-with-parent: they notice within a second, then stop gracefully.
+      // Daemons run with --parent-pid (the launcher's): they notice within a second, then stop gracefully.
       await waitFor(() => pids.every((pid) => !isAlive(pid)), 30_000, `daemons ${pids.join(', ')} to exit`);
     } finally {
       run.child.kill('SIGKILL');

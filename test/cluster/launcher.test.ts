@@ -125,7 +125,8 @@ describe('ClusterLauncher (with a fake daemon)', () => {
     assert.deepEqual(bootstrapsOf(a2).map((a) => a.split('/p2p/')[1]), ['12D3KooWfake0', '12D3KooWfake1']);
     for (const args of [a0, a1, a2]) {
       assert.equal(args[0], 'daemon');
-      for (const flag of ['--exit-with-parent', '--metrics-port', '--listen', '--state-dir', '--num-nodes']) assert.ok(args.includes(flag), flag);
+      for (const flag of ['--parent-pid', '--metrics-port', '--listen', '--state-dir', '--num-nodes']) assert.ok(args.includes(flag), flag);
+      assert.equal(args[args.indexOf('--parent-pid') + 1], String(process.pid), 'the launcher passes its own pid');
       assert.equal(args[args.indexOf('--listen') + 1], '/ip4/127.0.0.1/tcp/0');
       assert.equal(args[args.indexOf('--num-nodes') + 1], '3');
     }
@@ -150,7 +151,7 @@ describe('ClusterLauncher (with a fake daemon)', () => {
     // The run ends after the second kill, once a killed node has been restarted.
     const progress = new StopWhen((p) => p.count('kill') >= 2 && p.count('restart') >= 1);
     const launcher = new ClusterLauncher(
-      config(dir, ['--nodes', '3', '--late-join', '0', '--churn', '0.4', '--churn-downtime', '0.1', '--duration', CAP_SECONDS]),
+      config(dir, ['--nodes', '3', '--late-join', '0', '--churn', '1s', '--churn-downtime', '0.1', '--duration', CAP_SECONDS]),
       { cliPath: fakeDaemon, progress },
     );
     const results = await launcher.run(progress.abort.signal);

@@ -72,7 +72,8 @@ describe('parseClusterArgs', () => {
     rejects(['--data', ''], /^--data must not be empty$/);
     rejects(['--data', 'imagenet'], /^--data: unknown data spec 'imagenet'/);
     rejects(['--partition', 'shards'], /^--partition: /);
-    rejects(['--codec', 'q9'], /^--codec: not a codec spec: 'q9'/);
+    rejects(['--codec', 'q9'], /^--codec: codec spec "q9": unknown stage "q9"; a spec is \[topk:FRACTION\|COUNT \+\] f32 \| f16 \| q8/);
+    rejects(['--codec', 'q8+deflat'], /^--codec: codec spec "q8\+deflat": unknown stage "deflat" \(did you mean deflate\?\); a spec is /);
     rejects(['--aggregator', 'centred-clip'], /^--aggregator: unknown aggregator 'centred-clip' \(did you mean centered-clip\?\); known: average, /);
   });
 
@@ -125,6 +126,14 @@ describe('parseClusterArgs', () => {
 
   it("refuses an exchange interval below the daemon's floor, naming it", () => {
     rejects(['--exchange-interval', '20ms'], /^--exchange-interval must be at least the daemon's floor of 50ms/);
+  });
+
+  it('refuses a churn interval below its floor, naming the floor; 0 stays off', () => {
+    rejects(['--churn', '1ms'], /^--churn must be 0 \(off\) or at least the floor of 1s \(got '1ms'\)$/);
+    rejects(['--churn', '999ms'], /^--churn must be 0 \(off\) or at least the floor of 1s \(got '999ms'\)$/);
+    rejects(['--churn', '0.5'], /^--churn must be 0 \(off\) or at least the floor of 1s \(got '0.5'\)$/);
+    assert.equal(parseClusterArgs(['--churn', '1s'], fixedNow)?.churnSeconds, 1);
+    assert.equal(parseClusterArgs(['--churn', '0s'], fixedNow)?.churnSeconds, 0);
   });
 
   it('reads fractional durations to the millisecond', () => {

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../src/common/atomic-file.ts';
+import { NODE_FILE_SYSTEM, removeTempFilesInFlightSync, tempFilePrefix, writeFileAtomic, type AtomicFileSystem } from '../../src/common/atomic-file.ts';
 import { skipUnlessModesKept } from '../helpers/fs.ts';
 
 describe('writeFileAtomic', () => {
@@ -55,5 +55,48 @@ describe('writeFileAtomic', () => {
     await assert.rejects(writeFileAtomic(join(dir, 'missing-dir', 'results.json'), '{"a":1}'), { code: 'ENOENT' });
     assert.deepEqual(await readdir(dir), ['results.json']);
     assert.equal(await readFile(join(dir, 'results.json'), 'utf8'), '{}');
+  });
+
+  it('removes the temp file of a write in flight on demand (a forced exit), keeping the old file', async () => {
+    const path = join(dir, 'checkpoint.bin');
+    await writeFile(path, 'old');
+    // A file system whose written file stalls at sync until released: the write is in flight, its temp file on disk.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let reachedSync!: () => void;
+    const atSync = new Promise<void>((resolve) => (reachedSync = resolve));
+    const stalling: AtomicFileSystem = {
+      ...NODE_FILE_SYSTEM,
+      open: (async (...args: Parameters<typeof NODE_FILE_SYSTEM.open>) => {
+        const handle = await NODE_FILE_SYSTEM.open(...args);
+        const sync = handle.sync.bind(handle);
+        handle.sync = async () => {
+          reachedSync();
+          await released;
+          return sync();
+        };
+        return handle;
+      }) as typeof NODE_FILE_SYSTEM.open,
+    };
+    const writing = writeFileAtomic(path, 'new', { fs: stalling });
+    await atSync;
+    const temps = (await readdir(dir)).filter((name) => name.startsWith(tempFilePrefix(path)));
+    assert.equal(temps.length, 1, 'the write in flight has its temp file');
+    assert.deepEqual(removeTempFilesInFlightSync(), [join(dir, temps[0]!)]);
+    assert.deepEqual(await readdir(dir), ['checkpoint.bin']);
+    assert.deepEqual(removeTempFilesInFlightSync(), [], 'nothing in flight any more');
+    // Had the process gone on, the write would fail rather than publish a file it no longer has.
+    release();
+    await assert.rejects(writing, { code: 'ENOENT' });
+    assert.deepEqual(await readdir(dir), ['checkpoint.bin']);
+    assert.equal(await readFile(path, 'utf8'), 'old');
+  });
+
+  it('forgets finished writes: nothing to remove after them, nothing of theirs removed', async () => {
+    const path = join(dir, 'key');
+    await writeFileAtomic(path, 'a');
+    await assert.rejects(writeFileAtomic(join(dir, 'missing-dir', 'key'), 'b'), { code: 'ENOENT' });
+    assert.deepEqual(removeTempFilesInFlightSync(), []);
+    assert.equal(await readFile(path, 'utf8'), 'a');
   });
 });

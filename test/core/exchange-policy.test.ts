@@ -27,7 +27,7 @@ describe('ExchangePolicy (aggregation policy)', () => {
     assert.equal(policy.stats().pendingLocalSteps, 0);
     assert.deepEqual(policy.decide(), { exchange: false, reason: 'local-steps' });
     // Waiting for steps is not a skip.
-    assert.deepEqual(policy.stats().skipped, { 'byte-budget': 0, 'no-peer': 0, busy: 0 });
+    assert.deepEqual(policy.stats().skipped, { 'byte-budget': 0, 'no-peer': 0, busy: 0, backoff: 0 });
   });
 
   it('H = 0 is due on every tick; a node that does not train is due whatever H is', () => {
@@ -126,7 +126,20 @@ describe('GossipNode with an aggregation policy', () => {
     assert.notEqual(first, null);
     assert.equal(a.initiate('b'), null);
     first!.exchange.close();
-    assert.deepEqual(a.policy.stats().skipped, { 'byte-budget': 0, 'no-peer': 1, busy: 1 });
+    assert.deepEqual(a.policy.stats().skipped, { 'byte-budget': 0, 'no-peer': 1, busy: 1, backoff: 0 });
+  });
+
+  it('skips a tick with reason backoff while its only partner is in its backoff (on the clock it was built with)', () => {
+    let nowMs = 0;
+    const a = make(1, 0, 0, () => nowMs);
+    assert.deepEqual(a.nextExchange(['b']), { peerId: 'b' });
+    a.reportOutcome('b', { ok: false, durationMs: 3 }); // BUSY, or no answer
+    assert.deepEqual(a.nextExchange(['b']), { peerId: null, reason: 'backoff' });
+    nowMs += 499;
+    assert.deepEqual(a.nextExchange(['b']), { peerId: null, reason: 'backoff' });
+    nowMs += 1;
+    assert.deepEqual(a.nextExchange(['b']), { peerId: 'b' });
+    assert.deepEqual(a.policy.stats().skipped, { 'byte-budget': 0, 'no-peer': 0, busy: 0, backoff: 2 });
   });
 
   it('measures the snapshot of its model and refuses a byte budget that cannot carry it', () => {

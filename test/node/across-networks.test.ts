@@ -92,6 +92,9 @@ describe('across networks on loopback: DHT discovery and circuit relays', functi
     assert.equal(reachA.peers[r.info.peerId]?.via, 'direct');
     const reachR = await reachOf(r.info.metricsUrl);
     assert.deepEqual(reachR.relay, { serving: true, unlimited: false });
+    // R listens on 127.0.0.1 only: no peer of another network could dial it, which is what `private` says.
+    assert.equal(reachR.reachability, 'private');
+    assert.deepEqual(reachR.publicAddresses, []);
     // A and R exchange directly; A and B, only relay-limited to each other, never do.
     await waitFor(async () => ((await reachOf(a.info.metricsUrl)).peers[r.info.peerId]?.exchanges.direct ?? 0) >= 3, 60_000, 'A to exchange with R');
     const after = await reachOf(a.info.metricsUrl);

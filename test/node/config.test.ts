@@ -6,6 +6,18 @@ import { join } from 'node:path';
 import { AGGREGATOR_NAMES, DEFAULT_AGGREGATOR } from '../../src/train/aggregators/index.ts';
 import { checkDaemonSpecs, ConfigError, envName, loadDaemonConfig, optionSpecs, parseDurationMs, validateDaemonConfig } from '../../src/node/config.ts';
 import { DEFAULT_LISTEN_ADDRESS, DEFAULT_METRICS_PORT } from '../../src/node/constants.ts';
+import { CODEC_SPEC_SYNTAX } from '../../src/protocol/codec/index.ts';
+
+/** The message checkDaemonSpecs gives for these flags. */
+async function specMessage(argv: string[]): Promise<string> {
+  const { config, nameOf } = await loadDaemonConfig(argv, {});
+  try {
+    checkDaemonSpecs(config!, nameOf);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error(`${argv.join(' ')} passed`);
+}
 
 const rejectsWith = async (p: Promise<unknown>, reason: ConfigError['reason'], message: RegExp): Promise<void> => {
   await assert.rejects(p, (err: unknown) => {
@@ -123,7 +135,7 @@ describe('daemon config', () => {
     await rejectsWith(loadDaemonConfig(['--max-connections', '0'], {}), 'bad-value', /^--max-connections: must be more than 0 \(got 0\)$/);
     await rejectsWith(loadDaemonConfig(['--read-timeout', '60s'], {}), 'bad-value', /^--read-timeout: must be at most 30s \(got 60s\)$/);
     await rejectsWith(loadDaemonConfig(['--optimizer', 'rmsprop'], {}), 'bad-value', /^--optimizer: 'rmsprop' is not one of sgd \| momentum \| adam \| qgm$/);
-    await rejectsWith(loadDaemonConfig([], { GOSSIP_LEARN_LOG_LEVEL: 'loud' }), 'bad-value', /^--log-level: 'loud' is not one of fatal \| error \| warn \| info \| debug \| trace \| silent$/);
+    await rejectsWith(loadDaemonConfig([], { GOSSIP_LEARN_LOG_LEVEL: 'loud' }), 'bad-value', /^GOSSIP_LEARN_LOG_LEVEL: 'loud' is not one of fatal \| error \| warn \| info \| debug \| trace \| silent$/);
     await rejectsWith(loadDaemonConfig(['--node-index', '2', '--num-nodes', '2'], {}), 'bad-value', /node-index must be smaller than num-nodes/);
     await rejectsWith(loadDaemonConfig(['--exchange-interval', 'soon'], {}), 'bad-value', /--exchange-interval: not a duration/);
     await rejectsWith(loadDaemonConfig(['--swarm', 'a b'], {}), 'bad-value', /^--swarm: swarm must be/);
@@ -197,7 +209,10 @@ describe('daemon config', () => {
   });
 
   it('answers --version and -v without reading any other input', async () => {
-    for (const flag of ['--version', '-v']) assert.deepEqual(await loadDaemonConfig([flag, '--config', join(dir, 'missing.yaml')], {}), { help: false, version: true, config: null });
+    for (const flag of ['--version', '-v']) {
+      const { help, version, config } = await loadDaemonConfig([flag, '--config', join(dir, 'missing.yaml')], {});
+      assert.deepEqual({ help, version, config }, { help: false, version: true, config: null });
+    }
   });
 
   it('rejects malformed spec strings before start-up (codec, data, partition, multiaddrs, teacher)', async () => {
@@ -208,13 +223,49 @@ describe('daemon config', () => {
     };
     await checked(['--codec', 'topk:0.01+q4+deflate', '--data', 'csv:x.csv', '--partition', 'shards:2', '--num-nodes', '2',
       '--listen', '/ip4/127.0.0.1/tcp/0', '--bootstrap', '/ip4/127.0.0.1/tcp/47800', '--teacher', '/ip4/127.0.0.1/tcp/47800']);
-    await rejectsWith(checked(['--codec', 'nope']), 'bad-value', /^--codec: unknown-codec: codec spec "nope": unknown stage "nope"$/);
+    await rejectsWith(checked(['--codec', 'nope']), 'bad-value', /^--codec: codec spec "nope": unknown stage "nope"; a spec is \[topk:FRACTION\|COUNT \+\] f32 \| f16 \| q8 \| q4 \| q2 \| q1\[:BLOCK\] \[\+ deflate \| brotli\], e\.g\. q8\+deflate or topk:0\.01\+q4\+deflate$/);
     await rejectsWith(checked(['--data', 'imagenet']), 'bad-value', /^--data: unknown data spec 'imagenet'/);
     await rejectsWith(checked(['--partition', 'dirichlet']), 'bad-value', /^--partition: /);
     await rejectsWith(checked(['--listen', 'tcp/1']), 'bad-value', /^--listen: /);
     await rejectsWith(checked(['--bootstrap', '/ip4/1.2.3']), 'bad-value', /^--bootstrap: /);
     await rejectsWith(checked(['--teacher', 'x']), 'bad-value', /^--teacher: 'x' is neither a multiaddr nor a peer id; write a peer id \(12D3KooW\.\.\.\) or its multiaddr \(\/ip4\/127\.0\.0\.1\/tcp\/47800\/p2p\/12D3KooW\.\.\.\)$/);
     await rejectsWith(checked(['--allow-peer', 'foo']), 'bad-value', /^--allow-peer: 'foo' is not a peer id \(expected a base58 id like 12D3KooW\.\.\.\)$/);
+  });
+
+  it('takes --parent-pid (a launcher\'s pid, 2 or more), none by default', async () => {
+    assert.equal((await loadDaemonConfig([], {})).config?.parentPid, null);
+    assert.equal((await loadDaemonConfig(['--parent-pid', '4242'], {})).config?.parentPid, 4242);
+    await rejectsWith(loadDaemonConfig(['--parent-pid', '1'], {}), 'bad-value', /^--parent-pid: 1 is not a launcher's pid \(2 or more\)$/);
+    await rejectsWith(loadDaemonConfig(['--parent-pid', 'me'], {}), 'bad-value', /^--parent-pid: not an integer: 'me'$/);
+  });
+
+  it('names the environment variable or the config file key that gave a bad value, the flag only for a flag', async () => {
+    const loadedAndChecked = async (argv: string[], env: NodeJS.ProcessEnv): Promise<void> => {
+      const { config, nameOf } = await loadDaemonConfig(argv, env);
+      assert.ok(config);
+      checkDaemonSpecs(config, nameOf);
+    };
+    const exact = async (p: Promise<unknown>, message: string): Promise<void> => {
+      await assert.rejects(p, (err: unknown) => err instanceof ConfigError && err.reason === 'bad-value' && err.message === message);
+    };
+    await exact(loadedAndChecked([], { GOSSIP_LEARN_CPU_WATTS: '-1' }), 'GOSSIP_LEARN_CPU_WATTS: must be more than 0 (got -1)');
+    await exact(loadedAndChecked(['--cpu-watts=-1'], { GOSSIP_LEARN_CPU_WATTS: '5' }), '--cpu-watts: must be more than 0 (got -1)');
+    // The flag wins over a bad variable, which is then never looked at.
+    assert.equal((await loadDaemonConfig(['--cpu-watts', '5'], { GOSSIP_LEARN_CPU_WATTS: '-1' })).config?.cpuWatts, 5);
+    await exact(loadedAndChecked([], { GOSSIP_LEARN_EXCHANGE_INTERVAL: '10ms' }), 'GOSSIP_LEARN_EXCHANGE_INTERVAL: 10ms is below the floor of 50ms');
+    await exact(loadedAndChecked([], { GOSSIP_LEARN_METRICS_PORT: '70000' }), 'GOSSIP_LEARN_METRICS_PORT: must be at most 65535 (got 70000)');
+    await exact(
+      loadedAndChecked([], { GOSSIP_LEARN_METRICS_HOST: '0.0.0.0' }),
+      'GOSSIP_LEARN_METRICS_HOST: a metrics host other than loopback needs --metrics-token TOKEN (or GOSSIP_LEARN_METRICS_TOKEN): /metrics would be open to the network',
+    );
+    // Spec strings checked after loading (checkDaemonSpecs) too.
+    await exact(loadedAndChecked([], { GOSSIP_LEARN_PARTITION: 'shards' }), "GOSSIP_LEARN_PARTITION: " + (await specMessage(['--partition', 'shards'])).replace(/^--partition: /, ''));
+    await exact(loadedAndChecked([], { GOSSIP_LEARN_LISTEN: '/ip4/1.2.3.4' }), "GOSSIP_LEARN_LISTEN: '/ip4/1.2.3.4' has no TCP port, the only transport (write e.g. /ip4/1.2.3.4/tcp/47800)");
+    await exact(loadedAndChecked([], { GOSSIP_LEARN_CODEC: 'q9' }), `GOSSIP_LEARN_CODEC: codec spec "q9": unknown stage "q9"; a spec is ${CODEC_SPEC_SYNTAX}`);
+    const file = join(dir, 'bad-watts.yaml');
+    await writeFile(file, 'cpu-watts: -2\ncodec: q9\n');
+    await exact(loadedAndChecked(['--config', file], {}), `config file ${file}: cpu-watts: must be more than 0 (got -2)`);
+    await exact(loadedAndChecked(['--config', file, '--cpu-watts', '3'], {}), `config file ${file}: codec: codec spec "q9": unknown stage "q9"; a spec is ${CODEC_SPEC_SYNTAX}`);
   });
 
   it('takes the data schema flags (--classes, --csv-delimiter, --normalization, --test-data) and refuses bad ones in one line', async () => {

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { noise } from '@chainsafe/libp2p-noise';
@@ -119,12 +119,14 @@ describe('gossip-learn daemon (real process)', function () {
     assert.ok(resumed.model.age! >= checkpoint.age, `resumed at age ${resumed.model.age}, checkpoint had ${checkpoint.age}`);
   });
 
-  it('exits 130 at once on a second signal during the graceful stop', async () => {
-    // --log-level info for the 'stopping' line; a long read timeout, so a stalled inbound exchange holds the
-    // graceful stop open until the shutdown deadline (5 s) instead of the ~20 ms a stop takes otherwise.
-    const daemon = await startDaemon(join(root, 'forced'), ['--log-level', 'info', '--read-timeout', '30s']);
+  /**
+   * A daemon whose graceful stop is held open: --log-level info for the 'stopping' line; a long read timeout,
+   * so a stalled inbound exchange (a peer opens an exchange stream and never sends a frame) holds the stop
+   * open until the shutdown deadline (5 s) instead of the ~20 ms a stop takes otherwise.
+   */
+  async function daemonWithStalledExchange(stateDir: string): Promise<DaemonProcess> {
+    const daemon = await startDaemon(stateDir, ['--log-level', 'info', '--read-timeout', '30s']);
     children.push(daemon.child);
-    // A peer opens an exchange stream and never sends a frame.
     const peer = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] });
     peers.push(peer);
     await peer.start();
@@ -132,17 +134,48 @@ describe('gossip-learn daemon (real process)', function () {
     const prometheusUrl = daemon.metricsUrl.replace(/\/metrics$/, PROMETHEUS_PATH);
     const inboundExchange = new RegExp(`^libp2p_protocol_streams\\{direction="inbound",protocol="${EXCHANGE_PROTOCOL_ID}"\\} [1-9]`, 'm');
     await until(async () => inboundExchange.test(await (await fetch(prometheusUrl)).text()), 'the daemon to hold the stalled exchange stream', 30_000);
+    return daemon;
+  }
 
+  /** Sends `signal` and resolves once the daemon logged that it is stopping gracefully. */
+  async function signalAndWaitForStopping(daemon: DaemonProcess, signal: NodeJS.Signals): Promise<void> {
     let stopping = false;
     daemon.child.onLine((line, stream) => (stopping ||= stream === 'stderr' && /"msg":"stopping"/.test(line)));
-    process.kill(daemon.pid, 'SIGINT');
+    process.kill(daemon.pid, signal);
     await until(async () => stopping, "the daemon's 'stopping' log line", 30_000);
+  }
+
+  const tempFilesIn = async (dir: string): Promise<string[]> => (await readdir(dir)).filter((name) => name.includes('.tmp-'));
+
+  it('exits 130 at once on a second SIGINT during the graceful stop, leaving no temp file', async () => {
+    const stateDir = join(root, 'forced');
+    const daemon = await daemonWithStalledExchange(stateDir);
+    await signalAndWaitForStopping(daemon, 'SIGINT');
     assert.equal(daemon.child.running, true, 'the graceful stop is still waiting for the stalled exchange');
     process.kill(daemon.pid, 'SIGINT');
     const forced = await daemon.child.exited;
     await daemon.child.logClosed;
     assert.deepEqual(forced, { code: 130, signal: null }, daemon.stderrTail());
     assert.match(daemon.stderrTail(), /"msg":"second signal: forcing exit"/);
+    assert.deepEqual(await tempFilesIn(stateDir), []);
+  });
+
+  it('finishes the graceful stop when SIGTERMs repeat (as `timeout` sends them): exit 0, final checkpoint, no temp file', async () => {
+    const stateDir = join(root, 'two-sigterms');
+    const daemon = await daemonWithStalledExchange(stateDir);
+    const ageBefore = (await metricsOf(daemon.metricsUrl)).model.age!;
+    await signalAndWaitForStopping(daemon, 'SIGTERM');
+    assert.equal(daemon.child.running, true, 'the graceful stop is still waiting for the stalled exchange');
+    process.kill(daemon.pid, 'SIGTERM');
+    process.kill(daemon.pid, 'SIGTERM');
+    const exit = await daemon.child.exited;
+    await daemon.child.logClosed;
+    assert.deepEqual(exit, { code: 0, signal: null }, daemon.stderrTail());
+    assert.match(daemon.stderrTail(), /"msg":"already stopping gracefully: ignored \(a second Ctrl-C forces the exit\)"/);
+    assert.doesNotMatch(daemon.stderrTail(), /forcing exit/);
+    const checkpoint = await loadCheckpoint(join(stateDir, CHECKPOINT_FILE), { modelName: 'mlp-small' });
+    assert.ok(checkpoint.age >= ageBefore, `checkpoint age ${checkpoint.age} < ${ageBefore}`);
+    assert.deepEqual(await tempFilesIn(stateDir), []);
   });
 
   it('exits when its parent dies (--exit-with-parent)', async () => {
@@ -165,5 +198,60 @@ describe('gossip-learn daemon (real process)', function () {
     await until(async () => (await daemonHealthStatus(metricsUrl)) === 200, 'the daemon to be healthy');
     shell.kill('SIGKILL');
     await until(async () => !isAlive(pid), 'the orphaned daemon to exit', 30_000);
+  });
+
+  /**
+   * A launcher-like parent (as src/cluster/launcher.ts starts daemons): a node process that spawns the daemon
+   * with --parent-pid and its own pid, prints the daemon's pid, and passes on the daemon's stdout; the daemon's
+   * stderr (its JSON log) goes to `logPath`.
+   */
+  function startLauncherLike(stateDir: string, logPath: string): { launcher: ChildProcess; output: () => string } {
+    const args = [cli, 'daemon', '--listen', '/ip4/127.0.0.1/tcp/0', '--metrics-port', '0', '--state-dir', stateDir, '--model', 'mlp-small', '--no-distill',
+      '--steps-per-interval', '5', '--log-level', 'info'];
+    const script = `
+      const { spawn } = require('node:child_process');
+      const { openSync } = require('node:fs');
+      const args = [...JSON.parse(process.argv[1]), '--parent-pid', String(process.pid)];
+      const daemon = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', openSync(process.argv[2], 'a')] });
+      console.log('daemon pid ' + daemon.pid);
+      setInterval(() => {}, 60000);`;
+    const launcher = spawn(process.execPath, ['-e', script, JSON.stringify(args), logPath], { stdio: ['ignore', 'pipe', 'ignore'], env: daemonEnv() });
+    shells.push(launcher);
+    let output = '';
+    launcher.stdout!.setEncoding('utf8').on('data', (text: string) => (output += text));
+    return { launcher, output: () => output };
+  }
+
+  it('stops with a final checkpoint when its launcher (--parent-pid) is killed with SIGKILL', async () => {
+    const stateDir = join(root, 'launched');
+    const logPath = join(root, 'launched.log');
+    const { launcher, output } = startLauncherLike(stateDir, logPath);
+    const pid = await until(async () => Number(/^daemon pid (\d+)$/m.exec(output())?.[1] ?? 0) || false, 'the launcher to print the daemon pid');
+    orphans.push(pid);
+    const metricsUrl = await until(async () => output().split('\n').map((line) => METRICS_LINE.exec(line)?.[1]).find((url) => url !== undefined) ?? false, 'the daemon metrics line');
+    const trained = await until(async () => {
+      const m = await metricsOf(metricsUrl);
+      return m.model.age! >= 5 ? m : false;
+    }, 'some training');
+    launcher.kill('SIGKILL');
+    await until(async () => !isAlive(pid), 'the daemon to exit after its launcher', 30_000);
+    const log = await readFile(logPath, 'utf8');
+    assert.match(log, new RegExp(`"msg":"parent process ${launcher.pid} is gone"`));
+    const checkpoint = await loadCheckpoint(join(stateDir, CHECKPOINT_FILE), { modelName: 'mlp-small' });
+    assert.ok(checkpoint.age >= trained.model.age!, `checkpoint age ${checkpoint.age} < ${trained.model.age}`);
+    assert.deepEqual(await tempFilesIn(stateDir), []);
+  });
+
+  it('stops when its launcher (--parent-pid) died before the daemon could look at its parent', async () => {
+    const stateDir = join(root, 'launcher-died-early');
+    const logPath = join(root, 'launcher-died-early.log');
+    const { launcher, output } = startLauncherLike(stateDir, logPath);
+    const pid = await until(async () => Number(/^daemon pid (\d+)$/m.exec(output())?.[1] ?? 0) || false, 'the launcher to print the daemon pid');
+    orphans.push(pid);
+    // Killed at once: the daemon is still loading its modules, and by the time it reads process.ppid it has been
+    // re-parented (to PID 1 or a subreaper), which a watch of "our parent at start" would take for the launcher.
+    launcher.kill('SIGKILL');
+    await until(async () => !isAlive(pid), 'the daemon to exit after its launcher died', 60_000);
+    assert.match(await readFile(logPath, 'utf8'), new RegExp(`"msg":"parent process ${launcher.pid} is gone"`));
   });
 });

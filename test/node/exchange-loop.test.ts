@@ -4,20 +4,22 @@ import type { DaemonContext } from '../../src/node/service.ts';
 import { ExchangeLoop } from '../../src/node/exchange-loop.ts';
 import type { ExchangeService } from '../../src/node/exchange-service.ts';
 import { GossipNode } from '../../src/core/gossip-node.ts';
-import { PeerSampler } from '../../src/core/peer-sampler.ts';
+import { PeerSampler, peerBackoffMs } from '../../src/core/peer-sampler.ts';
 import { createRandom } from '../../src/train/random.ts';
 
 function harness(candidates: string[], outcome: (peer: string) => Promise<'merged' | 'busy' | 'skipped'>) {
   let clock = 0;
   const calls: string[] = [];
+  const callTimesMs: number[] = [];
   const waits: number[] = [];
   const exchanges = {
     exchangeWith: (peer: string) => {
       calls.push(peer);
+      callTimesMs.push(clock);
       return outcome(peer);
     },
   } as unknown as ExchangeService;
-  const selector = new PeerSampler({ random: createRandom(1) });
+  const selector = new PeerSampler({ random: createRandom(1), now: () => clock });
   // Only the core's decision (policy always due here, then the sampler) and outcome reports are used: that is what the loop must consult.
   const gossip = {
     nextExchange: (c: readonly string[]) => {
@@ -40,7 +42,7 @@ function harness(candidates: string[], outcome: (peer: string) => Promise<'merge
     },
   });
   const context = { logger: pino({ level: 'silent' }) } as unknown as DaemonContext;
-  return { loop, context, calls, waits, selector };
+  return { loop, context, calls, callTimesMs, waits, selector };
 }
 
 async function runFor(h: ReturnType<typeof harness>, exchanges: number): Promise<void> {
@@ -68,6 +70,15 @@ describe('ExchangeLoop', () => {
     for (let i = 1; i < h.calls.length; i++) assert.notEqual(h.calls[i], h.calls[i - 1]);
     const down = h.calls.filter((p) => p === 'down').length;
     assert.ok(down < h.calls.length / 4, `down called ${down} of ${h.calls.length} times`);
+  });
+
+  it('backs off from a partner that answers BUSY instead of calling it on every tick', async () => {
+    const h = harness(['busy'], async () => 'busy');
+    await runFor(h, 7);
+    const gapsMs = h.callTimesMs.slice(1).map((t, i) => t - h.callTimesMs[i]!);
+    // Ticks every 0.8-1.2 s; after the n-th BUSY in a row the next call waits at least the backoff (0.5, 1, 2, 4, 8, 16 s).
+    gapsMs.forEach((gap, i) => assert.ok(gap >= peerBackoffMs(i + 1), `gap ${i + 1}: ${gap} ms < ${peerBackoffMs(i + 1)} ms (${JSON.stringify(gapsMs)})`));
+    assert.ok(gapsMs.at(-1)! >= 16_000, JSON.stringify(gapsMs));
   });
 
   it('does nothing without candidates', async () => {

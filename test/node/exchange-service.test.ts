@@ -89,7 +89,7 @@ async function makePeer(seed: number, opts: PeerOptions): Promise<Peer> {
   const metrics = new DaemonMetrics();
   const admission = new InboundAdmission({ maxStreamsPerPeer: 64, maxExchangesPerPeerPerMinute: 0, maxConnections: 64 });
   admission.reportTo(metrics);
-  const gossip = new GossipNode({ sessions, model, aggregator: createAggregator('average'), sampler: new PeerSampler({ random: createRandom(seed + 200) }) });
+  const gossip = new GossipNode({ sessions, model, aggregator: createAggregator('average'), sampler: new PeerSampler({ random: createRandom(seed + 200), now: sessions.config.now }) });
   const service = new ExchangeService({
     gossip,
     ...(opts.chunkBytes === undefined ? {} : { chunkBytes: opts.chunkBytes }),

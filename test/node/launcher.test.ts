@@ -58,6 +58,18 @@ describe('launcher (which process a daemon must not outlive)', () => {
     assert.equal(await findLauncher({ exitWithParent: false, env: {}, ppid: 20, read: table([]) }), null);
   });
 
+  it('watches the given --parent-pid, under npm or not, and sees it gone once it is no longer our parent', async () => {
+    const cluster = proc(30, 20, 'node', ['node', 'scripts/cluster.ts']);
+    assert.deepEqual(await findLauncher({ exitWithParent: false, parentPid: 30, env: NPM_ENV, ppid: 30, read: table([npm, shell, cluster]) }), { pids: [30], kind: 'parent' });
+    // The launcher died before we looked: we were re-parented to PID 1, which is not taken for the launcher.
+    const early = await findLauncher({ exitWithParent: true, parentPid: 30, env: {}, ppid: 1, read: table([]) });
+    assert.deepEqual(early, { pids: [30], kind: 'parent' });
+    assert.equal(await launcherAlive(early!, { ppid: () => 1, read: table([]) }), false);
+    assert.equal(await launcherAlive(early!, { ppid: () => 30, read: table([cluster]) }), true);
+    // Not given (a daemon started by hand): as before.
+    assert.equal(await findLauncher({ exitWithParent: false, parentPid: null, env: {}, ppid: 20, read: table([npm, shell]) }), null);
+  });
+
   it('sees a broken link in the chain: our parent changed, npm gone (its shell re-parented) or the shell a zombie', async () => {
     const launcher = { pids: [20, 10], kind: 'npm' as const };
     assert.equal(await launcherAlive(launcher, { ppid: () => 20, read: table([npm, shell]) }), true);

@@ -304,6 +304,14 @@ describe('key and allowlist files are checked as config (one line, exit 2)', () 
     await assert.rejects(stat(join(dir, 'never-created')), { code: 'ENOENT' });
   });
 
+  it('names GOSSIP_LEARN_ALLOW_PEERS, not the flag, when the unreadable allowlist file came from the environment', async () => {
+    const none = join(dir, 'none.txt');
+    const fromEnv = await loadDaemonConfig([], { GOSSIP_LEARN_ALLOW_PEERS: none });
+    await assert.rejects(readAllowlist(fromEnv.config!, fromEnv.nameOf), { name: 'PrivacyError', message: `cannot read GOSSIP_LEARN_ALLOW_PEERS ${none}: ENOENT` });
+    const fromFlag = await loadDaemonConfig(['--allow-peers', none], {});
+    await assert.rejects(readAllowlist(fromFlag.config!, fromFlag.nameOf), { name: 'PrivacyError', message: `cannot read --allow-peers ${none}: ENOENT` });
+  });
+
   it('keygen: an existing --out file exits 2 with the gossip-learn: keygen: prefix, as its other usage errors', async () => {
     const path = join(dir, 'exists.key');
     await writeFile(path, 'x');

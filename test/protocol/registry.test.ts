@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createCodec, DEFAULT_CODEC_SPEC, isCodecSpec } from '../../src/protocol/codec/index.ts';
+import { checkCodecSpec, CODEC_SPEC_SYNTAX, codecSpecProblem, createCodec, DEFAULT_CODEC_SPEC, isCodecSpec } from '../../src/protocol/codec/index.ts';
 import { ProtocolError } from '../../src/protocol/errors.ts';
 
 describe('codec spec registry', () => {
@@ -20,6 +20,18 @@ describe('codec spec registry', () => {
     for (const spec of bad) {
       assert.throws(() => createCodec(spec), (e: unknown) => e instanceof ProtocolError && e.reason === 'unknown-codec', JSON.stringify(spec));
       assert.equal(isCodecSpec(spec), false);
+      assert.match(codecSpecProblem(spec)!, /; a spec is \[topk:/, JSON.stringify(spec));
     }
+  });
+
+  it('says what is wrong with a spec in words, with the valid stages, for a flag', () => {
+    assert.equal(codecSpecProblem(DEFAULT_CODEC_SPEC), null);
+    assert.doesNotThrow(() => checkCodecSpec('q8+deflate'));
+    assert.equal(codecSpecProblem('q9'), `codec spec "q9": unknown stage "q9"; a spec is ${CODEC_SPEC_SYNTAX}`);
+    assert.equal(codecSpecProblem('q8+deflat'), `codec spec "q8+deflat": unknown stage "deflat" (did you mean deflate?); a spec is ${CODEC_SPEC_SYNTAX}`);
+    assert.equal(codecSpecProblem('q4+q8'), `codec spec "q4+q8": unexpected stage "q8"; a spec is ${CODEC_SPEC_SYNTAX}`);
+    assert.throws(() => checkCodecSpec('q9'), { name: 'Error', message: `codec spec "q9": unknown stage "q9"; a spec is ${CODEC_SPEC_SYNTAX}` });
+    // The wire keeps its reason code (metrics count rejections by it); the message carries no code in front.
+    assert.throws(() => createCodec('q9'), (e: unknown) => e instanceof ProtocolError && e.reason === 'unknown-codec' && e.message.includes('unknown stage "q9"'));
   });
 });

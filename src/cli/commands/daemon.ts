@@ -5,11 +5,15 @@
  *
  * Prints `peer id: …`, one `listen: …` line per multiaddr and
  * `metrics: http://…/metrics` on stdout (formats in src/node/constants.ts);
- * logs go to stderr. The first signal stops gracefully (exchanges, checkpoint,
- * libp2p) and exits 0; a second signal forces exit 130.
+ * logs go to stderr. The first SIGINT or SIGTERM stops gracefully
+ * (exchanges, checkpoint, libp2p) and exits 0. A SIGTERM during that stop is
+ * ignored (GNU timeout and some service managers send two at once); a second
+ * SIGINT (Ctrl-C pressed again, on purpose) forces exit 130 after deleting
+ * the temp files of writes in flight (src/common/atomic-file.ts).
  */
-import { checkDaemonSpecs, ConfigError, configHelp, HELP_FLAG_COLUMN_CHARS, loadDaemonConfig, type DaemonConfig } from '../../node/config.ts';
+import { checkDaemonSpecs, ConfigError, configHelp, HELP_FLAG_COLUMN_CHARS, loadDaemonConfig, type DaemonConfig, type OptionNamer } from '../../node/config.ts';
 import { LISTEN_LINE_PREFIX, METRICS_LINE_PREFIX, PARENT_CHECK_INTERVAL_MS, PEER_ID_LINE_PREFIX } from '../../node/constants.ts';
+import { removeTempFilesInFlightSync } from '../../common/atomic-file.ts';
 import { dataFormatsHelp } from '../../train/dataset.ts';
 import { CliUsageError } from '../usage-error.ts';
 
@@ -37,7 +41,8 @@ embodies: its own, and after a merge with an older peer that peer's age
 the checkpoint keeps the age, so a restarted daemon resumes at it. Shown in
 the logs, in /metrics (model.age) and by \`gossip-learn status\`.
 
-Stopping: Ctrl-C or SIGTERM stops gracefully (exchanges, checkpoint, exit 0).
+Stopping: Ctrl-C or SIGTERM stops gracefully (exchanges, checkpoint, exit 0);
+more SIGTERMs meanwhile are ignored, a second Ctrl-C exits at once (130).
 Started through npm or npx (npm start, npx gossip-learn daemon), the daemon
 also stops that way when that npm process exits, since npm passes no signal on.`;
 
@@ -49,7 +54,7 @@ const START_ERROR_NAMES = new Set(['DaemonStartError', 'StateLockError', 'DataEr
  * missing or malformed one is a config error (one line, exit 2) like a bad
  * flag; a key file open to group or others gets one warning line on stderr.
  */
-async function checkPrivacyFiles(config: DaemonConfig): Promise<void> {
+async function checkPrivacyFiles(config: DaemonConfig, nameOf: OptionNamer): Promise<void> {
   const [{ readSwarmKey, SwarmKeyError, swarmKeyModeWarning }, { readAllowlist, PrivacyError }] = await Promise.all([
     import('../../node/swarm-key.ts'),
     import('../../node/privacy.ts'),
@@ -58,11 +63,11 @@ async function checkPrivacyFiles(config: DaemonConfig): Promise<void> {
     if (config.psk !== null) {
       await readSwarmKey(config.psk);
       const warning = await swarmKeyModeWarning(config.psk);
-      if (warning !== null) console.error(`gossip-learn: daemon: --psk: ${warning}`);
+      if (warning !== null) console.error(`gossip-learn: daemon: ${nameOf('psk')}: ${warning}`);
     }
-    await readAllowlist(config);
+    await readAllowlist(config, nameOf);
   } catch (err) {
-    if (err instanceof SwarmKeyError) throw new ConfigError('bad-value', `--psk: ${err.message}`);
+    if (err instanceof SwarmKeyError) throw new ConfigError('bad-value', `${nameOf('psk')}: ${err.message}`);
     if (err instanceof PrivacyError && err.reason === 'bad-allowlist') throw new ConfigError('bad-value', err.message);
     throw err;
   }
@@ -72,8 +77,8 @@ export async function run(argv: string[]): Promise<number> {
   let loaded;
   try {
     loaded = await loadDaemonConfig(argv, process.env);
-    if (loaded.config !== null) checkDaemonSpecs(loaded.config);
-    if (loaded.config !== null && !loaded.help) await checkPrivacyFiles(loaded.config);
+    if (loaded.config !== null) checkDaemonSpecs(loaded.config, loaded.nameOf);
+    if (loaded.config !== null && !loaded.help) await checkPrivacyFiles(loaded.config, loaded.nameOf);
   } catch (err) {
     if (err instanceof ConfigError) throw new CliUsageError(`daemon: ${err.message}`);
     throw err;
@@ -113,12 +118,21 @@ export async function run(argv: string[]): Promise<number> {
   let signals = 0;
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((resolve) => (resolveExit = resolve));
-  /** First call: graceful stop (logged with why); a second one (another signal) exits at once. */
+  /**
+   * First call: graceful stop (logged with why). During it, a SIGINT exits at
+   * once (130) without leaving a temp file; anything else (a repeated
+   * SIGTERM, the launcher going) is logged and changes nothing.
+   */
   const stopFor = (why: { signal: NodeJS.Signals } | { launcherGone: number }): void => {
     signals++;
     if (signals > 1) {
-      daemon.logger.warn(why, 'second signal: forcing exit');
-      process.exit(130);
+      if ('signal' in why && why.signal === 'SIGINT') {
+        const removed = removeTempFilesInFlightSync();
+        daemon.logger.warn({ ...why, removedTempFiles: removed }, 'second signal: forcing exit');
+        process.exit(130);
+      }
+      daemon.logger.info(why, 'already stopping gracefully: ignored (a second Ctrl-C forces the exit)');
+      return;
     }
     daemon.logger.info(why, 'stopping');
     daemon.stop().then(
@@ -134,21 +148,21 @@ export async function run(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   // A bug must not kill the daemon silently: the reason goes to the (JSON) log first.
   const onFatal = (err: unknown): void => {
-    daemon.logger.fatal({ err }, 'uncaught error, exiting');
+    daemon.logger.fatal({ err, removedTempFiles: removeTempFilesInFlightSync() }, 'uncaught error, exiting');
     process.exit(70);
   };
   process.on('uncaughtException', onFatal);
   process.on('unhandledRejection', onFatal);
 
-  // Started by npm (npm start / run / exec, npx), or --exit-with-parent: stop as if signalled when the launcher goes.
+  // Started by npm (npm start / run / exec, npx), --exit-with-parent or --parent-pid: stop as if signalled when the launcher goes.
   let parentWatch: NodeJS.Timeout | null = null;
   const { findLauncher, launcherAlive } = await import('../../node/launcher.ts');
-  const launcher = await findLauncher({ exitWithParent: config.exitWithParent, env: process.env });
+  const launcher = await findLauncher({ exitWithParent: config.exitWithParent, parentPid: config.parentPid, env: process.env });
   if (launcher !== null) {
     const launcherPid = launcher.pids.at(-1)!;
     daemon.logger.info({ launcherPid, watched: launcher.pids }, launcher.kind === 'npm' ? 'started by npm: stops when that npm process exits' : 'stops when its parent process exits');
     let checking = false;
-    parentWatch = setInterval(() => {
+    const check = (): void => {
       if (checking || signals > 0) return;
       checking = true;
       launcherAlive(launcher).then(
@@ -160,7 +174,10 @@ export async function run(argv: string[]): Promise<number> {
         },
         () => (checking = false),
       );
-    }, PARENT_CHECK_INTERVAL_MS);
+    };
+    // At once, then every second: a launcher that died while we loaded (--parent-pid) is already gone.
+    check();
+    parentWatch = setInterval(check, PARENT_CHECK_INTERVAL_MS);
     parentWatch.unref();
   }
 

@@ -12,6 +12,7 @@
 import { readCommandArgs, usageFailure, type UsageFailure } from '../command-args.ts';
 import { writeFileAtomic } from '../../common/atomic-file.ts';
 import { checkOutputPath } from '../output-path.ts';
+import { DATA_SPEC_HELP } from '../../train/data/spec-help.ts';
 
 const HELP_HINT = '`gossip-learn data-stats --help` lists the options';
 
@@ -26,7 +27,7 @@ Compute it once from data that represents the swarm's (e.g. one node's file,
 or a sample of everyone's) and copy it to every node.
 
 Options:
-  --data SPEC           data source: mnist | fashion-mnist[:DIR] | csv:PATH (required)
+  --data SPEC           data source: ${DATA_SPEC_HELP} (required)
   --out FILE            where to write the statistics (required; replaced if it exists)
   --classes NAMES       class names in index order, as the nodes give them (text labels need them)
   --csv-delimiter CHAR  cell delimiter of csv: data: one character or tab (default: detected)

@@ -11,6 +11,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readCommandArgs, usageFailure, type UsageFailure } from '../command-args.ts';
+import { DATA_SPEC_HELP } from '../../train/data/spec-help.ts';
 
 const EXPORT_HELP_HINT = '`gossip-learn export --help` lists the options';
 const QUANTIZATIONS = ['none', 'float16', 'uint16', 'uint8'] as const;
@@ -41,7 +42,7 @@ Options:
   --fine-tune-steps N      then train N steps on the training split at a tenth of the learning rate, pruned weights kept at zero (default: 0)
   --prune-steps K          prune gradually in K stages along a cubic schedule spread over the fine-tuning steps (Zhu and Gupta 2017; default: 1, at once)
   --prune-scope SCOPE      layer: the fraction of every kernel | global: one magnitude threshold over all kernels (default: layer)
-  --data SPEC              data the model was trained on (shapes, class names, evaluation; default: what the checkpoint records)
+  --data SPEC              data the model was trained on, ${DATA_SPEC_HELP} (shapes, class names, evaluation; default: what the checkpoint records)
   --model NAME|FILE        the --model it was trained with, a registry name or model.json (default: recorded)
   --classes NAMES          the --classes it was trained with, comma separated (default: recorded)
   --normalization FILE     the data-stats file it was trained with (default: the recorded statistics)

@@ -9,6 +9,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readCommandArgs, usageFailure, type UsageFailure } from '../command-args.ts';
+import { DATA_SPEC_HELP } from '../../train/data/spec-help.ts';
 
 const PREDICT_HELP_HINT = '`gossip-learn predict --help` lists the options';
 const INPUT_ERROR_NAMES = new Set(['DataError', 'ModelDirError', 'BackendError']);
@@ -25,7 +26,7 @@ becomes its image shape.
 
 Options:
   --model DIR        the model directory (model.json + weight shards; required)
-  --data SPEC        mnist | fashion-mnist[:DIR] | csv:PATH | images:DIR (required)
+  --data SPEC        ${DATA_SPEC_HELP} (required)
   --classes NAMES    class names in index order, comma separated (default: the export's)
   --csv-delimiter C  the CSV delimiter, one character or tab (default: detected)
   --split NAME       test | train: which split of the data to run (default: test)

@@ -21,8 +21,19 @@ import { RollingRate } from './rolling-rate.ts';
 /** Window of the rolling rates (bytes per second, exchanges per minute). */
 export const RATE_WINDOW_MS = 60_000;
 
-/** Evaluations the accuracy slope is fitted over (the latest ones). */
-export const ACCURACY_SLOPE_EVALUATIONS = 5;
+/**
+ * The accuracy slope is fitted over the evaluations of this last stretch of
+ * time (at the default --eval-interval of 10 s: 6 or 7 of them).
+ */
+export const ACCURACY_SLOPE_WINDOW_MS = 60_000;
+/**
+ * The slope is null until the evaluations it is fitted over span at least
+ * this long: two evaluations a second apart on a fresh node read as +462
+ * points a minute, which says nothing about how the node learns.
+ */
+export const MIN_ACCURACY_SLOPE_SPAN_MS = 30_000;
+/** Most evaluations kept for the slope (a bound for very short --eval-interval; the oldest go first). */
+export const MAX_ACCURACY_SLOPE_EVALUATIONS = 256;
 
 /** The byte counters the rates follow (a subset of `exchange` in /metrics). */
 export interface ByteCounters {
@@ -45,7 +56,7 @@ export interface KeyMetricsJson {
     consensusDistance: number | null;
     /** The same, smoothed over merges (src/core/gossip-node.ts CONSENSUS_SMOOTHING). */
     consensusDistanceSmoothed: number | null;
-    /** Least-squares slope of test accuracy over the latest evaluations, in accuracy (0..1) per minute. */
+    /** Least-squares slope of test accuracy over the evaluations of the last minute, in accuracy (0..1) per minute; null until they span 30 s. */
     accuracySlopePerMinute: number | null;
   };
   communication: {
@@ -101,11 +112,12 @@ export class KeyMetrics {
     this.consensus = { consensusDistance: counters.consensusDistance, consensusDistanceSmoothed: counters.consensusDistanceSmoothed };
   }
 
-  /** An evaluation's accuracy at `nowMs` (monotonic). */
+  /** An evaluation's accuracy at `nowMs` (monotonic); evaluations older than ACCURACY_SLOPE_WINDOW_MS before it are dropped. */
   noteEvaluation(accuracy: number, nowMs: number = monotonicNowMs()): void {
     if (!Number.isFinite(accuracy)) return;
     this.evaluations.push({ minutes: nowMs / 60_000, accuracy });
-    if (this.evaluations.length > ACCURACY_SLOPE_EVALUATIONS) this.evaluations.shift();
+    const oldestMinutes = (nowMs - ACCURACY_SLOPE_WINDOW_MS) / 60_000;
+    while (this.evaluations.length > MAX_ACCURACY_SLOPE_EVALUATIONS || this.evaluations[0]!.minutes < oldestMinutes) this.evaluations.shift();
   }
 
   /** An exchange completed with `peerId` (ours merged its reply, or we answered its push). */
@@ -151,9 +163,14 @@ export class KeyMetrics {
   }
 }
 
-/** Least-squares slope of accuracy over time (per minute); null with fewer than two evaluations or no time between them. */
-export function accuracySlope(points: ReadonlyArray<{ minutes: number; accuracy: number }>): number | null {
+/**
+ * Least-squares slope of accuracy over time (per minute); null with fewer
+ * than two evaluations or when the first and the last are less than
+ * `minSpanMs` apart (default MIN_ACCURACY_SLOPE_SPAN_MS). `points` in time order.
+ */
+export function accuracySlope(points: ReadonlyArray<{ minutes: number; accuracy: number }>, minSpanMs = MIN_ACCURACY_SLOPE_SPAN_MS): number | null {
   if (points.length < 2) return null;
+  if ((points.at(-1)!.minutes - points[0]!.minutes) * 60_000 < minSpanMs) return null;
   const n = points.length;
   const meanT = points.reduce((s, p) => s + p.minutes, 0) / n;
   const meanA = points.reduce((s, p) => s + p.accuracy, 0) / n;

@@ -8,7 +8,7 @@
  *   new PrometheusExporter({ snapshot, extraFamilies: keyMetricsFamilies(metrics.keyMetrics) });
  */
 import type { DaemonFamilySpec, Sample } from '../prometheus.ts';
-import type { KeyMetrics } from './key-metrics.ts';
+import { ACCURACY_SLOPE_WINDOW_MS, MIN_ACCURACY_SLOPE_SPAN_MS, type KeyMetrics } from './key-metrics.ts';
 import type { LatencyHistogram } from './latency-histogram.ts';
 
 function histogramSamples(name: string, histogram: LatencyHistogram): Sample[] {
@@ -49,7 +49,7 @@ export function keyMetricsFamilies(key: KeyMetrics): DaemonFamilySpec[] {
     },
     {
       name: 'gossip_learn_eval_accuracy_slope_per_minute',
-      help: 'Least-squares slope of test accuracy (0..1) over the latest 5 evaluations, per minute.',
+      help: `Least-squares slope of test accuracy (0..1) over the evaluations of the last ${ACCURACY_SLOPE_WINDOW_MS / 1000} s, per minute; absent until they span ${MIN_ACCURACY_SLOPE_SPAN_MS / 1000} s.`,
       type: 'gauge',
       samples: (m) => finite(m.convergence.accuracySlopePerMinute),
     },

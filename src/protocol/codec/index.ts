@@ -22,11 +22,11 @@
  */
 import { ProtocolError } from '../errors.ts';
 import { readCountPrefix, writeCountPrefix, countPrefixBytes } from './count-prefix.ts';
-import { buildStages } from './registry.ts';
+import { buildStages, codecSpecProblem } from './registry.ts';
 import type { EncodeOptions, VectorStage } from './stage.ts';
 
 export type { EncodeOptions } from './stage.ts';
-export { MAX_CODEC_SPEC_CHARS } from './registry.ts';
+export { CODEC_SPEC_SYNTAX, codecSpecProblem, MAX_CODEC_SPEC_CHARS } from './registry.ts';
 
 /**
  * The codec a daemon uses unless told otherwise (`--codec`); kept in this one
@@ -105,6 +105,16 @@ class StagedCodec implements Codec {
 /** Builds the codec for `spec`; throws ProtocolError('unknown-codec') for anything malformed. */
 export function createCodec(spec: string): Codec & { maxEncodedBytes(paramCount: number): number } {
   return new StagedCodec(buildStages(spec));
+}
+
+/**
+ * Throws an Error whose message is one line for a person (what is wrong, then
+ * the valid stages) unless `spec` is a valid codec spec; for flags
+ * (`--codec: codec spec "q9": unknown stage "q9"; a spec is ...`).
+ */
+export function checkCodecSpec(spec: string): void {
+  const problem = codecSpecProblem(spec);
+  if (problem !== null) throw new Error(problem);
 }
 
 /** True when `spec` is a valid codec spec. */

@@ -8,8 +8,10 @@
  *   entropy:= "deflate" | "brotli"
  *
  * Anything else (unknown stage, bad argument, wrong order, repeated kinds,
- * spaces, empty stages) is ProtocolError('unknown-codec').
+ * spaces, empty stages) is ProtocolError('unknown-codec'); codecSpecProblem
+ * says the same in words, for a flag's error line.
  */
+import { closestName } from '../../common/arg-errors.ts';
 import { ProtocolError } from '../errors.ts';
 import { BrotliStage, DeflateStage } from './entropy.ts';
 import { Float16Stage } from './f16.ts';
@@ -31,8 +33,11 @@ type StageEntry =
   | { kind: 'sparse'; create(arg: string | undefined, token: string, inner: VectorStage): VectorStage }
   | { kind: 'entropy'; create(arg: string | undefined, token: string): ByteStage };
 
-function bad(spec: string, why: string): ProtocolError {
-  return new ProtocolError('unknown-codec', `codec spec ${JSON.stringify(spec)}: ${why}`);
+/** What is wrong with a spec, in words (buildStages wraps it into ProtocolError('unknown-codec'); codecSpecProblem returns it). */
+class SpecProblem extends Error {}
+
+function bad(spec: string, why: string): SpecProblem {
+  return new SpecProblem(`codec spec ${JSON.stringify(spec)}: ${why}`);
 }
 
 function noArgument(name: string, arg: string | undefined): void {
@@ -82,8 +87,34 @@ const registry: Record<string, StageEntry> = {
   brotli: { kind: 'entropy', create: (arg) => (noArgument('brotli', arg), new BrotliStage()) },
 };
 
-/** Parses and builds the stage chain; throws ProtocolError('unknown-codec'). */
+/** The grammar above in one line, for people: what a --codec value may hold. */
+export const CODEC_SPEC_SYNTAX = '[topk:FRACTION|COUNT +] f32 | f16 | q8 | q4 | q2 | q1[:BLOCK] [+ deflate | brotli], e.g. q8+deflate or topk:0.01+q4+deflate';
+
+/** Parses and builds the stage chain; throws ProtocolError('unknown-codec') whose message says what is wrong. */
 export function buildStages(spec: string): VectorStage {
+  try {
+    return parseStages(spec);
+  } catch (error) {
+    if (error instanceof SpecProblem) throw new ProtocolError('unknown-codec', error.message);
+    throw error;
+  }
+}
+
+/**
+ * What is wrong with `spec`, as one line for a person (the problem, then the
+ * valid stages: CODEC_SPEC_SYNTAX), or null for a valid spec.
+ */
+export function codecSpecProblem(spec: string): string | null {
+  try {
+    parseStages(spec);
+    return null;
+  } catch (error) {
+    if (error instanceof SpecProblem) return `${error.message}; a spec is ${CODEC_SPEC_SYNTAX}`;
+    throw error;
+  }
+}
+
+function parseStages(spec: string): VectorStage {
   if (typeof spec !== 'string' || spec.length === 0) throw bad(String(spec), 'empty');
   if (spec.length > MAX_CODEC_SPEC_CHARS) throw bad(spec.slice(0, MAX_CODEC_SPEC_CHARS) + '...', 'too long');
   const tokens = spec.split('+');
@@ -95,7 +126,10 @@ export function buildStages(spec: string): VectorStage {
     const name = colon < 0 ? token : token.slice(0, colon);
     const arg = colon < 0 ? undefined : token.slice(colon + 1);
     const entry = Object.hasOwn(registry, name) ? registry[name] : undefined;
-    if (entry === undefined) throw bad(spec, `unknown stage ${JSON.stringify(token)}`);
+    if (entry === undefined) {
+      const close = closestName(name, Object.keys(registry));
+      throw bad(spec, `unknown stage ${JSON.stringify(token)}${close === null || close === name ? '' : ` (did you mean ${close}?)`}`);
+    }
     return { entry, arg, token };
   };
   try {
@@ -123,7 +157,7 @@ export function buildStages(spec: string): VectorStage {
     }
     return stage;
   } catch (error) {
-    if (error instanceof ProtocolError) throw error;
+    if (error instanceof SpecProblem) throw error;
     throw bad(spec, error instanceof Error ? error.message : String(error));
   }
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { LATENCY_BUCKETS_MS, LatencyHistogram, PERCENTILE_WINDOW } from '../../../src/node/key-metrics/latency-histogram.ts';
 import { RollingRate } from '../../../src/node/key-metrics/rolling-rate.ts';
 import { PeerStats } from '../../../src/node/key-metrics/peer-stats.ts';
-import { accuracySlope } from '../../../src/node/key-metrics/key-metrics.ts';
+import { ACCURACY_SLOPE_WINDOW_MS, accuracySlope, KeyMetrics, MIN_ACCURACY_SLOPE_SPAN_MS } from '../../../src/node/key-metrics/key-metrics.ts';
 
 describe('LatencyHistogram', () => {
   it('reports nearest-rank p50/p95/p99 in ms, nulls before the first observation', () => {
@@ -83,5 +83,42 @@ describe('accuracySlope', () => {
     assert.equal(accuracySlope([{ minutes: 1, accuracy: 0.5 }, { minutes: 1, accuracy: 0.6 }]), null);
     assert.equal(accuracySlope([0, 1, 2, 3].map((m) => ({ minutes: m, accuracy: 0.5 + 0.1 * m }))), 0.1);
     assert.equal(accuracySlope([{ minutes: 0, accuracy: 0.9 }, { minutes: 2, accuracy: 0.8 }]), -0.05);
+  });
+
+  it('is null until the evaluations span the minimum (30 s), whatever their number', () => {
+    assert.equal(MIN_ACCURACY_SLOPE_SPAN_MS, 30_000);
+    const atSeconds = (points: Array<[number, number]>) => points.map(([s, accuracy]) => ({ minutes: s / 60, accuracy }));
+    // A fresh node: 0.10 then 0.177 one second later would read +462 points a minute.
+    assert.equal(accuracySlope(atSeconds([[0, 0.1], [1, 0.177]]), 0), 4.62);
+    assert.equal(accuracySlope(atSeconds([[0, 0.1], [1, 0.177]])), null);
+    assert.equal(accuracySlope(atSeconds([[0, 0.1], [10, 0.2], [20, 0.3], [29.9, 0.4]])), null);
+    assert.equal(accuracySlope(atSeconds([[0, 0.1], [30, 0.2]])), 0.2);
+  });
+});
+
+describe('KeyMetrics accuracy slope', () => {
+  it('reports null on a fresh node, then the slope over the evaluations of the last minute', () => {
+    const metrics = new KeyMetrics();
+    const slope = (): number | null => metrics.toJson({ bytesSent: 0, bytesReceived: 0 }).convergence.accuracySlopePerMinute;
+    const t0 = 1_000_000;
+    metrics.noteEvaluation(0.1, t0);
+    metrics.noteEvaluation(0.177, t0 + 1000);
+    assert.equal(slope(), null, 'two evaluations a second apart');
+    for (let s = 2; s < 30; s++) metrics.noteEvaluation(0.177, t0 + s * 1000);
+    assert.equal(slope(), null, 'evaluations spanning 29 s');
+    // Flat after the first point from 30 s on; then 10 minutes of +1 point per minute, one evaluation every 10 s.
+    metrics.noteEvaluation(0.177, t0 + 30_000);
+    assert.ok(slope() !== null && slope()! < 0.2, String(slope()));
+    for (let s = 40; s <= 640; s += 10) metrics.noteEvaluation(0.177 + (0.01 * (s - 40)) / 60, t0 + s * 1000);
+    // Only the last minute counts: the early jump has left the window.
+    assert.equal(slope(), 0.01);
+    assert.equal(ACCURACY_SLOPE_WINDOW_MS, 60_000);
+  });
+
+  it('keeps a bounded number of evaluations however short the eval interval', () => {
+    const metrics = new KeyMetrics();
+    for (let i = 0; i < 10_000; i++) metrics.noteEvaluation(0.5, i);
+    // 256 evaluations 1 ms apart span 255 ms: too short for a slope.
+    assert.equal(metrics.toJson({ bytesSent: 0, bytesReceived: 0 }).convergence.accuracySlopePerMinute, null);
   });
 });
