@@ -62,7 +62,17 @@ export function fastDaemonConfig(stateDir: string, options: DaemonConfigInput): 
   };
 }
 
-/** GET `url` as the /metrics JSON. */
+/**
+ * GET `url` as the /metrics JSON. A reused keep-alive socket that the server
+ * closed as it went idle (src/node/http.ts keepAliveTimeout: 5 s) resets the
+ * request when the polling test runs late on a loaded machine: that one case
+ * is tried once more, on a fresh connection; every other failure throws.
+ */
 export async function fetchMetrics(url: string): Promise<MetricsJson> {
-  return (await (await fetch(url)).json()) as MetricsJson;
+  try {
+    return (await (await fetch(url)).json()) as MetricsJson;
+  } catch (err) {
+    if ((err as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw err;
+    return (await (await fetch(url, { headers: { connection: 'close' } })).json()) as MetricsJson;
+  }
 }
