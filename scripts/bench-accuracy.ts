@@ -21,10 +21,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { formatAccuracyBenchReport, runAccuracyBenchmark } from '../src/bench/accuracy.ts';
+import { benchDataOptions, isBenchInputError } from '../src/bench/bench-data.ts';
+import { DATA_SCHEMA_SCRIPT_OPTIONS } from '../src/cli/data-flags.ts';
 import { exitScriptUsage, parseScriptArgs, scriptNumber } from '../src/cli/script-args.ts';
 import { isBackendName } from '../src/train/backend.ts';
+import { DATA_SPEC_HELP } from '../src/train/dataset.ts';
 import { MODEL_SPEC_CHOICES, modelSpecProblem } from '../src/train/model-spec.ts';
-import { ModelError } from '../src/train/models.ts';
 
 const NAME = 'bench:accuracy';
 const { values: args } = parseScriptArgs({
@@ -33,10 +35,11 @@ const { values: args } = parseScriptArgs({
   summary: `Centralized training of each model on the full training set for a fixed
 number of epochs, then accuracy on the full test split: the baseline gossip
 runs are compared to. Falls back to the embedded mnist when Fashion-MNIST is
-not installed (apt-get install dataset-fashion-mnist).`,
+not installed (apt-get install dataset-fashion-mnist); other data never falls back.`,
   options: {
     models: { type: 'string', default: 'mlp,cnn', arg: 'LIST', help: `comma list of models: ${MODEL_SPEC_CHOICES}` },
-    data: { type: 'string', default: 'fashion-mnist', arg: 'SPEC', help: 'data source' },
+    data: { type: 'string', default: 'fashion-mnist', arg: 'SPEC', help: `data source: ${DATA_SPEC_HELP}` },
+    ...DATA_SCHEMA_SCRIPT_OPTIONS,
     'epochs-mlp': { type: 'string', default: '6', arg: 'N', help: 'epochs of mlp' },
     'epochs-cnn': { type: 'string', default: '5', arg: 'N', help: 'epochs of cnn' },
     'epochs-mlp-small': { type: 'string', default: '6', arg: 'N', help: 'epochs of mlp-small' },
@@ -60,10 +63,12 @@ const batchSize = scriptNumber(args['batch-size'], '--batch-size', NAME, { integ
 const learningRate = scriptNumber(args['learning-rate'], '--learning-rate', NAME, { positive: true });
 const maxMinutes = scriptNumber(args['max-minutes'], '--max-minutes', NAME, { min: 0 });
 if (args.backend !== 'auto' && !isBackendName(args.backend)) exitScriptUsage(`${NAME}: --backend: unknown backend '${args.backend}'`);
+const dataOptions = benchDataOptions(NAME, args);
 
 const result = await runAccuracyBenchmark({
   models,
   data: args.data,
+  dataOptions,
   epochs,
   batchSize,
   learningRate,
@@ -71,6 +76,6 @@ const result = await runAccuracyBenchmark({
   maxMinutes,
   maxMinutesText: args['max-minutes'],
   log: (line) => console.log(line),
-}).catch((err: unknown) => (err instanceof ModelError ? exitScriptUsage(`${NAME}: ${err.message}`) : Promise.reject(err)));
+}).catch((err: unknown) => (isBenchInputError(err) ? exitScriptUsage(`${NAME}: ${err.message}`) : Promise.reject(err)));
 console.log(formatAccuracyBenchReport(result, { batchSize, learningRate }));
 if (args.json !== undefined) writeFileSync(args.json, `${JSON.stringify(result, null, 2)}\n`);

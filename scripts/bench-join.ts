@@ -30,12 +30,14 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { formatJoinBenchReport, JOIN_MODES, joinBenchJson, runJoinBenchmark, type JoinMode } from '../src/bench/join.ts';
+import { benchDataOptions, isBenchInputError } from '../src/bench/bench-data.ts';
+import { DATA_SCHEMA_SCRIPT_OPTIONS } from '../src/cli/data-flags.ts';
 import { exitScriptUsage, parseScriptArgs, scriptNumber } from '../src/cli/script-args.ts';
 import { createCodec } from '../src/protocol/codec/index.ts';
 import { isBackendName } from '../src/train/backend.ts';
+import { DATA_SPEC_HELP } from '../src/train/dataset.ts';
 import type { DistillOptimizerName } from '../src/train/distill.ts';
 import { MODEL_SPEC_CHOICES, modelSpecProblem } from '../src/train/model-spec.ts';
-import { ModelError } from '../src/train/models.ts';
 
 const NAME = 'bench:join';
 const { values: args } = parseScriptArgs({
@@ -49,7 +51,8 @@ copy, kd, cold-small, kd-small): steps and seconds until it is within
 --target-gap of the swarm's mean accuracy on the full test split, accuracy
 after --budget steps, bytes transferred.`,
   options: {
-    data: { type: 'string', default: 'mnist', arg: 'SPEC', help: 'data source' },
+    data: { type: 'string', default: 'mnist', arg: 'SPEC', help: `data source: ${DATA_SPEC_HELP}` },
+    ...DATA_SCHEMA_SCRIPT_OPTIONS,
     model: { type: 'string', default: 'mlp', arg: 'SPEC', help: `model of the swarm and the joiner: ${MODEL_SPEC_CHOICES} (a model file has no distill teacher: only cold runs)` },
     partition: { type: 'string', default: 'dirichlet:0.5', arg: 'SPEC', help: 'partition of the swarm and the joiner' },
     nodes: { type: 'string', default: '4', arg: 'N', help: 'swarm nodes (the joiner is one more)' },
@@ -94,10 +97,12 @@ try {
 }
 const modelProblem = modelSpecProblem(args.model);
 if (modelProblem !== null) exitScriptUsage(`${NAME}: --model: ${modelProblem}`);
+const dataOptions = benchDataOptions(NAME, args);
 if (args.backend !== 'auto' && !isBackendName(args.backend)) exitScriptUsage(`${NAME}: --backend must be auto | tensorflow | wasm | cpu (got '${args.backend}')`);
 
 const result = await runJoinBenchmark({
   data: args.data,
+  dataOptions,
   model: args.model,
   partition: args.partition,
   swarmNodes: numSwarmNodes,
@@ -116,7 +121,7 @@ const result = await runJoinBenchmark({
   modes: selectedModes as JoinMode[],
   seed,
   log: (line) => console.log(line),
-}).catch((err: unknown) => (err instanceof ModelError ? exitScriptUsage(`${NAME}: ${err.message}`) : Promise.reject(err)));
+}).catch((err: unknown) => (isBenchInputError(err) ? exitScriptUsage(`${NAME}: ${err.message}`) : Promise.reject(err)));
 console.log(formatJoinBenchReport(result));
 
 if (args.json !== undefined) {

@@ -26,17 +26,19 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DATA_SCHEMA_SCRIPT_OPTIONS } from '../cli/data-flags.ts';
 import { exitScriptUsage, parseScriptArgs, scriptNumber } from '../cli/script-args.ts';
 import { parseByteSize } from '../common/byte-size.ts';
 import { convergencePlotSvg, type PlotRun } from './convergence-plot.ts';
 import { DEFAULT_CODEC_SPEC, isCodecSpec } from '../protocol/codec/index.ts';
 import { DEFAULT_SNAPSHOT_CODEC_SPEC } from '../protocol/session.ts';
 import { initBackend } from '../train/backend.ts';
-import { FASHION_MNIST_DEFAULT_DIR, loadDataset } from '../train/dataset.ts';
+import { DATA_SPEC_HELP, FASHION_MNIST_DEFAULT_DIR } from '../train/dataset.ts';
 import { DEFAULT_PACING } from '../core/pacing.ts';
 import { AGGREGATOR_NAMES, checkAggregatorName, DEFAULT_AGGREGATOR } from '../train/aggregators/index.ts';
 import { DEFAULT_MERGE_OPTIONS } from '../train/merge.ts';
-import { MODEL_SPEC_CHOICES, modelSpecImageShape, modelSpecProblem } from '../train/model-spec.ts';
+import { MODEL_SPEC_CHOICES, modelSpecProblem } from '../train/model-spec.ts';
+import { benchDataOptions, benchDataset } from './bench-data.ts';
 import { benchModel, modelLine } from './bench-model.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
 import { DEFAULT_GOSSIP_TRAINING, OPTIMIZER_NAMES, TRAINING_DEFAULTS, type OptimizerName } from '../train/training-defaults.ts';
@@ -130,7 +132,8 @@ every 5 local steps) and compressed gossip (the daemon's defaults), in one
 process, per seed. Target per seed: f32's final mean accuracy - 1 point.`,
       options: {
         nodes: { type: 'string', default: '8', arg: 'N', help: 'nodes' },
-        data: { type: 'string', default: fashionInstalled ? 'fashion-mnist' : 'mnist', arg: 'SPEC', help: 'data source; fashion-mnist when installed, else mnist' },
+        data: { type: 'string', default: fashionInstalled ? 'fashion-mnist' : 'mnist', arg: 'SPEC', help: `${DATA_SPEC_HELP}; fashion-mnist when installed, else mnist` },
+        ...DATA_SCHEMA_SCRIPT_OPTIONS,
         partition: { type: 'string', default: 'dirichlet:0.3', arg: 'SPEC', help: 'partition of the data over the nodes' },
         model: { type: 'string', default: 'mlp', arg: 'SPEC', help: `${MODEL_SPEC_CHOICES} (a tfjs LayersModel: its weights, if any, are every node's initial point)` },
         seeds: { type: 'string', default: '1', arg: 'LIST', help: 'comma list of seeds (partitions, models, shuffling); every mode runs on each' },
@@ -177,6 +180,7 @@ process, per seed. Target per seed: f32's final mean accuracy - 1 point.`,
   }
   const modelProblem = modelSpecProblem(values.model);
   if (modelProblem !== null) exitScriptUsage(`${NAME}: --model: ${modelProblem}`);
+  const dataOptions = benchDataOptions(NAME, values);
   const model = values.model;
   try {
     parsePartitionSpec(values.partition);
@@ -201,7 +205,7 @@ process, per seed. Target per seed: f32's final mean accuracy - 1 point.`,
 
   const dataSpec = values.data;
   const backend = await initBackend('auto');
-  const data = await loadDataset(dataSpec, { imageShape: await modelSpecImageShape(model) });
+  const data = await benchDataset(NAME, dataSpec, dataOptions, model);
   const identity = await benchModel(NAME, model, data, seeds[0]!);
   const dataNote = dataSpec === 'fashion-mnist' && fashionInstalled ? ' (installed Debian package)' : dataSpec === 'mnist' && !fashionInstalled ? ' (Fashion-MNIST not installed: embedded MNIST instead)' : '';
   const simPacing = { ...DEFAULT_PACING, stepsPerInterval: CLASSIC_F32.stepsPerInterval };

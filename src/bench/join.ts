@@ -25,7 +25,7 @@ import type { Codec } from '../protocol/codec/index.ts';
 import { decodeDistillAnswer, encodeDistillModel, encodeDistillRequest } from '../protocol/distill-messages.ts';
 import { DEFAULT_FRAME_LIMITS } from '../protocol/frame.ts';
 import { initBackend, type BackendName } from '../train/backend.ts';
-import { loadDataset, type Split } from '../train/dataset.ts';
+import { loadDataset, type DataOptions, type Split } from '../train/dataset.ts';
 import { Distiller, type DistillOptimizerName } from '../train/distill.ts';
 import { buildTeacher } from '../train/distill-join.ts';
 import { weightedAverage } from '../train/merge.ts';
@@ -42,6 +42,8 @@ export type JoinMode = (typeof JOIN_MODES)[number];
 
 export interface JoinBenchOptions {
   data: string;
+  /** The data schema and test set (--classes, --csv-delimiter, --normalization, --test-data), as a daemon reads them. */
+  dataOptions: DataOptions;
   /** The swarm's model (and the joiner's, but in the -small modes): a registry name or `PATH/model.json`. */
   model: string;
   partition: string;
@@ -91,6 +93,8 @@ export interface JoinBenchResult {
   /** Modes asked for but not run, and why (a model file's swarm has no distill teacher). */
   skipped: Array<{ mode: JoinMode; reason: string }>;
   testCount: number;
+  /** What accuracy is measured on: the --test-data spec, or `held-out rows of <data>` (the daemon's metrics say the same). */
+  testSet: string;
   joinerSamples: number;
   runs: JoinRunResult[];
   /** From the start of runJoinBenchmark to its end. */
@@ -126,7 +130,7 @@ export async function runJoinBenchmark(options: JoinBenchOptions): Promise<JoinB
   const numSwarmNodes = options.swarmNodes;
   const benchStarted = performance.now();
   const backend = await initBackend(options.backend);
-  const data = await loadDataset(options.data, { imageShape: await modelSpecImageShape(options.model) });
+  const data = await loadDataset(options.data, { ...options.dataOptions, imageShape: await modelSpecImageShape(options.model) });
   const modelOptions = { featureCount: data.featureCount, imageShape: data.imageShape, numClasses: data.numClasses };
   const { featureCount, numClasses } = data;
   const numNodes = numSwarmNodes + 1; // the last index is the joiner's partition
@@ -250,6 +254,7 @@ export async function runJoinBenchmark(options: JoinBenchOptions): Promise<JoinB
     model: swarmModel!,
     skipped,
     testCount: data.test.count,
+    testSet: data.testSource ?? `held-out rows of ${data.name}`,
     joinerSamples: joinerData.count,
     runs,
     totalSeconds: (performance.now() - benchStarted) / 1000,
@@ -326,7 +331,7 @@ export function formatJoinBenchReport(result: JoinBenchResult): string {
   const lines = [
     '',
     modelLine(result.options.model, result.model),
-    `target: within ${(100 * targetGap).toFixed(0)} points of the swarm mean ${pct(result.swarmMean)} = ${pct(result.target)} on the full test split (${result.testCount} samples)`,
+    `target: within ${(100 * targetGap).toFixed(0)} points of the swarm mean ${pct(result.swarmMean)} = ${pct(result.target)} on the full test split (${result.testCount} samples, ${result.testSet})`,
     formatTable(header, rows, { leftColumns: header.length, rule: true }),
   ];
   const has = (mode: JoinMode): boolean => result.runs.some((r) => r.mode === mode);
@@ -351,7 +356,7 @@ export function joinBenchJson(result: JoinBenchResult): Record<string, unknown> 
     skipped: result.skipped,
     runs: result.runs.map((r) => ({ mode: r.mode, model: r.model, stepsToTarget: r.stepsToTarget, secondsToTarget: r.secondsToTarget, accuracyAfterBudget: r.accuracyAfterBudget, bytes: r.bytes })),
     swarm: { nodes: o.swarmNodes, rounds: o.swarmRounds, stepsPerRound: o.swarmSteps, accuracies: result.swarmAccuracies, meanAccuracy: result.swarmMean, teacherIndex: result.teacherIndex },
-    settings: { data: o.data, partition: o.partition, backend: result.backend, codec: o.codecSpec, optimizer: o.optimizer, learningRate: o.learningRate, batchSize: o.batchSize, temperature: o.temperature, alpha: o.alpha, seed: o.seed, joinerSamples: result.joinerSamples },
+    settings: { data: o.data, testSet: result.testSet, partition: o.partition, backend: result.backend, codec: o.codecSpec, optimizer: o.optimizer, learningRate: o.learningRate, batchSize: o.batchSize, temperature: o.temperature, alpha: o.alpha, seed: o.seed, joinerSamples: result.joinerSamples },
     speedups: {
       kdVsCold: speedup(result, 'cold', 'kd'),
       kdSmallVsColdSmall: speedup(result, 'cold-small', 'kd-small'),

@@ -20,6 +20,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { closestName } from '../common/arg-errors.ts';
+import { DATA_SCHEMA_SCRIPT_OPTIONS } from '../cli/data-flags.ts';
 import { exitScriptUsage, parseScriptArgs, scriptNumber } from '../cli/script-args.ts';
 import { DEFAULT_PACING } from '../core/pacing.ts';
 import { DEFAULT_CODEC_SPEC } from '../protocol/codec/index.ts';
@@ -28,9 +29,10 @@ import { simulate } from '../sim/simulate.ts';
 import type { TrainingSetup } from '../sim/simulate.ts';
 import { AGGREGATOR_NAMES, DEFAULT_AGGREGATOR, isAggregatorName } from '../train/aggregators/index.ts';
 import { initBackend } from '../train/backend.ts';
-import { FASHION_MNIST_DEFAULT_DIR, loadDataset } from '../train/dataset.ts';
-import { MODEL_SPEC_CHOICES, modelSpecImageShape, modelSpecProblem } from '../train/model-spec.ts';
+import { DATA_SPEC_HELP, FASHION_MNIST_DEFAULT_DIR } from '../train/dataset.ts';
+import { MODEL_SPEC_CHOICES, modelSpecProblem } from '../train/model-spec.ts';
 import { DEFAULT_GOSSIP_TRAINING } from '../train/training-defaults.ts';
+import { benchDataOptions, benchDataset } from './bench-data.ts';
 import { benchModel, modelLine } from './bench-model.ts';
 
 export const DEFAULT_POISON_SAMPLES_PER_NODE = 8_000;
@@ -75,7 +77,8 @@ average and with the default aggregator (${DEFAULT_AGGREGATOR}), in the simulato
       options: {
         nodes: { type: 'string', default: '8', arg: 'N', help: 'nodes in all' },
         malicious: { type: 'string', default: '2', arg: 'M', help: 'malicious nodes among them (the last M)' },
-        data: { type: 'string', default: fashionInstalled ? 'fashion-mnist' : 'mnist', arg: 'SPEC', help: 'data source; fashion-mnist when installed, else mnist' },
+        data: { type: 'string', default: fashionInstalled ? 'fashion-mnist' : 'mnist', arg: 'SPEC', help: `${DATA_SPEC_HELP}; fashion-mnist when installed, else mnist` },
+        ...DATA_SCHEMA_SCRIPT_OPTIONS,
         partition: { type: 'string', default: 'dirichlet:0.3', arg: 'SPEC', help: 'partition of the data over the nodes' },
         model: { type: 'string', default: 'mlp', arg: 'SPEC', help: `${MODEL_SPEC_CHOICES} (a tfjs LayersModel: its weights, if any, are every node's initial point)` },
         seed: { type: 'string', default: '1', arg: 'N', help: 'seed of partitions, models, shuffling and attacks' },
@@ -101,9 +104,10 @@ average and with the default aggregator (${DEFAULT_AGGREGATOR}), in the simulato
   const honest = Array.from({ length: nodes }, (_, i) => i).filter((i) => !maliciousNodes.includes(i));
   const modelProblem = modelSpecProblem(values.model);
   if (modelProblem !== null) exitScriptUsage(`${NAME}: --model: ${modelProblem}`);
+  const dataOptions = benchDataOptions(NAME, values);
 
   const backend = await initBackend('auto');
-  const data = await loadDataset(values.data, { imageShape: await modelSpecImageShape(values.model) });
+  const data = await benchDataset(NAME, values.data, dataOptions, values.model);
   const model = await benchModel(NAME, values.model, data, seed);
   // What a daemon runs: the gossip training default (src/train/training-defaults.ts) and H local steps per exchange.
   const training: TrainingSetup = { ...DEFAULT_GOSSIP_TRAINING };

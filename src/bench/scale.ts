@@ -22,11 +22,14 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DATA_SCHEMA_SCRIPT_OPTIONS, dataSchemaArgs } from '../cli/data-flags.ts';
 import { exitScriptUsage, parseScriptArgs } from '../cli/script-args.ts';
 import { DEFAULT_SIMULATE_DATA } from '../cli/simulate-options.ts';
 import { DEFAULT_CODEC_SPEC, isCodecSpec } from '../protocol/codec/index.ts';
+import { DATA_SPEC_HELP } from '../train/dataset.ts';
 import { MODEL_SPEC_CHOICES, modelSpecProblem } from '../train/model-spec.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
+import { benchDataOptions } from './bench-data.ts';
 import { swarmPlotSvg } from './swarm-plot.ts';
 
 const NAME = 'bench:scale';
@@ -85,7 +88,8 @@ simulated time to the target accuracy, bytes per node, wall seconds per simulate
         codecs: { type: 'string', default: 'f32,default', arg: 'SPEC,SPEC', help: `delta codecs ('default' = ${DEFAULT_CODEC_SPEC})` },
         duration: { type: 'string', default: '30s', arg: 'TIME', help: 'simulated time per run' },
         target: { type: 'string', default: '0.7', arg: 'ACC', help: 'target mean accuracy (time to reach it is reported)' },
-        data: { type: 'string', default: DEFAULT_SIMULATE_DATA, arg: 'SPEC', help: 'data set' },
+        data: { type: 'string', default: DEFAULT_SIMULATE_DATA, arg: 'SPEC', help: `data set: ${DATA_SPEC_HELP}` },
+        ...DATA_SCHEMA_SCRIPT_OPTIONS,
         model: { type: 'string', default: 'mlp-small', arg: 'SPEC', help: `${MODEL_SPEC_CHOICES} (a tfjs LayersModel: its weights, if any, are every node's initial point)` },
         'eval-interval': { type: 'string', default: '10s', arg: 'TIME', help: 'simulated time between curve points' },
         'eval-nodes': { type: 'string', default: '100', arg: 'N', help: 'nodes sampled per curve point (the final point evaluates all)' },
@@ -114,6 +118,8 @@ simulated time to the target accuracy, bytes per node, wall seconds per simulate
   for (const c of codecs) if (!isCodecSpec(c)) exitScriptUsage(`${NAME}: --codecs: not a codec spec: '${c}' (e.g. f32, default, topk:0.1+q4+deflate)`);
   const modelProblem = modelSpecProblem(values.model);
   if (modelProblem !== null) exitScriptUsage(`${NAME}: --model: ${modelProblem}`);
+  // Checked here, read by each simulate run (a data problem is its one line on stderr, then ours).
+  benchDataOptions(NAME, values);
   if (values.resume === true && values.json === undefined) exitScriptUsage(`${NAME}: --resume needs --json FILE (the runs to keep)`);
 
   const results: ScaleResult[] = values.resume === true && existsSync(values.json!) ? (JSON.parse(readFileSync(values.json!, 'utf8')) as { results: ScaleResult[] }).results : [];
@@ -137,7 +143,7 @@ simulated time to the target accuracy, bytes per node, wall seconds per simulate
           const out = join(dir, `run-${n}-${results.length}.json`);
           const args = [
             ...['--nodes', String(n), '--partition', partition, '--codec', codec, '--duration', values.duration, '--target', values.target],
-            ...['--data', values.data, '--model', values.model, '--seed', values.seed],
+            ...['--data', values.data, ...dataSchemaArgs(values), '--model', values.model, '--seed', values.seed],
             ...['--eval-interval', values['eval-interval'], '--eval-nodes', values['eval-nodes'], '--eval-rows', values['eval-rows'], '--json', out, '--plot', join(dir, 'ignored.svg')],
           ];
           console.log(`${NAME}: gossip-learn simulate ${args.slice(0, -4).join(' ')}`);

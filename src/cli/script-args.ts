@@ -21,6 +21,8 @@ export interface ScriptOption {
   /** Placeholder shown in --help (N, FILE, SPEC); booleans take none. */
   arg?: string;
   help: string;
+  /** What applies when the flag is absent, for --help, when that is not the default value (e.g. 'detected'). */
+  shown?: string;
 }
 
 export interface ScriptSpec<O extends Record<string, ScriptOption>> {
@@ -54,7 +56,7 @@ export type ScriptArgsResult<O extends Record<string, ScriptOption>> =
 export function scriptHelp<O extends Record<string, ScriptOption>>(spec: ScriptSpec<O>): string {
   const rows = Object.entries(spec.options).map(([name, o]) => {
     const left = `--${name}${o.arg === undefined || o.type === 'boolean' ? '' : ` ${o.arg}`}`;
-    const shown = Array.isArray(o.default) ? (o.default.length === 0 ? 'none' : o.default.join(',')) : o.default === undefined ? (o.type === 'boolean' ? 'off' : 'none') : String(o.default);
+    const shown = o.shown !== undefined ? o.shown : Array.isArray(o.default) ? (o.default.length === 0 ? 'none' : o.default.join(',')) : o.default === undefined ? (o.type === 'boolean' ? 'off' : 'none') : String(o.default);
     return { left, right: `${o.help}${o.multiple === true ? ' (repeatable)' : ''} (default: ${shown})` };
   });
   rows.push({ left: '-h, --help', right: 'show this help' });

@@ -18,11 +18,12 @@ import type { ChurnSpec, NetworkConditions, Range } from '../sim/conditions.ts';
 import { DEFAULT_VIEW, SWARM_EXCHANGE_TIMEOUT_MS } from '../sim/swarm.ts';
 import { AGGREGATOR_NAMES, DEFAULT_AGGREGATOR } from '../train/aggregators/index.ts';
 import { isBackendName, type BackendName } from '../train/backend.ts';
-import { FASHION_MNIST_DEFAULT_DIR } from '../train/dataset.ts';
+import { FASHION_MNIST_DEFAULT_DIR, type DataOptions } from '../train/dataset.ts';
 import { DATA_SPEC_HELP } from '../train/data/spec-help.ts';
 import { MODEL_SPEC_CHOICES, modelSpecProblem } from '../train/model-spec.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
 import { DEFAULT_GOSSIP_TRAINING, OPTIMIZER_NAMES, type OptimizerName } from '../train/training-defaults.ts';
+import { DATA_SCHEMA_SCRIPT_OPTIONS, parseDataSchemaFlags } from './data-flags.ts';
 import { readScriptArgs, type ScriptOption } from './script-args.ts';
 import { CliUsageError } from './usage-error.ts';
 
@@ -32,6 +33,8 @@ export const DEFAULT_SIMULATE_DATA = existsSync(FASHION_MNIST_DEFAULT_DIR) ? 'fa
 export interface SimulateOptions {
   nodes: number;
   data: string;
+  /** The data schema and test set (--classes, --csv-delimiter, --normalization, --test-data), as `train` and the daemon read them. */
+  dataOptions: DataOptions;
   partition: string;
   /** A registry name or `PATH/model.json` (src/train/model-spec.ts). */
   model: string;
@@ -58,6 +61,7 @@ const OPTIONS = {
   nodes: { type: 'string', default: '100', arg: 'N', help: 'simulated nodes (>= 2)' },
   duration: { type: 'string', default: '60s', arg: 'TIME', help: 'simulated (virtual) time to run, e.g. 90s, 5m' },
   data: { type: 'string', default: DEFAULT_SIMULATE_DATA, arg: 'SPEC', help: DATA_SPEC_HELP },
+  ...DATA_SCHEMA_SCRIPT_OPTIONS,
   partition: { type: 'string', default: 'dirichlet:0.3', arg: 'SPEC', help: 'iid | dirichlet:<alpha> | shards:<k>' },
   model: { type: 'string', default: 'mlp-small', arg: 'SPEC', help: `${MODEL_SPEC_CHOICES} (a tfjs LayersModel: its weights, if any, are every node's initial point)` },
   codec: { type: 'string', default: DEFAULT_CODEC_SPEC, arg: 'SPEC', help: 'delta codec, as the daemon\'s --codec (f32 for uncompressed)' },
@@ -177,6 +181,7 @@ export function parseSimulateOptions(argv: string[]): { kind: 'help'; text: stri
   if (result.kind === 'error') throw new CliUsageError(result.message.replace(/`npm run simulate -- --help`/, '`gossip-learn simulate --help`'));
   const v = result.values;
   const nodes = integer('nodes', v.nodes, 2);
+  const dataOptions = parseDataSchemaFlags('simulate', v);
   const modelProblem = modelSpecProblem(v.model);
   if (modelProblem !== null) fail('model', modelProblem);
   try {
@@ -209,6 +214,7 @@ export function parseSimulateOptions(argv: string[]): { kind: 'help'; text: stri
     options: {
       nodes,
       data: v.data,
+      dataOptions,
       partition: v.partition,
       model: v.model,
       codec: v.codec,

@@ -6,9 +6,10 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { describeArgsError } from '../common/arg-errors.ts';
-import { DATA_SPEC_HELP, dataFormatsHelp, dataOptionsOf, type DataOptions } from '../train/dataset.ts';
+import { DATA_SPEC_HELP, dataFormatsHelp, type DataOptions } from '../train/dataset.ts';
 import { PARTITION_SPEC_HELP, PartitionError, parsePartitionSpec } from '../train/partition.ts';
 import { defaultLearningRate, learningRateDefaultsText, OPTIMIZER_NAMES, TRAINING_DEFAULTS, type OptimizerName } from '../train/training-defaults.ts';
+import { DATA_SCHEMA_FLAGS, parseDataSchemaFlags } from './data-flags.ts';
 import { CliUsageError } from './usage-error.ts';
 
 interface FlagSpec {
@@ -20,10 +21,7 @@ interface FlagSpec {
 
 const flags: FlagSpec[] = [
   { flag: 'data', value: 'SPEC', help: `data source: ${DATA_SPEC_HELP}`, shown: 'mnist' },
-  { flag: 'classes', value: 'NAMES', help: 'class names in index order, e.g. cat,dog,fish (text labels need them)', shown: 'integer labels' },
-  { flag: 'csv-delimiter', value: 'CHAR', help: 'cell delimiter of csv: data: one character or tab', shown: 'detected' },
-  { flag: 'normalization', value: 'FILE', help: 'normalize features with this file of gossip-learn data-stats', shown: 'none' },
-  { flag: 'test-data', value: 'SPEC', help: 'test set (a data spec) instead of the held-out rows', shown: 'held-out rows' },
+  ...DATA_SCHEMA_FLAGS,
   { flag: 'model', value: 'NAME', help: 'registry model: mlp | mlp-small | cnn, or PATH/model.json (tfjs LayersModel)', shown: 'mlp' },
   { flag: 'epochs', value: 'N', help: 'passes over this node\'s partition', shown: '1' },
   { flag: 'batch-size', value: 'N', help: 'rows per optimizer step', shown: String(TRAINING_DEFAULTS.batchSize) },
@@ -71,15 +69,11 @@ const nonNegativeInt = (what: string) => z.string().regex(/^\d+$/, `${what} must
 const schema = z
   .object({
     data: z.string().min(1, 'data must not be empty').default('mnist'),
-    classes: z
-      .string()
-      .transform((text) => text.split(',').map((c) => c.trim()).filter((c) => c !== ''))
-      .refine((c) => c.length >= 2, 'name at least 2 classes, comma separated, in index order')
-      .refine((c) => new Set(c).size === c.length, 'a class is named twice')
-      .optional(),
+    // The data schema flags (--classes, --csv-delimiter, --normalization, --test-data): ./data-flags.ts.
+    classes: z.string().optional(),
     'csv-delimiter': z.string().optional(),
-    normalization: z.string().min(1).optional(),
-    'test-data': z.string().min(1).optional(),
+    normalization: z.string().optional(),
+    'test-data': z.string().optional(),
     model: z
       .string()
       .refine((m) => ['mlp', 'mlp-small', 'cnn'].includes(m) || m.endsWith('.json'), 'model must be one of mlp | mlp-small | cnn, or a tfjs model file ending in .json')
@@ -152,12 +146,7 @@ export function parseTrainOptions(argv: string[]): TrainOptions {
     throw new CliUsageError(`train: --${flag}: ${issue.message}${typeof given === 'string' ? ` (got '${given}')` : ''}`);
   }
   const o = result.data;
-  let dataOptions: DataOptions;
-  try {
-    dataOptions = dataOptionsOf({ classes: o.classes ?? null, csvDelimiter: o['csv-delimiter'] ?? null, normalization: o.normalization ?? null, testData: o['test-data'] ?? null });
-  } catch (err) {
-    throw new CliUsageError(`train: --csv-delimiter: ${(err as Error).message}`);
-  }
+  const dataOptions = parseDataSchemaFlags('train', o);
   try {
     parsePartitionSpec(o.partition);
   } catch (err) {

@@ -11,7 +11,9 @@ import { CODEC_SPEC_SYNTAX } from '../../src/protocol/codec/index.ts';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/train/backend.ts';
 import { datasetSchema } from '../../src/train/data/schema.ts';
-import { loadDataset } from '../../src/train/dataset.ts';
+import { computeDataStats, loadDataset } from '../../src/train/dataset.ts';
+import { describeModel } from '../../src/train/model-spec.ts';
+import { createNode } from '../../src/index.ts';
 import { buildModel, modelHash } from '../../src/train/models.ts';
 import { blobs, blobsCsv } from '../helpers/blobs.ts';
 import { saveModelDir } from '../helpers/model-files.ts';
@@ -127,6 +129,77 @@ describe('gossip-learn simulate', () => {
         (err: { code: number; stderr: string }) => err,
       );
       assert.deepEqual([bad.code, bad.stderr.trim()], [2, `gossip-learn: simulate: ${threeOutputs}: the model outputs [3], but the data has 4 classes (one output per class)`]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads a text-label CSV with --classes, --normalization and --test-data, and reports the hash train and a daemon compute for that schema', async function () {
+    this.timeout(120_000);
+    const dir = await mkdtemp(join(tmpdir(), 'simulate-own-data-'));
+    try {
+      // Three blobs in 4 features, labels as names in an order that is not sorted (index order comes from --classes only).
+      const names = ['red', 'green', 'blue'];
+      const rows = (count: number, seed: number): string => {
+        const split = blobs(count, seed, { features: 4, classes: 3 });
+        const lines = Array.from({ length: split.count }, (_, i) => [...split.x.subarray(i * 4, i * 4 + 4)].map((v) => (10 * v + 50).toFixed(3)).join(',') + `,${names[split.y[i]!]}`);
+        return `w,x,u,v,label\n${lines.join('\n')}\n`;
+      };
+      const csv = join(dir, 'train.csv');
+      const testCsv = join(dir, 'test.csv');
+      await writeFile(csv, rows(120, 4));
+      await writeFile(testCsv, rows(30, 5));
+      const classes = names.join(',');
+      const stats = join(dir, 'stats.json');
+      await writeFile(stats, JSON.stringify(computeDataStats(await loadDataset(`csv:${testCsv}`, { classes: names }), `csv:${testCsv}`)));
+      const schemaArgs = ['--data', `csv:${csv}`, '--classes', classes, '--normalization', stats, '--test-data', `csv:${testCsv}`, '--model', 'mlp-small', '--seed', '3'];
+      const env = { ...process.env, GOSSIP_LEARN_BACKEND: 'wasm' };
+
+      const simJson = join(dir, 'sim.json');
+      const sim = await run(process.execPath, [cli, 'simulate', ...schemaArgs, '--nodes', '3', '--partition', 'iid', '--duration', '2s', '--eval-interval', '1s', '--view-size', '2', '--shuffle-length', '1', '--json', simJson], { env });
+      assert.match(sim.stdout, new RegExp(`test rows \\(csv:${testCsv.replaceAll('/', '\\/').replaceAll('.', '\\.')}\\)`));
+      const simulated = JSON.parse(await readFile(simJson, 'utf8')) as { modelHash: string; classes: string[]; testSet: string; curve: Array<{ testRows: number }> };
+      assert.deepEqual([simulated.classes, simulated.testSet, simulated.curve.at(-1)!.testRows], [names, `csv:${testCsv}`, 30]);
+
+      const trainJson = join(dir, 'train.json');
+      await run(process.execPath, [cli, 'train', ...schemaArgs, '--max-steps', '1', '--json', trainJson], { env });
+      const trained = JSON.parse(await readFile(trainJson, 'utf8')) as { modelHash: string };
+      assert.equal(simulated.modelHash, trained.modelHash);
+
+      const node = await createNode({
+        data: `csv:${csv}`, classes: names, normalization: stats, testData: `csv:${testCsv}`, model: 'mlp-small', seed: 3,
+        listen: ['/ip4/127.0.0.1/tcp/0'], metricsHost: '127.0.0.1', metricsPort: 0, distill: false, stepsPerInterval: 0, logLevel: 'silent', stateDir: join(dir, 'daemon'),
+      });
+      try {
+        assert.equal(node.metrics().model.hash, simulated.modelHash);
+      } finally {
+        await node.stop();
+      }
+
+      // The normalization is part of the hash: without it the same file and classes are another model.
+      await initBackend('wasm');
+      const plain = await describeModel('mlp-small', await loadDataset(`csv:${csv}`, { classes: names }), 3);
+      assert.notEqual(plain.hash, simulated.modelHash);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses text labels without --classes, and a missing file, with the loader\'s one line (exit 2)', async function () {
+    this.timeout(60_000);
+    const dir = await mkdtemp(join(tmpdir(), 'simulate-text-labels-'));
+    try {
+      const csv = join(dir, 'pets.csv');
+      await writeFile(csv, 'a,b,label\n1,2,cat\n3,4,dog\n');
+      const env = { ...process.env, GOSSIP_LEARN_BACKEND: 'wasm' };
+      const failure = (args: string[]) => run(process.execPath, [cli, 'simulate', ...args], { env }).then(() => ({ code: 0, stderr: '' }), (err: { code: number; stderr: string }) => err);
+      const text = await failure(['--data', `csv:${csv}`]);
+      assert.deepEqual(
+        [text.code, text.stderr],
+        [2, `gossip-learn: simulate: ${csv}: row 2: label 'cat' is text: declare the classes in index order, the same on every node, with --classes NAME,NAME,... (e.g. --classes cat,...)\n`],
+      );
+      const missing = await failure(['--data', `csv:${join(dir, 'absent.csv')}`, '--classes', 'cat,dog']);
+      assert.deepEqual([missing.code, missing.stderr], [2, `gossip-learn: simulate: ${join(dir, 'absent.csv')}: file not found\n`]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

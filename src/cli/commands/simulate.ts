@@ -34,15 +34,17 @@ async function simulateCommand(o: SimulateOptions): Promise<number> {
   ]);
   const loadBefore = loadavg();
   const backend = await initBackend(o.backend, { log: (line) => console.log(line) });
-  const data = await loadDataset(o.data, { imageShape: await modelSpecImageShape(o.model) });
+  const data = await loadDataset(o.data, { ...o.dataOptions, imageShape: await modelSpecImageShape(o.model) });
   // Before the arena of every node's parameters is allocated: a model file that does not fit the data is one line.
   const model = await describeModel(o.model, data, o.seed);
+  // As a daemon's metrics say it (eval.testSet).
+  const testSet = data.testSource ?? `held-out rows of ${data.name}`;
   const { network, churn } = o;
   const bandwidth = network.uploadBytesPerSecond === null ? 'unlimited' : `${mb(network.uploadBytesPerSecond.min)}/s..${mb(network.uploadBytesPerSecond.max)}/s`;
   const churnText = churn.kind === 'none' ? 'none' : churn.kind === 'rates' ? `online ~${churn.meanOnlineMs / 1000}s, offline ~${churn.meanOfflineMs / 1000}s` : `trace (${churn.online.size} nodes listed)`;
   console.log(`simulate: ${o.nodes} nodes, ${data.name} ${o.partition}, ${o.model} (${model.paramCount} parameters, hash ${model.hash.slice(0, 16)}), codec ${o.codec}, ${o.aggregator}, ${o.optimizer} lr ${o.learningRate}, H = ${SIMULATE_LOCAL_STEPS_PER_EXCHANGE}, seed ${o.seed}, backend ${backend}`);
   console.log(`network: latency ${network.latencyMs.min}..${network.latencyMs.max} ms, upload ${bandwidth}, drop ${network.dropRate}, churn ${churnText}; view ${o.view.size} peers (CYCLON, ${o.view.shuffleLength} per shuffle every ${o.view.shuffleIntervalMs / 1000}s)`);
-  console.log(`${o.durationMs / 1000}s simulated; curve points every ${o.evalIntervalMs / 1000}s on ${Math.min(o.evalNodes, o.nodes)} nodes x ${o.evalRows || data.test.count} test rows, the final one on all nodes; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`${o.durationMs / 1000}s simulated; curve points every ${o.evalIntervalMs / 1000}s on ${Math.min(o.evalNodes, o.nodes)} nodes x ${Math.min(o.evalRows || data.test.count, data.test.count)} test rows (${testSet}), the final one on all nodes; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
   const result = await simulateSwarm({
     data,
     partition: o.partition,
@@ -95,6 +97,8 @@ async function simulateCommand(o: SimulateOptions): Promise<number> {
       exchanges: result.exchanges,
       shuffles: result.shuffles,
       data: data.name,
+      testSet,
+      classes: data.classNames ?? null,
       model: o.model,
       modelName: result.modelName,
       modelHash: result.modelHash,
