@@ -85,17 +85,22 @@ interface Pending<Info> {
   done: BatchCallback<Info>;
 }
 
-/** Calls `call` for every request of a batch; one that throws does not cost the others their answers (the first error is rethrown after). */
+/**
+ * Calls `call` for every request of a batch. A callback must not throw; one
+ * that does (a bug) costs the others nothing and leaves the batcher
+ * consistent: its error is rethrown from a microtask (an uncaught exception,
+ * as a throwing promise handler was before callbacks).
+ */
 function deliver<Info>(batch: Array<Pending<Info>>, call: (p: Pending<Info>) => void): void {
-  let failure: { err: unknown } | null = null;
   for (const p of batch) {
     try {
       call(p);
     } catch (err) {
-      failure ??= { err };
+      queueMicrotask(() => {
+        throw err;
+      });
     }
   }
-  if (failure !== null) throw failure.err;
 }
 
 export class PredictBatcher<Info> {
