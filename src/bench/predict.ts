@@ -220,11 +220,32 @@ export function formatPredictTable(result: BenchPredictResult): string {
       f(on.meanBatchSize, 1),
       f(off.serverCpu, 2),
       f(on.serverCpu, 2),
+      f(off.serverCpuPerRequestUs, 0),
+      f(on.serverCpuPerRequestUs, 0),
+      f(off.clientCpuPerRequestUs, 0),
+      f(on.clientCpuPerRequestUs, 0),
       String(off.failed + on.failed),
     ];
   });
   return formatTable(
-    ['concurrency', 'req/s off', 'req/s on', 'speedup', 'p50 ms off', 'p50 ms on', 'p99 ms off', 'p99 ms on', 'rows/batch on', 'daemon CPU off', 'daemon CPU on', 'failed'],
+    [
+      'concurrency',
+      'req/s off',
+      'req/s on',
+      'speedup',
+      'p50 ms off',
+      'p50 ms on',
+      'p99 ms off',
+      'p99 ms on',
+      'rows/batch on',
+      'daemon CPU off',
+      'daemon CPU on',
+      'daemon µs/req off',
+      'daemon µs/req on',
+      'client µs/req off',
+      'client µs/req on',
+      'failed',
+    ],
     rows,
     { rule: true },
   );

@@ -139,16 +139,22 @@ class Scanner {
     if (b[p] === DOT) {
       p++;
       const fractionStart = p;
-      while (p < b.length && (c = b[p]!) >= ZERO && c <= NINE) {
-        if (significant < 19) {
-          if (mantissa !== 0 || c !== ZERO) {
-            mantissa = mantissa * 10 + (c - ZERO);
-            significant++;
-          }
-          exponent10--;
-        }
+      const length = b.length;
+      if (mantissa === 0) {
+        // Leading zeros of the fraction only move the exponent.
+        while (p < length && b[p] === ZERO) p++;
+        exponent10 -= p - fractionStart;
+      }
+      // Significant digits: up to 19 in the mantissa, the rest cannot change a float32.
+      const digitsStart = p;
+      const last = Math.min(length, p + 19 - significant);
+      while (p < last && (c = b[p]!) >= ZERO && c <= NINE) {
+        mantissa = mantissa * 10 + (c - ZERO);
         p++;
       }
+      significant += p - digitsStart;
+      exponent10 -= p - digitsStart;
+      while (p < length && (c = b[p]!) >= ZERO && c <= NINE) p++;
       if (p === fractionStart) {
         this.ok = false;
         return 0;
@@ -211,22 +217,34 @@ class Scanner {
     const b = this.bytes;
     const end = offset + length;
     let at = offset;
+    let p = this.pos;
     for (;;) {
-      let c = b[this.pos];
-      if (c === SPACE || c === LF || c === CR || c === TAB) c = this.peek();
+      let c = b[p];
+      if (c === SPACE || c === LF || c === CR || c === TAB) {
+        this.pos = p;
+        c = this.peek();
+        p = this.pos;
+      }
       // Pixels are mostly exact zeros: "0" followed by a separator needs no number parsing.
-      const after = b[this.pos + 1];
+      const after = b[p + 1];
       if (c === ZERO && (after === COMMA || after === CLOSE_BRACKET)) {
-        this.pos++;
+        p++;
         out[at++] = 0;
       } else {
+        this.pos = p;
         out[at++] = this.number();
         if (!this.ok) return at;
+        p = this.pos;
       }
-      c = b[this.pos];
-      if (c === SPACE || c === LF || c === CR || c === TAB) c = this.peek();
-      this.pos++;
+      c = b[p];
+      if (c === SPACE || c === LF || c === CR || c === TAB) {
+        this.pos = p;
+        c = this.peek();
+        p = this.pos;
+      }
+      p++;
       if (c === COMMA && at < end) continue;
+      this.pos = p;
       if (c !== CLOSE_BRACKET || at !== end) this.ok = false;
       return at;
     }
