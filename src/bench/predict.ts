@@ -28,6 +28,8 @@ export interface BenchPredictOptions {
   /** Batching daemon's --predict-batch-window and --predict-max-batch (null: the daemon's defaults). */
   batchWindow: string | null;
   maxBatch: number | null;
+  /** Directory where both daemons write a V8 CPU profile (`node --cpu-prof`) when they stop; null: no profiling. */
+  cpuProfileDir: string | null;
   log?: (line: string) => void;
 }
 
@@ -158,7 +160,12 @@ export async function benchPredict(options: BenchPredictOptions): Promise<BenchP
     ];
     for (const [i, v] of variants.entries()) {
       log(`starting the daemon with batching ${v.batching ? 'on' : 'off'}`);
-      daemons.push(await startDaemonProcess([...common, '--state-dir', join(root, `node-${i}`), '--swarm', `bench-predict-${i}`, ...v.args], { startTimeoutMs: 180_000 }));
+      daemons.push(
+        await startDaemonProcess([...common, '--state-dir', join(root, `node-${i}`), '--swarm', `bench-predict-${i}`, ...v.args], {
+          startTimeoutMs: 180_000,
+          nodeFlags: options.cpuProfileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=daemon-batching-${v.batching ? 'on' : 'off'}.cpuprofile`],
+        }),
+      );
     }
     const results: PredictCell[] = [];
     for (const concurrency of options.concurrency) {

@@ -6,7 +6,7 @@
  * load one pass over 64 rows answers 64 requests for little more than the
  * price of one (measured: README "Inference", `npm run bench:predict`). The
  * queue is bounded: when it is full, a request is refused at once
- * (QueueFullError; the HTTP layer answers 503 with Retry-After) instead of
+ * (BatcherError 'queue-full'; the HTTP layer answers 503 with Retry-After) instead of
  * waiting without limit.
  *
  *   const batcher = new PredictBatcher({ windowMs: 2, maxBatch: 64, maxQueue: 1024, run: (rows, count) => model(rows, count) });
