@@ -47,8 +47,8 @@ const PLUS = 0x2b;
 
 const INSTANCES_KEY = Buffer.from('"instances"', 'latin1');
 
-/** 10^0 .. 10^22: every one exactly a double, so m / 10^k with an exact m is rounded once. */
-const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k);
+/** 10^0 .. 10^22: every one exactly a double (read from text, which rounds correctly), so m / 10^k with an exact m is rounded once. */
+const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 /** Mantissas below 2^53 are exact doubles: the first 15 decimal digits always are. */
 const EXACT_DIGITS = 15;
 /** Smallest normal float32 (2^-126): below, float32 spacing is no longer relative. */
