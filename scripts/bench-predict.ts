@@ -4,11 +4,12 @@
  * run (two real daemons, not training). Target: at concurrency 64 batching
  * gives at least 3x the requests/s of no batching.
  *
- *   npm run bench:predict -- [--model mlp] [--concurrency 1,8,64] [--seconds 5] [--json FILE]
+ *   npm run bench:predict -- [--model mlp] [--concurrency 1,8,64] [--seconds 5] [--json FILE] [--cpu-prof DIR]
  *
  * The logic lives in src/bench/predict.ts.
  */
 import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseScriptArgs, scriptNumber } from '../src/cli/script-args.ts';
 import { benchPredict, formatPredictTable } from '../src/bench/predict.ts';
 
@@ -28,6 +29,7 @@ turns. Target: at concurrency 64 batching gives >= 3x the requests/s.`,
     'batch-window': { type: 'string', arg: 'TIME', help: 'the batching daemon\'s --predict-batch-window (default: the daemon default)' },
     'max-batch': { type: 'string', arg: 'N', help: 'the batching daemon\'s --predict-max-batch (default: the daemon default)' },
     json: { type: 'string', arg: 'FILE', help: 'write the figures as JSON here' },
+    'cpu-prof': { type: 'string', arg: 'DIR', help: 'both daemons write a V8 CPU profile here when they stop (node --cpu-prof; open in Chrome DevTools)' },
   },
 });
 const concurrency = args.concurrency.split(',').map((c) => scriptNumber(c.trim(), '--concurrency', NAME, { integer: true, min: 1 }));
@@ -41,6 +43,7 @@ const result = await benchPredict({
   seconds,
   batchWindow: args['batch-window'] ?? null,
   maxBatch,
+  cpuProfileDir: args['cpu-prof'] === undefined ? null : resolve(args['cpu-prof']),
   log: (line) => console.error(`${NAME}: ${line}`),
 });
 console.log(formatPredictTable(result));

@@ -28,6 +28,8 @@ export interface BenchPredictOptions {
   /** Batching daemon's --predict-batch-window and --predict-max-batch (null: the daemon's defaults). */
   batchWindow: string | null;
   maxBatch: number | null;
+  /** Directory where both daemons write a V8 CPU profile (`node --cpu-prof`) when they stop; null: no profiling. */
+  cpuProfileDir: string | null;
   log?: (line: string) => void;
 }
 
@@ -43,6 +45,12 @@ export interface PredictCell {
   meanBatchSize: number | null;
   /** The daemon's CPU time / wall time during the cell (1 = one core busy); null off Linux. */
   serverCpu: number | null;
+  /** The daemon's CPU microseconds per answered request (serverCpu / requestsPerSecond); null off Linux. */
+  serverCpuPerRequestUs: number | null;
+  /** This (client) process's CPU time / wall time during the cell: the clients share the machine with the daemon. */
+  clientCpu: number;
+  /** The client's CPU microseconds per answered request. */
+  clientCpuPerRequestUs: number;
 }
 
 export interface BenchPredictResult {
@@ -58,22 +66,14 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /**
- * POSTs `body`; resolves with the status (0 on a network error), reading the
- * whole answer. undici rather than node:http: its client costs a fraction of
- * node:http's CPU per request, so on a small machine the clients do not
- * starve the daemon they measure.
+ * Closed-loop load: `concurrency` clients, each sending its next request when
+ * the previous answer ended, for a warm-up of a fifth of `seconds` then
+ * `seconds`; latency of the measured requests only. The clients use
+ * undici's dispatch API with callbacks (no response stream or promise per
+ * request; one connection per client, no pipelining): the clients share
+ * the machine's cores with the daemon they measure, so their CPU per request
+ * is kept small and reported (`clientCpuPerRequestUs`).
  */
-async function post(pool: Pool, path: string, body: Buffer): Promise<number> {
-  try {
-    const response = await pool.request({ path, method: 'POST', body, headers: { 'content-type': 'application/json' }, headersTimeout: 30_000, bodyTimeout: 30_000 });
-    await response.body.dump();
-    return response.statusCode;
-  } catch {
-    return 0;
-  }
-}
-
-/** Closed-loop load: `concurrency` clients for warm-up then `seconds`; latency of the measured requests only. */
 async function loadCell(url: URL, bodies: Buffer[], concurrency: number, seconds: number): Promise<{ requestsPerSecond: number; p50Ms: number; p99Ms: number; failed: number }> {
   const pool = new Pool(url.origin, { connections: concurrency, pipelining: 1 });
   const latencies: number[] = [];
@@ -81,20 +81,41 @@ async function loadCell(url: URL, bodies: Buffer[], concurrency: number, seconds
   let next = 0;
   const warmUntil = performance.now() + (seconds * 1000) / 5;
   const endAt = warmUntil + seconds * 1000;
-  let measuredFrom = Number.NaN;
-  const client = async (): Promise<void> => {
-    while (performance.now() < endAt) {
-      const body = bodies[next++ % bodies.length]!;
+  const headers = ['content-type', 'application/json'];
+  await new Promise<void>((allDone) => {
+    let running = concurrency;
+    const client = (): void => {
       const t0 = performance.now();
-      const status = await post(pool, url.pathname, body);
-      const t1 = performance.now();
-      if (t0 < warmUntil) continue;
-      if (Number.isNaN(measuredFrom)) measuredFrom = t0;
-      if (status === 200) latencies.push(t1 - t0);
-      else failed++;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, client));
+      if (t0 >= endAt) {
+        if (--running === 0) allDone();
+        return;
+      }
+      const body = bodies[next++ % bodies.length]!;
+      let status = 0;
+      const finish = (ok: boolean): void => {
+        const t1 = performance.now();
+        if (t0 >= warmUntil) {
+          if (ok && status === 200) latencies.push(t1 - t0);
+          else failed++;
+        }
+        client();
+      };
+      pool.dispatch(
+        { path: url.pathname, method: 'POST', body, headers, headersTimeout: 30_000, bodyTimeout: 30_000 },
+        {
+          onRequestStart: () => {},
+          onResponseStart: (_controller, statusCode) => {
+            status = statusCode;
+          },
+          onResponseData: () => {},
+          onResponseEnd: () => finish(true),
+          // Never re-entered synchronously from an error: the next request waits for the next turn.
+          onResponseError: () => setImmediate(finish, false),
+        },
+      );
+    };
+    for (let i = 0; i < concurrency; i++) client();
+  });
   const elapsedSeconds = (performance.now() - warmUntil) / 1000;
   await pool.close();
   latencies.sort((a, b) => a - b);
@@ -139,7 +160,12 @@ export async function benchPredict(options: BenchPredictOptions): Promise<BenchP
     ];
     for (const [i, v] of variants.entries()) {
       log(`starting the daemon with batching ${v.batching ? 'on' : 'off'}`);
-      daemons.push(await startDaemonProcess([...common, '--state-dir', join(root, `node-${i}`), '--swarm', `bench-predict-${i}`, ...v.args], { startTimeoutMs: 180_000 }));
+      daemons.push(
+        await startDaemonProcess([...common, '--state-dir', join(root, `node-${i}`), '--swarm', `bench-predict-${i}`, ...v.args], {
+          startTimeoutMs: 180_000,
+          nodeFlags: options.cpuProfileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=daemon-batching-${v.batching ? 'on' : 'off'}.cpuprofile`],
+        }),
+      );
     }
     const results: PredictCell[] = [];
     for (const concurrency of options.concurrency) {
@@ -150,14 +176,23 @@ export async function benchPredict(options: BenchPredictOptions): Promise<BenchP
         const before = await inferenceCounters(daemon.metricsUrl);
         const cpuBefore = await cpuSeconds(daemon.pid);
         const wallBefore = performance.now();
+        const clientBefore = process.cpuUsage();
         const cell = await loadCell(url, bodies, concurrency, options.seconds);
+        const client = process.cpuUsage(clientBefore);
         const cpuAfter = await cpuSeconds(daemon.pid);
-        const serverCpu = cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / ((performance.now() - wallBefore) / 1000);
+        const wallSeconds = (performance.now() - wallBefore) / 1000;
+        const serverCpu = cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / wallSeconds;
+        const clientCpu = (client.user + client.system) / 1e6 / wallSeconds;
+        const perRequestUs = (cpu: number): number => (cpu / cell.requestsPerSecond) * 1e6;
         const after = await inferenceCounters(daemon.metricsUrl);
         const batches = after.batches - before.batches;
         const meanBatchSize = batches > 0 ? (after.instances - before.instances) / batches : null;
-        results.push({ concurrency, batching: v.batching, ...cell, meanBatchSize, serverCpu });
-        log(`concurrency ${concurrency}, batching ${v.batching ? 'on' : 'off'}: ${cell.requestsPerSecond.toFixed(0)} requests/s, p50 ${cell.p50Ms.toFixed(2)} ms, p99 ${cell.p99Ms.toFixed(2)} ms`);
+        const serverCpuPerRequestUs = serverCpu === null ? null : perRequestUs(serverCpu);
+        results.push({ concurrency, batching: v.batching, ...cell, meanBatchSize, serverCpu, serverCpuPerRequestUs, clientCpu, clientCpuPerRequestUs: perRequestUs(clientCpu) });
+        log(
+          `concurrency ${concurrency}, batching ${v.batching ? 'on' : 'off'}: ${cell.requestsPerSecond.toFixed(0)} requests/s, p50 ${cell.p50Ms.toFixed(2)} ms, p99 ${cell.p99Ms.toFixed(2)} ms, ` +
+            `CPU µs/request daemon ${serverCpuPerRequestUs?.toFixed(0) ?? 'n/a'} client ${perRequestUs(clientCpu).toFixed(0)}, rows/batch ${meanBatchSize?.toFixed(1) ?? 'n/a'}`,
+        );
       }
     }
     const speedup: Record<string, number> = {};
@@ -192,11 +227,32 @@ export function formatPredictTable(result: BenchPredictResult): string {
       f(on.meanBatchSize, 1),
       f(off.serverCpu, 2),
       f(on.serverCpu, 2),
+      f(off.serverCpuPerRequestUs, 0),
+      f(on.serverCpuPerRequestUs, 0),
+      f(off.clientCpuPerRequestUs, 0),
+      f(on.clientCpuPerRequestUs, 0),
       String(off.failed + on.failed),
     ];
   });
   return formatTable(
-    ['concurrency', 'req/s off', 'req/s on', 'speedup', 'p50 ms off', 'p50 ms on', 'p99 ms off', 'p99 ms on', 'rows/batch on', 'daemon CPU off', 'daemon CPU on', 'failed'],
+    [
+      'concurrency',
+      'req/s off',
+      'req/s on',
+      'speedup',
+      'p50 ms off',
+      'p50 ms on',
+      'p99 ms off',
+      'p99 ms on',
+      'rows/batch on',
+      'daemon CPU off',
+      'daemon CPU on',
+      'daemon µs/req off',
+      'daemon µs/req on',
+      'client µs/req off',
+      'client µs/req on',
+      'failed',
+    ],
     rows,
     { rule: true },
   );

@@ -292,6 +292,8 @@ export interface StartDaemonOptions {
   cliPath?: string;
   /** The daemon's environment, used as given (default: daemonEnv(), ours without GOSSIP_LEARN_* variables). */
   env?: NodeJS.ProcessEnv;
+  /** Node flags after DAEMON_NODE_FLAGS (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  nodeFlags?: readonly string[];
 }
 
 /**
@@ -303,7 +305,7 @@ export interface StartDaemonOptions {
 export async function startDaemonProcess(args: string[], options: StartDaemonOptions): Promise<DaemonProcess> {
   const child = await SupervisedChild.spawn({
     command: process.execPath,
-    args: [...DAEMON_NODE_FLAGS, options.cliPath ?? CLI_PATH, 'daemon', ...args],
+    args: [...DAEMON_NODE_FLAGS, ...(options.nodeFlags ?? []), options.cliPath ?? CLI_PATH, 'daemon', ...args],
     env: options.env ?? daemonEnv(),
     echoStderr: options.pipeStderr ?? false,
   });

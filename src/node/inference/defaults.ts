@@ -3,10 +3,11 @@
  * their own file so the configuration does not load the service.
  *
  * Measured with `npm run bench:predict` (README "Inference"): at 64
- * concurrent clients batches of up to 64 rows gave 2.2x the requests/s of
- * no batching (36.6 rows a batch on average), and a batch waits for the
- * window only while another request is still arriving, so a lone client
- * waits for nothing. Against 1 ms, 10 ms and batches of 16 or 256 rows
+ * concurrent clients batches of up to 64 rows gave 2.0x to 2.3x the
+ * requests/s of no batching (about 40 rows a batch on average, half the
+ * daemon CPU per request), and a batch waits for the window only while
+ * another request is still arriving, so a lone client waits for nothing
+ * (waiting for fuller batches cost more CPU per request). Against 1 ms, 10 ms and batches of 16 or 256 rows
  * (README "Inference") no setting stood out beyond the noise of a shared
  * 2-core machine, so the window stays small.
  */

@@ -12,6 +12,7 @@
  * message names the place (`instances[3][17]: not a finite number (null)`).
  */
 import { GossipLearnError } from '../../common/errors.ts';
+import { scanInstances } from './instances-scanner.ts';
 
 export type InstancesErrorReason = 'body-too-large' | 'bad-json' | 'no-instances' | 'too-many-instances' | 'bad-shape' | 'not-finite';
 
@@ -86,11 +87,27 @@ function fill(value: unknown, shape: number[], depth: number, out: Float32Array,
   return at;
 }
 
-/** Parses and checks a request body (a JSON text). Throws InstancesError. */
-export function parseInstances(bodyText: string, schema: InstanceSchema): { rows: Float32Array; count: number } {
+/**
+ * Parses and checks a request body (a JSON text, or its UTF-8 bytes).
+ * Throws InstancesError. The common body, exactly `{"instances": [...]}`
+ * with valid rows, is read by ./instances-scanner.ts straight from the
+ * bytes; anything else goes through JSON.parse and the checks below, which
+ * alone decide every error.
+ */
+export function parseInstances(bodyText: string | Uint8Array, schema: InstanceSchema): { rows: Float32Array; count: number } {
+  const shapes = acceptedShapes(schema);
+  const bytes = typeof bodyText === 'string' ? Buffer.from(bodyText, 'utf8') : bodyText;
+  const scanned = scanInstances(bytes, schema, shapes);
+  if (scanned !== null) return scanned;
+  return parseInstancesJson(typeof bodyText === 'string' ? bodyText : Buffer.from(bodyText.buffer, bodyText.byteOffset, bodyText.byteLength).toString('utf8'), schema);
+}
+
+/** parseInstances through JSON.parse alone (the reference the fast path must agree with). Throws InstancesError. */
+export function parseInstancesJson(text: string, schema: InstanceSchema): { rows: Float32Array; count: number } {
+  const shapes = acceptedShapes(schema);
   let body: unknown;
   try {
-    body = JSON.parse(bodyText);
+    body = JSON.parse(text);
   } catch (err) {
     throw new InstancesError('bad-json', `the body is not JSON (${(err as Error).message})`);
   }
@@ -98,7 +115,6 @@ export function parseInstances(bodyText: string, schema: InstanceSchema): { rows
   if (!Array.isArray(instances)) throw new InstancesError('no-instances', 'expected {"instances": [row, ...]} (TensorFlow Serving row format)');
   if (instances.length === 0) throw new InstancesError('no-instances', 'instances is empty: send at least one row');
   if (instances.length > schema.maxInstances) throw new InstancesError('too-many-instances', `${instances.length} instances in one request; at most ${schema.maxInstances}`);
-  const shapes = acceptedShapes(schema);
   const rows = new Float32Array(instances.length * schema.featureCount);
   instances.forEach((instance, i) => {
     const given = shapeOf(instance);

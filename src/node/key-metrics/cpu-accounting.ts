@@ -13,7 +13,10 @@
  *
  * It implements the gossip core's WorkMeter (src/core/gossip-node.ts), so the
  * core's codec and merging phases are measured without the core reading a clock.
- * A measured piece nested in another counts for the inner phase only.
+ * A measured piece nested in another counts for the inner phase only; one
+ * nested directly in a piece of its own phase reads no clock (the outer
+ * piece covers it): `POST /predict` measures a batch's forward pass and all
+ * its answers as one serving piece, each answer's write measured inside it.
  *
  * Serving (HTTP: parsing, routing, answering) runs on the JavaScript thread
  * alone, so it is measured with that thread's CPU clock
@@ -64,6 +67,8 @@ export class CpuAccounting implements WorkMeter {
   private readonly micros = new Map<CpuPhase, number>(CPU_PHASES.map((p) => [p, 0]));
   /** CPU time of measured pieces running inside the current one, per nesting level. */
   private readonly nested: number[] = [];
+  /** The phase of each open piece, per nesting level. */
+  private readonly open: CpuPhase[] = [];
 
   /** `clock`: the process's CPU clock; `threadClock`: the JS thread's, for serving (default: the thread clock where Node has it, else `clock`). */
   constructor(options: { clock?: CpuClock; threadClock?: CpuClock } = {}) {
@@ -74,13 +79,16 @@ export class CpuAccounting implements WorkMeter {
 
   /** Runs `run` (synchronous) and charges its CPU time to `phase`; returns what it returns, lets its exceptions through. */
   measure<T>(phase: CpuPhase, run: () => T): T {
+    if (this.open.length > 0 && this.open[this.open.length - 1] === phase) return run();
     const clock = JS_THREAD_PHASES.has(phase) ? this.threadClock : this.clock;
     const start = clock();
     this.nested.push(0);
+    this.open.push(phase);
     try {
       return run();
     } finally {
       const elapsed = Math.max(0, clock() - start);
+      this.open.pop();
       const inner = this.nested.pop() ?? 0;
       this.micros.set(phase, (this.micros.get(phase) ?? 0) + Math.max(0, elapsed - inner));
       if (this.nested.length > 0) this.nested[this.nested.length - 1]! += elapsed;

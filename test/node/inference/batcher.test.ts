@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { BatcherError, PredictBatcher, type BatchRun } from '../../../src/node/inference/batcher.ts';
+import { BatcherError, PredictBatcher, type BatchCallback, type BatchRun } from '../../../src/node/inference/batcher.ts';
 
 /** A manual timer and clock: time moves only when the test says so. */
 class ManualTime {
@@ -132,6 +132,59 @@ describe('PredictBatcher', () => {
     const c = batcher.submit(Float32Array.of(3), 1);
     time.advance(5);
     assert.deepEqual([...(await c).outputs], [3]);
+  });
+});
+
+describe('PredictBatcher.enqueue (callbacks)', () => {
+  it('runs each batch and delivers all its answers, in order, inside one runPiece call; refusals throw without calling back', () => {
+    const time = new ManualTime();
+    const events: string[] = [];
+    let inPiece = false;
+    const batcher = new PredictBatcher<null>({
+      windowMs: 2,
+      maxBatch: 3,
+      maxQueue: 3,
+      run: (rows, count) => {
+        events.push(`run ${count}`);
+        return { outputs: rows.map((x) => 10 * x), info: null };
+      },
+      runPiece: (piece) => {
+        events.push('piece');
+        inPiece = true;
+        piece();
+        inPiece = false;
+        events.push('end');
+      },
+      setTimer: time.setTimer,
+      clearTimer: time.clearTimer,
+      now: time.now,
+    });
+    const answer = (name: string): BatchCallback<null> => (err, a) => {
+      assert.ok(inPiece, `${name} is answered inside the piece`);
+      events.push(`${name} ${a === null ? String(err) : `${[...a.outputs].join(',')} of ${a.batchRows}`}`);
+    };
+    batcher.enqueue(Float32Array.of(1), 1, answer('a'));
+    assert.deepEqual(events, []);
+    batcher.enqueue(Float32Array.of(2, 3), 2, answer('b')); // 3 rows: the batch runs now, synchronously
+    assert.deepEqual(events, ['piece', 'run 3', 'a 10 of 3', 'b 20,30 of 3', 'end']);
+    batcher.enqueue(Float32Array.of(4), 1, answer('c'));
+    batcher.enqueue(Float32Array.of(5), 1, answer('d'));
+    assert.throws(() => batcher.enqueue(Float32Array.of(6, 7), 2, answer('e')), (err: unknown) => err instanceof BatcherError && err.reason === 'queue-full');
+    assert.equal(events.length, 5, 'waiting for the window');
+    time.advance(2);
+    assert.deepEqual(events.slice(5), ['piece', 'run 2', 'c 40 of 2', 'd 50 of 2', 'end']);
+    batcher.stop();
+    assert.equal(events.length, 10, 'nothing waited');
+  });
+
+  it('with a window of 0 runs each request in a piece of its own, at once', () => {
+    const pieces: number[] = [];
+    const batcher = new PredictBatcher<null>({ windowMs: 0, maxBatch: 4, maxQueue: 4, run: (rows) => ({ outputs: rows, info: null }), runPiece: (piece) => (pieces.push(1), piece()) });
+    let answered = 0;
+    batcher.enqueue(Float32Array.of(1), 1, (_err, a) => (answered += a!.batchRows));
+    batcher.enqueue(Float32Array.of(2), 1, (_err, a) => (answered += a!.batchRows));
+    assert.equal(answered, 2);
+    assert.equal(pieces.length, 2);
   });
 });
 

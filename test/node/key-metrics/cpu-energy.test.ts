@@ -37,6 +37,24 @@ describe('CpuAccounting', () => {
     assert.equal(cpu.seconds('merging'), 0.05);
   });
 
+  it('reads no clock for a piece nested directly in one of its own phase, and charges the outer piece all of it', () => {
+    const { clock, spend } = fakeClock();
+    let reads = 0;
+    const cpu = new CpuAccounting({ clock: () => (reads++, clock()) });
+    const readsBefore = reads;
+    cpu.measure('serving', () => {
+      spend(100_000);
+      for (let i = 0; i < 3; i++) cpu.measure('serving', () => spend(10_000));
+      cpu.measure('evaluation', () => {
+        spend(20_000);
+        cpu.measure('serving', () => spend(5_000)); // inside another phase: measured again
+      });
+    });
+    assert.equal(reads - readsBefore, 6);
+    assert.equal(cpu.seconds('serving'), 0.135);
+    assert.equal(cpu.seconds('evaluation'), 0.02);
+  });
+
   it('measures serving with the thread clock and the other phases with the process clock', () => {
     const process = fakeClock();
     const thread = fakeClock();
