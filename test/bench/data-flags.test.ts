@@ -1,29 +1,15 @@
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { DATA_SCHEMA_FLAGS } from '../../src/cli/data-flags.ts';
 import { initBackend } from '../../src/train/backend.ts';
 import { computeDataStats, loadDataset } from '../../src/train/dataset.ts';
 import { describeModel } from '../../src/train/model-spec.ts';
+import { runScript } from '../helpers/scripts.ts';
 import { blobs } from '../helpers/blobs.ts';
 
-const run = promisify(execFile);
-const root = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Runs `npm run NAME -- args` as npm runs it (node scripts/NAME.ts) on the wasm backend; exit code and output. */
-async function runScript(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [join(root, 'scripts', `${script}.ts`), ...args], { cwd: root, env: { ...process.env, GOSSIP_LEARN_BACKEND: 'wasm' } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 const SCRIPTS = ['bench-convergence', 'bench-poison', 'bench-join', 'bench-accuracy', 'bench-scale'] as const;
 const nameOf = (script: string): string => script.replace('bench-', 'bench:');
