@@ -66,7 +66,8 @@ import { monotonicNowMs } from '../common/clock.ts';
  * block): the replica it starts is refined by every later delta (error
  * feedback), so the first copy need not be precise; q8+deflate cost ~2.5x
  * the bytes of q4+deflate, and once exchanges grew rarer (H = 15 local
- * steps) q4's snapshots were still ~9% of what a node sent. npm run
+ * steps) q4's snapshots (51.3 kB for mlp; q2: 21.1 kB) were ~15% of what a
+ * node sent. npm run
  * bench:convergence, seed 1 / 2 (24,000 samples per node, the other
  * defaults): q4+deflate 82.96% at 1.33 MB / 82.73% at 1.36 MB, q2+deflate
  * 82.73% at 1.22 MB / 83.07% at 1.24 MB (final mean accuracy, bytes per node).
