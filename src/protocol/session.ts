@@ -66,6 +66,13 @@ import { monotonicNowMs } from '../common/clock.ts';
  * it starts is refined by every later delta (error feedback), so the first
  * copy need not be precise; q8+deflate cost ~2.5x the bytes and snapshots
  * were most of what compressed gossip sent (npm run bench:convergence).
+ * Not 2-bit: q2+deflate (21.1 kB for mlp against 51.3 kB) took
+ * bench:convergence past 100x fewer bytes than f32 at H = 15 (seed 1 / 2 / 3:
+ * 1.22 / 1.24 / 1.21 MB per node against 1.33 / 1.36 / 1.32 MB), but there
+ * every pair starts at the shared initial model, where a coarse copy costs
+ * nothing; in the 20-node swarm with 50% of the frames lost, where resyncs
+ * are frequent, it ended at 65.3% mean accuracy, below the 75% that
+ * test/sim/swarm.test.ts requires and q4+deflate meets.
  */
 export const DEFAULT_SNAPSHOT_CODEC_SPEC = 'q4+deflate';
 /** Peer records kept (each holds two replicas of paramCount floats). */

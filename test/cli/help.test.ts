@@ -76,9 +76,9 @@ describe('gossip-learn CLI', () => {
     assert.equal(code, 0);
     assert.match(stdout, /^ {2}-v, --version +print the version and exit$/m);
     assert.match(stdout, /--config FILE +config file \(JSON or YAML; keys are the flag names, as state-dir or stateDir\)/);
-    assert.match(stdout, /--optimizer NAME +sgd \| momentum \| adam \| qgm \(momentum: 0\.9; qgm: quasi-global momentum 0\.9, momentum from how the model moved, merges included\) \(default: momentum\)/);
+    assert.match(stdout, /--optimizer NAME +sgd \| momentum \| adam \| qgm \(momentum: 0\.9; qgm: quasi-global momentum 0\.9, momentum from how the model moved, merges included\) \(default: qgm\)/);
     assert.match(stdout, /--byte-budget BYTES_PER_HOUR +most exchange bytes sent in any rolling hour, spread evenly; bytes or kB\/MB\/GB\/KiB\/MiB\/GiB \(0 = unlimited\) \(default: 0\)/);
-    assert.match(stdout, /--local-steps-per-exchange N +H: local training steps between two exchanges we start \(0 = every interval\) \(default: 5\)/);
+    assert.match(stdout, /--local-steps-per-exchange N +H: local training steps between two exchanges we start \(0 = every interval\) \(default: 15\)/);
     assert.match(stdout, /^ {2}csv:PATH +one sample per row/m);
     assert.match(stdout, /^Age: how many training steps \(batches of --batch-size rows\) the model\nembodies/m);
     assert.match(stdout, /also stops that way when that npm process exits/);

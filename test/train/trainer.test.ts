@@ -90,6 +90,33 @@ describe('Trainer', () => {
     assert.ok((await stepBackStep('momentum')) > 1e-3);
   });
 
+  it('qgm: a large jump (a rollback, a restart\'s first merge) enters its momentum bounded by the last local step, so the steps after it stay local-sized', async () => {
+    const l2 = (a: Float32Array, b: Float32Array): number => Math.sqrt(a.reduce((s, x, i) => s + (x - b[i]!) ** 2, 0));
+    const model = createModel('mlp-small', { ...data, seed: 6 });
+    const far = createModel('mlp-small', { ...data, seed: 7 }); // another initialization: a jump ~100x a local step
+    const trainer = makeTrainer(model, 'qgm');
+    await trainer.trainSteps(20);
+    const stepNorms = async (steps: number): Promise<number[]> => {
+      const norms: number[] = [];
+      for (let i = 0; i < steps; i++) {
+        const before = getFlatParams(model);
+        await trainer.trainSteps(1);
+        norms.push(l2(getFlatParams(model), before));
+      }
+      return norms;
+    };
+    const usual = Math.max(...(await stepNorms(10)));
+    const jumped = getFlatParams(far);
+    assert.ok(l2(jumped, getFlatParams(model)) > 50 * usual);
+    setFlatParams(model, jumped);
+    const after = Math.max(...(await stepNorms(20)));
+    // Unbounded, the first step alone carried beta * (1 - mu) = 0.09 of the jump: 9.3x the largest local step before it.
+    assert.ok(after < 2 * usual, `largest step after the jump ${after}, before ${usual}`);
+    trainer.dispose();
+    model.dispose();
+    far.dispose();
+  });
+
   it('is deterministic from the seed', async () => {
     const run = async (seed: number) => {
       const model = createModel('mlp-small', { ...data, seed: 5 });

@@ -16,7 +16,7 @@ describe('training defaults (one set for the daemon, train and bench:convergence
   it('are what the train command and the convergence benchmark baselines use when no flag is given; gossiping daemons use quasi-global momentum', async () => {
     const { config } = await loadDaemonConfig([], {});
     assert.ok(config);
-    assert.deepEqual(pick(DEFAULT_GOSSIP_TRAINING), { optimizer: 'momentum', learningRate: 0.05, batchSize: 32 });
+    assert.deepEqual(pick(DEFAULT_GOSSIP_TRAINING), { optimizer: 'qgm', learningRate: 0.05, batchSize: 32 });
     assert.deepEqual(pick(config), pick(DEFAULT_GOSSIP_TRAINING));
     assert.deepEqual(pick(parseTrainOptions([])), pick(TRAINING_DEFAULTS));
     assert.deepEqual(pick(DEFAULT_TRAINING), pick(TRAINING_DEFAULTS));

@@ -51,6 +51,10 @@ export { CODEC_SPEC_SYNTAX, codecSpecProblem, MAX_CODEC_SPEC_CHARS } from './reg
  * f32 to reach f32's final accuracy - 1 point). Only top-10% met the
  * accuracy targets, so it is the default; `--codec topk:0.01+q4+deflate`
  * remains the choice where bytes matter more than the last 5 points.
+ * Re-checked at H = 15 with quasi-global momentum (src/core/pacing.ts, seed
+ * 1): top-8% and top-6% lost 0.36 and 0.85 points for 14% and 30% fewer
+ * bytes, and with top-8% (and q2 snapshots) seed 2 no longer reached f32's
+ * final - 1 point.
  */
 export const DEFAULT_CODEC_SPEC = 'topk:0.1+q4+deflate';
 
