@@ -178,6 +178,22 @@ describe('gossip-learn daemon (real process)', function () {
     assert.deepEqual(await tempFilesIn(stateDir), []);
   });
 
+  it('exits 0 on a SIGTERM that arrives after the graceful stop, while libp2p still holds the process open', async () => {
+    const stateDir = join(root, 'sigterm-after-stop');
+    const daemon = await startDaemon(stateDir, ['--log-level', 'info']);
+    children.push(daemon.child);
+    let stopped = false;
+    daemon.child.onLine((line, stream) => (stopped ||= stream === 'stderr' && /"msg":"stopped"/.test(line)));
+    process.kill(daemon.pid, 'SIGTERM');
+    await until(async () => stopped, "the daemon's 'stopped' log line", 30_000);
+    assert.equal(daemon.child.running, true, "libp2p's 1 s address debounce timer keeps the process alive after the stop");
+    process.kill(daemon.pid, 'SIGTERM');
+    const exit = await daemon.child.exited;
+    await daemon.child.logClosed;
+    assert.deepEqual(exit, { code: 0, signal: null }, daemon.stderrTail());
+    assert.match(daemon.stderrTail(), /"exitCode":0,"msg":"stopped"/);
+  });
+
   it('exits when its parent dies (--exit-with-parent)', async () => {
     // A shell parent that starts the daemon in the background, prints its pid, and is then killed.
     // The daemon writes its ready lines to the same stdout.
