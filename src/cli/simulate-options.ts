@@ -84,7 +84,7 @@ const OPTIONS = {
   'eval-rows': { type: 'string', default: '2000', arg: 'N', help: 'first N rows of the test split every evaluation uses (0 = all)' },
   target: { type: 'string', arg: 'ACC', help: 'report the simulated time when the mean accuracy first reaches ACC (0..1)' },
   json: { type: 'string', arg: 'FILE', help: 'write {nodes, partition, codec, wallSeconds, peakRssBytes, finalMeanAccuracy, bytesPerNode, curve, ...}' },
-  plot: { type: 'string', arg: 'FILE', help: 'write the accuracy curve as SVG (default: the --json path with .svg)' },
+  plot: { type: 'string', arg: 'FILE', help: 'write the accuracy curve as SVG', shown: 'the --json path with .svg' },
   backend: { type: 'string', default: 'auto', arg: 'NAME', help: 'auto | tensorflow | wasm | cpu' },
 } as const satisfies Record<string, ScriptOption>;
 
