@@ -62,6 +62,8 @@ export function dataFormatsHelp(): string {
 export interface DataOptions {
   /** Class names in index order, the same on every node (--classes); null/absent: undeclared. */
   classes?: string[] | null;
+  /** Where `classes` come from, for errors (default '--classes'; predict: the export's model.json). */
+  classesOrigin?: string;
   /** CSV cell delimiter (--csv-delimiter); null/absent: detected. */
   csvDelimiter?: string | null;
   /**
@@ -148,7 +150,7 @@ export async function loadDataset(spec: string, options: DataOptions = {}): Prom
   const classes = options.classes ?? null;
   if (classes !== null && !spec.startsWith('csv:') && !spec.startsWith('images:')) {
     if (classes.length !== source.numClasses) {
-      throw new DataError('bad-classes', `--classes names ${classes.length} classes, but ${source.name} has ${source.numClasses}`);
+      throw new DataError('bad-classes', `${options.classesOrigin ?? '--classes'} names ${classes.length} classes, but ${source.name} has ${source.numClasses}`);
     }
     dataset = { ...dataset, classNames: classes };
   }

@@ -180,5 +180,11 @@ describe('gossip-learn export and predict', () => {
       stdout: '',
       stderr: `gossip-learn: predict: the normalization of ${join(out, 'model.json')}: statistics for 4 features, but csv:narrow.csv has 1\n`,
     });
+    // No --classes given: the error names the export's classes as the model's, not a flag the user never wrote.
+    assert.deepEqual(await runCli(['predict', '--model', out, '--data', 'mnist']), {
+      code: 2,
+      stdout: '',
+      stderr: `gossip-learn: predict: the model (${join(out, 'model.json')}) names 3 classes, but mnist has 10\n`,
+    });
   });
 });

@@ -85,6 +85,7 @@ export async function run(argv: string[]): Promise<number> {
       // The export's schema: its classes name text labels, its statistics normalize raw features (the model was trained on normalized ones).
       const data = await loadDataset(values.data!, {
         classes: givenClasses ?? metadata?.classes ?? null,
+        classesOrigin: givenClasses === null ? `the model (${join(values.model!, 'model.json')})` : '--classes',
         normalization: metadata?.schema.normalization == null ? null : { ...metadata.schema.normalization, origin: `the normalization of ${join(values.model!, 'model.json')}` },
         csvDelimiter,
         imageShape: metadata?.schema.imageShape ?? null,
