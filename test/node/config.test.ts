@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AGGREGATOR_NAMES, DEFAULT_AGGREGATOR } from '../../src/train/aggregators/index.ts';
-import { checkDaemonSpecs, ConfigError, envName, loadDaemonConfig, optionSpecs, parseDurationMs, validateDaemonConfig } from '../../src/node/config.ts';
+import { checkDaemonSpecs, ConfigError, envName, loadDaemonConfig, optionSpecs, parseDurationMs, unknownEnvWarnings, validateDaemonConfig } from '../../src/node/config.ts';
 import { DEFAULT_LISTEN_ADDRESS, DEFAULT_METRICS_PORT } from '../../src/node/constants.ts';
 import { CODEC_SPEC_SYNTAX } from '../../src/protocol/codec/index.ts';
 
@@ -80,6 +80,16 @@ describe('daemon config', () => {
       'exchange-interval', 'codec', 'metrics-host', 'metrics-port', 'mdns', 'teacher', 'no-distill', 'log-level', 'seed', 'byte-budget', 'local-steps-per-exchange']) {
       assert.ok(flags.has(flag), `missing --${flag}`);
     }
+  });
+
+  it('names GOSSIP_LEARN_* variables no option reads, with the closest option\'s variable, and only those', () => {
+    const env = { GOSSIP_LEARN_METRIC_PORT: '1', GOSSIP_LEARN_DISTIL: 'false', GOSSIP_LEARN_XYZZY: '1', GOSSIP_LEARN_SWARM: 'x', GOSSIP_LEARN_DISTILL: 'false', GOSSIP_LEARN_NETNS_KEEP: '1', GOSSIP_LEARN_EMPTY: '', HOME: '/root' };
+    assert.deepEqual(unknownEnvWarnings(env), [
+      'GOSSIP_LEARN_DISTIL: no daemon option reads this variable; ignored (did you mean GOSSIP_LEARN_DISTILL?)',
+      'GOSSIP_LEARN_METRIC_PORT: no daemon option reads this variable; ignored (did you mean GOSSIP_LEARN_METRICS_PORT?)',
+      'GOSSIP_LEARN_XYZZY: no daemon option reads this variable; ignored',
+    ]);
+    assert.deepEqual(unknownEnvWarnings(Object.fromEntries(optionSpecs.map((o) => [envName(o.flag), '1']))), []);
   });
 
   it('takes flags over environment over file', async () => {

@@ -12,7 +12,7 @@
  * the temp files of writes in flight (src/common/atomic-file.ts). Once the
  * stop is over (logged `stopped`), a signal exits at once with its code.
  */
-import { checkDaemonSpecs, ConfigError, configHelp, HELP_FLAG_COLUMN_CHARS, loadDaemonConfig, type DaemonConfig, type OptionNamer } from '../../node/config.ts';
+import { checkDaemonSpecs, ConfigError, configHelp, HELP_FLAG_COLUMN_CHARS, loadDaemonConfig, unknownEnvWarnings, type DaemonConfig, type OptionNamer } from '../../node/config.ts';
 import { LISTEN_LINE_PREFIX, METRICS_LINE_PREFIX, PARENT_CHECK_INTERVAL_MS, PEER_ID_LINE_PREFIX } from '../../node/constants.ts';
 import { removeTempFilesInFlightSync } from '../../common/atomic-file.ts';
 import { dataFormatsHelp } from '../../train/dataset.ts';
@@ -115,6 +115,8 @@ export async function run(argv: string[]): Promise<number> {
       );
     },
   });
+
+  for (const warning of unknownEnvWarnings(process.env)) daemon.logger.warn(warning);
 
   let signals = 0;
   let resolveExit!: (code: number) => void;
