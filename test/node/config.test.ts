@@ -150,7 +150,8 @@ describe('daemon config', () => {
     await rejectsWith(loadDaemonConfig(['--exchange-interval', 'soon'], {}), 'bad-value', /--exchange-interval: not a duration/);
     await rejectsWith(loadDaemonConfig(['--swarm', 'a b'], {}), 'bad-value', /^--swarm: swarm must be/);
     await rejectsWith(loadDaemonConfig([], { GOSSIP_LEARN_METRICS_PORT: 'abc' }), 'bad-value', /^GOSSIP_LEARN_METRICS_PORT: not an integer/);
-    await rejectsWith(loadDaemonConfig(['--config', join(dir, 'missing.yaml')], {}), 'bad-file', /cannot read config file .*ENOENT/);
+    await rejectsWith(loadDaemonConfig(['--config', join(dir, 'missing.yaml')], {}), 'bad-file', new RegExp(`^config file ${join(dir, 'missing.yaml')}: file not found$`));
+    await rejectsWith(loadDaemonConfig(['--config', dir], {}), 'bad-file', new RegExp(`^config file ${dir}: a directory, not a file$`));
     const bad = join(dir, 'bad.json');
     await writeFile(bad, JSON.stringify({ swarm: 'x', colour: 'red' }));
     await rejectsWith(
