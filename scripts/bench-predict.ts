@@ -28,7 +28,7 @@ turns. Target: at concurrency 64 batching gives >= 3x the requests/s.`,
     seconds: { type: 'string', default: '5', arg: 'S', help: 'measured seconds per cell (plus a fifth of it of warm-up)' },
     'batch-window': { type: 'string', arg: 'TIME', help: 'the batching daemon\'s --predict-batch-window', shown: 'the daemon\'s' },
     'max-batch': { type: 'string', arg: 'N', help: 'the batching daemon\'s --predict-max-batch', shown: 'the daemon\'s' },
-    json: { type: 'string', arg: 'FILE', help: 'write the figures as JSON here' },
+    json: { type: 'string', arg: 'FILE', output: true, help: 'write the figures as JSON here' },
     'cpu-prof': { type: 'string', arg: 'DIR', help: 'both daemons write a V8 CPU profile here when they stop (node --cpu-prof; open in Chrome DevTools)' },
   },
 });

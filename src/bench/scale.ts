@@ -112,7 +112,7 @@ simulated time to the target accuracy, bytes per node, wall seconds per simulate
         'eval-nodes': { type: 'string', default: '100', arg: 'N', help: 'nodes sampled per curve point (the final point evaluates all)' },
         'eval-rows': { type: 'string', default: '1000', arg: 'N', help: 'first N test rows every evaluation uses' },
         seed: { type: 'string', default: '1', arg: 'S', help: 'seed' },
-        json: { type: 'string', arg: 'FILE', help: 'write {"results": [...]} (after every run); the chart goes next to it as .svg' },
+        json: { type: 'string', arg: 'FILE', output: true, help: 'write {"results": [...]} (after every run); the chart goes next to it as .svg' },
         resume: { type: 'boolean', help: 'keep the runs already in --json FILE and run only the missing ones' },
       },
     },

@@ -123,6 +123,23 @@ describe('gossip-learn export and predict', () => {
     assert.equal(again.stderr, `gossip-learn: export: ${out} is not empty (group1-shard1of1.bin, model.json): give a new or empty directory\n`);
   });
 
+  it('export, predict and keygen refuse an --out or --json they could not write before any work, in one line', async () => {
+    const noDir = join(dir, 'no-such-dir');
+    const notWritten = `directory ${noDir} does not exist (create it first)`;
+    const refused = async (args: string[]): Promise<[number, string, string]> => {
+      const r = await runCli(args);
+      return [r.code, r.stdout, r.stderr];
+    };
+    assert.deepEqual(await refused(['export', '--checkpoint', checkpoint, '--out', join(dir, 'e'), '--json', join(noDir, 'r.json')]), [2, '', `gossip-learn: export: --json: ${notWritten}\n`]);
+    assert.deepEqual(await refused(['export', '--checkpoint', checkpoint, '--out', csv]), [2, '', `gossip-learn: export: ${csv} is a file: give a new or empty directory\n`]);
+    const full = join(dir, 'full');
+    await mkdir(full);
+    await writeFile(join(full, 'model.json'), '{}');
+    assert.deepEqual(await refused(['export', '--checkpoint', checkpoint, '--out', full]), [2, '', `gossip-learn: export: ${full} is not empty (model.json): give a new or empty directory\n`]);
+    assert.deepEqual(await refused(['predict', '--model', join(dir, 'e'), '--data', `csv:${csv}`, '--out', join(noDir, 'p.csv')]), [2, '', `gossip-learn: predict: --out: ${notWritten}\n`]);
+    assert.deepEqual(await refused(['keygen', '--out', join(noDir, 'swarm.key')]), [2, '', `gossip-learn: keygen: --out: ${notWritten}\n`]);
+  });
+
   it('predict refuses a missing model and data of the wrong width with one line', async () => {
     assert.deepEqual(await runCli(['predict', '--model', join(dir, 'nope'), '--data', `csv:${csv}`]), {
       code: 2,

@@ -7,6 +7,7 @@
  *   gossip-learn predict --model mlp-uint8 --data csv:rows.csv --out predictions.json
  */
 import { writeFile } from 'node:fs/promises';
+import { outputPathProblem } from '../output-path.ts';
 import { join } from 'node:path';
 import { readCommandArgs, usageFailure, type UsageFailure } from '../command-args.ts';
 import { DATA_SPEC_HELP } from '../../train/data/spec-help.ts';
@@ -60,6 +61,10 @@ export async function run(argv: string[]): Promise<number> {
   if (split !== 'test' && split !== 'train') fail(`--split: '${split}' is not one of test | train`);
   const format = values.format ?? (values.out?.endsWith('.json') === true ? 'json' : 'csv');
   if (format !== 'csv' && format !== 'json') fail(`--format: '${format}' is not one of csv | json`);
+  if (values.out !== undefined && values.out !== '-') {
+    const outProblem = outputPathProblem(values.out);
+    if (outProblem !== null) fail(`--out: ${outProblem}`);
+  }
   const givenClasses = values.classes === undefined ? null : values.classes.split(',').map((c) => c.trim()).filter((c) => c !== '');
   if (givenClasses !== null && givenClasses.length < 2) fail(`--classes: name at least 2 classes, comma separated, in index order (got '${values.classes}')`);
   const backendName = values.backend ?? process.env.GOSSIP_LEARN_BACKEND ?? 'auto';
