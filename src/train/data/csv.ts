@@ -205,6 +205,7 @@ export async function readCsvTable(path: string, options: CsvOptions): Promise<C
   }
   const table = rows! as GrowingRows;
   const headerNames = header as string[] | null;
+  if (table.count === 0) throw new DataError('empty', `${path}: no rows below the header`, path);
   const numClasses = labels.numClasses;
   if (numClasses < 2) {
     throw new DataError('bad-label', `${path}: the label column ${columnName(labelColumn)} has a single class; declare all classes of the swarm with --classes NAME,NAME,... and a node may hold one`, path);

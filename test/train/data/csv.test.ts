@@ -56,6 +56,12 @@ describe('readCsvTable', () => {
     );
   });
 
+  it('names a file with a header and no rows below it as empty, with or without classes', async () => {
+    const path = await file('header-only.csv', 'x,label\r\n');
+    await assert.rejects(readCsvTable(path, undeclared), dataError('empty', `${path}: no rows below the header`));
+    await assert.rejects(readCsvTable(path, { classes: ['cat', 'dog'], delimiter: null }), dataError('empty', `${path}: no rows below the header`));
+  });
+
   it('reads integer labels as indices into the declared classes', async () => {
     const table = await readCsvTable(await file('int.csv', '1,2\n2,0\n'), { classes: ['cat', 'dog', 'fish'], delimiter: null });
     assert.deepEqual([...table.y], [2, 0]);
