@@ -190,6 +190,17 @@ describe('gossip-learn export and predict', () => {
     const rows = predicted.stdout.trim().split('\n').slice(1).map((line) => line.split(','));
     assert.equal(rows.length, 60);
     for (const row of rows) assert.equal(row[2], names[Number(row[1])]);
+    // --split all: every row of the file, in file order (true labels as written), not the 60 held-out ones.
+    const all = await runCli(['predict', '--model', out, '--data', `csv:${join(work, 'pets.csv')}`, '--split', 'all', '--out', '-']);
+    assert.equal(all.code, 0, all.stderr);
+    assert.match(all.stderr, new RegExp(`^rows: 300 \\(csv:${join(work, 'pets.csv').replaceAll('/', '\\/')} all rows\\), model `, 'm'));
+    const written = lines.slice(1).map((line) => names.indexOf(line.split(';')[4]!));
+    assert.deepEqual(all.stdout.trim().split('\n').slice(1).map((line) => [Number(line.split(',')[0]), Number(line.split(',')[3])]), written.map((label, i) => [i, label]));
+    assert.deepEqual(await runCli(['predict', '--model', out, '--data', 'mnist', '--split', 'all']), {
+      code: 2,
+      stdout: '',
+      stderr: 'gossip-learn: predict: --split all: mnist has fixed train and test splits; give --split test or --split train\n',
+    });
     const narrow = join(work, 'narrow.csv');
     await writeFile(narrow, 'a,animal\n1,cat\n2,dog\n3,fish\n4,cat\n5,dog\n');
     assert.deepEqual(await runCli(['predict', '--model', out, '--data', `csv:${narrow}`]), {

@@ -30,14 +30,16 @@ Options:
   --data SPEC        ${DATA_SPEC_HELP} (required)
   --classes NAMES    class names in index order, comma separated (default: the export's)
   --csv-delimiter C  the CSV delimiter, one character or tab (default: detected)
-  --split NAME       test | train: which split of the data to run (default: test)
+  --split NAME       test | train | all: which rows to run; all (csv: and images:
+                     only) is every row of the file, in file order (default: test)
   --out FILE         write the predictions here; - for stdout (default: none, only the accuracy)
   --format NAME      csv | json (default: from --out's extension, else csv)
   --backend NAME     auto | tensorflow | wasm | cpu (default: auto)
   -v, --version      print the version and exit
   -h, --help         show this help
 
-CSV columns: index, label, class_name, true_label, p0 .. p<K-1>.
+CSV columns: index, label, class_name, true_label, p0 .. p<K-1> (index: the
+row's place in the split; with --split all, its data row in the file, from 0).
 JSON: {"model": {...}, "accuracy": X, "predictions": [{"label", "className", "trueLabel", "probabilities"}]}.`;
 
 /** Runs the command; exit 0 on success. Bad flags, a missing or malformed model, bad data: CliUsageError (one line, exit 2). */
@@ -58,7 +60,10 @@ export async function run(argv: string[]): Promise<number> {
   if (values.model === undefined || values.model === '') fail(`--model DIR is required; ${PREDICT_HELP_HINT}`);
   if (values.data === undefined || values.data === '') fail(`--data SPEC is required; ${PREDICT_HELP_HINT}`);
   const split = values.split ?? 'test';
-  if (split !== 'test' && split !== 'train') fail(`--split: '${split}' is not one of test | train`);
+  if (split !== 'test' && split !== 'train' && split !== 'all') fail(`--split: '${split}' is not one of test | train | all`);
+  if (split === 'all' && !values.data!.startsWith('csv:') && !values.data!.startsWith('images:')) {
+    fail(`--split all: ${values.data} has fixed train and test splits; give --split test or --split train`);
+  }
   const format = values.format ?? (values.out?.endsWith('.json') === true ? 'json' : 'csv');
   if (format !== 'csv' && format !== 'json') fail(`--format: '${format}' is not one of csv | json`);
   if (values.out !== undefined && values.out !== '-') {
@@ -94,8 +99,10 @@ export async function run(argv: string[]): Promise<number> {
         normalization: metadata?.schema.normalization == null ? null : { ...metadata.schema.normalization, origin: `the normalization of ${join(values.model!, 'model.json')}` },
         csvDelimiter,
         imageShape: metadata?.schema.imageShape ?? null,
+        // Every row of the file, in order, as the test rows (the way a shared --test-data file is read).
+        ...(split === 'all' ? { testData: values.data! } : {}),
       });
-      const rows = split === 'test' ? data.test : data.train;
+      const rows = split === 'train' ? data.train : data.test;
       const inputSize = flatInputSize(model);
       if (inputSize !== data.featureCount) fail(`the model in ${values.model} takes ${inputSize ?? 'a non-flat input'} features per row, ${values.data} has ${data.featureCount}`);
       const logits = predictLogits(model, rows.x, rows.count);
@@ -132,7 +139,7 @@ export async function run(argv: string[]): Promise<number> {
       // With predictions on stdout the summary goes to stderr, so the CSV/JSON stays clean.
       const summary = values.out === '-' ? console.error : console.log;
       summary(`accuracy: ${accuracy.toFixed(4)}`);
-      summary(`rows: ${rows.count} (${values.data} ${split} split), model ${metadata?.model.name ?? 'unknown'}${metadata === null ? '' : `, weights ${metadata.compression.quantize}${metadata.compression.prune > 0 ? `, pruned ${metadata.compression.prune}` : ''}`}`);
+      summary(`rows: ${rows.count} (${values.data} ${split === 'all' ? 'all rows' : `${split} split`}), model ${metadata?.model.name ?? 'unknown'}${metadata === null ? '' : `, weights ${metadata.compression.quantize}${metadata.compression.prune > 0 ? `, pruned ${metadata.compression.prune}` : ''}`}`);
       return 0;
     } finally {
       model.dispose();
