@@ -76,6 +76,8 @@ export interface DataOptions {
   testData?: string | null;
   /** [height, width, channels] images:DIR data becomes (the model's input); absent: DEFAULT_IMAGE_SHAPE. */
   imageShape?: [number, number, number] | null;
+  /** csv: data without a label column (rows to predict; every label UNLABELLED of ./data/csv.ts); absent: labelled. */
+  unlabelled?: boolean;
 }
 
 /** DataOptions from flag values (`csvDelimiter` as written: one character or `tab`). */
@@ -105,7 +107,7 @@ function resolveSpec(spec: string, options: DataOptions = {}, csvSplit: CsvSplit
     const given = spec.slice('csv:'.length);
     if (given === '') throw new DataError('unknown-spec', `data spec 'csv:' needs a file path after the colon`);
     const path = resolve(given);
-    return { key: null, load: () => loadCsvDataset(path, { classes: options.classes ?? null, delimiter: options.csvDelimiter ?? null }, csvSplit) };
+    return { key: null, load: () => loadCsvDataset(path, { classes: options.classes ?? null, delimiter: options.csvDelimiter ?? null, unlabelled: options.unlabelled === true }, csvSplit) };
   }
   if (spec.startsWith('images:')) {
     const given = spec.slice('images:'.length);

@@ -196,6 +196,24 @@ describe('gossip-learn export and predict', () => {
     assert.match(all.stderr, new RegExp(`^rows: 300 \\(csv:${join(work, 'pets.csv').replaceAll('/', '\\/')} all rows\\), model `, 'm'));
     const written = lines.slice(1).map((line) => names.indexOf(line.split(';')[4]!));
     assert.deepEqual(all.stdout.trim().split('\n').slice(1).map((line) => [Number(line.split(',')[0]), Number(line.split(',')[3])]), written.map((label, i) => [i, label]));
+    // --no-labels: the same rows without their label column get the same predictions, no accuracy, an empty true_label.
+    await writeFile(join(work, 'pets-unlabelled.csv'), `${lines.map((line) => line.split(';').slice(0, 4).join(';')).join('\n')}\n`);
+    const unlabelled = await runCli(['predict', '--model', out, '--data', `csv:${join(work, 'pets-unlabelled.csv')}`, '--no-labels', '--out', '-']);
+    assert.equal(unlabelled.code, 0, unlabelled.stderr);
+    assert.doesNotMatch(unlabelled.stderr, /accuracy/);
+    const withoutTrueLabel = (text: string): string[] => text.trim().split('\n').map((line) => line.split(',').filter((_, c) => c !== 3).join(','));
+    assert.deepEqual(withoutTrueLabel(unlabelled.stdout), withoutTrueLabel(all.stdout));
+    assert.deepEqual(unlabelled.stdout.trim().split('\n').slice(1).map((line) => line.split(',')[3]), Array.from({ length: 300 }, () => ''));
+    assert.deepEqual(await runCli(['predict', '--model', out, '--data', `csv:${join(work, 'pets-unlabelled.csv')}`, '--no-labels', '--split', 'test']), {
+      code: 2,
+      stdout: '',
+      stderr: "gossip-learn: predict: --no-labels runs every row of the file: --split all (its default), not 'test'\n",
+    });
+    assert.deepEqual(await runCli(['predict', '--model', out, '--data', 'mnist', '--no-labels']), {
+      code: 2,
+      stdout: '',
+      stderr: 'gossip-learn: predict: --no-labels: csv: data only (mnist has its labels)\n',
+    });
     assert.deepEqual(await runCli(['predict', '--model', out, '--data', 'mnist', '--split', 'all']), {
       code: 2,
       stdout: '',
