@@ -48,7 +48,7 @@ not installed (apt-get install dataset-fashion-mnist); other data never falls ba
     'learning-rate': { type: 'string', default: '0.001', arg: 'X', help: 'adam step size' },
     backend: { type: 'string', default: 'auto', arg: 'NAME', help: 'auto | tensorflow | wasm | cpu' },
     'max-minutes': { type: 'string', default: '19', arg: 'M', help: 'bound on the whole run; a model training at the deadline stops there' },
-    json: { type: 'string', arg: 'FILE', help: 'write the figures as JSON here' },
+    json: { type: 'string', arg: 'FILE', output: true, help: 'write the figures as JSON here' },
   },
 });
 

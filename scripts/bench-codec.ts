@@ -39,7 +39,7 @@ heavy-tailed vectors of each --sizes length; a memcpy row as the reference.`,
     'min-ms': { type: 'string', default: '300', arg: 'MS', help: 'time each spec until its timed runs add up to this (at least 2 runs)' },
     'max-runs': { type: 'string', default: '20', arg: 'N', help: 'timed runs per spec at most' },
     seed: { type: 'string', default: '1', arg: 'S', help: 'seed of the data and stochastic rounding' },
-    json: { type: 'string', arg: 'FILE', help: 'write the figures as JSON here' },
+    json: { type: 'string', arg: 'FILE', output: true, help: 'write the figures as JSON here' },
   },
 });
 const steps = scriptNumber(args.steps, '--steps', NAME, { integer: true, min: 0 });

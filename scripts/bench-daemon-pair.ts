@@ -24,7 +24,7 @@ exchange rates and bytes per exchange (payload, metadata, vs float32 models).`,
   options: {
     seconds: { type: 'string', default: '120', arg: 'S', help: 'run time' },
     every: { type: 'string', default: '10', arg: 'S', help: 'seconds between /metrics polls' },
-    json: { type: 'string', arg: 'FILE', help: 'write the figures as JSON here' },
+    json: { type: 'string', arg: 'FILE', output: true, help: 'write the figures as JSON here' },
   },
   allowPositionals: true,
 });

@@ -27,7 +27,7 @@ size. Targets: RSS <= 300 MB per mlp daemon, tensor count flat.`,
     model: { type: 'string', default: 'mlp', arg: 'NAME', help: 'registry model: mlp | mlp-small | cnn, or PATH/model.json (a tfjs LayersModel)' },
     'sample-every': { type: 'string', default: '5', arg: 'S', help: 'seconds between /metrics samples' },
     'daemon-arg': { type: 'string', multiple: true, default: [], arg: 'FLAG', help: 'extra flag for every daemon, e.g. --daemon-arg=--codec=q8+deflate' },
-    json: { type: 'string', arg: 'FILE', help: 'write the figures as JSON here' },
+    json: { type: 'string', arg: 'FILE', output: true, help: 'write the figures as JSON here' },
   },
 });
 const nodes = scriptNumber(args.nodes, '--nodes', NAME, { integer: true, min: 2 });

@@ -69,7 +69,7 @@ after --budget steps, bytes transferred.`,
     backend: { type: 'string', default: 'auto', arg: 'NAME', help: 'auto | tensorflow | wasm | cpu' },
     modes: { type: 'string', default: JOIN_MODES.join(','), arg: 'LIST', help: 'join modes to run' },
     seed: { type: 'string', default: '1', arg: 'S', help: 'seed of partitions, models and shuffling' },
-    json: { type: 'string', arg: 'FILE', help: 'write the figures as JSON here' },
+    json: { type: 'string', arg: 'FILE', output: true, help: 'write the figures as JSON here' },
   },
 });
 

@@ -40,7 +40,7 @@ wasm/cpu speed-up against its targets. Backends that cannot start are skipped.`,
     'batch-sizes': { type: 'string', default: '32,256', arg: 'LIST', help: 'batch sizes to time' },
     seconds: { type: 'string', default: '8', arg: 'S', help: 'timed training per row' },
     'warmup-seconds': { type: 'string', default: '2', arg: 'S', help: 'warm-up per row (at most 30 steps)' },
-    json: { type: 'string', arg: 'FILE', help: 'write the figures as JSON here' },
+    json: { type: 'string', arg: 'FILE', output: true, help: 'write the figures as JSON here' },
     worker: { type: 'string', arg: 'B:M:N', help: 'internal: time one backend:model:batch row and print it as JSON' },
   },
 });

@@ -25,7 +25,7 @@ Exits 1 if any input gave anything but a valid decode or a ProtocolError.`,
   options: {
     inputs: { type: 'string', default: String(DEFAULT_INPUTS), arg: 'N', help: 'fuzz inputs to try' },
     seed: { type: 'string', default: '20261125', arg: 'S', help: 'seed of the inputs' },
-    json: { type: 'string', arg: 'FILE', help: 'write the counts as JSON here' },
+    json: { type: 'string', arg: 'FILE', output: true, help: 'write the counts as JSON here' },
   },
 });
 const inputs = scriptNumber(args.inputs, '--inputs', 'fuzz:codec', { integer: true, min: 1 });

@@ -29,7 +29,7 @@ every stream, keeps its model bit-for-bit and its RSS bounded. Exits 1 on any fa
     seed: { type: 'string', default: '20261125', arg: 'S', help: 'seed of the hostile peer' },
     'read-timeout-ms': { type: 'string', default: '1000', arg: 'MS', help: "the daemon's --read-timeout (stalls last this long)" },
     model: { type: 'string', default: 'mlp', arg: 'NAME', help: 'registry model of the daemon' },
-    json: { type: 'string', arg: 'FILE', help: 'write the report as JSON here' },
+    json: { type: 'string', arg: 'FILE', output: true, help: 'write the report as JSON here' },
   },
 });
 const streams = scriptNumber(args.streams, '--streams', NAME, { integer: true, min: 1 });

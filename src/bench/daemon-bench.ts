@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getDaemonMetrics, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../cluster/child-process.ts';
+import { cleanUpOnInterrupt } from './interrupt.ts';
 import type { MetricsJson } from '../node/metrics.ts';
 
 export interface BenchDaemonOptions {
@@ -115,7 +116,11 @@ export async function benchDaemons(options: BenchDaemonOptions): Promise<BenchDa
   const root = await mkdtemp(join(tmpdir(), 'gossip-learn-bench-daemon-'));
   const daemons: DaemonProcess[] = [];
   const startedMs = performance.now();
-  try {
+  const cleanup = async (): Promise<void> => {
+    await Promise.all(daemons.map((d) => stopDaemonProcess(d, 10_000)));
+    await rm(root, { recursive: true, force: true });
+  };
+  return cleanUpOnInterrupt({ cleanup, log, what: `stopping the daemons, removing ${root}` }, async () => {
     for (let i = 0; i < options.nodes; i++) {
       const bootstrap = daemons[0]?.listen ?? null;
       log(`starting node-${i}`);
@@ -190,10 +195,7 @@ export async function benchDaemons(options: BenchDaemonOptions): Promise<BenchDa
       },
       seconds: (performance.now() - startedMs) / 1000,
     };
-  } finally {
-    await Promise.all(daemons.map((d) => stopDaemonProcess(d, 10_000)));
-    await rm(root, { recursive: true, force: true });
-  }
+  });
 }
 
 export function formatBenchTable(result: BenchDaemonResult): string {

@@ -13,6 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getDaemonMetrics, startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../cluster/child-process.ts';
+import { cleanUpOnInterrupt } from './interrupt.ts';
 import type { MetricsJson } from '../node/metrics.ts';
 
 /** Start-up can be slow on a shared 2-core machine (tfjs + libp2p load). */
@@ -78,14 +79,18 @@ async function startNode(name: string, stateDir: string, args: string[]): Promis
 
 const metricsOf = (node: Node): Promise<MetricsJson> => getDaemonMetrics(node.metricsUrl);
 
-/** Runs the pair, polls it, stops it (also on failure) and removes its state dirs. */
+/** Runs the pair, polls it, stops it (also on failure and Ctrl-C: ./interrupt.ts) and removes its state dirs. */
 export async function runDaemonPairBenchmark(options: DaemonPairBenchOptions): Promise<DaemonPairBenchResult> {
   const { everySeconds, log } = options;
   const extra = options.daemonArgs;
   const root = await mkdtemp(join(tmpdir(), 'gl-pair-'));
   const nodes: Node[] = [];
   const rows: DaemonPairSample[] = [];
-  try {
+  const cleanup = async (): Promise<void> => {
+    await Promise.all(nodes.map((node) => stopDaemonProcess(node, STOP_TIMEOUT_MS)));
+    await rm(root, { recursive: true, force: true });
+  };
+  return cleanUpOnInterrupt({ cleanup, log, what: `stopping the daemons, removing ${root}` }, async () => {
     const common = ['--partition', 'shards:2', '--num-nodes', '2', ...extra];
     const a = await startNode('a', join(root, 'a'), [...common, '--node-index', '0']);
     nodes.push(a);
@@ -132,8 +137,5 @@ export async function runDaemonPairBenchmark(options: DaemonPairBenchOptions): P
       return s;
     });
     return { seconds: elapsed, daemonArgs: ['--partition', 'shards:2', '--num-nodes', '2', ...extra], codec: finals[0]!.codec, model: finals[0]!.model, series: rows, summary };
-  } finally {
-    await Promise.all(nodes.map((node) => stopDaemonProcess(node, STOP_TIMEOUT_MS)));
-    await rm(root, { recursive: true, force: true });
-  }
+  });
 }

@@ -86,7 +86,7 @@ average and with the default aggregator (${DEFAULT_AGGREGATOR}), in the simulato
         attacks: { type: 'string', default: ATTACK_NAMES.join(','), arg: 'LIST', help: `comma list of ${ATTACK_NAMES.join(', ')}` },
         aggregators: { type: 'string', default: [...new Set(['average', DEFAULT_AGGREGATOR])].join(','), arg: 'LIST', help: `comma list of ${AGGREGATOR_NAMES.join(', ')}` },
         partners: { type: 'string', default: '0', arg: 'K', help: 'fixed gossip partners per node, 0 = anyone' },
-        json: { type: 'string', arg: 'FILE', help: 'write the figures as JSON here' },
+        json: { type: 'string', arg: 'FILE', output: true, help: 'write the figures as JSON here' },
       },
     },
     argv,

@@ -18,6 +18,7 @@ import { startDaemonProcess, stopDaemonProcess, type DaemonProcess } from '../cl
 import { Pool } from 'undici';
 import { formatTable } from '../cli/table.ts';
 import { loadDataset } from '../train/dataset.ts';
+import { cleanUpOnInterrupt } from './interrupt.ts';
 
 export interface BenchPredictOptions {
   model: string;
@@ -138,12 +139,16 @@ async function inferenceCounters(metricsUrl: string): Promise<{ batches: number;
   return { batches: m.inference.batches, instances: m.inference.instances };
 }
 
-/** Runs the benchmark; both daemons are stopped (and their state dirs removed) whatever happens. */
+/** Runs the benchmark; both daemons are stopped (and their state dirs removed) whatever happens, Ctrl-C included (./interrupt.ts). */
 export async function benchPredict(options: BenchPredictOptions): Promise<BenchPredictResult> {
   const log = options.log ?? (() => {});
   const root = await mkdtemp(join(tmpdir(), 'gl-bench-predict-'));
   const daemons: DaemonProcess[] = [];
-  try {
+  const cleanup = async (): Promise<void> => {
+    await Promise.all(daemons.map((d) => stopDaemonProcess(d, 10_000)));
+    await rm(root, { recursive: true, force: true });
+  };
+  return cleanUpOnInterrupt({ cleanup, log, what: `stopping the daemons, removing ${root}` }, async () => {
     const data = await loadDataset(options.data);
     const rows = Math.min(256, data.test.count);
     // Rows as JSON the way a client writes them (shortest round-trip decimal of each float32 value).
@@ -203,10 +208,7 @@ export async function benchPredict(options: BenchPredictOptions): Promise<BenchP
     }
     const { log: _log, ...kept } = options;
     return { options: kept, results, speedup };
-  } finally {
-    await Promise.all(daemons.map((d) => stopDaemonProcess(d, 10_000)));
-    await rm(root, { recursive: true, force: true });
-  }
+  });
 }
 
 /** The result as a table: one row per concurrency, batching off and on side by side. */

@@ -16,7 +16,7 @@
  * with --resume the runs already in FILE are kept and not run again, so the
  * grid can be run in parts.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -30,6 +30,7 @@ import { DATA_SPEC_HELP } from '../train/dataset.ts';
 import { MODEL_SPEC_CHOICES, modelSpecProblem } from '../train/model-spec.ts';
 import { parsePartitionSpec } from '../train/partition.ts';
 import { benchDataOptions } from './bench-data.ts';
+import { cleanUpOnInterrupt } from './interrupt.ts';
 import { swarmPlotSvg } from './swarm-plot.ts';
 
 const NAME = 'bench:scale';
@@ -67,12 +68,28 @@ function list(raw: string): string[] {
     .filter((s) => s !== '');
 }
 
+/** The simulate process running now, if any: an interrupt of the benchmark ends it too (a SIGINT to this process alone would leave it running for hours). */
+let running: { child: ChildProcess; exited: Promise<number> } | null = null;
+
 function runChild(args: string[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'simulate', ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, [CLI, 'simulate', ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const exited = new Promise<number>((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', (code, signal) => resolve(code ?? (signal === null ? 1 : 128)));
   });
+  const current = { child, exited };
+  running = current;
+  return exited.finally(() => {
+    if (running === current) running = null;
+  });
+}
+
+/** Ends the running simulate process (SIGTERM) and waits for it. */
+async function stopRunningChild(): Promise<void> {
+  const current = running;
+  if (current === null) return;
+  current.child.kill('SIGTERM');
+  await current.exited.catch(() => undefined);
 }
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
@@ -95,7 +112,7 @@ simulated time to the target accuracy, bytes per node, wall seconds per simulate
         'eval-nodes': { type: 'string', default: '100', arg: 'N', help: 'nodes sampled per curve point (the final point evaluates all)' },
         'eval-rows': { type: 'string', default: '1000', arg: 'N', help: 'first N test rows every evaluation uses' },
         seed: { type: 'string', default: '1', arg: 'S', help: 'seed' },
-        json: { type: 'string', arg: 'FILE', help: 'write {"results": [...]} (after every run); the chart goes next to it as .svg' },
+        json: { type: 'string', arg: 'FILE', output: true, help: 'write {"results": [...]} (after every run); the chart goes next to it as .svg' },
         resume: { type: 'boolean', help: 'keep the runs already in --json FILE and run only the missing ones' },
       },
     },
@@ -132,7 +149,11 @@ simulated time to the target accuracy, bytes per node, wall seconds per simulate
     await writeFile(values.json.replace(/\.json$/i, '') + '.svg', await swarmPlotSvg(results.map((r) => ({ label: `${r.nodes} ${r.partition} ${r.codec}`, curve: r.curve }))));
   };
   let failedCode: number | null = null;
-  try {
+  const cleanup = async (): Promise<void> => {
+    await stopRunningChild();
+    await rm(dir, { recursive: true, force: true });
+  };
+  await cleanUpOnInterrupt({ cleanup, log: (line) => console.error(`${NAME}: ${line}`), what: `stopping simulate, removing ${dir}` }, async () => {
     grid: for (const n of nodes) {
       for (const partition of partitions) {
         for (const codec of codecs) {
@@ -182,9 +203,7 @@ simulated time to the target accuracy, bytes per node, wall seconds per simulate
         }
       }
     }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
   if (failedCode !== null) process.exit(failedCode);
   console.log('');
   console.log('nodes  partition        codec                 final mean  worst   to target   MB/node  wall s  s/sim-min  peak RSS');

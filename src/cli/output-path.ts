@@ -5,8 +5,7 @@
  *
  *   await checkOutputPath('--checkpoint', 'runs/model.ckpt');   // throws CliUsageError when runs/ is missing
  */
-import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CliUsageError } from './usage-error.ts';
 
@@ -17,17 +16,40 @@ import { CliUsageError } from './usage-error.ts';
  * `--json: directory out does not exist (create it first)`.
  */
 export async function checkOutputPath(flag: string, path: string): Promise<void> {
+  const problem = outputPathProblem(path);
+  if (problem !== null) throw new CliUsageError(`${flag}: ${problem}`);
+}
+
+/** Why `path` cannot be written (`directory out does not exist (create it first)`), or null when it can; checkOutputPath's test, synchronous. */
+export function outputPathProblem(path: string): string | null {
   const dir = dirname(path);
-  const dirStat = await stat(dir).catch((err: NodeJS.ErrnoException) => err);
-  if (dirStat instanceof Error) {
-    throw new CliUsageError(dirStat.code === 'ENOENT' ? `${flag}: directory ${dir} does not exist (create it first)` : `${flag}: cannot use directory ${dir}: ${dirStat.code ?? dirStat.message}`);
+  let dirStat;
+  try {
+    dirStat = statSync(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `directory ${dir} does not exist (create it first)` : `cannot use directory ${dir}: ${code ?? (err as Error).message}`;
   }
-  if (!dirStat.isDirectory()) throw new CliUsageError(`${flag}: ${dir} is not a directory`);
-  const fileStat = await stat(path).catch(() => null);
-  if (fileStat?.isDirectory() === true) throw new CliUsageError(`${flag}: ${path} is a directory; name a file`);
-  const writable = await access(dir, constants.W_OK).then(
-    () => true,
-    () => false,
-  );
-  if (!writable) throw new CliUsageError(`${flag}: cannot write in directory ${dir} (permission denied)`);
+  if (!dirStat.isDirectory()) return `${dir} is not a directory`;
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true) return `${path} is a directory; name a file`;
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    return `cannot write in directory ${dir} (permission denied)`;
+  }
+  return null;
+}
+
+/**
+ * Why `dir` cannot take a new model directory (`export --out`): it is a
+ * file, or a directory that already holds files (an export never
+ * overwrites); null when it can (a missing directory is created on write).
+ */
+export function outputDirProblem(dir: string): string | null {
+  const found = statSync(dir, { throwIfNoEntry: false });
+  if (found === undefined) return null;
+  if (!found.isDirectory()) return `${dir} is a file: give a new or empty directory`;
+  const present = readdirSync(dir).sort();
+  if (present.length > 0) return `${dir} is not empty (${present.slice(0, 3).join(', ')}${present.length > 3 ? ', ...' : ''}): give a new or empty directory`;
+  return null;
 }

@@ -13,6 +13,7 @@
  */
 import { parseArgs } from 'node:util';
 import { describeArgsError } from '../common/arg-errors.ts';
+import { outputPathProblem } from './output-path.ts';
 
 export interface ScriptOption {
   type: 'string' | 'boolean';
@@ -23,6 +24,8 @@ export interface ScriptOption {
   help: string;
   /** What applies when the flag is absent, for --help, when that is not the default value (e.g. 'detected'). */
   shown?: string;
+  /** The value names a file the script writes (often only at its end): its directory is checked before any work (outputProblems). */
+  output?: boolean;
 }
 
 export interface ScriptSpec<O extends Record<string, ScriptOption>> {
@@ -93,7 +96,25 @@ export function parseScriptArgs<const O extends Record<string, ScriptOption>>(
     process.exit(0);
   }
   if (result.kind === 'error') exitScriptUsage(result.message);
+  const problem = outputProblem(spec, result.values);
+  if (problem !== null) exitScriptUsage(problem);
   return result;
+}
+
+/**
+ * The first output file flag (ScriptOption.output) that cannot be written,
+ * as one line naming the script and the flag (`bench:poison: --json:
+ * directory out does not exist (create it first)`); null when all can. A
+ * run of minutes or hours must not end in a stack trace when it writes.
+ */
+export function outputProblem<O extends Record<string, ScriptOption>>(spec: ScriptSpec<O>, values: ScriptValues<O>): string | null {
+  for (const [name, o] of Object.entries(spec.options)) {
+    const value = (values as Record<string, unknown>)[name];
+    if (o.output !== true || typeof value !== 'string' || value === '') continue;
+    const problem = outputPathProblem(value);
+    if (problem !== null) return `${spec.name}: --${name}: ${problem}`;
+  }
+  return null;
 }
 
 /** One line on stderr, exit 2: the script's arguments are wrong. */

@@ -83,8 +83,8 @@ const OPTIONS = {
   'eval-nodes': { type: 'string', default: '100', arg: 'N', help: 'nodes evaluated per curve point (a fixed seeded sample; the final point evaluates all)' },
   'eval-rows': { type: 'string', default: '2000', arg: 'N', help: 'first N rows of the test split every evaluation uses (0 = all)' },
   target: { type: 'string', arg: 'ACC', help: 'report the simulated time when the mean accuracy first reaches ACC (0..1)' },
-  json: { type: 'string', arg: 'FILE', help: 'write {nodes, partition, codec, wallSeconds, peakRssBytes, finalMeanAccuracy, bytesPerNode, curve, ...}' },
-  plot: { type: 'string', arg: 'FILE', help: 'write the accuracy curve as SVG (default: the --json path with .svg)' },
+  json: { type: 'string', arg: 'FILE', output: true, help: 'write {nodes, partition, codec, wallSeconds, peakRssBytes, finalMeanAccuracy, bytesPerNode, curve, ...}' },
+  plot: { type: 'string', arg: 'FILE', output: true, help: 'write the accuracy curve as SVG', shown: 'the --json path with .svg' },
   backend: { type: 'string', default: 'auto', arg: 'NAME', help: 'auto | tensorflow | wasm | cpu' },
 } as const satisfies Record<string, ScriptOption>;
 

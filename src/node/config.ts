@@ -378,6 +378,27 @@ export function parseDaemonFlags(argv: string[]): ParsedFlags {
 
 export const envName = (flag: string): string => `GOSSIP_LEARN_${(flag === 'no-distill' ? 'distill' : flag).replaceAll('-', '_').toUpperCase()}`;
 
+/** GOSSIP_LEARN_* variables that something other than a daemon option reads (tests' and benchmarks' switches). */
+const OTHER_ENV_NAMES: ReadonlySet<string> = new Set(['GOSSIP_LEARN_FUZZ_DAEMON_STDERR', 'GOSSIP_LEARN_NETNS_SECONDS', 'GOSSIP_LEARN_NETNS_KEEP']);
+
+/**
+ * One warning per set GOSSIP_LEARN_* variable that no daemon option reads,
+ * a typo the daemon would otherwise ignore without a word, with the closest
+ * option's variable: `GOSSIP_LEARN_METRIC_PORT: no daemon option reads this
+ * variable; ignored (did you mean GOSSIP_LEARN_METRICS_PORT?)`.
+ */
+export function unknownEnvWarnings(env: NodeJS.ProcessEnv): string[] {
+  const known = new Set(optionSpecs.map((o) => envName(o.flag)));
+  const flags = optionSpecs.map((o) => (o.flag === 'no-distill' ? 'distill' : o.flag));
+  return Object.keys(env)
+    .filter((name) => name.startsWith('GOSSIP_LEARN_') && env[name] !== undefined && env[name] !== '' && !known.has(name) && !OTHER_ENV_NAMES.has(name))
+    .sort()
+    .map((name) => {
+      const close = closestName(name.slice('GOSSIP_LEARN_'.length).toLowerCase().replaceAll('_', '-'), flags);
+      return `${name}: no daemon option reads this variable; ignored${close === null ? '' : ` (did you mean ${envName(close)}?)`}`;
+    });
+}
+
 /** Reads GOSSIP_LEARN_* variables (lists comma separated; GOSSIP_LEARN_DISTILL=false skips distillation). */
 export function parseDaemonEnv(env: NodeJS.ProcessEnv): ParsedFlags['values'] {
   const values: ParsedFlags['values'] = {};
@@ -396,7 +417,9 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new ConfigError('bad-file', `cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'a directory, not a file' : code === 'EACCES' ? 'permission denied' : (code ?? (err as Error).message);
+    throw new ConfigError('bad-file', `config file ${path}: ${why}`);
   }
   let value: unknown;
   try {

@@ -62,6 +62,8 @@ export function dataFormatsHelp(): string {
 export interface DataOptions {
   /** Class names in index order, the same on every node (--classes); null/absent: undeclared. */
   classes?: string[] | null;
+  /** Where `classes` come from, for errors (default '--classes'; predict: the export's model.json). */
+  classesOrigin?: string;
   /** CSV cell delimiter (--csv-delimiter); null/absent: detected. */
   csvDelimiter?: string | null;
   /**
@@ -74,6 +76,8 @@ export interface DataOptions {
   testData?: string | null;
   /** [height, width, channels] images:DIR data becomes (the model's input); absent: DEFAULT_IMAGE_SHAPE. */
   imageShape?: [number, number, number] | null;
+  /** csv: data without a label column (rows to predict; every label UNLABELLED of ./data/csv.ts); absent: labelled. */
+  unlabelled?: boolean;
 }
 
 /** DataOptions from flag values (`csvDelimiter` as written: one character or `tab`). */
@@ -103,7 +107,7 @@ function resolveSpec(spec: string, options: DataOptions = {}, csvSplit: CsvSplit
     const given = spec.slice('csv:'.length);
     if (given === '') throw new DataError('unknown-spec', `data spec 'csv:' needs a file path after the colon`);
     const path = resolve(given);
-    return { key: null, load: () => loadCsvDataset(path, { classes: options.classes ?? null, delimiter: options.csvDelimiter ?? null }, csvSplit) };
+    return { key: null, load: () => loadCsvDataset(path, { classes: options.classes ?? null, delimiter: options.csvDelimiter ?? null, unlabelled: options.unlabelled === true }, csvSplit) };
   }
   if (spec.startsWith('images:')) {
     const given = spec.slice('images:'.length);
@@ -148,7 +152,7 @@ export async function loadDataset(spec: string, options: DataOptions = {}): Prom
   const classes = options.classes ?? null;
   if (classes !== null && !spec.startsWith('csv:') && !spec.startsWith('images:')) {
     if (classes.length !== source.numClasses) {
-      throw new DataError('bad-classes', `--classes names ${classes.length} classes, but ${source.name} has ${source.numClasses}`);
+      throw new DataError('bad-classes', `${options.classesOrigin ?? '--classes'} names ${classes.length} classes, but ${source.name} has ${source.numClasses}`);
     }
     dataset = { ...dataset, classNames: classes };
   }

@@ -29,6 +29,14 @@ describe('benchmarks with the data schema flags', function () {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('a --json in a missing directory is refused before the run, naming the script and the flag', async () => {
+    const noDir = join(dir, 'no-such-dir');
+    const poison = await runScript('bench-poison', ['--json', join(noDir, 'p.json')]);
+    assert.deepEqual([poison.code, poison.stderr], [2, `bench:poison: --json: directory ${noDir} does not exist (create it first)\n`]);
+    const convergence = await runScript('bench-convergence', ['--plot', dir]);
+    assert.deepEqual([convergence.code, convergence.stderr], [2, `bench:convergence: --plot: ${dir} is a directory; name a file\n`]);
+  });
+
   it('a missing CSV is one line naming the script, exit 2', async () => {
     const missing = join(dir, 'nope.csv');
     const poison = await runScript('bench-poison', ['--data', `csv:${missing}`]);

@@ -123,6 +123,23 @@ describe('gossip-learn export and predict', () => {
     assert.equal(again.stderr, `gossip-learn: export: ${out} is not empty (group1-shard1of1.bin, model.json): give a new or empty directory\n`);
   });
 
+  it('export, predict and keygen refuse an --out or --json they could not write before any work, in one line', async () => {
+    const noDir = join(dir, 'no-such-dir');
+    const notWritten = `directory ${noDir} does not exist (create it first)`;
+    const refused = async (args: string[]): Promise<[number, string, string]> => {
+      const r = await runCli(args);
+      return [r.code, r.stdout, r.stderr];
+    };
+    assert.deepEqual(await refused(['export', '--checkpoint', checkpoint, '--out', join(dir, 'e'), '--json', join(noDir, 'r.json')]), [2, '', `gossip-learn: export: --json: ${notWritten}\n`]);
+    assert.deepEqual(await refused(['export', '--checkpoint', checkpoint, '--out', csv]), [2, '', `gossip-learn: export: ${csv} is a file: give a new or empty directory\n`]);
+    const full = join(dir, 'full');
+    await mkdir(full);
+    await writeFile(join(full, 'model.json'), '{}');
+    assert.deepEqual(await refused(['export', '--checkpoint', checkpoint, '--out', full]), [2, '', `gossip-learn: export: ${full} is not empty (model.json): give a new or empty directory\n`]);
+    assert.deepEqual(await refused(['predict', '--model', join(dir, 'e'), '--data', `csv:${csv}`, '--out', join(noDir, 'p.csv')]), [2, '', `gossip-learn: predict: --out: ${notWritten}\n`]);
+    assert.deepEqual(await refused(['keygen', '--out', join(noDir, 'swarm.key')]), [2, '', `gossip-learn: keygen: --out: ${notWritten}\n`]);
+  });
+
   it('predict refuses a missing model and data of the wrong width with one line', async () => {
     assert.deepEqual(await runCli(['predict', '--model', join(dir, 'nope'), '--data', `csv:${csv}`]), {
       code: 2,
@@ -173,12 +190,47 @@ describe('gossip-learn export and predict', () => {
     const rows = predicted.stdout.trim().split('\n').slice(1).map((line) => line.split(','));
     assert.equal(rows.length, 60);
     for (const row of rows) assert.equal(row[2], names[Number(row[1])]);
+    // --split all: every row of the file, in file order (true labels as written), not the 60 held-out ones.
+    const all = await runCli(['predict', '--model', out, '--data', `csv:${join(work, 'pets.csv')}`, '--split', 'all', '--out', '-']);
+    assert.equal(all.code, 0, all.stderr);
+    assert.match(all.stderr, new RegExp(`^rows: 300 \\(csv:${join(work, 'pets.csv').replaceAll('/', '\\/')} all rows\\), model `, 'm'));
+    const written = lines.slice(1).map((line) => names.indexOf(line.split(';')[4]!));
+    assert.deepEqual(all.stdout.trim().split('\n').slice(1).map((line) => [Number(line.split(',')[0]), Number(line.split(',')[3])]), written.map((label, i) => [i, label]));
+    // --no-labels: the same rows without their label column get the same predictions, no accuracy, an empty true_label.
+    await writeFile(join(work, 'pets-unlabelled.csv'), `${lines.map((line) => line.split(';').slice(0, 4).join(';')).join('\n')}\n`);
+    const unlabelled = await runCli(['predict', '--model', out, '--data', `csv:${join(work, 'pets-unlabelled.csv')}`, '--no-labels', '--out', '-']);
+    assert.equal(unlabelled.code, 0, unlabelled.stderr);
+    assert.doesNotMatch(unlabelled.stderr, /accuracy/);
+    const withoutTrueLabel = (text: string): string[] => text.trim().split('\n').map((line) => line.split(',').filter((_, c) => c !== 3).join(','));
+    assert.deepEqual(withoutTrueLabel(unlabelled.stdout), withoutTrueLabel(all.stdout));
+    assert.deepEqual(unlabelled.stdout.trim().split('\n').slice(1).map((line) => line.split(',')[3]), Array.from({ length: 300 }, () => ''));
+    assert.deepEqual(await runCli(['predict', '--model', out, '--data', `csv:${join(work, 'pets-unlabelled.csv')}`, '--no-labels', '--split', 'test']), {
+      code: 2,
+      stdout: '',
+      stderr: "gossip-learn: predict: --no-labels runs every row of the file: --split all (its default), not 'test'\n",
+    });
+    assert.deepEqual(await runCli(['predict', '--model', out, '--data', 'mnist', '--no-labels']), {
+      code: 2,
+      stdout: '',
+      stderr: 'gossip-learn: predict: --no-labels: csv: data only (mnist has its labels)\n',
+    });
+    assert.deepEqual(await runCli(['predict', '--model', out, '--data', 'mnist', '--split', 'all']), {
+      code: 2,
+      stdout: '',
+      stderr: 'gossip-learn: predict: --split all: mnist has fixed train and test splits; give --split test or --split train\n',
+    });
     const narrow = join(work, 'narrow.csv');
     await writeFile(narrow, 'a,animal\n1,cat\n2,dog\n3,fish\n4,cat\n5,dog\n');
     assert.deepEqual(await runCli(['predict', '--model', out, '--data', `csv:${narrow}`]), {
       code: 2,
       stdout: '',
       stderr: `gossip-learn: predict: the normalization of ${join(out, 'model.json')}: statistics for 4 features, but csv:narrow.csv has 1\n`,
+    });
+    // No --classes given: the error names the export's classes as the model's, not a flag the user never wrote.
+    assert.deepEqual(await runCli(['predict', '--model', out, '--data', 'mnist']), {
+      code: 2,
+      stdout: '',
+      stderr: `gossip-learn: predict: the model (${join(out, 'model.json')}) names 3 classes, but mnist has 10\n`,
     });
   });
 });

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -85,6 +86,20 @@ describe('gossip-learn CLI', () => {
     // The help says what the parser does: a duration needs a unit.
     assert.match(stdout, /^TIME takes a unit: 500ms, 5s, 2m \(also 1\.5s\); a bare number such as 2 is\nrefused, since it reads two ways \(2ms or 2s\?\)\. ADDR is a multiaddr\.$/m);
     assert.doesNotMatch(stdout, /number of milliseconds/);
+  });
+
+  it('names each option\'s default once in every command\'s and script\'s --help', async () => {
+    const scripts = fileURLToPath(new URL('../../scripts/', import.meta.url));
+    const helps: Array<[string, string[]]> = [
+      ...['daemon', 'train', 'simulate', 'data-stats', 'predict', 'export', 'keygen', 'status'].map((command): [string, string[]] => [command, [cli, command, '--help']]),
+      ...readdirSync(scripts).filter((f) => f.endsWith('.ts')).map((f): [string, string[]] => [f, [join(scripts, f), '--help']]),
+    ];
+    assert.ok(helps.length >= 20, `${helps.length} helps`);
+    for (const [name, args] of helps) {
+      const { stdout } = await run(process.execPath, args);
+      const twice = stdout.split('\n').filter((line) => (line.match(/\(default: /g) ?? []).length > 1);
+      assert.deepEqual(twice, [], `${name} --help`);
+    }
   });
 
   it('lists every data spec on the --data line of every command that reads data (images:DIR included)', async () => {

@@ -200,6 +200,12 @@ describe('gossip-learn simulate', () => {
       );
       const missing = await failure(['--data', `csv:${join(dir, 'absent.csv')}`, '--classes', 'cat,dog']);
       assert.deepEqual([missing.code, missing.stderr], [2, `gossip-learn: simulate: ${join(dir, 'absent.csv')}: file not found\n`]);
+      // Written at the end of the run: a --json or --plot in a missing directory is refused before it.
+      const noDir = join(dir, 'no-such-dir');
+      const json = await failure(['--data', `csv:${csv}`, '--classes', 'cat,dog', '--json', join(noDir, 'sim.json')]);
+      assert.deepEqual([json.code, json.stderr], [2, `gossip-learn: simulate: --json: directory ${noDir} does not exist (create it first)\n`]);
+      const plot = await failure(['--data', `csv:${csv}`, '--classes', 'cat,dog', '--plot', join(noDir, 'sim.svg')]);
+      assert.deepEqual([plot.code, plot.stderr], [2, `gossip-learn: simulate: --plot: directory ${noDir} does not exist (create it first)\n`]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AGGREGATOR_NAMES, DEFAULT_AGGREGATOR } from '../../src/train/aggregators/index.ts';
-import { checkDaemonSpecs, ConfigError, envName, loadDaemonConfig, optionSpecs, parseDurationMs, validateDaemonConfig } from '../../src/node/config.ts';
+import { checkDaemonSpecs, ConfigError, envName, loadDaemonConfig, optionSpecs, parseDurationMs, unknownEnvWarnings, validateDaemonConfig } from '../../src/node/config.ts';
 import { DEFAULT_LISTEN_ADDRESS, DEFAULT_METRICS_PORT } from '../../src/node/constants.ts';
 import { CODEC_SPEC_SYNTAX } from '../../src/protocol/codec/index.ts';
 
@@ -82,6 +82,16 @@ describe('daemon config', () => {
     }
   });
 
+  it('names GOSSIP_LEARN_* variables no option reads, with the closest option\'s variable, and only those', () => {
+    const env = { GOSSIP_LEARN_METRIC_PORT: '1', GOSSIP_LEARN_DISTIL: 'false', GOSSIP_LEARN_XYZZY: '1', GOSSIP_LEARN_SWARM: 'x', GOSSIP_LEARN_DISTILL: 'false', GOSSIP_LEARN_NETNS_KEEP: '1', GOSSIP_LEARN_EMPTY: '', HOME: '/root' };
+    assert.deepEqual(unknownEnvWarnings(env), [
+      'GOSSIP_LEARN_DISTIL: no daemon option reads this variable; ignored (did you mean GOSSIP_LEARN_DISTILL?)',
+      'GOSSIP_LEARN_METRIC_PORT: no daemon option reads this variable; ignored (did you mean GOSSIP_LEARN_METRICS_PORT?)',
+      'GOSSIP_LEARN_XYZZY: no daemon option reads this variable; ignored',
+    ]);
+    assert.deepEqual(unknownEnvWarnings(Object.fromEntries(optionSpecs.map((o) => [envName(o.flag), '1']))), []);
+  });
+
   it('takes flags over environment over file', async () => {
     const file = join(dir, 'c.yaml');
     await writeFile(file, 'swarm: from-file\nseed: 7\nmodel: mlp-small\nexchangeIntervalMs: 2s\nbootstrap: [/ip4/127.0.0.1/tcp/1/p2p/x]\n');
@@ -140,7 +150,8 @@ describe('daemon config', () => {
     await rejectsWith(loadDaemonConfig(['--exchange-interval', 'soon'], {}), 'bad-value', /--exchange-interval: not a duration/);
     await rejectsWith(loadDaemonConfig(['--swarm', 'a b'], {}), 'bad-value', /^--swarm: swarm must be/);
     await rejectsWith(loadDaemonConfig([], { GOSSIP_LEARN_METRICS_PORT: 'abc' }), 'bad-value', /^GOSSIP_LEARN_METRICS_PORT: not an integer/);
-    await rejectsWith(loadDaemonConfig(['--config', join(dir, 'missing.yaml')], {}), 'bad-file', /cannot read config file .*ENOENT/);
+    await rejectsWith(loadDaemonConfig(['--config', join(dir, 'missing.yaml')], {}), 'bad-file', new RegExp(`^config file ${join(dir, 'missing.yaml')}: file not found$`));
+    await rejectsWith(loadDaemonConfig(['--config', dir], {}), 'bad-file', new RegExp(`^config file ${dir}: a directory, not a file$`));
     const bad = join(dir, 'bad.json');
     await writeFile(bad, JSON.stringify({ swarm: 'x', colour: 'red' }));
     await rejectsWith(

@@ -50,9 +50,9 @@ async function until<T>(check: () => Promise<T | false>, what: string, timeoutMs
 }
 
 describe('gossip-learn daemon CLI', () => {
-  const run = (args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+  const run = (args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> =>
     new Promise((resolve) => {
-      const child = spawn(process.execPath, [cli, 'daemon', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: daemonEnv() });
+      const child = spawn(process.execPath, [cli, 'daemon', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...daemonEnv(), ...env } });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -65,6 +65,22 @@ describe('gossip-learn daemon CLI', () => {
     assert.equal(code, 0);
     for (const flag of ['--listen', '--bootstrap', '--swarm', '--metrics-port', '--no-distill', '--steps-per-interval', '--duty-cycle', '--exit-with-parent']) {
       assert.match(stdout, new RegExp(`${flag}\\b.*\\(default: `));
+    }
+  });
+
+  it('warns about a GOSSIP_LEARN_* variable no option reads (a typo), naming the closest one', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'gl-env-typo-'));
+    try {
+      const missing = join(stateDir, 'nope.csv');
+      const { code, stderr } = await run(['--state-dir', stateDir, '--data', `csv:${missing}`, '--listen', '/ip4/127.0.0.1/tcp/0', '--metrics-port', '0', '--log-level', 'warn'], {
+        GOSSIP_LEARN_METRIC_PORT: '1',
+      });
+      assert.equal(code, 1, stderr);
+      const lines = stderr.trim().split('\n');
+      assert.equal((JSON.parse(lines[0]!) as { msg: string }).msg, 'GOSSIP_LEARN_METRIC_PORT: no daemon option reads this variable; ignored (did you mean GOSSIP_LEARN_METRICS_PORT?)');
+      assert.equal(lines[1], `gossip-learn daemon: ${missing}: file not found`);
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
     }
   });
 
@@ -176,6 +192,22 @@ describe('gossip-learn daemon (real process)', function () {
     const checkpoint = await loadCheckpoint(join(stateDir, CHECKPOINT_FILE), { modelName: 'mlp-small' });
     assert.ok(checkpoint.age >= ageBefore, `checkpoint age ${checkpoint.age} < ${ageBefore}`);
     assert.deepEqual(await tempFilesIn(stateDir), []);
+  });
+
+  it('exits 0 on a SIGTERM that arrives after the graceful stop, while libp2p still holds the process open', async () => {
+    const stateDir = join(root, 'sigterm-after-stop');
+    const daemon = await startDaemon(stateDir, ['--log-level', 'info']);
+    children.push(daemon.child);
+    let stopped = false;
+    daemon.child.onLine((line, stream) => (stopped ||= stream === 'stderr' && /"msg":"stopped"/.test(line)));
+    process.kill(daemon.pid, 'SIGTERM');
+    await until(async () => stopped, "the daemon's 'stopped' log line", 30_000);
+    assert.equal(daemon.child.running, true, "libp2p's 1 s address debounce timer keeps the process alive after the stop");
+    process.kill(daemon.pid, 'SIGTERM');
+    const exit = await daemon.child.exited;
+    await daemon.child.logClosed;
+    assert.deepEqual(exit, { code: 0, signal: null }, daemon.stderrTail());
+    assert.match(daemon.stderrTail(), /"exitCode":0,"msg":"stopped"/);
   });
 
   it('exits when its parent dies (--exit-with-parent)', async () => {

@@ -9,9 +9,10 @@
  * (exchanges, checkpoint, libp2p) and exits 0. A SIGTERM during that stop is
  * ignored (GNU timeout and some service managers send two at once); a second
  * SIGINT (Ctrl-C pressed again, on purpose) forces exit 130 after deleting
- * the temp files of writes in flight (src/common/atomic-file.ts).
+ * the temp files of writes in flight (src/common/atomic-file.ts). Once the
+ * stop is over (logged `stopped`), a signal exits at once with its code.
  */
-import { checkDaemonSpecs, ConfigError, configHelp, HELP_FLAG_COLUMN_CHARS, loadDaemonConfig, type DaemonConfig, type OptionNamer } from '../../node/config.ts';
+import { checkDaemonSpecs, ConfigError, configHelp, HELP_FLAG_COLUMN_CHARS, loadDaemonConfig, unknownEnvWarnings, type DaemonConfig, type OptionNamer } from '../../node/config.ts';
 import { LISTEN_LINE_PREFIX, METRICS_LINE_PREFIX, PARENT_CHECK_INTERVAL_MS, PEER_ID_LINE_PREFIX } from '../../node/constants.ts';
 import { removeTempFilesInFlightSync } from '../../common/atomic-file.ts';
 import { dataFormatsHelp } from '../../train/dataset.ts';
@@ -115,6 +116,8 @@ export async function run(argv: string[]): Promise<number> {
     },
   });
 
+  for (const warning of unknownEnvWarnings(process.env)) daemon.logger.warn(warning);
+
   let signals = 0;
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((resolve) => (resolveExit = resolve));
@@ -146,6 +149,21 @@ export async function run(argv: string[]): Promise<number> {
   const onSignal = (signal: NodeJS.Signals): void => stopFor({ signal });
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  /**
+   * The graceful stop is over (checkpoint written, libp2p stopped) and ended
+   * with `code`, but the process may live on for about a second: libp2p's
+   * address manager keeps a 1 s debounce timer after its transports close.
+   * Without a handler, a SIGTERM then would kill it (exit 143) and a SIGINT
+   * exit 130 as if the checkpoint had been lost; both now exit with `code`.
+   */
+  const exitOnSignalFrom = (code: number): void => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    daemon.logger.info({ exitCode: code }, 'stopped');
+    const exitNow = (): never => process.exit(code);
+    process.once('SIGINT', exitNow);
+    process.once('SIGTERM', exitNow);
+  };
   // A bug must not kill the daemon silently: the reason goes to the (JSON) log first.
   const onFatal = (err: unknown): void => {
     daemon.logger.fatal({ err, removedTempFiles: removeTempFilesInFlightSync() }, 'uncaught error, exiting');
@@ -189,8 +207,7 @@ export async function run(argv: string[]): Promise<number> {
     // Stopped (signal, parent gone) before start finished: a clean stop, not a failure.
     if ((err as Error).name === 'DaemonStoppedError') {
       const code = await exited;
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      exitOnSignalFrom(code);
       return code;
     }
     process.off('SIGINT', onSignal);
@@ -207,7 +224,6 @@ export async function run(argv: string[]): Promise<number> {
   }
   const code = await exited;
   if (parentWatch !== null) clearInterval(parentWatch);
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  exitOnSignalFrom(code);
   return code;
 }

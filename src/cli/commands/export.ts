@@ -11,6 +11,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readCommandArgs, usageFailure, type UsageFailure } from '../command-args.ts';
+import { outputDirProblem, outputPathProblem } from '../output-path.ts';
 import { DATA_SPEC_HELP } from '../../train/data/spec-help.ts';
 
 const EXPORT_HELP_HINT = '`gossip-learn export --help` lists the options';
@@ -109,6 +110,13 @@ export async function run(argv: string[]): Promise<number> {
   const backendName = values.backend ?? process.env.GOSSIP_LEARN_BACKEND ?? 'auto';
   if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(backendName)) fail(`--backend: '${backendName}' is not one of auto | tensorflow | wasm | cpu`);
 
+  // Checked before the checkpoint is loaded, evaluated and fine-tuned (minutes): the directory and the report file are written last.
+  const outProblem = outputDirProblem(values.out!);
+  if (outProblem !== null) fail(outProblem);
+  if (values.json !== undefined) {
+    const jsonProblem = outputPathProblem(values.json);
+    if (jsonProblem !== null) fail(`--json: ${jsonProblem}`);
+  }
   const [{ CHECKPOINT_FILE }, { packageVersion }, { initBackend }, { exportCheckpoint }, { parseCsvDelimiter }] = await Promise.all([
     import('../../node/constants.ts'),
     import('../../node/version.ts'),

@@ -8,6 +8,7 @@
  */
 import { readCommandArgs, usageFailure, type UsageFailure } from '../command-args.ts';
 import { SwarmKeyError, writeSwarmKey } from '../../node/swarm-key.ts';
+import { outputPathProblem } from '../output-path.ts';
 
 const KEYGEN_HELP_HINT = '`gossip-learn keygen --help` lists the options';
 
@@ -30,6 +31,8 @@ export async function run(argv: string[]): Promise<number> {
   if (values === null) return 0;
   const fail: UsageFailure = usageFailure('keygen');
   if (values.out === undefined || values.out === '') fail(`--out FILE is required; ${KEYGEN_HELP_HINT}`);
+  const outProblem = outputPathProblem(values.out);
+  if (outProblem !== null) fail(`--out: ${outProblem}`);
   try {
     await writeSwarmKey(values.out);
   } catch (err) {

@@ -7,6 +7,7 @@
  *   gossip-learn predict --model mlp-uint8 --data csv:rows.csv --out predictions.json
  */
 import { writeFile } from 'node:fs/promises';
+import { outputPathProblem } from '../output-path.ts';
 import { join } from 'node:path';
 import { readCommandArgs, usageFailure, type UsageFailure } from '../command-args.ts';
 import { DATA_SPEC_HELP } from '../../train/data/spec-help.ts';
@@ -29,14 +30,19 @@ Options:
   --data SPEC        ${DATA_SPEC_HELP} (required)
   --classes NAMES    class names in index order, comma separated (default: the export's)
   --csv-delimiter C  the CSV delimiter, one character or tab (default: detected)
-  --split NAME       test | train: which split of the data to run (default: test)
+  --split NAME       test | train | all: which rows to run; all (csv: and images:
+                     only) is every row of the file, in file order (default: test)
+  --no-labels        the csv: file has no label column (every column a feature):
+                     predict every row (--split all), no accuracy
   --out FILE         write the predictions here; - for stdout (default: none, only the accuracy)
   --format NAME      csv | json (default: from --out's extension, else csv)
   --backend NAME     auto | tensorflow | wasm | cpu (default: auto)
   -v, --version      print the version and exit
   -h, --help         show this help
 
-CSV columns: index, label, class_name, true_label, p0 .. p<K-1>.
+CSV columns: index, label, class_name, true_label, p0 .. p<K-1> (index: the
+row's place in the split; with --split all, its data row in the file, from 0;
+true_label empty with --no-labels).
 JSON: {"model": {...}, "accuracy": X, "predictions": [{"label", "className", "trueLabel", "probabilities"}]}.`;
 
 /** Runs the command; exit 0 on success. Bad flags, a missing or malformed model, bad data: CliUsageError (one line, exit 2). */
@@ -46,6 +52,7 @@ export async function run(argv: string[]): Promise<number> {
     data: { type: 'string' },
     classes: { type: 'string' },
     'csv-delimiter': { type: 'string' },
+    'no-labels': { type: 'boolean' },
     split: { type: 'string' },
     out: { type: 'string' },
     format: { type: 'string' },
@@ -56,10 +63,20 @@ export async function run(argv: string[]): Promise<number> {
   const fail: UsageFailure = usageFailure('predict');
   if (values.model === undefined || values.model === '') fail(`--model DIR is required; ${PREDICT_HELP_HINT}`);
   if (values.data === undefined || values.data === '') fail(`--data SPEC is required; ${PREDICT_HELP_HINT}`);
-  const split = values.split ?? 'test';
-  if (split !== 'test' && split !== 'train') fail(`--split: '${split}' is not one of test | train`);
+  const unlabelled = values['no-labels'] === true;
+  if (unlabelled && !values.data!.startsWith('csv:')) fail(`--no-labels: csv: data only (${values.data} has its labels)`);
+  if (unlabelled && values.split !== undefined && values.split !== 'all') fail(`--no-labels runs every row of the file: --split all (its default), not '${values.split}'`);
+  const split = values.split ?? (unlabelled ? 'all' : 'test');
+  if (split !== 'test' && split !== 'train' && split !== 'all') fail(`--split: '${split}' is not one of test | train | all`);
+  if (split === 'all' && !values.data!.startsWith('csv:') && !values.data!.startsWith('images:')) {
+    fail(`--split all: ${values.data} has fixed train and test splits; give --split test or --split train`);
+  }
   const format = values.format ?? (values.out?.endsWith('.json') === true ? 'json' : 'csv');
   if (format !== 'csv' && format !== 'json') fail(`--format: '${format}' is not one of csv | json`);
+  if (values.out !== undefined && values.out !== '-') {
+    const outProblem = outputPathProblem(values.out);
+    if (outProblem !== null) fail(`--out: ${outProblem}`);
+  }
   const givenClasses = values.classes === undefined ? null : values.classes.split(',').map((c) => c.trim()).filter((c) => c !== '');
   if (givenClasses !== null && givenClasses.length < 2) fail(`--classes: name at least 2 classes, comma separated, in index order (got '${values.classes}')`);
   const backendName = values.backend ?? process.env.GOSSIP_LEARN_BACKEND ?? 'auto';
@@ -85,34 +102,39 @@ export async function run(argv: string[]): Promise<number> {
       // The export's schema: its classes name text labels, its statistics normalize raw features (the model was trained on normalized ones).
       const data = await loadDataset(values.data!, {
         classes: givenClasses ?? metadata?.classes ?? null,
+        classesOrigin: givenClasses === null ? `the model (${join(values.model!, 'model.json')})` : '--classes',
         normalization: metadata?.schema.normalization == null ? null : { ...metadata.schema.normalization, origin: `the normalization of ${join(values.model!, 'model.json')}` },
         csvDelimiter,
         imageShape: metadata?.schema.imageShape ?? null,
+        // Every row of the file, in order, as the test rows (the way a shared --test-data file is read).
+        ...(split === 'all' ? { testData: values.data! } : {}),
+        unlabelled,
       });
-      const rows = split === 'test' ? data.test : data.train;
+      const rows = split === 'train' ? data.train : data.test;
       const inputSize = flatInputSize(model);
       if (inputSize !== data.featureCount) fail(`the model in ${values.model} takes ${inputSize ?? 'a non-flat input'} features per row, ${values.data} has ${data.featureCount}`);
       const logits = predictLogits(model, rows.x, rows.count);
       const numClasses = logits.length / Math.max(rows.count, 1);
-      if (numClasses !== data.numClasses) fail(`the model in ${values.model} outputs ${numClasses} classes, ${values.data} has ${data.numClasses}`);
+      if (!unlabelled && numClasses !== data.numClasses) fail(`the model in ${values.model} outputs ${numClasses} classes, ${values.data} has ${data.numClasses}`);
       const classes = classNamesOf(data) ?? metadata?.classes ?? null;
       const predictions = toPredictions(logits, rows.count, classes);
       let correct = 0;
       predictions.forEach((p, i) => {
         if (p.label === rows.y[i]) correct++;
       });
-      const accuracy = rows.count === 0 ? Number.NaN : correct / rows.count;
+      const accuracy = unlabelled ? null : rows.count === 0 ? Number.NaN : correct / rows.count;
+      const trueLabel = (i: number): number | null => (unlabelled ? null : rows.y[i]!);
       if (values.out !== undefined) {
         const text =
           format === 'json'
             ? `${JSON.stringify({
                 model: metadata === null ? null : { name: metadata.model.name, hash: metadata.model.hash, age: metadata.model.age, quantize: metadata.compression.quantize, prune: metadata.compression.prune },
                 accuracy,
-                predictions: predictions.map((p, i) => ({ label: p.label, className: p.className, trueLabel: rows.y[i], probabilities: p.probabilities })),
+                predictions: predictions.map((p, i) => ({ label: p.label, className: p.className, trueLabel: trueLabel(i), probabilities: p.probabilities })),
               })}\n`
             : [
                 ['index', 'label', 'class_name', 'true_label', ...Array.from({ length: numClasses }, (_, k) => `p${k}`)].join(','),
-                ...predictions.map((p, i) => [i, p.label, csvCell(p.className ?? ''), rows.y[i], ...p.probabilities.map((q) => q.toPrecision(6))].join(',')),
+                ...predictions.map((p, i) => [i, p.label, csvCell(p.className ?? ''), trueLabel(i) ?? '', ...p.probabilities.map((q) => q.toPrecision(6))].join(',')),
               ].join('\n') + '\n';
         if (values.out === '-') {
           // A reader that stops early (| head) is no error.
@@ -125,8 +147,8 @@ export async function run(argv: string[]): Promise<number> {
       }
       // With predictions on stdout the summary goes to stderr, so the CSV/JSON stays clean.
       const summary = values.out === '-' ? console.error : console.log;
-      summary(`accuracy: ${accuracy.toFixed(4)}`);
-      summary(`rows: ${rows.count} (${values.data} ${split} split), model ${metadata?.model.name ?? 'unknown'}${metadata === null ? '' : `, weights ${metadata.compression.quantize}${metadata.compression.prune > 0 ? `, pruned ${metadata.compression.prune}` : ''}`}`);
+      if (accuracy !== null) summary(`accuracy: ${accuracy.toFixed(4)}`);
+      summary(`rows: ${rows.count} (${values.data} ${split === 'all' ? 'all rows' : `${split} split`}), model ${metadata?.model.name ?? 'unknown'}${metadata === null ? '' : `, weights ${metadata.compression.quantize}${metadata.compression.prune > 0 ? `, pruned ${metadata.compression.prune}` : ''}`}`);
       return 0;
     } finally {
       model.dispose();

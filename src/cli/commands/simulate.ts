@@ -11,6 +11,7 @@
 import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { parseSimulateOptions, SIMULATE_LOCAL_STEPS_PER_EXCHANGE, type SimulateOptions } from '../simulate-options.ts';
+import { checkOutputPath } from '../output-path.ts';
 import { CliUsageError } from '../usage-error.ts';
 
 /** Typed input errors whose message is enough for the user. */
@@ -129,6 +130,10 @@ export async function run(argv: string[]): Promise<number> {
   if (parsed.kind === 'help') {
     console.log(parsed.text);
     return 0;
+  }
+  // Written only at the end of the run: a missing directory is said now, not after the simulation.
+  for (const [flag, path] of [['--json', parsed.options.json], ['--plot', parsed.options.plot]] as const) {
+    if (path !== null) await checkOutputPath(`simulate: ${flag}`, path);
   }
   try {
     return await simulateCommand(parsed.options);

@@ -49,7 +49,12 @@ export interface CsvOptions {
   classes: string[] | null;
   /** The cell delimiter (--csv-delimiter); null: detected from the first lines. */
   delimiter: string | null;
+  /** True: no label column, every column is a feature and every label is UNLABELLED (rows to predict: predict --no-labels). */
+  unlabelled?: boolean;
 }
+
+/** The label of a row of an unlabelled file (CsvOptions.unlabelled): no class index. */
+export const UNLABELLED = -1;
 
 /** A whole CSV file as numbers. */
 export interface CsvTable {
@@ -145,6 +150,12 @@ export async function readCsvTable(path: string, options: CsvOptions): Promise<C
     const hasHeader = firstIsText.every(Boolean) || (second !== null && firstIsText.some((isText, c) => isText && parseNumber(second[c] ?? '') !== null));
     header = hasHeader ? first : null;
     columnCount = first.length;
+    if (options.unlabelled === true) {
+      labelColumn = -1;
+      rows = new GrowingRows(columnCount);
+      features = new Float32Array(columnCount);
+      return;
+    }
     if (columnCount < 2) {
       const others = [',', ';', '\t'].filter((d) => d !== delimiter && sample.split('\n', 1)[0]!.includes(d));
       const hint = others.length > 0 ? `; the first line holds ${others.map(shownDelimiter).join(' and ')}: try --csv-delimiter ${others[0] === '\t' ? 'tab' : `'${others[0]}'`}` : '';
@@ -170,12 +181,16 @@ export async function readCsvTable(path: string, options: CsvOptions): Promise<C
       const cell = record[c]!;
       const value = parseNumber(cell);
       if (value === null) {
-        const hint = isDecimalCommaNumber(cell) ? `; a decimal comma? write ${cell.replace(',', '.')} (numbers use a decimal point)` : '';
+        const hint = isDecimalCommaNumber(cell)
+          ? `; a decimal comma? write ${cell.replace(',', '.')} (numbers use a decimal point)`
+          : options.unlabelled === true
+            ? ' (without labels every column is a feature)'
+            : '';
         throw new DataError('bad-csv', `${where(line)}, column ${columnName(c)}: '${cell}' is not a number${hint}`, path);
       }
       features[f++] = value;
     }
-    rows!.push(features, labelOf(record[labelColumn]!, line));
+    rows!.push(features, labelColumn < 0 ? UNLABELLED : labelOf(record[labelColumn]!, line));
   };
 
   try {
@@ -205,15 +220,17 @@ export async function readCsvTable(path: string, options: CsvOptions): Promise<C
   }
   const table = rows! as GrowingRows;
   const headerNames = header as string[] | null;
+  if (table.count === 0) throw new DataError('empty', `${path}: no rows below the header`, path);
   const numClasses = labels.numClasses;
-  if (numClasses < 2) {
+  if (numClasses < 2 && options.unlabelled !== true) {
     throw new DataError('bad-label', `${path}: the label column ${columnName(labelColumn)} has a single class; declare all classes of the swarm with --classes NAME,NAME,... and a node may hold one`, path);
   }
+  const featureCount = labelColumn < 0 ? columnCount : columnCount - 1;
   return {
     featureNames: headerNames === null ? null : headerNames.filter((_, c) => c !== labelColumn),
-    featureCount: columnCount - 1,
+    featureCount,
     numClasses,
-    x: table.x.subarray(0, table.count * (columnCount - 1)),
+    x: table.x.subarray(0, table.count * featureCount),
     y: table.y.subarray(0, table.count),
     count: table.count,
   };

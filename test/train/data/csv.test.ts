@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { detectDelimiter, parseCsvDelimiter } from '../../../src/train/data/csv-delimiter.ts';
-import { readCsvTable } from '../../../src/train/data/csv.ts';
+import { readCsvTable, UNLABELLED } from '../../../src/train/data/csv.ts';
 import { DataError } from '../../../src/train/data/types.ts';
 
 const undeclared = { classes: null, delimiter: null };
@@ -53,6 +53,23 @@ describe('readCsvTable', () => {
     await assert.rejects(
       readCsvTable(path, undeclared),
       dataError('bad-label', `${path}: the label column 2 has a single class; declare all classes of the swarm with --classes NAME,NAME,... and a node may hold one`),
+    );
+  });
+
+  it('names a file with a header and no rows below it as empty, with or without classes', async () => {
+    const path = await file('header-only.csv', 'x,label\r\n');
+    await assert.rejects(readCsvTable(path, undeclared), dataError('empty', `${path}: no rows below the header`));
+    await assert.rejects(readCsvTable(path, { classes: ['cat', 'dog'], delimiter: null }), dataError('empty', `${path}: no rows below the header`));
+  });
+
+  it('reads an unlabelled file: every column a feature, every label UNLABELLED, a text cell named', async () => {
+    const path = await file('unlabelled.csv', 'a;b\n1;2\n3;4\n5;6\n');
+    const table = await readCsvTable(path, { classes: ['cat', 'dog'], delimiter: null, unlabelled: true });
+    assert.deepEqual([table.featureNames, table.featureCount, table.count, [...table.x], [...table.y]], [['a', 'b'], 2, 3, [1, 2, 3, 4, 5, 6], [UNLABELLED, UNLABELLED, UNLABELLED]]);
+    const labelled = await file('labelled.csv', 'a,label\n1,cat\n2,dog\n');
+    await assert.rejects(
+      readCsvTable(labelled, { classes: ['cat', 'dog'], delimiter: null, unlabelled: true }),
+      dataError('bad-csv', `${labelled}: row 2, column 2 ('label'): 'cat' is not a number (without labels every column is a feature)`),
     );
   });
 
