@@ -2,14 +2,13 @@ import { strict as assert } from 'node:assert';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/train/backend.ts';
 import { datasetSchema } from '../../src/train/data/schema.ts';
 import { loadDataset } from '../../src/train/dataset.ts';
 import { buildModel, modelHash } from '../../src/train/models.ts';
 import { runScript } from '../helpers/scripts.ts';
 import { blobs, blobsCsv } from '../helpers/blobs.ts';
-import { saveModelDir } from '../helpers/model-files.ts';
+import { saveBlobModelFiles } from '../helpers/model-files.ts';
 
 
 
@@ -33,12 +32,7 @@ describe('benchmarks on --model PATH/model.json', function () {
     dir = await mkdtemp(join(tmpdir(), 'gossip-bench-model-file-'));
     csv = join(dir, 'blobs.csv');
     await writeFile(csv, blobsCsv(blobs(600, 3)));
-    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [8], units: 6, activation: 'relu' }), tf.layers.dense({ units: 4, activation: 'softmax' })] });
-    file = await saveModelDir(model, join(dir, 'model'));
-    model.dispose();
-    const narrow = tf.sequential({ layers: [tf.layers.dense({ inputShape: [8], units: 3 })] });
-    threeOutputs = await saveModelDir(narrow, join(dir, 'three'));
-    narrow.dispose();
+    ({ fits: file, threeOutputs } = await saveBlobModelFiles(dir));
     const loaded = await buildModel(file, { featureCount: 8, imageShape: null, numClasses: 4, seed: 1 });
     hash = modelHash(loaded, datasetSchema(await loadDataset(`csv:${csv}`)));
     loaded.dispose();

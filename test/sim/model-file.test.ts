@@ -11,9 +11,8 @@ import { simulateSwarm, type SwarmConfig } from '../../src/sim/swarm.ts';
 import { initBackend } from '../../src/train/backend.ts';
 import type { Dataset } from '../../src/train/dataset.ts';
 import { buildModel, ModelError, modelHash } from '../../src/train/models.ts';
-import { getFlatParams } from '../../src/train/params.ts';
 import { blobDataset } from '../helpers/blobs.ts';
-import { saveModelDir } from '../helpers/model-files.ts';
+import { saveBlobModelFiles } from '../helpers/model-files.ts';
 
 const data: Dataset = blobDataset();
 const training = { optimizer: 'adam' as const, learningRate: 0.01, batchSize: 16 };
@@ -29,13 +28,7 @@ describe('the simulator on a model file (--model PATH/model.json)', function () 
   before(async () => {
     await initBackend('wasm');
     dir = await mkdtemp(join(tmpdir(), 'gossip-sim-model-file-'));
-    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [8], units: 6, activation: 'relu' }), tf.layers.dense({ units: 4, activation: 'softmax' })] });
-    fileParams = getFlatParams(model);
-    file = await saveModelDir(model, join(dir, 'model'));
-    model.dispose();
-    const narrow = tf.sequential({ layers: [tf.layers.dense({ inputShape: [8], units: 3 })] });
-    threeOutputs = await saveModelDir(narrow, join(dir, 'three'));
-    narrow.dispose();
+    ({ fits: file, fitsParams: fileParams, threeOutputs } = await saveBlobModelFiles(dir));
     const loaded = await buildModel(file, { featureCount: 8, imageShape: null, numClasses: 4, seed: 1 });
     fileHash = modelHash(loaded); // blobs declare no schema: the hash is the topology's alone
     loaded.dispose();
