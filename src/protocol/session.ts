@@ -15,6 +15,14 @@
  * full quantized SNAPSHOT. Each start has a fresh `incarnation`; a peer with
  * a new incarnation lost its replicas, so both directions resync.
  *
+ * Shared initial model (`initialParams`): nodes of a swarm usually start from
+ * the same seeded parameters. When both sides hold them, a pair's first model
+ * frame is an ordinary delta against that initial model (its baseId is
+ * baseIdOf(initialParams)) instead of a snapshot. A receiver without a replica
+ * of the sender takes its own initial params as the base if the ids match; if
+ * not (different seed, no initial params), the base is unknown as for any lost
+ * base: NEED_BASE, and the resync that follows is always a real SNAPSHOT.
+ *
  * One exchange = one stream. Initiator and responder each drive an
  * `Exchange`; every frame read from the stream goes into `handle`, every
  * frame it returns is written back, until `done`:
@@ -97,6 +105,13 @@ export interface SessionConfig {
   codec: string;
   /** Codec for snapshots. */
   snapshotCodec?: string;
+  /**
+   * The model every node of the swarm starts from (before training or a
+   * checkpoint restore), paramCount values; copied. With it, a pair's first
+   * model frame is a delta against it rather than a snapshot (see the file
+   * comment). Omit to always start pairs with a snapshot.
+   */
+  initialParams?: Float32Array;
   maxPeerRecords?: number;
   /** Uniform [0,1) source for stochastic rounding; omit for round-to-nearest. */
   random?: () => number;
@@ -116,7 +131,7 @@ export interface PeerEstimate {
   selfReplica: Float32Array | null;
   age: number;
   samplesSeen: number;
-  /** Whether this estimate came from a full snapshot (fresh pair) or a delta. */
+  /** Whether this estimate started a fresh pair (a full snapshot, or a first delta against the shared initial model) rather than continuing one. */
   fromSnapshot: boolean;
 }
 
@@ -192,16 +207,24 @@ function emptyBytes(): FrameBytes {
 }
 
 export class SessionTable {
-  readonly config: Readonly<Required<Omit<SessionConfig, 'random'>>> & { random: (() => number) | undefined };
+  readonly config: Readonly<Required<Omit<SessionConfig, 'random' | 'initialParams'>>> & { random: (() => number) | undefined };
   readonly stats: SessionStats = { sent: emptyBytes(), received: emptyBytes(), snapshotsSent: 0, needBaseSent: 0, exchangesCompleted: 0, merges: 0, busy: 0 };
   private readonly records: LruMap<string, PeerRecord>;
   /** Codecs by spec: peers may name any spec, so the cache is bounded (our own two specs stay hot). */
   private readonly codecs = new LruMap<string, Codec>(MAX_CODEC_CACHE);
   private sequence = 0;
   private lockCounter = 0;
+  /** Own copy of SessionConfig.initialParams and its base id (null: pairs start with snapshots). */
+  private readonly initial: { params: Float32Array; baseId: string } | null;
 
   constructor(config: SessionConfig) {
     if (!Number.isSafeInteger(config.paramCount) || config.paramCount <= 0) throw new SessionError('bad-local', `paramCount must be a positive integer, got ${config.paramCount}`);
+    if (config.initialParams !== undefined && config.initialParams.length !== config.paramCount) throw new SessionError('bad-local', `initial model has ${config.initialParams.length} parameters, expected ${config.paramCount}`);
+    if (config.initialParams === undefined) this.initial = null;
+    else {
+      const params = Float32Array.from(config.initialParams);
+      this.initial = { params, baseId: baseIdOf(params) };
+    }
     this.config = {
       swarmId: config.swarmId,
       modelHash: config.modelHash,
@@ -226,7 +249,7 @@ export class SessionTable {
     const record = this.lock(peerId, true);
     const exchange = new Exchange(this, record, 'initiator');
     try {
-      const frame = this.modelFrame(record, local, MessageType.PUSH);
+      const frame = this.modelFrame(record, local, MessageType.PUSH, true);
       return { exchange, frames: [frame], sent: this.account([frame], this.takePayload()) };
     } catch (error) {
       exchange.close();
@@ -329,13 +352,20 @@ export class SessionTable {
 
   /**
    * @internal Our model for this peer: a delta against selfReplica when the
-   * pair has one, else a full snapshot (and the pair's self direction restarts).
+   * pair has one; else, when `fromInitial` and initial params are configured, a
+   * delta against them (the self direction restarts at the shared initial
+   * model); else a full snapshot (and the pair's self direction restarts).
+   * Answers to NEED_BASE pass `fromInitial` false: the peer expects a SNAPSHOT.
    * The replica is advanced at send time; a lost frame shows up as a base
    * mismatch on the next exchange.
    */
-  modelFrame(record: PeerRecord, local: LocalModel, deltaType: FrameHeader['type']): Uint8Array {
+  modelFrame(record: PeerRecord, local: LocalModel, deltaType: FrameHeader['type'], fromInitial: boolean): Uint8Array {
     if (local.params.length !== this.config.paramCount) throw new SessionError('bad-local', `local model has ${local.params.length} parameters, expected ${this.config.paramCount}`);
     const options = this.config.random ? { random: this.config.random } : {};
+    if ((record.selfReplica === null || record.selfBaseId === null) && fromInitial && this.initial !== null) {
+      record.selfReplica = Float32Array.from(this.initial.params);
+      record.selfBaseId = this.initial.baseId;
+    }
     if (record.selfReplica === null || record.selfBaseId === null) {
       const codec = this.codecFor(this.config.snapshotCodec);
       const payload = codec.encode(local.params, options);
@@ -401,13 +431,18 @@ export class SessionTable {
       record.incarnation = header.incarnation;
       return this.estimate(record, header, true);
     }
-    if (record.incarnation !== header.incarnation || record.peerReplica === null || record.peerBaseId !== header.baseId) return null;
+    const continues = record.incarnation === header.incarnation && record.peerReplica !== null && record.peerBaseId === header.baseId;
+    // A delta against the shared initial model starts the peer direction afresh (like a snapshot).
+    const fromInitial = !continues && this.initial !== null && header.baseId === this.initial.baseId;
+    if (!continues && !fromInitial) return null;
     // Decode fully before touching the replica: a bad payload leaves the pair intact.
     const decoded = codec.decode(payload, this.config.paramCount);
-    const replica = record.peerReplica;
+    const replica = continues ? record.peerReplica! : Float32Array.from(this.initial!.params);
     for (let i = 0; i < replica.length; i++) replica[i] = replica[i]! + decoded[i]!;
+    record.peerReplica = replica;
     record.peerBaseId = baseIdOf(replica);
-    return this.estimate(record, header, false);
+    record.incarnation = header.incarnation;
+    return this.estimate(record, header, fromInitial);
   }
 
   private estimate(record: PeerRecord, header: FrameHeader, fromSnapshot: boolean): PeerEstimate {
@@ -540,12 +575,13 @@ export class Exchange {
         if (record.incarnation !== header.incarnation) this.table.resetPair(record, header.incarnation);
         const merge = this.table.applyModel(record, header, payload);
         if (merge === null) return this.needBase(local);
-        return this.reply(record, local, merge);
+        return this.reply(record, local, merge, true);
       }
       case 'awaiting-snapshot': {
         if (header.type !== T.SNAPSHOT) this.unexpected(header);
         const merge = this.table.applyModel(record, header, payload)!;
-        if (this.role === 'responder') return this.reply(record, local, merge);
+        // The initiator could not use our base: if we have no replica for it either, it gets a snapshot.
+        if (this.role === 'responder') return this.reply(record, local, merge, false);
         return this.emit([], merge, 'done', 'merged');
       }
       case 'replied': {
@@ -553,7 +589,7 @@ export class Exchange {
         if (header.type !== T.NEED_BASE || this.answeredNeedBase) this.unexpected(header);
         this.answeredNeedBase = true;
         this.table.resetSelfDirection(record);
-        return this.emit([this.table.modelFrame(record, local, T.REPLY)], null, 'done');
+        return this.emit([this.table.modelFrame(record, local, T.REPLY, false)], null, 'done');
       }
       case 'awaiting-reply': {
         switch (header.type) {
@@ -569,7 +605,7 @@ export class Exchange {
             // The responder restarted: our replica of it is void as well.
             if (record.incarnation !== header.incarnation) this.table.resetPair(record, header.incarnation);
             else this.table.resetSelfDirection(record);
-            return this.emit([this.table.modelFrame(record, local, T.PUSH)], null, 'awaiting-reply');
+            return this.emit([this.table.modelFrame(record, local, T.PUSH, false)], null, 'awaiting-reply');
           }
           case T.BUSY:
             return this.emit([], null, 'done', 'busy');
@@ -584,9 +620,9 @@ export class Exchange {
     }
   }
 
-  /** Responder: answer with our model; stay open for one NEED_BASE unless the initiator closes. */
-  private reply(record: PeerRecord, local: LocalModel, merge: PeerEstimate): Omit<ExchangeStep, 'received'> {
-    const frame = this.table.modelFrame(record, local, MessageType.REPLY);
+  /** Responder: answer with our model (`fromInitial`: see SessionTable.modelFrame); stay open for one NEED_BASE unless the initiator closes. */
+  private reply(record: PeerRecord, local: LocalModel, merge: PeerEstimate, fromInitial: boolean): Omit<ExchangeStep, 'received'> {
+    const frame = this.table.modelFrame(record, local, MessageType.REPLY, fromInitial);
     // Our replica as the peer now holds it (the reply just advanced or created it), for CHOCO steps:
     // on a first contact it did not exist yet when the request was applied.
     merge.selfReplica = record.selfReplica;
