@@ -18,7 +18,11 @@
  * Shared initial model (`initialParams`): nodes of a swarm usually start from
  * the same seeded parameters. When both sides hold them, a pair's first model
  * frame is an ordinary delta against that initial model (its baseId is
- * baseIdOf(initialParams)) instead of a snapshot. A receiver without a replica
+ * baseIdOf(initialParams)) instead of a snapshot, as long as the copy it gives
+ * the peer is no coarser (L2) than the snapshot's: while the model is near
+ * its start (bench:convergence) it costs a fraction of a snapshot; far from it
+ * (50% frame loss, pairs formed late: test/sim/swarm.test.ts) one sparse
+ * delta keeps too little of the change, and the snapshot goes out. A receiver without a replica
  * of the sender takes its own initial params as the base if the ids match; if
  * not (different seed, no initial params), the base is unknown as for any lost
  * base: NEED_BASE, and the resync that follows is always a real SNAPSHOT.
@@ -164,6 +168,8 @@ export interface SessionStats {
   sent: FrameBytes;
   received: FrameBytes;
   snapshotsSent: number;
+  /** First frames of a pair sent as a delta against the shared initial model instead of a snapshot. */
+  initialDeltasSent: number;
   needBaseSent: number;
   exchangesCompleted: number;
   merges: number;
@@ -202,13 +208,22 @@ function addBytes(total: FrameBytes, more: FrameBytes): void {
   total.metaBytes += more.metaBytes;
 }
 
+function squaredDistance(x: Float32Array, y: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) {
+    const d = x[i]! - y[i]!;
+    sum += d * d;
+  }
+  return sum;
+}
+
 function emptyBytes(): FrameBytes {
   return { frames: 0, modelFrames: 0, payloadBytes: 0, metaBytes: 0 };
 }
 
 export class SessionTable {
   readonly config: Readonly<Required<Omit<SessionConfig, 'random' | 'initialParams'>>> & { random: (() => number) | undefined };
-  readonly stats: SessionStats = { sent: emptyBytes(), received: emptyBytes(), snapshotsSent: 0, needBaseSent: 0, exchangesCompleted: 0, merges: 0, busy: 0 };
+  readonly stats: SessionStats = { sent: emptyBytes(), received: emptyBytes(), snapshotsSent: 0, initialDeltasSent: 0, needBaseSent: 0, exchangesCompleted: 0, merges: 0, busy: 0 };
   private readonly records: LruMap<string, PeerRecord>;
   /** Codecs by spec: peers may name any spec, so the cache is bounded (our own two specs stay hot). */
   private readonly codecs = new LruMap<string, Codec>(MAX_CODEC_CACHE);
@@ -353,8 +368,9 @@ export class SessionTable {
   /**
    * @internal Our model for this peer: a delta against selfReplica when the
    * pair has one; else, when `fromInitial` and initial params are configured, a
-   * delta against them (the self direction restarts at the shared initial
-   * model); else a full snapshot (and the pair's self direction restarts).
+   * delta against them if the replica it creates is no farther (L2) from our
+   * model than the snapshot's; else a full snapshot (either way the pair's self
+   * direction restarts).
    * Answers to NEED_BASE pass `fromInitial` false: the peer expects a SNAPSHOT.
    * The replica is advanced at send time; a lost frame shows up as a base
    * mismatch on the next exchange.
@@ -362,14 +378,22 @@ export class SessionTable {
   modelFrame(record: PeerRecord, local: LocalModel, deltaType: FrameHeader['type'], fromInitial: boolean): Uint8Array {
     if (local.params.length !== this.config.paramCount) throw new SessionError('bad-local', `local model has ${local.params.length} parameters, expected ${this.config.paramCount}`);
     const options = this.config.random ? { random: this.config.random } : {};
-    if ((record.selfReplica === null || record.selfBaseId === null) && fromInitial && this.initial !== null) {
-      record.selfReplica = Float32Array.from(this.initial.params);
-      record.selfBaseId = this.initial.baseId;
-    }
     if (record.selfReplica === null || record.selfBaseId === null) {
       const codec = this.codecFor(this.config.snapshotCodec);
       const payload = codec.encode(local.params, options);
-      record.selfReplica = codec.decode(payload, this.config.paramCount);
+      const snapshot = codec.decode(payload, this.config.paramCount);
+      if (fromInitial && this.initial !== null) {
+        const first = this.initialDelta(local.params, options);
+        // The peer merges what the first frame gives it: never a coarser copy than the snapshot would be
+        // (a model far from the initial one keeps little of its change in one sparse delta).
+        if (first !== null && first.squaredError <= squaredDistance(local.params, snapshot)) {
+          record.selfReplica = first.replica;
+          record.selfBaseId = baseIdOf(first.replica);
+          this.stats.initialDeltasSent += 1;
+          return this.withPayload(this.header(deltaType, this.initial.baseId, local.age, local.samplesSeen, first.codec), first.payload);
+        }
+      }
+      record.selfReplica = snapshot;
       record.selfBaseId = baseIdOf(record.selfReplica);
       this.stats.snapshotsSent += 1;
       // A snapshot names the replica it creates, so the receiver can verify it decoded the same thing.
@@ -385,6 +409,19 @@ export class SessionTable {
     for (let i = 0; i < replica.length; i++) replica[i] = replica[i]! + decoded[i]!;
     record.selfBaseId = baseIdOf(replica);
     return this.withPayload(this.header(deltaType, base, local.age, local.samplesSeen, codec.spec), payload);
+  }
+
+  /** The delta codec's frame against the initial params: payload, the replica it creates on both sides and that replica's squared error against `params`. */
+  private initialDelta(params: Float32Array, options: { random?: () => number }): { payload: Uint8Array; replica: Float32Array; squaredError: number; codec: string } | null {
+    if (this.initial === null) return null;
+    const codec = this.codecFor(this.config.codec);
+    const init = this.initial.params;
+    const delta = new Float32Array(init.length);
+    for (let i = 0; i < delta.length; i++) delta[i] = params[i]! - init[i]!;
+    const payload = codec.encode(delta, options);
+    const replica = codec.decode(payload, this.config.paramCount);
+    for (let i = 0; i < replica.length; i++) replica[i] = init[i]! + replica[i]!;
+    return { payload, replica, squaredError: squaredDistance(params, replica), codec: codec.spec };
   }
 
   private pendingPayload = { bytes: 0, frames: 0 };

@@ -325,6 +325,7 @@ describe('Session with a shared initial model', () => {
     assert.equal(first.initiator.outcome, 'merged');
     assert.equal(first.responder.outcome, 'merged');
     assert.equal(a.stats.snapshotsSent + b.stats.snapshotsSent, 0);
+    assert.equal(a.stats.initialDeltasSent + b.stats.initialDeltasSent, 2);
     assert.ok(first.initiatorMerge?.fromSnapshot && first.responderMerge?.fromSnapshot, 'a first delta against the initial model starts a fresh pair');
     // B's replica of A is exactly what A believes B holds, and the other way round.
     assert.ok(bitsEqual(first.responderMerge?.params, first.initiatorMerge?.selfReplica));
@@ -341,6 +342,18 @@ describe('Session with a shared initial model', () => {
     assert.deepEqual(second.types, ['PUSH', 'REPLY']);
     assert.ok(second.initiatorMerge && !second.initiatorMerge.fromSnapshot);
     assert.ok(bitsEqual(second.responderMerge?.params, second.initiatorMerge.selfReplica));
+  });
+
+  it('sends a snapshot instead when the model moved so far from the initial one that a sparse delta would give a coarser copy', () => {
+    const a = withInit('inc-a');
+    const b = withInit('inc-b');
+    // model(n) is unrelated to INIT: top 5% of the difference leaves most of it out, a 4-bit snapshot does not.
+    const first = exchange(a, 'A', model(1), b, 'B', trained(2));
+    assert.deepEqual(first.types, ['SNAPSHOT', 'REPLY']);
+    assert.equal(a.stats.snapshotsSent, 1);
+    assert.equal(a.stats.initialDeltasSent, 0);
+    assert.equal(b.stats.initialDeltasSent, 1);
+    assert.deepEqual(exchange(a, 'A', model(1), b, 'B', trained(2)).types, ['PUSH', 'REPLY']);
   });
 
   it('falls back to NEED_BASE and a snapshot when the peer started from another model, then sends deltas', () => {
