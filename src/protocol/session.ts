@@ -74,17 +74,19 @@ import { LruMap } from '../common/lru.ts';
 import { monotonicNowMs } from '../common/clock.ts';
 
 /**
- * Codec for full snapshots (first contact, resync). Dense 4-bit: the replica
- * it starts is refined by every later delta (error feedback), so the first
- * copy need not be precise; q8+deflate cost ~2.5x the bytes and snapshots
- * were most of what compressed gossip sent (npm run bench:convergence).
- * Not 2-bit: q2+deflate (21.1 kB for mlp against 51.3 kB) took
- * bench:convergence past 100x fewer bytes than f32 at H = 15 (seed 1 / 2 / 3:
- * 1.22 / 1.24 / 1.21 MB per node against 1.33 / 1.36 / 1.32 MB), but there
- * every pair starts at the shared initial model, where a coarse copy costs
- * nothing; in the 20-node swarm with 50% of the frames lost, where resyncs
- * are frequent, it ended at 65.3% mean accuracy, below the 75% that
- * test/sim/swarm.test.ts requires and q4+deflate meets.
+ * Codec for full snapshots (first contact without a usable initial model,
+ * resync). Dense 4-bit: the replica it starts is refined by every later delta
+ * (error feedback), so the first copy need not be precise; q8+deflate cost
+ * ~2.5x the bytes and snapshots were most of what compressed gossip sent
+ * (npm run bench:convergence). Not 2-bit: q2+deflate (21.1 kB for mlp
+ * against 51.3 kB) took bench:convergence past 100x fewer bytes than f32 at
+ * H = 15 (seed 1 / 2 / 3: 1.22 / 1.24 / 1.21 MB per node against 1.33 / 1.36 /
+ * 1.32 MB), but in the 20-node swarm with 50% of the frames lost, where
+ * resyncs are frequent, it ended at 65.3% mean accuracy, below the 75% that
+ * test/sim/swarm.test.ts requires and q4+deflate meets. What got past 100x
+ * instead: pairs start with a delta against the shared initial model
+ * (SessionConfig.initialParams), 1.17 / 1.19 / 1.15 MB per node (105-107x),
+ * and q4+deflate snapshots remain for resyncs and far-moved models.
  */
 export const DEFAULT_SNAPSHOT_CODEC_SPEC = 'q4+deflate';
 /** Peer records kept (each holds two replicas of paramCount floats). */
