@@ -326,6 +326,8 @@ export interface GossipNodeSetup {
   codec: string;
   /** Snapshot codec spec; default DEFAULT_SNAPSHOT_CODEC_SPEC (src/protocol/session.ts). */
   snapshotCodec?: string;
+  /** The model as first built (before training or a checkpoint restore), shared by the swarm's nodes: pairs start with a delta against it (SessionConfig.initialParams); omit to start with snapshots. */
+  initialParams?: Float32Array;
   aggregator: Aggregator;
   /** Uniform [0, 1) source for peer sampling. */
   random: () => number;
@@ -357,6 +359,7 @@ export function createGossipNode(setup: GossipNodeSetup): GossipNode {
     incarnation: setup.incarnation,
     codec: setup.codec,
     ...(setup.snapshotCodec === undefined ? {} : { snapshotCodec: setup.snapshotCodec }),
+    ...(setup.initialParams === undefined ? {} : { initialParams: setup.initialParams }),
     ...(setup.rounding === undefined ? {} : { random: setup.rounding }),
     ...(setup.now === undefined ? {} : { now: setup.now }),
   });

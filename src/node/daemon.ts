@@ -273,8 +273,10 @@ export class Daemon {
     const host = new LiveModel({ model, trainer, modelName: userModel === undefined ? modelNameOf(config.model, hash) : `user:${hash.slice(0, 16)}`, modelHash: hash });
     this.modelValue = host;
     const checkpointPath = join(config.stateDir, CHECKPOINT_FILE);
-    // Differential privacy starts its released model at the seeded initialization, which every peer can compute.
-    const publicBase = dpSettingsOf(config) === null ? null : Float32Array.from(host.read().params);
+    // The seeded initialization, which every peer of the swarm computes too: pairs start with a delta against it,
+    // and differential privacy starts its released model there.
+    const initialParams = Float32Array.from(host.read().params);
+    const publicBase = dpSettingsOf(config) === null ? null : initialParams;
     const restored = await restoreCheckpoint(checkpointPath, host, logger);
     this.throwIfStopping();
     Object.assign(metrics.model, { name: host.modelName, hash: host.modelHash, params: host.paramCount });
@@ -312,6 +314,7 @@ export class Daemon {
       incarnation: claim.incarnation,
       codec,
       ...(this.options.exchange?.snapshotCodec === undefined ? {} : { snapshotCodec: this.options.exchange.snapshotCodec }),
+      initialParams,
       aggregator: createAggregator(config.aggregator),
       random,
       rounding: random,

@@ -15,6 +15,18 @@
  * full quantized SNAPSHOT. Each start has a fresh `incarnation`; a peer with
  * a new incarnation lost its replicas, so both directions resync.
  *
+ * Shared initial model (`initialParams`): nodes of a swarm usually start from
+ * the same seeded parameters. When both sides hold them, a pair's first model
+ * frame is an ordinary delta against that initial model (its baseId is
+ * baseIdOf(initialParams)) instead of a snapshot, as long as the copy it gives
+ * the peer is no coarser (L2) than the snapshot's: while the model is near
+ * its start (bench:convergence) it costs a fraction of a snapshot; far from it
+ * (50% frame loss, pairs formed late: test/sim/swarm.test.ts) one sparse
+ * delta keeps too little of the change, and the snapshot goes out. A receiver without a replica
+ * of the sender takes its own initial params as the base if the ids match; if
+ * not (different seed, no initial params), the base is unknown as for any lost
+ * base: NEED_BASE, and the resync that follows is always a real SNAPSHOT.
+ *
  * One exchange = one stream. Initiator and responder each drive an
  * `Exchange`; every frame read from the stream goes into `handle`, every
  * frame it returns is written back, until `done`:
@@ -62,17 +74,19 @@ import { LruMap } from '../common/lru.ts';
 import { monotonicNowMs } from '../common/clock.ts';
 
 /**
- * Codec for full snapshots (first contact, resync). Dense 4-bit: the replica
- * it starts is refined by every later delta (error feedback), so the first
- * copy need not be precise; q8+deflate cost ~2.5x the bytes and snapshots
- * were most of what compressed gossip sent (npm run bench:convergence).
- * Not 2-bit: q2+deflate (21.1 kB for mlp against 51.3 kB) took
- * bench:convergence past 100x fewer bytes than f32 at H = 15 (seed 1 / 2 / 3:
- * 1.22 / 1.24 / 1.21 MB per node against 1.33 / 1.36 / 1.32 MB), but there
- * every pair starts at the shared initial model, where a coarse copy costs
- * nothing; in the 20-node swarm with 50% of the frames lost, where resyncs
- * are frequent, it ended at 65.3% mean accuracy, below the 75% that
- * test/sim/swarm.test.ts requires and q4+deflate meets.
+ * Codec for full snapshots (first contact without a usable initial model,
+ * resync). Dense 4-bit: the replica it starts is refined by every later delta
+ * (error feedback), so the first copy need not be precise; q8+deflate cost
+ * ~2.5x the bytes and snapshots were most of what compressed gossip sent
+ * (npm run bench:convergence). Not 2-bit: q2+deflate (21.1 kB for mlp
+ * against 51.3 kB) took bench:convergence past 100x fewer bytes than f32 at
+ * H = 15 (seed 1 / 2 / 3: 1.22 / 1.24 / 1.21 MB per node against 1.33 / 1.36 /
+ * 1.32 MB), but in the 20-node swarm with 50% of the frames lost, where
+ * resyncs are frequent, it ended at 65.3% mean accuracy, below the 75% that
+ * test/sim/swarm.test.ts requires and q4+deflate meets. What got past 100x
+ * instead: pairs start with a delta against the shared initial model
+ * (SessionConfig.initialParams), 1.17 / 1.19 / 1.15 MB per node (105-107x),
+ * and q4+deflate snapshots remain for resyncs and far-moved models.
  */
 export const DEFAULT_SNAPSHOT_CODEC_SPEC = 'q4+deflate';
 /** Peer records kept (each holds two replicas of paramCount floats). */
@@ -97,6 +111,13 @@ export interface SessionConfig {
   codec: string;
   /** Codec for snapshots. */
   snapshotCodec?: string;
+  /**
+   * The model every node of the swarm starts from (before training or a
+   * checkpoint restore), paramCount values; copied. With it, a pair's first
+   * model frame is a delta against it rather than a snapshot (see the file
+   * comment). Omit to always start pairs with a snapshot.
+   */
+  initialParams?: Float32Array;
   maxPeerRecords?: number;
   /** Uniform [0,1) source for stochastic rounding; omit for round-to-nearest. */
   random?: () => number;
@@ -116,7 +137,7 @@ export interface PeerEstimate {
   selfReplica: Float32Array | null;
   age: number;
   samplesSeen: number;
-  /** Whether this estimate came from a full snapshot (fresh pair) or a delta. */
+  /** Whether this estimate started a fresh pair (a full snapshot, or a first delta against the shared initial model) rather than continuing one. */
   fromSnapshot: boolean;
 }
 
@@ -149,6 +170,8 @@ export interface SessionStats {
   sent: FrameBytes;
   received: FrameBytes;
   snapshotsSent: number;
+  /** First frames of a pair sent as a delta against the shared initial model instead of a snapshot. */
+  initialDeltasSent: number;
   needBaseSent: number;
   exchangesCompleted: number;
   merges: number;
@@ -187,21 +210,38 @@ function addBytes(total: FrameBytes, more: FrameBytes): void {
   total.metaBytes += more.metaBytes;
 }
 
+function squaredDistance(x: Float32Array, y: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) {
+    const d = x[i]! - y[i]!;
+    sum += d * d;
+  }
+  return sum;
+}
+
 function emptyBytes(): FrameBytes {
   return { frames: 0, modelFrames: 0, payloadBytes: 0, metaBytes: 0 };
 }
 
 export class SessionTable {
-  readonly config: Readonly<Required<Omit<SessionConfig, 'random'>>> & { random: (() => number) | undefined };
-  readonly stats: SessionStats = { sent: emptyBytes(), received: emptyBytes(), snapshotsSent: 0, needBaseSent: 0, exchangesCompleted: 0, merges: 0, busy: 0 };
+  readonly config: Readonly<Required<Omit<SessionConfig, 'random' | 'initialParams'>>> & { random: (() => number) | undefined };
+  readonly stats: SessionStats = { sent: emptyBytes(), received: emptyBytes(), snapshotsSent: 0, initialDeltasSent: 0, needBaseSent: 0, exchangesCompleted: 0, merges: 0, busy: 0 };
   private readonly records: LruMap<string, PeerRecord>;
   /** Codecs by spec: peers may name any spec, so the cache is bounded (our own two specs stay hot). */
   private readonly codecs = new LruMap<string, Codec>(MAX_CODEC_CACHE);
   private sequence = 0;
   private lockCounter = 0;
+  /** Own copy of SessionConfig.initialParams and its base id (null: pairs start with snapshots). */
+  private readonly initial: { params: Float32Array; baseId: string } | null;
 
   constructor(config: SessionConfig) {
     if (!Number.isSafeInteger(config.paramCount) || config.paramCount <= 0) throw new SessionError('bad-local', `paramCount must be a positive integer, got ${config.paramCount}`);
+    if (config.initialParams !== undefined && config.initialParams.length !== config.paramCount) throw new SessionError('bad-local', `initial model has ${config.initialParams.length} parameters, expected ${config.paramCount}`);
+    if (config.initialParams === undefined) this.initial = null;
+    else {
+      const params = Float32Array.from(config.initialParams);
+      this.initial = { params, baseId: baseIdOf(params) };
+    }
     this.config = {
       swarmId: config.swarmId,
       modelHash: config.modelHash,
@@ -226,7 +266,7 @@ export class SessionTable {
     const record = this.lock(peerId, true);
     const exchange = new Exchange(this, record, 'initiator');
     try {
-      const frame = this.modelFrame(record, local, MessageType.PUSH);
+      const frame = this.modelFrame(record, local, MessageType.PUSH, true);
       return { exchange, frames: [frame], sent: this.account([frame], this.takePayload()) };
     } catch (error) {
       exchange.close();
@@ -329,17 +369,33 @@ export class SessionTable {
 
   /**
    * @internal Our model for this peer: a delta against selfReplica when the
-   * pair has one, else a full snapshot (and the pair's self direction restarts).
+   * pair has one; else, when `fromInitial` and initial params are configured, a
+   * delta against them if the replica it creates is no farther (L2) from our
+   * model than the snapshot's; else a full snapshot (either way the pair's self
+   * direction restarts).
+   * Answers to NEED_BASE pass `fromInitial` false: the peer expects a SNAPSHOT.
    * The replica is advanced at send time; a lost frame shows up as a base
    * mismatch on the next exchange.
    */
-  modelFrame(record: PeerRecord, local: LocalModel, deltaType: FrameHeader['type']): Uint8Array {
+  modelFrame(record: PeerRecord, local: LocalModel, deltaType: FrameHeader['type'], fromInitial: boolean): Uint8Array {
     if (local.params.length !== this.config.paramCount) throw new SessionError('bad-local', `local model has ${local.params.length} parameters, expected ${this.config.paramCount}`);
     const options = this.config.random ? { random: this.config.random } : {};
     if (record.selfReplica === null || record.selfBaseId === null) {
       const codec = this.codecFor(this.config.snapshotCodec);
       const payload = codec.encode(local.params, options);
-      record.selfReplica = codec.decode(payload, this.config.paramCount);
+      const snapshot = codec.decode(payload, this.config.paramCount);
+      if (fromInitial && this.initial !== null) {
+        const first = this.initialDelta(local.params, options);
+        // The peer merges what the first frame gives it: never a coarser copy than the snapshot would be
+        // (a model far from the initial one keeps little of its change in one sparse delta).
+        if (first !== null && first.squaredError <= squaredDistance(local.params, snapshot)) {
+          record.selfReplica = first.replica;
+          record.selfBaseId = baseIdOf(first.replica);
+          this.stats.initialDeltasSent += 1;
+          return this.withPayload(this.header(deltaType, this.initial.baseId, local.age, local.samplesSeen, first.codec), first.payload);
+        }
+      }
+      record.selfReplica = snapshot;
       record.selfBaseId = baseIdOf(record.selfReplica);
       this.stats.snapshotsSent += 1;
       // A snapshot names the replica it creates, so the receiver can verify it decoded the same thing.
@@ -355,6 +411,19 @@ export class SessionTable {
     for (let i = 0; i < replica.length; i++) replica[i] = replica[i]! + decoded[i]!;
     record.selfBaseId = baseIdOf(replica);
     return this.withPayload(this.header(deltaType, base, local.age, local.samplesSeen, codec.spec), payload);
+  }
+
+  /** The delta codec's frame against the initial params: payload, the replica it creates on both sides and that replica's squared error against `params`. */
+  private initialDelta(params: Float32Array, options: { random?: () => number }): { payload: Uint8Array; replica: Float32Array; squaredError: number; codec: string } | null {
+    if (this.initial === null) return null;
+    const codec = this.codecFor(this.config.codec);
+    const init = this.initial.params;
+    const delta = new Float32Array(init.length);
+    for (let i = 0; i < delta.length; i++) delta[i] = params[i]! - init[i]!;
+    const payload = codec.encode(delta, options);
+    const replica = codec.decode(payload, this.config.paramCount);
+    for (let i = 0; i < replica.length; i++) replica[i] = init[i]! + replica[i]!;
+    return { payload, replica, squaredError: squaredDistance(params, replica), codec: codec.spec };
   }
 
   private pendingPayload = { bytes: 0, frames: 0 };
@@ -401,13 +470,18 @@ export class SessionTable {
       record.incarnation = header.incarnation;
       return this.estimate(record, header, true);
     }
-    if (record.incarnation !== header.incarnation || record.peerReplica === null || record.peerBaseId !== header.baseId) return null;
+    const continues = record.incarnation === header.incarnation && record.peerReplica !== null && record.peerBaseId === header.baseId;
+    // A delta against the shared initial model starts the peer direction afresh (like a snapshot).
+    const fromInitial = !continues && this.initial !== null && header.baseId === this.initial.baseId;
+    if (!continues && !fromInitial) return null;
     // Decode fully before touching the replica: a bad payload leaves the pair intact.
     const decoded = codec.decode(payload, this.config.paramCount);
-    const replica = record.peerReplica;
+    const replica = continues ? record.peerReplica! : Float32Array.from(this.initial!.params);
     for (let i = 0; i < replica.length; i++) replica[i] = replica[i]! + decoded[i]!;
+    record.peerReplica = replica;
     record.peerBaseId = baseIdOf(replica);
-    return this.estimate(record, header, false);
+    record.incarnation = header.incarnation;
+    return this.estimate(record, header, fromInitial);
   }
 
   private estimate(record: PeerRecord, header: FrameHeader, fromSnapshot: boolean): PeerEstimate {
@@ -540,12 +614,13 @@ export class Exchange {
         if (record.incarnation !== header.incarnation) this.table.resetPair(record, header.incarnation);
         const merge = this.table.applyModel(record, header, payload);
         if (merge === null) return this.needBase(local);
-        return this.reply(record, local, merge);
+        return this.reply(record, local, merge, true);
       }
       case 'awaiting-snapshot': {
         if (header.type !== T.SNAPSHOT) this.unexpected(header);
         const merge = this.table.applyModel(record, header, payload)!;
-        if (this.role === 'responder') return this.reply(record, local, merge);
+        // The initiator could not use our base: if we have no replica for it either, it gets a snapshot.
+        if (this.role === 'responder') return this.reply(record, local, merge, false);
         return this.emit([], merge, 'done', 'merged');
       }
       case 'replied': {
@@ -553,7 +628,7 @@ export class Exchange {
         if (header.type !== T.NEED_BASE || this.answeredNeedBase) this.unexpected(header);
         this.answeredNeedBase = true;
         this.table.resetSelfDirection(record);
-        return this.emit([this.table.modelFrame(record, local, T.REPLY)], null, 'done');
+        return this.emit([this.table.modelFrame(record, local, T.REPLY, false)], null, 'done');
       }
       case 'awaiting-reply': {
         switch (header.type) {
@@ -569,7 +644,7 @@ export class Exchange {
             // The responder restarted: our replica of it is void as well.
             if (record.incarnation !== header.incarnation) this.table.resetPair(record, header.incarnation);
             else this.table.resetSelfDirection(record);
-            return this.emit([this.table.modelFrame(record, local, T.PUSH)], null, 'awaiting-reply');
+            return this.emit([this.table.modelFrame(record, local, T.PUSH, false)], null, 'awaiting-reply');
           }
           case T.BUSY:
             return this.emit([], null, 'done', 'busy');
@@ -584,9 +659,9 @@ export class Exchange {
     }
   }
 
-  /** Responder: answer with our model; stay open for one NEED_BASE unless the initiator closes. */
-  private reply(record: PeerRecord, local: LocalModel, merge: PeerEstimate): Omit<ExchangeStep, 'received'> {
-    const frame = this.table.modelFrame(record, local, MessageType.REPLY);
+  /** Responder: answer with our model (`fromInitial`: see SessionTable.modelFrame); stay open for one NEED_BASE unless the initiator closes. */
+  private reply(record: PeerRecord, local: LocalModel, merge: PeerEstimate, fromInitial: boolean): Omit<ExchangeStep, 'received'> {
+    const frame = this.table.modelFrame(record, local, MessageType.REPLY, fromInitial);
     // Our replica as the peer now holds it (the reply just advanced or created it), for CHOCO steps:
     // on a first contact it did not exist yet when the request was applied.
     merge.selfReplica = record.selfReplica;

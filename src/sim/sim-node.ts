@@ -127,6 +127,8 @@ export async function createSimNode(options: SimNodeOptions): Promise<SimNode> {
             incarnation: `sim-${index}`,
             codec: attack?.codec ?? setup.codec,
             ...(attack?.codec !== undefined ? { snapshotCodec: attack.codec } : setup.snapshotCodec === undefined ? {} : { snapshotCodec: setup.snapshotCodec }),
+            // The model as built (the file's weights or the seeded initialization), the same on every node: pairs start with a delta against it.
+            initialParams: Float32Array.from(live.read().params),
             aggregator: createAggregator(setup.aggregator, setup.mergeOptions ?? {}),
             random,
             ...(setup.rounding === 'stochastic' ? { rounding: createRandom(deriveSeed(options.seed, 'sim-rounding', index)) } : {}),

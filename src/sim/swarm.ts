@@ -252,6 +252,8 @@ export async function simulateSwarm(config: SwarmConfig): Promise<SwarmResult> {
         incarnation: `sim-${i}`,
         codec: setup.codec,
         ...(setup.snapshotCodec === undefined ? {} : { snapshotCodec: setup.snapshotCodec }),
+        // Every node starts from the same seeded model: pairs start with a delta against it.
+        initialParams: initial,
         aggregator: createAggregator(setup.aggregator, setup.mergeOptions ?? {}),
         random,
         ...(setup.rounding === 'stochastic' ? { rounding: createRandom(deriveSeed(config.seed, 'sim-rounding', i)) } : {}),

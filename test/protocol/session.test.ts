@@ -303,3 +303,124 @@ describe('Session', () => {
     assert.throws(() => table('inc-a').initiate('B', { params: new Float32Array(3), age: 0, samplesSeen: 0 }), (e: unknown) => e instanceof SessionError && e.reason === 'bad-local');
   });
 });
+
+describe('Session with a shared initial model', () => {
+  const INIT = model(100).params;
+  /** A node that trained a little away from `init`. */
+  function trained(seed: number, init: Float32Array = INIT): LocalModel {
+    const step = model(seed, 0.05).params;
+    return { params: init.map((v, i) => v + step[i]!), age: 10, samplesSeen: 320 };
+  }
+  const withInit = (incarnation: string, init: Float32Array = INIT): SessionTable => table(incarnation, { initialParams: init });
+  const distance = (x: Float32Array, y: Float32Array): number => Math.hypot(...x.map((v, i) => v - y[i]!));
+  const bitsEqual = (x: Float32Array | null | undefined, y: Float32Array | null | undefined): boolean => x != null && y != null && Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength));
+
+  it('starts a pair with deltas against the initial model both ways; both replicas of each direction are equal', () => {
+    const a = withInit('inc-a');
+    const b = withInit('inc-b');
+    const ma = trained(1);
+    const mb = trained(2);
+    const first = exchange(a, 'A', ma, b, 'B', mb);
+    assert.deepEqual(first.types, ['PUSH', 'REPLY']);
+    assert.equal(first.initiator.outcome, 'merged');
+    assert.equal(first.responder.outcome, 'merged');
+    assert.equal(a.stats.snapshotsSent + b.stats.snapshotsSent, 0);
+    assert.equal(a.stats.initialDeltasSent + b.stats.initialDeltasSent, 2);
+    assert.ok(first.initiatorMerge?.fromSnapshot && first.responderMerge?.fromSnapshot, 'a first delta against the initial model starts a fresh pair');
+    // B's replica of A is exactly what A believes B holds, and the other way round.
+    assert.ok(bitsEqual(first.responderMerge?.params, first.initiatorMerge?.selfReplica));
+    assert.ok(bitsEqual(first.initiatorMerge?.params, first.responderMerge?.selfReplica));
+    // The delta carried part of the peer's model: the estimate is closer to it than the initial model is.
+    // (top 5% of a uniform step carries ~14% of its squared norm.)
+    assert.ok(distance(first.initiatorMerge!.params, mb.params) < distance(INIT, mb.params) * 0.95);
+    // And it cost less than the snapshot a pair without initial params starts with.
+    const c = table('inc-c', { snapshotCodec: 'q4+deflate' });
+    const plain = exchange(c, 'C', ma, table('inc-d'), 'D', mb);
+    assert.deepEqual(plain.types, ['SNAPSHOT', 'SNAPSHOT']);
+    assert.ok(a.stats.sent.payloadBytes < c.stats.sent.payloadBytes / 2, `${a.stats.sent.payloadBytes} vs ${c.stats.sent.payloadBytes} bytes`);
+    const second = exchange(a, 'A', ma, b, 'B', mb);
+    assert.deepEqual(second.types, ['PUSH', 'REPLY']);
+    assert.ok(second.initiatorMerge && !second.initiatorMerge.fromSnapshot);
+    assert.ok(bitsEqual(second.responderMerge?.params, second.initiatorMerge.selfReplica));
+  });
+
+  it('sends a snapshot instead when the model moved so far from the initial one that a sparse delta would give a coarser copy', () => {
+    const a = withInit('inc-a');
+    const b = withInit('inc-b');
+    // model(n) is unrelated to INIT: top 5% of the difference leaves most of it out, a 4-bit snapshot does not.
+    const first = exchange(a, 'A', model(1), b, 'B', trained(2));
+    assert.deepEqual(first.types, ['SNAPSHOT', 'REPLY']);
+    assert.equal(a.stats.snapshotsSent, 1);
+    assert.equal(a.stats.initialDeltasSent, 0);
+    assert.equal(b.stats.initialDeltasSent, 1);
+    assert.deepEqual(exchange(a, 'A', model(1), b, 'B', trained(2)).types, ['PUSH', 'REPLY']);
+  });
+
+  it('falls back to NEED_BASE and a snapshot when the peer started from another model, then sends deltas', () => {
+    const otherInit = model(200).params;
+    const a = withInit('inc-a');
+    const b = withInit('inc-b', otherInit);
+    const ma = trained(1);
+    const mb = trained(2, otherInit);
+    const first = exchange(a, 'A', ma, b, 'B', mb);
+    // A's delta names a base B does not have; the resync is a snapshot, and so is B's reply to a peer that does not share its base.
+    assert.deepEqual(first.types, ['PUSH', 'NEED_BASE', 'SNAPSHOT', 'SNAPSHOT']);
+    assert.equal(first.initiator.outcome, 'merged');
+    assert.equal(first.responder.outcome, 'merged');
+    assert.ok(bitsEqual(first.responderMerge?.params, first.initiatorMerge?.selfReplica));
+    assert.ok(bitsEqual(first.initiatorMerge?.params, first.responderMerge?.selfReplica));
+    assert.deepEqual(exchange(a, 'A', ma, b, 'B', mb).types, ['PUSH', 'REPLY']);
+    assert.deepEqual(exchange(b, 'B', mb, a, 'A', ma).types, ['PUSH', 'REPLY']);
+  });
+
+  it('resyncs with a snapshot when only the responder has initial params (its first reply cannot be applied)', () => {
+    const a = table('inc-a');
+    const b = withInit('inc-b');
+    const first = exchange(a, 'A', trained(1), b, 'B', trained(2));
+    assert.deepEqual(first.types, ['SNAPSHOT', 'REPLY', 'NEED_BASE', 'SNAPSHOT']);
+    assert.equal(first.initiator.outcome, 'merged');
+    assert.ok(first.initiatorMerge?.fromSnapshot);
+    // Deltas both ways next: each side's replica hashes to the base the other names.
+    assert.deepEqual(exchange(a, 'A', trained(1), b, 'B', trained(2)).types, ['PUSH', 'REPLY']);
+  });
+
+  it('starts a pair with snapshots as before when no initial params are configured on either side', () => {
+    const a = table('inc-a');
+    const b = table('inc-b');
+    assert.deepEqual(exchange(a, 'A', trained(1), b, 'B', trained(2)).types, ['SNAPSHOT', 'SNAPSHOT']);
+    assert.equal(a.stats.snapshotsSent, 1);
+    assert.equal(b.stats.snapshotsSent, 1);
+  });
+
+  it('restarts a pair from the initial model when the initiator restarts (new incarnation)', () => {
+    let a = withInit('inc-a1');
+    const b = withInit('inc-b');
+    exchange(a, 'A', trained(1), b, 'B', trained(2));
+    exchange(b, 'B', trained(2), a, 'A', trained(1));
+    a = withInit('inc-a2');
+    const t = exchange(a, 'A', trained(3), b, 'B', trained(2));
+    assert.deepEqual(t.types, ['PUSH', 'REPLY']);
+    assert.equal(t.responderMerge?.incarnation, 'inc-a2');
+    assert.ok(t.responderMerge?.fromSnapshot && t.initiatorMerge?.fromSnapshot);
+    assert.ok(bitsEqual(t.responderMerge?.params, t.initiatorMerge?.selfReplica));
+    assert.ok(bitsEqual(t.initiatorMerge?.params, t.responderMerge?.selfReplica));
+    assert.deepEqual(exchange(b, 'B', trained(2), a, 'A', trained(3)).types, ['PUSH', 'REPLY']);
+  });
+
+  it('resyncs with a snapshot when the responder restarts (new incarnation) and the initiator still sends deltas on the old pair', () => {
+    const a = withInit('inc-a');
+    let b = withInit('inc-b1');
+    exchange(a, 'A', trained(1), b, 'B', trained(2));
+    exchange(a, 'A', trained(1), b, 'B', trained(2));
+    b = withInit('inc-b2');
+    const t = exchange(a, 'A', trained(1), b, 'B', trained(4));
+    assert.deepEqual(t.types, ['PUSH', 'NEED_BASE', 'SNAPSHOT', 'SNAPSHOT']);
+    assert.equal(t.initiatorMerge?.incarnation, 'inc-b2');
+    assert.ok(bitsEqual(t.initiatorMerge?.params, t.responderMerge?.selfReplica));
+    assert.deepEqual(exchange(a, 'A', trained(1), b, 'B', trained(4)).types, ['PUSH', 'REPLY']);
+  });
+
+  it('refuses initial params of the wrong size', () => {
+    assert.throws(() => table('inc-a', { initialParams: new Float32Array(PARAMS - 1) }), (e: unknown) => e instanceof SessionError && e.reason === 'bad-local');
+  });
+});
