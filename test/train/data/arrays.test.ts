@@ -1,15 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { datasetFromArrays } from '../../../src/train/data/arrays.ts';
-import { DataError } from '../../../src/train/data/types.ts';
+import { dataError } from '../../helpers/data-errors.ts';
 
-function dataError(reason: string, message: string) {
-  return (err: unknown) => {
-    assert.ok(err instanceof DataError, `expected DataError, got ${String(err)}`);
-    assert.equal(err.reason, reason);
-    assert.equal(err.message, message);
-    return true;
-  };
-}
 
 describe('datasetFromArrays (createNode data)', () => {
   it('collects an async iterable of batches and holds out 20% of the rows', async () => {

@@ -6,17 +6,10 @@ import { gzipSync } from 'node:zlib';
 import { detectDelimiter, parseCsvDelimiter } from '../../../src/train/data/csv-delimiter.ts';
 import { readCsvTable, UNLABELLED } from '../../../src/train/data/csv.ts';
 import { DataError } from '../../../src/train/data/types.ts';
+import { dataError } from '../../helpers/data-errors.ts';
 
 const undeclared = { classes: null, delimiter: null };
 
-function dataError(reason: string, message: string) {
-  return (err: unknown) => {
-    assert.ok(err instanceof DataError, `expected DataError, got ${String(err)}`);
-    assert.equal(err.reason, reason);
-    assert.equal(err.message, message);
-    return true;
-  };
-}
 
 describe('readCsvTable', () => {
   let dir: string;

@@ -6,6 +6,7 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { initBackend } from '../../../src/train/backend.ts';
 import { DataError, loadDataset } from '../../../src/train/dataset.ts';
+import { dataError } from '../../helpers/data-errors.ts';
 
 /** A width x height image of one RGB colour as PNG or JPEG bytes. */
 function image(kind: 'png' | 'jpg', width: number, height: number, rgb: [number, number, number]): Buffer {
@@ -17,14 +18,6 @@ function image(kind: 'png' | 'jpg', width: number, height: number, rgb: [number,
   return PNG.sync.write(png);
 }
 
-function dataError(reason: string, message: string) {
-  return (err: unknown) => {
-    assert.ok(err instanceof DataError, `expected DataError, got ${String(err)}`);
-    assert.equal(err.reason, reason);
-    assert.equal(err.message, message);
-    return true;
-  };
-}
 
 describe('images:DIR', () => {
   let dir: string;

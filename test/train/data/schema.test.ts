@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { computeDataStats, DataError, datasetSchema, loadDataset, normalizeRows, type Dataset } from '../../../src/train/dataset.ts';
 import { createModel, modelHash } from '../../../src/train/models.ts';
+import { dataError } from '../../helpers/data-errors.ts';
 
 function hashOf(data: Dataset): string {
   const model = createModel('mlp-small', { featureCount: data.featureCount, imageShape: null, numClasses: data.numClasses, seed: 1 });
@@ -14,14 +15,6 @@ function hashOf(data: Dataset): string {
   }
 }
 
-function dataError(reason: string, message: string) {
-  return (err: unknown) => {
-    assert.ok(err instanceof DataError, `expected DataError, got ${String(err)}`);
-    assert.equal(err.reason, reason);
-    assert.equal(err.message, message);
-    return true;
-  };
-}
 
 /** Row i of node files: features (i, 10 - i); the label cycles through `labels`. */
 function rows(labels: string[], count: number): string {
