@@ -8,14 +8,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Browser, Page } from 'puppeteer-core';
+import type { Page } from 'puppeteer-core';
 import { ClusterLauncher } from '../../src/cluster/launcher.ts';
 import { parseClusterArgs } from '../../src/cluster/options.ts';
 import type { NodeRow, ProgressView } from '../../src/cluster/progress.ts';
 import { REPORT_FILES, writeReport } from '../../src/cluster/report.ts';
 import { SwarmDashboard } from '../../src/cluster/swarm-dashboard.ts';
 import { SWARM_CHARTS, swarmData, type SwarmData } from '../../src/cluster/swarm-page.ts';
-import { CHART_POINTS_IN_PAGE, findChromium, launchChromium, sayBrowserMissing } from '../helpers/browser.ts';
+import { CHART_POINTS_IN_PAGE, useHeadlessChromium } from '../helpers/browser.ts';
 import { killRecordedDaemons } from './launcher-pids.ts';
 import { syntheticResults } from './synthetic.ts';
 
@@ -84,25 +84,14 @@ describe('the swarm page', function () {
   });
 
   describe('in a real headless Chromium', () => {
-    const chromium = findChromium();
-    let browser: Browser | null = null;
-    before(async function () {
-      if (chromium === null) {
-        sayBrowserMissing();
-        this.skip();
-      }
-      browser = await launchChromium(chromium);
-    });
-    after(async () => {
-      await browser?.close();
-    });
+    const browser = useHeadlessChromium();
 
     it('draws every node on each live chart with no console error', async () => {
       const results = syntheticResults();
       const dashboard = new SwarmDashboard({ port: 0, title: 'test swarm', data: () => swarmData(results) });
       const url = await dashboard.start();
       try {
-        const page = await browser!.newPage();
+        const page = await browser().newPage();
         const errors = watchErrors(page);
         await page.goto(url, { waitUntil: 'load' });
         const points = await chartPoints(page);
@@ -119,7 +108,7 @@ describe('the swarm page', function () {
 
     it('shows the same charts in report.html opened from disk (no server, no internet)', async () => {
       await writeReport(syntheticResults(), dir);
-      const page = await browser!.newPage();
+      const page = await browser().newPage();
       const errors = watchErrors(page);
       await page.goto(pathToFileURL(join(dir, REPORT_FILES.html)).href, { waitUntil: 'load' });
       const points = await chartPoints(page);

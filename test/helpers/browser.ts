@@ -51,6 +51,30 @@ export function launchChromium(executablePath: string, windowSize = { width: 140
   });
 }
 
+/**
+ * Registers mocha before/after hooks in the calling describe: launch headless
+ * Chromium before its tests (or print the missing-browser line once and skip
+ * them), close it after. Returns the running browser; call only inside a test.
+ */
+export function useHeadlessChromium(): () => Browser {
+  let browser: Browser | null = null;
+  before(async function () {
+    const chromium = findChromium();
+    if (chromium === null) {
+      sayBrowserMissing();
+      this.skip();
+    }
+    browser = await launchChromium(chromium);
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  return () => {
+    if (browser === null) throw new Error('useHeadlessChromium: the browser is not running (call it inside a test)');
+    return browser;
+  };
+}
+
 /** In the page: how many non-null points each chart in window.gossipLearnCharts holds (its fullest series). */
 export const CHART_POINTS_IN_PAGE = `(() => {
   const charts = window.gossipLearnCharts || {};

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'puppeteer-core';
+import type { Page } from 'puppeteer-core';
 import { DAEMON_CHARTS } from '../../../src/node/dashboard/daemon-page.ts';
 import { daemonSuite } from '../../helpers/daemons.ts';
 import { startDaemonPair } from '../../helpers/daemon-pair.ts';
-import { CHART_POINTS_IN_PAGE, findChromium, launchChromium, sayBrowserMissing } from '../../helpers/browser.ts';
+import { CHART_POINTS_IN_PAGE, useHeadlessChromium } from '../../helpers/browser.ts';
 
 const TOKEN = 'browser-test-token-0123456789abcdef';
 
@@ -29,25 +29,13 @@ async function chartsFilled(page: Page, timeoutMs: number): Promise<Record<strin
 
 describe('the dashboard in a real headless Chromium', function () {
   this.timeout(180_000);
-  const chromium = findChromium();
   const suite = daemonSuite('gl-browser-');
-  let browser: Browser | null = null;
-
-  before(async function () {
-    if (chromium === null) {
-      sayBrowserMissing();
-      this.skip();
-    }
-    browser = await launchChromium(chromium);
-  });
-  after(async () => {
-    await browser?.close();
-  });
+  const browser = useHeadlessChromium();
 
   it('loads with no console error, and every chart holds at least two points while two daemons gossip', async () => {
     // History every 2 s (the evaluation interval): 20 s of running gives about ten points.
     const [a] = await startDaemonPair(suite, 'browser', { evalIntervalMs: 2000, exchangeIntervalMs: 300 });
-    const page = await browser!.newPage();
+    const page = await browser().newPage();
     const errors = watchErrors(page);
     const response = await page.goto(`${a.baseUrl}/`, { waitUntil: 'load' });
     assert.equal(response?.status(), 200);
@@ -67,7 +55,7 @@ describe('the dashboard in a real headless Chromium', function () {
 
   it('with --metrics-token: signs in from the #token fragment, drops it from the address, and fills the charts', async () => {
     const [a] = await startDaemonPair(suite, 'browser-token', { evalIntervalMs: 1000, exchangeIntervalMs: 300, metricsToken: TOKEN });
-    const page = await browser!.newPage();
+    const page = await browser().newPage();
     const errors = watchErrors(page);
     const first = await page.goto(`${a.baseUrl}/#token=${TOKEN}`, { waitUntil: 'load' });
     // The navigation itself carries no token: 401 and the sign-in page, which then loads the dashboard with the Bearer header.
